@@ -1,0 +1,94 @@
+package balance
+
+import (
+	"net/http"
+	"net/url"
+	"sync/atomic"
+
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/health"
+)
+
+// Endpoint is a live upstream instance: its address plus the load and health
+// state the gateway keeps for it. An Endpoint outlives discovery updates that
+// keep its instance (same Instance.Key), so counters survive a re-resolve.
+type Endpoint struct {
+	discovery.Instance
+	// URL is scheme://addr, the base URL requests are sent to.
+	URL *url.URL
+	// Health is written by passive and active health checking.
+	Health health.State
+
+	inflight atomic.Int64
+}
+
+// NewEndpoint returns an Endpoint for inst.
+func NewEndpoint(inst discovery.Instance) *Endpoint {
+	scheme := inst.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return &Endpoint{Instance: inst, URL: &url.URL{Scheme: scheme, Host: inst.Addr}}
+}
+
+// InFlight returns the number of requests currently outstanding on e.
+func (e *Endpoint) InFlight() int64 { return e.inflight.Load() }
+
+// Acquire records the start of a request to e. Every Acquire must be
+// matched by one Release.
+func (e *Endpoint) Acquire() { e.inflight.Add(1) }
+
+// Release records the end of a request to e.
+func (e *Endpoint) Release() { e.inflight.Add(-1) }
+
+// EffectiveWeight returns the instance weight, at least 1.
+func (e *Endpoint) EffectiveWeight() int {
+	if e.Weight < 1 {
+		return 1
+	}
+	return e.Weight
+}
+
+// A Picker chooses one endpoint per request from a fixed set. Implementations
+// must be safe for concurrent use and should not allocate.
+type Picker interface {
+	// Pick returns the endpoint for r, or nil if the set is empty.
+	Pick(r *http.Request) *Endpoint
+}
+
+// A Policy builds Pickers. The slice passed to Picker is owned by the Picker
+// afterwards and is never modified; it holds only admitted endpoints.
+type Policy interface {
+	Picker(endpoints []*Endpoint) Picker
+	// Name is the policy's configuration name, e.g. "round_robin".
+	Name() string
+}
+
+// empty is the Picker of an empty set.
+type empty struct{}
+
+func (empty) Pick(*http.Request) *Endpoint { return nil }
+
+// RoundRobin sends requests to each endpoint in turn.
+type RoundRobin struct{}
+
+// Name implements Policy.
+func (RoundRobin) Name() string { return "round_robin" }
+
+// Picker implements Policy.
+func (RoundRobin) Picker(eps []*Endpoint) Picker {
+	if len(eps) == 0 {
+		return empty{}
+	}
+	return &rrPicker{eps: eps}
+}
+
+type rrPicker struct {
+	next atomic.Uint64
+	eps  []*Endpoint
+}
+
+func (p *rrPicker) Pick(*http.Request) *Endpoint {
+	n := p.next.Add(1) - 1
+	return p.eps[n%uint64(len(p.eps))]
+}
