@@ -41,6 +41,13 @@ func (e *Endpoint) Acquire() { e.inflight.Add(1) }
 // Release records the end of a request to e.
 func (e *Endpoint) Release() { e.inflight.Add(-1) }
 
+// BaseURL returns e.URL; with HealthState it lets active health checks
+// probe e (health.Target).
+func (e *Endpoint) BaseURL() *url.URL { return e.URL }
+
+// HealthState returns the health state of e (health.Target).
+func (e *Endpoint) HealthState() *health.State { return &e.Health }
+
 // EffectiveWeight returns the instance weight, at least 1.
 func (e *Endpoint) EffectiveWeight() int {
 	if e.Weight < 1 {

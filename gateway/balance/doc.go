@@ -8,5 +8,7 @@
 //
 // Policies: RoundRobin, Weighted (smooth weighted round robin, precomputed),
 // P2C (least outstanding requests with power-of-two random choices) and Hash
-// (consistent hashing on a request key with bounded loads).
+// (consistent hashing on a request key with bounded loads). ByName maps
+// configuration names to the policies that need no further settings; Hash
+// needs a KeyFunc such as HeaderKey, CookieKey or ClientIPKey.
 package balance

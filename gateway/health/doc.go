@@ -8,4 +8,16 @@
 // and up again after a run of good ones. Both write to a State that the
 // upstream's balancer set is rebuilt from, so the request path only ever sees
 // instances that are currently admitted.
+//
+// Passive only decides; the upstream acts, because only it knows how many of
+// its instances are already out:
+//
+//	if passive.Observe(&ep.Health, failed, now) && passive.MayEject(ejected, total) {
+//		until := passive.Eject(&ep.Health, now)
+//		time.AfterFunc(until.Sub(now), func() { ep.Health.Readmit(); rebuild() })
+//		rebuild()
+//	}
+//
+// Active.Run probes in the background and calls back once per round in
+// which an instance went down or came up.
 package health

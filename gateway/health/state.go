@@ -6,11 +6,16 @@ import (
 )
 
 // State is the health of one instance. It is safe for concurrent use; the
-// zero value is a healthy, never-ejected instance.
+// zero value is a healthy, never-ejected instance. In particular a new
+// instance is up for active checks (ActiveDown is false) until probes fail
+// UnhealthyThreshold times: a fresh instance takes traffic at once rather
+// than waiting HealthyThreshold intervals, and passive health covers it
+// meanwhile.
 type State struct {
 	consecutiveFailures atomic.Int32
 	ejections           atomic.Int32 // how many times ejected; scales the next ejection
 	ejectedUntil        atomic.Int64 // unix nanoseconds; 0 means not ejected
+	decayFrom           atomic.Int64 // unix nanoseconds; healthy time since then decays ejections
 	activeDown          atomic.Bool  // set by active checks
 	activeRun           atomic.Int32 // >0: consecutive good probes, <0: consecutive bad
 	_                   [0]func()    // not comparable
@@ -42,3 +47,18 @@ func (s *State) Available(now time.Time) bool {
 // ConsecutiveFailures returns the current run of failures seen by passive
 // health.
 func (s *State) ConsecutiveFailures() int { return int(s.consecutiveFailures.Load()) }
+
+// Ejections returns how many ejections currently count toward the length of
+// the next one (see Passive).
+func (s *State) Ejections() int { return int(s.ejections.Load()) }
+
+// Readmit ends the current ejection, if any, and starts a new failure run.
+// The ejection count is kept, so a relapse is ejected for longer. It is
+// meant for the timer set to the time Passive.Eject returned, but is safe to
+// call at any time.
+func (s *State) Readmit() {
+	s.ejectedUntil.Store(0)
+	// Failures of requests that were in flight when the instance was
+	// ejected must not count toward the next ejection.
+	s.consecutiveFailures.Store(0)
+}

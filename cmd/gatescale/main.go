@@ -1,0 +1,189 @@
+// Command gatescale is the standalone gateway: it serves the routes of a
+// YAML configuration file, reloads it on SIGHUP or when the file changes, and
+// drains on SIGTERM. `gatescale demo` runs the gateway on embedded defaults
+// with demo backends, load and a live view.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/term"
+
+	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/config"
+	"github.com/gatescale/gatescale/internal/demo"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "gatescale:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  gatescale [run] -config FILE     serve the gateway described by FILE
+  gatescale validate -config FILE  check FILE and exit
+  gatescale demo [flags]           gateway + demo backends + load + live view
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	cmd := "run"
+	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return serve(args, stderr)
+	case "validate":
+		fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+		path := fs.String("config", "gatescale.yaml", "configuration file")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if _, err := config.Load(*path); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", *path)
+		return nil
+	case "demo":
+		return runDemo(args, stdout)
+	default:
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func runDemo(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	o := demo.Options{Out: stdout}
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "gateway address")
+	fs.StringVar(&o.AdminListen, "admin-listen", "127.0.0.1:9090", "metrics and probes address")
+	fs.Float64Var(&o.QPS, "qps", 60, "load generator rate")
+	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		o.Terminal = true
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	return demo.Run(ctx, o)
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	path := fs.String("config", "gatescale.yaml", "configuration file")
+	logFormat := fs.String("log-format", "json", "json or text")
+	watch := fs.Duration("watch", 2*time.Second, "how often to check the file for changes (0: only on SIGHUP)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var handler slog.Handler = slog.NewJSONHandler(stderr, nil)
+	if *logFormat == "text" {
+		handler = slog.NewTextHandler(stderr, nil)
+	}
+	logger := slog.New(handler)
+	slog.SetDefault(logger)
+
+	loaded, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+
+	ctx, stop := signalContext()
+	defer stop()
+	if err := gw.Apply(ctx, loaded.Gateway); err != nil {
+		return fmt.Errorf("%s: %w", *path, err)
+	}
+
+	reloader := &reloader{path: *path, gw: gw, logger: logger, hash: loaded.Hash}
+	go reloader.run(ctx, *watch)
+
+	srv := &gateway.Server{
+		Gateway: gw, Addr: loaded.Listen, AdminAddr: loaded.AdminListen, Gatherer: reg,
+		DrainPeriod: loaded.DrainPeriod, ShutdownTimeout: loaded.ShutdownTimeout, Logger: logger,
+	}
+	return srv.Run(ctx)
+}
+
+// reloader applies the file again on SIGHUP or when its content changes.
+// It polls the content hash rather than using inotify: a Kubernetes ConfigMap
+// update swaps a symlink, which inotify watches on the file miss.
+type reloader struct {
+	path    string
+	gw      *gateway.Gateway
+	logger  *slog.Logger
+	hash    [32]byte // of the content in force
+	badHash [32]byte // of the last content refused
+}
+
+func (r *reloader) run(ctx context.Context, every time.Duration) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload(ctx, true)
+		case <-tick:
+			r.reload(ctx, false)
+		}
+	}
+}
+
+func (r *reloader) reload(ctx context.Context, forced bool) {
+	data, err := os.ReadFile(r.path)
+	if err != nil {
+		if forced {
+			r.logger.Error("configuration unreadable; the running one stays in force", "file", r.path, "err", err.Error())
+		}
+		return // polling: a file mid-replace; the next tick sees it
+	}
+	h := sha256.Sum256(data)
+	if !forced && (h == r.hash || h == r.badHash) {
+		return
+	}
+	loaded, err := config.Parse(r.path, data)
+	if err == nil {
+		err = r.gw.Apply(ctx, loaded.Gateway)
+	}
+	if err != nil {
+		r.badHash = h // say it once per bad content, not on every tick
+		r.logger.Error("configuration refused; the running one stays in force", "file", r.path, "err", err.Error())
+		return
+	}
+	r.hash, r.badHash = h, [32]byte{}
+	r.logger.Info("configuration reloaded", "file", r.path, "routes", len(loaded.Gateway.Routes), "upstreams", len(loaded.Gateway.Upstreams))
+}

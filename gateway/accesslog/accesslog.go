@@ -1,0 +1,68 @@
+package accesslog
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/outcome"
+	"github.com/gatescale/gatescale/gateway/requestid"
+	"github.com/gatescale/gatescale/gateway/route"
+)
+
+// Middleware returns middleware that logs every request to logger; see the
+// package doc for the attributes.
+func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := outcome.Wrap(w)
+			panicked := true
+			// Deferred so a panicking request is logged too (as a 500).
+			defer func() { write(logger, r, rec, start, panicked) }()
+			next.ServeHTTP(rec, r)
+			panicked = false
+		})
+	}
+}
+
+func write(logger *slog.Logger, r *http.Request, rec *outcome.Recorder, start time.Time, panicked bool) {
+	d := time.Since(start)
+	status := outcome.Status(r, rec, panicked)
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	ctx := r.Context()
+	if !logger.Enabled(ctx, level) {
+		return
+	}
+	var upstream, instance, errText string
+	var attempts int
+	if info := route.InfoFrom(ctx); info != nil {
+		upstream, instance, attempts, errText = info.Upstream, info.Instance, info.Attempts, info.Error
+	}
+	id := requestid.From(ctx)
+	if id == "" {
+		id = rec.Header().Get(requestid.Header)
+	}
+	attrs := [...]slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("route", outcome.Route(r)),
+		slog.String("upstream", upstream),
+		slog.String("instance", instance),
+		slog.Int("attempts", attempts),
+		slog.Int("status", status),
+		slog.Int64("bytes", rec.Bytes()),
+		slog.Duration("duration", d),
+		slog.String("request_id", id),
+		slog.String("remote", r.RemoteAddr),
+		slog.String("error", errText),
+	}
+	n := len(attrs)
+	if errText == "" {
+		n-- // error is last: drop it when there is none
+	}
+	logger.LogAttrs(ctx, level, "request", attrs[:n]...)
+}

@@ -1,0 +1,84 @@
+package balance_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/discovery"
+)
+
+func ExampleRoundRobin() {
+	pk := balance.RoundRobin{}.Picker([]*balance.Endpoint{
+		balance.NewEndpoint(discovery.Instance{Addr: "10.0.0.1:8080"}),
+		balance.NewEndpoint(discovery.Instance{Addr: "10.0.0.2:8080"}),
+	})
+	for range 4 {
+		fmt.Println(pk.Pick(nil).Addr)
+	}
+	// Output:
+	// 10.0.0.1:8080
+	// 10.0.0.2:8080
+	// 10.0.0.1:8080
+	// 10.0.0.2:8080
+}
+
+func ExampleWeighted() {
+	pk := balance.Weighted{}.Picker([]*balance.Endpoint{
+		balance.NewEndpoint(discovery.Instance{ID: "big", Addr: "10.0.0.1:8080", Weight: 3}),
+		balance.NewEndpoint(discovery.Instance{ID: "small", Addr: "10.0.0.2:8080", Weight: 1}),
+	})
+	// One cycle: the small instance is placed between the big one's picks.
+	for range 4 {
+		fmt.Print(pk.Pick(nil).ID, " ")
+	}
+	fmt.Println()
+	// Output: big big small big
+}
+
+func ExampleP2C() {
+	busy := balance.NewEndpoint(discovery.Instance{ID: "busy", Addr: "10.0.0.1:8080"})
+	idle := balance.NewEndpoint(discovery.Instance{ID: "idle", Addr: "10.0.0.2:8080"})
+	busy.Acquire() // two requests outstanding
+	busy.Acquire()
+	pk := balance.P2C{}.Picker([]*balance.Endpoint{busy, idle})
+	// With two endpoints both are always compared: the less loaded one
+	// wins until the loads are even.
+	for range 2 {
+		e := pk.Pick(nil)
+		fmt.Println(e.ID)
+		e.Acquire()
+	}
+	// Output:
+	// idle
+	// idle
+}
+
+func ExampleHash() {
+	eps := []*balance.Endpoint{
+		balance.NewEndpoint(discovery.Instance{Addr: "10.0.0.1:8080"}),
+		balance.NewEndpoint(discovery.Instance{Addr: "10.0.0.2:8080"}),
+		balance.NewEndpoint(discovery.Instance{Addr: "10.0.0.3:8080"}),
+	}
+	policy := balance.Hash{Key: balance.CookieKey("session")}
+	pk := policy.Picker(eps)
+
+	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
+	r.Header.Set("Cookie", "session=7f3a9c")
+	first := pk.Pick(r)
+
+	// The session sticks, also in a Picker rebuilt after another instance
+	// left the set.
+	var rest []*balance.Endpoint
+	dropped := false
+	for _, e := range eps {
+		if e != first && !dropped {
+			dropped = true
+			continue
+		}
+		rest = append(rest, e)
+	}
+	fmt.Println(len(rest), pk.Pick(r) == first, policy.Picker(rest).Pick(r) == first)
+	// Output: 2 true true
+}

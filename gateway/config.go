@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/health"
+)
+
+// Config is the declarative description of a gateway: its upstream services
+// and the routes to them. Apply builds it as a whole or not at all. The
+// config package reads it from YAML; Go programs may build it directly.
+type Config struct {
+	Upstreams []UpstreamSpec
+	Routes    []RouteSpec
+	// TrustedProxies are the networks whose X-Forwarded-* headers are kept.
+	TrustedProxies []netip.Prefix
+}
+
+// UpstreamSpec describes one upstream service.
+type UpstreamSpec struct {
+	// Name is how routes refer to the upstream. Required, unique.
+	Name string
+	// Service is the name asked of the Resolver (default Name).
+	Service string
+	// Resolver finds the instances. Nil means a static list: Instances.
+	Resolver discovery.Resolver
+	// Instances is the static instance list when Resolver is nil.
+	Instances []discovery.Instance
+	// Balancer picks an instance per request (default balance.P2C{}).
+	Balancer balance.Policy
+	// PassiveHealth, when set, ejects instances after consecutive failures.
+	PassiveHealth *health.Passive
+	// ActiveHealth, when set, probes instances on an interval.
+	ActiveHealth *health.Active
+	// Retry controls retries; the zero value disables them.
+	Retry RetrySpec
+	// TryTimeout bounds the wait for each attempt's response headers.
+	TryTimeout time.Duration
+	// PreserveHost sends the client's Host header upstream.
+	PreserveHost bool
+}
+
+// RetrySpec configures retries of one upstream.
+type RetrySpec struct {
+	// Attempts is the most attempts per request, the first included.
+	Attempts int
+	// Statuses make idempotent, body-less requests retryable (default 502,
+	// 503, 504).
+	Statuses []int
+	// BudgetRatio caps retries to this share of requests over 10 s (default
+	// 0.2 when Attempts > 1); BudgetMinPerSecond is always allowed (default 10).
+	BudgetRatio        float64
+	BudgetMinPerSecond float64
+}
+
+// RouteSpec describes one route; see route.Route for the matching rules.
+type RouteSpec struct {
+	Name        string
+	Hosts       []string
+	Methods     []string
+	Path        string
+	PathPrefix  string
+	StripPrefix string
+	Rewrite     string
+	// Timeout bounds the whole request, retries included.
+	Timeout time.Duration
+	// MaxBodyBytes limits the request body (0: no limit).
+	MaxBodyBytes int64
+	// Upstream names the UpstreamSpec to proxy to. Required unless Handler
+	// is set.
+	Upstream string
+	// Handler serves the route instead of a proxy (e.g. a composite route
+	// that fans out to several upstreams).
+	Handler http.Handler
+	// Middleware runs around the proxy, after the gateway-wide middleware.
+	Middleware []func(http.Handler) http.Handler
+}

@@ -1,0 +1,412 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/gateway/accesslog"
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/metrics"
+	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/gateway/requestid"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/upstream"
+)
+
+// Gateway routes requests to upstream services. It is an http.Handler:
+// mount it on any router or serve it directly. The zero value is not usable;
+// create one with New and give it a Config with Apply.
+type Gateway struct {
+	table atomic.Pointer[route.Table]
+
+	logger       *slog.Logger
+	metrics      *metrics.Metrics
+	transport    http.RoundTripper
+	middleware   []func(http.Handler) http.Handler
+	accessLog    bool
+	readyTimeout time.Duration
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex // serialises Apply and Close
+	upstreams map[string]*liveUpstream
+	// live is the same map for readers on the request path, which must not
+	// wait for an Apply in progress.
+	live     atomic.Pointer[map[string]*liveUpstream]
+	applied  atomic.Bool
+	draining atomic.Bool
+}
+
+type liveUpstream struct {
+	spec   UpstreamSpec
+	static *discovery.Static // set when the gateway owns a static resolver
+	up     *upstream.Upstream
+	proxy  *proxy.Proxy
+}
+
+// Option configures a Gateway.
+type Option func(*Gateway) error
+
+// WithRegistry registers the gateway's metrics on reg (see docs/metrics.md).
+// Without it the gateway records no metrics.
+func WithRegistry(reg prometheus.Registerer) Option {
+	return func(g *Gateway) error {
+		m, err := metrics.New(reg)
+		if err != nil {
+			return fmt.Errorf("gateway metrics: %w", err)
+		}
+		g.metrics = m
+		return nil
+	}
+}
+
+// WithLogger sets the logger for the access log and state changes.
+func WithLogger(l *slog.Logger) Option {
+	return func(g *Gateway) error { g.logger = l; return nil }
+}
+
+// WithAccessLog turns the per-request access log on or off (default on).
+func WithAccessLog(on bool) Option {
+	return func(g *Gateway) error { g.accessLog = on; return nil }
+}
+
+// WithMiddleware adds middleware that runs on every route after request id,
+// metrics and access log, before the route's own middleware.
+func WithMiddleware(mw ...func(http.Handler) http.Handler) Option {
+	return func(g *Gateway) error { g.middleware = append(g.middleware, mw...); return nil }
+}
+
+// WithTransport sets the RoundTripper for all upstreams (default:
+// proxy.NewTransport()).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(g *Gateway) error { g.transport = rt; return nil }
+}
+
+// WithReadyTimeout bounds how long Apply waits for new upstreams' first
+// instance sets before swapping the table anyway (default 10s).
+func WithReadyTimeout(d time.Duration) Option {
+	return func(g *Gateway) error { g.readyTimeout = d; return nil }
+}
+
+// New returns a Gateway with no routes; every request gets 404 until Apply.
+func New(opts ...Option) (*Gateway, error) {
+	g := &Gateway{
+		logger:       slog.Default(),
+		accessLog:    true,
+		readyTimeout: 10 * time.Second,
+		upstreams:    map[string]*liveUpstream{},
+	}
+	for _, opt := range opts {
+		if err := opt(g); err != nil {
+			return nil, err
+		}
+	}
+	if g.transport == nil {
+		g.transport = proxy.NewTransport()
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	empty, err := route.NewTable(nil)
+	if err != nil {
+		return nil, err
+	}
+	g.table.Store(empty)
+	g.live.Store(&map[string]*liveUpstream{})
+	return g, nil
+}
+
+// ServeHTTP routes r through the current route table.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.table.Load().ServeHTTP(w, r)
+}
+
+// Apply validates cfg, builds its upstreams and routes, and swaps them in
+// atomically. On error nothing changes: the running configuration stays in
+// force. Upstreams whose spec did not change are kept with their load and
+// health state; requests in flight finish on the table they started with.
+func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ctx.Err() != nil {
+		return errors.New("gateway is closed")
+	}
+	if err := validate(cfg); err != nil {
+		return err
+	}
+
+	next := map[string]*liveUpstream{}
+	var created []*liveUpstream
+	var restatic []func()
+	for _, spec := range cfg.Upstreams {
+		old := g.upstreams[spec.Name]
+		if old != nil && reflect.DeepEqual(old.spec, spec) {
+			next[spec.Name] = old
+			continue
+		}
+		if old != nil && old.static != nil && spec.Resolver == nil && sameExceptInstances(old.spec, spec) {
+			lu := &liveUpstream{spec: spec, static: old.static, up: old.up, proxy: old.proxy}
+			next[spec.Name] = lu
+			restatic = append(restatic, func() { lu.static.Set(lu.up.Name(), spec.Instances) })
+			continue
+		}
+		lu := g.newUpstream(spec, cfg)
+		next[spec.Name] = lu
+		created = append(created, lu)
+	}
+
+	routes := make([]route.Route, 0, len(cfg.Routes))
+	for _, rs := range cfg.Routes {
+		rt := route.Route{
+			Name: rs.Name, Hosts: rs.Hosts, Methods: rs.Methods, Path: rs.Path, PathPrefix: rs.PathPrefix,
+			StripPrefix: rs.StripPrefix, Rewrite: rs.Rewrite, Timeout: rs.Timeout, Upstream: rs.Upstream,
+			Handler: rs.Handler,
+		}
+		if rs.MaxBodyBytes > 0 {
+			rt.Middleware = append(rt.Middleware, proxy.LimitBody(rs.MaxBodyBytes))
+		}
+		rt.Middleware = append(rt.Middleware, rs.Middleware...)
+		if rt.Handler == nil {
+			rt.Handler = next[rs.Upstream].proxy
+		}
+		routes = append(routes, rt)
+	}
+	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...))
+	if err != nil {
+		return err // nothing was started
+	}
+
+	for _, lu := range created {
+		lu.up.Start(g.ctx)
+	}
+	for _, f := range restatic {
+		f()
+	}
+	g.waitReady(ctx, created)
+
+	g.table.Store(table)
+	g.applied.Store(true)
+	for name, old := range g.upstreams {
+		if next[name] != old {
+			old.up.Close()
+			if g.metrics != nil && next[name] == nil {
+				g.metrics.ForgetUpstream(name)
+			}
+		}
+	}
+	g.upstreams = next
+	g.live.Store(&next)
+	return nil
+}
+
+func (g *Gateway) waitReady(ctx context.Context, ups []*liveUpstream) {
+	if len(ups) == 0 {
+		return
+	}
+	timer := time.NewTimer(g.readyTimeout)
+	defer timer.Stop()
+	for _, lu := range ups {
+		select {
+		case <-lu.up.Ready():
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			g.logger.Warn("upstream not resolved in time; serving 503 for it until it is", "upstream", lu.spec.Name)
+			return
+		}
+	}
+}
+
+func (g *Gateway) globalMiddleware() []func(http.Handler) http.Handler {
+	mw := []func(http.Handler) http.Handler{requestid.Middleware}
+	if g.metrics != nil {
+		mw = append(mw, g.metrics.Middleware)
+	}
+	if g.accessLog {
+		mw = append(mw, accesslog.Middleware(g.logger))
+	}
+	return append(mw, g.middleware...)
+}
+
+func (g *Gateway) newUpstream(spec UpstreamSpec, cfg Config) *liveUpstream {
+	lu := &liveUpstream{spec: spec}
+	resolver := spec.Resolver
+	service := spec.Service
+	if service == "" {
+		service = spec.Name
+	}
+	if resolver == nil {
+		lu.static = discovery.NewStatic(map[string][]discovery.Instance{service: spec.Instances})
+		resolver = lu.static
+	}
+	uopts := []upstream.Option{upstream.WithService(service), upstream.WithLogger(g.logger)}
+	if spec.Balancer != nil {
+		uopts = append(uopts, upstream.WithPolicy(spec.Balancer))
+	}
+	if spec.PassiveHealth != nil {
+		uopts = append(uopts, upstream.WithPassiveHealth(*spec.PassiveHealth))
+	}
+	if spec.ActiveHealth != nil {
+		uopts = append(uopts, upstream.WithActiveHealth(*spec.ActiveHealth))
+	}
+	if g.metrics != nil {
+		uopts = append(uopts, upstream.WithObserver(g.metrics))
+	}
+	lu.up = upstream.New(spec.Name, resolver, uopts...)
+
+	popts := []proxy.Option{
+		proxy.WithTransport(g.transport), proxy.WithLogger(g.logger),
+		proxy.WithTryTimeout(spec.TryTimeout), proxy.WithPreserveHost(spec.PreserveHost),
+		proxy.WithTrustedProxies(cfg.TrustedProxies...),
+	}
+	if g.metrics != nil {
+		popts = append(popts, proxy.WithObserver(g.metrics))
+	}
+	if spec.Retry.Attempts > 1 {
+		ratio, minPerSec := spec.Retry.BudgetRatio, spec.Retry.BudgetMinPerSecond
+		if ratio == 0 {
+			ratio = 0.2
+		}
+		if minPerSec == 0 {
+			minPerSec = 10
+		}
+		popts = append(popts, proxy.WithRetry(proxy.Retry{
+			Attempts: spec.Retry.Attempts, Statuses: spec.Retry.Statuses, Budget: proxy.NewBudget(ratio, minPerSec),
+		}))
+	}
+	lu.proxy = proxy.New(lu.up, popts...)
+	return lu
+}
+
+// sameExceptInstances reports whether two static specs differ only in their
+// instance lists, so the running upstream can take the new list in place.
+func sameExceptInstances(a, b UpstreamSpec) bool {
+	a.Instances, b.Instances = nil, nil
+	return reflect.DeepEqual(a, b)
+}
+
+func validate(cfg Config) error {
+	var errs []error
+	names := map[string]bool{}
+	for i, u := range cfg.Upstreams {
+		switch {
+		case u.Name == "":
+			errs = append(errs, fmt.Errorf("upstream %d: name is required", i))
+		case names[u.Name]:
+			errs = append(errs, fmt.Errorf("upstream %d (%s): name already used", i, u.Name))
+		}
+		names[u.Name] = true
+		if u.Resolver == nil && len(u.Instances) == 0 {
+			errs = append(errs, fmt.Errorf("upstream %d (%s): no resolver and no instances", i, u.Name))
+		}
+		for j, inst := range u.Instances {
+			if err := inst.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("upstream %d (%s): instance %d: %w", i, u.Name, j, err))
+			}
+		}
+		if u.Retry.Attempts < 0 || u.Retry.BudgetRatio < 0 || u.Retry.BudgetMinPerSecond < 0 {
+			errs = append(errs, fmt.Errorf("upstream %d (%s): retry values must not be negative", i, u.Name))
+		}
+		if u.TryTimeout < 0 {
+			errs = append(errs, fmt.Errorf("upstream %d (%s): try timeout is negative", i, u.Name))
+		}
+	}
+	for i, r := range cfg.Routes {
+		switch {
+		case r.Handler == nil && r.Upstream == "":
+			errs = append(errs, fmt.Errorf("route %d (%s): upstream is required", i, r.Name))
+		case r.Handler == nil && !names[r.Upstream]:
+			errs = append(errs, fmt.Errorf("route %d (%s): upstream %q is not defined", i, r.Name, r.Upstream))
+		}
+		if r.MaxBodyBytes < 0 {
+			errs = append(errs, fmt.Errorf("route %d (%s): max body bytes is negative", i, r.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Routes returns the routes of the current table.
+func (g *Gateway) Routes() []route.Route { return g.table.Load().Routes() }
+
+// Upstream returns the running upstream of that name, or nil.
+func (g *Gateway) Upstream(name string) *upstream.Upstream {
+	if lu := (*g.live.Load())[name]; lu != nil {
+		return lu.up
+	}
+	return nil
+}
+
+// Proxy returns a handler that proxies to the named upstream of the current
+// configuration, for mounting on a router of the user's own. It answers 503
+// while no such upstream is configured.
+func (g *Gateway) Proxy(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lu := (*g.live.Load())[name]
+		if lu == nil {
+			problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Upstream: name, Detail: "upstream " + name + " is not configured"})
+			return
+		}
+		lu.proxy.ServeHTTP(w, r)
+	})
+}
+
+// Drain marks the gateway not ready, so a load balancer or Kubernetes stops
+// sending new connections while in-flight and arriving requests are still
+// served. Server.Run calls it on shutdown.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// Ready reports why the gateway is not ready, or nil when it is: a
+// configuration was applied, every upstream has resolved once, and it is
+// not draining.
+func (g *Gateway) Ready() error {
+	if g.draining.Load() {
+		return errors.New("draining")
+	}
+	if !g.applied.Load() {
+		return errors.New("no configuration applied")
+	}
+	for name, lu := range *g.live.Load() {
+		select {
+		case <-lu.up.Ready():
+		default:
+			return fmt.Errorf("upstream %s not resolved yet", name)
+		}
+	}
+	return nil
+}
+
+// HealthHandler serves /livez (the process is serving) and /readyz (see
+// Ready) for Kubernetes probes.
+func (g *Gateway) HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := g.Ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// Close stops all upstream watches and health checks.
+func (g *Gateway) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cancel()
+	for _, lu := range g.upstreams {
+		lu.up.Close()
+	}
+}

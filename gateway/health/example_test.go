@@ -1,0 +1,67 @@
+package health_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/health"
+)
+
+func ExamplePassive() {
+	p := health.Passive{ConsecutiveFailures: 3, BaseEjection: 30 * time.Second, MaxEjection: time.Minute}
+	var s health.State
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+
+	for round := 1; round <= 3; round++ {
+		for i := 1; i <= 3; i++ {
+			// The upstream has 4 instances, none ejected yet.
+			if p.Observe(&s, true, now) && p.MayEject(0, 4) {
+				until := p.Eject(&s, now)
+				fmt.Printf("ejected after %d failures for %v\n", i, until.Sub(now))
+				now = until
+				s.Readmit() // normally from a timer at until
+			}
+		}
+	}
+	// A single instance is never ejected at the default 50%.
+	fmt.Println("may eject the only instance:", health.Passive{}.MayEject(0, 1))
+	// Output:
+	// ejected after 3 failures for 30s
+	// ejected after 3 failures for 1m0s
+	// ejected after 3 failures for 1m0s
+	// may eject the only instance: false
+}
+
+func ExampleActive() {
+	var status atomic.Int32 // the backend's answer
+	status.Store(http.StatusOK)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer srv.Close()
+	base, _ := url.Parse(srv.URL)
+
+	a := health.Active{UnhealthyThreshold: 2, HealthyThreshold: 1}
+	var s health.State
+	probe := func() {
+		err := a.Probe(context.Background(), base)
+		changed := a.Record(&s, err)
+		fmt.Printf("ok=%v changed=%v down=%v\n", err == nil, changed, s.ActiveDown())
+	}
+	probe()
+	status.Store(http.StatusInternalServerError)
+	probe()
+	probe()
+	status.Store(http.StatusOK)
+	probe()
+	// Output:
+	// ok=true changed=false down=false
+	// ok=false changed=false down=false
+	// ok=false changed=true down=true
+	// ok=true changed=true down=false
+}

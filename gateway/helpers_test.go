@@ -1,0 +1,173 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/discovery"
+)
+
+// backend is a real HTTP server on loopback that records what it saw.
+type backend struct {
+	*httptest.Server
+	name    string
+	hits    atomic.Int64
+	handler atomic.Pointer[http.HandlerFunc]
+
+	mu   sync.Mutex
+	seen []*http.Request
+}
+
+func newBackend(t *testing.T, name string) *backend {
+	t.Helper()
+	b := &backend{name: name}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.hits.Add(1)
+		b.mu.Lock()
+		b.seen = append(b.seen, r.Clone(context.Background()))
+		b.mu.Unlock()
+		if h := b.handler.Load(); h != nil {
+			(*h)(w, r)
+			return
+		}
+		w.Header().Set("X-Backend", b.name)
+		_, _ = io.WriteString(w, b.name+" "+r.URL.RequestURI())
+	}))
+	t.Cleanup(b.Close)
+	return b
+}
+
+// handle replaces the backend's behaviour.
+func (b *backend) handle(h http.HandlerFunc) { b.handler.Store(&h) }
+
+func (b *backend) addr() string { return strings.TrimPrefix(b.URL, "http://") }
+
+func (b *backend) instance() discovery.Instance { return discovery.Instance{Addr: b.addr()} }
+
+func (b *backend) last() *http.Request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.seen) == 0 {
+		return nil
+	}
+	return b.seen[len(b.seen)-1]
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// newGateway builds a gateway with cfg applied, served by an httptest
+// server, and returns both plus the metrics registry.
+func newGateway(t *testing.T, cfg gateway.Config, opts ...gateway.Option) (*gateway.Gateway, *httptest.Server, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	opts = append([]gateway.Option{gateway.WithRegistry(reg), gateway.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	gw, err := gateway.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close)
+	if err := gw.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+	return gw, srv, reg
+}
+
+type response struct {
+	code   int
+	body   string
+	header http.Header
+}
+
+func do(t *testing.T, method, url string, body io.Reader, hdr ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1]
+			continue
+		}
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, string(b), resp.Header}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for: %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// metricValue returns the value of the counter or gauge series name{labels}.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s%v", name, labels)
+	return 0
+}

@@ -1,0 +1,43 @@
+// Package metrics exports the gateway's Prometheus metrics. The
+// HorizontalPodAutoscaler scales the gateway on the request rate computed
+// from them, so a request is counted exactly once, with its final status.
+//
+// Requests, from Middleware:
+//
+//   - gatescale_http_requests_total{route,method,code} (counter): incremented
+//     when the handler returns. code is the status sent; 200 if the handler
+//     wrote nothing (what net/http sends); 499 if the client went away before
+//     a response; 101 for a hijacked (upgraded) connection; 500 if the
+//     handler panicked before writing.
+//   - gatescale_http_request_duration_seconds{route,method} (histogram):
+//     time in the handler, with classic buckets (DefaultBuckets) and a native
+//     histogram (factor 1.1, at most 160 buckets, reset at most hourly) in
+//     the same series, so both old and new Prometheus servers get quantiles.
+//   - gatescale_http_requests_in_flight{route} (gauge): requests inside the
+//     handler now.
+//   - gatescale_http_response_size_bytes{route} (histogram): body bytes
+//     written, classic buckets only.
+//
+// Upstreams, from the proxy and health checking:
+//
+//   - gatescale_upstream_requests_total{upstream,code} (counter): one per
+//     attempt (so retries count); code "error" when no response came back.
+//   - gatescale_upstream_request_duration_seconds{upstream} (histogram,
+//     classic + native): time of one attempt.
+//   - gatescale_upstream_instances{upstream,state} (gauge): instances that
+//     are healthy, ejected (passive health) or unhealthy (active checks).
+//   - gatescale_upstream_retries_total{upstream,reason} (counter).
+//
+// Every label is bounded, because each distinct label set is a series kept
+// in memory by the gateway and by every Prometheus that scrapes it: route is
+// the route's name (or chi pattern), never the raw path; method is one of the
+// nine standard methods or OTHER; code is 100–599 or "other"; upstream names
+// and retry reasons come from configuration and code. A client sending
+// random methods, paths or status-provoking requests cannot create series.
+//
+// The request path does no label lookups: series are resolved once per
+// (route, method, code) and kept in per-route arrays, so Middleware costs a
+// map lookup and a few atomic operations per request.
+//
+// See docs/metrics.md for PromQL recipes.
+package metrics

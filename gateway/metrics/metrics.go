@@ -1,0 +1,431 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/gateway/outcome"
+)
+
+// Metric names. They are fixed (no namespace option) because the HPA's
+// metric and the dashboards refer to them by name.
+const (
+	RequestsTotal           = "gatescale_http_requests_total"
+	RequestDuration         = "gatescale_http_request_duration_seconds"
+	RequestsInFlight        = "gatescale_http_requests_in_flight"
+	ResponseSize            = "gatescale_http_response_size_bytes"
+	UpstreamRequestsTotal   = "gatescale_upstream_requests_total"
+	UpstreamRequestDuration = "gatescale_upstream_request_duration_seconds"
+	UpstreamInstances       = "gatescale_upstream_instances"
+	UpstreamRetriesTotal    = "gatescale_upstream_retries_total"
+)
+
+// Label values for instance states, codes and methods that have no label of
+// their own.
+const (
+	StateHealthy   = "healthy"   // available for new requests
+	StateEjected   = "ejected"   // ejected by passive health (outlier detection)
+	StateUnhealthy = "unhealthy" // held down by active health checks
+
+	CodeError   = "error" // upstream attempt that got no response
+	CodeOther   = "other" // status outside 100–599
+	MethodOther = "OTHER" // method outside the standard nine
+)
+
+// DefaultBuckets are the classic buckets of both duration histograms, in
+// seconds: fine below 100ms where a gateway's latency lives, coarse up to
+// the usual 10s timeout.
+var DefaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// DefaultSizeBuckets are the buckets of the response size histogram, in
+// bytes: 100B to 100MB by powers of ten.
+var DefaultSizeBuckets = []float64{1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// DefaultNativeBucketFactor is the growth factor between native histogram
+// buckets (schema 3, about 4% relative error).
+const DefaultNativeBucketFactor = 1.1
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	buckets      []float64
+	sizeBuckets  []float64
+	nativeFactor float64
+}
+
+// WithBuckets sets the classic buckets (seconds) of the request and upstream
+// duration histograms.
+func WithBuckets(b []float64) Option {
+	return func(o *options) { o.buckets = slices.Clone(b) }
+}
+
+// WithSizeBuckets sets the buckets (bytes) of the response size histogram.
+func WithSizeBuckets(b []float64) Option {
+	return func(o *options) { o.sizeBuckets = slices.Clone(b) }
+}
+
+// WithNativeHistogram sets the native histogram bucket factor of the
+// duration histograms; a factor of 1 or less turns native histograms off,
+// leaving the classic buckets only.
+func WithNativeHistogram(bucketFactor float64) Option {
+	return func(o *options) { o.nativeFactor = bucketFactor }
+}
+
+// Metrics holds the gateway's collectors. Its methods are safe for
+// concurrent use.
+type Metrics struct {
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	inFlight  *prometheus.GaugeVec
+	size      *prometheus.HistogramVec
+	upReqs    *prometheus.CounterVec
+	upDur     *prometheus.HistogramVec
+	instances *prometheus.GaugeVec
+	retries   *prometheus.CounterVec
+
+	// Copy-on-write maps: the request path only loads a pointer and does a
+	// map lookup; the mutex is taken the first time a name is seen.
+	mu        sync.Mutex
+	routes    atomic.Pointer[map[string]*routeSeries]
+	upstreams atomic.Pointer[map[string]*upstreamSeries]
+}
+
+// New creates the collectors and registers them on reg. It fails, leaving
+// nothing registered, if any of them cannot be registered (for example
+// because a Metrics is already registered on reg) or if buckets are invalid.
+func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
+	o := options{buckets: DefaultBuckets, sizeBuckets: DefaultSizeBuckets, nativeFactor: DefaultNativeBucketFactor}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	// NewHistogramVec panics on bad buckets; a library returns an error.
+	for _, b := range [][]float64{o.buckets, o.sizeBuckets} {
+		if !increasing(b) {
+			return nil, fmt.Errorf("metrics: buckets %v must be non-empty and strictly increasing", b)
+		}
+	}
+	if reg == nil {
+		return nil, errors.New("metrics: nil Registerer")
+	}
+
+	durationOpts := func(name, help string) prometheus.HistogramOpts {
+		h := prometheus.HistogramOpts{Name: name, Help: help, Buckets: o.buckets}
+		if o.nativeFactor > 1 {
+			h.NativeHistogramBucketFactor = o.nativeFactor
+			// 160 buckets at factor 1.1 span 1µs..~30min; beyond that the
+			// resolution halves rather than memory growing.
+			h.NativeHistogramMaxBucketNumber = 160
+			h.NativeHistogramMinResetDuration = time.Hour
+		}
+		return h
+	}
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: RequestsTotal,
+			Help: "HTTP requests served, counted when the handler returns, by route, method and final status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(durationOpts(RequestDuration,
+			"Time from the request reaching the gateway's middleware to the handler returning, by route and method."),
+			[]string{"route", "method"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: RequestsInFlight,
+			Help: "HTTP requests being served, by route.",
+		}, []string{"route"}),
+		size: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    ResponseSize,
+			Help:    "Response body size, by route.",
+			Buckets: o.sizeBuckets,
+		}, []string{"route"}),
+		upReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: UpstreamRequestsTotal,
+			Help: `Attempts sent to upstream instances, by upstream and status code ("error" when no response came back).`,
+		}, []string{"upstream", "code"}),
+		upDur: prometheus.NewHistogramVec(durationOpts(UpstreamRequestDuration,
+			"Time of one upstream attempt until its response headers (or its failure), by upstream."),
+			[]string{"upstream"}),
+		instances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: UpstreamInstances,
+			Help: "Instances of each upstream by health state (healthy, ejected, unhealthy).",
+		}, []string{"upstream", "state"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: UpstreamRetriesTotal,
+			Help: "Retried upstream attempts, by upstream and reason.",
+		}, []string{"upstream", "reason"}),
+	}
+	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries}
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return nil, fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	m.routes.Store(&map[string]*routeSeries{})
+	m.upstreams.Store(&map[string]*upstreamSeries{})
+	return m, nil
+}
+
+func increasing(b []float64) bool {
+	for i := 1; i < len(b); i++ {
+		if !(b[i] > b[i-1]) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// Middleware counts and times the requests served by next. Mount it in a
+// route's middleware (route.WithMiddleware) so the route name is known from
+// the start; on a plain chi router the pattern is known only at the end, so
+// the in-flight gauge of such requests is labelled "unmatched".
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rs := m.route(outcome.Route(r))
+		inFlight := rs.inFlight
+		inFlight.Inc()
+		rec := outcome.Wrap(w)
+		panicked := true
+		// Deferred so a panicking handler neither leaks in-flight nor goes
+		// uncounted.
+		defer func() {
+			inFlight.Dec()
+			// On a chi router the pattern is known only now.
+			if name := outcome.Route(r); name != rs.name {
+				rs = m.route(name)
+			}
+			code := outcome.Status(r, rec, panicked)
+			ms := rs.method(m, methodIndex(r.Method))
+			ms.code(m, rs.name, statusIndex(code)).Inc()
+			ms.duration.Observe(time.Since(start).Seconds())
+			rs.size.Observe(float64(rec.Bytes()))
+		}()
+		next.ServeHTTP(rec, r)
+		panicked = false
+	})
+}
+
+// ObserveUpstream records one upstream attempt that took d. code is the
+// response status, or 0 when the attempt failed without a response.
+func (m *Metrics) ObserveUpstream(upstream string, code int, d time.Duration) {
+	us := m.upstream(upstream)
+	i := numCodes + 1 // "error"
+	if code != 0 {
+		i = statusIndex(code)
+	}
+	us.code(m, i).Inc()
+	us.duration.Observe(d.Seconds())
+}
+
+// SetInstances sets how many instances of upstream are in each state.
+func (m *Metrics) SetInstances(upstream string, healthy, ejected, unhealthy int) {
+	// Called on health changes, not per request: no cache needed.
+	m.instances.WithLabelValues(upstream, StateHealthy).Set(float64(healthy))
+	m.instances.WithLabelValues(upstream, StateEjected).Set(float64(ejected))
+	m.instances.WithLabelValues(upstream, StateUnhealthy).Set(float64(unhealthy))
+}
+
+// ObserveRetry counts a retried attempt against upstream. reason must come
+// from a small fixed set (e.g. "connect", "timeout", "5xx"): it is a label.
+func (m *Metrics) ObserveRetry(upstream, reason string) {
+	m.upstream(upstream).retry(m, reason).Inc()
+}
+
+// ForgetUpstream deletes every series of upstream, so an upstream removed
+// by a reload stops being exported. Call it after the upstream stopped
+// taking requests; a later observation would create the series again.
+func (m *Metrics) ForgetUpstream(upstream string) {
+	m.mu.Lock()
+	old := *m.upstreams.Load()
+	if _, ok := old[upstream]; ok {
+		next := make(map[string]*upstreamSeries, len(old))
+		for k, v := range old {
+			if k != upstream {
+				next[k] = v
+			}
+		}
+		m.upstreams.Store(&next)
+	}
+	m.mu.Unlock()
+	l := prometheus.Labels{"upstream": upstream}
+	m.upReqs.DeletePartialMatch(l)
+	m.upDur.DeletePartialMatch(l)
+	m.instances.DeletePartialMatch(l)
+	m.retries.DeletePartialMatch(l)
+}
+
+// Method and status label indexes. Bounding them here is what keeps the
+// series count at routes × 10 × (codes actually seen).
+var methodNames = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", MethodOther}
+
+const numMethods = len(methodNames)
+
+func methodIndex(m string) int {
+	switch m {
+	case http.MethodGet:
+		return 0
+	case http.MethodHead:
+		return 1
+	case http.MethodPost:
+		return 2
+	case http.MethodPut:
+		return 3
+	case http.MethodPatch:
+		return 4
+	case http.MethodDelete:
+		return 5
+	case http.MethodOptions:
+		return 6
+	case http.MethodConnect:
+		return 7
+	case http.MethodTrace:
+		return 8
+	}
+	return numMethods - 1
+}
+
+// numCodes is the index of "other"; 0..499 are 100..599.
+const numCodes = 500
+
+var codeNames = func() (names [numCodes + 2]string) {
+	for i := range numCodes {
+		names[i] = strconv.Itoa(i + 100)
+	}
+	names[numCodes] = CodeOther
+	names[numCodes+1] = CodeError
+	return names
+}()
+
+func statusIndex(code int) int {
+	if code < 100 || code > 599 {
+		return numCodes
+	}
+	return code - 100
+}
+
+// routeSeries holds a route's resolved series; counters and duration
+// observers are resolved lazily so only combinations that happen exist.
+type routeSeries struct {
+	name     string
+	inFlight prometheus.Gauge
+	size     prometheus.Observer
+	methods  [numMethods]atomic.Pointer[methodSeries]
+}
+
+type methodSeries struct {
+	method   string
+	duration prometheus.Observer
+	codes    [numCodes + 1]atomic.Pointer[counter]
+}
+
+// counter boxes the interface so it can sit in an atomic.Pointer.
+type counter struct{ prometheus.Counter }
+
+func (m *Metrics) route(name string) *routeSeries {
+	if rs, ok := (*m.routes.Load())[name]; ok {
+		return rs
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.routes.Load()
+	if rs, ok := old[name]; ok {
+		return rs
+	}
+	rs := &routeSeries{
+		name:     name,
+		inFlight: m.inFlight.WithLabelValues(name),
+		size:     m.size.WithLabelValues(name),
+	}
+	next := make(map[string]*routeSeries, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[name] = rs
+	m.routes.Store(&next)
+	return rs
+}
+
+func (rs *routeSeries) method(m *Metrics, i int) *methodSeries {
+	if ms := rs.methods[i].Load(); ms != nil {
+		return ms
+	}
+	ms := &methodSeries{method: methodNames[i], duration: m.duration.WithLabelValues(rs.name, methodNames[i])}
+	// WithLabelValues returns the same series to every caller, so losing
+	// the race only wastes this struct.
+	if rs.methods[i].CompareAndSwap(nil, ms) {
+		return ms
+	}
+	return rs.methods[i].Load()
+}
+
+func (ms *methodSeries) code(m *Metrics, route string, i int) prometheus.Counter {
+	if c := ms.codes[i].Load(); c != nil {
+		return c.Counter
+	}
+	c := &counter{m.requests.WithLabelValues(route, ms.method, codeNames[i])}
+	ms.codes[i].CompareAndSwap(nil, c)
+	return c.Counter
+}
+
+type upstreamSeries struct {
+	name     string
+	duration prometheus.Observer
+	codes    [numCodes + 2]atomic.Pointer[counter]
+
+	mu      sync.Mutex // retries are rare; a locked map is enough
+	retries map[string]prometheus.Counter
+}
+
+func (m *Metrics) upstream(name string) *upstreamSeries {
+	if us, ok := (*m.upstreams.Load())[name]; ok {
+		return us
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.upstreams.Load()
+	if us, ok := old[name]; ok {
+		return us
+	}
+	us := &upstreamSeries{
+		name:     name,
+		duration: m.upDur.WithLabelValues(name),
+		retries:  map[string]prometheus.Counter{},
+	}
+	next := make(map[string]*upstreamSeries, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[name] = us
+	m.upstreams.Store(&next)
+	return us
+}
+
+func (us *upstreamSeries) code(m *Metrics, i int) prometheus.Counter {
+	if c := us.codes[i].Load(); c != nil {
+		return c.Counter
+	}
+	c := &counter{m.upReqs.WithLabelValues(us.name, codeNames[i])}
+	us.codes[i].CompareAndSwap(nil, c)
+	return c.Counter
+}
+
+func (us *upstreamSeries) retry(m *Metrics, reason string) prometheus.Counter {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	c, ok := us.retries[reason]
+	if !ok {
+		c = m.retries.WithLabelValues(us.name, reason)
+		us.retries[reason] = c
+	}
+	return c
+}

@@ -1,0 +1,15 @@
+// Package route matches requests to routes and holds the route table.
+//
+// A Route names what it matches (hosts, methods, a chi path pattern or a path
+// prefix), how the path is changed before it goes upstream (strip a prefix or
+// rewrite from a template), the route's deadline, its middleware, and the
+// handler that serves it (usually a proxy to an upstream).
+//
+// A Table is immutable: it is built once from a list of routes, validated as
+// a whole, and then only read. Replacing the routing of a running gateway is
+// building a new Table and swapping a pointer; a request that already started
+// keeps the table (and route) it matched, so a reload drops nothing.
+//
+// Matching is done by go-chi/chi's radix tree, one tree per host; routes
+// without hosts are merged into every host's tree so one lookup suffices.
+package route

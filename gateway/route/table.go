@@ -1,0 +1,427 @@
+package route
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatescale/gatescale/gateway/problem"
+)
+
+// Table is an immutable set of routes compiled into chi trees. It is an
+// http.Handler. Build it with NewTable.
+type Table struct {
+	routes []Route
+	exact  map[string]*chi.Mux // by lower-case host
+	wild   []wildHost          // "*.example.com", longest suffix first
+	any    *chi.Mux            // routes without hosts
+}
+
+type wildHost struct {
+	suffix string // ".example.com"
+	mux    *chi.Mux
+}
+
+// Option configures a Table.
+type Option func(*tableOptions)
+
+type tableOptions struct {
+	middleware []func(http.Handler) http.Handler
+}
+
+// WithMiddleware adds middleware that runs for every route, outside the
+// route's own middleware (request id, metrics, access log). Info is already
+// in the context when it runs.
+func WithMiddleware(mw ...func(http.Handler) http.Handler) Option {
+	return func(o *tableOptions) { o.middleware = append(o.middleware, mw...) }
+}
+
+// NewTable validates routes and compiles them. It reports every problem it
+// finds, each prefixed with the route's index and name, and builds nothing
+// unless all routes are valid.
+func NewTable(routes []Route, opts ...Option) (*Table, error) {
+	var o tableOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var errs []error
+	names := map[string]int{}
+	for i := range routes {
+		rt := &routes[i]
+		if err := rt.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("route %d (%s): %w", i, rt.Name, err))
+		}
+		if j, dup := names[rt.Name]; dup && rt.Name != "" {
+			errs = append(errs, fmt.Errorf("route %d (%s): name already used by route %d", i, rt.Name, j))
+		}
+		names[rt.Name] = i
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	t := &Table{routes: append([]Route(nil), routes...), exact: map[string]*chi.Mux{}}
+	handlers := make([]http.Handler, len(routes))
+	for i := range t.routes {
+		h, err := t.routes[i].handler(o.middleware)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("route %d (%s): %w", i, t.routes[i].Name, err))
+		}
+		handlers[i] = h
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	// Every host tree gets its own routes first, then the host-less ones that
+	// do not collide, so a request needs exactly one tree lookup.
+	hostRoutes := map[string][]int{}
+	var anyRoutes []int
+	for i, rt := range t.routes {
+		if len(rt.Hosts) == 0 {
+			anyRoutes = append(anyRoutes, i)
+			continue
+		}
+		for _, h := range rt.Hosts {
+			h = strings.ToLower(h)
+			hostRoutes[h] = append(hostRoutes[h], i)
+		}
+	}
+	build := func(host string, own []int) (*chi.Mux, error) {
+		mux := chi.NewMux()
+		mux.NotFound(notFound)
+		mux.MethodNotAllowed(methodNotAllowed(mux))
+		seen := map[string]string{} // method+pattern -> route name
+		var errs []error
+		add := func(i int, fallback bool) {
+			rt := &t.routes[i]
+			ms := rt.Methods
+			if len(ms) == 0 {
+				ms = methods
+			}
+			for _, p := range rt.patterns() {
+				for _, m := range ms {
+					key := m + " " + p
+					if other, ok := seen[key]; ok {
+						if !fallback {
+							errs = append(errs, fmt.Errorf("route %d (%s): %s %s on host %q is already routed by %s", i, rt.Name, m, p, host, other))
+						}
+						continue
+					}
+					seen[key] = rt.Name
+					if err := register(mux, m, p, handlers[i]); err != nil {
+						errs = append(errs, fmt.Errorf("route %d (%s): %w", i, rt.Name, err))
+					}
+				}
+			}
+		}
+		for _, i := range own {
+			add(i, false)
+		}
+		for _, i := range anyRoutes {
+			add(i, host != "")
+		}
+		return mux, errors.Join(errs...)
+	}
+	var err error
+	if t.any, err = build("", nil); err != nil {
+		errs = append(errs, err)
+	}
+	for h, own := range hostRoutes {
+		mux, err := build(h, own)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if strings.HasPrefix(h, "*.") {
+			t.wild = append(t.wild, wildHost{suffix: h[1:], mux: mux})
+		} else {
+			t.exact[h] = mux
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// Longest suffix first: *.a.example.com wins over *.example.com.
+	for i := 1; i < len(t.wild); i++ {
+		for j := i; j > 0 && len(t.wild[j].suffix) > len(t.wild[j-1].suffix); j-- {
+			t.wild[j], t.wild[j-1] = t.wild[j-1], t.wild[j]
+		}
+	}
+	return t, nil
+}
+
+// register adds one method+pattern, turning chi's panics on bad patterns
+// into errors.
+func register(mux *chi.Mux, method, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("pattern %q: %v", pattern, p)
+		}
+	}()
+	mux.Method(method, pattern, h)
+	return nil
+}
+
+// Routes returns a copy of the table's routes.
+func (t *Table) Routes() []Route { return append([]Route(nil), t.routes...) }
+
+// ServeHTTP routes r. The path is normalised first (see CleanPath) so that
+// matching, the route's policies and the upstream all see the same path.
+// Routes match the request's full path even when the table is mounted under
+// a prefix of another chi router.
+func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rctx := routeContexts.Get().(*chi.Context)
+	rctx.Reset()
+	defer routeContexts.Put(rctx)
+	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
+	if u := r.URL; needsClean(u.Path) || needsClean(u.RawPath) {
+		c := *u // the caller's URL is not ours to change
+		if !CleanPath(&c) {
+			problem.Write(w, problem.Details{Status: http.StatusBadRequest, Detail: "malformed request path"})
+			return
+		}
+		r.URL = &c
+	}
+	t.mux(r.Host).ServeHTTP(w, r)
+}
+
+// routeContexts recycles chi routing contexts, as chi's own Mux does; the
+// table brings its own so that a parent router's partial match is ignored.
+var routeContexts = sync.Pool{New: func() any { return chi.NewRouteContext() }}
+
+// mux returns the tree for host.
+func (t *Table) mux(host string) *chi.Mux {
+	if len(t.exact) == 0 && len(t.wild) == 0 {
+		return t.any
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(host, ".") // "example.com." is "example.com"
+	if m, ok := t.exact[host]; ok {
+		return m
+	}
+	lower := strings.ToLower(host)
+	if m, ok := t.exact[lower]; ok {
+		return m
+	}
+	for _, w := range t.wild {
+		if strings.HasSuffix(lower, w.suffix) && len(lower) > len(w.suffix) {
+			return w.mux
+		}
+	}
+	return t.any
+}
+
+// Match returns the route r would be served by, or nil. It does not
+// normalise the path; it is meant for tests and tools, not the request path.
+func (t *Table) Match(r *http.Request) *Route {
+	rctx := chi.NewRouteContext()
+	p := r.URL.RawPath
+	if p == "" {
+		p = r.URL.Path
+	}
+	mux := t.mux(r.Host)
+	if !mux.Match(rctx, r.Method, p) {
+		return nil
+	}
+	pattern := rctx.RoutePattern()
+	for i := range t.routes {
+		rt := &t.routes[i]
+		for _, rp := range rt.patterns() {
+			if rp == pattern && (len(rt.Methods) == 0 || contains(rt.Methods, r.Method)) && t.hostMatches(rt, mux) {
+				return rt
+			}
+		}
+	}
+	return nil
+}
+
+func (t *Table) hostMatches(rt *Route, mux *chi.Mux) bool {
+	if len(rt.Hosts) == 0 {
+		return true
+	}
+	for _, h := range rt.Hosts {
+		h = strings.ToLower(h)
+		if t.exact[h] == mux {
+			return true
+		}
+		for _, w := range t.wild {
+			if w.mux == mux && "*"+w.suffix == h {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	problem.Write(w, problem.Details{Status: http.StatusNotFound, Detail: "no route matches " + r.Method + " " + r.URL.Path})
+}
+
+// methodNotAllowed answers 405 with the Allow header chi would have set; a
+// custom chi handler does not get the allowed methods, so they are looked up
+// again here (only on this error path).
+func methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.RawPath
+		if p == "" {
+			p = r.URL.Path
+		}
+		var allowed []string
+		for _, m := range methods {
+			if mux.Match(chi.NewRouteContext(), m, p) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		problem.Write(w, problem.Details{Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not routed for " + r.URL.Path})
+	}
+}
+
+// handler builds the route's full handler: Info, gateway middleware, route
+// middleware, then path changes and the deadline around Handler.
+func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler, error) {
+	var rw *rewriter
+	if rt.Rewrite != "" {
+		var err error
+		if rw, err = compileRewrite(rt.Rewrite); err != nil {
+			return nil, err
+		}
+		if rt.Path != "" || rt.PathPrefix != "" {
+			defined := map[string]bool{"*": true}
+			if rt.Path != "" {
+				defined = paramsIn(rt.Path)
+			} else {
+				defined = map[string]bool{"*": true}
+			}
+			for _, p := range rw.parts {
+				if p.param != "" && !defined[p.param] {
+					return nil, fmt.Errorf("rewrite %q uses {%s}, which the path does not define", rt.Rewrite, p.param)
+				}
+			}
+		}
+	}
+	strip := strings.TrimSuffix(rt.StripPrefix, "/")
+	timeout := rt.Timeout
+	final := rt.Handler
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		if rw == nil && strip == "" && timeout == 0 {
+			final.ServeHTTP(w, r)
+			return
+		}
+		r2 := r.WithContext(ctx) // shallow copy: the URL is replaced below, not edited
+		if rw != nil || strip != "" {
+			u := *r.URL
+			escaped := u.EscapedPath()
+			switch {
+			case rw != nil:
+				escaped = rw.apply(chi.RouteContext(r.Context()))
+				if !strings.HasPrefix(escaped, "/") {
+					escaped = "/" + escaped
+				}
+			case strip != "":
+				if rest, ok := strings.CutPrefix(escaped, strip); ok && (rest == "" || rest[0] == '/') {
+					escaped = rest
+					if escaped == "" {
+						escaped = "/"
+					}
+				}
+			}
+			setEscapedPath(&u, escaped)
+			r2.URL = &u
+		}
+		final.ServeHTTP(w, r2)
+	})
+	var h http.Handler = inner
+	for i := len(rt.Middleware) - 1; i >= 0; i-- {
+		h = rt.Middleware[i](h)
+	}
+	for i := len(global) - 1; i >= 0; i-- {
+		h = global[i](h)
+	}
+	name, upstream := rt.Name, rt.Upstream
+	chain := h
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &Info{Route: name, Upstream: upstream}
+		chain.ServeHTTP(w, r.WithContext(WithInfo(r.Context(), info)))
+	}), nil
+}
+
+// setEscapedPath sets u's path from its escaped form, keeping RawPath only
+// when the escaping is not the default one (e.g. an encoded slash).
+func setEscapedPath(u *url.URL, escaped string) {
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		p = escaped
+	}
+	u.Path = p
+	u.RawPath = ""
+	if u.EscapedPath() != escaped {
+		u.RawPath = escaped
+	}
+}
+
+// CleanPath normalises u's path in place the way the upstream will see it:
+// dot segments resolved and repeated slashes collapsed, a trailing slash kept.
+// It returns false for paths that cannot be made safe.
+func CleanPath(u *url.URL) bool {
+	p := u.Path
+	if p == "" {
+		u.Path = "/"
+		return true
+	}
+	if p[0] != '/' {
+		return false
+	}
+	if !needsClean(p) && !needsClean(u.RawPath) {
+		return true
+	}
+	cleaned := cleanSegments(p)
+	if u.RawPath != "" {
+		setEscapedPath(u, cleanSegments(u.RawPath))
+		if u.Path != cleaned { // raw and decoded forms disagree after cleaning
+			return false
+		}
+		return true
+	}
+	u.Path = cleaned
+	return true
+}
+
+func needsClean(p string) bool {
+	return strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
+}
+
+func cleanSegments(p string) string {
+	c := path.Clean(p)
+	if c != "/" && (strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")) {
+		c += "/"
+	}
+	return c
+}

@@ -1,0 +1,172 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server runs a Gateway on a listener, with /metrics, /livez and /readyz on
+// a separate admin listener, and shuts down without dropping requests.
+//
+// Shutdown (ctx of Run ends, e.g. on SIGTERM) goes: readiness fails at once
+// and keep-alives are turned off, so the orchestrator and clients move to
+// other replicas; requests are still served for DrainPeriod (Kubernetes
+// keeps routing to a terminating pod until its endpoints update); then the
+// listeners close and in-flight requests get up to ShutdownTimeout to finish.
+type Server struct {
+	Gateway *Gateway
+	// Handler is served instead of Gateway on the main listener when set
+	// (e.g. the user's own router with the gateway mounted on it).
+	Handler http.Handler
+	// Addr and Listener: the main listener (Listener wins when set).
+	Addr     string
+	Listener net.Listener
+	// AdminAddr and AdminListener: /metrics and the probes; none if both
+	// are empty.
+	AdminAddr     string
+	AdminListener net.Listener
+	// Gatherer is served on /metrics (default prometheus.DefaultGatherer).
+	Gatherer prometheus.Gatherer
+	// TLSConfig enables TLS (and HTTP/2) on the main listener. Without it
+	// the main listener speaks HTTP/1.1 and cleartext HTTP/2 (h2c).
+	TLSConfig *tls.Config
+	// DrainPeriod keeps serving after readiness fails (default 5s).
+	DrainPeriod time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests (default 30s).
+	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout guards against slow-header clients (default 10s).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections (default 120s).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes limits request headers (default 64 KiB).
+	MaxHeaderBytes int
+	Logger         *slog.Logger
+	// Ready, if set, is called with the main listener's address once it
+	// accepts connections.
+	Ready func(addr net.Addr)
+}
+
+// Run serves until ctx ends, then drains and shuts down. It returns nil
+// after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	logger := s.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	drain := orDefault(s.DrainPeriod, 5*time.Second)
+	shutdownTimeout := orDefault(s.ShutdownTimeout, 30*time.Second)
+
+	ln := s.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.Addr); err != nil {
+			return err
+		}
+	}
+	adminLn := s.AdminListener
+	if adminLn == nil && s.AdminAddr != "" {
+		var err error
+		if adminLn, err = net.Listen("tcp", s.AdminAddr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+
+	handler := s.Handler
+	if handler == nil {
+		handler = s.Gateway
+	}
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	if s.TLSConfig != nil {
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
+	main := &http.Server{
+		Handler:           handler,
+		TLSConfig:         s.TLSConfig,
+		Protocols:         protocols,
+		ReadHeaderTimeout: orDefault(s.ReadHeaderTimeout, 10*time.Second),
+		IdleTimeout:       orDefault(s.IdleTimeout, 120*time.Second),
+		MaxHeaderBytes:    max(s.MaxHeaderBytes, 0),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	if main.MaxHeaderBytes == 0 {
+		main.MaxHeaderBytes = 64 << 10
+	}
+	errc := make(chan error, 2)
+	go func() {
+		var err error
+		if s.TLSConfig != nil {
+			err = main.ServeTLS(ln, "", "")
+		} else {
+			err = main.Serve(ln)
+		}
+		errc <- err
+	}()
+	var admin *http.Server
+	if adminLn != nil {
+		gatherer := s.Gatherer
+		if gatherer == nil {
+			gatherer = prometheus.DefaultGatherer
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+		if s.Gateway != nil {
+			mux.Handle("/livez", s.Gateway.HealthHandler())
+			mux.Handle("/readyz", s.Gateway.HealthHandler())
+		}
+		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- admin.Serve(adminLn) }()
+		logger.Info("admin listening", "addr", adminLn.Addr().String())
+	}
+	logger.Info("gateway listening", "addr", ln.Addr().String())
+	if s.Ready != nil {
+		s.Ready(ln.Addr())
+	}
+
+	select {
+	case err := <-errc:
+		main.Close()
+		if admin != nil {
+			admin.Close()
+		}
+		return err
+	case <-ctx.Done():
+	}
+
+	logger.Info("draining", "period", drain.String())
+	if s.Gateway != nil {
+		s.Gateway.Drain()
+	}
+	main.SetKeepAlivesEnabled(false) // answers now carry Connection: close
+	time.Sleep(drain)
+
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := main.Shutdown(sctx)
+	if admin != nil {
+		_ = admin.Shutdown(sctx)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		logger.Warn("shutdown timeout passed with requests still in flight")
+	}
+	logger.Info("stopped")
+	return err
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,319 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/health"
+)
+
+// Observer receives instance counts whenever the snapshot changes; the
+// metrics package implements it.
+type Observer interface {
+	SetInstances(upstream string, healthy, ejected, unhealthy int)
+}
+
+// Upstream is one named upstream service. Create it with New, then Start it.
+type Upstream struct {
+	name     string
+	service  string
+	resolver discovery.Resolver
+	policy   balance.Policy
+	passive  *health.Passive
+	active   *health.Active
+	observer Observer
+	logger   *slog.Logger
+	now      func() time.Time
+
+	snap atomic.Pointer[snapshot]
+
+	mu      sync.Mutex // guards members, stale and rebuilds
+	members map[string]*balance.Endpoint
+	stale   error
+	timers  map[*balance.Endpoint]*time.Timer
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+type snapshot struct {
+	picker   balance.Picker
+	admitted []*balance.Endpoint
+	all      []*balance.Endpoint
+}
+
+// Option configures an Upstream.
+type Option func(*Upstream)
+
+// WithPolicy sets the balancing policy (default balance.P2C).
+func WithPolicy(p balance.Policy) Option { return func(u *Upstream) { u.policy = p } }
+
+// WithService sets the name asked of the resolver when it differs from the
+// upstream's name.
+func WithService(name string) Option { return func(u *Upstream) { u.service = name } }
+
+// WithPassiveHealth turns on outlier ejection.
+func WithPassiveHealth(p health.Passive) Option { return func(u *Upstream) { u.passive = &p } }
+
+// WithActiveHealth turns on active health checks.
+func WithActiveHealth(a health.Active) Option { return func(u *Upstream) { u.active = &a } }
+
+// WithObserver reports instance counts to o.
+func WithObserver(o Observer) Option { return func(u *Upstream) { u.observer = o } }
+
+// WithLogger sets the logger for state changes (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(u *Upstream) { u.logger = l } }
+
+// New returns an Upstream named name that follows resolver.
+func New(name string, resolver discovery.Resolver, opts ...Option) *Upstream {
+	u := &Upstream{
+		name:     name,
+		service:  name,
+		resolver: resolver,
+		policy:   balance.P2C{},
+		logger:   slog.Default(),
+		now:      time.Now,
+		members:  map[string]*balance.Endpoint{},
+		timers:   map[*balance.Endpoint]*time.Timer{},
+		ready:    make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	for _, opt := range opts {
+		opt(u)
+	}
+	u.snap.Store(&snapshot{picker: u.policy.Picker(nil)})
+	return u
+}
+
+// Name returns the upstream's name.
+func (u *Upstream) Name() string { return u.name }
+
+// Start begins following the resolver (and running active checks). It
+// returns at once; Close stops it.
+func (u *Upstream) Start(ctx context.Context) {
+	ctx, u.cancel = context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := u.resolver.Watch(ctx, u.service, u.update); err != nil && ctx.Err() == nil {
+			u.logger.Error("upstream cannot be resolved", "upstream", u.name, "service", u.service, "err", err)
+			u.mu.Lock()
+			u.stale = err
+			u.mu.Unlock()
+			u.markReady()
+		}
+	}()
+	if u.active != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u.active.Run(ctx, u.targets, u.rebuild)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		u.mu.Lock()
+		for _, t := range u.timers {
+			t.Stop()
+		}
+		u.mu.Unlock()
+		close(u.done)
+	}()
+}
+
+// Close stops the upstream's watch and checks and waits for them to end.
+// Requests already holding an endpoint finish normally.
+func (u *Upstream) Close() {
+	if u.cancel != nil {
+		u.cancel()
+		<-u.done
+	}
+}
+
+// Ready is closed once the first instance set is known (or the service
+// turned out to be unresolvable).
+func (u *Upstream) Ready() <-chan struct{} { return u.ready }
+
+func (u *Upstream) markReady() { u.readyOnce.Do(func() { close(u.ready) }) }
+
+// Pick returns the endpoint for r, or nil when no instance is admitted.
+func (u *Upstream) Pick(r *http.Request) *balance.Endpoint {
+	return u.snap.Load().picker.Pick(r)
+}
+
+// Admitted returns how many endpoints may receive requests now.
+func (u *Upstream) Admitted() int { return len(u.snap.Load().admitted) }
+
+// Endpoints returns all known endpoints, admitted or not.
+func (u *Upstream) Endpoints() []*balance.Endpoint {
+	return append([]*balance.Endpoint(nil), u.snap.Load().all...)
+}
+
+// Stale returns the resolver's last error when the instance set may be out
+// of date (the source is unreachable), or nil.
+func (u *Upstream) Stale() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.stale
+}
+
+// ErrNoInstances is reported when an upstream has no admitted instance.
+var ErrNoInstances = errors.New("no healthy instances")
+
+// Observe records the outcome of one request to ep for passive health:
+// failed is a connection error or a 5xx response.
+func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
+	if u.passive == nil {
+		return
+	}
+	now := u.now()
+	if !u.passive.Observe(&ep.Health, failed, now) {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.members[ep.Key()] != ep || ep.Health.Ejected(now) {
+		return // gone from the set, or another request ejected it first
+	}
+	ejected := 0
+	for _, m := range u.members {
+		if m.Health.Ejected(now) {
+			ejected++
+		}
+	}
+	if !u.passive.MayEject(ejected, len(u.members)) {
+		return
+	}
+	until := u.passive.Eject(&ep.Health, now)
+	u.logger.Warn("instance ejected", "upstream", u.name, "instance", ep.Addr, "until", until.Format(time.RFC3339))
+	if t := u.timers[ep]; t != nil {
+		t.Stop()
+	}
+	u.timers[ep] = time.AfterFunc(until.Sub(now), func() {
+		u.mu.Lock()
+		delete(u.timers, ep)
+		u.mu.Unlock()
+		u.logger.Info("instance re-admitted", "upstream", u.name, "instance", ep.Addr)
+		u.rebuild()
+	})
+	u.rebuildLocked()
+}
+
+// update applies a resolver delivery.
+func (u *Upstream) update(up discovery.Update) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	defer u.markReady()
+	if up.Err != nil {
+		if u.stale == nil {
+			u.logger.Warn("discovery unreachable, keeping last known instances", "upstream", u.name, "instances", len(u.members), "err", up.Err)
+		}
+		u.stale = up.Err
+		if up.Instances == nil {
+			return // keep what we have
+		}
+	} else if u.stale != nil {
+		u.logger.Info("discovery reachable again", "upstream", u.name)
+		u.stale = nil
+	}
+	next := make(map[string]*balance.Endpoint, len(up.Instances))
+	for _, inst := range up.Instances {
+		if err := inst.Validate(); err != nil {
+			u.logger.Warn("ignoring invalid instance", "upstream", u.name, "err", err)
+			continue
+		}
+		key := inst.Key()
+		if old, ok := u.members[key]; ok && sameInstance(old.Instance, inst) {
+			next[key] = old
+			continue
+		}
+		next[key] = balance.NewEndpoint(inst)
+	}
+	for key, old := range u.members {
+		if next[key] != old {
+			if t := u.timers[old]; t != nil {
+				t.Stop()
+				delete(u.timers, old)
+			}
+		}
+	}
+	u.members = next
+	u.rebuildLocked()
+}
+
+func sameInstance(a, b discovery.Instance) bool {
+	if a.Addr != b.Addr || a.Scheme != b.Scheme || a.Weight != b.Weight || len(a.Meta) != len(b.Meta) || len(a.Tags) != len(b.Tags) {
+		return false
+	}
+	for k, v := range a.Meta {
+		if b.Meta[k] != v {
+			return false
+		}
+	}
+	for i := range a.Tags {
+		if a.Tags[i] != b.Tags[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// targets lists the endpoints for active checks.
+func (u *Upstream) targets() []health.Target {
+	s := u.snap.Load()
+	out := make([]health.Target, len(s.all))
+	for i, ep := range s.all {
+		out[i] = ep
+	}
+	return out
+}
+
+func (u *Upstream) rebuild() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.rebuildLocked()
+}
+
+// rebuildLocked publishes a new snapshot from the members. The endpoint
+// order is made stable (by key) so round robin and hash rings do not shuffle
+// when nothing but health changed.
+func (u *Upstream) rebuildLocked() {
+	now := u.now()
+	all := make([]*balance.Endpoint, 0, len(u.members))
+	for _, ep := range u.members {
+		all = append(all, ep)
+	}
+	sortByKey(all)
+	admitted := make([]*balance.Endpoint, 0, len(all))
+	var ejected, unhealthy int
+	for _, ep := range all {
+		switch {
+		case ep.Health.ActiveDown():
+			unhealthy++
+		case ep.Health.Ejected(now):
+			ejected++
+		default:
+			admitted = append(admitted, ep)
+		}
+	}
+	u.snap.Store(&snapshot{picker: u.policy.Picker(admitted), admitted: admitted, all: all})
+	if u.observer != nil {
+		u.observer.SetInstances(u.name, len(admitted), ejected, unhealthy)
+	}
+}
+
+func sortByKey(eps []*balance.Endpoint) {
+	slices.SortFunc(eps, func(a, b *balance.Endpoint) int { return strings.Compare(a.Key(), b.Key()) })
+}
