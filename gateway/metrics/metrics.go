@@ -150,7 +150,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Help: `Attempts sent to upstream instances, by upstream and status code ("error" when no response came back).`,
 		}, []string{"upstream", "code"}),
 		upDur: prometheus.NewHistogramVec(durationOpts(UpstreamRequestDuration,
-			"Time of one upstream attempt until its response headers (or its failure), by upstream."),
+			"Duration of one upstream attempt (from the proxy sending it until the proxy is done with it), by upstream."),
 			[]string{"upstream"}),
 		instances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: UpstreamInstances,

@@ -97,7 +97,10 @@ func (rt *Route) validate() error {
 	return errors.Join(errs...)
 }
 
-var methods = []string{
+// numMethods is len(methods), as a constant for array types.
+const numMethods = 9
+
+var methods = [numMethods]string{
 	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
 	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace,
 }

@@ -20,14 +20,21 @@ import (
 // http.Handler. Build it with NewTable.
 type Table struct {
 	routes []Route
-	exact  map[string]*chi.Mux // by lower-case host
-	wild   []wildHost          // "*.example.com", longest suffix first
-	any    *chi.Mux            // routes without hosts
+	exact  map[string]*tree // by lower-case host
+	wild   []wildHost       // "*.example.com", longest suffix first
+	any    *tree            // routes without hosts
+}
+
+// tree is the chi mux of one host plus an index from a matched pattern back
+// to its route, so Find needs no allocation.
+type tree struct {
+	mux   *chi.Mux
+	index map[string]*[numMethods]*Route // pattern -> route per method
 }
 
 type wildHost struct {
 	suffix string // ".example.com"
-	mux    *chi.Mux
+	tree   *tree
 }
 
 // Option configures a Table.
@@ -68,7 +75,7 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	t := &Table{routes: append([]Route(nil), routes...), exact: map[string]*chi.Mux{}}
+	t := &Table{routes: append([]Route(nil), routes...), exact: map[string]*tree{}}
 	handlers := make([]http.Handler, len(routes))
 	for i := range t.routes {
 		h, err := t.routes[i].handler(o.middleware)
@@ -95,8 +102,9 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 			hostRoutes[h] = append(hostRoutes[h], i)
 		}
 	}
-	build := func(host string, own []int) (*chi.Mux, error) {
+	build := func(host string, own []int) (*tree, error) {
 		mux := chi.NewMux()
+		tr := &tree{mux: mux, index: map[string]*[numMethods]*Route{}}
 		mux.NotFound(notFound)
 		mux.MethodNotAllowed(methodNotAllowed(mux))
 		seen := map[string]string{} // method+pattern -> route name
@@ -105,7 +113,7 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 			rt := &t.routes[i]
 			ms := rt.Methods
 			if len(ms) == 0 {
-				ms = methods
+				ms = methods[:]
 			}
 			for _, p := range rt.patterns() {
 				for _, m := range ms {
@@ -117,6 +125,10 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 						continue
 					}
 					seen[key] = rt.Name
+					if tr.index[p] == nil {
+						tr.index[p] = new([numMethods]*Route)
+					}
+					tr.index[p][methodIndex(m)] = rt
 					if err := register(mux, m, p, handlers[i]); err != nil {
 						errs = append(errs, fmt.Errorf("route %d (%s): %w", i, rt.Name, err))
 					}
@@ -129,22 +141,22 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		for _, i := range anyRoutes {
 			add(i, host != "")
 		}
-		return mux, errors.Join(errs...)
+		return tr, errors.Join(errs...)
 	}
 	var err error
 	if t.any, err = build("", nil); err != nil {
 		errs = append(errs, err)
 	}
 	for h, own := range hostRoutes {
-		mux, err := build(h, own)
+		tr, err := build(h, own)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if strings.HasPrefix(h, "*.") {
-			t.wild = append(t.wild, wildHost{suffix: h[1:], mux: mux})
+			t.wild = append(t.wild, wildHost{suffix: h[1:], tree: tr})
 		} else {
-			t.exact[h] = mux
+			t.exact[h] = tr
 		}
 	}
 	if len(errs) > 0 {
@@ -191,15 +203,15 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.URL = &c
 	}
-	t.mux(r.Host).ServeHTTP(w, r)
+	t.tree(r.Host).mux.ServeHTTP(w, r)
 }
 
 // routeContexts recycles chi routing contexts, as chi's own Mux does; the
 // table brings its own so that a parent router's partial match is ignored.
 var routeContexts = sync.Pool{New: func() any { return chi.NewRouteContext() }}
 
-// mux returns the tree for host.
-func (t *Table) mux(host string) *chi.Mux {
+// tree returns the tree for host.
+func (t *Table) tree(host string) *tree {
 	if len(t.exact) == 0 && len(t.wild) == 0 {
 		return t.any
 	}
@@ -207,61 +219,55 @@ func (t *Table) mux(host string) *chi.Mux {
 		host = h
 	}
 	host = strings.TrimSuffix(host, ".") // "example.com." is "example.com"
-	if m, ok := t.exact[host]; ok {
-		return m
+	if tr, ok := t.exact[host]; ok {
+		return tr
 	}
 	lower := strings.ToLower(host)
-	if m, ok := t.exact[lower]; ok {
-		return m
+	if tr, ok := t.exact[lower]; ok {
+		return tr
 	}
 	for _, w := range t.wild {
 		if strings.HasSuffix(lower, w.suffix) && len(lower) > len(w.suffix) {
-			return w.mux
+			return w.tree
 		}
 	}
 	return t.any
 }
 
-// Match returns the route r would be served by, or nil. It does not
-// normalise the path; it is meant for tests and tools, not the request path.
+// Find returns the route for host, method and (normalised, escaped) path,
+// or nil. rctx is reset and filled with the URL parameters; reusing one
+// makes Find allocation-free. The request path uses ServeHTTP; Find is for
+// tools, tests and benchmarks.
+func (t *Table) Find(rctx *chi.Context, host, method, path string) *Route {
+	rctx.Reset()
+	tr := t.tree(host)
+	pattern := tr.mux.Find(rctx, method, path)
+	if pattern == "" {
+		return nil
+	}
+	byMethod := tr.index[pattern]
+	if byMethod == nil {
+		return nil
+	}
+	return byMethod[methodIndex(method)]
+}
+
+// Match returns the route r would be served by, or nil.
 func (t *Table) Match(r *http.Request) *Route {
-	rctx := chi.NewRouteContext()
 	p := r.URL.RawPath
 	if p == "" {
 		p = r.URL.Path
 	}
-	mux := t.mux(r.Host)
-	if !mux.Match(rctx, r.Method, p) {
-		return nil
-	}
-	pattern := rctx.RoutePattern()
-	for i := range t.routes {
-		rt := &t.routes[i]
-		for _, rp := range rt.patterns() {
-			if rp == pattern && (len(rt.Methods) == 0 || contains(rt.Methods, r.Method)) && t.hostMatches(rt, mux) {
-				return rt
-			}
-		}
-	}
-	return nil
+	return t.Find(chi.NewRouteContext(), r.Host, r.Method, p)
 }
 
-func (t *Table) hostMatches(rt *Route, mux *chi.Mux) bool {
-	if len(rt.Hosts) == 0 {
-		return true
-	}
-	for _, h := range rt.Hosts {
-		h = strings.ToLower(h)
-		if t.exact[h] == mux {
-			return true
-		}
-		for _, w := range t.wild {
-			if w.mux == mux && "*"+w.suffix == h {
-				return true
-			}
+func methodIndex(m string) int {
+	for i, k := range methods {
+		if k == m {
+			return i
 		}
 	}
-	return false
+	return 0 // unreachable for validated methods; Find checks via chi first
 }
 
 func contains(list []string, s string) bool {

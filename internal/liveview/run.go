@@ -6,45 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// clearScreen moves the cursor home and clears the screen, so each tick
-// redraws in place.
-const clearScreen = "\x1b[H\x1b[2J"
-
-// Option configures Run.
-type Option func(*options)
-
-type options struct {
-	redraw *bool
-}
-
-// WithClear forces redrawing in place with ANSI codes (true) or printing
-// blocks separated by a blank line (false). By default Run clears only when
-// w is a terminal.
-func WithClear(redraw bool) Option {
-	return func(o *options) { o.redraw = &redraw }
-}
+// ClearScreen moves the cursor home and clears the screen; with clear set,
+// every frame Run writes starts with it, so each tick redraws in place.
+const ClearScreen = "\x1b[H\x1b[2J"
 
 // Run prints the view of g to w every tick until ctx is done, then returns
-// nil. It returns early if gathering or writing fails.
-func Run(ctx context.Context, g prometheus.Gatherer, w io.Writer, every time.Duration, opts ...Option) error {
+// nil. With clear, each frame redraws the screen (for a terminal); without,
+// frames are separated by a blank line (for logs and pipes). Each frame is
+// one Write. Run returns early if gathering or writing fails.
+func Run(ctx context.Context, g prometheus.Gatherer, w io.Writer, every time.Duration, clear bool) error {
 	if every <= 0 {
 		return errors.New("liveview: tick must be positive")
 	}
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	redraw := isTerminal(w)
-	if o.redraw != nil {
-		redraw = *o.clear
-	}
-
 	prev, err := g.Gather()
 	if err != nil {
 		return fmt.Errorf("liveview: gather: %w", err)
@@ -66,12 +44,12 @@ func Run(ctx context.Context, g prometheus.Gatherer, w io.Writer, every time.Dur
 		}
 		buf.Reset()
 		switch {
-		case redraw:
-			buf.WriteString(clearScreen)
+		case clear:
+			buf.WriteString(ClearScreen)
 		case !first:
 			buf.WriteByte('\n')
 		}
-		fmt.Fprintf(&buf, "gatescale  %s  (last %s)\n\n", now.Format(time.TimeOnly), now.Sub(last).Round(time.Millisecond))
+		fmt.Fprintf(&buf, "%s  (last %s)\n\n", now.Format(time.TimeOnly), now.Sub(last).Round(time.Millisecond))
 		if err := Render(&buf, Compute(prev, cur, now.Sub(last)), Upstreams(cur)); err != nil {
 			return err
 		}
@@ -80,15 +58,4 @@ func Run(ctx context.Context, g prometheus.Gatherer, w io.Writer, every time.Dur
 		}
 		prev, last = cur, now
 	}
-}
-
-// isTerminal reports whether w is a character device, which is what a
-// terminal is; good enough to decide on ANSI codes without x/term.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

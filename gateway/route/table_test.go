@@ -1,0 +1,140 @@
+package route_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatescale/gatescale/gateway/route"
+)
+
+var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	info := route.InfoFrom(r.Context())
+	_, _ = w.Write([]byte(info.Route + " " + r.URL.EscapedPath()))
+})
+
+func TestNewTableRejectsBadRoutes(t *testing.T) {
+	cases := []struct {
+		name   string
+		routes []route.Route
+		want   string
+	}{
+		{"no name", []route.Route{{Path: "/", Handler: ok}}, "route 0 (): name is required"},
+		{"no path", []route.Route{{Name: "a", Handler: ok}}, "one of path and path_prefix is required"},
+		{"both paths", []route.Route{{Name: "a", Path: "/a", PathPrefix: "/a", Handler: ok}}, "exclusive"},
+		{"relative", []route.Route{{Name: "a", Path: "a", Handler: ok}}, `path "a" must begin with /`},
+		{"dup name", []route.Route{{Name: "a", Path: "/a", Handler: ok}, {Name: "a", Path: "/b", Handler: ok}}, "route 1 (a): name already used by route 0"},
+		{"bad method", []route.Route{{Name: "a", Path: "/a", Methods: []string{"FETCH"}, Handler: ok}}, `method "FETCH" is not supported`},
+		{"bad host", []route.Route{{Name: "a", Path: "/a", Hosts: []string{"a*.b"}, Handler: ok}}, `host "a*.b"`},
+		{"nil handler", []route.Route{{Name: "a", Path: "/a"}}, "handler is nil"},
+		{"bad pattern", []route.Route{{Name: "a", Path: "/a/{id:[}", Handler: ok}}, "route 0 (a): pattern"},
+		{"same path twice", []route.Route{{Name: "a", Path: "/a", Handler: ok}, {Name: "b", Path: "/a", Methods: []string{"GET"}, Handler: ok}}, "GET /a on host \"\" is already routed by a"},
+		{"rewrite param", []route.Route{{Name: "a", Path: "/a/{id}", Rewrite: "/b/{other}", Handler: ok}}, "uses {other}, which the path does not define"},
+		{"rewrite unclosed", []route.Route{{Name: "a", Path: "/a/{id}", Rewrite: "/b/{id", Handler: ok}}, "unclosed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := route.NewTable(c.routes)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestFindAndServe(t *testing.T) {
+	tbl, err := route.NewTable([]route.Route{
+		{Name: "user", Path: "/users/{id}", Methods: []string{"GET"}, Handler: ok},
+		{Name: "user-write", Path: "/users/{id}", Methods: []string{"PUT", "DELETE"}, Handler: ok},
+		{Name: "api", PathPrefix: "/api/", StripPrefix: "/api", Handler: ok},
+		{Name: "host-api", Hosts: []string{"Example.COM"}, PathPrefix: "/api", Handler: ok},
+		{Name: "deep-wild", Hosts: []string{"*.eu.example.com"}, PathPrefix: "/", Handler: ok},
+		{Name: "wild", Hosts: []string{"*.example.com"}, PathPrefix: "/", Handler: ok},
+		{Name: "rw", Path: "/r/{a}/*", Rewrite: "/x/{a}/{*}", Handler: ok},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx := chi.NewRouteContext()
+	find := []struct{ host, method, path, want string }{
+		{"", "GET", "/users/1", "user"},
+		{"", "PUT", "/users/1", "user-write"},
+		{"", "POST", "/users/1", ""},
+		{"", "GET", "/api", "api"},
+		{"", "GET", "/api/x/y", "api"},
+		{"", "GET", "/apix", ""},
+		{"example.com", "GET", "/api/x", "host-api"},
+		{"example.com:443", "GET", "/users/1", "user"}, // host trees include host-less routes
+		{"a.example.com", "GET", "/anything", "wild"},
+		{"a.eu.example.com", "GET", "/anything", "deep-wild"},
+		{"example.com.", "GET", "/api", "host-api"},
+		{"other.org", "GET", "/api", "api"},
+	}
+	for _, f := range find {
+		got := tbl.Find(rctx, f.host, f.method, f.path)
+		name := ""
+		if got != nil {
+			name = got.Name
+		}
+		if name != f.want {
+			t.Errorf("Find(%q, %s %s) = %q, want %q", f.host, f.method, f.path, name, f.want)
+		}
+	}
+	serve := []struct{ target, want string }{
+		{"/api/v1/items", "api /v1/items"},
+		{"/api", "api /"},
+		{"/r/7/a/b%2Fc", "rw /x/7/a/b%2Fc"},
+	}
+	for _, s := range serve {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", s.target, nil)
+		req.Host = "test.local" // httptest's default, example.com, has routes of its own here
+		tbl.ServeHTTP(rec, req)
+		if rec.Body.String() != s.want {
+			t.Errorf("GET %s served %q, want %q", s.target, rec.Body.String(), s.want)
+		}
+	}
+}
+
+func TestCleanPath(t *testing.T) {
+	cases := []struct{ path, raw, wantPath string }{
+		{"/a//b", "", "/a/b"},
+		{"/a/./b/", "", "/a/b/"},
+		{"/a/../../b", "", "/b"},
+		{"/a/b/..", "", "/a/"},
+		{"/", "", "/"},
+	}
+	for _, c := range cases {
+		u := &url.URL{Path: c.path, RawPath: c.raw}
+		if !route.CleanPath(u) || u.Path != c.wantPath {
+			t.Errorf("CleanPath(%q) = %q, want %q", c.path, u.Path, c.wantPath)
+		}
+	}
+	// An encoded slash next to a dot segment: raw and decoded disagree.
+	u := &url.URL{Path: "/a/b/../c", RawPath: "/a%2Fb/../c"}
+	if route.CleanPath(u) {
+		t.Errorf("CleanPath accepted an ambiguous path, giving %q", u.Path)
+	}
+}
+
+func BenchmarkFind(b *testing.B) {
+	var routes []route.Route
+	for _, p := range []string{"/users/{id}", "/orders/{id}/items", "/catalog/*", "/a", "/b", "/c/{x}/{y}"} {
+		routes = append(routes, route.Route{Name: p, Path: p, Handler: ok})
+	}
+	tbl, err := route.NewTable(routes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rctx := chi.NewRouteContext()
+	b.ReportAllocs()
+	for b.Loop() {
+		if tbl.Find(rctx, "api.example.com", "GET", "/orders/42/items") == nil {
+			b.Fatal("no match")
+		}
+	}
+}

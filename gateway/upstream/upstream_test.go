@@ -1,0 +1,138 @@
+package upstream_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/upstream"
+)
+
+var quiet = upstream.WithLogger(slog.New(slog.DiscardHandler))
+
+// pushResolver lets a test deliver arbitrary updates, errors included.
+type pushResolver struct{ ch chan discovery.Update }
+
+func (p pushResolver) Watch(ctx context.Context, _ string, fn func(discovery.Update)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case u := <-p.ch:
+			fn(u)
+		}
+	}
+}
+
+type counts struct {
+	mu                         sync.Mutex
+	healthy, ejected, unhealth int
+}
+
+func (c *counts) SetInstances(_ string, h, e, u int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.healthy, c.ejected, c.unhealth = h, e, u
+}
+
+func (c *counts) get() (int, int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.healthy, c.ejected, c.unhealth
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestUpdatesKeepEndpointState(t *testing.T) {
+	res := pushResolver{ch: make(chan discovery.Update)}
+	obs := &counts{}
+	u := upstream.New("svc", res, upstream.WithPolicy(balance.RoundRobin{}), upstream.WithObserver(obs), quiet)
+	u.Start(context.Background())
+	defer u.Close()
+
+	a, b := discovery.Instance{Addr: "127.0.0.1:1001"}, discovery.Instance{Addr: "127.0.0.1:1002"}
+	res.ch <- discovery.Update{Instances: []discovery.Instance{a, b}}
+	<-u.Ready()
+	waitFor(t, "two admitted", func() bool { return u.Admitted() == 2 })
+	epA := u.Endpoints()[0]
+	epA.Acquire() // a request in flight on a
+
+	// b goes away, c arrives; a keeps its identity and its in-flight count.
+	c := discovery.Instance{Addr: "127.0.0.1:1003"}
+	res.ch <- discovery.Update{Instances: []discovery.Instance{a, c}}
+	waitFor(t, "a and c", func() bool {
+		eps := u.Endpoints()
+		return len(eps) == 2 && eps[1].Addr == c.Addr
+	})
+	if got := u.Endpoints()[0]; got != epA || got.InFlight() != 1 {
+		t.Fatalf("endpoint a was replaced or lost its in-flight count: %p vs %p, inflight %d", got, epA, got.InFlight())
+	}
+	epA.Release()
+
+	// Discovery fails: the last set stays and the upstream reports stale.
+	res.ch <- discovery.Update{Err: errors.New("consul unreachable")}
+	waitFor(t, "stale", func() bool { return u.Stale() != nil })
+	if u.Admitted() != 2 {
+		t.Fatalf("admitted = %d after a discovery error, want the last known 2", u.Admitted())
+	}
+	// An empty set from a live source is honoured.
+	res.ch <- discovery.Update{Instances: []discovery.Instance{}}
+	waitFor(t, "empty", func() bool { return u.Admitted() == 0 && u.Stale() == nil })
+	if u.Pick(httptest.NewRequest("GET", "/", nil)) != nil {
+		t.Fatal("Pick returned an endpoint from an empty set")
+	}
+	if h, _, _ := obs.get(); h != 0 {
+		t.Fatalf("observer saw %d healthy, want 0", h)
+	}
+	// Invalid instances are skipped, not fatal.
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{Addr: "nonsense"}, a}}
+	waitFor(t, "one valid", func() bool { return u.Admitted() == 1 })
+}
+
+func TestEjectionRespectsMaxPercent(t *testing.T) {
+	insts := []discovery.Instance{{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}, {Addr: "127.0.0.1:3"}, {Addr: "127.0.0.1:4"}}
+	obs := &counts{}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}), quiet, upstream.WithObserver(obs),
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: time.Hour, MaxEjectionPercent: 50}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	for _, ep := range u.Endpoints() {
+		u.Observe(ep, true)
+		u.Observe(ep, true)
+	}
+	if got := u.Admitted(); got != 2 {
+		t.Fatalf("admitted after every instance failed = %d, want 2 (at most 50%% ejected)", got)
+	}
+	if h, e, _ := obs.get(); h != 2 || e != 2 {
+		t.Fatalf("observer: healthy %d ejected %d, want 2 and 2", h, e)
+	}
+}
+
+func TestActiveChecksTakeInstancesOut(t *testing.T) {
+	up := httptest.NewServer(nil) // 404 on every path: unhealthy
+	defer up.Close()
+	addr := up.Listener.Addr().String()
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: addr}}}), quiet,
+		upstream.WithActiveHealth(health.Active{Interval: 10 * time.Millisecond, Timeout: time.Second, UnhealthyThreshold: 2, HealthyThreshold: 1}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	waitFor(t, "active checks mark the 404ing instance down", func() bool { return u.Admitted() == 0 })
+}
