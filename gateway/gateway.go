@@ -196,7 +196,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 	g.table.Store(table)
 	g.applied.Store(true)
 	for name, old := range g.upstreams {
-		if next[name] != old {
+		if n := next[name]; n == nil || n.up != old.up {
 			old.up.Close()
 			if g.metrics != nil && next[name] == nil {
 				g.metrics.ForgetUpstream(name)

@@ -469,6 +469,11 @@ func TestMetricsCountRequests(t *testing.T) {
 	if got := metricValue(t, reg, "gatescale_upstream_requests_total", "upstream", "b", "code", "200"); got != 40 {
 		t.Errorf("upstream_requests_total{code=200} = %v, want 40", got)
 	}
+	do(t, "GET", srv.URL+"/", nil, "Host", "x") // matched: counted under read
+	do(t, "DELETE", srv.URL+"/x", nil)          // no route for DELETE: 405, counted as unmatched
+	if got := metricValue(t, reg, "gatescale_http_requests_total", "route", "unmatched", "method", "DELETE", "code", "405"); got != 1 {
+		t.Errorf("unmatched 405 counted %v times, want 1", got)
+	}
 	if got := metricValue(t, reg, "gatescale_http_requests_in_flight", "route", "read"); got != 0 {
 		t.Errorf("in flight after all requests = %v", got)
 	}
@@ -531,8 +536,16 @@ func TestReloadDropsNothing(t *testing.T) {
 	if a.hits.Load() == 0 || b.hits.Load() == 0 {
 		t.Fatalf("reloads did not switch instances: a=%d b=%d", a.hits.Load(), b.hits.Load())
 	}
-	if got := do(t, "GET", srv.URL+"/x49", nil); got.code != 200 {
-		t.Fatalf("last applied config not in force: %d", got.code)
+	// Apply has returned: the last configuration (instance b, route /x49)
+	// is fully in force, with no lag.
+	aHits := a.hits.Load()
+	for range 5 {
+		if got := do(t, "GET", srv.URL+"/x49", nil); got.code != 200 || got.header.Get("X-Backend") != "b" {
+			t.Fatalf("last applied config not in force: %d from %q", got.code, got.header.Get("X-Backend"))
+		}
+	}
+	if a.hits.Load() != aHits {
+		t.Fatal("the replaced instance still gets requests")
 	}
 }
 

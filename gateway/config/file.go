@@ -223,12 +223,17 @@ func (s *Size) UnmarshalYAML(node ast.Node) error {
 		*s = 0
 		return nil
 	case *ast.IntegerNode:
-		v, err := strconv.ParseInt(strings.ReplaceAll(n.GetToken().Value, "_", ""), 0, 64)
-		if err != nil {
-			return &valueError{node: node, msg: fmt.Sprintf("%s is not a size in bytes that fits in 63 bits", n.GetToken().Value)}
+		switch v := n.GetValue().(type) {
+		case int64:
+			*s = Size(v)
+			return nil
+		case uint64:
+			if v <= math.MaxInt64 {
+				*s = Size(v)
+				return nil
+			}
 		}
-		*s = Size(v)
-		return nil
+		return &valueError{node: node, msg: fmt.Sprintf("size %s is too large", n.GetToken().Value)}
 	case *ast.StringNode:
 		v, err := parseSize(n.Value)
 		if err != nil {

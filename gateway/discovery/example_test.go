@@ -11,7 +11,7 @@ func ExampleStatic() {
 	s := discovery.NewStatic(map[string][]discovery.Instance{"users": {{Addr: "127.0.0.1:9001"}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	updates := make(chan discovery.Update)
+	updates := make(chan discovery.Update, 2) // Set delivers before it returns
 	go func() { _ = s.Watch(ctx, "users", func(u discovery.Update) { updates <- u }) }()
 
 	fmt.Println(len((<-updates).Instances), "instance(s)") // delivered at once

@@ -8,17 +8,18 @@ import (
 )
 
 // Static is a Resolver over fixed instance lists. Set replaces a service's
-// list and pushes it to every running watch, which is how a configuration
-// reload changes static upstreams without restarting them.
+// list and delivers it to every running watch before it returns, which is how
+// a configuration reload changes static upstreams in place: when Apply
+// returns, the new list is in force.
 type Static struct {
+	// mu serialises Set and watch registration with deliveries, so every
+	// watch sees the lists in the order they were set.
 	mu       sync.Mutex
 	services map[string][]Instance
 	watchers map[string]map[*staticWatch]struct{}
 }
 
-type staticWatch struct {
-	ch chan []Instance // capacity 1: only the newest set matters
-}
+type staticWatch struct{ fn func(Update) }
 
 // NewStatic returns a Static resolver holding the given services.
 func NewStatic(services map[string][]Instance) *Static {
@@ -29,24 +30,20 @@ func NewStatic(services map[string][]Instance) *Static {
 	return s
 }
 
-// Set replaces the instances of service and notifies its watches.
+// Set replaces the instances of service and delivers them to its watches.
 func (s *Static) Set(service string, instances []Instance) {
 	set := slices.Clone(instances)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.services[service] = set
 	for w := range s.watchers[service] {
-		select { // drop a pending older set, keep the newest
-		case <-w.ch:
-		default:
-		}
-		w.ch <- set
+		w.fn(Update{Instances: set})
 	}
 }
 
-// Watch implements Resolver.
+// Watch implements Resolver. fn must not call back into s.
 func (s *Static) Watch(ctx context.Context, service string, fn func(Update)) error {
-	w := &staticWatch{ch: make(chan []Instance, 1)}
+	w := &staticWatch{fn: fn}
 	s.mu.Lock()
 	set, ok := s.services[service]
 	if !ok {
@@ -57,20 +54,12 @@ func (s *Static) Watch(ctx context.Context, service string, fn func(Update)) err
 		s.watchers[service] = map[*staticWatch]struct{}{}
 	}
 	s.watchers[service][w] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.watchers[service], w)
-		s.mu.Unlock()
-	}()
-
 	fn(Update{Instances: set})
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case set := <-w.ch:
-			fn(Update{Instances: set})
-		}
-	}
+	s.mu.Unlock()
+
+	<-ctx.Done()
+	s.mu.Lock()
+	delete(s.watchers[service], w)
+	s.mu.Unlock()
+	return nil
 }

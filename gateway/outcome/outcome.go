@@ -20,7 +20,7 @@ const (
 	ErrClientClosed = "client closed request"
 
 	// Unmatched is the route label of requests with no known route.
-	Unmatched = "unmatched"
+	Unmatched = route.Unmatched
 )
 
 // Status returns the status to report for r once its handler has returned.

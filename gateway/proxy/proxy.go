@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/upstream"
@@ -430,8 +431,8 @@ func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	case r.Context().Err() == context.Canceled:
 		// The client went away; nobody reads this answer, but logs and
 		// metrics record it as nginx does.
-		st.reason = "client closed request"
-		w.WriteHeader(499)
+		st.reason = outcome.ErrClientClosed
+		w.WriteHeader(outcome.StatusClientClosedRequest)
 		return
 	case errors.As(err, &maxBytes):
 		d.Status, st.reason = http.StatusRequestEntityTooLarge, "request body too large"

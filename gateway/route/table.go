@@ -105,8 +105,10 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 	build := func(host string, own []int) (*tree, error) {
 		mux := chi.NewMux()
 		tr := &tree{mux: mux, index: map[string]*[numMethods]*Route{}}
-		mux.NotFound(notFound)
-		mux.MethodNotAllowed(methodNotAllowed(mux))
+		// Unmatched requests go through the gateway-wide middleware too, so
+		// metrics (the QPS the autoscaler sees) and logs count them.
+		mux.NotFound(withInfo(Unmatched, "", chain(o.middleware, http.HandlerFunc(notFound))).ServeHTTP)
+		mux.MethodNotAllowed(withInfo(Unmatched, "", chain(o.middleware, methodNotAllowed(mux))).ServeHTTP)
 		seen := map[string]string{} // method+pattern -> route name
 		var errs []error
 		add := func(i int, fallback bool) {
@@ -363,19 +365,26 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		}
 		final.ServeHTTP(w, r2)
 	})
-	var h http.Handler = inner
-	for i := len(rt.Middleware) - 1; i >= 0; i-- {
-		h = rt.Middleware[i](h)
+	return withInfo(rt.Name, rt.Upstream, chain(global, chain(rt.Middleware, inner))), nil
+}
+
+// Unmatched is the route name recorded for requests no route matches.
+const Unmatched = "unmatched"
+
+// chain wraps h in mw, the first element outermost.
+func chain(mw []func(http.Handler) http.Handler, h http.Handler) http.Handler {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
 	}
-	for i := len(global) - 1; i >= 0; i-- {
-		h = global[i](h)
-	}
-	name, upstream := rt.Name, rt.Upstream
-	chain := h
+	return h
+}
+
+// withInfo puts a fresh Info for the route in the request context.
+func withInfo(name, upstream string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &Info{Route: name, Upstream: upstream}
-		chain.ServeHTTP(w, r.WithContext(WithInfo(r.Context(), info)))
-	}), nil
+		next.ServeHTTP(w, r.WithContext(WithInfo(r.Context(), info)))
+	})
 }
 
 // setEscapedPath sets u's path from its escaped form, keeping RawPath only
