@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,7 +27,9 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gatescale:", err)
 		os.Exit(1)
 	}
@@ -38,14 +41,14 @@ const usage = `usage:
   gatescale demo [flags]           gateway + demo backends + load + live view
 `
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "run"
 	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "run":
-		return serve(args, stderr)
+		return serve(ctx, args, stderr, nil)
 	case "validate":
 		fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 		path := fs.String("config", "gatescale.yaml", "configuration file")
@@ -58,18 +61,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: ok\n", *path)
 		return nil
 	case "demo":
-		return runDemo(args, stdout)
+		return runDemo(ctx, args, stdout)
 	default:
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 }
 
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-func runDemo(args []string, stdout io.Writer) error {
+func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	o := demo.Options{Out: stdout}
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "gateway address")
@@ -82,12 +81,12 @@ func runDemo(args []string, stdout io.Writer) error {
 	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		o.Terminal = true
 	}
-	ctx, stop := signalContext()
-	defer stop()
 	return demo.Run(ctx, o)
 }
 
-func serve(args []string, stderr io.Writer) error {
+// serve runs the gateway until ctx ends; ready, if set, gets the main
+// listener's address.
+func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.Addr)) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	path := fs.String("config", "gatescale.yaml", "configuration file")
 	logFormat := fs.String("log-format", "json", "json or text")
@@ -100,7 +99,6 @@ func serve(args []string, stderr io.Writer) error {
 		handler = slog.NewTextHandler(stderr, nil)
 	}
 	logger := slog.New(handler)
-	slog.SetDefault(logger)
 
 	loaded, err := config.Load(*path)
 	if err != nil {
@@ -114,8 +112,6 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	defer gw.Close()
 
-	ctx, stop := signalContext()
-	defer stop()
 	if err := gw.Apply(ctx, loaded.Gateway); err != nil {
 		return fmt.Errorf("%s: %w", *path, err)
 	}
@@ -125,7 +121,7 @@ func serve(args []string, stderr io.Writer) error {
 
 	srv := &gateway.Server{
 		Gateway: gw, Addr: loaded.Listen, AdminAddr: loaded.AdminListen, Gatherer: reg,
-		DrainPeriod: loaded.DrainPeriod, ShutdownTimeout: loaded.ShutdownTimeout, Logger: logger,
+		DrainPeriod: loaded.DrainPeriod, ShutdownTimeout: loaded.ShutdownTimeout, Logger: logger, Ready: ready,
 	}
 	return srv.Run(ctx)
 }

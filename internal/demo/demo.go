@@ -217,7 +217,13 @@ func Run(ctx context.Context, o Options) error {
 	header := fmt.Sprintf("gatescale demo — gateway http://%s  metrics http://%s/metrics  (Ctrl-C to stop)\n"+
 		"try: curl %s/users/1   curl %s/orders/7   curl %s/api/catalog/x\n",
 		ln.Addr(), adminLn.Addr(), base, base, base)
-	viewErr := liveview.Run(ctx, reg, &headerWriter{w: o.Out, header: header}, o.Every, o.Terminal)
+	out := o.Out
+	if o.Terminal {
+		out = &headerWriter{w: o.Out, header: header} // the banner survives each screen clear
+	} else {
+		fmt.Fprint(o.Out, header)
+	}
+	viewErr := liveview.Run(ctx, reg, out, o.Every, o.Terminal)
 	wg.Wait()
 	if err := <-serveErr; err != nil {
 		return err
@@ -239,9 +245,8 @@ func (h *headerWriter) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := string(p)
-	// A frame starts with the clear-screen sequence or at the very start.
-	if i := strings.Index(s, "\x1b[H\x1b[2J"); i >= 0 {
-		s = s[:i+len("\x1b[H\x1b[2J")] + h.header + s[i+len("\x1b[H\x1b[2J"):]
+	if i := strings.Index(s, liveview.ClearScreen); i >= 0 {
+		s = s[:i+len(liveview.ClearScreen)] + h.header + s[i+len(liveview.ClearScreen):]
 	}
 	if _, err := io.WriteString(h.w, s); err != nil {
 		return 0, err

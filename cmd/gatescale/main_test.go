@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func backend(t *testing.T, name string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+func get(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestServeFromFileAndReload runs the standalone gateway from a YAML file:
+// it routes, refuses a bad edit with file and line while the running
+// configuration stays in force, and applies a good edit without a restart.
+func TestServeFromFileAndReload(t *testing.T) {
+	a, b := backend(t, "a"), backend(t, "b")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gatescale.yaml")
+	write := func(s string) {
+		// Write-then-rename, as editors and ConfigMap updates do.
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := `listen: 127.0.0.1:0
+admin_listen: 127.0.0.1:0
+drain_period: 50ms
+upstreams:
+  a:
+    instances: [` + a + `]
+  b:
+    instances: [` + b + `]
+routes:
+  - name: a
+    path_prefix: /a
+    upstream: a
+`
+	write(base)
+
+	var logs lockedBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
+	}()
+	var url string
+	select {
+	case addr := <-addrc:
+		url = "http://" + addr.String()
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+	}
+	if code, body := get(url + "/a/x"); code != 200 || body != "a /a/x" {
+		t.Fatalf("GET /a/x = %d %q", code, body)
+	}
+
+	// A bad edit: refused with file, line and field; the old config stays.
+	write(base + `  - name: b
+    path_prefix: /b
+    upstream: nope
+`)
+	waitUntil(t, "the refusal to be logged", func() bool { return strings.Contains(logs.String(), "configuration refused") })
+	if l := logs.String(); !strings.Contains(l, "gatescale.yaml:15:15") || !strings.Contains(l, "routes[1].upstream") {
+		t.Fatalf("refusal does not name file:line and field:\n%s", l)
+	}
+	if code, _ := get(url + "/a/x"); code != 200 {
+		t.Fatalf("running config lost after a refused edit: %d", code)
+	}
+	if code, _ := get(url + "/b/x"); code != 404 {
+		t.Fatalf("half-applied config: /b/x = %d", code)
+	}
+
+	// A good edit is applied without a restart.
+	write(base + `  - name: b
+    path_prefix: /b
+    upstream: b
+`)
+	waitUntil(t, "the new route", func() bool { code, body := get(url + "/b/x"); return code == 200 && body == "b /b/x" })
+
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+func TestValidateCommand(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.yaml"), filepath.Join(dir, "bad.yaml")
+	os.WriteFile(good, []byte("upstreams:\n  u:\n    instances: [127.0.0.1:1]\nroutes:\n  - {name: r, path_prefix: /, upstream: u}\n"), 0o600)
+	os.WriteFile(bad, []byte("upstreams:\n  u:\n    instances: [127.0.0.1:1]\n    balancr: p2c\n"), 0o600)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"validate", "-config", good}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ok") {
+		t.Fatalf("validate good: %v %q", err, out.String())
+	}
+	err := run(context.Background(), []string{"validate", "-config", bad}, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4") || !strings.Contains(err.Error(), "balancr") {
+		t.Fatalf("validate bad: %v", err)
+	}
+}
