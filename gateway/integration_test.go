@@ -391,7 +391,7 @@ func TestWebSocketUpgrade(t *testing.T) {
 	b := newBackend(t, "ws")
 	b.handle(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "echo" {
-			http.Error(w, "upgrade required", 426)
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
 			return
 		}
 		conn, brw, err := http.NewResponseController(w).Hijack()
@@ -621,5 +621,36 @@ func TestDrainOnShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/late"); err == nil {
 		t.Fatal("listener still open after shutdown")
+	}
+}
+
+// TestHTTP2ToClients: the Server speaks cleartext HTTP/2 (h2c) to clients
+// that ask for it, and HTTP/1.1 to the rest; upstreams are unaffected.
+func TestHTTP2ToClients(t *testing.T) {
+	b := newBackend(t, "b")
+	b.handle(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Proto) })
+	gw, _, reg := newGateway(t, gateway.Config{
+		Upstreams: []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}},
+		Routes:    []gateway.RouteSpec{{Name: "b", PathPrefix: "/", Upstream: "b"}},
+	})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- (&gateway.Server{Gateway: gw, Listener: ln, Gatherer: reg, DrainPeriod: time.Millisecond}).Run(ctx)
+	}()
+	defer func() { stop(); <-done }()
+
+	protocols := new(http.Protocols)
+	protocols.SetUnencryptedHTTP2(true)
+	h2 := &http.Client{Transport: &http.Transport{Protocols: protocols}}
+	resp, err := h2.Get("http://" + ln.Addr().String() + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != "HTTP/1.1" {
+		t.Fatalf("h2c client got %s %d %q; want HTTP/2 to the client and HTTP/1.1 upstream", resp.Proto, resp.StatusCode, body)
 	}
 }

@@ -241,8 +241,7 @@ func (p *Proxy) isTrusted(remote string) bool {
 }
 
 var (
-	errTryTimeout    = errors.New("upstream attempt timed out")
-	errNotIdempotent = errors.New("not retried: request is not idempotent")
+	errTryTimeout = errors.New("upstream attempt timed out")
 )
 
 // attemptTransport runs the attempts of one request.

@@ -272,15 +272,6 @@ func methodIndex(m string) int {
 	return 0 // unreachable for validated methods; Find checks via chi first
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func notFound(w http.ResponseWriter, r *http.Request) {
 	problem.Write(w, problem.Details{Status: http.StatusNotFound, Detail: "no route matches " + r.Method + " " + r.URL.Path})
 }
