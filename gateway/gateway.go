@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/accesslog"
+	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/metrics"
 	"github.com/gatescale/gatescale/gateway/problem"
@@ -149,7 +150,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 	var restatic []func()
 	for _, spec := range cfg.Upstreams {
 		old := g.upstreams[spec.Name]
-		if old != nil && reflect.DeepEqual(old.spec, spec) {
+		if old != nil && sameSpec(old.spec, spec) {
 			next[spec.Name] = old
 			continue
 		}
@@ -291,6 +292,18 @@ func (g *Gateway) newUpstream(spec UpstreamSpec, cfg Config) *liveUpstream {
 // instance lists, so the running upstream can take the new list in place.
 func sameExceptInstances(a, b UpstreamSpec) bool {
 	a.Instances, b.Instances = nil, nil
+	return sameSpec(a, b)
+}
+
+// sameSpec compares specs for reuse across a reload. A hash policy's key
+// function is compared by its KeyID, since functions are never DeepEqual.
+func sameSpec(a, b UpstreamSpec) bool {
+	ha, aok := a.Balancer.(balance.Hash)
+	hb, bok := b.Balancer.(balance.Hash)
+	if aok && bok && ha.KeyID != "" && ha.KeyID == hb.KeyID {
+		ha.Key, hb.Key = nil, nil
+		a.Balancer, b.Balancer = ha, hb
+	}
 	return reflect.DeepEqual(a, b)
 }
 

@@ -654,3 +654,30 @@ func TestHTTP2ToClients(t *testing.T) {
 		t.Fatalf("h2c client got %s %d %q; want HTTP/2 to the client and HTTP/1.1 upstream", resp.Proto, resp.StatusCode, body)
 	}
 }
+
+// TestReloadKeepsUnchangedUpstreams: an upstream whose spec did not change
+// (a hash policy compared by KeyID) survives a reload with its state.
+func TestReloadKeepsUnchangedUpstreams(t *testing.T) {
+	b := newBackend(t, "b")
+	cfg := func(keyID, prefix string) gateway.Config {
+		return gateway.Config{
+			Upstreams: []gateway.UpstreamSpec{{Name: "h", Instances: []discovery.Instance{b.instance()},
+				Balancer: balance.Hash{Key: balance.HeaderKey("X-User"), KeyID: keyID}}},
+			Routes: []gateway.RouteSpec{{Name: "h", PathPrefix: prefix, Upstream: "h"}},
+		}
+	}
+	gw, _, _ := newGateway(t, cfg("header:X-User", "/a"))
+	before := gw.Upstream("h")
+	if err := gw.Apply(context.Background(), cfg("header:X-User", "/b")); err != nil {
+		t.Fatal(err)
+	}
+	if gw.Upstream("h") != before {
+		t.Fatal("unchanged hash upstream was rebuilt on reload")
+	}
+	if err := gw.Apply(context.Background(), cfg("header:X-Other", "/b")); err != nil {
+		t.Fatal(err)
+	}
+	if gw.Upstream("h") == before {
+		t.Fatal("hash upstream with a new key was not rebuilt")
+	}
+}

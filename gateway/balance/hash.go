@@ -114,6 +114,11 @@ type Hash struct {
 	// mean DefaultHashReplicas. More points even out the share each endpoint
 	// gets at the cost of a larger ring.
 	Replicas int
+	// KeyID names what Key extracts (e.g. "header:X-User-Id"). Functions
+	// cannot be compared, so a configuration reload compares KeyID to tell
+	// whether an upstream's policy changed; leave it empty and the upstream
+	// is rebuilt on every reload.
+	KeyID string
 }
 
 // Name implements Policy.

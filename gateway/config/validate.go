@@ -279,18 +279,18 @@ func (p *parseState) hash(path string, h *Hash) balance.Policy {
 		if !isToken(h.Header) {
 			p.errf(join(path, "header"), "%q is not a valid header name", h.Header)
 		}
-		out.Key = balance.HeaderKey(h.Header)
+		out.Key, out.KeyID = balance.HeaderKey(h.Header), "header:"+h.Header
 	}
 	if p.present(join(path, "cookie")) || h.Cookie != "" {
 		set = append(set, "cookie")
 		if !isToken(h.Cookie) {
 			p.errf(join(path, "cookie"), "%q is not a valid cookie name", h.Cookie)
 		}
-		out.Key = balance.CookieKey(h.Cookie)
+		out.Key, out.KeyID = balance.CookieKey(h.Cookie), "cookie:"+h.Cookie
 	}
 	if h.ClientIP {
 		set = append(set, "client_ip")
-		out.Key = balance.ClientIPKey()
+		out.Key, out.KeyID = balance.ClientIPKey(), "client_ip"
 	} else if p.present(join(path, "client_ip")) {
 		p.errf(join(path, "client_ip"), "must be true when set")
 		set = append(set, "") // reported
