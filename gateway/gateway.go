@@ -296,8 +296,12 @@ func sameExceptInstances(a, b UpstreamSpec) bool {
 }
 
 // sameSpec compares specs for reuse across a reload. A hash policy's key
-// function is compared by its KeyID, since functions are never DeepEqual.
+// function is compared by its KeyID, and a resolver with an Equal method by
+// that, since functions and clients are never DeepEqual.
 func sameSpec(a, b UpstreamSpec) bool {
+	if eq, ok := a.Resolver.(interface{ Equal(discovery.Resolver) bool }); ok && b.Resolver != nil && eq.Equal(b.Resolver) {
+		a.Resolver, b.Resolver = nil, nil
+	}
 	ha, aok := a.Balancer.(balance.Hash)
 	hb, bok := b.Balancer.(balance.Hash)
 	if aok && bok && ha.KeyID != "" && ha.KeyID == hb.KeyID {

@@ -365,7 +365,7 @@ func TestParseErrors(t *testing.T) {
 
 		// Keys.
 		{"unknown top-level key", "lisen: :80\n", []string{"t.yaml:1:1: lisen: unknown key (did you mean listen?)"}},
-		{"unknown key lists valid", "what: 1\n", []string{"t.yaml:1:1: what: unknown key (valid: admin_listen, drain_period, listen, routes, shutdown_timeout, trusted_proxies, upstreams)"}},
+		{"unknown key lists valid", "what: 1\n", []string{"t.yaml:1:1: what: unknown key (valid: admin_listen, consul, drain_period, listen, routes, shutdown_timeout, trusted_proxies, upstreams)"}},
 		{"unknown route key", route("    pathh: /x\n    upstream: users\n"), []string{"t.yaml:8:5: routes[0].pathh: unknown key (did you mean path?)"}},
 		{"unknown nested key", upstream("    instances: [a:1]\n    hash: {headr: X}\n"), []string{"t.yaml:4:12: upstreams.u.hash.headr: unknown key (did you mean header?)"}},
 		{"unknown instance key", upstream("    instances: [{adr: a:1}]\n"), []string{"t.yaml:3:18: upstreams.u.instances[0].adr: unknown key (did you mean addr?)"}},
@@ -418,7 +418,9 @@ func TestParseErrors(t *testing.T) {
 		{"no instances", upstream("    balancer: p2c\n"), []string{"t.yaml:2:3: upstreams.u.instances: at least one instance is required (discovery: static)"}},
 		{"null upstream", "upstreams:\n  u:\n", []string{"t.yaml:2:3: upstreams.u.instances: at least one instance is required"}},
 		{"empty upstream name", "upstreams:\n  \"\": {instances: [\"a:1\"]}\n", []string{`t.yaml:2:3: upstreams[""]: an upstream name must not be empty`}},
-		{"other discovery", upstream("    discovery: consul\n    instances: [a:1]\n"), []string{`t.yaml:3:16: upstreams.u.discovery: "consul" is not supported (valid: static)`}},
+		{"other discovery", upstream("    discovery: dns\n    instances: [a:1]\n"), []string{`t.yaml:3:16: upstreams.u.discovery: "dns" is not supported (valid: static, consul)`}},
+		{"consul with instances", upstream("    discovery: consul\n    instances: [a:1]\n"), []string{`t.yaml:4:16: upstreams.u.instances: are not used with discovery: consul (Consul supplies them)`}},
+		{"consul query on static", upstream("    instances: [a:1]\n    consul: {tags: [x]}\n"), []string{`t.yaml:4:13: upstreams.u.consul: is only for discovery: consul`}},
 		{"instance without port", upstream("    instances: [127.0.0.1]\n"), []string{"t.yaml:3:17: upstreams.u.instances[0]: addr must be host:port: address 127.0.0.1: missing port in address"}},
 		{"instance bad port", upstream("    instances: [{addr: \"a:70000\"}]\n"), []string{`t.yaml:3:24: upstreams.u.instances[0].addr: addr "a:70000" has an invalid port`}},
 		{"instance bad host", upstream("    instances: [\"a b:1\"]\n"), []string{`t.yaml:3:17: upstreams.u.instances[0]: addr "a b:1": "a b" is not a host name or IP address`}},

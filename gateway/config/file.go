@@ -28,6 +28,10 @@ type File struct {
 	// TrustedProxies are CIDRs or single IPs whose X-Forwarded-* headers
 	// are kept.
 	TrustedProxies []string `yaml:"trusted_proxies,omitempty"`
+	// Consul is how to reach Consul for upstreams with discovery: consul.
+	// Omitted fields come from the standard environment (CONSUL_HTTP_ADDR,
+	// CONSUL_HTTP_TOKEN, CONSUL_HTTP_SSL, CONSUL_CACERT, ...).
+	Consul *ConsulAgent `yaml:"consul,omitempty"`
 	// Upstreams by name. The gateway gets them in file order.
 	Upstreams map[string]Upstream `yaml:"upstreams,omitempty"`
 	// Routes in file order.
@@ -40,10 +44,12 @@ type Upstream struct {
 	// name).
 	Service string `yaml:"service,omitempty"`
 	// Discovery is where instances come from: "static" (the default, the
-	// Instances list) is the only source so far.
+	// Instances list) or "consul" (the Consul settings below).
 	Discovery string `yaml:"discovery,omitempty"`
 	// Instances is the static instance list.
 	Instances []Instance `yaml:"instances,omitempty"`
+	// Consul narrows the Consul query of discovery: consul.
+	Consul *ConsulQuery `yaml:"consul,omitempty"`
 	// Balancer is round_robin, weighted, p2c (the default) or hash.
 	Balancer string `yaml:"balancer,omitempty"`
 	// Hash is the key of balancer: hash (required with it, refused
@@ -289,4 +295,27 @@ func unwrapTag(n ast.Node) ast.Node {
 		}
 		n = t.Value
 	}
+}
+
+// ConsulAgent says how to reach Consul.
+type ConsulAgent struct {
+	// Address is host:port or a URL of the agent's HTTP API.
+	Address string `yaml:"address,omitempty"`
+	// TokenFile holds the ACL token (never put the token itself in the file).
+	TokenFile string `yaml:"token_file,omitempty"`
+	// Datacenter is the default datacenter of queries.
+	Datacenter string `yaml:"datacenter,omitempty"`
+}
+
+// ConsulQuery narrows which instances of a Consul service are used.
+type ConsulQuery struct {
+	Tags       []string `yaml:"tags,omitempty"`
+	Datacenter string   `yaml:"datacenter,omitempty"`
+	Namespace  string   `yaml:"namespace,omitempty"`
+	Partition  string   `yaml:"partition,omitempty"`
+	// Filter is a Consul filter expression, e.g. Service.Meta.version == "v2".
+	Filter string `yaml:"filter,omitempty"`
+	// PassingOnly (default true) uses passing instances only; false admits
+	// warning instances too. Critical ones are never used.
+	PassingOnly *bool `yaml:"passing_only,omitempty"`
 }

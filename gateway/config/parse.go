@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/hashicorp/consul/api"
 	"io/fs"
 	"os"
 	"reflect"
@@ -147,6 +148,9 @@ type parseState struct {
 	upstreamOrder  []string // upstream names in file order
 	badUpstreams   map[string]bool
 	routeFileIndex []int // position in the routes list of p.file.Routes[i]
+
+	consulClient *api.Client // shared by every discovery: consul upstream
+	consulDC     string
 }
 
 const maxDepth = 64

@@ -1,13 +1,17 @@
 package config
 
 import (
+	"sync"
+
 	"fmt"
+	"github.com/hashicorp/consul/api"
 	"maps"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,6 +21,7 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/route"
 )
@@ -176,16 +181,24 @@ func (p *parseState) upstream(path, name string, u Upstream) (gateway.UpstreamSp
 	}
 	switch u.Discovery {
 	case "", "static":
+		if u.Consul != nil {
+			p.errf(join(path, "consul"), "is only for discovery: consul")
+		}
+		if len(u.Instances) == 0 {
+			p.errf(join(path, "instances"), "at least one instance is required (discovery: static)")
+		}
+	case "consul":
+		if len(u.Instances) > 0 {
+			p.errf(join(path, "instances"), "are not used with discovery: consul (Consul supplies them)")
+		}
+		spec.Resolver = p.consulResolver(path, u.Consul)
 	default:
-		p.errf(join(path, "discovery"), "%q is not supported (valid: static)", u.Discovery)
+		p.errf(join(path, "discovery"), "%q is not supported (valid: static, consul)", u.Discovery)
 	}
 	if p.present(join(path, "service")) && strings.TrimSpace(u.Service) == "" {
 		p.errf(join(path, "service"), "must not be empty (omit it to use the upstream's name)")
 	}
 
-	if len(u.Instances) == 0 {
-		p.errf(join(path, "instances"), "at least one instance is required (discovery: static)")
-	}
 	keys := map[string]int{}
 	for j, in := range u.Instances {
 		ipath := join(path, "instances") + "[" + strconv.Itoa(j) + "]"
@@ -660,4 +673,66 @@ func leafErrors(err error) []error {
 		return nil
 	}
 	return []error{err}
+}
+
+// consulResolver builds the resolver of a discovery: consul upstream. The
+// client is created once per file and shared; creating it does not contact
+// Consul.
+func (p *parseState) consulResolver(path string, q *ConsulQuery) *consul.Resolver {
+	if p.consulClient == nil {
+		var addr, token, dc string
+		if a := p.file.Consul; a != nil {
+			addr, dc = a.Address, a.Datacenter
+			if a.TokenFile != "" {
+				b, err := os.ReadFile(a.TokenFile)
+				if err != nil {
+					p.errf("consul.token_file", "cannot be read: %v", err)
+				}
+				token = strings.TrimSpace(string(b))
+			}
+		}
+		client, err := consulClient(addr, token)
+		if err != nil {
+			p.errf("consul", "%v", err)
+			return nil
+		}
+		p.consulClient, p.consulDC = client, dc
+	}
+	var opts []consul.Option
+	dc := p.consulDC
+	if q != nil {
+		if q.Datacenter != "" {
+			dc = q.Datacenter
+		}
+		for i, tag := range q.Tags {
+			if strings.TrimSpace(tag) == "" {
+				p.errf(join(path, "consul.tags")+"["+strconv.Itoa(i)+"]", "must not be empty")
+			}
+		}
+		opts = append(opts, consul.WithTags(q.Tags...), consul.WithNamespace(q.Namespace),
+			consul.WithPartition(q.Partition), consul.WithFilter(q.Filter))
+		if q.PassingOnly != nil {
+			opts = append(opts, consul.WithPassingOnly(*q.PassingOnly))
+		}
+	}
+	opts = append(opts, consul.WithDatacenter(dc))
+	return consul.NewResolver(p.consulClient, opts...)
+}
+
+// consulClients keeps one client per address and token across parses, so
+// a reload of an unchanged upstream yields an Equal resolver and the gateway
+// keeps its running watch.
+var consulClients sync.Map // [2]string{addr, token} -> *api.Client
+
+func consulClient(addr, token string) (*api.Client, error) {
+	key := [2]string{addr, token}
+	if c, ok := consulClients.Load(key); ok {
+		return c.(*api.Client), nil
+	}
+	c, err := consul.NewClient(addr, token)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := consulClients.LoadOrStore(key, c)
+	return actual.(*api.Client), nil
 }

@@ -84,6 +84,18 @@ func NewResolver(client *api.Client, opts ...Option) *Resolver {
 	return r
 }
 
+// Equal reports whether other is a Resolver with the same client and
+// settings, so a configuration reload can keep a running watch.
+func (r *Resolver) Equal(other discovery.Resolver) bool {
+	o, ok := other.(*Resolver)
+	return ok && r.client == o.client && r.settings() == o.settings()
+}
+
+func (r *Resolver) settings() string {
+	return fmt.Sprintf("%q|%s|%s|%s|%q|%t|%v|%v|%v|%v", r.tags, r.datacenter, r.namespace, r.partition,
+		r.filter, r.passingOnly, r.wait, r.minBackoff, r.maxBackoff, r.restartGrace)
+}
+
 // NewClient returns a Consul client configured the standard way:
 // api.DefaultConfig reads CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN,
 // CONSUL_HTTP_SSL, CONSUL_CACERT and the rest; a non-empty addr or token
