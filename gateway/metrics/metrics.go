@@ -26,6 +26,7 @@ const (
 	UpstreamRequestDuration = "gatescale_upstream_request_duration_seconds"
 	UpstreamInstances       = "gatescale_upstream_instances"
 	UpstreamRetriesTotal    = "gatescale_upstream_retries_total"
+	DiscoveryStale          = "gatescale_discovery_stale"
 )
 
 // Label values for instance states, codes and methods that have no label of
@@ -90,6 +91,7 @@ type Metrics struct {
 	upReqs    *prometheus.CounterVec
 	upDur     *prometheus.HistogramVec
 	instances *prometheus.GaugeVec
+	stale     *prometheus.GaugeVec
 	retries   *prometheus.CounterVec
 
 	// Copy-on-write maps: the request path only loads a pointer and does a
@@ -160,8 +162,12 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Name: UpstreamRetriesTotal,
 			Help: "Retried upstream attempts, by upstream and reason.",
 		}, []string{"upstream", "reason"}),
+		stale: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: DiscoveryStale,
+			Help: "1 while the upstream's discovery source is unreachable and the last known instances are used.",
+		}, []string{"upstream"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries}
+	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries, m.stale}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -235,6 +241,15 @@ func (m *Metrics) SetInstances(upstream string, healthy, ejected, unhealthy int)
 	m.instances.WithLabelValues(upstream, StateUnhealthy).Set(float64(unhealthy))
 }
 
+// SetStale records whether upstream's discovery source is unreachable.
+func (m *Metrics) SetStale(upstream string, stale bool) {
+	v := 0.0
+	if stale {
+		v = 1
+	}
+	m.stale.WithLabelValues(upstream).Set(v)
+}
+
 // ObserveRetry counts a retried attempt against upstream. reason must come
 // from a small fixed set (e.g. "connect", "timeout", "5xx"): it is a label.
 func (m *Metrics) ObserveRetry(upstream, reason string) {
@@ -262,6 +277,7 @@ func (m *Metrics) ForgetUpstream(upstream string) {
 	m.upDur.DeletePartialMatch(l)
 	m.instances.DeletePartialMatch(l)
 	m.retries.DeletePartialMatch(l)
+	m.stale.DeletePartialMatch(l)
 }
 
 // Method and status label indexes. Bounding them here is what keeps the

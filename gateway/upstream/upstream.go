@@ -16,10 +16,11 @@ import (
 	"github.com/gatescale/gatescale/gateway/health"
 )
 
-// Observer receives instance counts whenever the snapshot changes; the
-// metrics package implements it.
+// Observer receives instance counts whenever the snapshot changes and the
+// discovery state whenever it flips; the metrics package implements it.
 type Observer interface {
 	SetInstances(upstream string, healthy, ejected, unhealthy int)
+	SetStale(upstream string, stale bool)
 }
 
 // Upstream is one named upstream service. Create it with New, then Start it.
@@ -217,8 +218,11 @@ func (u *Upstream) update(up discovery.Update) {
 	defer u.mu.Unlock()
 	defer u.markReady()
 	if up.Err != nil {
-		if u.stale == nil {
+		if u.stale == nil { // log once per state change, not per retry
 			u.logger.Warn("discovery unreachable, keeping last known instances", "upstream", u.name, "instances", len(u.members), "err", up.Err)
+			if u.observer != nil {
+				u.observer.SetStale(u.name, true)
+			}
 		}
 		u.stale = up.Err
 		if up.Instances == nil {
@@ -227,6 +231,9 @@ func (u *Upstream) update(up discovery.Update) {
 	} else if u.stale != nil {
 		u.logger.Info("discovery reachable again", "upstream", u.name)
 		u.stale = nil
+		if u.observer != nil {
+			u.observer.SetStale(u.name, false)
+		}
 	}
 	next := make(map[string]*balance.Endpoint, len(up.Instances))
 	for _, inst := range up.Instances {

@@ -34,6 +34,13 @@ func (p pushResolver) Watch(ctx context.Context, _ string, fn func(discovery.Upd
 type counts struct {
 	mu                         sync.Mutex
 	healthy, ejected, unhealth int
+	stale                      bool
+}
+
+func (c *counts) SetStale(_ string, stale bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stale = stale
 }
 
 func (c *counts) SetInstances(_ string, h, e, u int) {
@@ -91,6 +98,11 @@ func TestUpdatesKeepEndpointState(t *testing.T) {
 	if u.Admitted() != 2 {
 		t.Fatalf("admitted = %d after a discovery error, want the last known 2", u.Admitted())
 	}
+	obs.mu.Lock()
+	if !obs.stale {
+		t.Error("observer not told the upstream is stale")
+	}
+	obs.mu.Unlock()
 	// An empty set from a live source is honoured.
 	res.ch <- discovery.Update{Instances: []discovery.Instance{}}
 	waitFor(t, "empty", func() bool { return u.Admitted() == 0 && u.Stale() == nil })

@@ -58,7 +58,7 @@ func WithPassingOnly(v bool) Option { return func(r *Resolver) { r.passingOnly =
 // Consul caps it at 10m).
 func WithWaitTime(d time.Duration) Option { return func(r *Resolver) { r.wait = d } }
 
-// WithBackoff sets the retry backoff range after errors (default 100ms–30s,
+// WithBackoff sets the retry backoff range after errors (default 100ms–10s,
 // exponential with full jitter).
 func WithBackoff(lo, hi time.Duration) Option {
 	return func(r *Resolver) { r.minBackoff, r.maxBackoff = lo, hi }
@@ -75,7 +75,7 @@ func WithLogger(l *slog.Logger) Option { return func(r *Resolver) { r.logger = l
 func NewResolver(client *api.Client, opts ...Option) *Resolver {
 	r := &Resolver{
 		client: client, passingOnly: true, wait: 5 * time.Minute,
-		minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second, restartGrace: 10 * time.Second,
+		minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second, restartGrace: 10 * time.Second,
 		logger: slog.Default(),
 	}
 	for _, opt := range opts {
@@ -138,16 +138,27 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 			}
 			failures++
 			fn(discovery.Update{Instances: last, Err: fmt.Errorf("consul: service %s: %w", service, err)})
-			delivered = false // deliver the next good answer even if unchanged
+			// Ask without blocking next time: a Consul that comes back with
+			// unchanged data would otherwise hold the query for the whole
+			// wait, and the set would stay marked stale.
+			index, delivered = 0, false
 			if !sleep(ctx, backoff(r.minBackoff, r.maxBackoff, failures)) {
 				return nil
 			}
 			continue
 		}
+		recovered := failures > 0
 		failures = 0
 		switch {
-		case meta.LastIndex < index: // Consul restarted or its raft log was reset
-			index = 0
+		case meta.LastIndex < index || recovered:
+			// Consul restarted (or its raft log was reset): a non-persistent
+			// agent comes back empty and services re-register over the next
+			// seconds, so an empty answer is not trusted yet.
+			if meta.LastIndex < index {
+				index = 0
+			} else {
+				index = meta.LastIndex
+			}
 			holdUntil = time.Now().Add(r.restartGrace)
 		case meta.LastIndex == 0:
 			index = 1 // never block on index 0 forever: Consul's advice

@@ -1,0 +1,297 @@
+package consul_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/discovery/consul"
+	"github.com/gatescale/gatescale/internal/consultest"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// watcher collects a resolver's updates.
+type watcher struct {
+	mu      sync.Mutex
+	last    discovery.Update
+	updates int
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func watch(t *testing.T, r *consul.Resolver, service string) *watcher {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watcher{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		_ = r.Watch(ctx, service, func(u discovery.Update) {
+			w.mu.Lock()
+			w.last, w.updates = u, w.updates+1
+			w.mu.Unlock()
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-w.done })
+	return w
+}
+
+func (w *watcher) get() discovery.Update {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
+}
+
+func until(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func addrs(u discovery.Update) map[string]discovery.Instance {
+	out := map[string]discovery.Instance{}
+	for _, i := range u.Instances {
+		out[i.Addr] = i
+	}
+	return out
+}
+
+func register(t *testing.T, c *api.Client, reg consul.Registration) *consul.Registrar {
+	t.Helper()
+	r, err := consul.Register(context.Background(), c, reg, consul.WithRegistrarLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Deregister(context.Background()) })
+	return r
+}
+
+func TestResolverFollowsConsul(t *testing.T) {
+	agent := consultest.Start(t)
+	c := agent.Client
+	r1 := register(t, c, consul.Registration{Name: "users", Address: "127.0.0.1", Port: 9001, Tags: []string{"v1"}})
+	register(t, c, consul.Registration{Name: "users", Address: "127.0.0.1", Port: 9002, Tags: []string{"v1"}, Weight: 5})
+	register(t, c, consul.Registration{Name: "users", Address: "127.0.0.1", Port: 9003, Tags: []string{"v2"}, Meta: map[string]string{"version": "v2"}})
+
+	all := watch(t, consul.NewResolver(c, consul.WithLogger(quiet)), "users")
+	until(t, 5*time.Second, "three instances", func() bool { return len(all.get().Instances) == 3 })
+	got := addrs(all.get())
+	if got["127.0.0.1:9002"].Weight != 5 || got["127.0.0.1:9001"].Weight != 1 {
+		t.Errorf("weights = %d, %d; want 1 and 5 from Consul's Weights", got["127.0.0.1:9001"].Weight, got["127.0.0.1:9002"].Weight)
+	}
+	if got["127.0.0.1:9003"].Meta["version"] != "v2" {
+		t.Errorf("meta not carried: %v", got["127.0.0.1:9003"].Meta)
+	}
+
+	tagged := watch(t, consul.NewResolver(c, consul.WithTags("v1"), consul.WithLogger(quiet)), "users")
+	filtered := watch(t, consul.NewResolver(c, consul.WithFilter(`Service.Meta.version == "v2"`), consul.WithLogger(quiet)), "users")
+	until(t, 5*time.Second, "tag and filter subsets", func() bool {
+		return len(tagged.get().Instances) == 2 && len(filtered.get().Instances) == 1
+	})
+	if _, ok := addrs(filtered.get())["127.0.0.1:9003"]; !ok {
+		t.Errorf("filter picked %v", filtered.get().Instances)
+	}
+
+	// Deregistration reaches the watch within one blocking round trip.
+	start := time.Now()
+	if err := r1.Deregister(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	until(t, 5*time.Second, "deregistration", func() bool { return len(all.get().Instances) == 2 })
+	t.Logf("deregistration seen after %v", time.Since(start))
+	if _, still := addrs(all.get())["127.0.0.1:9001"]; still {
+		t.Fatal("deregistered instance still listed")
+	}
+
+	// A failing TTL check: critical instances leave the passing set.
+	check := "service:users-127.0.0.1:9002"
+	r2 := consul.NewResolver(c, consul.WithLogger(quiet))
+	w2 := watch(t, r2, "users")
+	until(t, 5*time.Second, "two", func() bool { return len(w2.get().Instances) == 2 })
+	if err := c.Agent().UpdateTTL(check, "broken", api.HealthCritical); err != nil {
+		t.Fatal(err)
+	}
+	until(t, 5*time.Second, "critical instance gone", func() bool {
+		_, ok := addrs(w2.get())["127.0.0.1:9002"]
+		return !ok
+	})
+}
+
+// TestRegistrarSurvivesAgentRestart: the agent restarts on the same ports;
+// the resolver keeps the last set while it is down (stale), the watch
+// resumes, and the registration is still (or again) there.
+func TestRegistrarSurvivesAgentRestart(t *testing.T) {
+	agent := consultest.Start(t)
+	register(t, agent.Client, consul.Registration{Name: "svc", Address: "127.0.0.1", Port: 7001, TTL: 2 * time.Second})
+	w := watch(t, consul.NewResolver(agent.Client, consul.WithBackoff(20*time.Millisecond, 200*time.Millisecond), consul.WithLogger(quiet)), "svc")
+	until(t, 5*time.Second, "one instance", func() bool { return len(w.get().Instances) == 1 })
+
+	agent.Stop()
+	until(t, 5*time.Second, "stale update", func() bool { return w.get().Err != nil })
+	if n := len(w.get().Instances); n != 1 {
+		t.Fatalf("while Consul is down the update carries %d instances, want the last known 1", n)
+	}
+	agent.Restart()
+	deadline := time.Now().Add(20 * time.Second)
+	for u := w.get(); u.Err != nil || len(u.Instances) != 1; u = w.get() {
+		if time.Now().After(deadline) {
+			svcs, _ := agent.Client.Agent().Services()
+			t.Fatalf("watch did not resume: last update %d instances, err %v; agent services %v", len(u.Instances), u.Err, svcs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// And it follows changes again.
+	register(t, agent.Client, consul.Registration{Name: "svc", Address: "127.0.0.1", Port: 7002})
+	until(t, 5*time.Second, "new instance after restart", func() bool { return len(w.get().Instances) == 2 })
+}
+
+func TestRegisterValidates(t *testing.T) {
+	_, err := consul.Register(context.Background(), nil, consul.Registration{Name: "x", Address: "127.0.0.1"})
+	if err == nil {
+		t.Fatal("registration without a port accepted")
+	}
+}
+
+func TestHTTPCheckRegistration(t *testing.T) {
+	agent := consultest.Start(t)
+	var healthy atomic.Bool
+	healthy.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	register(t, agent.Client, consul.Registration{Name: "web", Address: host, Port: p, HealthURL: srv.URL + "/readyz", CheckInterval: 200 * time.Millisecond})
+	w := watch(t, consul.NewResolver(agent.Client, consul.WithLogger(quiet)), "web")
+	until(t, 10*time.Second, "passing via HTTP check", func() bool { return len(w.get().Instances) == 1 })
+	healthy.Store(false) // e.g. draining: readiness fails
+	until(t, 10*time.Second, "leaves the set when the check fails", func() bool { return len(w.get().Instances) == 0 })
+	healthy.Store(true)
+	until(t, 10*time.Second, "back when it passes", func() bool { return len(w.get().Instances) == 1 })
+}
+
+// BenchmarkDeregisterPropagation measures the time from a deregistration to
+// the resolver's update without that instance (p50/p99 reported).
+func BenchmarkDeregisterPropagation(b *testing.B) {
+	agent := consultest.Start(b)
+	r := consul.NewResolver(agent.Client, consul.WithLogger(quiet))
+	seen := make(chan discovery.Update, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Watch(ctx, "bench", func(u discovery.Update) { seen <- u }) }()
+	var lat []time.Duration
+	for i := 0; b.Loop(); i++ {
+		reg, err := consul.Register(context.Background(), agent.Client, consul.Registration{Name: "bench", Address: "127.0.0.1", Port: 10000 + i%50000}, consul.WithRegistrarLogger(quiet))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for u := range seen {
+			if len(u.Instances) == 1 {
+				break
+			}
+		}
+		start := time.Now()
+		if err := reg.Deregister(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		for u := range seen {
+			if len(u.Instances) == 0 {
+				break
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+}
+
+func percentile(d []time.Duration, q float64) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	if len(s) == 0 {
+		return 0
+	}
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+// TestRestartGraceKeepsInstances checks the order of what the resolver
+// delivers when Consul comes back after an outage without the service (a
+// non-persistent agent): first the last known set, marked stale, then — once
+// the grace has passed — the empty set. The Consul side is a scripted HTTP
+// endpoint, so the sequence is exact.
+func TestRestartGraceKeepsInstances(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		switch {
+		case n == 1:
+			w.Header().Set("X-Consul-Index", "10")
+			fmt.Fprint(w, `[{"Node":{"Node":"n1","Address":"127.0.0.1"},"Service":{"ID":"g1","Service":"g","Port":7101,"Weights":{"Passing":1,"Warning":1}},"Checks":[]}]`)
+		case n <= 3:
+			w.WriteHeader(http.StatusInternalServerError) // Consul down
+		default:
+			w.Header().Set("X-Consul-Index", "3") // restarted, empty catalog
+			if r.URL.Query().Get("index") == "3" {
+				time.Sleep(20 * time.Millisecond) // a short blocking query
+			}
+			fmt.Fprint(w, `[]`)
+		}
+	}))
+	defer srv.Close()
+	client, err := consul.NewClient(srv.Listener.Addr().String(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := consul.NewResolver(client, consul.WithBackoff(time.Millisecond, 2*time.Millisecond), consul.WithRestartGrace(200*time.Millisecond), consul.WithLogger(quiet))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var seq []string
+	done := make(chan struct{})
+	go func() {
+		_ = r.Watch(ctx, "g", func(u discovery.Update) {
+			state := fmt.Sprintf("%d/%t", len(u.Instances), u.Err != nil)
+			if len(seq) == 0 || seq[len(seq)-1] != state {
+				seq = append(seq, state)
+			}
+			if state == "0/false" {
+				close(done)
+				cancel()
+			}
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("the empty set was never delivered")
+	}
+	// 1 healthy; then 1 kept while down and while the restarted Consul is
+	// not trusted; then 0.
+	want := []string{"1/false", "1/true", "0/false"}
+	if fmt.Sprint(seq) != fmt.Sprint(want) {
+		t.Fatalf("deliveries %v, want %v", seq, want)
+	}
+}
