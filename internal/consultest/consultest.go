@@ -75,7 +75,7 @@ func (a *Agent) start() {
 	if err != nil {
 		a.t.Fatalf("start consul: %v", err)
 	}
-	srv.WaitForLeader(a.t.(*testing.T))
+	srv.WaitForLeader(a.t)
 	a.srv, a.ports, a.nodeID = srv, srv.Config.Ports, srv.Config.NodeID
 	a.Addr = srv.HTTPAddr
 	if a.Client == nil {
