@@ -1,0 +1,10 @@
+// Package kube finds upstream instances from Kubernetes EndpointSlices — what
+// a gateway running inside a cluster usually wants.
+//
+// Resolver follows the discovery.k8s.io/v1 EndpointSlices of a Service with a
+// client-go informer (a watch, not polling) and merges all slices of the
+// Service into one instance set. An endpoint receives new requests only while
+// it is ready and not terminating: a pod that is shutting down keeps serving
+// the requests it has, but gets no new ones — the gateway-side half of a
+// scale-in that drops nothing.
+package kube

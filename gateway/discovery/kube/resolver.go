@@ -1,0 +1,169 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/gatescale/gatescale/gateway/discovery"
+)
+
+// Resolver is a discovery.Resolver over EndpointSlices. Service names are
+// "name" (in the resolver's namespace) or "namespace/name".
+type Resolver struct {
+	client    kubernetes.Interface
+	namespace string
+	port      string
+	resync    time.Duration
+	logger    *slog.Logger
+}
+
+// Option configures a Resolver.
+type Option func(*Resolver)
+
+// WithNamespace sets the namespace of bare service names (default "default").
+func WithNamespace(ns string) Option { return func(r *Resolver) { r.namespace = ns } }
+
+// WithPort selects the Service port by name (default: the only port, or the
+// first one when there are several).
+func WithPort(name string) Option { return func(r *Resolver) { r.port = name } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(r *Resolver) { r.logger = l } }
+
+// NewResolver returns a Resolver using client.
+func NewResolver(client kubernetes.Interface, opts ...Option) *Resolver {
+	r := &Resolver{client: client, namespace: "default", resync: 10 * time.Minute, logger: slog.Default()}
+	for _, opt := range opts {
+		opt(r)
+	}
+	return r
+}
+
+// Watch implements discovery.Resolver.
+func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.Update)) error {
+	ns, name := r.namespace, service
+	if i := strings.IndexByte(service, '/'); i >= 0 {
+		ns, name = service[:i], service[i+1:]
+	}
+	if ns == "" || name == "" {
+		return fmt.Errorf("kube resolver: service %q is not name or namespace/name", service)
+	}
+	selector := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: name}).String()
+	factory := informers.NewSharedInformerFactoryWithOptions(r.client, r.resync,
+		informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
+	inf := factory.Discovery().V1().EndpointSlices()
+	lister := inf.Lister().EndpointSlices(ns)
+
+	// Events only signal "something changed"; the set is recomputed from the
+	// lister, so a burst of events costs one delivery.
+	changed := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { signal() },
+		UpdateFunc: func(any, any) { signal() },
+		DeleteFunc: func(any) { signal() },
+	})
+	if err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), inf.Informer().HasSynced) {
+		return nil // ctx ended
+	}
+	var last []discovery.Instance
+	first := true
+	for {
+		list, err := lister.List(labels.Everything())
+		if err != nil {
+			fn(discovery.Update{Instances: last, Err: err})
+		} else if insts := r.instances(list); first || !equal(insts, last) {
+			last, first = insts, false
+			fn(discovery.Update{Instances: insts})
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		}
+	}
+}
+
+// instances merges the slices' endpoints that may take new requests.
+func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Instance {
+	var out []discovery.Instance
+	seen := map[string]bool{}
+	for _, s := range list {
+		if s.AddressType == discoveryv1.AddressTypeFQDN {
+			continue
+		}
+		port, ok := r.pickPort(s.Ports)
+		if !ok {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			// Ready nil means ready (the API's rule); a terminating endpoint
+			// is not ready, but say so explicitly in case a controller sets
+			// Serving without Ready.
+			if (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) ||
+				(ep.Conditions.Terminating != nil && *ep.Conditions.Terminating) || len(ep.Addresses) == 0 {
+				continue
+			}
+			addr := net.JoinHostPort(ep.Addresses[0], strconv.Itoa(port))
+			if seen[addr] { // the same endpoint in two slices during a move
+				continue
+			}
+			seen[addr] = true
+			inst := discovery.Instance{ID: addr, Addr: addr, Meta: map[string]string{}}
+			if ep.TargetRef != nil {
+				inst.Meta["pod"] = ep.TargetRef.Name
+			}
+			if ep.NodeName != nil {
+				inst.Meta["node"] = *ep.NodeName
+			}
+			if ep.Zone != nil {
+				inst.Meta["zone"] = *ep.Zone
+			}
+			out = append(out, inst)
+		}
+	}
+	slices.SortFunc(out, func(a, b discovery.Instance) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+func (r *Resolver) pickPort(ports []discoveryv1.EndpointPort) (int, bool) {
+	for _, p := range ports {
+		if p.Port == nil {
+			continue
+		}
+		if r.port == "" || (p.Name != nil && *p.Name == r.port) {
+			return int(*p.Port), true
+		}
+	}
+	return 0, false
+}
+
+func equal(a, b []discovery.Instance) bool {
+	return slices.EqualFunc(a, b, func(x, y discovery.Instance) bool {
+		return x.ID == y.ID && x.Addr == y.Addr && x.Meta["pod"] == y.Meta["pod"]
+	})
+}
