@@ -6,7 +6,7 @@ BIN   := $(CACHE)/bin
 export PATH := $(BIN):$(PATH)
 GOFILES = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './vendor/*')
 
-.PHONY: all demo test lint fmt-check vet staticcheck unit bench fuzz tools clean help
+.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps bench fuzz tools clean help
 
 all: test
 
@@ -18,6 +18,10 @@ help:
 ## demo: run the gateway on embedded defaults with a live view (Ctrl-C stops it)
 demo:
 	$(GO) run ./cmd/gatescale demo
+
+## demo-consul: the same, with a real Consul agent: backends register themselves
+demo-consul: deps
+	$(GO) run ./cmd/gatescale demo -consul
 
 ## test: everything CI runs
 test: lint unit
@@ -37,8 +41,14 @@ tools:
 staticcheck: tools
 	$(BIN)/staticcheck ./...
 
-unit:
-	$(GO) test -race -count=1 ./...
+## deps: the real servers tests run against, built or installed once and cached
+deps: tools
+	hack/build-consul.sh
+	hack/install-debs.sh prometheus redis-server
+
+# GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.
+unit: deps
+	GATESCALE_REQUIRE_REAL=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 ## bench: hot-path benchmarks (route match + pick, whole proxy path, middleware)
 bench:

@@ -75,6 +75,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.AdminListen, "admin-listen", "127.0.0.1:9090", "metrics and probes address")
 	fs.Float64Var(&o.QPS, "qps", 60, "load generator rate")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	fs.BoolVar(&o.Consul, "consul", false, "run a Consul dev agent; backends register themselves (needs hack/build-consul.sh)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

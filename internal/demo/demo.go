@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/internal/liveview"
 	"github.com/gatescale/gatescale/internal/loadgen"
@@ -45,6 +47,9 @@ type Options struct {
 	// Logger receives the gateway's logs (default: discard, so the view
 	// stays readable).
 	Logger *slog.Logger
+	// Consul runs a real Consul dev agent: backends register themselves and
+	// the gateway finds them through it (make demo-consul).
+	Consul bool
 	// Started, if set, is called with the gateway's and the admin
 	// listener's addresses once both accept connections.
 	Started func(gateway, admin net.Addr)
@@ -60,6 +65,9 @@ type backend struct {
 }
 
 func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		return
+	}
 	// Exponential-ish latency around the mean, so p99 differs from p50.
 	d := time.Duration(rand.ExpFloat64() * float64(b.latency))
 	select {
@@ -174,8 +182,49 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer gw.Close()
-	if err := gw.Apply(ctx, Config(addrs["users"], addrs["orders"], addrs["catalog"])); err != nil {
+	cfg := Config(addrs["users"], addrs["orders"], addrs["catalog"])
+	consulNote := ""
+	if o.Consul {
+		agent, err := startConsul(ctx, io.Discard)
+		if err != nil {
+			return err
+		}
+		defer agent.stop()
+		client, err := consul.NewClient(agent.addr, "")
+		if err != nil {
+			return err
+		}
+		for _, b := range backends {
+			host, port, _ := net.SplitHostPort(b.ln.Addr().String())
+			p, _ := strconv.Atoi(port)
+			r, err := consul.Register(ctx, client, consul.Registration{Name: b.name, Address: host, Port: p,
+				HealthURL: "http://" + b.ln.Addr().String() + "/healthz", CheckInterval: time.Second},
+				consul.WithRegistrarLogger(o.Logger))
+			if err != nil {
+				return err
+			}
+			defer r.Deregister(context.Background())
+		}
+		resolver := consul.NewResolver(client, consul.WithLogger(o.Logger))
+		for i := range cfg.Upstreams {
+			cfg.Upstreams[i].Resolver, cfg.Upstreams[i].Instances = resolver, nil
+		}
+		consulNote = fmt.Sprintf("consul: http://%s/ui  (backends registered themselves; try: consul services deregister)\n", agent.addr)
+	}
+	if err := gw.Apply(ctx, cfg); err != nil {
 		return err
+	}
+	if o.Consul {
+		// Consul starts HTTP checks critical; serve once every backend passed.
+		deadline := time.Now().Add(15 * time.Second)
+		for _, u := range cfg.Upstreams {
+			for gw.Upstream(u.Name).Admitted() < len(addrs[u.Name]) {
+				if time.Now().After(deadline) || ctx.Err() != nil {
+					return fmt.Errorf("backends of %s did not pass their Consul checks in time", u.Name)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
 	}
 
 	ln, err := net.Listen("tcp", o.Listen)
@@ -215,8 +264,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	header := fmt.Sprintf("gatescale demo — gateway http://%s  metrics http://%s/metrics  (Ctrl-C to stop)\n"+
-		"try: curl %s/users/1   curl %s/orders/7   curl %s/api/catalog/x\n",
-		ln.Addr(), adminLn.Addr(), base, base, base)
+		"try: curl %s/users/1   curl %s/orders/7   curl %s/api/catalog/x\n%s",
+		ln.Addr(), adminLn.Addr(), base, base, base, consulNote)
 	out := o.Out
 	if o.Terminal {
 		out = &headerWriter{w: o.Out, header: header} // the banner survives each screen clear

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatescale/gatescale/internal/consultest"
 )
 
 // syncBuffer is written by the view and read by the test.
@@ -84,5 +86,37 @@ func TestDemoRuns(t *testing.T) {
 	}
 	if !strings.Contains(view, "UPSTREAM") || !strings.Contains(view, "P99") {
 		t.Errorf("live view lacks the upstream or latency table:\n%s", view)
+	}
+}
+
+// TestDemoWithConsul: the same demo with a real Consul agent; the gateway
+// only knows the backends through their self-registrations.
+func TestDemoWithConsul(t *testing.T) {
+	consultest.Require(t)
+	started := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Options{
+			Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", NoLoad: true, Duration: 8 * time.Second, Consul: true,
+			Started: func(gw, _ net.Addr) { started <- gw },
+		})
+	}()
+	var gw net.Addr
+	select {
+	case gw = <-started:
+	case err := <-done:
+		t.Fatalf("demo stopped before starting: %v", err)
+	}
+	resp, err := http.Get("http://" + gw.String() + "/users/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"service":"users"`) {
+		t.Fatalf("through Consul-discovered instances: %d %s", resp.StatusCode, body)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
