@@ -52,6 +52,8 @@ type Server struct {
 	// Ready, if set, is called with the main listener's address once it
 	// accepts connections.
 	Ready func(addr net.Addr)
+	// AdminReady, if set, is called with the admin listener's address.
+	AdminReady func(addr net.Addr)
 }
 
 // Run serves until ctx ends, then drains and shuts down. It returns nil
@@ -130,6 +132,9 @@ func (s *Server) Run(ctx context.Context) error {
 		logger.Info("admin listening", "addr", adminLn.Addr().String())
 	}
 	logger.Info("gateway listening", "addr", ln.Addr().String())
+	if s.AdminReady != nil && adminLn != nil {
+		s.AdminReady(adminLn.Addr())
+	}
 	if s.Ready != nil {
 		s.Ready(ln.Addr())
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/config"
+	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/internal/demo"
 )
 
@@ -92,6 +94,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	path := fs.String("config", "gatescale.yaml", "configuration file")
 	logFormat := fs.String("log-format", "json", "json or text")
 	watch := fs.Duration("watch", 2*time.Second, "how often to check the file for changes (0: only on SIGHUP)")
+	register := fs.String("consul-register", "", "register this gateway in Consul under this service name (agent from CONSUL_HTTP_ADDR)")
+	advertise := fs.String("advertise", "", "host:port to register (default: the listener's address)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -123,6 +127,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	srv := &gateway.Server{
 		Gateway: gw, Addr: loaded.Listen, AdminAddr: loaded.AdminListen, Gatherer: reg,
 		DrainPeriod: loaded.DrainPeriod, ShutdownTimeout: loaded.ShutdownTimeout, Logger: logger, Ready: ready,
+	}
+	if *register != "" {
+		self := &selfRegistration{service: *register, advertise: *advertise, logger: logger}
+		srv.AdminReady = func(a net.Addr) { self.admin = a }
+		srv.Ready = func(a net.Addr) {
+			self.register(ctx, a)
+			if ready != nil {
+				ready(a)
+			}
+		}
+		defer self.deregister()
 	}
 	return srv.Run(ctx)
 }
@@ -183,4 +198,52 @@ func (r *reloader) reload(ctx context.Context, forced bool) {
 	}
 	r.hash, r.badHash = h, [32]byte{}
 	r.logger.Info("configuration reloaded", "file", r.path, "routes", len(loaded.Gateway.Routes), "upstreams", len(loaded.Gateway.Upstreams))
+}
+
+// selfRegistration registers the gateway's own listener in Consul with an
+// HTTP check on /readyz: when the gateway starts draining its readiness
+// fails, so Consul stops handing it out before it stops serving.
+type selfRegistration struct {
+	service, advertise string
+	admin              net.Addr
+	logger             *slog.Logger
+	reg                *consul.Registrar
+}
+
+func (s *selfRegistration) register(ctx context.Context, listen net.Addr) {
+	addr := s.advertise
+	if addr == "" {
+		addr = listen.String()
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	port, perr := strconv.Atoi(portStr)
+	if err != nil || perr != nil {
+		s.logger.Error("cannot register in Consul: bad -advertise", "addr", addr)
+		return
+	}
+	client, err := consul.NewClient("", "")
+	if err != nil {
+		s.logger.Error("cannot register in Consul", "err", err.Error())
+		return
+	}
+	reg := consul.Registration{Name: s.service, Address: host, Port: port, CheckInterval: time.Second}
+	if s.admin != nil {
+		reg.HealthURL = "http://" + s.admin.String() + "/readyz"
+	}
+	if s.reg, err = consul.Register(ctx, client, reg, consul.WithRegistrarLogger(s.logger)); err != nil {
+		s.logger.Error("cannot register in Consul", "err", err.Error())
+		return
+	}
+	s.logger.Info("registered in Consul", "service", s.service, "id", s.reg.ID())
+}
+
+func (s *selfRegistration) deregister() {
+	if s.reg == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.reg.Deregister(ctx); err != nil {
+		s.logger.Warn("consul deregistration failed", "err", err.Error())
+	}
 }

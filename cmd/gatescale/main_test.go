@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatescale/gatescale/internal/consultest"
 )
 
 type lockedBuffer struct {
@@ -153,5 +155,34 @@ func TestValidateCommand(t *testing.T) {
 	err := run(context.Background(), []string{"validate", "-config", bad}, &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4") || !strings.Contains(err.Error(), "balancr") {
 		t.Fatalf("validate bad: %v", err)
+	}
+}
+
+// TestSelfRegistration: the gateway registers itself in Consul with a check
+// on its readiness, and is gone from Consul after shutdown.
+func TestSelfRegistration(t *testing.T) {
+	agent := consultest.Start(t)
+	t.Setenv("CONSUL_HTTP_ADDR", agent.Addr)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gatescale.yaml")
+	os.WriteFile(path, []byte("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: ["+backend(t, "a")+"]\nroutes:\n  - {name: a, path_prefix: /, upstream: a}\n"), 0o600)
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-config", path, "-consul-register", "edge-gateway"}, io.Discard, func(a net.Addr) { addrc <- a })
+	}()
+	addr := <-addrc
+	waitUntil(t, "a passing gateway instance in Consul", func() bool {
+		entries, _, err := agent.Client.Health().Service("edge-gateway", "", true, nil)
+		return err == nil && len(entries) == 1 && fmt.Sprintf("%s:%d", entries[0].Service.Address, entries[0].Service.Port) == addr.String()
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := agent.Client.Health().Service("edge-gateway", "", false, nil)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("after shutdown Consul still lists %d gateway instances (err %v)", len(entries), err)
 	}
 }
