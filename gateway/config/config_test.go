@@ -19,6 +19,7 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/discovery/kube"
 	"github.com/gatescale/gatescale/gateway/health"
 )
 
@@ -418,7 +419,7 @@ func TestParseErrors(t *testing.T) {
 		{"no instances", upstream("    balancer: p2c\n"), []string{"t.yaml:2:3: upstreams.u.instances: at least one instance is required (discovery: static)"}},
 		{"null upstream", "upstreams:\n  u:\n", []string{"t.yaml:2:3: upstreams.u.instances: at least one instance is required"}},
 		{"empty upstream name", "upstreams:\n  \"\": {instances: [\"a:1\"]}\n", []string{`t.yaml:2:3: upstreams[""]: an upstream name must not be empty`}},
-		{"other discovery", upstream("    discovery: dns\n    instances: [a:1]\n"), []string{`t.yaml:3:16: upstreams.u.discovery: "dns" is not supported (valid: static, consul)`}},
+		{"other discovery", upstream("    discovery: dns\n    instances: [a:1]\n"), []string{`t.yaml:3:16: upstreams.u.discovery: "dns" is not supported (valid: static, consul, kubernetes)`}},
 		{"consul with instances", upstream("    discovery: consul\n    instances: [a:1]\n"), []string{`t.yaml:4:16: upstreams.u.instances: are not used with discovery: consul (Consul supplies them)`}},
 		{"consul query on static", upstream("    instances: [a:1]\n    consul: {tags: [x]}\n"), []string{`t.yaml:4:13: upstreams.u.consul: is only for discovery: consul`}},
 		{"instance without port", upstream("    instances: [127.0.0.1]\n"), []string{"t.yaml:3:17: upstreams.u.instances[0]: addr must be host:port: address 127.0.0.1: missing port in address"}},
@@ -631,5 +632,30 @@ func TestFileRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(byName(a.Gateway), byName(b.Gateway)) || !reflect.DeepEqual(a.Gateway.Routes, b.Gateway.Routes) ||
 		!reflect.DeepEqual(a.Gateway.TrustedProxies, b.Gateway.TrustedProxies) {
 		t.Errorf("round trip differs:\n%+v\n%+v\n%s", a.Gateway, b.Gateway, out)
+	}
+}
+
+// TestKubernetesDiscovery: a kubernetes upstream parses with a kubeconfig
+// (no connection is made at parse time) and carries its resolver.
+func TestKubernetesDiscovery(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600)
+	t.Setenv("KUBECONFIG", kubeconfig)
+	l, err := Parse("k.yaml", []byte("upstreams:\n  users:\n    discovery: kubernetes\n    service: shop/users\n    kubernetes: {port: http}\nroutes:\n  - {name: u, path_prefix: /, upstream: users}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.Gateway.Upstreams[0].Resolver.(*kube.Resolver); !ok || l.Gateway.Upstreams[0].Service != "shop/users" {
+		t.Fatalf("resolver %T, service %q", l.Gateway.Upstreams[0].Resolver, l.Gateway.Upstreams[0].Service)
+	}
+	_, err = Parse("k.yaml", []byte("upstreams:\n  users:\n    discovery: kubernetes\n    instances: [a:1]\nroutes:\n  - {name: u, path_prefix: /, upstream: users}\n"))
+	if err == nil || !strings.Contains(err.Error(), "k.yaml:4:16: upstreams.users.instances: are not used with discovery: kubernetes") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -44,12 +44,15 @@ type Upstream struct {
 	// name).
 	Service string `yaml:"service,omitempty"`
 	// Discovery is where instances come from: "static" (the default, the
-	// Instances list) or "consul" (the Consul settings below).
+	// Instances list), "consul" or "kubernetes" (EndpointSlices of the
+	// Service named by service, "name" or "namespace/name").
 	Discovery string `yaml:"discovery,omitempty"`
 	// Instances is the static instance list.
 	Instances []Instance `yaml:"instances,omitempty"`
 	// Consul narrows the Consul query of discovery: consul.
 	Consul *ConsulQuery `yaml:"consul,omitempty"`
+	// Kubernetes selects the namespace and port of discovery: kubernetes.
+	Kubernetes *KubernetesQuery `yaml:"kubernetes,omitempty"`
 	// Balancer is round_robin, weighted, p2c (the default) or hash.
 	Balancer string `yaml:"balancer,omitempty"`
 	// Hash is the key of balancer: hash (required with it, refused
@@ -318,4 +321,12 @@ type ConsulQuery struct {
 	// PassingOnly (default true) uses passing instances only; false admits
 	// warning instances too. Critical ones are never used.
 	PassingOnly *bool `yaml:"passing_only,omitempty"`
+}
+
+// KubernetesQuery selects which EndpointSlices of a Service are used.
+type KubernetesQuery struct {
+	// Namespace of a bare service name (default "default").
+	Namespace string `yaml:"namespace,omitempty"`
+	// Port is the Service port's name (default: the first port).
+	Port string `yaml:"port,omitempty"`
 }

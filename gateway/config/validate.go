@@ -22,8 +22,12 @@ import (
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
+	"github.com/gatescale/gatescale/gateway/discovery/kube"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/route"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Limits enforced on top of what the gateway accepts.
@@ -184,6 +188,9 @@ func (p *parseState) upstream(path, name string, u Upstream) (gateway.UpstreamSp
 		if u.Consul != nil {
 			p.errf(join(path, "consul"), "is only for discovery: consul")
 		}
+		if u.Kubernetes != nil {
+			p.errf(join(path, "kubernetes"), "is only for discovery: kubernetes")
+		}
 		if len(u.Instances) == 0 {
 			p.errf(join(path, "instances"), "at least one instance is required (discovery: static)")
 		}
@@ -192,8 +199,16 @@ func (p *parseState) upstream(path, name string, u Upstream) (gateway.UpstreamSp
 			p.errf(join(path, "instances"), "are not used with discovery: consul (Consul supplies them)")
 		}
 		spec.Resolver = p.consulResolver(path, u.Consul)
+	case "kubernetes":
+		if len(u.Instances) > 0 {
+			p.errf(join(path, "instances"), "are not used with discovery: kubernetes (EndpointSlices supply them)")
+		}
+		if u.Consul != nil {
+			p.errf(join(path, "consul"), "is only for discovery: consul")
+		}
+		spec.Resolver = p.kubeResolver(path, u.Kubernetes)
 	default:
-		p.errf(join(path, "discovery"), "%q is not supported (valid: static, consul)", u.Discovery)
+		p.errf(join(path, "discovery"), "%q is not supported (valid: static, consul, kubernetes)", u.Discovery)
 	}
 	if p.present(join(path, "service")) && strings.TrimSpace(u.Service) == "" {
 		p.errf(join(path, "service"), "must not be empty (omit it to use the upstream's name)")
@@ -735,4 +750,42 @@ func consulClient(addr, token string) (*api.Client, error) {
 	}
 	actual, _ := consulClients.LoadOrStore(key, c)
 	return actual.(*api.Client), nil
+}
+
+// kubeClients keeps one Kubernetes client per process: building it reads
+// the in-cluster service account or the kubeconfig, and a reload of an
+// unchanged upstream must yield an Equal resolver.
+var kubeClients struct {
+	once   sync.Once
+	client kubernetes.Interface
+	err    error
+}
+
+func (p *parseState) kubeResolver(path string, k *KubernetesQuery) *kube.Resolver {
+	kubeClients.once.Do(func() {
+		cfg, err := rest.InClusterConfig()
+		if err != nil { // outside a cluster: KUBECONFIG or ~/.kube/config
+			rules := clientcmd.NewDefaultClientConfigLoadingRules()
+			cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+		}
+		if err != nil {
+			kubeClients.err = fmt.Errorf("no in-cluster configuration and no usable kubeconfig: %v", err)
+			return
+		}
+		kubeClients.client, kubeClients.err = kubernetes.NewForConfig(cfg)
+	})
+	if kubeClients.err != nil {
+		p.errf(join(path, "discovery"), "kubernetes: %v", kubeClients.err)
+		return nil
+	}
+	var opts []kube.Option
+	if k != nil {
+		if k.Namespace != "" {
+			opts = append(opts, kube.WithNamespace(k.Namespace))
+		}
+		if k.Port != "" {
+			opts = append(opts, kube.WithPort(k.Port))
+		}
+	}
+	return kube.NewResolver(kubeClients.client, opts...)
 }

@@ -52,6 +52,13 @@ func NewResolver(client kubernetes.Interface, opts ...Option) *Resolver {
 	return r
 }
 
+// Equal reports whether other is a Resolver with the same client and
+// settings, so a configuration reload can keep a running watch.
+func (r *Resolver) Equal(other discovery.Resolver) bool {
+	o, ok := other.(*Resolver)
+	return ok && r.client == o.client && r.namespace == o.namespace && r.port == o.port && r.resync == o.resync
+}
+
 // Watch implements discovery.Resolver.
 func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.Update)) error {
 	ns, name := r.namespace, service
