@@ -42,6 +42,9 @@ type UpstreamSpec struct {
 	TryTimeout time.Duration
 	// PreserveHost sends the client's Host header upstream.
 	PreserveHost bool
+	// Subset keeps only instances whose metadata has all these pairs, e.g.
+	// {"version": "v2"}: a canary upstream over the same service.
+	Subset map[string]string
 }
 
 // RetrySpec configures retries of one upstream.
@@ -78,4 +81,12 @@ type RouteSpec struct {
 	Handler http.Handler
 	// Middleware runs around the proxy, after the gateway-wide middleware.
 	Middleware []func(http.Handler) http.Handler
+	// Variants send requests carrying a header value to another upstream
+	// (canary, beta testers); the first match wins, otherwise Upstream.
+	Variants []Variant
+}
+
+// Variant routes requests whose Header equals Value to Upstream.
+type Variant struct {
+	Header, Value, Upstream string
 }

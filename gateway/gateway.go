@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"sync"
@@ -178,6 +179,9 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		rt.Middleware = append(rt.Middleware, rs.Middleware...)
 		if rt.Handler == nil {
 			rt.Handler = next[rs.Upstream].proxy
+			if len(rs.Variants) > 0 {
+				rt.Handler = variantHandler(rs.Variants, next, rt.Handler)
+			}
 		}
 		routes = append(routes, rt)
 	}
@@ -255,6 +259,17 @@ func (g *Gateway) newUpstream(spec UpstreamSpec, cfg Config) *liveUpstream {
 	}
 	if spec.PassiveHealth != nil {
 		uopts = append(uopts, upstream.WithPassiveHealth(*spec.PassiveHealth))
+	}
+	if len(spec.Subset) > 0 {
+		subset := maps.Clone(spec.Subset)
+		uopts = append(uopts, upstream.WithInstanceFilter(func(i discovery.Instance) bool {
+			for k, v := range subset {
+				if i.Meta[k] != v {
+					return false
+				}
+			}
+			return true
+		}))
 	}
 	if spec.ActiveHealth != nil {
 		uopts = append(uopts, upstream.WithActiveHealth(*spec.ActiveHealth))
@@ -344,6 +359,14 @@ func validate(cfg Config) error {
 		case r.Handler == nil && !names[r.Upstream]:
 			errs = append(errs, fmt.Errorf("route %d (%s): upstream %q is not defined", i, r.Name, r.Upstream))
 		}
+		for j, v := range r.Variants {
+			switch {
+			case v.Header == "" || v.Upstream == "":
+				errs = append(errs, fmt.Errorf("route %d (%s): variant %d: header and upstream are required", i, r.Name, j))
+			case !names[v.Upstream]:
+				errs = append(errs, fmt.Errorf("route %d (%s): variant %d: upstream %q is not defined", i, r.Name, j, v.Upstream))
+			}
+		}
 		if r.MaxBodyBytes < 0 {
 			errs = append(errs, fmt.Errorf("route %d (%s): max body bytes is negative", i, r.Name))
 		}
@@ -426,4 +449,29 @@ func (g *Gateway) Close() {
 	for _, lu := range g.upstreams {
 		lu.up.Close()
 	}
+}
+
+// variantHandler sends requests to the first variant whose header matches,
+// else to def. The proxies are resolved once, when the table is built.
+func variantHandler(variants []Variant, ups map[string]*liveUpstream, def http.Handler) http.Handler {
+	type compiled struct {
+		header, value, upstream string
+		to                      http.Handler
+	}
+	vs := make([]compiled, len(variants))
+	for i, v := range variants {
+		vs[i] = compiled{http.CanonicalHeaderKey(v.Header), v.Value, v.Upstream, ups[v.Upstream].proxy}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, v := range vs {
+			if r.Header.Get(v.header) == v.value {
+				if info := route.InfoFrom(r.Context()); info != nil {
+					info.Upstream = v.upstream
+				}
+				v.to.ServeHTTP(w, r)
+				return
+			}
+		}
+		def.ServeHTTP(w, r)
+	})
 }

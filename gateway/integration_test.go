@@ -681,3 +681,29 @@ func TestReloadKeepsUnchangedUpstreams(t *testing.T) {
 		t.Fatal("hash upstream with a new key was not rebuilt")
 	}
 }
+
+// TestCanaryBySubsetAndHeader: two upstreams over one service, split by
+// instance metadata; a header sends a request to the canary subset.
+func TestCanaryBySubsetAndHeader(t *testing.T) {
+	v1, v2 := newBackend(t, "v1"), newBackend(t, "v2")
+	svc := discovery.NewStatic(map[string][]discovery.Instance{"users": {
+		{Addr: v1.addr(), Meta: map[string]string{"version": "v1"}},
+		{Addr: v2.addr(), Meta: map[string]string{"version": "v2"}},
+	}})
+	_, srv, _ := newGateway(t, gateway.Config{
+		Upstreams: []gateway.UpstreamSpec{
+			{Name: "users", Service: "users", Resolver: svc, Subset: map[string]string{"version": "v1"}},
+			{Name: "users-canary", Service: "users", Resolver: svc, Subset: map[string]string{"version": "v2"}},
+		},
+		Routes: []gateway.RouteSpec{{Name: "users", PathPrefix: "/", Upstream: "users",
+			Variants: []gateway.Variant{{Header: "x-canary", Value: "1", Upstream: "users-canary"}}}},
+	})
+	for range 5 {
+		if got := do(t, "GET", srv.URL+"/u", nil).header.Get("X-Backend"); got != "v1" {
+			t.Fatalf("plain request went to %q, want v1", got)
+		}
+		if got := do(t, "GET", srv.URL+"/u", nil, "X-Canary", "1").header.Get("X-Backend"); got != "v2" {
+			t.Fatalf("canary request went to %q, want v2", got)
+		}
+	}
+}

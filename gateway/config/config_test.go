@@ -659,3 +659,29 @@ current-context: x
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestCanaryConfig(t *testing.T) {
+	doc := `upstreams:
+  users: {instances: ["a:1"]}
+  users-v2: {instances: [{addr: "b:1", meta: {version: v2}}], subset: {version: v2}}
+routes:
+  - name: users
+    path_prefix: /
+    upstream: users
+    variants: [{header: X-Canary, value: "1", upstream: users-v2}]
+`
+	l, err := Parse("c.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Gateway.Upstreams[1].Subset["version"]; got != "v2" {
+		t.Errorf("subset = %v", l.Gateway.Upstreams[1].Subset)
+	}
+	if v := l.Gateway.Routes[0].Variants; len(v) != 1 || v[0] != (gateway.Variant{Header: "X-Canary", Value: "1", Upstream: "users-v2"}) {
+		t.Errorf("variants = %+v", v)
+	}
+	_, err = Parse("c.yaml", []byte(strings.Replace(doc, "upstream: users-v2}", "upstream: nope}", 1)))
+	if err == nil || !strings.Contains(err.Error(), `c.yaml:8:57: routes[0].variants[0].upstream: "nope" is not defined`) {
+		t.Errorf("err = %v", err)
+	}
+}

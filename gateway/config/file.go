@@ -53,6 +53,8 @@ type Upstream struct {
 	Consul *ConsulQuery `yaml:"consul,omitempty"`
 	// Kubernetes selects the namespace and port of discovery: kubernetes.
 	Kubernetes *KubernetesQuery `yaml:"kubernetes,omitempty"`
+	// Subset keeps only instances whose metadata has all these pairs.
+	Subset map[string]string `yaml:"subset,omitempty"`
 	// Balancer is round_robin, weighted, p2c (the default) or hash.
 	Balancer string `yaml:"balancer,omitempty"`
 	// Hash is the key of balancer: hash (required with it, refused
@@ -173,6 +175,15 @@ type Route struct {
 	Timeout      Duration `yaml:"timeout,omitempty"`
 	MaxBodyBytes Size     `yaml:"max_body_bytes,omitempty"`
 	Upstream     string   `yaml:"upstream"`
+	// Variants send requests with a header value to another upstream.
+	Variants []Variant `yaml:"variants,omitempty"`
+}
+
+// Variant sends requests whose header equals value to upstream (canary).
+type Variant struct {
+	Header   string `yaml:"header"`
+	Value    string `yaml:"value"`
+	Upstream string `yaml:"upstream"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("250ms",

@@ -234,6 +234,9 @@ func (p *parseState) upstream(path, name string, u Upstream) (gateway.UpstreamSp
 		spec.Instances = append(spec.Instances, inst)
 	}
 
+	if len(u.Subset) > 0 {
+		spec.Subset = maps.Clone(u.Subset)
+	}
 	spec.Balancer = p.balancer(path, u)
 	spec.PassiveHealth = p.passive(join(path, "passive_health"), u.PassiveHealth)
 	spec.ActiveHealth = p.active(join(path, "active_health"), u.ActiveHealth)
@@ -523,6 +526,16 @@ func (p *parseState) route(path string, r Route, upstreams []string, names map[s
 		p.errf(up, "is required (%s)", definedList(upstreams))
 	case !slices.Contains(upstreams, r.Upstream):
 		p.errf(up, "%q is not defined (%s)", r.Upstream, definedList(upstreams))
+	}
+	for i, v := range r.Variants {
+		vp := join(path, "variants") + "[" + strconv.Itoa(i) + "]"
+		if !isToken(v.Header) {
+			p.errf(join(vp, "header"), "%q is not a valid header name", v.Header)
+		}
+		if !slices.Contains(upstreams, v.Upstream) {
+			p.errf(join(vp, "upstream"), "%q is not defined (%s)", v.Upstream, definedList(upstreams))
+		}
+		spec.Variants = append(spec.Variants, gateway.Variant{Header: v.Header, Value: v.Value, Upstream: v.Upstream})
 	}
 	return spec, len(p.errs) == nerr
 }

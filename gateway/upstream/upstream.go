@@ -32,6 +32,7 @@ type Upstream struct {
 	passive  *health.Passive
 	active   *health.Active
 	observer Observer
+	keep     func(discovery.Instance) bool
 	logger   *slog.Logger
 	now      func() time.Time
 
@@ -69,6 +70,12 @@ func WithPassiveHealth(p health.Passive) Option { return func(u *Upstream) { u.p
 
 // WithActiveHealth turns on active health checks.
 func WithActiveHealth(a health.Active) Option { return func(u *Upstream) { u.active = &a } }
+
+// WithInstanceFilter keeps only the instances keep accepts, e.g. a subset
+// by metadata (version=v2) for a canary upstream over a shared service.
+func WithInstanceFilter(keep func(discovery.Instance) bool) Option {
+	return func(u *Upstream) { u.keep = keep }
+}
 
 // WithObserver reports instance counts to o.
 func WithObserver(o Observer) Option { return func(u *Upstream) { u.observer = o } }
@@ -237,6 +244,9 @@ func (u *Upstream) update(up discovery.Update) {
 	}
 	next := make(map[string]*balance.Endpoint, len(up.Instances))
 	for _, inst := range up.Instances {
+		if u.keep != nil && !u.keep(inst) {
+			continue
+		}
 		if err := inst.Validate(); err != nil {
 			u.logger.Warn("ignoring invalid instance", "upstream", u.name, "err", err)
 			continue
