@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -348,9 +349,11 @@ func (p *Proxy) retryable(r *http.Request, body *replayableBody, attempt int, er
 	var reason string
 	switch {
 	case err != nil && isConnectError(err):
-		reason = "connect" // nothing reached the upstream: safe for any method
-	case body != nil && body.n > 0:
-		return "", false // the body is gone; it cannot be sent again
+		reason = "connect" // the dial failed: nothing was sent, any method is safe
+	case body != nil:
+		// Part of the body may have been sent — or still be being sent: the
+		// transport's write loop can outlive RoundTrip. Never send it twice.
+		return "", false
 	case !idempotent(r):
 		return "", false
 	case err != nil && errors.Is(err, errTryTimeout):
@@ -362,7 +365,7 @@ func (p *Proxy) retryable(r *http.Request, body *replayableBody, attempt int, er
 	default:
 		return "", false
 	}
-	if body != nil && body.n > 0 {
+	if body != nil && body.n.Load() > 0 {
 		return "", false
 	}
 	if p.retry.Budget != nil && !p.retry.Budget.Withdraw() {
@@ -404,12 +407,12 @@ func isConnectError(err error) bool {
 // server, which closes it when the handler returns, so Close is a no-op.
 type replayableBody struct {
 	rc io.ReadCloser
-	n  int64
+	n  atomic.Int64 // read by the retry decision while the transport may still read
 }
 
 func (b *replayableBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	return n, err
 }
 
