@@ -41,11 +41,13 @@ const usage = `usage:
   gatescale [run] -config FILE     serve the gateway described by FILE
   gatescale validate -config FILE  check FILE and exit
   gatescale demo [flags]           gateway + demo backends + load + live view
+  gatescale plan -hpa HPA.yaml -qps TIMELINE.csv
+                                   replay the HPA algorithm: replicas over time
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "plan" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "demo":
 		return runDemo(ctx, args, stdout)
+	case "plan":
+		return runPlan(args, stdout)
 	default:
 		fmt.Fprint(stdout, usage)
 		return nil

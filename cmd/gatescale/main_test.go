@@ -186,3 +186,40 @@ func TestSelfRegistration(t *testing.T) {
 		t.Fatalf("after shutdown Consul still lists %d gateway instances (err %v)", len(entries), err)
 	}
 }
+
+func TestPlanCommand(t *testing.T) {
+	dir := t.TempDir()
+	hpa, csvPath := filepath.Join(dir, "hpa.yaml"), filepath.Join(dir, "qps.csv")
+	os.WriteFile(hpa, []byte(`apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: g}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: g}
+  minReplicas: 2
+  maxReplicas: 10
+  metrics:
+  - type: Pods
+    pods: {metric: {name: gatescale_requests_per_second}, target: {type: AverageValue, averageValue: "45"}}
+  behavior: {scaleDown: {stabilizationWindowSeconds: 30}}
+`), 0o600)
+	os.WriteFile(csvPath, []byte("seconds,qps\n0,0\n30,110\n120,0\n"), 0o600)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"plan", "-hpa", hpa, "-qps", csvPath, "-until", "200s"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	var replicas []string
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) >= 6 {
+			replicas = append(replicas, f[5])
+		}
+	}
+	got := strings.Join(replicas, " ")
+	if !strings.Contains(got, "2 2 3") || !strings.HasSuffix(strings.TrimSpace(got), "2") {
+		t.Fatalf("replicas over time %q: want 2 → 3 under 110 QPS and back to 2\n%s", got, out.String())
+	}
+	os.WriteFile(csvPath, []byte("0,1\nabc,2\n"), 0o600)
+	if err := run(context.Background(), []string{"plan", "-hpa", hpa, "-qps", csvPath}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "qps.csv:2") {
+		t.Fatalf("bad CSV: %v", err)
+	}
+}
