@@ -73,7 +73,11 @@ func NewResources(m config.ResourceMapping, mapper apimeta.RESTMapper, src *conf
 		o := m.Overrides[l]
 		gr, err := Normalize(mapper, schema.GroupResource{Group: o.Group, Resource: o.Resource})
 		if err != nil {
-			return nil, src.Errorf(path+".overrides."+l, "label %q maps to %s, which this cluster does not serve: %v", l, schema.GroupResource{Group: o.Group, Resource: o.Resource}, err)
+			want := schema.GroupResource{Group: o.Group, Resource: o.Resource}
+			if apimeta.IsNoMatchError(err) {
+				return nil, src.Errorf(path+".overrides."+l, "label %q maps to %s, which the cluster does not serve", l, want)
+			}
+			return nil, src.Errorf(path+".overrides."+l, "label %q maps to %s: %v", l, want, err)
 		}
 		r.overrides[l] = gr
 		r.labelOf[gr] = l

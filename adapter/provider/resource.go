@@ -1,0 +1,252 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/metrics/pkg/apis/metrics"
+
+	"github.com/gatescale/gatescale/adapter/config"
+	"github.com/gatescale/gatescale/adapter/naming"
+)
+
+// resourceRules are compiled resourceRules: the CPU and memory queries
+// behind metrics.k8s.io.
+type resourceRules struct {
+	cpu, memory resourceRule
+	window      config.Duration
+}
+
+type resourceRule struct {
+	container, node *naming.Rule
+	containerLabel  string
+}
+
+func compileResourceRules(cfg *config.Config, mapper apimeta.RESTMapper) (*resourceRules, error) {
+	rr := cfg.ResourceRules
+	out := &resourceRules{window: rr.Window}
+	for _, x := range []struct {
+		name string
+		in   config.ResourceRule
+		out  *resourceRule
+	}{{"cpu", rr.CPU, &out.cpu}, {"memory", rr.Memory, &out.memory}} {
+		path := "resourceRules." + x.name
+		c, err := naming.CompileRule(config.DiscoveryRule{SeriesQuery: "-", Resources: x.in.Resources, MetricsQuery: x.in.ContainerQuery}, path, false, mapper, cfg.Source())
+		if err != nil {
+			return nil, err
+		}
+		n, err := naming.CompileRule(config.DiscoveryRule{SeriesQuery: "-", Resources: x.in.Resources, MetricsQuery: x.in.NodeQuery}, path, false, mapper, cfg.Source())
+		if err != nil {
+			return nil, err
+		}
+		*x.out = resourceRule{container: c, node: n, containerLabel: x.in.ContainerLabel}
+	}
+	return out, nil
+}
+
+// PodMetrics serves metrics.k8s.io pods: the CPU (cores) and memory
+// (bytes) of each container, from the resourceRules' containerQuery.
+func (p *Provider) PodMetrics(ctx context.Context, namespace string, selector labels.Selector, names []string) ([]metrics.PodMetrics, error) {
+	out, err := p.podMetrics(ctx, namespace, selector, names)
+	p.count("resource", err)
+	return out, err
+}
+
+func (p *Provider) podMetrics(ctx context.Context, namespace string, selector labels.Selector, names []string) ([]metrics.PodMetrics, error) {
+	rr := p.state.Load().compiled.resource
+	if rr == nil {
+		return nil, notFound("resource metrics are not configured: add resourceRules to the configuration")
+	}
+	q, empty, err := p.resourceObjects(ctx, naming.Pods, namespace, selector, names)
+	if err != nil || empty {
+		return nil, err
+	}
+	if namespace == "" {
+		// Across namespaces two pods may share a name: group by the
+		// namespace label too.
+		nsLabel, err := rr.cpu.container.Resources.LabelFor(naming.Namespaces)
+		if err != nil {
+			return nil, apiInternal(fmt.Errorf("resourceRules: %v", err))
+		}
+		q.ExtraGroupBy = append(q.ExtraGroupBy, nsLabel)
+	}
+	type key struct{ ns, pod, container string }
+	usage := map[key]corev1.ResourceList{}
+	var ts time.Time
+	for _, r := range []struct {
+		name corev1.ResourceName
+		rule resourceRule
+	}{{corev1.ResourceCPU, rr.cpu}, {corev1.ResourceMemory, rr.memory}} {
+		rq := q
+		rq.ExtraGroupBy = append([]string{r.rule.containerLabel}, q.ExtraGroupBy...)
+		promql, podLabel, err := r.rule.container.Query(rq)
+		if err != nil {
+			return nil, apiInternal(fmt.Errorf("resourceRules.%s: %v", r.name, err))
+		}
+		nsLabel, _ := r.rule.container.Resources.LabelFor(naming.Namespaces)
+		v, err := p.query(ctx, "resource", promql)
+		if err != nil {
+			return nil, err
+		}
+		vec, _ := v.(model.Vector)
+		for _, s := range vec {
+			k := key{namespace, string(s.Metric[model.LabelName(podLabel)]), string(s.Metric[model.LabelName(r.rule.containerLabel)])}
+			if namespace == "" {
+				k.ns = string(s.Metric[model.LabelName(nsLabel)])
+			}
+			if k.pod == "" || k.container == "" || math.IsNaN(float64(s.Value)) {
+				continue
+			}
+			if usage[k] == nil {
+				usage[k] = corev1.ResourceList{}
+			}
+			usage[k][r.name] = resourceQuantity(r.name, float64(s.Value))
+			if t := s.Timestamp.Time(); t.After(ts) {
+				ts = t
+			}
+		}
+	}
+	byPod := map[[2]string]*metrics.PodMetrics{}
+	var order [][2]string
+	for k, u := range usage {
+		// A container with CPU but no memory (or the reverse) is left out
+		// rather than reported with a zero the HPA would average in.
+		if len(u) != 2 {
+			continue
+		}
+		pk := [2]string{k.ns, k.pod}
+		pm, ok := byPod[pk]
+		if !ok {
+			pm = &metrics.PodMetrics{ObjectMeta: metav1.ObjectMeta{Namespace: k.ns, Name: k.pod}, Timestamp: metav1.NewTime(ts), Window: metav1.Duration{Duration: rr.window.Std()}}
+			byPod[pk] = pm
+			order = append(order, pk)
+		}
+		pm.Containers = append(pm.Containers, metrics.ContainerMetrics{Name: k.container, Usage: u})
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i][0] != order[j][0] {
+			return order[i][0] < order[j][0]
+		}
+		return order[i][1] < order[j][1]
+	})
+	out := make([]metrics.PodMetrics, 0, len(order))
+	for _, pk := range order {
+		pm := byPod[pk]
+		sort.Slice(pm.Containers, func(i, j int) bool { return pm.Containers[i].Name < pm.Containers[j].Name })
+		out = append(out, *pm)
+	}
+	return out, nil
+}
+
+// NodeMetrics serves metrics.k8s.io nodes from the resourceRules'
+// nodeQuery.
+func (p *Provider) NodeMetrics(ctx context.Context, selector labels.Selector, names []string) ([]metrics.NodeMetrics, error) {
+	out, err := p.nodeMetrics(ctx, selector, names)
+	p.count("resource", err)
+	return out, err
+}
+
+func (p *Provider) nodeMetrics(ctx context.Context, selector labels.Selector, names []string) ([]metrics.NodeMetrics, error) {
+	rr := p.state.Load().compiled.resource
+	if rr == nil {
+		return nil, notFound("resource metrics are not configured: add resourceRules to the configuration")
+	}
+	q, empty, err := p.resourceObjects(ctx, naming.Nodes, "", selector, names)
+	if err != nil || empty {
+		return nil, err
+	}
+	usage := map[string]corev1.ResourceList{}
+	var ts time.Time
+	for _, r := range []struct {
+		name corev1.ResourceName
+		rule resourceRule
+	}{{corev1.ResourceCPU, rr.cpu}, {corev1.ResourceMemory, rr.memory}} {
+		promql, nodeLabel, err := r.rule.node.Query(q)
+		if err != nil {
+			return nil, apiInternal(fmt.Errorf("resourceRules.%s: %v", r.name, err))
+		}
+		v, err := p.query(ctx, "resource", promql)
+		if err != nil {
+			return nil, err
+		}
+		vec, _ := v.(model.Vector)
+		for _, s := range vec {
+			n := string(s.Metric[model.LabelName(nodeLabel)])
+			if n == "" || math.IsNaN(float64(s.Value)) {
+				continue
+			}
+			if usage[n] == nil {
+				usage[n] = corev1.ResourceList{}
+			}
+			usage[n][r.name] = resourceQuantity(r.name, float64(s.Value))
+			if t := s.Timestamp.Time(); t.After(ts) {
+				ts = t
+			}
+		}
+	}
+	var out []metrics.NodeMetrics
+	for _, n := range sortedKeys(usage) {
+		if len(usage[n]) != 2 {
+			continue
+		}
+		out = append(out, metrics.NodeMetrics{ObjectMeta: metav1.ObjectMeta{Name: n}, Timestamp: metav1.NewTime(ts), Window: metav1.Duration{Duration: rr.window.Std()}, Usage: usage[n]})
+	}
+	return out, nil
+}
+
+// resourceObjects turns names or a selector into an ObjectQuery; empty is
+// true when a selector matched no object.
+func (p *Provider) resourceObjects(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector, names []string) (q naming.ObjectQuery, empty bool, err error) {
+	q = naming.ObjectQuery{Resource: gr, Namespace: namespace}
+	if selector == nil {
+		selector = labels.Everything()
+	}
+	switch {
+	case len(names) > 0:
+		q.Names = names
+	case selector.Empty():
+		q.All = true
+	case p.opts.Objects == nil:
+		return q, false, badRequest("selecting %s by label (%s) needs the Kubernetes API to list them (--lister-kubeconfig)", gr, selector)
+	case namespace == "" && gr == naming.Pods:
+		return q, false, badRequest("list pod metrics by label selector within one namespace")
+	default:
+		names, err := p.opts.Objects.List(ctx, gr, namespace, selector)
+		if err != nil {
+			return q, false, queryError(err, "")
+		}
+		if len(names) == 0 {
+			return q, true, nil
+		}
+		q.Names = names
+	}
+	return q, false, nil
+}
+
+// resourceQuantity is CPU in millicores and memory in bytes, as
+// metrics-server reports them.
+func resourceQuantity(name corev1.ResourceName, v float64) resource.Quantity {
+	if name == corev1.ResourceCPU {
+		return *resource.NewMilliQuantity(int64(math.Round(v*1000)), resource.DecimalSI)
+	}
+	return *resource.NewQuantity(int64(math.Round(v)), resource.BinarySI)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
