@@ -6,7 +6,7 @@ BIN   := $(CACHE)/bin
 export PATH := $(BIN):$(PATH)
 GOFILES = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './vendor/*')
 
-.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps bench fuzz tools clean help
+.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps e2e-deps e2e e2e-plot bench fuzz tools clean help
 
 all: test
 
@@ -24,7 +24,7 @@ demo-consul: deps
 	$(GO) run ./cmd/gatescale demo -consul
 
 ## test: everything CI runs
-test: lint unit
+test: lint unit e2e
 
 lint: fmt-check vet staticcheck
 
@@ -48,7 +48,19 @@ deps: tools
 
 # GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.
 unit: deps
-	GATESCALE_REQUIRE_REAL=1 $(GO) test -race -count=1 -timeout 20m ./...
+	GATESCALE_REQUIRE_REAL=1 $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/test/e2e$$')
+
+## e2e: the HPA scales real gateway processes on a real control plane (see docs/autoscaling.md)
+e2e-deps: deps
+	hack/build-kube.sh
+	hack/install-debs.sh etcd-server
+
+e2e: e2e-deps
+	GATESCALE_REQUIRE_REAL=1 GATESCALE_REQUIRE_KUBE=1 $(GO) test -count=1 -timeout 40m -v ./test/e2e/ ./manifests/ 2>&1 | tee test/e2e/out.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|e2e|plan|forecast|requests'; exit $${PIPESTATUS[0]}
+
+## e2e-plot: run the e2e and regenerate docs/autoscaling.{svg,csv,txt}
+e2e-plot: e2e-deps
+	GATESCALE_REQUIRE_REAL=1 GATESCALE_REQUIRE_KUBE=1 GATESCALE_E2E_DOCS=$(CURDIR)/docs $(GO) test -count=1 -timeout 40m -v -run TestHPAScalesGatewayOnQPS ./test/e2e/
 
 ## bench: hot-path benchmarks (route match + pick, whole proxy path, middleware)
 bench:

@@ -54,7 +54,10 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 	k.pods = map[string]*Pod{}
 	lw := cache.NewFilteredListWatchFromClient(k.Client.CoreV1().RESTClient(), "pods", k.Namespace,
-		func(o *metav1.ListOptions) { o.LabelSelector = k.Selector; o.FieldSelector = fields.Everything().String() })
+		func(o *metav1.ListOptions) {
+			o.LabelSelector = k.Selector
+			o.FieldSelector = fields.Everything().String()
+		})
 	changed := make(chan struct{}, 1)
 	poke := func() {
 		select {
