@@ -286,13 +286,16 @@ func TestKustomizeRenders(t *testing.T) {
 		}
 		t.Skip("kubectl not built (hack/build-kube.sh); structure is checked by the other tests")
 	}
-	for _, dir := range []string{"gateway", "gateway/prometheus-operator", "adapter", "adapter/cert-manager", "prometheus", "prometheus/operator"} {
+	for _, dir := range []string{"gateway", "gateway/prometheus-operator", "adapter", "overlays/adapter-cert-manager", "prometheus", "prometheus/operator"} {
 		out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()
 		if err != nil {
 			t.Errorf("kubectl kustomize %s: %v\n%s", dir, err, out)
 			continue
 		}
-		if dir == "adapter/cert-manager" && (bytes.Contains(out, []byte("insecureSkipTLSVerify")) || !bytes.Contains(out, []byte("cert-manager.io/inject-ca-from"))) {
+		if strings.Contains(dir, "adapter") && !bytes.Contains(out, []byte("name: gatescale-adapter-auth-reader\n  namespace: kube-system")) {
+			t.Errorf("kustomize %s moved the extension-apiserver-authentication-reader RoleBinding out of kube-system:\n%s", dir, out)
+		}
+		if dir == "overlays/adapter-cert-manager" && (bytes.Contains(out, []byte("insecureSkipTLSVerify")) || !bytes.Contains(out, []byte("cert-manager.io/inject-ca-from"))) {
 			t.Errorf("the cert-manager overlay does not switch the APIServices to the injected CA:\n%s", out)
 		}
 	}

@@ -156,7 +156,7 @@ func startAdapter(t *testing.T, c *cluster.Cluster, bin, promURL, config string)
 	// RBAC from the manifests, plus the same roles for the adapter's user
 	// (here a static token, in a cluster its ServiceAccount).
 	kubectl(t, c, "apply", "-f", "manifests/adapter/namespace.yaml")
-	kubectl(t, c, "apply", "-n", "gatescale", "-f", "manifests/adapter/rbac.yaml")
+	kubectl(t, c, "apply", "-f", "manifests/adapter/rbac.yaml")
 	kubectl(t, c, "create", "clusterrolebinding", "e2e-adapter-delegator", "--clusterrole=system:auth-delegator", "--user=gatescale-adapter")
 	kubectl(t, c, "create", "clusterrolebinding", "e2e-adapter-reader", "--clusterrole=gatescale-adapter-resource-reader", "--user=gatescale-adapter")
 	kubectl(t, c, "create", "rolebinding", "-n", "kube-system", "e2e-adapter-auth-reader", "--role=extension-apiserver-authentication-reader", "--user=gatescale-adapter")
