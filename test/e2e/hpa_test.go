@@ -146,10 +146,25 @@ func TestHPAScalesGatewayOnQPS(t *testing.T) {
 		}
 		return h
 	}
-	waitFor(t, 2*time.Minute, "2 gateway replicas serving and the HPA reading the metric", func() bool {
+	// A counter series exists only after a first request: send a trickle so
+	// the HPA can read the metric before the run starts.
+	warm := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		for range load.count() {
+			if resp, err := warm.Get("http://" + load.next() + "/warmup"); err == nil {
+				resp.Body.Close()
+			}
+		}
 		h := hpa()
-		return load.count() == 2 && perPodQPS(h) >= 0
-	})
+		if load.count() == 2 && perPodQPS(h) >= 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready for the run: %d replicas serving (pods %v); HPA status %+v", load.count(), k.Pods(), h.Status)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 
 	first := runProfile(t, ctx, c, k, &load, hpa, "HPA on gatescale_requests_per_second")
 	report(t, first)
