@@ -62,6 +62,13 @@ e2e: e2e-deps
 e2e-plot: e2e-deps
 	GATESCALE_REQUIRE_REAL=1 GATESCALE_REQUIRE_KUBE=1 GATESCALE_E2E_DOCS=$(CURDIR)/docs $(GO) test -count=1 -timeout 40m -v -run TestHPAScalesGatewayOnQPS ./test/e2e/
 
+## fuzz: each fuzz target for FUZZTIME; a failing input is saved under the package's testdata/fuzz/ and replayed by go test from then on
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./gateway/config
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizePath$$' -fuzztime $(FUZZTIME) ./gateway/route
+	$(GO) test -run '^$$' -fuzz '^FuzzJWTMiddleware$$' -fuzztime $(FUZZTIME) ./gateway/authn
+
 ## bench: hot-path benchmarks (route match + pick, whole proxy path, middleware)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./gateway/...

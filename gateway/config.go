@@ -69,6 +69,9 @@ type RouteSpec struct {
 	PathPrefix  string
 	StripPrefix string
 	Rewrite     string
+	// CaseInsensitive matches the path in any ASCII case; see
+	// route.Route.CaseInsensitive.
+	CaseInsensitive bool
 	// Timeout bounds the whole request, retries included.
 	Timeout time.Duration
 	// MaxBodyBytes limits the request body (0: no limit).

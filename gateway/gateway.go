@@ -171,7 +171,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		rt := route.Route{
 			Name: rs.Name, Hosts: rs.Hosts, Methods: rs.Methods, Path: rs.Path, PathPrefix: rs.PathPrefix,
 			StripPrefix: rs.StripPrefix, Rewrite: rs.Rewrite, Timeout: rs.Timeout, Upstream: rs.Upstream,
-			Handler: rs.Handler,
+			Handler: rs.Handler, CaseInsensitive: rs.CaseInsensitive,
 		}
 		if rs.MaxBodyBytes > 0 {
 			rt.Middleware = append(rt.Middleware, proxy.LimitBody(rs.MaxBodyBytes))

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/config"
+	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/internal/demo"
 )
@@ -39,7 +40,8 @@ func main() {
 
 const usage = `usage:
   gatescale [run] -config FILE     serve the gateway described by FILE
-  gatescale validate -config FILE  check FILE and exit
+  gatescale validate -config FILE  check FILE (and the files it names) and exit
+  gatescale apikey [-id NAME]      make a random API key and print it with its hash
   gatescale demo [flags]           gateway + demo backends + load + live view
   gatescale plan -hpa HPA.yaml -qps TIMELINE.csv
                                    replay the HPA algorithm: replicas over time
@@ -47,7 +49,7 @@ const usage = `usage:
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "plan" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "plan" || args[0] == "apikey" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -59,11 +61,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		if _, err := config.Load(*path); err != nil {
+		loaded, err := config.Load(*path)
+		if err != nil {
+			return err
+		}
+		// Read the key, secret, certificate and consumers files too, as
+		// run would, without contacting anything.
+		rt, err := config.NewRuntime()
+		if err != nil {
+			return err
+		}
+		defer rt.Close()
+		if err := rt.Check(loaded); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: ok\n", *path)
 		return nil
+	case "apikey":
+		return runAPIKey(args, stdout)
 	case "demo":
 		return runDemo(ctx, args, stdout)
 	case "plan":
@@ -121,16 +136,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	}
 	defer gw.Close()
 
-	if err := gw.Apply(ctx, loaded.Gateway); err != nil {
+	rt, err := config.NewRuntime(config.WithRegistry(reg), config.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	built, err := rt.Build(loaded)
+	if err != nil {
+		return err
+	}
+	if err := gw.Apply(ctx, built.Gateway); err != nil {
 		return fmt.Errorf("%s: %w", *path, err)
 	}
 
-	reloader := &reloader{path: *path, gw: gw, logger: logger, hash: loaded.Hash}
+	reloader := &reloader{path: *path, gw: gw, rt: rt, logger: logger, hash: loaded.Hash}
 	go reloader.run(ctx, *watch)
 
 	srv := &gateway.Server{
 		Gateway: gw, Addr: loaded.Listen, AdminAddr: loaded.AdminListen, Gatherer: reg,
 		DrainPeriod: loaded.DrainPeriod, ShutdownTimeout: loaded.ShutdownTimeout, Logger: logger, Ready: ready,
+		// Security settings: TLS (and client certificates), header and
+		// timeout limits; a change to these needs a restart.
+		Handler: built.Middleware(gw), TLSConfig: built.TLS, MaxHeaderBytes: built.Server.MaxHeaderBytes,
+		ReadHeaderTimeout: built.Server.ReadHeaderTimeout, IdleTimeout: built.Server.IdleTimeout,
 	}
 	if *register != "" {
 		self := &selfRegistration{service: *register, advertise: *advertise, logger: logger}
@@ -152,6 +180,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 type reloader struct {
 	path    string
 	gw      *gateway.Gateway
+	rt      *config.Runtime
 	logger  *slog.Logger
 	hash    [32]byte // of the content in force
 	badHash [32]byte // of the last content refused
@@ -192,8 +221,12 @@ func (r *reloader) reload(ctx context.Context, forced bool) {
 		return
 	}
 	loaded, err := config.Parse(r.path, data)
+	var built *config.Built
 	if err == nil {
-		err = r.gw.Apply(ctx, loaded.Gateway)
+		built, err = r.rt.Build(loaded)
+	}
+	if err == nil {
+		err = r.gw.Apply(ctx, built.Gateway)
 	}
 	if err != nil {
 		r.badHash = h // say it once per bad content, not on every tick
@@ -250,4 +283,19 @@ func (s *selfRegistration) deregister() {
 	if err := s.reg.Deregister(ctx); err != nil {
 		s.logger.Warn("consul deregistration failed", "err", err.Error())
 	}
+}
+
+// runAPIKey prints a new random API key and the consumers entry that holds
+// its hash: the key goes to the consumer, only the hash into the file.
+func runAPIKey(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("apikey", flag.ContinueOnError)
+	id := fs.String("id", "key-1", "the key's id (not secret) for the consumers entry")
+	prefix := fs.String("prefix", "gsk_", "prefix of the key, to recognise it in a leak scan")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	key, hash := consumer.GenerateKey(*prefix)
+	fmt.Fprintf(stdout, "key (give it to the consumer; it is not stored): %s\n", key)
+	fmt.Fprintf(stdout, "consumers entry: api_keys: [{id: %s, sha256: %s}]\n", *id, hash)
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/gatescale/gatescale/gateway/consumer"
 )
 
 // File is the YAML document as written, before defaults and validation.
@@ -36,6 +38,19 @@ type File struct {
 	Upstreams map[string]Upstream `yaml:"upstreams,omitempty"`
 	// Routes in file order.
 	Routes []Route `yaml:"routes,omitempty"`
+	// TLS serves the proxy listener over TLS (and asks for client
+	// certificates for auth method mtls).
+	TLS *TLS `yaml:"tls,omitempty"`
+	// Limits bound what clients may send (headers, bodies, slowness).
+	Limits *Limits `yaml:"limits,omitempty"`
+	// Auth configures authentication: JWT issuers, API keys, consumers
+	// file, identity headers sent upstream.
+	Auth *Auth `yaml:"auth,omitempty"`
+	// Consumers are the callers known to the gateway (or see
+	// auth.consumers_file).
+	Consumers []consumer.Consumer `yaml:"consumers,omitempty"`
+	// RateLimit holds settings shared by the routes' rate limits.
+	RateLimit *RateLimitSettings `yaml:"rate_limit,omitempty"`
 }
 
 // Upstream is one entry of the upstreams mapping; its key is the name.
@@ -177,6 +192,15 @@ type Route struct {
 	Upstream     string   `yaml:"upstream"`
 	// Variants send requests with a header value to another upstream.
 	Variants []Variant `yaml:"variants,omitempty"`
+	// CaseInsensitive matches the path in any ASCII case (and sends it
+	// upstream in lower case).
+	CaseInsensitive bool `yaml:"case_insensitive,omitempty"`
+	// Auth, Authorize, RateLimit and Concurrency are the route's security:
+	// see docs/security.md.
+	Auth        *RouteAuth        `yaml:"auth,omitempty"`
+	Authorize   *Authorize        `yaml:"authorize,omitempty"`
+	RateLimit   []RateLimitPolicy `yaml:"rate_limit,omitempty"`
+	Concurrency *Concurrency      `yaml:"concurrency,omitempty"`
 }
 
 // Variant sends requests whose header equals value to upstream (canary).

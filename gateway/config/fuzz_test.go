@@ -34,6 +34,11 @@ func FuzzParse(f *testing.F) {
 		"\t: 1\n",
 		"? [a, b]\n: c\n",
 		"!!map {listen: !!str :1}\n",
+		securityDoc,
+		"auth:\n  jwt:\n    x: {issuer: i, audiences: [a], algorithms: [RS256, none], jwks_url: \"https://i/k\"}\n",
+		"consumers:\n  - {id: a, api_keys: [{id: k, sha256: zz}], certificates: [\"cn:\"]}\n  - {id: a}\n",
+		"upstreams: {u: {instances: [\"a:1\"]}}\nroutes:\n  - {name: r, path: /, upstream: u, auth: {methods: [jwt]}, authorize: {methods: {get: {anonymous: true, scopes: [x]}}}, rate_limit: [{rate: 0, key: \"header:\"}], concurrency: {max: -1}}\n",
+		"rate_limit: {redis: {addr: \":\", db: -1}}\nlimits: {max_header_bytes: 1TiB, max_header_count: 0}\ntls: {client_auth: maybe}\n",
 	} {
 		f.Add([]byte(seed))
 	}

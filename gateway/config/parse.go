@@ -45,6 +45,15 @@ type Loaded struct {
 	// Hash is the SHA-256 of the file's bytes: a reload whose Hash did not
 	// change has nothing to apply.
 	Hash [32]byte
+	// Server holds the listener limits of the limits section, defaults
+	// applied.
+	Server ServerSettings
+
+	// security is what Runtime.Build needs to make the routes' security
+	// live; name and valPos let it report problems at their place.
+	security *securityPlan
+	name     string
+	valPos   map[string]pos
 }
 
 // Error is one problem in a configuration file. Parse and Load return all
@@ -557,7 +566,12 @@ func (p *parseState) check(n ast.Node, t reflect.Type, path string, depth int) {
 			p.check(mv.Value, t.Elem(), join(path, keyText(mv.Key)), depth+1)
 		}
 	default:
-		if !isScalar(n) {
+		switch {
+		case t.Kind() == reflect.String && p.isMapping(n) && isFlowPair(n):
+			// [orders:read] inside {...} is the mapping {orders: read}.
+			p.structErr(at, path, fmt.Sprintf("expected a string, got the mapping {%s}: inside {...} quote values with a colon, as in \"%s\"",
+				nodeText(n), nodeText(n)))
+		case !isScalar(n):
 			p.structErr(at, path, fmt.Sprintf("expected %s, got %s", typeDesc(t), nodeDesc(n)))
 		}
 	}
@@ -780,6 +794,14 @@ func isFlowHostPort(n ast.Node) bool {
 	}
 	_, isInt := unwrapTag(ps[0].Value).(*ast.IntegerNode)
 	return isInt
+}
+
+// isFlowPair reports whether n is a one-pair mapping of scalars without a
+// space after the colon, as "a:b" in a flow collection is read.
+func isFlowPair(n ast.Node) bool {
+	ps := pairs(n)
+	return len(ps) == 1 && ps[0].Key != nil && !ps[0].Key.IsMergeKey() && ps[0].Value != nil &&
+		isScalar(unwrapTag(ps[0].Value)) && nodeText(n) != ""
 }
 
 // nodeText is "key:value" for a one-pair mapping.

@@ -63,6 +63,8 @@ func (p *parseState) build() *Loaded {
 		}
 	}
 
+	p.security(l)
+
 	var defined []string // upstream names, in file order
 	for _, name := range p.upstreamOrder {
 		path := join("upstreams", name)
@@ -89,10 +91,12 @@ func (p *parseState) build() *Loaded {
 			continue
 		}
 		l.Gateway.Routes = append(l.Gateway.Routes, spec)
+		p.routeSecurity(path, r, len(l.Gateway.Routes)-1, l)
 		table = append(table, route.Route{
 			Name: spec.Name, Hosts: spec.Hosts, Methods: spec.Methods, Path: spec.Path,
 			PathPrefix: spec.PathPrefix, StripPrefix: spec.StripPrefix, Rewrite: spec.Rewrite,
 			Timeout: spec.Timeout, Upstream: spec.Upstream, Handler: http.NotFoundHandler(),
+			CaseInsensitive: r.CaseInsensitive,
 		})
 		tablePaths = append(tablePaths, path)
 	}
@@ -120,9 +124,11 @@ func (p *parseState) build() *Loaded {
 		}
 		table, tablePaths = keep, keepPaths
 	}
+	p.finishSecurity(l)
 	if len(p.errs) > 0 {
 		return nil
 	}
+	l.name, l.valPos = p.name, p.valPos
 	return l
 }
 

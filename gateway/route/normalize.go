@@ -231,20 +231,42 @@ func isUnreserved(c byte) bool {
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// lowerASCII returns p with ASCII letters lower-cased. Only ASCII: Unicode
-// case folding maps some characters onto ASCII ones (the Kelvin sign K
-// becomes "k"), which would let a non-ASCII spelling match an ASCII route.
+// lowerASCII returns the escaped path p with ASCII letters lower-cased,
+// leaving the hex digits of escapes alone. Only ASCII: Unicode case folding
+// maps some characters onto ASCII ones (the Kelvin sign K becomes "k"),
+// which would let a non-ASCII spelling match an ASCII route.
 func lowerASCII(p string) string {
+	var b []byte
 	for i := 0; i < len(p); i++ {
-		if c := p[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(p)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
+		c := p[i]
+		if c == '%' {
+			i += 2
+			continue
+		}
+		if c >= 'A' && c <= 'Z' {
+			if b == nil {
+				b = []byte(p)
 			}
-			return string(b)
+			b[i] = c + 'a' - 'A'
 		}
 	}
-	return p
+	if b == nil {
+		return p
+	}
+	return string(b)
+}
+
+// hasUpperASCII reports whether lowerASCII would change p.
+func hasUpperASCII(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' {
+			i += 2
+			continue
+		}
+		if c >= 'A' && c <= 'Z' {
+			return true
+		}
+	}
+	return false
 }

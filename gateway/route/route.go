@@ -28,6 +28,12 @@ type Route struct {
 	PathPrefix string
 	// StripPrefix is removed from the path before it goes upstream.
 	StripPrefix string
+	// CaseInsensitive makes the route match its path in any ASCII case:
+	// /Admin and /ADMIN are served by a route for /admin, with the path
+	// lower-cased before the route's middleware and the upstream see it.
+	// Set it when the upstream treats paths case-insensitively, so that no
+	// spelling of a protected path reaches it through another route.
+	CaseInsensitive bool
 	// Rewrite, when set, replaces the upstream path. {name} is replaced by
 	// the chi URL parameter of that name and {*} by the wildcard remainder:
 	// Path "/u/{id}/*" with Rewrite "/users/{id}/{*}".
@@ -48,13 +54,58 @@ type Route struct {
 // pattern returns the chi patterns the route registers.
 func (rt *Route) patterns() []string {
 	if rt.Path != "" {
+		if rt.CaseInsensitive {
+			return []string{lowerPattern(rt.Path)}
+		}
 		return []string{rt.Path}
 	}
 	p := strings.TrimSuffix(rt.PathPrefix, "/")
+	if rt.CaseInsensitive {
+		p = lowerASCII(p)
+	}
 	if p == "" {
 		return []string{"/*"}
 	}
 	return []string{p, p + "/*"}
+}
+
+// lowerPattern lower-cases the literal parts of a chi pattern, leaving
+// {name:regexp} parameters as written.
+func lowerPattern(p string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(p, '{')
+		if i < 0 {
+			b.WriteString(lowerASCII(p))
+			return b.String()
+		}
+		b.WriteString(lowerASCII(p[:i]))
+		j := closingBrace(p[i:])
+		if j < 0 {
+			b.WriteString(p[i:]) // chi reports the unclosed brace
+			return b.String()
+		}
+		b.WriteString(p[i : i+j+1])
+		p = p[i+j+1:]
+	}
+}
+
+// closingBrace returns the index of the brace closing the one at s[0],
+// counting nested braces as chi does for regexp quantifiers ({n:[0-9]{2}}).
+func closingBrace(s string) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 func (rt *Route) validate() error {

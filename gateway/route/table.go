@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"sync"
 
@@ -30,6 +29,8 @@ type Table struct {
 type tree struct {
 	mux   *chi.Mux
 	index map[string]*[numMethods]*Route // pattern -> route per method
+	// caseInsensitive is set when a route of the tree is case-insensitive.
+	caseInsensitive bool
 }
 
 type wildHost struct {
@@ -131,6 +132,9 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 						tr.index[p] = new([numMethods]*Route)
 					}
 					tr.index[p][methodIndex(m)] = rt
+					if rt.CaseInsensitive {
+						tr.caseInsensitive = true
+					}
 					if err := register(mux, m, p, handlers[i]); err != nil {
 						errs = append(errs, fmt.Errorf("route %d (%s): %w", i, rt.Name, err))
 					}
@@ -188,24 +192,78 @@ func register(mux *chi.Mux, method, pattern string, h http.Handler) (err error) 
 // Routes returns a copy of the table's routes.
 func (t *Table) Routes() []Route { return append([]Route(nil), t.routes...) }
 
-// ServeHTTP routes r. The path is normalised first (see CleanPath) so that
-// matching, the route's policies and the upstream all see the same path.
-// Routes match the request's full path even when the table is mounted under
-// a prefix of another chi router.
+// ServeHTTP routes r. The path is normalised first (see NormalizePath) so
+// that matching, the route's policies and the upstream all see the same
+// path; a path that cannot be normalised safely gets 400. Routes match the
+// request's full path even when the table is mounted under a prefix of
+// another chi router.
 func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	esc := r.URL.EscapedPath()
+	if needsNormalize(esc) {
+		n, err := NormalizePath(esc)
+		if err != nil {
+			problem.Write(w, problem.Details{Status: http.StatusBadRequest, Detail: err.Error()})
+			return
+		}
+		c := *r.URL // the caller's URL is not ours to change
+		setEscapedPath(&c, n)
+		r = shallowWithURL(r, &c)
+		esc = n
+	}
+	tr := t.tree(r.Host)
 	rctx := routeContexts.Get().(*chi.Context)
 	rctx.Reset()
 	defer routeContexts.Put(rctx)
-	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
-	if u := r.URL; needsClean(u.Path) || needsClean(u.RawPath) {
-		c := *u // the caller's URL is not ours to change
-		if !CleanPath(&c) {
-			problem.Write(w, problem.Details{Status: http.StatusBadRequest, Detail: "malformed request path"})
-			return
+	if tr.caseInsensitive && hasUpperASCII(esc) {
+		// A case-insensitive route serves every spelling of its path, and
+		// the upstream gets the spelling it declared (lower case), so the
+		// route's policies apply to /ADMIN as to /admin.
+		lower := lowerASCII(esc)
+		if tr.matchesCaseInsensitive(rctx, r.Method, lower) {
+			c := *r.URL
+			setEscapedPath(&c, lower)
+			r = shallowWithURL(r, &c)
 		}
-		r.URL = &c
+		rctx.Reset()
 	}
-	t.tree(r.Host).mux.ServeHTTP(w, r)
+	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
+	tr.mux.ServeHTTP(w, r)
+}
+
+// shallowWithURL returns a shallow copy of r with u as its URL.
+func shallowWithURL(r *http.Request, u *url.URL) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = u
+	return r2
+}
+
+// matchesCaseInsensitive reports whether the lower-cased path lower is
+// served by a case-insensitive route, for method or (so that a 405 is the
+// same for every spelling) any other method.
+func (tr *tree) matchesCaseInsensitive(rctx *chi.Context, method, lower string) bool {
+	try := func(m string) bool {
+		rctx.Reset()
+		pattern := tr.mux.Find(rctx, m, lower)
+		if pattern == "" {
+			return false
+		}
+		if byMethod := tr.index[pattern]; byMethod != nil {
+			if rt := byMethod[methodIndex(m)]; rt != nil {
+				return rt.CaseInsensitive
+			}
+		}
+		return false
+	}
+	if knownMethod(method) && try(method) {
+		return true
+	}
+	for _, m := range methods {
+		if m != method && try(m) {
+			return true
+		}
+	}
+	return false
 }
 
 // routeContexts recycles chi routing contexts, as chi's own Mux does; the
@@ -320,6 +378,9 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		}
 	}
 	strip := strings.TrimSuffix(rt.StripPrefix, "/")
+	if rt.CaseInsensitive {
+		strip = lowerASCII(strip) // the path it is cut from is lower case
+	}
 	timeout := rt.Timeout
 	final := rt.Handler
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -390,44 +451,4 @@ func setEscapedPath(u *url.URL, escaped string) {
 	if u.EscapedPath() != escaped {
 		u.RawPath = escaped
 	}
-}
-
-// CleanPath normalises u's path in place the way the upstream will see it:
-// dot segments resolved and repeated slashes collapsed, a trailing slash kept.
-// It returns false for paths that cannot be made safe.
-func CleanPath(u *url.URL) bool {
-	p := u.Path
-	if p == "" {
-		u.Path = "/"
-		return true
-	}
-	if p[0] != '/' {
-		return false
-	}
-	if !needsClean(p) && !needsClean(u.RawPath) {
-		return true
-	}
-	cleaned := cleanSegments(p)
-	if u.RawPath != "" {
-		setEscapedPath(u, cleanSegments(u.RawPath))
-		if u.Path != cleaned { // raw and decoded forms disagree after cleaning
-			return false
-		}
-		return true
-	}
-	u.Path = cleaned
-	return true
-}
-
-func needsClean(p string) bool {
-	return strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
-		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
-}
-
-func cleanSegments(p string) string {
-	c := path.Clean(p)
-	if c != "/" && (strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")) {
-		c += "/"
-	}
-	return c
 }

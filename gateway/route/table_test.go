@@ -87,7 +87,7 @@ func TestFindAndServe(t *testing.T) {
 	serve := []struct{ target, want string }{
 		{"/api/v1/items", "api /v1/items"},
 		{"/api", "api /"},
-		{"/r/7/a/b%2Fc", "rw /x/7/a/b%2Fc"},
+		{"/r/7/a/b%3Fc", "rw /x/7/a/b%3Fc"}, // an escape that is not unreserved stays escaped
 	}
 	for _, s := range serve {
 		rec := httptest.NewRecorder()

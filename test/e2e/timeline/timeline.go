@@ -142,9 +142,10 @@ func WriteSVG(w io.Writer, title string, target float64, runs ...*Run) error {
 		stepped("#9467bd", func(p Point) int { return p.ServingPods })
 		// Legend.
 		ly := y0 + ph + 45
-		for k, l := range []struct{ color, text string }{{"#1f77b4", "offered QPS"}, {"#2ca02c", "QPS per pod (adapter)"}, {"#c00", fmt.Sprintf("target %.0f/pod", target)}, {"#ff7f0e", "replicas (HPA)"}, {"#9467bd", "pods serving"}} {
-			lx := x0 + float64(k)*105
+		lx := x0
+		for _, l := range []struct{ color, text string }{{"#1f77b4", "offered QPS"}, {"#2ca02c", "per pod, as the HPA reads it"}, {"#c00", fmt.Sprintf("target %.0f/pod", target)}, {"#ff7f0e", "replicas"}, {"#9467bd", "pods serving"}} {
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="12" height="4" fill="%s"/><text x="%.1f" y="%.1f" font-size="11">%s</text>`+"\n", lx, ly-4, l.color, lx+15, ly+1, esc(l.text))
+			lx += 15 + 6*float64(len(l.text)) + 12 // ~6 px per character at 11 px
 		}
 	}
 	b.WriteString("</svg>\n")

@@ -1,0 +1,126 @@
+package authn
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/route"
+)
+
+// Method is one way of authenticating: JWT, APIKey, MTLS, or your own.
+type Method interface {
+	// Name is the method's name in metrics, logs and Identity.Method.
+	Name() string
+	// Authenticate returns the identity the request's credentials prove;
+	// ErrNoCredentials when the request carries none of this method's
+	// kind; or an *Error.
+	Authenticate(r *http.Request) (*consumer.Identity, error)
+	// Challenge returns this method's WWW-Authenticate challenge; err is
+	// the failure, or nil when the request carried no credentials.
+	Challenge(realm string, err *Error) string
+}
+
+// stripper is implemented by methods whose credential must not go
+// upstream.
+type stripper interface{ strip(r *http.Request) }
+
+// DefaultRealm is the realm of the challenges.
+const DefaultRealm = "gatescale"
+
+// Option configures Middleware.
+type Option func(*options)
+
+type options struct {
+	realm     string
+	anonymous bool
+	metrics   *Metrics
+	logger    *slog.Logger
+}
+
+// WithRealm sets the realm of WWW-Authenticate challenges.
+func WithRealm(realm string) Option { return func(o *options) { o.realm = realm } }
+
+// WithAnonymous lets requests that carry no credentials at all through as
+// anonymous (Identity.Anonymous). Requests with bad credentials are still
+// refused: a client that tried to authenticate and failed should know.
+func WithAnonymous(allow bool) Option { return func(o *options) { o.anonymous = allow } }
+
+// WithMetrics counts failures in m.
+func WithMetrics(m *Metrics) Option { return func(o *options) { o.metrics = m } }
+
+// WithLogger logs each failure at debug level, with its cause.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Middleware authenticates each request with methods, in order: the first
+// method whose kind of credentials the request carries decides. On success
+// the Identity is put in the request context (consumer.FromContext); on
+// failure the client gets 401 with a WWW-Authenticate challenge and a
+// problem+json body saying what was wrong (503 when the gateway cannot
+// check: keys or consumers unavailable). A request with no credentials gets
+// 401 with every method's challenge, unless WithAnonymous allows it.
+func Middleware(methods []Method, opts ...Option) func(http.Handler) http.Handler {
+	o := options{realm: DefaultRealm}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	anonymous := &consumer.Identity{Method: consumer.MethodAnonymous}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for _, m := range methods {
+				id, err := m.Authenticate(r)
+				if errors.Is(err, ErrNoCredentials) {
+					continue
+				}
+				if err != nil {
+					var ae *Error
+					if !errors.As(err, &ae) {
+						ae = fail(ReasonMalformed, "the credentials could not be checked", err)
+					}
+					o.refuse(w, r, []Method{m}, m.Name(), ae)
+					return
+				}
+				r2 := r.WithContext(consumer.NewContext(r.Context(), id))
+				if s, ok := m.(stripper); ok {
+					r2.Header = r.Header.Clone()
+					u := *r.URL
+					r2.URL = &u
+					s.strip(r2)
+				}
+				next.ServeHTTP(w, r2)
+				return
+			}
+			if o.anonymous {
+				next.ServeHTTP(w, r.WithContext(consumer.NewContext(r.Context(), anonymous)))
+				return
+			}
+			o.refuse(w, r, methods, "none", fail(ReasonMissing, "this route requires authentication", nil))
+		})
+	}
+}
+
+func (o *options) refuse(w http.ResponseWriter, r *http.Request, methods []Method, method string, err *Error) {
+	d := problem.Details{Status: err.status(), Type: "urn:gatescale:auth:" + string(err.Reason), Detail: err.Detail}
+	routeName := route.Unmatched
+	if info := route.InfoFrom(r.Context()); info != nil {
+		routeName = info.Route
+		d.Route = info.Route
+		info.Error = "authentication failed: " + string(err.Reason)
+	}
+	if o.metrics != nil {
+		o.metrics.failures.WithLabelValues(routeName, method, string(err.Reason)).Inc()
+	}
+	if o.logger != nil {
+		o.logger.Debug("authentication failed", "route", routeName, "method", method, "reason", string(err.Reason), "err", err.Error())
+	}
+	if d.Status == http.StatusUnauthorized {
+		for _, m := range methods {
+			if c := m.Challenge(o.realm, err); c != "" {
+				w.Header().Add("WWW-Authenticate", c)
+			}
+		}
+	}
+	problem.Write(w, d)
+}

@@ -1,0 +1,49 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metric names, fixed like the gateway's others.
+const (
+	RejectedTotal    = "gatescale_ratelimit_rejected_total"
+	StoreErrorsTotal = "gatescale_ratelimit_store_errors_total"
+)
+
+// Metrics counts rejections (429) by route and policy, and store failures
+// by route, policy and mode ("open": let through, "closed": refused).
+type Metrics struct {
+	rejected    *prometheus.CounterVec
+	storeErrors *prometheus.CounterVec
+}
+
+// NewMetrics creates the collectors and registers them on reg, all or
+// none.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	if reg == nil {
+		return nil, errors.New("ratelimit metrics: nil Registerer")
+	}
+	m := &Metrics{
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: RejectedTotal,
+			Help: "Requests refused by a rate or concurrency limit (429), by route and policy.",
+		}, []string{"route", "policy"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: StoreErrorsTotal,
+			Help: `Requests whose rate-limit store (e.g. Redis) was unavailable, by route, policy and mode ("open": let through, "closed": refused).`,
+		}, []string{"route", "policy", "mode"}),
+	}
+	cs := []prometheus.Collector{m.rejected, m.storeErrors}
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return nil, fmt.Errorf("ratelimit metrics: register: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,253 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/route"
+)
+
+// Policy is one rate limit of a route.
+type Policy struct {
+	// Name identifies the policy in metrics, logs and the RateLimit
+	// headers, and names its buckets: two policies with one name share
+	// buckets. Required.
+	Name string
+	Limit
+	// Key picks the bucket per request (nil: one bucket for the policy).
+	Key KeyFunc
+	// Store keeps the buckets (nil: an in-memory Local store of the
+	// middleware's own).
+	Store Store
+	// FailClosed refuses requests (503) while the store is unavailable;
+	// by default they are let through (fail open), since a rate limiter
+	// being down should not take the API down with it.
+	FailClosed bool
+}
+
+// Option configures Middleware and Concurrency.
+type Option func(*options)
+
+type options struct {
+	metrics *Metrics
+	logger  *slog.Logger
+}
+
+// WithMetrics counts rejections and store errors in m.
+func WithMetrics(m *Metrics) Option { return func(o *options) { o.metrics = m } }
+
+// WithLogger sets the logger for store failures and recoveries (default
+// slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+func newOptions(opts []Option) options {
+	o := options{logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// policyState is a policy with what the middleware keeps about it.
+type policyState struct {
+	Policy
+	failing atomic.Bool // the store failed last time: log the recovery
+	header  string      // its RateLimit-Policy item
+}
+
+// Middleware enforces policies, in order, on every request: the first
+// policy that refuses answers 429 with Retry-After and a problem+json
+// body (later policies are not charged). Every answer carries the IETF
+// RateLimit-Policy and RateLimit headers (draft-ietf-httpapi-ratelimit-
+// headers) for each policy:
+//
+//	RateLimit-Policy: "per-consumer";q=100;w=60
+//	RateLimit: "per-consumer";r=42;t=18
+//
+// q requests per w seconds; r remaining now; t seconds until the bucket is
+// full again.
+//
+// It panics if a policy is invalid (see Limit.Validate), as a router does
+// for a bad pattern: that is a programming error, found at start-up.
+func Middleware(policies []Policy, opts ...Option) func(http.Handler) http.Handler {
+	o := newOptions(opts)
+	states := make([]*policyState, len(policies))
+	var policyHeader []string
+	for i, p := range policies {
+		if err := p.Limit.Validate(); err != nil || p.Name == "" {
+			panic(fmt.Sprintf("ratelimit: policy %d (%q): invalid: %v", i, p.Name, err))
+		}
+		if p.Store == nil {
+			p.Store = &Local{}
+		}
+		st := &policyState{Policy: p}
+		st.header = fmt.Sprintf("%s;q=%d;w=%d", strconv.Quote(p.Name), p.Rate, ceilSeconds(p.Period))
+		policyHeader = append(policyHeader, st.header)
+		states[i] = st
+	}
+	policyValue := strings.Join(policyHeader, ", ")
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			items := make([]string, 0, len(states))
+			for _, st := range states {
+				key := st.Name + "|"
+				if st.Key != nil {
+					key += st.Key(r)
+				}
+				res, err := st.Store.Allow(r.Context(), key, st.Limit)
+				if err != nil {
+					if o.storeFailed(w, r, st, err) {
+						return // failed closed
+					}
+					continue // failed open: no headers for this policy
+				}
+				if st.failing.CompareAndSwap(true, false) {
+					o.logger.Info("rate limit store reachable again", "policy", st.Name)
+				}
+				items = append(items, fmt.Sprintf("%s;r=%d;t=%d", strconv.Quote(st.Name), res.Remaining, ceilSeconds(res.ResetAfter)))
+				if !res.Allowed {
+					h := w.Header()
+					h.Add("RateLimit-Policy", policyValue)
+					h.Add("RateLimit", strings.Join(items, ", "))
+					retry := max(ceilSeconds(res.RetryAfter), 1)
+					h.Set("Retry-After", strconv.Itoa(retry))
+					o.reject(w, r, st.Name, fmt.Sprintf("rate limit %q of %d requests per %v exceeded; retry in %d s", st.Name, st.Rate, st.Period, retry))
+					return
+				}
+			}
+			h := w.Header()
+			// Add, not Set: another Middleware on the route (e.g. limits
+			// before and after authentication) adds its own policies, and
+			// the fields are lists.
+			h.Add("RateLimit-Policy", policyValue)
+			if len(items) > 0 {
+				h.Add("RateLimit", strings.Join(items, ", "))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// storeFailed counts and logs a store failure and, when the policy fails
+// closed, answers 503. It reports whether it answered.
+func (o *options) storeFailed(w http.ResponseWriter, r *http.Request, st *policyState, err error) bool {
+	mode := "open"
+	if st.FailClosed {
+		mode = "closed"
+	}
+	if o.metrics != nil {
+		o.metrics.storeErrors.WithLabelValues(routeName(r), st.Name, mode).Inc()
+	}
+	if st.failing.CompareAndSwap(false, true) {
+		o.logger.Warn("rate limit store unavailable; failing "+mode, "policy", st.Name, "err", err.Error())
+	}
+	if !st.FailClosed {
+		return false
+	}
+	d := problem.Details{Status: http.StatusServiceUnavailable, Type: "urn:gatescale:ratelimit:unavailable",
+		Detail: "rate limiting is unavailable; try again shortly"}
+	if info := route.InfoFrom(r.Context()); info != nil {
+		d.Route = info.Route
+		info.Error = "rate limit store unavailable"
+	}
+	w.Header().Set("Retry-After", "1")
+	problem.Write(w, d)
+	return true
+}
+
+func (o *options) reject(w http.ResponseWriter, r *http.Request, policy, detail string) {
+	d := problem.Details{Status: http.StatusTooManyRequests, Type: "urn:gatescale:ratelimit:exceeded", Detail: detail}
+	if info := route.InfoFrom(r.Context()); info != nil {
+		d.Route = info.Route
+		info.Error = "rate limited: " + policy
+	}
+	if o.metrics != nil {
+		o.metrics.rejected.WithLabelValues(routeName(r), policy).Inc()
+	}
+	problem.Write(w, d)
+}
+
+func routeName(r *http.Request) string {
+	if info := route.InfoFrom(r.Context()); info != nil {
+		return info.Route
+	}
+	return route.Unmatched
+}
+
+func ceilSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int(math.Ceil(d.Seconds()))
+}
+
+// ConcurrencyPolicy limits requests in flight at once.
+type ConcurrencyPolicy struct {
+	// Name identifies the policy in metrics and errors. Required.
+	Name string
+	// Max is the most requests in flight per key. Required.
+	Max int
+	// Key picks the counter per request (nil: one for the policy).
+	Key KeyFunc
+}
+
+// Concurrency refuses a request with 429 (Retry-After: 1) when Max
+// requests of its key are already in flight in this process. It counts
+// per gateway process: a limit that protects a backend from N replicas is
+// Max×N.
+func Concurrency(p ConcurrencyPolicy, opts ...Option) func(http.Handler) http.Handler {
+	if p.Max <= 0 || p.Name == "" {
+		panic(fmt.Sprintf("ratelimit: concurrency policy %q: max %d must be at least 1", p.Name, p.Max))
+	}
+	o := newOptions(opts)
+	var mu sync.Mutex
+	inFlight := map[string]int{}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := ""
+			if p.Key != nil {
+				key = p.Key(r)
+			}
+			mu.Lock()
+			n := inFlight[key]
+			if n >= p.Max {
+				mu.Unlock()
+				w.Header().Set("Retry-After", "1")
+				o.reject(w, r, p.Name, fmt.Sprintf("concurrency limit %q of %d requests in flight reached", p.Name, p.Max))
+				return
+			}
+			inFlight[key] = n + 1
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				if inFlight[key] <= 1 {
+					delete(inFlight, key)
+				} else {
+					inFlight[key]--
+				}
+				mu.Unlock()
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// errPolicy is returned by Validate for policies without a name.
+var errPolicy = errors.New("a policy needs a name")
+
+// Validate reports a policy that cannot work.
+func (p Policy) Validate() error {
+	if p.Name == "" {
+		return errPolicy
+	}
+	return p.Limit.Validate()
+}
