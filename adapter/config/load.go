@@ -11,6 +11,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/gatescale/gatescale/internal/fileerr"
 )
 
 // Position is a 1-based line and column in a file; Line 0 means unknown.
@@ -18,33 +20,7 @@ type Position struct{ Line, Column int }
 
 // Error is one problem in a configuration file. Parse returns all it finds
 // as an errors.Join of *Error, sorted by position.
-type Error struct {
-	// File is the name given to Parse (the path given to Load).
-	File string
-	// Line and Column are 1-based; Line is 0 when unknown.
-	Line, Column int
-	// Path is the field, e.g. rules[2].name.matches; empty for the
-	// document as a whole.
-	Path string
-	// Message says what is wrong.
-	Message string
-}
-
-// Error formats e as "file:line:col: path: message".
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
-	}
-	b.WriteString(": ")
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Message)
-	return b.String()
-}
+type Error = fileerr.Error
 
 // Source knows where each value of a parsed file is, so that any stage
 // (parsing, validation, compiling rules against a REST mapper) can point

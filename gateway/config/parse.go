@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/hashicorp/consul/api"
 	"io/fs"
 	"os"
 	"reflect"
@@ -18,8 +17,10 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/hashicorp/consul/api"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/internal/fileerr"
 )
 
 // Defaults of the top-level settings.
@@ -58,33 +59,7 @@ type Loaded struct {
 
 // Error is one problem in a configuration file. Parse and Load return all
 // the problems they find as an errors.Join of *Error, sorted by position.
-type Error struct {
-	// File is the name given to Parse (the path given to Load).
-	File string
-	// Line and Column are 1-based; Line is 0 when the position is unknown.
-	Line, Column int
-	// Path is the key path of the offending value, e.g. routes[1].upstream;
-	// empty for problems with the document as a whole.
-	Path string
-	// Message says what is wrong.
-	Message string
-}
-
-// Error formats e as "file:line:col: path: message".
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
-	}
-	b.WriteString(": ")
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Message)
-	return b.String()
-}
+type Error = fileerr.Error
 
 // Load reads the file at path and parses it with Parse, using path as the
 // name in error messages.

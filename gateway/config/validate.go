@@ -1,10 +1,7 @@
 package config
 
 import (
-	"sync"
-
 	"fmt"
-	"github.com/hashicorp/consul/api"
 	"maps"
 	"math"
 	"net"
@@ -16,7 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/hashicorp/consul/api"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/balance"
@@ -25,9 +28,6 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery/kube"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/route"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Limits enforced on top of what the gateway accepts.

@@ -1,0 +1,39 @@
+// Package fileerr is the error type of the project's configuration files
+// (the gateway's YAML and the adapter's rules): one problem, located by file,
+// line, column and field path, formatted the way editors and CI logs link
+// to: "file:line:col: path: message".
+package fileerr
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error is one problem in a configuration file.
+type Error struct {
+	// File is the name given to Parse (the path given to Load).
+	File string
+	// Line and Column are 1-based; Line is 0 when the position is unknown.
+	Line, Column int
+	// Path is the key path of the offending value, e.g. routes[1].upstream;
+	// empty for problems with the document as a whole.
+	Path string
+	// Message says what is wrong.
+	Message string
+}
+
+// Error formats e as "file:line:col: path: message".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+	}
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
