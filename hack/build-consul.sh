@@ -9,7 +9,9 @@ ROOT=$PWD
 BIN="$ROOT/.cache/bin"
 VERSION=1.22.7
 mkdir -p "$BIN"
-if [ -x "$BIN/consul" ] && "$BIN/consul" version 2>/dev/null | grep -q "Consul v$VERSION"; then
+# Capture first: with pipefail, `consul version | grep -q` fails when grep
+# stops reading early.
+if [ -x "$BIN/consul" ] && [[ "$("$BIN/consul" version 2>/dev/null)" == *"Consul v$VERSION"* ]]; then
   exit 0
 fi
 echo "hack/build-consul.sh: building consul v$VERSION (first time: ~8 min on 2 cores)"

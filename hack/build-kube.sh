@@ -12,7 +12,9 @@ ok=1
 for b in kube-apiserver kube-controller-manager kubectl; do
   [ -x "$OUT/$b" ] || ok=0
 done
-if [ $ok = 1 ] && "$OUT/kubectl" version --client 2>/dev/null | grep -q "$VERSION"; then
+# Capture first: with pipefail, `kubectl version | grep -q` fails when grep
+# stops reading early.
+if [ $ok = 1 ] && [[ "$("$OUT/kubectl" version --client 2>/dev/null)" == *"$VERSION"* ]]; then
   exit 0
 fi
 echo "hack/build-kube.sh: building kube-apiserver, kube-controller-manager, kubectl $VERSION (first time: ~6-8 min)"

@@ -9,7 +9,7 @@ mkdir -p "$BIN"
 STATICCHECK_VERSION=v0.8.2   # its go.mod needs go <= 1.26.8, which this machine has
 
 have_version() { # tool, wanted version string
-  [ -x "$BIN/$1" ] && "$BIN/$1" -version 2>/dev/null | grep -q "$2"
+  [ -x "$BIN/$1" ] && [[ "$("$BIN/$1" -version 2>/dev/null)" == *"$2"* ]]
 }
 
 if ! have_version staticcheck "${STATICCHECK_VERSION#v}"; then
