@@ -194,6 +194,17 @@ func TestHPAScalesGatewayOnQPS(t *testing.T) {
 			(first.servingAt - second.servingAt).Seconds(), first.peakLoadPerPod, second.peakLoadPerPod)
 	}
 
+	// The CPU path acting on its own: the HPA on CPU utilisation only (5% of
+	// the 250m request), a burst of load, and a scale-out driven by the
+	// adapter's resource metrics.
+	kubectl(t, c, "patch", "hpa", "gatescale", "-n", "gatescale", "--type=json", "-p",
+		`[{"op":"replace","path":"/spec/metrics","value":[{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":5}}}]}]`)
+	cpuOut := cpuScaleOut(t, ctx, &load, hpa)
+	t.Logf("CPU-only HPA: utilisation %d%% of the request under 110 QPS; replicas %d → %d", cpuOut.util, 2, cpuOut.maxReplicas)
+	if cpuOut.maxReplicas <= 2 {
+		t.Errorf("the HPA on CPU did not scale out (utilisation %d%%, target 5%%)", cpuOut.util)
+	}
+
 	// gatescale plan replays the same HPA over the offered load: its
 	// timeline must match the real controller's (peak, and when 3 happens).
 	validatePlan(t, first)
@@ -397,4 +408,43 @@ func writeOutputs(t *testing.T, dir string, runs ...runResult) {
 	}
 	_ = os.WriteFile(filepath.Join(dir, "autoscaling.txt"), []byte(sum.String()), 0o644)
 	t.Logf("wrote %s/autoscaling.{csv,svg,txt}", dir)
+}
+
+type cpuResult struct {
+	util        int32
+	maxReplicas int32
+}
+
+// cpuScaleOut holds 110 QPS for up to 60 s and records the highest CPU
+// utilisation and replica count the HPA reports.
+func cpuScaleOut(t *testing.T, ctx context.Context, load *targets, hpa func() *autoscalingv2.HorizontalPodAutoscaler) cpuResult {
+	var res cpuResult
+	runner := &loadgen.Runner{Profile: loadgen.Profile{{Duration: 60 * time.Second, From: 110, To: 110}},
+		Client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		NewRequest: func(ctx context.Context, n int64) (*http.Request, error) {
+			addr := load.next()
+			if addr == "" {
+				return nil, fmt.Errorf("no gateway replica serving")
+			}
+			return http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/items", nil)
+		}}
+	done := make(chan loadgen.Result, 1)
+	go func() { done <- runner.Run(ctx) }() // runs to its end: cancelling would fail in-flight requests
+	var r loadgen.Result
+	for finished := false; !finished; {
+		select {
+		case r = <-done:
+			finished = true
+		case <-time.After(time.Second):
+		}
+		h := hpa()
+		if u, ok := cpuUtilization(h); ok {
+			res.util = max(res.util, u)
+		}
+		res.maxReplicas = max(res.maxReplicas, h.Status.CurrentReplicas)
+	}
+	if r.Failed != 0 {
+		t.Errorf("CPU phase: %d of %d requests failed: %v", r.Failed, r.Sent, r.Errors)
+	}
+	return res
 }
