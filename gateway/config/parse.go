@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -64,13 +62,9 @@ type Error = fileerr.Error
 // Load reads the file at path and parses it with Parse, using path as the
 // name in error messages.
 func Load(path string) (*Loaded, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileerr.Read(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return Parse(path, data)
 }

@@ -15,3 +15,10 @@ func TestError(t *testing.T) {
 		}
 	}
 }
+
+func TestRead(t *testing.T) {
+	_, err := Read("/nonexistent/gatescale.yaml")
+	if err == nil || err.Error() != "/nonexistent/gatescale.yaml: no such file or directory" {
+		t.Fatalf("err = %v", err)
+	}
+}
