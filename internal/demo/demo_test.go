@@ -48,11 +48,17 @@ func TestDemoRuns(t *testing.T) {
 			Started: func(gw, admin net.Addr) { started <- [2]net.Addr{gw, admin} },
 		})
 	}()
+	// Even when an assertion fails, wait for the demo to stop what it
+	// started before the test binary exits.
+	var runErr error
+	stopped := make(chan struct{})
+	go func() { runErr = <-done; close(stopped) }()
+	t.Cleanup(func() { <-stopped })
 	var addrs [2]net.Addr
 	select {
 	case addrs = <-started:
-	case err := <-done:
-		t.Fatalf("demo stopped before starting: %v", err)
+	case <-stopped:
+		t.Fatalf("demo stopped before starting: %v", runErr)
 	}
 	for path, want := range map[string]string{"/users/1": `"service":"users"`, "/orders/9": `"path":"/v1/orders/9"`, "/api/catalog/x": `"path":"/catalog/x"`} {
 		resp, err := http.Get("http://" + addrs[0].String() + path)
@@ -68,8 +74,9 @@ func TestDemoRuns(t *testing.T) {
 			t.Errorf("GET %s = %d %s, want it to contain %s", path, resp.StatusCode, body, want)
 		}
 	}
-	if err := <-done; err != nil {
-		t.Fatalf("demo: %v", err)
+	<-stopped
+	if runErr != nil {
+		t.Fatalf("demo: %v", runErr)
 	}
 	view := out.String()
 	for _, route := range []string{"users", "orders", "catalog"} {
@@ -101,11 +108,15 @@ func TestDemoWithConsul(t *testing.T) {
 			Started: func(gw, _ net.Addr) { started <- gw },
 		})
 	}()
+	var result error
+	finished := make(chan struct{})
+	go func() { result = <-done; close(finished) }()
+	t.Cleanup(func() { <-finished }) // the demo stops its Consul agent even if the test fails
 	var gw net.Addr
 	select {
 	case gw = <-started:
-	case err := <-done:
-		t.Fatalf("demo stopped before starting: %v", err)
+	case <-finished:
+		t.Fatalf("demo stopped before starting: %v", result)
 	}
 	resp, err := http.Get("http://" + gw.String() + "/users/1")
 	if err != nil {
@@ -116,7 +127,8 @@ func TestDemoWithConsul(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"service":"users"`) {
 		t.Fatalf("through Consul-discovered instances: %d %s", resp.StatusCode, body)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	<-finished
+	if result != nil {
+		t.Fatal(result)
 	}
 }
