@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatescale/gatescale/test/e2e/cluster"
-	"github.com/gatescale/gatescale/test/e2e/kubelet"
 )
 
 // gatewayProcess is a real gatescale process standing in for a pod.
@@ -50,8 +49,10 @@ func (g *gatewayProcess) Ready() bool {
 // gateway's drain and shutdown (SIGKILL only after the grace period).
 func (g *gatewayProcess) Stop() { cluster.StopProcessGroup(g.cmd, g.done, 45*time.Second) }
 
-// startGateway runs bin for pod with a config that proxies to backend.
-func startGateway(dir, bin, backend string, pod *corev1.Pod) (*gatewayProcess, error) {
+// startGateway runs bin for pod with a config that proxies to backend. The
+// gateway registers itself in Consul (at consulAddr) as service
+// "gatescale-e2e" with a check on its readiness, so clients find it there.
+func startGateway(dir, bin, backend, consulAddr string, pod *corev1.Pod) (*gatewayProcess, error) {
 	p1, err := cluster.FreePort()
 	if err != nil {
 		return nil, err
@@ -64,7 +65,7 @@ func startGateway(dir, bin, backend string, pod *corev1.Pod) (*gatewayProcess, e
 		done: make(chan struct{}), readyClient: &http.Client{Timeout: time.Second}}
 	cfg := fmt.Sprintf(`listen: %s
 admin_listen: %s
-drain_period: 2s
+drain_period: 3s # > Consul's 1 s check interval: clients leave before the listener closes
 shutdown_timeout: 20s
 upstreams:
   backend:
@@ -81,7 +82,8 @@ routes:
 	if err != nil {
 		return nil, err
 	}
-	g.cmd = exec.Command(bin, "-config", path, "-watch", "0", "-log-format", "text")
+	g.cmd = exec.Command(bin, "-config", path, "-watch", "0", "-log-format", "text", "-consul-register", "gatescale-e2e")
+	g.cmd.Env = append(os.Environ(), "CONSUL_HTTP_ADDR="+consulAddr)
 	g.cmd.Stdout, g.cmd.Stderr = io.Discard, log
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := g.cmd.Start(); err != nil {
@@ -114,16 +116,6 @@ func (t *targets) count() int {
 		return len(*p)
 	}
 	return 0
-}
-
-// podAddrs returns the ready pods' gateway addresses.
-func podAddrs(pods []kubelet.Pod) (listen []string) {
-	for _, p := range pods {
-		if p.Ready {
-			listen = append(listen, p.Process.(*gatewayProcess).listen)
-		}
-	}
-	return listen
 }
 
 // kubectl runs the built kubectl against the cluster as admin.

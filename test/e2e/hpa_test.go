@@ -19,6 +19,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gatescale/gatescale/adapter/promtest"
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/discovery/consul"
+	"github.com/gatescale/gatescale/internal/consultest"
 	"github.com/gatescale/gatescale/internal/hpasim"
 	"github.com/gatescale/gatescale/internal/loadgen"
 	"github.com/gatescale/gatescale/test/e2e/cluster"
@@ -116,6 +119,7 @@ func TestHPAScalesGatewayOnQPS(t *testing.T) {
 	defer backend.Close()
 
 	prom := promtest.Start(t, promtest.Options{ScrapeInterval: time.Second})
+	agent := consultest.Start(t) // the gateways register here; the load generator finds them here
 
 	// The gateway as users deploy it, then a shorter scale-down window for
 	// the test (the manifest's 120 s would make the run long).
@@ -136,7 +140,7 @@ func TestHPAScalesGatewayOnQPS(t *testing.T) {
 	k := &kubelet.Kubelet{Client: c.Client, Namespace: "gatescale", Selector: "app.kubernetes.io/name=gatescale",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Start: func(ctx context.Context, pod *corev1.Pod) (kubelet.Process, error) {
-			return startGateway(podDir, gatescaleBin, backend.Listener.Addr().String(), pod)
+			return startGateway(podDir, gatescaleBin, backend.Listener.Addr().String(), agent.Addr, pod)
 		},
 		OnChange: func(pods []kubelet.Pod) {
 			var scrape []promtest.Target
@@ -145,8 +149,26 @@ func TestHPAScalesGatewayOnQPS(t *testing.T) {
 					Labels: map[string]string{"namespace": "gatescale", "pod": p.Name, "container": "gatescale"}})
 			}
 			prom.SetTargets(t, scrape...)
-			load.set(podAddrs(pods))
 		}}
+	// Clients find the gateway replicas through their Consul registrations:
+	// a replica joins when its readiness passes and leaves when its drain
+	// starts, before its listener closes.
+	rctx, rstop := context.WithCancel(ctx)
+	rdone := make(chan struct{})
+	go func() {
+		defer close(rdone)
+		_ = consul.NewResolver(agent.Client, consul.WithLogger(slog.New(slog.DiscardHandler))).Watch(rctx, "gatescale-e2e", func(u discovery.Update) {
+			if u.Err != nil {
+				return // keep the last set
+			}
+			addrs := make([]string, len(u.Instances))
+			for i, in := range u.Instances {
+				addrs[i] = in.Addr
+			}
+			load.set(addrs)
+		})
+	}()
+	defer func() { rstop(); <-rdone }()
 	kctx, kstop := context.WithCancel(ctx)
 	kdone := make(chan struct{})
 	go func() { defer close(kdone); _ = k.Run(kctx) }()
