@@ -363,17 +363,13 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		if rw, err = compileRewrite(rt.Rewrite); err != nil {
 			return nil, err
 		}
-		if rt.Path != "" || rt.PathPrefix != "" {
-			defined := map[string]bool{"*": true}
-			if rt.Path != "" {
-				defined = paramsIn(rt.Path)
-			} else {
-				defined = map[string]bool{"*": true}
-			}
-			for _, p := range rw.parts {
-				if p.param != "" && !defined[p.param] {
-					return nil, fmt.Errorf("rewrite %q uses {%s}, which the path does not define", rt.Rewrite, p.param)
-				}
+		defined := map[string]bool{"*": true} // a prefix route: only the remainder
+		if rt.Path != "" {
+			defined = paramsIn(rt.Path)
+		}
+		for _, p := range rw.parts {
+			if p.param != "" && !defined[p.param] {
+				return nil, fmt.Errorf("rewrite %q uses {%s}, which the path does not define", rt.Rewrite, p.param)
 			}
 		}
 	}
