@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"log/slog"
 	"net/http"
@@ -33,9 +34,9 @@ func BenchmarkMatchAndPick(b *testing.B) {
 			defer up.Close()
 			<-up.Ready()
 			tbl, err := route.NewTable([]route.Route{
-				{Name: "users", Path: "/users/{id}", Handler: http.NotFoundHandler()},
-				{Name: "orders", PathPrefix: "/orders", Handler: http.NotFoundHandler()},
-				{Name: "catalog", Path: "/catalog/{a}/{b}", Handler: http.NotFoundHandler()},
+				{Route: spec.Route{Name: "users", Path: "/users/{id}"}, Handler: http.NotFoundHandler()},
+				{Route: spec.Route{Name: "orders", PathPrefix: "/orders"}, Handler: http.NotFoundHandler()},
+				{Route: spec.Route{Name: "catalog", Path: "/catalog/{a}/{b}"}, Handler: http.NotFoundHandler()},
 			})
 			if err != nil {
 				b.Fatal(err)
@@ -68,7 +69,7 @@ func BenchmarkProxy(b *testing.B) {
 	defer gw.Close()
 	err = gw.Apply(context.Background(), gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "u", Instances: []discovery.Instance{{Addr: backend.Listener.Addr().String()}}}},
-		Routes:    []gateway.RouteSpec{{Name: "u", PathPrefix: "/", Upstream: "u"}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "u", PathPrefix: "/", Upstream: "u"}}},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -107,7 +108,7 @@ func BenchmarkGatewayHandler(b *testing.B) {
 	defer gw.Close()
 	if err := gw.Apply(context.Background(), gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "u", Instances: []discovery.Instance{{Addr: backend.Listener.Addr().String()}}}},
-		Routes:    []gateway.RouteSpec{{Name: "u", PathPrefix: "/", Upstream: "u"}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "u", PathPrefix: "/", Upstream: "u"}}},
 	}); err != nil {
 		b.Fatal(err)
 	}

@@ -1,13 +1,13 @@
 package gateway
 
 import (
-	"net/http"
 	"net/netip"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/route"
 )
 
 // Config is the declarative description of a gateway: its upstream services
@@ -15,7 +15,12 @@ import (
 // config package reads it from YAML; Go programs may build it directly.
 type Config struct {
 	Upstreams []UpstreamSpec
-	Routes    []RouteSpec
+	// Routes are served in a table built from them; a route's declaration
+	// (spec.Route) names its Upstream, unless Handler serves it instead (e.g.
+	// a composite route that fans out to several upstreams). A route's
+	// policies (auth, authorize, rate_limit, concurrency) are built into
+	// Middleware by package live; Apply refuses them unbuilt.
+	Routes []route.Route
 	// TrustedProxies are the networks whose X-Forwarded-* headers are kept.
 	TrustedProxies []netip.Prefix
 }
@@ -58,38 +63,4 @@ type RetrySpec struct {
 	// 0.2 when Attempts > 1); BudgetMinPerSecond is always allowed (default 10).
 	BudgetRatio        float64
 	BudgetMinPerSecond float64
-}
-
-// RouteSpec describes one route; see route.Route for the matching rules.
-type RouteSpec struct {
-	Name        string
-	Hosts       []string
-	Methods     []string
-	Path        string
-	PathPrefix  string
-	StripPrefix string
-	Rewrite     string
-	// CaseInsensitive matches the path in any ASCII case; see
-	// route.Route.CaseInsensitive.
-	CaseInsensitive bool
-	// Timeout bounds the whole request, retries included.
-	Timeout time.Duration
-	// MaxBodyBytes limits the request body (0: no limit).
-	MaxBodyBytes int64
-	// Upstream names the UpstreamSpec to proxy to. Required unless Handler
-	// is set.
-	Upstream string
-	// Handler serves the route instead of a proxy (e.g. a composite route
-	// that fans out to several upstreams).
-	Handler http.Handler
-	// Middleware runs around the proxy, after the gateway-wide middleware.
-	Middleware []func(http.Handler) http.Handler
-	// Variants send requests carrying a header value to another upstream
-	// (canary, beta testers); the first match wins, otherwise Upstream.
-	Variants []Variant
-}
-
-// Variant routes requests whose Header equals Value to Upstream.
-type Variant struct {
-	Header, Value, Upstream string
 }

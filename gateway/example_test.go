@@ -3,6 +3,8 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"net"
 	"net/http"
@@ -33,7 +35,7 @@ func Example() {
 			Instances: []discovery.Instance{{Addr: strings.TrimPrefix(users.URL, "http://")}},
 			Balancer:  balance.P2C{},
 		}},
-		Routes: []gateway.RouteSpec{{Name: "users", PathPrefix: "/api/users", StripPrefix: "/api", Upstream: "users", Timeout: 5 * time.Second}},
+		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/api/users", StripPrefix: "/api", Upstream: "users", Timeout: spec.Duration(5 * time.Second)}}},
 	})
 	if err != nil {
 		panic(err)
@@ -55,7 +57,7 @@ func ExampleGateway_Apply() {
 	gw, _ := gateway.New(gateway.WithAccessLog(false))
 	defer gw.Close()
 	err := gw.Apply(context.Background(), gateway.Config{
-		Routes: []gateway.RouteSpec{{Name: "orders", PathPrefix: "/orders", Upstream: "orders"}},
+		Routes: []route.Route{{Route: spec.Route{Name: "orders", PathPrefix: "/orders", Upstream: "orders"}}},
 	})
 	fmt.Println(err)
 	// Output: route 0 (orders): upstream "orders" is not defined

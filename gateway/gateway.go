@@ -22,6 +22,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/proxy"
 	"github.com/gatescale/gatescale/gateway/requestid"
 	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
@@ -168,13 +169,10 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 
 	routes := make([]route.Route, 0, len(cfg.Routes))
 	for _, rs := range cfg.Routes {
-		rt := route.Route{
-			Name: rs.Name, Hosts: rs.Hosts, Methods: rs.Methods, Path: rs.Path, PathPrefix: rs.PathPrefix,
-			StripPrefix: rs.StripPrefix, Rewrite: rs.Rewrite, Timeout: rs.Timeout, Upstream: rs.Upstream,
-			Handler: rs.Handler, CaseInsensitive: rs.CaseInsensitive,
-		}
+		rt := rs
+		rt.Middleware = nil
 		if rs.MaxBodyBytes > 0 {
-			rt.Middleware = append(rt.Middleware, proxy.LimitBody(rs.MaxBodyBytes))
+			rt.Middleware = append(rt.Middleware, proxy.LimitBody(int64(rs.MaxBodyBytes)))
 		}
 		rt.Middleware = append(rt.Middleware, rs.Middleware...)
 		if rt.Handler == nil {
@@ -198,8 +196,14 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 	}
 	g.waitReady(ctx, created)
 
+	old := g.table.Load()
 	g.table.Store(table)
 	g.applied.Store(true)
+	if g.metrics != nil {
+		for _, name := range removedRoutes(old, cfg.Routes) {
+			g.metrics.ForgetRoute(name)
+		}
+	}
 	for name, old := range g.upstreams {
 		if n := next[name]; n == nil || n.up != old.up {
 			old.up.Close()
@@ -352,24 +356,29 @@ func validate(cfg Config) error {
 			errs = append(errs, fmt.Errorf("upstream %d (%s): try timeout is negative", i, u.Name))
 		}
 	}
+	decl := make([]spec.Route, len(cfg.Routes))
 	for i, r := range cfg.Routes {
+		decl[i] = r.Route
+		path := spec.Index("routes", i)
 		switch {
+		case r.HasSecurity():
+			errs = append(errs, &spec.FieldError{Path: path, Message: "has auth, authorize, rate_limit or concurrency settings: build them into middleware with package live (Apply does not read them)"})
 		case r.Handler == nil && r.Upstream == "":
-			errs = append(errs, fmt.Errorf("route %d (%s): upstream is required", i, r.Name))
+			errs = append(errs, &spec.FieldError{Path: spec.Join(path, "upstream"), Message: "is required without a handler"})
 		case r.Handler == nil && !names[r.Upstream]:
-			errs = append(errs, fmt.Errorf("route %d (%s): upstream %q is not defined", i, r.Name, r.Upstream))
+			errs = append(errs, &spec.FieldError{Path: spec.Join(path, "upstream"), Message: fmt.Sprintf("%q is not defined", r.Upstream)})
 		}
 		for j, v := range r.Variants {
-			switch {
-			case v.Header == "" || v.Upstream == "":
-				errs = append(errs, fmt.Errorf("route %d (%s): variant %d: header and upstream are required", i, r.Name, j))
-			case !names[v.Upstream]:
-				errs = append(errs, fmt.Errorf("route %d (%s): variant %d: upstream %q is not defined", i, r.Name, j, v.Upstream))
+			if v.Upstream != "" && !names[v.Upstream] {
+				errs = append(errs, &spec.FieldError{Path: spec.Join(spec.Index(spec.Join(path, "variants"), j), "upstream"), Message: fmt.Sprintf("%q is not defined", v.Upstream)})
 			}
 		}
-		if r.MaxBodyBytes < 0 {
-			errs = append(errs, fmt.Errorf("route %d (%s): max body bytes is negative", i, r.Name))
+		if r.Handler != nil {
+			decl[i].Upstream = "" // served by the handler; not checked as a reference
 		}
+	}
+	if err := spec.CheckRoutes(decl); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -453,7 +462,7 @@ func (g *Gateway) Close() {
 
 // variantHandler sends requests to the first variant whose header matches,
 // else to def. The proxies are resolved once, when the table is built.
-func variantHandler(variants []Variant, ups map[string]*liveUpstream, def http.Handler) http.Handler {
+func variantHandler(variants []spec.Variant, ups map[string]*liveUpstream, def http.Handler) http.Handler {
 	type compiled struct {
 		header, value, upstream string
 		to                      http.Handler
@@ -474,4 +483,19 @@ func variantHandler(variants []Variant, ups map[string]*liveUpstream, def http.H
 		}
 		def.ServeHTTP(w, r)
 	})
+}
+
+// removedRoutes returns the names of old's routes that next does not have.
+func removedRoutes(old *route.Table, next []route.Route) []string {
+	keep := map[string]bool{}
+	for _, r := range next {
+		keep[r.Name] = true
+	}
+	var out []string
+	for _, r := range old.Routes() {
+		if !keep[r.Name] {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }

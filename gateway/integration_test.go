@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"net"
 	"net/http"
@@ -30,12 +32,12 @@ func TestRoutingAndRewrite(t *testing.T) {
 			{Name: "orders", Instances: []discovery.Instance{orders.instance()}},
 			{Name: "admin", Instances: []discovery.Instance{admin.instance()}},
 		},
-		Routes: []gateway.RouteSpec{
-			{Name: "users", PathPrefix: "/api/users", StripPrefix: "/api", Upstream: "users"},
-			{Name: "order", Path: "/orders/{id}", Methods: []string{"GET"}, Rewrite: "/v2/orders/{id}/detail", Upstream: "orders"},
-			{Name: "order-files", Path: "/files/*", Rewrite: "/store/{*}", Upstream: "orders"},
-			{Name: "admin", Hosts: []string{"admin.example.com"}, PathPrefix: "/", Upstream: "admin"},
-			{Name: "wild", Hosts: []string{"*.tenant.example"}, PathPrefix: "/api/users", Upstream: "admin"},
+		Routes: []route.Route{
+			{Route: spec.Route{Name: "users", PathPrefix: "/api/users", StripPrefix: "/api", Upstream: "users"}},
+			{Route: spec.Route{Name: "order", Path: "/orders/{id}", Methods: []string{"GET"}, Rewrite: "/v2/orders/{id}/detail", Upstream: "orders"}},
+			{Route: spec.Route{Name: "order-files", Path: "/files/*", Rewrite: "/store/{*}", Upstream: "orders"}},
+			{Route: spec.Route{Name: "admin", Hosts: []string{"admin.example.com"}, PathPrefix: "/", Upstream: "admin"}},
+			{Route: spec.Route{Name: "wild", Hosts: []string{"*.tenant.example"}, PathPrefix: "/api/users", Upstream: "admin"}},
 		},
 	}
 	_, srv, _ := newGateway(t, cfg)
@@ -85,7 +87,7 @@ func TestForwardedHeaders(t *testing.T) {
 	b := newBackend(t, "b")
 	cfg := gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}},
-		Routes:    []gateway.RouteSpec{{Name: "b", PathPrefix: "/", Upstream: "b"}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "b", PathPrefix: "/", Upstream: "b"}}},
 	}
 	_, srv, _ := newGateway(t, cfg)
 	// An untrusted client cannot spoof its address.
@@ -136,11 +138,11 @@ func TestBalancingDistribution(t *testing.T) {
 			{Name: "p2c", Balancer: balance.P2C{}, Instances: []discovery.Instance{a.instance(), b.instance(), c.instance()}},
 			{Name: "hash", Balancer: balance.Hash{Key: balance.HeaderKey("X-User")}, Instances: []discovery.Instance{a.instance(), b.instance(), c.instance()}},
 		},
-		Routes: []gateway.RouteSpec{
-			{Name: "rr", PathPrefix: "/rr", Upstream: "rr"},
-			{Name: "w", PathPrefix: "/w", Upstream: "w"},
-			{Name: "p2c", PathPrefix: "/p2c", Upstream: "p2c"},
-			{Name: "hash", PathPrefix: "/hash", Upstream: "hash"},
+		Routes: []route.Route{
+			{Route: spec.Route{Name: "rr", PathPrefix: "/rr", Upstream: "rr"}},
+			{Route: spec.Route{Name: "w", PathPrefix: "/w", Upstream: "w"}},
+			{Route: spec.Route{Name: "p2c", PathPrefix: "/p2c", Upstream: "p2c"}},
+			{Route: spec.Route{Name: "hash", PathPrefix: "/hash", Upstream: "hash"}},
 		},
 	}
 	_, srv, _ := newGateway(t, cfg)
@@ -185,7 +187,7 @@ func TestPassiveEjectionAndReadmission(t *testing.T) {
 			Name: "u", Balancer: balance.RoundRobin{}, Instances: []discovery.Instance{good.instance(), bad.instance()},
 			PassiveHealth: &health.Passive{ConsecutiveFailures: 3, BaseEjection: 300 * time.Millisecond},
 		}},
-		Routes: []gateway.RouteSpec{{Name: "u", PathPrefix: "/", Upstream: "u"}},
+		Routes: []route.Route{{Route: spec.Route{Name: "u", PathPrefix: "/", Upstream: "u"}}},
 	}
 	gw, srv, reg := newGateway(t, cfg)
 	for range 6 { // round robin: 3 reach the bad instance, which is then ejected
@@ -229,10 +231,10 @@ func TestRetries(t *testing.T) {
 			{Name: "flaky", Balancer: balance.RoundRobin{}, Instances: []discovery.Instance{flaky.instance(), good.instance()}, Retry: gateway.RetrySpec{Attempts: 2}},
 			{Name: "noretry", Balancer: balance.RoundRobin{}, Instances: []discovery.Instance{{Addr: dead}, good.instance()}},
 		},
-		Routes: []gateway.RouteSpec{
-			{Name: "dead", PathPrefix: "/dead", Upstream: "dead"},
-			{Name: "flaky", PathPrefix: "/flaky", Upstream: "flaky"},
-			{Name: "noretry", PathPrefix: "/noretry", Upstream: "noretry"},
+		Routes: []route.Route{
+			{Route: spec.Route{Name: "dead", PathPrefix: "/dead", Upstream: "dead"}},
+			{Route: spec.Route{Name: "flaky", PathPrefix: "/flaky", Upstream: "flaky"}},
+			{Route: spec.Route{Name: "noretry", PathPrefix: "/noretry", Upstream: "noretry"}},
 		},
 	}
 	_, srv, reg := newGateway(t, cfg)
@@ -300,10 +302,10 @@ func TestTimeouts(t *testing.T) {
 			{Name: "slow", Instances: []discovery.Instance{slow.instance()}},
 			{Name: "slowtry", Instances: []discovery.Instance{slow.instance()}, TryTimeout: 100 * time.Millisecond},
 		},
-		Routes: []gateway.RouteSpec{
-			{Name: "slow", PathPrefix: "/slow", Upstream: "slow", Timeout: 150 * time.Millisecond},
-			{Name: "slowtry", PathPrefix: "/try", Upstream: "slowtry"},
-			{Name: "forever", PathPrefix: "/forever", Upstream: "slow"},
+		Routes: []route.Route{
+			{Route: spec.Route{Name: "slow", PathPrefix: "/slow", Upstream: "slow", Timeout: spec.Duration(150 * time.Millisecond)}},
+			{Route: spec.Route{Name: "slowtry", PathPrefix: "/try", Upstream: "slowtry"}},
+			{Route: spec.Route{Name: "forever", PathPrefix: "/forever", Upstream: "slow"}},
 		},
 	}
 	_, srv, _ := newGateway(t, cfg)
@@ -341,7 +343,7 @@ func TestBodyLimit(t *testing.T) {
 	})
 	cfg := gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}},
-		Routes:    []gateway.RouteSpec{{Name: "b", PathPrefix: "/", Upstream: "b", MaxBodyBytes: 1000}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "b", PathPrefix: "/", Upstream: "b", MaxBodyBytes: 1000}}},
 	}
 	_, srv, _ := newGateway(t, cfg)
 	if got := do(t, "POST", srv.URL+"/", strings.NewReader(strings.Repeat("x", 1000))); got.code != 200 || got.body != "read 1000" {
@@ -374,7 +376,7 @@ func TestNoInstances(t *testing.T) {
 	static := discovery.NewStatic(map[string][]discovery.Instance{"svc": nil})
 	cfg := gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "svc", Resolver: static}},
-		Routes:    []gateway.RouteSpec{{Name: "svc", PathPrefix: "/", Upstream: "svc"}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "svc", PathPrefix: "/", Upstream: "svc"}}},
 	}
 	_, srv, _ := newGateway(t, cfg)
 	got := do(t, "GET", srv.URL+"/", nil)
@@ -407,7 +409,7 @@ func TestWebSocketUpgrade(t *testing.T) {
 	})
 	cfg := gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "ws", Instances: []discovery.Instance{b.instance()}}},
-		Routes:    []gateway.RouteSpec{{Name: "ws", PathPrefix: "/ws", Upstream: "ws"}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "ws", PathPrefix: "/ws", Upstream: "ws"}}},
 	}
 	_, srv, _ := newGateway(t, cfg)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
@@ -438,9 +440,9 @@ func TestMetricsCountRequests(t *testing.T) {
 	})
 	cfg := gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}},
-		Routes: []gateway.RouteSpec{
-			{Name: "read", PathPrefix: "/", Methods: []string{"GET"}, Upstream: "b"},
-			{Name: "write", PathPrefix: "/", Methods: []string{"POST"}, Upstream: "b"},
+		Routes: []route.Route{
+			{Route: spec.Route{Name: "read", PathPrefix: "/", Methods: []string{"GET"}, Upstream: "b"}},
+			{Route: spec.Route{Name: "write", PathPrefix: "/", Methods: []string{"POST"}, Upstream: "b"}},
 		},
 	}
 	_, srv, reg := newGateway(t, cfg)
@@ -485,9 +487,9 @@ func TestReloadDropsNothing(t *testing.T) {
 	cfgFor := func(inst discovery.Instance, prefix string) gateway.Config {
 		return gateway.Config{
 			Upstreams: []gateway.UpstreamSpec{{Name: "u", Instances: []discovery.Instance{inst}}},
-			Routes: []gateway.RouteSpec{
-				{Name: "main", PathPrefix: "/", Upstream: "u"},
-				{Name: "extra", PathPrefix: prefix, Upstream: "u"},
+			Routes: []route.Route{
+				{Route: spec.Route{Name: "main", PathPrefix: "/", Upstream: "u"}},
+				{Route: spec.Route{Name: "extra", PathPrefix: prefix, Upstream: "u"}},
 			},
 		}
 	}
@@ -559,7 +561,7 @@ func TestDrainOnShutdown(t *testing.T) {
 	})
 	gw, _, reg := newGateway(t, gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}},
-		Routes:    []gateway.RouteSpec{{Name: "b", PathPrefix: "/", Upstream: "b"}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "b", PathPrefix: "/", Upstream: "b"}}},
 	})
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	adminLn, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -631,7 +633,7 @@ func TestHTTP2ToClients(t *testing.T) {
 	b.handle(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Proto) })
 	gw, _, reg := newGateway(t, gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}},
-		Routes:    []gateway.RouteSpec{{Name: "b", PathPrefix: "/", Upstream: "b"}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "b", PathPrefix: "/", Upstream: "b"}}},
 	})
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	ctx, stop := context.WithCancel(context.Background())
@@ -663,7 +665,7 @@ func TestReloadKeepsUnchangedUpstreams(t *testing.T) {
 		return gateway.Config{
 			Upstreams: []gateway.UpstreamSpec{{Name: "h", Instances: []discovery.Instance{b.instance()},
 				Balancer: balance.Hash{Key: balance.HeaderKey("X-User"), KeyID: keyID}}},
-			Routes: []gateway.RouteSpec{{Name: "h", PathPrefix: prefix, Upstream: "h"}},
+			Routes: []route.Route{{Route: spec.Route{Name: "h", PathPrefix: prefix, Upstream: "h"}}},
 		}
 	}
 	gw, _, _ := newGateway(t, cfg("header:X-User", "/a"))
@@ -695,8 +697,7 @@ func TestCanaryBySubsetAndHeader(t *testing.T) {
 			{Name: "users", Service: "users", Resolver: svc, Subset: map[string]string{"version": "v1"}},
 			{Name: "users-canary", Service: "users", Resolver: svc, Subset: map[string]string{"version": "v2"}},
 		},
-		Routes: []gateway.RouteSpec{{Name: "users", PathPrefix: "/", Upstream: "users",
-			Variants: []gateway.Variant{{Header: "x-canary", Value: "1", Upstream: "users-canary"}}}},
+		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/", Upstream: "users", Variants: []spec.Variant{{Header: "x-canary", Value: "1", Upstream: "users-canary"}}}}},
 	})
 	for range 5 {
 		if got := do(t, "GET", srv.URL+"/u", nil).header.Get("X-Backend"); got != "v1" {

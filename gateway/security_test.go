@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"log/slog"
 	"math/big"
@@ -35,6 +37,7 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/config"
+	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
 )
@@ -112,10 +115,9 @@ func TestPathAttacks(t *testing.T) {
 			{Name: "admin", Instances: []discovery.Instance{admin.instance()}},
 			{Name: "public", Instances: []discovery.Instance{public.instance()}},
 		},
-		Routes: []gateway.RouteSpec{
-			{Name: "admin", PathPrefix: "/admin", CaseInsensitive: true, Upstream: "admin",
-				Middleware: []func(http.Handler) http.Handler{requireKey}},
-			{Name: "public", PathPrefix: "/", Upstream: "public"},
+		Routes: []route.Route{
+			{Route: spec.Route{Name: "admin", PathPrefix: "/admin", CaseInsensitive: true, Upstream: "admin"}, Middleware: []func(http.Handler) http.Handler{requireKey}},
+			{Route: spec.Route{Name: "public", PathPrefix: "/", Upstream: "public"}},
 		},
 	})
 	addr := strings.TrimPrefix(srv.URL, "http://")
@@ -343,21 +345,14 @@ routes:
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	rt, err := config.NewRuntime(config.WithRegistry(reg), config.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(slog.New(slog.DiscardHandler)))
 	t.Cleanup(rt.Close)
-	built, err := rt.Build(loaded)
-	if err != nil {
-		t.Fatal(err)
-	}
 	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(gw.Close)
-	if err := gw.Apply(context.Background(), built.Gateway); err != nil {
+	if err := loaded.Apply(context.Background(), gw, rt); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -366,9 +361,13 @@ routes:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	srv := &gateway.Server{Gateway: gw, Handler: built.Middleware(gw), Listener: ln, TLSConfig: built.TLS,
+	tlsConfig, err := loaded.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &gateway.Server{Gateway: gw, Handler: loaded.Middleware()(gw), Listener: ln, TLSConfig: tlsConfig,
 		DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second, Logger: slog.New(slog.DiscardHandler),
-		MaxHeaderBytes: built.Server.MaxHeaderBytes, ReadHeaderTimeout: built.Server.ReadHeaderTimeout}
+		MaxHeaderBytes: loaded.Server.MaxHeaderBytes, ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout}
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	base := "https://" + ln.Addr().String()
@@ -512,12 +511,9 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := config.NewRuntime()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := live.NewRuntime()
 	t.Cleanup(rt.Close)
-	built, err := rt.Build(loaded)
+	built, err := loaded.Build(rt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,9 +524,9 @@ routes:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	srv := &gateway.Server{Gateway: gw, Handler: built.Middleware(gw), Listener: ln, Logger: slog.New(slog.DiscardHandler),
-		MaxHeaderBytes: built.Server.MaxHeaderBytes, ReadHeaderTimeout: built.Server.ReadHeaderTimeout,
-		IdleTimeout: built.Server.IdleTimeout, DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second}
+	srv := &gateway.Server{Gateway: gw, Handler: loaded.Middleware()(gw), Listener: ln, Logger: slog.New(slog.DiscardHandler),
+		MaxHeaderBytes: loaded.Server.MaxHeaderBytes, ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout,
+		IdleTimeout: loaded.Server.IdleTimeout, DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second}
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	addr := ln.Addr().String()

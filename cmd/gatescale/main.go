@@ -26,6 +26,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
+	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/internal/demo"
 )
 
@@ -67,12 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		// Read the key, secret, certificate and consumers files too, as
 		// run would, without contacting anything.
-		rt, err := config.NewRuntime()
-		if err != nil {
-			return err
-		}
+		rt := live.NewRuntime()
 		defer rt.Close()
-		if err := rt.Check(loaded); err != nil {
+		if err := loaded.Check(rt); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: ok\n", *path)
@@ -136,17 +134,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	}
 	defer gw.Close()
 
-	rt, err := config.NewRuntime(config.WithRegistry(reg), config.WithLogger(logger))
-	if err != nil {
-		return err
-	}
+	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(logger))
 	defer rt.Close()
-	built, err := rt.Build(loaded)
+	tlsConfig, err := loaded.TLSConfig()
 	if err != nil {
 		return err
 	}
-	if err := gw.Apply(ctx, built.Gateway); err != nil {
-		return fmt.Errorf("%s: %w", *path, err)
+	if err := loaded.Apply(ctx, gw, rt); err != nil {
+		return err
 	}
 
 	reloader := &reloader{path: *path, gw: gw, rt: rt, logger: logger, hash: loaded.Hash}
@@ -157,8 +152,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		DrainPeriod: loaded.DrainPeriod, ShutdownTimeout: loaded.ShutdownTimeout, Logger: logger, Ready: ready,
 		// Security settings: TLS (and client certificates), header and
 		// timeout limits; a change to these needs a restart.
-		Handler: built.Middleware(gw), TLSConfig: built.TLS, MaxHeaderBytes: built.Server.MaxHeaderBytes,
-		ReadHeaderTimeout: built.Server.ReadHeaderTimeout, IdleTimeout: built.Server.IdleTimeout,
+		Handler: loaded.Middleware()(gw), TLSConfig: tlsConfig, MaxHeaderBytes: loaded.Server.MaxHeaderBytes,
+		ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout, IdleTimeout: loaded.Server.IdleTimeout,
 	}
 	if *register != "" {
 		self := &selfRegistration{service: *register, advertise: *advertise, logger: logger}
@@ -180,7 +175,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 type reloader struct {
 	path    string
 	gw      *gateway.Gateway
-	rt      *config.Runtime
+	rt      *live.Runtime
 	logger  *slog.Logger
 	hash    [32]byte // of the content in force
 	badHash [32]byte // of the last content refused
@@ -221,12 +216,8 @@ func (r *reloader) reload(ctx context.Context, forced bool) {
 		return
 	}
 	loaded, err := config.Parse(r.path, data)
-	var built *config.Built
 	if err == nil {
-		built, err = r.rt.Build(loaded)
-	}
-	if err == nil {
-		err = r.gw.Apply(ctx, built.Gateway)
+		err = loaded.Apply(ctx, r.gw, r.rt)
 	}
 	if err != nil {
 		r.badHash = h // say it once per bad content, not on every tick
@@ -234,7 +225,7 @@ func (r *reloader) reload(ctx context.Context, forced bool) {
 		return
 	}
 	r.hash, r.badHash = h, [32]byte{}
-	r.logger.Info("configuration reloaded", "file", r.path, "routes", len(loaded.Gateway.Routes), "upstreams", len(loaded.Gateway.Upstreams))
+	r.logger.Info("configuration reloaded", "file", r.path, "routes", len(loaded.Spec.Routes), "upstreams", len(loaded.Spec.Upstreams))
 }
 
 // selfRegistration registers the gateway's own listener in Consul with an

@@ -8,6 +8,8 @@ package main
 import (
 	"context"
 	"flag"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"log"
 	"net/http"
 	"strings"
@@ -41,7 +43,7 @@ func newRouter(userAddrs []string) http.Handler {
 	}
 	err = gw.Apply(context.Background(), gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "users", Instances: instances}},
-		Routes:    []gateway.RouteSpec{{Name: "users", PathPrefix: "/users", Upstream: "users"}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users"}}},
 	})
 	if err != nil {
 		log.Fatal(err)

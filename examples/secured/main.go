@@ -37,6 +37,7 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/problem"
 )
 
@@ -126,12 +127,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	reg := prometheus.NewRegistry()
 	logger := slog.New(slog.DiscardHandler)
-	rt, err := config.NewRuntime(config.WithRegistry(reg), config.WithLogger(logger))
-	if err != nil {
-		return err
-	}
+	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(logger))
 	closers = append(closers, rt.Close)
-	built, err := rt.Build(loaded)
+	tlsConfig, err := loaded.TLSConfig()
 	if err != nil {
 		return err
 	}
@@ -140,7 +138,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	closers = append(closers, gw.Close)
-	if err := gw.Apply(ctx, built.Gateway); err != nil {
+	if err := loaded.Apply(ctx, gw, rt); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", loaded.Listen)
@@ -149,9 +147,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	srvCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	srv := &gateway.Server{Gateway: gw, Handler: built.Middleware(gw), Listener: ln, TLSConfig: built.TLS,
-		MaxHeaderBytes: built.Server.MaxHeaderBytes, ReadHeaderTimeout: built.Server.ReadHeaderTimeout,
-		IdleTimeout: built.Server.IdleTimeout, DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second, Logger: logger}
+	srv := &gateway.Server{Gateway: gw, Handler: loaded.Middleware()(gw), Listener: ln, TLSConfig: tlsConfig,
+		MaxHeaderBytes: loaded.Server.MaxHeaderBytes, ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout,
+		IdleTimeout: loaded.Server.IdleTimeout, DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second, Logger: logger}
 	go func() { done <- srv.Run(srvCtx) }()
 	closers = append(closers, func() { cancel(); <-done })
 	d.gatewayURL = "http://" + ln.Addr().String()

@@ -1,8 +1,13 @@
 package config
 
 import (
+	"slices"
+	"sync"
 	"context"
 	"errors"
+	"github.com/gatescale/gatescale/gateway/live"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -96,7 +101,7 @@ func TestParseFull(t *testing.T) {
 	req.Header.Set("Cookie", "a=1; sid=abc")
 	req.RemoteAddr = "10.9.8.7:5555"
 	wantKeys := map[string]string{"users": "42", "sessions": "abc", "ip": "10.9.8.7"}
-	for i, u := range l.Gateway.Upstreams {
+	for i, u := range liveConfig(t, l).Upstreams {
 		h, ok := u.Balancer.(balance.Hash)
 		if !ok {
 			continue
@@ -110,7 +115,7 @@ func TestParseFull(t *testing.T) {
 		}
 		delete(wantKeys, u.Name)
 		h.Key = nil
-		l.Gateway.Upstreams[i].Balancer = h
+		liveConfig(t, l).Upstreams[i].Balancer = h
 	}
 	if len(wantKeys) > 0 {
 		t.Errorf("no hash balancer for %v", wantKeys)
@@ -143,32 +148,30 @@ func TestParseFull(t *testing.T) {
 			{Name: "rr", Instances: []discovery.Instance{{Addr: "localhost:9400"}}, Balancer: balance.RoundRobin{}},
 			{Name: "default", Instances: []discovery.Instance{{Addr: "localhost:9500"}}, Balancer: balance.P2C{}, Retry: gateway.RetrySpec{Attempts: 2}},
 		},
-		Routes: []gateway.RouteSpec{
-			{
-				Name: "users", Hosts: []string{"api.example.com", "*.example.com"}, Methods: []string{"GET", "POST"},
-				Path: "/users/{id}", Rewrite: "/v1/users/{id}", Timeout: 10 * time.Second, MaxBodyBytes: 1 << 20, Upstream: "users",
-			},
-			{Name: "orders", PathPrefix: "/api/orders", StripPrefix: "/api", MaxBodyBytes: 2048, Upstream: "orders"},
-			{Name: "catch-all", PathPrefix: "/", Upstream: "default"},
+		Routes: []route.Route{
+			{Route: spec.Route{Name: "users", Hosts: []string{"api.example.com", "*.example.com"}, Methods: []string{"GET", "POST"}, Path: "/users/{id}", Rewrite: "/v1/users/{id}", Timeout: spec.Duration(10 * time.Second), MaxBodyBytes: 1 << 20, Upstream: "users"}},
+			{Route: spec.Route{Name: "orders", PathPrefix: "/api/orders", StripPrefix: "/api", MaxBodyBytes: 2048, Upstream: "orders"}},
+			{Route: spec.Route{Name: "catch-all", PathPrefix: "/", Upstream: "default"}},
 		},
 	}
-	for i := range max(len(want.Upstreams), len(l.Gateway.Upstreams)) {
-		if i >= len(want.Upstreams) || i >= len(l.Gateway.Upstreams) {
-			t.Errorf("got %d upstreams, want %d", len(l.Gateway.Upstreams), len(want.Upstreams))
+	slices.SortFunc(want.Upstreams, func(a, b gateway.UpstreamSpec) int { return strings.Compare(a.Name, b.Name) })
+	for i := range max(len(want.Upstreams), len(liveConfig(t, l).Upstreams)) {
+		if i >= len(want.Upstreams) || i >= len(liveConfig(t, l).Upstreams) {
+			t.Errorf("got %d upstreams, want %d", len(liveConfig(t, l).Upstreams), len(want.Upstreams))
 			break
 		}
-		if got, w := l.Gateway.Upstreams[i], want.Upstreams[i]; !reflect.DeepEqual(got, w) {
+		if got, w := liveConfig(t, l).Upstreams[i], want.Upstreams[i]; !reflect.DeepEqual(got, w) {
 			t.Errorf("upstream %d:\n got %+v\nwant %+v", i, got, w)
 		}
 	}
-	if !reflect.DeepEqual(l.Gateway.Routes, want.Routes) {
-		t.Errorf("routes:\n got %+v\nwant %+v", l.Gateway.Routes, want.Routes)
+	if !reflect.DeepEqual(liveConfig(t, l).Routes, want.Routes) {
+		t.Errorf("routes:\n got %+v\nwant %+v", liveConfig(t, l).Routes, want.Routes)
 	}
-	if !reflect.DeepEqual(l.Gateway.TrustedProxies, want.TrustedProxies) {
-		t.Errorf("trusted proxies: got %v, want %v", l.Gateway.TrustedProxies, want.TrustedProxies)
+	if !reflect.DeepEqual(liveConfig(t, l).TrustedProxies, want.TrustedProxies) {
+		t.Errorf("trusted proxies: got %v, want %v", liveConfig(t, l).TrustedProxies, want.TrustedProxies)
 	}
-	if !reflect.DeepEqual(l.Gateway, want) {
-		t.Errorf("config differs:\n got %+v\nwant %+v", l.Gateway, want)
+	if !reflect.DeepEqual(liveConfig(t, l), want) {
+		t.Errorf("config differs:\n got %+v\nwant %+v", liveConfig(t, l), want)
 	}
 	if got := l.File.Upstreams["users"].Instances[1].Meta["version"]; got != "v2" {
 		t.Errorf("File keeps the document: meta version = %q", got)
@@ -184,13 +187,13 @@ func TestParseDefaults(t *testing.T) {
 		l.DrainPeriod != DefaultDrainPeriod || l.ShutdownTimeout != DefaultShutdownTimeout {
 		t.Errorf("defaults: %q %q %v %v", l.Listen, l.AdminListen, l.DrainPeriod, l.ShutdownTimeout)
 	}
-	u := l.Gateway.Upstreams[0]
+	u := liveConfig(t, l).Upstreams[0]
 	want := gateway.UpstreamSpec{Name: "a", Instances: []discovery.Instance{{Addr: "a:1"}}, Balancer: balance.P2C{}}
 	if !reflect.DeepEqual(u, want) {
 		t.Errorf("upstream = %+v, want %+v", u, want)
 	}
-	if l.Gateway.TrustedProxies != nil {
-		t.Errorf("trusted proxies = %v, want none", l.Gateway.TrustedProxies)
+	if liveConfig(t, l).TrustedProxies != nil {
+		t.Errorf("trusted proxies = %v, want none", liveConfig(t, l).TrustedProxies)
 	}
 }
 
@@ -201,8 +204,8 @@ func TestParseNoRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Gateway.Upstreams) != 1 || len(l.Gateway.Routes) != 0 {
-		t.Errorf("got %+v", l.Gateway)
+	if len(liveConfig(t, l).Upstreams) != 1 || len(liveConfig(t, l).Routes) != 0 {
+		t.Errorf("got %+v", liveConfig(t, l))
 	}
 }
 
@@ -230,15 +233,15 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := l.Gateway.Upstreams[0], l.Gateway.Upstreams[1]
+	a, b := liveConfig(t, l).Upstreams[0], liveConfig(t, l).Upstreams[1]
 	if a.Balancer != (balance.RoundRobin{}) || a.Retry.Attempts != 2 || a.PassiveHealth.ConsecutiveFailures != 7 {
 		t.Errorf("merged upstream a = %+v", a)
 	}
 	if b.PassiveHealth == nil || b.PassiveHealth.ConsecutiveFailures != 7 {
 		t.Errorf("aliased passive_health of b = %+v", b.PassiveHealth)
 	}
-	r1, r2 := l.Gateway.Routes[0], l.Gateway.Routes[1]
-	if r1.Upstream != "a" || r1.Timeout != 3*time.Second || r2.Timeout != 4*time.Second {
+	r1, r2 := liveConfig(t, l).Routes[0], liveConfig(t, l).Routes[1]
+	if r1.Upstream != "a" || r1.Timeout.Std() != 3*time.Second || r2.Timeout.Std() != 4*time.Second {
 		t.Errorf("merged routes: %+v %+v", r1, r2)
 	}
 }
@@ -248,14 +251,14 @@ func TestExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Gateway.Upstreams) != 2 || len(l.Gateway.Routes) != 2 {
-		t.Fatalf("got %d upstreams and %d routes", len(l.Gateway.Upstreams), len(l.Gateway.Routes))
+	if len(liveConfig(t, l).Upstreams) != 2 || len(liveConfig(t, l).Routes) != 2 {
+		t.Fatalf("got %d upstreams and %d routes", len(liveConfig(t, l).Upstreams), len(liveConfig(t, l).Routes))
 	}
-	if _, ok := l.Gateway.Upstreams[0].Balancer.(balance.Hash); !ok {
-		t.Errorf("users balancer = %T, want balance.Hash", l.Gateway.Upstreams[0].Balancer)
+	if _, ok := upstreamNamed(t, l, "users").Balancer.(balance.Hash); !ok {
+		t.Errorf("users balancer = %T, want balance.Hash", upstreamNamed(t, l, "users").Balancer)
 	}
-	if l.Gateway.Upstreams[0].PassiveHealth == nil || l.Gateway.Upstreams[0].PassiveHealth.MaxEjectionPercent != 50 {
-		t.Errorf("users passive health (from an anchor) = %+v", l.Gateway.Upstreams[0].PassiveHealth)
+	if upstreamNamed(t, l, "users").PassiveHealth == nil || upstreamNamed(t, l, "users").PassiveHealth.MaxEjectionPercent != 50 {
+		t.Errorf("users passive health (from an anchor) = %+v", upstreamNamed(t, l, "users").PassiveHealth)
 	}
 
 	// The gateway accepts what Parse produced.
@@ -264,7 +267,7 @@ func TestExampleFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer gw.Close()
-	if err := gw.Apply(context.Background(), l.Gateway); err != nil {
+	if err := gw.Apply(context.Background(), liveConfig(t, l)); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	if n := len(gw.Routes()); n != 2 {
@@ -458,8 +461,8 @@ func TestParseErrors(t *testing.T) {
 		// Routes.
 		{"route without name", ups + "routes:\n  - path: /\n    upstream: users\n", []string{"t.yaml:7:5: routes[0].name: is required"}},
 		{"duplicate route name", route("    path: /a\n    upstream: users\n  - name: r\n    path: /b\n    upstream: users\n"), []string{`t.yaml:10:11: routes[1].name: "r" is already used by routes[0] (line 7)`}},
-		{"undefined upstream", route("    path: /\n    upstream: userz\n"), []string{`t.yaml:9:15: routes[0].upstream: "userz" is not defined (defined: users, orders)`}},
-		{"missing upstream", route("    path: /\n"), []string{"t.yaml:7:5: routes[0].upstream: is required (defined: users, orders)"}},
+		{"undefined upstream", route("    path: /\n    upstream: userz\n"), []string{`t.yaml:9:15: routes[0].upstream: "userz" is not defined (defined: orders, users)`}},
+		{"missing upstream", route("    path: /\n"), []string{"t.yaml:7:5: routes[0].upstream: is required (defined: orders, users)"}},
 		{"no path", route("    upstream: users\n"), []string{"t.yaml:7:5: routes[0]: one of path and path_prefix is required"}},
 		{"path and prefix", route("    path: /a\n    path_prefix: /b\n    upstream: users\n"), []string{"t.yaml:9:18: routes[0].path_prefix: path and path_prefix are exclusive: set one"}},
 		{"relative path", route("    path: a\n    upstream: users\n"), []string{`t.yaml:8:11: routes[0].path: "a" must begin with /`}},
@@ -495,7 +498,7 @@ func TestParseErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l, err := Parse("t.yaml", []byte(tt.doc))
 			if err == nil {
-				t.Fatalf("no error; got %+v", l.Gateway)
+				t.Fatalf("no error; got %+v", liveConfig(t, l))
 			}
 			if l != nil {
 				t.Error("Loaded is not nil on error")
@@ -520,23 +523,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{
-		"0": 0, "10": 10, "10B": 10, "1KB": 1000, "1kb": 1000, "1KiB": 1024, "512KiB": 512 << 10,
-		"1MiB": 1 << 20, "1 MiB": 1 << 20, "10MB": 10e6, "2GiB": 2 << 30, "1GB": 1e9, "1TiB": 1 << 40, "3TB": 3e12,
-	} {
-		got, err := parseSize(in)
-		if err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "MiB", "1.5MiB", "-1", "1 M", "1QB", "9223372036854775807KB", "99999999999999999999"} {
-		if got, err := parseSize(in); err == nil {
-			t.Errorf("parseSize(%q) = %d, want an error", in, got)
-		}
-	}
-}
-
 func TestFileDurationsAndSizes(t *testing.T) {
 	doc := ups("    try_timeout: 0\n") + "routes:\n  - {name: r, path: /, upstream: u, timeout: 1m30s, max_body_bytes: \"512KiB\"}\n"
 	l, err := Parse("t.yaml", []byte(doc))
@@ -546,10 +532,10 @@ func TestFileDurationsAndSizes(t *testing.T) {
 	if got := l.File.Routes[0].Timeout; got != Duration(90*time.Second) {
 		t.Errorf("timeout = %v", got)
 	}
-	if got := l.Gateway.Routes[0].MaxBodyBytes; got != 512<<10 {
+	if got := liveConfig(t, l).Routes[0].MaxBodyBytes; got != 512<<10 {
 		t.Errorf("max body = %d", got)
 	}
-	if got := l.Gateway.Upstreams[0].TryTimeout; got != 0 {
+	if got := liveConfig(t, l).Upstreams[0].TryTimeout; got != 0 {
 		t.Errorf("try timeout = %v", got)
 	}
 }
@@ -629,9 +615,9 @@ func TestFileRoundTrip(t *testing.T) {
 		}
 		return m
 	}
-	if !reflect.DeepEqual(byName(a.Gateway), byName(b.Gateway)) || !reflect.DeepEqual(a.Gateway.Routes, b.Gateway.Routes) ||
-		!reflect.DeepEqual(a.Gateway.TrustedProxies, b.Gateway.TrustedProxies) {
-		t.Errorf("round trip differs:\n%+v\n%+v\n%s", a.Gateway, b.Gateway, out)
+	if !reflect.DeepEqual(byName(liveConfig(t, a)), byName(liveConfig(t, b))) || !reflect.DeepEqual(liveConfig(t, a).Routes, liveConfig(t, b).Routes) ||
+		!reflect.DeepEqual(liveConfig(t, a).TrustedProxies, liveConfig(t, b).TrustedProxies) {
+		t.Errorf("round trip differs:\n%+v\n%+v\n%s", liveConfig(t, a), liveConfig(t, b), out)
 	}
 }
 
@@ -651,8 +637,8 @@ current-context: x
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := l.Gateway.Upstreams[0].Resolver.(*kube.Resolver); !ok || l.Gateway.Upstreams[0].Service != "shop/users" {
-		t.Fatalf("resolver %T, service %q", l.Gateway.Upstreams[0].Resolver, l.Gateway.Upstreams[0].Service)
+	if _, ok := liveConfig(t, l).Upstreams[0].Resolver.(*kube.Resolver); !ok || liveConfig(t, l).Upstreams[0].Service != "shop/users" {
+		t.Fatalf("resolver %T, service %q", liveConfig(t, l).Upstreams[0].Resolver, liveConfig(t, l).Upstreams[0].Service)
 	}
 	_, err = Parse("k.yaml", []byte("upstreams:\n  users:\n    discovery: kubernetes\n    instances: [a:1]\nroutes:\n  - {name: u, path_prefix: /, upstream: users}\n"))
 	if err == nil || !strings.Contains(err.Error(), "k.yaml:4:16: upstreams.users.instances: are not used with discovery: kubernetes") {
@@ -674,14 +660,45 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := l.Gateway.Upstreams[1].Subset["version"]; got != "v2" {
-		t.Errorf("subset = %v", l.Gateway.Upstreams[1].Subset)
+	if got := liveConfig(t, l).Upstreams[1].Subset["version"]; got != "v2" {
+		t.Errorf("subset = %v", liveConfig(t, l).Upstreams[1].Subset)
 	}
-	if v := l.Gateway.Routes[0].Variants; len(v) != 1 || v[0] != (gateway.Variant{Header: "X-Canary", Value: "1", Upstream: "users-v2"}) {
+	if v := liveConfig(t, l).Routes[0].Variants; len(v) != 1 || v[0] != (spec.Variant{Header: "X-Canary", Value: "1", Upstream: "users-v2"}) {
 		t.Errorf("variants = %+v", v)
 	}
 	_, err = Parse("c.yaml", []byte(strings.Replace(doc, "upstream: users-v2}", "upstream: nope}", 1)))
 	if err == nil || !strings.Contains(err.Error(), `c.yaml:8:57: routes[0].variants[0].upstream: "nope" is not defined`) {
 		t.Errorf("err = %v", err)
 	}
+}
+
+var liveConfigs sync.Map // *Loaded -> gateway.Config
+
+// liveConfig builds l as the binary does, for (*gateway.Gateway).Apply,
+// once per Loaded: upstreams sorted by name, routes in file order.
+func liveConfig(t testing.TB, l *Loaded) gateway.Config {
+	t.Helper()
+	if c, ok := liveConfigs.Load(l); ok {
+		return c.(gateway.Config)
+	}
+	rt := live.NewRuntime()
+	t.Cleanup(rt.Close)
+	b, err := l.Build(rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveConfigs.Store(l, b.Gateway)
+	return b.Gateway
+}
+
+// upstreamNamed returns the built upstream of that name.
+func upstreamNamed(t testing.TB, l *Loaded, name string) gateway.UpstreamSpec {
+	t.Helper()
+	for _, u := range liveConfig(t, l).Upstreams {
+		if u.Name == name {
+			return u
+		}
+	}
+	t.Fatalf("no upstream %s", name)
+	return gateway.UpstreamSpec{}
 }

@@ -10,9 +10,10 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/live"
 )
 
-func ExampleRuntime() {
+func ExampleLoaded_Apply() {
 	doc := fmt.Sprintf(`
 consumers:
   - id: billing
@@ -32,18 +33,17 @@ routes:
 		panic(err)
 	}
 	reg := prometheus.NewRegistry()
-	rt, _ := config.NewRuntime(config.WithRegistry(reg)) // one per process: reused across reloads
+	rt := live.NewRuntime(live.WithRegistry(reg)) // one per process: reused across reloads
 	defer rt.Close()
-	built, err := rt.Build(loaded) // reads files, connects Redis, builds each route's middleware
-	if err != nil {
-		panic(err)
-	}
 	gw, _ := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
 	defer gw.Close()
-	_ = gw.Apply(context.Background(), built.Gateway)
+	// Reads files, connects Redis, builds each route's middleware, applies.
+	if err := loaded.Apply(context.Background(), gw, rt); err != nil {
+		panic(err)
+	}
 
 	rec := httptest.NewRecorder()
-	built.Middleware(gw).ServeHTTP(rec, httptest.NewRequest("GET", "/orders/1", nil))
+	loaded.Middleware()(gw).ServeHTTP(rec, httptest.NewRequest("GET", "/orders/1", nil))
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
 	// Output: 401 APIKey realm="gatescale", header="X-API-Key"
 }

@@ -24,9 +24,9 @@ routes:
 		fmt.Println(err)
 		return
 	}
-	u, r := l.Gateway.Upstreams[0], l.Gateway.Routes[0]
+	u, r := l.Spec.Upstreams["users"], l.Spec.Routes[0]
 	fmt.Println(l.Listen, l.AdminListen, l.DrainPeriod)
-	fmt.Println(u.Name, u.Balancer.Name(), len(u.Instances), u.Instances[1].Weight)
+	fmt.Println(u.Balancer, len(u.Instances), u.Instances[1].Weight)
 	fmt.Println(r.Name, r.PathPrefix, r.Methods, r.MaxBodyBytes, r.Upstream)
 
 	// Every problem is reported, with its position and key path.
@@ -42,8 +42,8 @@ routes:
 	fmt.Println(err)
 	// Output:
 	// 127.0.0.1:8080 127.0.0.1:9090 5s
-	// users weighted 2 3
-	// users /users [GET] 1048576 users
+	// weighted 2 3
+	// users /users [get] 1048576 users
 	// gatescale.yaml:4:17: upstreams.users.instances[0]: addr must be host:port: address 127.0.0.1: missing port in address
 	// gatescale.yaml:8:15: routes[0].upstream: "userz" is not defined (defined: users)
 }

@@ -15,9 +15,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
-	"github.com/hashicorp/consul/api"
 
-	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/internal/fileerr"
 )
 
@@ -33,9 +32,9 @@ const (
 type Loaded struct {
 	// File is the document as written.
 	File File
-	// Gateway is ready for (*gateway.Gateway).Apply: upstreams in file
-	// order, then routes in file order.
-	Gateway gateway.Config
+	// Spec is the gateway's state the file declares, validated: build it
+	// with Build (or live.Runtime.Build) for (*gateway.Gateway).Apply.
+	Spec spec.Config
 	// Listen and AdminListen are the listener addresses, defaults applied.
 	Listen, AdminListen string
 	// DrainPeriod and ShutdownTimeout are for gateway.Server, defaults
@@ -47,12 +46,12 @@ type Loaded struct {
 	// Server holds the listener limits of the limits section, defaults
 	// applied.
 	Server ServerSettings
+	// TLS is the tls section, or nil (see TLSConfig).
+	TLS *TLS
 
-	// security is what Runtime.Build needs to make the routes' security
-	// live; name and valPos let it report problems at their place.
-	security *securityPlan
-	name     string
-	valPos   map[string]pos
+	// name, valPos and keyPos place problems found after Parse (Build).
+	name           string
+	valPos, keyPos map[string]pos
 }
 
 // Error is one problem in a configuration file. Parse and Load return all
@@ -122,13 +121,7 @@ type parseState struct {
 	// entries are not decoded or validated further.
 	structErrs []string
 
-	file           File
-	upstreamOrder  []string // upstream names in file order
-	badUpstreams   map[string]bool
-	routeFileIndex []int // position in the routes list of p.file.Routes[i]
-
-	consulClient *api.Client // shared by every discovery: consul upstream
-	consulDC     string
+	file File
 }
 
 const maxDepth = 64
@@ -144,7 +137,7 @@ func (p *parseState) parse(data []byte) *Loaded {
 		if doc == nil || doc.Body == nil {
 			continue
 		}
-		if _, isNull := unwrapTag(doc.Body).(*ast.NullNode); isNull {
+		if _, isNull := spec.UnwrapTag(doc.Body).(*ast.NullNode); isNull {
 			continue
 		}
 		if body != nil {
@@ -255,13 +248,13 @@ func (p *parseState) present(path string) bool {
 // yamlError reports an error from the YAML parser or decoder; entry is the
 // path being decoded, for errors that do not carry a position.
 func (p *parseState) yamlError(err error, entry string) {
-	var ve *valueError
+	var ve *spec.ValueError
 	if errors.As(err, &ve) {
-		at := nodePos(ve.node)
-		p.add(at, p.pathAt(at, ve.node, entry), ve.msg)
+		at := nodePos(ve.Node)
+		p.add(at, p.pathAt(at, ve.Node, entry), ve.Msg)
 		return
 	}
-	if errors.Is(err, errShape) {
+	if errors.Is(err, spec.ErrShape) {
 		if !p.hasStructErr(entry) {
 			p.errf(entry, "has a value of the wrong kind")
 		}
@@ -410,7 +403,7 @@ func (p *parseState) setPaths(child, parent string, kp pos, v ast.Node) {
 		p.valPos[child] = nodePos(v)
 	}
 	p.parentOf[child] = parent
-	if v != nil && isScalar(unwrapTag(v)) {
+	if v != nil && isScalar(spec.UnwrapTag(v)) {
 		p.scalar[child] = true
 	}
 }
@@ -457,7 +450,7 @@ func (p *parseState) isMapping(n ast.Node) bool {
 var (
 	durationType = reflect.TypeFor[Duration]()
 	sizeType     = reflect.TypeFor[Size]()
-	instanceType = reflect.TypeFor[Instance]()
+	instanceType = reflect.TypeFor[spec.Instance]()
 )
 
 // check verifies that n has the shape of t: mappings only with known keys,
@@ -500,7 +493,7 @@ func (p *parseState) check(n ast.Node, t reflect.Type, path string, depth int) {
 			p.structErr(at, path, fmt.Sprintf("expected %s, got the mapping {%s}: inside {...} quote addresses, as in [\"%s\"]",
 				typeDesc(t), nodeText(n), nodeText(n)))
 		case p.isMapping(n):
-			p.checkStruct(n, reflect.TypeFor[instanceFields](), path, depth)
+			p.checkStruct(n, reflect.TypeFor[spec.InstanceFields](), path, depth)
 		case !isStringScalar(n):
 			p.structErr(at, path, fmt.Sprintf("expected %s, got %s", typeDesc(t), nodeDesc(n)))
 		}
@@ -653,28 +646,25 @@ func (p *parseState) decode(body ast.Node) bool {
 }
 
 func (p *parseState) decodeUpstreams(dec *yaml.Decoder, n ast.Node) {
-	p.badUpstreams = map[string]bool{}
 	n = p.resolve(n)
 	if !p.isMapping(n) {
 		return
 	}
-	p.file.Upstreams = map[string]Upstream{}
-	seen := map[string]bool{}
+	p.file.Upstreams = map[string]spec.Upstream{}
 	for _, mv := range pairs(n) {
 		if mv.Key == nil || mv.Key.IsMergeKey() {
 			continue
 		}
 		name := keyText(mv.Key)
-		if seen[name] {
+		if _, seen := p.file.Upstreams[name]; seen {
 			continue // a duplicate, reported by index
 		}
-		seen[name] = true
-		p.upstreamOrder = append(p.upstreamOrder, name)
+		// A broken entry still defines its name (routes that name it are
+		// not told it is undefined); validation skips it.
+		var u spec.Upstream
 		path := join("upstreams", name)
-		var u Upstream
-		if p.hasStructErr(path) || !p.decodeEntry(dec, mv.Value, &u, path) {
-			p.badUpstreams[name] = true
-			continue
+		if !p.hasStructErr(path) && !p.decodeEntry(dec, mv.Value, &u, path) {
+			u = spec.Upstream{}
 		}
 		p.file.Upstreams[name] = u
 	}
@@ -687,16 +677,15 @@ func (p *parseState) decodeRoutes(dec *yaml.Decoder, n ast.Node) {
 	}
 	for i, v := range seq.Values {
 		path := "routes[" + strconv.Itoa(i) + "]"
+		var r spec.Route
 		if _, empty := p.resolve(v).(*ast.NullNode); empty {
 			p.errf(path, "is empty: expected a route (a mapping with name, path or path_prefix, and upstream)")
-			continue
+			p.structErrs = append(p.structErrs, path)
+		} else if !p.hasStructErr(path) && !p.decodeEntry(dec, v, &r, path) {
+			r = spec.Route{}
 		}
-		var r Route
-		if p.hasStructErr(path) || !p.decodeEntry(dec, v, &r, path) {
-			continue
-		}
+		// Every entry keeps its index, so paths name the file's entries.
 		p.file.Routes = append(p.file.Routes, r)
-		p.routeFileIndex = append(p.routeFileIndex, i)
 	}
 }
 
@@ -758,10 +747,10 @@ func isFlowHostPort(n ast.Node) bool {
 	if len(ps) != 1 || ps[0].Key == nil || ps[0].Key.IsMergeKey() {
 		return false
 	}
-	if _, known := yamlFields(reflect.TypeFor[instanceFields]())[keyText(ps[0].Key)]; known {
+	if _, known := yamlFields(reflect.TypeFor[spec.InstanceFields]())[keyText(ps[0].Key)]; known {
 		return false
 	}
-	_, isInt := unwrapTag(ps[0].Value).(*ast.IntegerNode)
+	_, isInt := spec.UnwrapTag(ps[0].Value).(*ast.IntegerNode)
 	return isInt
 }
 
@@ -770,7 +759,7 @@ func isFlowHostPort(n ast.Node) bool {
 func isFlowPair(n ast.Node) bool {
 	ps := pairs(n)
 	return len(ps) == 1 && ps[0].Key != nil && !ps[0].Key.IsMergeKey() && ps[0].Value != nil &&
-		isScalar(unwrapTag(ps[0].Value)) && nodeText(n) != ""
+		isScalar(spec.UnwrapTag(ps[0].Value)) && nodeText(n) != ""
 }
 
 // nodeText is "key:value" for a one-pair mapping.

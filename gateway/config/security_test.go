@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/gatescale/gatescale/gateway/live"
 	"io"
 	"math/big"
 	"net"
@@ -123,46 +124,41 @@ func TestSecurityParseAndBuild(t *testing.T) {
 	if want := (ServerSettings{MaxHeaderBytes: 32 << 10, MaxHeaderCount: 50, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}); l.Server != want {
 		t.Errorf("server settings %+v, want %+v", l.Server, want)
 	}
-	if r := l.Gateway.Routes[0]; !r.CaseInsensitive || r.MaxBodyBytes != 1<<20 {
+	if r := liveConfig(t, l).Routes[0]; !r.CaseInsensitive || r.MaxBodyBytes != 1<<20 {
 		t.Errorf("route settings %+v", r)
 	}
 
-	// Loaded.Gateway alone fails closed on routes with security.
+	// The declared routes alone are refused: gateway.Apply does not serve
+	// a route's policies unbuilt.
 	gw, err := gateway.New(gateway.WithAccessLog(false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer gw.Close()
-	if err := gw.Apply(context.Background(), l.Gateway); err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	gw.ServeHTTP(rec, httptest.NewRequest("GET", "/orders/1", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "not built") {
-		t.Fatalf("unbuilt route: %d %s", rec.Code, rec.Body)
+	unbuilt := liveConfig(t, l)
+	unbuilt.Routes[0].Route = l.Spec.Routes[0]
+	if err := gw.Apply(context.Background(), unbuilt); err == nil || !strings.Contains(err.Error(), "routes[0]: has auth, authorize, rate_limit or concurrency settings") {
+		t.Fatalf("unbuilt route: %v", err)
 	}
 
 	reg := prometheus.NewRegistry()
-	rt, err := NewRuntime(WithRegistry(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := live.NewRuntime(live.WithRegistry(reg))
 	defer rt.Close()
-	if err := rt.Check(l); err != nil {
+	if err := l.Check(rt); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
-	built, err := rt.Build(l)
+	tlsConfig, err := l.TLSConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if built.TLS == nil || built.TLS.MinVersion != tls.VersionTLS13 || built.TLS.ClientAuth != tls.VerifyClientCertIfGiven ||
-		built.TLS.ClientCAs == nil || len(built.TLS.Certificates) != 1 {
-		t.Fatalf("TLS config %+v", built.TLS)
+	if tlsConfig == nil || tlsConfig.MinVersion != tls.VersionTLS13 || tlsConfig.ClientAuth != tls.VerifyClientCertIfGiven ||
+		tlsConfig.ClientCAs == nil || len(tlsConfig.Certificates) != 1 {
+		t.Fatalf("TLS config %+v", tlsConfig)
 	}
-	if err := gw.Apply(context.Background(), built.Gateway); err != nil {
+	if err := l.Apply(context.Background(), gw, rt); err != nil {
 		t.Fatal(err)
 	}
-	h := built.Middleware(gw)
+	h := l.Middleware()(gw)
 	tok := func(sub string, roles ...string) string {
 		s, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "https://idp.test", "aud": "shop", "sub": sub,
 			"scope": "orders:read", "realm_access": map[string]any{"roles": roles}, "exp": time.Now().Add(time.Hour).Unix()}).
@@ -213,11 +209,7 @@ func TestSecurityParseAndBuild(t *testing.T) {
 	}
 
 	// A second Build keeps local buckets: bob is still limited.
-	built2, err := rt.Build(l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Apply(context.Background(), built2.Gateway); err != nil {
+	if err := l.Apply(context.Background(), gw, rt); err != nil {
 		t.Fatal(err)
 	}
 	if rec := serve("GET", "/orders/1", "Authorization", "Bearer "+tok("bob")); rec.Code != 429 {
@@ -345,12 +337,9 @@ tls:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := NewRuntime()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := live.NewRuntime()
 	defer rt.Close()
-	err = rt.Check(l)
+	err = l.Check(rt)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -366,7 +355,7 @@ tls:
 	}
 	// A secret that is too short is caught when read.
 	t.Setenv("GATESCALE_TEST_UNSET", "short")
-	if err := rt.Check(l); err == nil || !strings.Contains(err.Error(), "auth.jwt.env: HMAC secret of 5 bytes is too short") {
+	if err := l.Check(rt); err == nil || !strings.Contains(err.Error(), "auth.jwt.env: HMAC secret of 5 bytes is too short") {
 		t.Errorf("short secret: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -198,6 +197,10 @@ type ConcurrencyPolicy struct {
 	Max int
 	// Key picks the counter per request (nil: one for the policy).
 	Key KeyFunc
+	// Counter holds the counts; nil gives the middleware its own. Pass the
+	// same one to the middleware a reload builds so requests in flight
+	// across the reload still count.
+	Counter *InFlight
 }
 
 // Concurrency refuses a request with 429 (Retry-After: 1) when Max
@@ -209,33 +212,22 @@ func Concurrency(p ConcurrencyPolicy, opts ...Option) func(http.Handler) http.Ha
 		panic(fmt.Sprintf("ratelimit: concurrency policy %q: max %d must be at least 1", p.Name, p.Max))
 	}
 	o := newOptions(opts)
-	var mu sync.Mutex
-	inFlight := map[string]int{}
+	counter := p.Counter
+	if counter == nil {
+		counter = NewInFlight()
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := ""
 			if p.Key != nil {
 				key = p.Key(r)
 			}
-			mu.Lock()
-			n := inFlight[key]
-			if n >= p.Max {
-				mu.Unlock()
+			if !counter.acquire(key, p.Max) {
 				w.Header().Set("Retry-After", "1")
 				o.reject(w, r, p.Name, fmt.Sprintf("concurrency limit %q of %d requests in flight reached", p.Name, p.Max))
 				return
 			}
-			inFlight[key] = n + 1
-			mu.Unlock()
-			defer func() {
-				mu.Lock()
-				if inFlight[key] <= 1 {
-					delete(inFlight, key)
-				} else {
-					inFlight[key]--
-				}
-				mu.Unlock()
-			}()
+			defer counter.release(key)
 			next.ServeHTTP(w, r)
 		})
 	}

@@ -2,6 +2,7 @@ package route_test
 
 import (
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"net/http"
 	"net/http/httptest"
 
@@ -15,8 +16,8 @@ func ExampleNewTable() {
 		fmt.Fprintf(w, "%s -> %s", route.InfoFrom(r.Context()).Route, r.URL.Path)
 	})
 	tbl, err := route.NewTable([]route.Route{
-		{Name: "user", Path: "/users/{id}", Methods: []string{"GET"}, Rewrite: "/v2/users/{id}", Handler: echo},
-		{Name: "static", PathPrefix: "/static", StripPrefix: "/static", Handler: echo},
+		{Route: spec.Route{Name: "user", Path: "/users/{id}", Methods: []string{"GET"}, Rewrite: "/v2/users/{id}"}, Handler: echo},
+		{Route: spec.Route{Name: "static", PathPrefix: "/static", StripPrefix: "/static"}, Handler: echo},
 	})
 	if err != nil {
 		panic(err)

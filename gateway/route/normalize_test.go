@@ -2,6 +2,7 @@ package route
 
 import (
 	"errors"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -137,11 +138,11 @@ func TestCaseInsensitiveRoutes(t *testing.T) {
 		})
 	}
 	tbl, err := NewTable([]Route{
-		{Name: "admin", PathPrefix: "/Admin", CaseInsensitive: true, Methods: []string{"GET"}, Handler: echo("admin")},
-		{Name: "admin-public", PathPrefix: "/admin/public", Handler: echo("admin-public")},
-		{Name: "files", Path: "/Files/{Name}", CaseInsensitive: true, StripPrefix: "/FILES", Handler: echo("files")},
-		{Name: "Exact", PathPrefix: "/Exact", Handler: echo("exact")},
-		{Name: "any", PathPrefix: "/", Handler: echo("any")},
+		{Route: spec.Route{Name: "admin", PathPrefix: "/Admin", CaseInsensitive: true, Methods: []string{"GET"}}, Handler: echo("admin")},
+		{Route: spec.Route{Name: "admin-public", PathPrefix: "/admin/public"}, Handler: echo("admin-public")},
+		{Route: spec.Route{Name: "files", Path: "/Files/{Name}", CaseInsensitive: true, StripPrefix: "/FILES"}, Handler: echo("files")},
+		{Route: spec.Route{Name: "Exact", PathPrefix: "/Exact"}, Handler: echo("exact")},
+		{Route: spec.Route{Name: "any", PathPrefix: "/"}, Handler: echo("any")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +174,7 @@ func TestCaseInsensitiveRoutes(t *testing.T) {
 
 func TestServeRefusesMalformedPaths(t *testing.T) {
 	hit := false
-	tbl, err := NewTable([]Route{{Name: "any", PathPrefix: "/", Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit = true })}})
+	tbl, err := NewTable([]Route{{Route: spec.Route{Name: "any", PathPrefix: "/"}, Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit = true })}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,49 +1,35 @@
 package route
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
-// Route describes one route. Exactly one of Path and PathPrefix is set.
+// Route is one route of a Table: its declaration (spec.Route: matching,
+// path changes, deadline, upstream and policies) and the live handler with
+// the middleware built from its policies. Exactly one of Path and
+// PathPrefix is set. Matching:
+//   - Hosts restricts the route to these Host header values (case
+//     insensitive, port ignored); "*.example.com" matches any subdomain.
+//   - Methods restricts the route to these methods (any case).
+//   - Path is a chi pattern: "/users/{id}", "/files/*", "/v{n:[0-9]+}/x".
+//   - PathPrefix matches the prefix and everything below it at a segment
+//     boundary: "/api" matches /api, /api/ and /api/x, not /apix.
+//   - CaseInsensitive makes the route match its path in any ASCII case, with
+//     the path lower-cased before the route's middleware and the upstream
+//     see it, so that no spelling of a protected path reaches a
+//     case-insensitive upstream through another route.
+//   - Rewrite replaces the upstream path: {name} is the chi URL parameter of
+//     that name and {*} the wildcard remainder ("/u/{id}/*" with Rewrite
+//     "/users/{id}/{*}"); StripPrefix is removed from the path instead.
+//   - Timeout bounds the whole request (all upstream attempts).
 type Route struct {
-	// Name identifies the route in metrics, logs and errors. Required and
-	// unique within a table.
-	Name string
-	// Hosts restricts the route to these Host header values (case
-	// insensitive, port ignored). "*.example.com" matches any subdomain.
-	// Empty means any host.
-	Hosts []string
-	// Methods restricts the route to these methods. Empty means any.
-	Methods []string
-	// Path is a chi pattern: "/users/{id}", "/files/*", "/v{n:[0-9]+}/x".
-	Path string
-	// PathPrefix matches the prefix and everything below it at a segment
-	// boundary: "/api" matches /api, /api/ and /api/x, not /apix.
-	PathPrefix string
-	// StripPrefix is removed from the path before it goes upstream.
-	StripPrefix string
-	// CaseInsensitive makes the route match its path in any ASCII case:
-	// /Admin and /ADMIN are served by a route for /admin, with the path
-	// lower-cased before the route's middleware and the upstream see it.
-	// Set it when the upstream treats paths case-insensitively, so that no
-	// spelling of a protected path reaches it through another route.
-	CaseInsensitive bool
-	// Rewrite, when set, replaces the upstream path. {name} is replaced by
-	// the chi URL parameter of that name and {*} by the wildcard remainder:
-	// Path "/u/{id}/*" with Rewrite "/users/{id}/{*}".
-	Rewrite string
-	// Timeout bounds the whole request (all upstream attempts). Zero means
-	// no route deadline.
-	Timeout time.Duration
-	// Upstream is the name of the upstream service the route points at,
-	// recorded in Info for logs and metrics.
-	Upstream string
+	spec.Route
 	// Middleware runs after the gateway-wide middleware, in order, around
 	// Handler (authentication, authorization, flow limits, caching...).
 	Middleware []func(http.Handler) http.Handler
@@ -106,46 +92,6 @@ func closingBrace(s string) int {
 		}
 	}
 	return -1
-}
-
-func (rt *Route) validate() error {
-	var errs []error
-	if rt.Name == "" {
-		errs = append(errs, errors.New("name is required"))
-	}
-	switch {
-	case rt.Path == "" && rt.PathPrefix == "":
-		errs = append(errs, errors.New("one of path and path_prefix is required"))
-	case rt.Path != "" && rt.PathPrefix != "":
-		errs = append(errs, errors.New("path and path_prefix are exclusive"))
-	case rt.Path != "" && !strings.HasPrefix(rt.Path, "/"):
-		errs = append(errs, fmt.Errorf("path %q must begin with /", rt.Path))
-	case rt.PathPrefix != "" && !strings.HasPrefix(rt.PathPrefix, "/"):
-		errs = append(errs, fmt.Errorf("path_prefix %q must begin with /", rt.PathPrefix))
-	}
-	if rt.StripPrefix != "" && !strings.HasPrefix(rt.StripPrefix, "/") {
-		errs = append(errs, fmt.Errorf("strip_prefix %q must begin with /", rt.StripPrefix))
-	}
-	if rt.Rewrite != "" && !strings.HasPrefix(rt.Rewrite, "/") {
-		errs = append(errs, fmt.Errorf("rewrite %q must begin with /", rt.Rewrite))
-	}
-	if rt.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %v is negative", rt.Timeout))
-	}
-	for _, m := range rt.Methods {
-		if !knownMethod(m) {
-			errs = append(errs, fmt.Errorf("method %q is not supported", m))
-		}
-	}
-	for _, h := range rt.Hosts {
-		if h == "" || strings.ContainsAny(h, "/ ") || (strings.Contains(h, "*") && !strings.HasPrefix(h, "*.")) {
-			errs = append(errs, fmt.Errorf("host %q is not a host name or *.suffix", h))
-		}
-	}
-	if rt.Handler == nil {
-		errs = append(errs, errors.New("handler is nil"))
-	}
-	return errors.Join(errs...)
 }
 
 // numMethods is len(methods), as a constant for array types.
@@ -236,4 +182,16 @@ func (rw *rewriter) apply(rctx *chi.Context) string {
 		}
 	}
 	return b.String()
+}
+
+// methodList returns the route's methods in upper case, or every method.
+func (rt *Route) methodList() []string {
+	if len(rt.Methods) == 0 {
+		return methods[:]
+	}
+	out := make([]string, len(rt.Methods))
+	for i, m := range rt.Methods {
+		out[i] = strings.ToUpper(strings.TrimSpace(m))
+	}
+	return out
 }

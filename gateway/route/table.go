@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 // Table is an immutable set of routes compiled into chi trees. It is an
@@ -60,17 +62,18 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var errs []error
-	names := map[string]int{}
+	decl := make([]spec.Route, len(routes))
 	for i := range routes {
-		rt := &routes[i]
-		if err := rt.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("route %d (%s): %w", i, rt.Name, err))
+		decl[i] = routes[i].Route
+	}
+	if err := spec.CheckRoutes(decl); err != nil {
+		return nil, err
+	}
+	var errs []error
+	for i := range routes {
+		if routes[i].Handler == nil {
+			errs = append(errs, &spec.FieldError{Path: spec.Index("routes", i), Message: "has no handler"})
 		}
-		if j, dup := names[rt.Name]; dup && rt.Name != "" {
-			errs = append(errs, fmt.Errorf("route %d (%s): name already used by route %d", i, rt.Name, j))
-		}
-		names[rt.Name] = i
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -81,13 +84,12 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 	for i := range t.routes {
 		h, err := t.routes[i].handler(o.middleware)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("route %d (%s): %w", i, t.routes[i].Name, err))
+			errs = append(errs, &spec.FieldError{Path: spec.Join(spec.Index("routes", i), "rewrite"), Message: err.Error()})
 		}
 		handlers[i] = h
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	// Routes whose handler failed are left out of the trees, which are
+	// still built: their problems are reported too, all at once.
 
 	// Every host tree gets its own routes first, then the host-less ones that
 	// do not collide, so a request needs exactly one tree lookup.
@@ -112,18 +114,20 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		mux.MethodNotAllowed(withInfo(Unmatched, "", chain(o.middleware, methodNotAllowed(mux))).ServeHTTP)
 		seen := map[string]string{} // method+pattern -> route name
 		var errs []error
+		conflicts := newConflicts(host)
+		badPattern := map[string]bool{}
 		add := func(i int, fallback bool) {
 			rt := &t.routes[i]
-			ms := rt.Methods
-			if len(ms) == 0 {
-				ms = methods[:]
+			if handlers[i] == nil {
+				return
 			}
+			ms := rt.methodList()
 			for _, p := range rt.patterns() {
 				for _, m := range ms {
 					key := m + " " + p
 					if other, ok := seen[key]; ok {
 						if !fallback {
-							errs = append(errs, fmt.Errorf("route %d (%s): %s %s on host %q is already routed by %s", i, rt.Name, m, p, host, other))
+							conflicts.add(i, rt, m, p, other)
 						}
 						continue
 					}
@@ -135,8 +139,9 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 					if rt.CaseInsensitive {
 						tr.caseInsensitive = true
 					}
-					if err := register(mux, m, p, handlers[i]); err != nil {
-						errs = append(errs, fmt.Errorf("route %d (%s): %w", i, rt.Name, err))
+					if err := register(mux, m, p, handlers[i]); err != nil && !badPattern[p] {
+						badPattern[p] = true
+						errs = append(errs, &spec.FieldError{Path: spec.Join(spec.Index("routes", i), rt.pathField()), Message: err.Error()})
 					}
 				}
 			}
@@ -147,7 +152,7 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		for _, i := range anyRoutes {
 			add(i, host != "")
 		}
-		return tr, errors.Join(errs...)
+		return tr, errors.Join(append(errs, conflicts.errors()...)...)
 	}
 	var err error
 	if t.any, err = build("", nil); err != nil {
@@ -377,7 +382,7 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 	if rt.CaseInsensitive {
 		strip = lowerASCII(strip) // the path it is cut from is lower case
 	}
-	timeout := rt.Timeout
+	timeout := rt.Timeout.Std()
 	final := rt.Handler
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -447,4 +452,88 @@ func setEscapedPath(u *url.URL, escaped string) {
 	if u.EscapedPath() != escaped {
 		u.RawPath = escaped
 	}
+}
+
+// pathField names the route field a pattern came from.
+func (rt *Route) pathField() string {
+	if rt.Path != "" {
+		return "path"
+	}
+	return "path_prefix"
+}
+
+// conflicts groups "already routed" problems per route and other route,
+// across methods and patterns, so one clash is one message.
+type conflicts struct {
+	host  string
+	order []conflictKey
+	by    map[conflictKey][]patternMethods
+}
+
+type conflictKey struct {
+	idx   int
+	field string
+	other string
+}
+
+type patternMethods struct {
+	pattern string
+	methods []string
+}
+
+func newConflicts(host string) *conflicts {
+	return &conflicts{host: host, by: map[conflictKey][]patternMethods{}}
+}
+
+func (c *conflicts) add(i int, rt *Route, method, pattern, other string) {
+	k := conflictKey{i, rt.pathField(), other}
+	pms, ok := c.by[k]
+	if !ok {
+		c.order = append(c.order, k)
+	}
+	for j := range pms {
+		if pms[j].pattern == pattern {
+			pms[j].methods = append(pms[j].methods, method)
+			c.by[k] = pms
+			return
+		}
+	}
+	c.by[k] = append(pms, patternMethods{pattern, []string{method}})
+}
+
+func (c *conflicts) errors() []error {
+	var out []error
+	for _, k := range c.order {
+		var parts []string
+		for _, pm := range c.by[k] {
+			if len(pm.methods) == numMethods {
+				parts = append(parts, pm.pattern)
+			} else {
+				parts = append(parts, strings.Join(pm.methods, ", ")+" "+pm.pattern)
+			}
+		}
+		what := strings.Join(parts, " and ")
+		if c.host != "" {
+			what += " on host " + strconv.Quote(c.host)
+		}
+		verb := "is"
+		if len(parts) > 1 {
+			verb = "are"
+		}
+		out = append(out, &spec.FieldError{Path: spec.Join(spec.Index("routes", k.idx), k.field),
+			Message: fmt.Sprintf("%s %s already routed by route %q", what, verb, k.other)})
+	}
+	return out
+}
+
+// Check compiles routes as NewTable does, without handlers, and returns its
+// problems (*spec.FieldError at routes[i]): bad chi patterns, rewrite
+// templates, and two routes for one method, host and pattern.
+func Check(decl []spec.Route) error {
+	routes := make([]Route, len(decl))
+	for i := range decl {
+		routes[i] = Route{Route: decl[i], Handler: http.NotFoundHandler()}
+	}
+	_, err := NewTable(routes)
+	return err
 }

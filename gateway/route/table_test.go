@@ -1,6 +1,7 @@
 package route_test
 
 import (
+	"github.com/gatescale/gatescale/gateway/spec"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,18 +24,18 @@ func TestNewTableRejectsBadRoutes(t *testing.T) {
 		routes []route.Route
 		want   string
 	}{
-		{"no name", []route.Route{{Path: "/", Handler: ok}}, "route 0 (): name is required"},
-		{"no path", []route.Route{{Name: "a", Handler: ok}}, "one of path and path_prefix is required"},
-		{"both paths", []route.Route{{Name: "a", Path: "/a", PathPrefix: "/a", Handler: ok}}, "exclusive"},
-		{"relative", []route.Route{{Name: "a", Path: "a", Handler: ok}}, `path "a" must begin with /`},
-		{"dup name", []route.Route{{Name: "a", Path: "/a", Handler: ok}, {Name: "a", Path: "/b", Handler: ok}}, "route 1 (a): name already used by route 0"},
-		{"bad method", []route.Route{{Name: "a", Path: "/a", Methods: []string{"FETCH"}, Handler: ok}}, `method "FETCH" is not supported`},
-		{"bad host", []route.Route{{Name: "a", Path: "/a", Hosts: []string{"a*.b"}, Handler: ok}}, `host "a*.b"`},
-		{"nil handler", []route.Route{{Name: "a", Path: "/a"}}, "handler is nil"},
-		{"bad pattern", []route.Route{{Name: "a", Path: "/a/{id:[}", Handler: ok}}, "route 0 (a): pattern"},
-		{"same path twice", []route.Route{{Name: "a", Path: "/a", Handler: ok}, {Name: "b", Path: "/a", Methods: []string{"GET"}, Handler: ok}}, "GET /a on host \"\" is already routed by a"},
-		{"rewrite param", []route.Route{{Name: "a", Path: "/a/{id}", Rewrite: "/b/{other}", Handler: ok}}, "uses {other}, which the path does not define"},
-		{"rewrite unclosed", []route.Route{{Name: "a", Path: "/a/{id}", Rewrite: "/b/{id", Handler: ok}}, "unclosed"},
+		{"no name", []route.Route{{Route: spec.Route{Path: "/"}, Handler: ok}}, "routes[0].name: is required"},
+		{"no path", []route.Route{{Route: spec.Route{Name: "a"}, Handler: ok}}, "one of path and path_prefix is required"},
+		{"both paths", []route.Route{{Route: spec.Route{Name: "a", Path: "/a", PathPrefix: "/a"}, Handler: ok}}, "exclusive"},
+		{"relative", []route.Route{{Route: spec.Route{Name: "a", Path: "a"}, Handler: ok}}, `routes[0].path: "a" must begin with /`},
+		{"dup name", []route.Route{{Route: spec.Route{Name: "a", Path: "/a"}, Handler: ok}, {Route: spec.Route{Name: "a", Path: "/b"}, Handler: ok}}, `routes[1].name: "a" is already used by routes[0]`},
+		{"bad method", []route.Route{{Route: spec.Route{Name: "a", Path: "/a", Methods: []string{"FETCH"}}, Handler: ok}}, `routes[0].methods[0]: "FETCH" is not a supported method`},
+		{"bad host", []route.Route{{Route: spec.Route{Name: "a", Path: "/a", Hosts: []string{"a*.b"}}, Handler: ok}}, `routes[0].hosts[0]: "a*.b" is not a host name`},
+		{"nil handler", []route.Route{{Route: spec.Route{Name: "a", Path: "/a"}}}, "routes[0]: has no handler"},
+		{"bad pattern", []route.Route{{Route: spec.Route{Name: "a", Path: "/a/{id:[}"}, Handler: ok}}, `routes[0].path: pattern "/a/{id:[}": chi: invalid regexp`},
+		{"same path twice", []route.Route{{Route: spec.Route{Name: "a", Path: "/a"}, Handler: ok}, {Route: spec.Route{Name: "b", Path: "/a", Methods: []string{"GET"}}, Handler: ok}}, `routes[1].path: GET /a is already routed by route "a"`},
+		{"rewrite param", []route.Route{{Route: spec.Route{Name: "a", Path: "/a/{id}", Rewrite: "/b/{other}"}, Handler: ok}}, "uses {other}, which the path does not define"},
+		{"rewrite unclosed", []route.Route{{Route: spec.Route{Name: "a", Path: "/a/{id}", Rewrite: "/b/{id"}, Handler: ok}}, "unclosed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -48,13 +49,13 @@ func TestNewTableRejectsBadRoutes(t *testing.T) {
 
 func TestFindAndServe(t *testing.T) {
 	tbl, err := route.NewTable([]route.Route{
-		{Name: "user", Path: "/users/{id}", Methods: []string{"GET"}, Handler: ok},
-		{Name: "user-write", Path: "/users/{id}", Methods: []string{"PUT", "DELETE"}, Handler: ok},
-		{Name: "api", PathPrefix: "/api/", StripPrefix: "/api", Handler: ok},
-		{Name: "host-api", Hosts: []string{"Example.COM"}, PathPrefix: "/api", Handler: ok},
-		{Name: "deep-wild", Hosts: []string{"*.eu.example.com"}, PathPrefix: "/", Handler: ok},
-		{Name: "wild", Hosts: []string{"*.example.com"}, PathPrefix: "/", Handler: ok},
-		{Name: "rw", Path: "/r/{a}/*", Rewrite: "/x/{a}/{*}", Handler: ok},
+		{Route: spec.Route{Name: "user", Path: "/users/{id}", Methods: []string{"GET"}}, Handler: ok},
+		{Route: spec.Route{Name: "user-write", Path: "/users/{id}", Methods: []string{"PUT", "DELETE"}}, Handler: ok},
+		{Route: spec.Route{Name: "api", PathPrefix: "/api/", StripPrefix: "/api"}, Handler: ok},
+		{Route: spec.Route{Name: "host-api", Hosts: []string{"Example.COM"}, PathPrefix: "/api"}, Handler: ok},
+		{Route: spec.Route{Name: "deep-wild", Hosts: []string{"*.eu.example.com"}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "wild", Hosts: []string{"*.example.com"}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "rw", Path: "/r/{a}/*", Rewrite: "/x/{a}/{*}"}, Handler: ok},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestCleanPath(t *testing.T) {
 func BenchmarkFind(b *testing.B) {
 	var routes []route.Route
 	for _, p := range []string{"/users/{id}", "/orders/{id}/items", "/catalog/*", "/a", "/b", "/c/{x}/{y}"} {
-		routes = append(routes, route.Route{Name: p, Path: p, Handler: ok})
+		routes = append(routes, route.Route{Route: spec.Route{Name: p, Path: p}, Handler: ok})
 	}
 	tbl, err := route.NewTable(routes)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -117,10 +119,10 @@ func Config(users, orders, catalog []string) gateway.Config {
 				Retry: gateway.RetrySpec{Attempts: 2, Statuses: []int{500, 502, 503, 504}}},
 			{Name: "catalog", Instances: inst(catalog, 3, 1), Balancer: balance.Weighted{}, PassiveHealth: passive},
 		},
-		Routes: []gateway.RouteSpec{
-			{Name: "users", PathPrefix: "/users", Upstream: "users", Timeout: 2 * time.Second},
-			{Name: "orders", Path: "/orders/{id}", Methods: []string{"GET"}, Rewrite: "/v1/orders/{id}", Upstream: "orders", Timeout: 2 * time.Second},
-			{Name: "catalog", PathPrefix: "/api/catalog", StripPrefix: "/api", Upstream: "catalog", Timeout: 2 * time.Second},
+		Routes: []route.Route{
+			{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users", Timeout: spec.Duration(2 * time.Second)}},
+			{Route: spec.Route{Name: "orders", Path: "/orders/{id}", Methods: []string{"GET"}, Rewrite: "/v1/orders/{id}", Upstream: "orders", Timeout: spec.Duration(2 * time.Second)}},
+			{Route: spec.Route{Name: "catalog", PathPrefix: "/api/catalog", StripPrefix: "/api", Upstream: "catalog", Timeout: spec.Duration(2 * time.Second)}},
 		},
 	}
 }

@@ -3,6 +3,8 @@ package consul_test
 import (
 	"context"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
@@ -20,7 +22,7 @@ func ExampleNewResolver() {
 			Name:     "users",
 			Resolver: consul.NewResolver(client, consul.WithTags("v1"), consul.WithFilter(`Service.Meta.region == "eu"`)),
 		}},
-		Routes: []gateway.RouteSpec{{Name: "users", PathPrefix: "/users", Upstream: "users"}},
+		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users"}}},
 	}
 	fmt.Println(len(cfg.Upstreams), "upstream from Consul")
 	// Output: 1 upstream from Consul

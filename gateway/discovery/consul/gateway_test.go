@@ -2,6 +2,8 @@ package consul_test
 
 import (
 	"context"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"net"
 	"net/http"
@@ -134,7 +136,7 @@ func TestGatewayFollowsConsulUnderLoad(t *testing.T) {
 	err = gw.Apply(context.Background(), gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "api", Resolver: resolver, Balancer: balance.Weighted{},
 			Retry: gateway.RetrySpec{Attempts: 2}}},
-		Routes: []gateway.RouteSpec{{Name: "api", PathPrefix: "/", Upstream: "api"}},
+		Routes: []route.Route{{Route: spec.Route{Name: "api", PathPrefix: "/", Upstream: "api"}}},
 	})
 	if err != nil {
 		t.Fatal(err)

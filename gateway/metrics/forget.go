@@ -1,0 +1,25 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// ForgetRoute deletes the series of a route that a reload removed, so that
+// dashboards and the autoscaler do not see a frozen counter for it.
+func (m *Metrics) ForgetRoute(route string) {
+	m.mu.Lock()
+	old := *m.routes.Load()
+	if _, ok := old[route]; ok {
+		next := make(map[string]*routeSeries, len(old))
+		for k, v := range old {
+			if k != route {
+				next[k] = v
+			}
+		}
+		m.routes.Store(&next)
+	}
+	m.mu.Unlock()
+	l := prometheus.Labels{"route": route}
+	m.requests.DeletePartialMatch(l)
+	m.duration.DeletePartialMatch(l)
+	m.inFlight.DeletePartialMatch(l)
+	m.size.DeletePartialMatch(l)
+}
