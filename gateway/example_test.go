@@ -60,7 +60,7 @@ func ExampleGateway_Apply() {
 		Routes: []route.Route{{Route: spec.Route{Name: "orders", PathPrefix: "/orders", Upstream: "orders"}}},
 	})
 	fmt.Println(err)
-	// Output: route 0 (orders): upstream "orders" is not defined
+	// Output: routes[0].upstream: "orders" is not defined
 }
 
 // Server drains on shutdown: readiness fails, requests are still served for

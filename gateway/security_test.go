@@ -37,9 +37,9 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/config"
-	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/live"
 )
 
 // rawRequest sends target as the request line's target, byte for byte, so

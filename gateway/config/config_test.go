@@ -1,8 +1,6 @@
 package config
 
 import (
-	"slices"
-	"sync"
 	"context"
 	"errors"
 	"github.com/gatescale/gatescale/gateway/live"
@@ -15,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
