@@ -1,0 +1,208 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/authn"
+	"github.com/gatescale/gatescale/gateway/live"
+	"github.com/gatescale/gatescale/gateway/ratelimit"
+	"github.com/gatescale/gatescale/gateway/spec"
+)
+
+// The defaults spec's messages name are the ones the capability packages
+// use on their own.
+func TestDefaultsAgree(t *testing.T) {
+	if spec.DefaultRealm != authn.DefaultRealm || spec.DefaultJWKSRefresh != authn.DefaultJWKSRefresh ||
+		spec.DefaultJWKSMinRefresh != authn.DefaultJWKSMinRefresh || spec.DefaultLeeway != authn.DefaultLeeway ||
+		spec.DefaultRedisTimeout != ratelimit.DefaultRedisTimeout || spec.DefaultRedisBackoff != ratelimit.DefaultRedisBackoff {
+		t.Fatal("spec defaults differ from the capability packages' defaults")
+	}
+}
+
+func config(backend string, jwksURL string, routes ...spec.Route) *spec.Config {
+	c := &spec.Config{Upstreams: map[string]spec.Upstream{"b": {Instances: []spec.Instance{{Addr: backend}}}}, Routes: routes}
+	if jwksURL != "" {
+		c.Auth = &spec.Auth{JWT: map[string]spec.JWTIssuer{"idp": {Issuer: "https://idp", Audiences: []string{"a"},
+			Algorithms: []string{"RS256"}, JWKSURL: jwksURL}}}
+	}
+	return c
+}
+
+func apply(t *testing.T, rt *live.Runtime, gw *gateway.Gateway, c *spec.Config) {
+	t.Helper()
+	if err := live.Validate(c); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rt.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Apply(context.Background(), b.Gateway); err != nil {
+		b.Discard()
+		t.Fatal(err)
+	}
+	b.Commit()
+}
+
+// What a removed part owned is closed: after N reloads that add and drop a
+// JWKS issuer, the runtime holds what the last revision uses and the
+// refresher goroutines are back to the baseline.
+func TestReloadsReleaseResources(t *testing.T) {
+	old := live.CloseGrace
+	live.CloseGrace = 0
+	defer func() { live.CloseGrace = old }()
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"keys":[]}`))
+	}))
+	jwks.Config.SetKeepAlivesEnabled(false)
+	defer jwks.Close()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	addr := strings.TrimPrefix(backend.URL, "http://")
+
+	gw, err := gateway.New(gateway.WithAccessLog(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	rt := live.NewRuntime()
+	defer rt.Close()
+	plain := spec.Route{Name: "r", PathPrefix: "/", Upstream: "b", RateLimit: []spec.RateLimitPolicy{{Rate: 100}}}
+	apply(t, rt, gw, config(addr, "", plain))
+	base := runtime.NumGoroutine()
+	baseRes := rt.Resources()
+
+	for i := range 20 {
+		secured := spec.Route{Name: "r", PathPrefix: "/", Upstream: "b", Auth: &spec.RouteAuth{Methods: []string{"jwt"}}}
+		// A new URL each time: a new refresher that the next revision drops.
+		apply(t, rt, gw, config(addr, fmt.Sprintf("%s/jwks/%d", jwks.URL, i), secured))
+		apply(t, rt, gw, config(addr, "", plain))
+	}
+	if got := rt.Resources(); fmt.Sprint(got) != fmt.Sprint(baseRes) {
+		t.Errorf("resources after reloads %v, want %v", got, baseRes)
+	}
+	// Connections (the JWKS fetches') are not what is measured: close them.
+	jwks.CloseClientConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base+2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base+2 {
+		t.Errorf("goroutines %d after 20 reload pairs, baseline %d", n, base)
+	}
+}
+
+// Requests in flight across a reload still count against a concurrency
+// limit: the counters belong to the policy, not to one revision.
+func TestConcurrencyLimitHoldsAcrossReload(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 8)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	}))
+	defer backend.Close()
+	defer close(release)
+	addr := strings.TrimPrefix(backend.URL, "http://")
+	gw, err := gateway.New(gateway.WithAccessLog(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	rt := live.NewRuntime()
+	defer rt.Close()
+	route := spec.Route{Name: "slow", PathPrefix: "/", Upstream: "b", Concurrency: &spec.Concurrency{Max: 2}}
+	apply(t, rt, gw, config(addr, "", route))
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(srv.URL + "/x")
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	<-started
+	<-started
+	// A reload with the same policy (and another route beside it).
+	other := spec.Route{Name: "other", PathPrefix: "/other", Upstream: "b"}
+	apply(t, rt, gw, config(addr, "", route, other))
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("third request after a reload got %d, want 429: the limit was reset", resp.StatusCode)
+	}
+	release <- struct{}{}
+	release <- struct{}{}
+	wg.Wait()
+}
+
+// A route removed by a reload leaves no series behind, in the gateway's
+// metrics and in the security metrics.
+func TestRemovedRouteSeriesDeleted(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	addr := strings.TrimPrefix(backend.URL, "http://")
+	reg := prometheus.NewRegistry()
+	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	rt := live.NewRuntime(live.WithRegistry(reg))
+	defer rt.Close()
+	keep := spec.Route{Name: "keep", PathPrefix: "/keep", Upstream: "b"}
+	gone := spec.Route{Name: "gone", PathPrefix: "/gone", Upstream: "b", RateLimit: []spec.RateLimitPolicy{{Rate: 1, Burst: 1}}}
+	apply(t, rt, gw, config(addr, "", keep, gone))
+	for _, p := range []string{"/keep", "/gone", "/gone"} { // the second /gone is refused: a limit series
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+	}
+	count := func(route string) int {
+		n := 0
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "route" && l.GetValue() == route {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	if count("gone") == 0 || testutil.CollectAndCount(reg, "gatescale_ratelimit_rejected_total") == 0 {
+		t.Fatal("no series for route gone before the reload")
+	}
+	apply(t, rt, gw, config(addr, "", keep))
+	if n := count("gone"); n != 0 {
+		t.Errorf("%d series still name the removed route", n)
+	}
+	if count("keep") == 0 {
+		t.Error("the kept route's series were deleted too")
+	}
+}
