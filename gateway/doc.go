@@ -11,7 +11,7 @@
 //	gw, _ := gateway.New(gateway.WithRegistry(reg))
 //	_ = gw.Apply(ctx, gateway.Config{
 //		Upstreams: []gateway.UpstreamSpec{{Name: "users", Instances: []discovery.Instance{{Addr: "127.0.0.1:9001"}}}},
-//		Routes:    []gateway.RouteSpec{{Name: "users", PathPrefix: "/users", Upstream: "users"}},
+//		Routes:    []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users"}}},
 //	})
 //	r := chi.NewRouter()
 //	r.Mount("/", gw)
@@ -21,6 +21,11 @@
 //	route table (host, method, path) → request id → metrics → access log →
 //	route middleware (authn, authz, flow limits, cache…) → strip/rewrite,
 //	deadline → proxy → balancer → upstream instance
+//
+// A route's declaration is a spec.Route — the same model the YAML file and
+// the admin API produce, validated by one validation (live.Validate); its
+// live part is the handler and middleware. Package live builds a whole
+// spec.Config (resolvers, authentication, limits) into a Config for Apply.
 //
 // The table is immutable and swapped atomically by Apply, so a reload never
 // drops or half-applies anything. Each concern lives in its own package and
