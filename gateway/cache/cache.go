@@ -218,7 +218,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	case revalidate:
 		c.store.metrics.count(k.route, ResultStale)
 		c.write(w, r, o, Stale, now)
-		c.refresh(r, k, flightKey(k, n, r), o, func(ctx context.Context, t *tee) { next.ServeHTTP(t, detach(ctx, r)) })
+		c.refresh(r, k, flightKey(k, n, r), o, func(rr *http.Request, t *tee) { next.ServeHTTP(t, rr) })
 		return
 	case staleIfError:
 		stale = o
@@ -340,8 +340,9 @@ func (c *Cache) served(w http.ResponseWriter, r *http.Request, t *tee, stale *ob
 }
 
 // refresh runs fill in the background, once per key at a time, to replace
-// a stale answer.
-func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fill func(context.Context, *tee)) {
+// a stale answer. fill gets a copy of r for the background: its own
+// context, no body, no validators.
+func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fill func(*http.Request, *tee)) {
 	f, leader := c.store.flights.join(fk)
 	if !leader {
 		return // a refresh or a fetch is already under way
@@ -359,7 +360,7 @@ func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fil
 		cp := *info
 		ctx = route.WithInfo(ctx, &cp)
 	}
-	rr := r.WithContext(ctx)
+	rr := detach(ctx, r) // here: r is not to be read once this request is done
 	go func() {
 		defer cancel()
 		t := c.newTee(nil, rr, k, nil, cancel)
@@ -369,7 +370,7 @@ func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fil
 			// an upstream answer that broke off (the proxy panics with
 			// http.ErrAbortHandler) is just not stored.
 			defer func() { _ = recover() }()
-			fill(ctx, t)
+			fill(rr, t)
 			aborted = false
 		}()
 		if aborted {

@@ -44,8 +44,8 @@ func (c *Cache) Do(r *http.Request, fetch func(ctx context.Context) (*Response, 
 		return o.response(Hit, now), nil
 	case revalidate:
 		c.store.metrics.count(k.route, ResultStale)
-		c.refresh(r, k, flightKey(k, n, r), o, func(ctx context.Context, t *tee) {
-			resp, err := fetch(ctx)
+		c.refresh(r, k, flightKey(k, n, r), o, func(rr *http.Request, t *tee) {
+			resp, err := fetch(rr.Context())
 			if err != nil {
 				t.WriteHeader(http.StatusBadGateway)
 				return
