@@ -1,0 +1,632 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/gatescale/gatescale/gateway/outcome"
+)
+
+func TestMissThenHit(t *testing.T) {
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"))
+	r := f.get("/a")
+	if r.code != 200 || r.xcache() != Miss || r.body != "answer 1" {
+		t.Fatalf("first: %d %s %q", r.code, r.xcache(), r.body)
+	}
+	f.clock.Advance(5 * time.Second)
+	r = f.get("/a")
+	if r.code != 200 || r.xcache() != Hit || r.body != "answer 1" || r.header.Get("Age") != "5" {
+		t.Fatalf("second: %d %s %q Age=%q", r.code, r.xcache(), r.body, r.header.Get("Age"))
+	}
+	if r.header.Get("Content-Length") != "8" || r.header.Get("Cache-Control") != "max-age=60" {
+		t.Fatalf("stored header: %v", r.header)
+	}
+	f.clock.Advance(60 * time.Second) // 65s old: expired, no stale windows
+	if r = f.get("/a"); r.xcache() != Miss || r.body != "answer 2" {
+		t.Fatalf("after max-age: %s %q", r.xcache(), r.body)
+	}
+	if n := f.back.calls.Load(); n != 2 {
+		t.Fatalf("backend calls = %d, want 2", n)
+	}
+}
+
+func TestKey(t *testing.T) {
+	f := newFixture(t, Policy{QueryParams: []string{"page", "lang"}}, counter("Cache-Control", "max-age=60"))
+	f.get("/list?page=1&lang=en&utm=x")
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{"/list?lang=en&page=1", Hit},              // sorted
+		{"/list?page=1&lang=en&utm=y", Hit},        // utm is not part of the key
+		{"/list?page=2&lang=en", Miss},             // page is
+		{"/list", Miss},                            // no query
+		{"/LIST?page=1&lang=en", Miss},             // paths are case-sensitive
+		{"/list?page=1&lang=en&page=1", Miss},      // repeated values count
+		{"/list?page=1&lang=en&bad=%zz", "bypass"}, // malformed query: not cached
+	} {
+		r := f.get(tc.path)
+		got := r.xcache()
+		if got == "" {
+			got = "bypass"
+		}
+		if got != tc.want {
+			t.Errorf("%s: X-Cache %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	// HEAD is cached separately, and gets no body.
+	if r := f.do(context.Background(), "HEAD", "/list?page=1&lang=en"); r.xcache() != Miss || r.body != "" {
+		t.Fatalf("HEAD: %s %q", r.xcache(), r.body)
+	}
+	if r := f.do(context.Background(), "HEAD", "/list?page=1&lang=en"); r.xcache() != Hit || r.body != "" || r.header.Get("Content-Length") == "" {
+		t.Fatalf("HEAD again: %s %q %v", r.xcache(), r.body, r.header)
+	}
+}
+
+func TestIgnoreQuery(t *testing.T) {
+	f := newFixture(t, Policy{IgnoreQuery: true}, counter("Cache-Control", "max-age=60"))
+	f.get("/x?a=1")
+	if r := f.get("/x?b=2"); r.xcache() != Hit {
+		t.Fatalf("X-Cache %s", r.xcache())
+	}
+}
+
+// Answers the cache must not store, and request directives it honours.
+func TestNotStored(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		header []string // response header
+		req    []string // request header
+		status int
+		want   string // X-Cache of the second request ("" = bypass)
+	}{
+		{name: "no-store", header: []string{"Cache-Control", "no-store, max-age=60"}, want: Miss},
+		{name: "private", header: []string{"Cache-Control", "private, max-age=60"}, want: Miss},
+		{name: "no-cache", header: []string{"Cache-Control", "no-cache, max-age=60"}, want: Miss},
+		{name: "no freshness", header: nil, want: Miss},
+		{name: "max-age=0", header: []string{"Cache-Control", "max-age=0"}, want: Miss},
+		{name: "vary star", header: []string{"Cache-Control", "max-age=60", "Vary", "*"}, want: Miss},
+		{name: "set-cookie", header: []string{"Cache-Control", "max-age=60", "Set-Cookie", "s=1"}, want: Miss},
+		{name: "status 500", header: []string{"Cache-Control", "max-age=60"}, status: 500, want: Miss},
+		{name: "status 302", header: []string{"Cache-Control", "max-age=60"}, status: 302, want: Miss},
+		{name: "expired Expires", header: []string{"Expires", "Thu, 01 Jan 1970 00:00:00 GMT"}, want: Miss},
+		{name: "invalid Expires", header: []string{"Expires", "0"}, want: Miss},
+		{name: "client no-store", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cache-Control", "no-store"}, want: ""},
+		{name: "client no-cache", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cache-Control", "no-cache"}, want: Miss},
+		{name: "client pragma", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Pragma", "no-cache"}, want: Miss},
+		{name: "client max-age=0", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cache-Control", "max-age=0"}, want: Miss},
+		{name: "range", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Range", "bytes=0-1"}, want: ""},
+		{name: "authorization", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Authorization", "Bearer x"}, want: ""},
+		{name: "authorization allowed, not public", policy: Policy{AllowAuthorization: true},
+			header: []string{"Cache-Control", "max-age=60"}, req: []string{"Authorization", "Bearer x"}, want: Miss},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := counter(tc.header...)
+			if tc.status != 0 {
+				h = func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Location", "/elsewhere")
+					for i := 0; i+1 < len(tc.header); i += 2 {
+						w.Header().Add(tc.header[i], tc.header[i+1])
+					}
+					w.WriteHeader(tc.status)
+				}
+			}
+			f := newFixture(t, tc.policy, h)
+			f.get("/r", tc.req...)
+			r := f.get("/r", tc.req...)
+			if r.xcache() != tc.want {
+				t.Fatalf("second request: X-Cache %q, want %q", r.xcache(), tc.want)
+			}
+			if n := f.back.calls.Load(); n != 2 {
+				t.Fatalf("backend calls = %d, want 2", n)
+			}
+		})
+	}
+}
+
+func TestStored(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		header []string
+		req    []string
+	}{
+		{name: "s-maxage", header: []string{"Cache-Control", "s-maxage=60, max-age=0"}},
+		{name: "Expires", header: []string{"Expires", "Wed, 02 Jan 2030 04:04:05 GMT", "Date", "Wed, 02 Jan 2030 03:04:05 GMT"}},
+		{name: "ttl overrides max-age=0", policy: Policy{TTL: time.Minute}, header: []string{"Cache-Control", "max-age=0"}},
+		{name: "default ttl", policy: Policy{DefaultTTL: time.Minute}},
+		{name: "public with authorization", policy: Policy{AllowAuthorization: true},
+			header: []string{"Cache-Control", "public, max-age=60"}, req: []string{"Authorization", "Bearer x"}},
+		{name: "ignored client no-cache", policy: Policy{IgnoreClientCacheControl: true},
+			header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cache-Control", "no-cache"}},
+		{name: "404", header: []string{"Cache-Control", "max-age=60", "X-Status", "404"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := counter(tc.header...)
+			if tc.name == "404" {
+				h = func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Cache-Control", "max-age=60")
+					http.NotFound(w, r)
+				}
+			}
+			f := newFixture(t, tc.policy, h)
+			f.get("/r", tc.req...)
+			f.clock.Advance(30 * time.Second)
+			if r := f.get("/r", tc.req...); r.xcache() != Hit {
+				t.Fatalf("second request: X-Cache %q", r.xcache())
+			}
+			if n := f.back.calls.Load(); n != 1 {
+				t.Fatalf("backend calls = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestSetCookieAllowed(t *testing.T) {
+	f := newFixture(t, Policy{AllowSetCookie: true}, counter("Cache-Control", "max-age=60", "Set-Cookie", "session=alice"))
+	if r := f.get("/c"); r.xcache() != Miss || r.header.Get("Set-Cookie") != "session=alice" {
+		t.Fatalf("first: %s %v", r.xcache(), r.header)
+	}
+	// Stored, but without the cookie: it went to the first client only.
+	if r := f.get("/c"); r.xcache() != Hit || r.header.Get("Set-Cookie") != "" {
+		t.Fatalf("second: %s %v", r.xcache(), r.header)
+	}
+}
+
+func TestVary(t *testing.T) {
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "accept-language")
+		io.WriteString(w, "hello in "+r.Header.Get("Accept-Language"))
+	})
+	for _, step := range []struct{ lang, xcache string }{
+		{"en", Miss}, {"fr", Miss}, {"en", Hit}, {"fr", Hit}, {"", Miss}, {"", Hit}, {" fr ", Hit},
+	} {
+		r := f.get("/greet", "Accept-Language", step.lang)
+		want := "hello in " + strings.TrimSpace(step.lang)
+		if r.xcache() != step.xcache || r.body != want {
+			t.Fatalf("lang %q: %s %q, want %s %q", step.lang, r.xcache(), r.body, step.xcache, want)
+		}
+	}
+	if n := f.back.calls.Load(); n != 3 {
+		t.Fatalf("backend calls = %d, want 3", n)
+	}
+}
+
+// Answers to authenticated requests are stored per consumer: one consumer
+// never gets another's.
+func TestPerConsumer(t *testing.T) {
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "private data of "+r.Header.Get("X-Consumer-Id"))
+	}
+	f := newFixture(t, Policy{}, echo)
+	for _, step := range []struct{ who, xcache string }{
+		{"alice", Miss}, {"bob", Miss}, {"alice", Hit}, {"bob", Hit}, {"", Miss}, {"", Hit}, {"carol", Miss},
+	} {
+		var hdr []string
+		if step.who != "" {
+			hdr = []string{"X-Test-Consumer", step.who}
+		}
+		r := f.get("/me", hdr...)
+		if want := "private data of " + step.who; r.body != want || r.xcache() != step.xcache {
+			t.Fatalf("%q got %s %q, want %s %q", step.who, r.xcache(), r.body, step.xcache, want)
+		}
+	}
+
+	// Concurrent misses of different consumers are not coalesced either.
+	release := make(chan struct{})
+	f.back.set(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		echo(w, r)
+	})
+	var wg sync.WaitGroup
+	got := make([]result, 20)
+	for i := range got {
+		wg.Go(func() { got[i] = f.get("/slow", "X-Test-Consumer", "c"+itoa(int64(i%4))) })
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for i, r := range got {
+		if want := "private data of c" + itoa(int64(i%4)); r.body != want {
+			t.Fatalf("request %d got %q, want %q", i, r.body, want)
+		}
+	}
+
+	off := newFixture(t, Policy{Authenticated: NoCache}, echo)
+	off.get("/me", "X-Test-Consumer", "alice")
+	if r := off.get("/me", "X-Test-Consumer", "alice"); r.xcache() != "" {
+		t.Fatalf("authenticated: off: X-Cache %q", r.xcache())
+	}
+	if r := off.get("/me"); r.xcache() != Miss {
+		t.Fatalf("anonymous with authenticated: off: X-Cache %q", r.xcache())
+	}
+}
+
+// 100 concurrent identical misses make exactly one upstream call, and all
+// get its answer.
+func TestCoalescing(t *testing.T) {
+	release := make(chan struct{})
+	h := counter("Cache-Control", "max-age=60")
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		h(w, r)
+	})
+	const n = 100
+	var wg sync.WaitGroup
+	got := make([]result, n)
+	for i := range n {
+		wg.Go(func() { got[i] = f.get("/popular") })
+	}
+	// Let the requests arrive; any that arrive after the answer are hits,
+	// so the count below does not depend on this timing.
+	waitFor(t, func() bool { return f.back.calls.Load() == 1 })
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if c := f.back.calls.Load(); c != 1 {
+		t.Fatalf("backend calls = %d, want 1", c)
+	}
+	misses := 0
+	for i, r := range got {
+		if r.code != 200 || r.body != "answer 1" {
+			t.Fatalf("request %d: %d %q", i, r.code, r.body)
+		}
+		if r.xcache() == Miss {
+			misses++
+		}
+	}
+	if misses != 1 {
+		t.Fatalf("%d MISS answers, want 1", misses)
+	}
+}
+
+// A waiter whose client goes away does not cancel the shared call, and
+// neither does the leader's client going away.
+func TestCoalescingClientsLeave(t *testing.T) {
+	release := make(chan struct{})
+	h := counter("Cache-Control", "max-age=60")
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			t.Error("the shared upstream call was cancelled")
+			return
+		}
+		h(w, r)
+	})
+	leaderCtx, cancelLeader := context.WithCancel(context.Background())
+	waiterCtx, cancelWaiter := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	doCancelled := func(ctx context.Context) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.front.URL+"/shared", nil)
+		resp, err := f.front.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errs <- err
+	}
+	go doCancelled(leaderCtx)
+	waitFor(t, func() bool { return f.back.calls.Load() == 1 })
+	go doCancelled(waiterCtx)
+	var wg sync.WaitGroup
+	got := make([]result, 5)
+	for i := range got {
+		wg.Go(func() { got[i] = f.get("/shared") })
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancelLeader()
+	cancelWaiter()
+	for range 2 {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled client: %v", err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // the cancellations reach the server
+	close(release)
+	wg.Wait()
+	for i, r := range got {
+		if r.code != 200 || r.body != "answer 1" {
+			t.Fatalf("waiter %d: %d %q", i, r.code, r.body)
+		}
+	}
+	if c := f.back.calls.Load(); c != 1 {
+		t.Fatalf("backend calls = %d, want 1", c)
+	}
+	if r := f.get("/shared"); r.xcache() != Hit {
+		t.Fatalf("after: X-Cache %s", r.xcache())
+	}
+}
+
+// An answer that cannot be stored is not given to waiters: they fetch
+// their own (a Set-Cookie must reach only the client it was made for).
+func TestCoalescingUnshareable(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	n := 0
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		mu.Lock()
+		n++
+		cookie := "s=" + itoa(int64(n))
+		mu.Unlock()
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Set-Cookie", cookie)
+		io.WriteString(w, cookie)
+	})
+	var wg sync.WaitGroup
+	got := make([]result, 5)
+	for i := range got {
+		wg.Go(func() { got[i] = f.get("/login") })
+	}
+	waitFor(t, func() bool { return f.back.calls.Load() >= 1 })
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, r := range got {
+		if c := r.header.Get("Set-Cookie"); seen[c] || c != r.body {
+			t.Fatalf("cookie %q given twice or not matching body %q", c, r.body)
+		}
+		seen[r.header.Get("Set-Cookie")] = true
+	}
+}
+
+func TestStaleWhileRevalidate(t *testing.T) {
+	release := make(chan struct{}, 1)
+	h := counter("Cache-Control", "max-age=10, stale-while-revalidate=60")
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		h(w, r)
+	})
+	release <- struct{}{}
+	f.get("/swr")
+	f.clock.Advance(20 * time.Second)
+	// Stale now: served at once, while exactly one background request
+	// refreshes it however many requests see it stale.
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if r := f.get("/swr"); r.xcache() != Stale || r.body != "answer 1" || r.header.Get("Age") != "20" {
+				t.Errorf("stale: %s %q Age=%s", r.xcache(), r.body, r.header.Get("Age"))
+			}
+		})
+	}
+	wg.Wait()
+	waitFor(t, func() bool { return f.back.calls.Load() == 2 })
+	time.Sleep(50 * time.Millisecond)
+	if c := f.back.calls.Load(); c != 2 {
+		t.Fatalf("backend calls = %d, want 2 (one refresh)", c)
+	}
+	release <- struct{}{}
+	waitFor(t, func() bool { return f.get("/swr").xcache() == Hit })
+	if r := f.get("/swr"); r.body != "answer 2" || r.header.Get("Age") != "0" {
+		t.Fatalf("refreshed: %q Age=%s", r.body, r.header.Get("Age"))
+	}
+	// Past the window: a plain miss.
+	f.clock.Advance(100 * time.Second)
+	release <- struct{}{}
+	if r := f.get("/swr"); r.xcache() != Miss || r.body != "answer 3" {
+		t.Fatalf("past the window: %s %q %v calls=%d", r.xcache(), r.body, r.header, f.back.calls.Load())
+	}
+	// must-revalidate forbids stale answers even when the route allows them.
+	g := newFixture(t, Policy{StaleWhileRevalidate: time.Hour}, counter("Cache-Control", "max-age=10, must-revalidate"))
+	g.get("/mr")
+	g.clock.Advance(20 * time.Second)
+	if r := g.get("/mr"); r.xcache() != Miss {
+		t.Fatalf("must-revalidate: %s", r.xcache())
+	}
+}
+
+func TestStaleIfError(t *testing.T) {
+	f := newFixture(t, Policy{StaleIfError: time.Hour}, counter("Cache-Control", "max-age=10"))
+	f.get("/sie")
+	f.clock.Advance(20 * time.Second)
+	f.back.set(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	if r := f.get("/sie"); r.code != 200 || r.xcache() != Stale || r.body != "answer 1" {
+		t.Fatalf("upstream 503: %d %s %q", r.code, r.xcache(), r.body)
+	}
+	// The upstream gone altogether: the proxy answers 502, the cache the
+	// stale copy.
+	f.back.Close()
+	if r := f.get("/sie"); r.code != 200 || r.xcache() != Stale || r.body != "answer 1" {
+		t.Fatalf("upstream down: %d %s %q", r.code, r.xcache(), r.body)
+	}
+	// Beyond the window the error goes through.
+	f.clock.Advance(2 * time.Hour)
+	if r := f.get("/sie"); r.code != http.StatusBadGateway || r.xcache() != Miss {
+		t.Fatalf("past the window: %d %s", r.code, r.xcache())
+	}
+}
+
+func TestMaxObjectSize(t *testing.T) {
+	big := strings.Repeat("x", 3000)
+	f := newFixture(t, Policy{MaxObjectSize: 1000}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.URL.Query().Get("chunked") == "" {
+			w.Header().Set("Content-Length", "3000")
+		}
+		for i := 0; i < len(big); i += 500 {
+			io.WriteString(w, big[i:i+500])
+			w.(http.Flusher).Flush()
+		}
+	})
+	for _, path := range []string{"/big", "/big?chunked=1"} {
+		for range 2 {
+			if r := f.get(path); r.xcache() != Miss || r.body != big {
+				t.Fatalf("%s: %s, %d bytes", path, r.xcache(), len(r.body))
+			}
+		}
+	}
+}
+
+func TestConditional(t *testing.T) {
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60", "ETag", `"v1"`, "Last-Modified", "Tue, 01 Jan 2030 00:00:00 GMT"))
+	// The leader's validators are answered by the cache, not sent upstream,
+	// so the store gets a full answer.
+	if r := f.get("/e", "If-None-Match", `W/"v1"`); r.code != 304 || r.xcache() != Miss {
+		t.Fatalf("first: %d %s", r.code, r.xcache())
+	}
+	for _, tc := range []struct {
+		header []string
+		code   int
+	}{
+		{[]string{"If-None-Match", `"v1"`}, 304},
+		{[]string{"If-None-Match", `"v0", "v1"`}, 304},
+		{[]string{"If-None-Match", `*`}, 304},
+		{[]string{"If-None-Match", `"v2"`}, 200},
+		{[]string{"If-None-Match", `"v2"`, "If-Modified-Since", "Tue, 01 Jan 2030 00:00:00 GMT"}, 200},
+		{[]string{"If-Modified-Since", "Tue, 01 Jan 2030 00:00:00 GMT"}, 304},
+		{[]string{"If-Modified-Since", "Mon, 31 Dec 2029 00:00:00 GMT"}, 200},
+	} {
+		r := f.get("/e", tc.header...)
+		if r.code != tc.code || r.xcache() != Hit {
+			t.Errorf("%v: %d %s, want %d", tc.header, r.code, r.xcache(), tc.code)
+		}
+		if tc.code == 200 && r.body != "answer 1" {
+			t.Errorf("%v: body %q", tc.header, r.body)
+		}
+	}
+}
+
+func TestUnsafeMethodInvalidates(t *testing.T) {
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"))
+	f.get("/doc?v=1")
+	f.get("/doc?v=1", "X-Test-Consumer", "alice")
+	if r := f.do(context.Background(), "PUT", "/doc?v=1", "X-Test-Consumer", "alice"); r.code != 200 || r.xcache() != "" {
+		t.Fatalf("PUT: %d %s", r.code, r.xcache())
+	}
+	if r := f.get("/doc?v=1"); r.xcache() != Miss {
+		t.Fatalf("shared copy after PUT: %s", r.xcache())
+	}
+	if r := f.get("/doc?v=1", "X-Test-Consumer", "alice"); r.xcache() != Miss {
+		t.Fatalf("alice's copy after PUT: %s", r.xcache())
+	}
+}
+
+func TestPurgePrefix(t *testing.T) {
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"))
+	for _, p := range []string{"/users/1", "/users/2?x=1", "/users/3", "/orders/1"} {
+		f.get(p)
+	}
+	f.get("/users/1", "X-Test-Consumer", "alice")
+	host := strings.TrimPrefix(f.front.URL, "http://")
+	if n := f.store.PurgePrefix(host + "/users/2"); n != 1 {
+		t.Fatalf("purged %d keys by host+path, want 1", n)
+	}
+	if n := f.store.PurgePrefix("/users/"); n != 3 {
+		t.Fatalf("purged %d keys by path, want 3 (two users, alice's copy)", n)
+	}
+	if r := f.get("/users/1"); r.xcache() != Miss {
+		t.Fatalf("purged: %s", r.xcache())
+	}
+	if r := f.get("/orders/1"); r.xcache() != Hit {
+		t.Fatalf("not purged: %s", r.xcache())
+	}
+	if n := f.store.PurgePrefix(""); n != 2 || f.store.Len() != 0 {
+		t.Fatalf("purge all: %d, %d left", n, f.store.Len())
+	}
+}
+
+func TestByteBudget(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewStore(StoreOptions{MaxBytes: 64 << 10}, WithMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := New(s, Policy{MaxObjectSize: 16 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("b", 8<<10)
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, body)
+	})
+	h := c.Middleware(newProxy(t, b))
+	for i := range 40 {
+		rec := serve(h, "GET", "/obj/"+itoa(int64(i)))
+		if rec.Code != 200 || rec.Body.Len() != len(body) {
+			t.Fatalf("request %d: %d, %d bytes", i, rec.Code, rec.Body.Len())
+		}
+	}
+	s.c.CleanUp()
+	if got := s.Bytes(); got > 64<<10 || got == 0 {
+		t.Fatalf("store holds %d bytes, budget %d", got, 64<<10)
+	}
+	if ev := testutil.ToFloat64(m.evictions.WithLabelValues(unmatched, "size")); ev < 30 {
+		t.Fatalf("evictions = %v, want at least 30", ev)
+	}
+	// The gauges agree with the store (once maintenance has settled).
+	waitFor(t, func() bool {
+		s.c.CleanUp()
+		return int64(testutil.ToFloat64(m.bytes.WithLabelValues(unmatched))) == s.Bytes() &&
+			int(testutil.ToFloat64(m.objects.WithLabelValues(unmatched))) == s.Len()
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewMetrics(reg); err == nil {
+		t.Fatal("registered twice")
+	}
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=10, stale-while-revalidate=10"), WithMetrics(m))
+	f.get("/m")
+	f.get("/m")
+	f.clock.Advance(15 * time.Second)
+	f.get("/m")
+	f.do(context.Background(), "GET", "/m", "Range", "bytes=0-1")
+	route := unmatched
+	for result, want := range map[string]float64{ResultMiss: 1, ResultHit: 1, ResultStale: 1, ResultBypass: 1} {
+		if got := testutil.ToFloat64(m.requests.WithLabelValues(route, result)); got != want {
+			t.Errorf("%s = %v, want %v", result, got, want)
+		}
+	}
+	// Route labels are bounded.
+	for i := range MaxRouteLabels + 10 {
+		m.count("r"+itoa(int64(i)), ResultHit)
+	}
+	if n := len(*m.routes.Load()); n != MaxRouteLabels+1 {
+		t.Fatalf("%d route series, want %d", n, MaxRouteLabels+1)
+	}
+	// The fixture's route took one place: 11 names did not get one.
+	if got := testutil.ToFloat64(m.requests.WithLabelValues(OtherRoute, ResultHit)); got != 11 {
+		t.Fatalf("other = %v", got)
+	}
+}
+
+// unmatched is the route label of requests served outside a route table,
+// as in these tests.
+const unmatched = outcome.Unmatched
+
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

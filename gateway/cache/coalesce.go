@@ -1,0 +1,57 @@
+package cache
+
+import "sync"
+
+// flights coalesces concurrent misses: the first request for a key leads
+// (fetches), the others wait for its answer.
+//
+// It plays the part of golang.org/x/sync/singleflight, which does not fit
+// here: singleflight.Do keeps every waiter until the call returns, even
+// one whose client went away, and DoChan runs the call on a goroutine of
+// its own, detached from the leader's ResponseWriter that the answer
+// streams into. Here the leader fetches on its own goroutine, streaming to
+// its client, and each waiter can stop waiting when its client leaves
+// without touching the shared call.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+// flight is one fetch in progress. Its result fields are written by the
+// leader before done is closed and only read after.
+type flight struct {
+	done chan struct{}
+	// obj is the stored answer, nil if it could not be stored (and so may
+	// not be given to other clients); vary is its node's Vary names.
+	obj  *object
+	vary []string
+	// failed: the upstream failed (5xx, no answer, or a broken-off body).
+	failed bool
+}
+
+// join returns the flight in progress for key, or starts one and returns
+// leader true. A leader must call finish.
+func (g *flights) join(key string) (f *flight, leader bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f, ok := g.m[key]; ok {
+		return f, false
+	}
+	if g.m == nil {
+		g.m = map[string]*flight{}
+	}
+	f = &flight{done: make(chan struct{})}
+	g.m[key] = f
+	return f, true
+}
+
+// finish publishes f's result to its waiters. Requests arriving after it
+// find the answer in the store, or start a new flight.
+func (g *flights) finish(key string, f *flight) {
+	g.mu.Lock()
+	if g.m[key] == f {
+		delete(g.m, key)
+	}
+	g.mu.Unlock()
+	close(f.done)
+}

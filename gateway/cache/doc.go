@@ -1,0 +1,86 @@
+// Package cache is the gateway's response cache: answers to GET and HEAD
+// kept in memory under a byte budget, concurrent misses coalesced into one
+// upstream call, stale answers served while refreshing or when the
+// upstream fails.
+//
+// A Store holds the answers of every route, within StoreOptions.MaxBytes
+// (an otter v2 cache weighed in bytes; see Store for why otter). Each route
+// gets a Cache, made by New from the Store and the route's Policy;
+// Cache.Middleware caches a proxied route, Cache.Do an answer computed in Go
+// (a composite route). The options are plain data with json/yaml tags;
+// Validate reports each problem as a *FieldError naming the field.
+//
+// # Keys
+//
+// An answer is stored under the request's method, host, path and query
+// parameters (all of them sorted by name, or those Policy.QueryParams
+// lists, or none with IgnoreQuery), and — for requests that gateway/authn
+// authenticated — the consumer with the scopes, roles and groups of its
+// credential: an answer fetched for one consumer is never served to
+// another. Policy.Authenticated "off" leaves authenticated requests out of
+// the cache instead. Within a key, one variant is kept per value of the
+// request headers the answer's Vary names (up to 16; Vary: * is not
+// stored).
+//
+// # What is stored, and for how long
+//
+// Statuses that RFC 9110 calls heuristically cacheable (200, 203, 204,
+// 300, 301, 308, 404, 405, 410, 414, 501), unless the answer says no-store,
+// private or no-cache (there is no revalidation, so no-cache answers are
+// not worth a copy), carries Set-Cookie (Policy.AllowSetCookie stores it
+// without the cookie), or is larger than Policy.MaxObjectSize. The
+// lifetime is Policy.TTL if set, else s-maxage, max-age, Expires, else
+// Policy.DefaultTTL (zero: not stored). Age is counted from the upstream's
+// own Age header.
+//
+// Requests the cache does not handle pass through untouched, without an
+// X-Cache header (result "bypass" in the metrics): other methods than GET
+// and HEAD (a successful unsafe request invalidates the URL's stored GET
+// and HEAD answers for its caller and for everyone, RFC 9111 §4.4), Range
+// requests, upgrades, GETs with a body, malformed queries, a client's
+// Cache-Control: no-store, and requests with an Authorization header that
+// no authenticator vouched for (the upstream checks it, so the answer may
+// depend on it), unless Policy.AllowAuthorization allows those whose
+// answers say they may be shared (public, s-maxage, must-revalidate).
+//
+// A client's Cache-Control: no-cache, max-age=0 or Pragma: no-cache makes
+// the gateway fetch a fresh answer (and store it); max-age=N refuses older
+// ones. Policy.IgnoreClientCacheControl turns this off, so that clients
+// cannot push load onto the upstream.
+//
+// Conditional requests (If-None-Match, If-Modified-Since) are answered by
+// the cache, with 304 when they match: they are not sent upstream, so that
+// the upstream's full answer can be stored.
+//
+// # Stale answers
+//
+// After its lifetime, an answer may still be served for
+// stale-while-revalidate seconds (from the answer, else
+// Policy.StaleWhileRevalidate): the client gets it at once with X-Cache:
+// STALE while one background request per key refreshes it. Beyond that and
+// within stale-if-error (likewise), a request goes upstream and gets the
+// stale answer if the upstream fails (5xx, or no answer: the proxy's 502).
+// must-revalidate and proxy-revalidate forbid both; s-maxage does too,
+// unless the answer gives stale-while-revalidate or stale-if-error itself
+// or Policy.TTL overrides its lifetime (RFC 9111 §5.2.2.10).
+//
+// # Coalescing
+//
+// Concurrent misses for one key make one upstream call. The first request
+// leads: its answer streams to its client as it arrives and is copied for
+// the store. The others wait and get the stored copy (X-Cache: HIT, result
+// "coalesced"). A waiter whose client goes away stops waiting; the
+// leader's client going away does not end the upstream call either, since
+// the waiters need it. An answer that cannot be stored (too large,
+// Set-Cookie, no-store...) is not given to waiters — they fetch their own
+// — and for ten seconds after one, misses of that key are not coalesced
+// ("hit-for-miss"), so an uncacheable URL does not serialise its clients.
+//
+// # Headers and metrics
+//
+// Answers carry X-Cache (HIT, MISS or STALE) and, from the store, Age.
+// Store.PurgePrefix removes answers by host and path prefix. NewMetrics
+// counts requests by route and result, evictions, and stored bytes and
+// answers (gatescale_cache_*; see Metrics). Route labels come from
+// route.Info or the chi pattern, and are bounded (MaxRouteLabels).
+package cache

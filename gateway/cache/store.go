@@ -1,0 +1,280 @@
+package cache
+
+import (
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// Store is the memory that the caches of every route share, bounded by a
+// byte budget. Create one with NewStore, give it to New for each route, and
+// Close it when the gateway stops.
+//
+// The entries live in an otter v2 cache rather than hashicorp/golang-lru:
+// otter bounds the total weight of its entries (a Weigher returning bytes
+// gives the byte budget directly; golang-lru only counts entries), expires
+// each entry after its own duration, reads without a global lock, and its
+// S3-FIFO eviction keeps a better hit ratio than plain LRU when one-off
+// requests scan through the cache.
+type Store struct {
+	c       *otter.Cache[string, *node]
+	max     int64
+	flights flights
+	metrics *Metrics
+	now     func() time.Time
+}
+
+// StoreOption configures NewStore.
+type StoreOption func(*Store)
+
+// WithMetrics records the store's and its caches' activity in m.
+func WithMetrics(m *Metrics) StoreOption { return func(s *Store) { s.metrics = m } }
+
+// NewStore returns an empty store holding at most o.MaxBytes.
+func NewStore(o StoreOptions, opts ...StoreOption) (*Store, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{max: o.maxBytes(), now: time.Now}
+	for _, opt := range opts {
+		opt(s)
+	}
+	c, err := otter.New(&otter.Options[string, *node]{
+		MaximumWeight: uint64(o.maxBytes()),
+		Weigher:       func(key string, n *node) uint32 { return saturate(int64(len(key)) + n.weight) },
+		// Entries leave the map when their last object can no longer be
+		// served even stale; freshness itself is checked on each read.
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *node]) time.Duration { return e.Value.keep }),
+		// Under the bucket lock, so the gauges never disagree with the map.
+		OnAtomicDeletion: func(e otter.DeletionEvent[string, *node]) {
+			s.metrics.removed(e.Value, int64(len(e.Key)), e.Cause)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.c = c
+	return s, nil
+}
+
+// Close stops the store's background maintenance. The store keeps
+// answering reads and writes, without periodic expiry.
+func (s *Store) Close() { s.c.StopAllGoroutines() }
+
+// Bytes returns the weight of what the store holds, in bytes.
+func (s *Store) Bytes() int64 { return int64(s.c.WeightedSize()) }
+
+// Len returns the number of keys the store holds (each with one or more
+// variants of an answer).
+func (s *Store) Len() int { return s.c.EstimatedSize() }
+
+// PurgePrefix removes every stored answer whose host and path begin with
+// prefix, whatever its method, query, consumer or variant, and returns how
+// many keys it removed. A prefix that begins with "/" is matched against
+// the path on every host ("/users/" purges /users/1 everywhere); any
+// other against host and path together ("api.example.com/users/"). The
+// empty prefix purges everything. It walks the whole store: it is meant for
+// operators and deploy hooks, not for the request path.
+func (s *Store) PurgePrefix(prefix string) int {
+	n := 0
+	for key, v := range s.c.All() {
+		target := v.host + v.path
+		if strings.HasPrefix(prefix, "/") {
+			target = v.path
+		}
+		if strings.HasPrefix(target, prefix) {
+			if _, ok := s.c.Invalidate(key); ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// node is what one key (method, host, path, query, consumer) holds: the
+// variants of its answer, one per combination of the values of the
+// request headers its Vary names. A node is never modified once stored;
+// writers build a new one.
+type node struct {
+	route      string // metrics label of the route that stored it
+	host, path string
+	vary       []string  // canonical header names, sorted
+	objects    []*object // newest first
+	// missUntil marks a key whose last answer could not be stored
+	// ("hit-for-miss"): until then concurrent misses are not coalesced,
+	// since waiting for the leader would gain nothing.
+	missUntil time.Time
+	weight    int64
+	keep      time.Duration
+}
+
+// maxVariants bounds the variants of one key, so that an answer with
+// Vary: User-Agent cannot fill the store with copies of itself.
+const maxVariants = 16
+
+// object is one stored answer. It is never modified once stored.
+type object struct {
+	status     int
+	header     http.Header
+	body       []byte
+	varyValues []string // the request's values of node.vary when stored
+	// stored is when the answer was generated: when it arrived minus the
+	// Age the upstream reported.
+	stored             time.Time
+	lifetime, swr, sie time.Duration
+	noStale            bool // must-revalidate or proxy-revalidate
+	etag, lastModified string
+	weight             int64
+}
+
+// Approximate bookkeeping cost of a node and an object, so that a budget
+// of tiny answers still bounds memory.
+const (
+	nodeOverhead   = 160
+	objectOverhead = 240
+)
+
+func (o *object) age(now time.Time) time.Duration {
+	if a := now.Sub(o.stored); a > 0 {
+		return a
+	}
+	return 0
+}
+
+// serveableUntil is the end of the last window in which the object can be
+// served: fresh, stale-while-revalidate or stale-if-error.
+func (o *object) serveableUntil() time.Time {
+	d := o.lifetime
+	if !o.noStale {
+		d += max(o.swr, o.sie)
+	}
+	return o.stored.Add(d)
+}
+
+func (o *object) computeWeight() {
+	w := int64(objectOverhead + len(o.body))
+	for k, vs := range o.header {
+		for _, v := range vs {
+			w += int64(len(k) + len(v) + 4)
+		}
+	}
+	for _, v := range o.varyValues {
+		w += int64(len(v))
+	}
+	o.weight = w
+}
+
+// match returns the variant whose vary values equal the request's.
+func (n *node) match(r *http.Request) *object {
+	if n == nil {
+		return nil
+	}
+	for _, o := range n.objects {
+		if varyMatches(n.vary, o.varyValues, r) {
+			return o
+		}
+	}
+	return nil
+}
+
+func varyMatches(names, values []string, r *http.Request) bool {
+	for i, name := range names {
+		if headerValue(r.Header, name) != values[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// headerValue is the value a Vary comparison uses: all field lines joined,
+// with optional whitespace around commas removed.
+func headerValue(h http.Header, name string) string {
+	vs := h.Values(name) // the header's own slice: not to be modified
+	if len(vs) == 1 {
+		return strings.TrimSpace(vs[0])
+	}
+	var b strings.Builder
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strings.TrimSpace(v))
+	}
+	return b.String()
+}
+
+func (n *node) finish(now time.Time) {
+	n.weight = int64(nodeOverhead + len(n.host) + len(n.path))
+	for _, v := range n.vary {
+		n.weight += int64(len(v))
+	}
+	last := n.missUntil
+	for _, o := range n.objects {
+		n.weight += o.weight
+		if u := o.serveableUntil(); u.After(last) {
+			last = u
+		}
+	}
+	n.keep = max(last.Sub(now), time.Second)
+}
+
+func (s *Store) get(key string) *node {
+	n, _ := s.c.GetIfPresent(key)
+	return n
+}
+
+// put stores o under key, next to the key's other variants if they vary on
+// the same headers (a changed Vary makes the old variants unreachable).
+func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
+	now := s.now()
+	s.c.Compute(key, func(old *node, found bool) (*node, otter.ComputeOp) {
+		n := &node{route: k.route, host: k.host, path: k.path, vary: vary, objects: []*object{o}}
+		if found && slices.Equal(old.vary, vary) {
+			for _, prev := range old.objects {
+				if len(n.objects) == maxVariants {
+					break
+				}
+				if !slices.Equal(prev.varyValues, o.varyValues) && prev.serveableUntil().After(now) {
+					n.objects = append(n.objects, prev)
+				}
+			}
+		}
+		n.finish(now)
+		// Counted under the bucket lock, before any deletion of n can be.
+		s.metrics.added(n, int64(len(key)))
+		return n, otter.WriteOp
+	})
+}
+
+// markMiss records that key's answer could not be stored, until until.
+func (s *Store) markMiss(key string, k *reqKey, until time.Time) {
+	now := s.now()
+	s.c.Compute(key, func(old *node, found bool) (*node, otter.ComputeOp) {
+		n := &node{route: k.route, host: k.host, path: k.path, missUntil: until}
+		if found {
+			n.vary, n.objects = old.vary, old.objects
+		}
+		n.finish(now)
+		// Counted under the bucket lock, before any deletion of n can be.
+		s.metrics.added(n, int64(len(key)))
+		return n, otter.WriteOp
+	})
+}
+
+func (s *Store) invalidate(key string) { s.c.Invalidate(key) }
+
+func saturate(n int64) uint32 {
+	if n > math.MaxUint32 {
+		return math.MaxUint32
+	}
+	return uint32(n)
+}
+
+func sortedUnique(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
