@@ -1,6 +1,7 @@
 // Package kube is what the adapter needs from Kubernetes itself: a REST
 // mapper (to normalize "pod" to pods and find an object's kind) and an
-// object lister (to turn the HPA's label selector into object names).
+// object lister (to turn the HPA's label selector into object names, and,
+// for metrics.k8s.io, to tell which pods are Running).
 //
 // With a cluster these come from its API (Dynamic, and the discovery
 // mapper of custom-metrics-apiserver); without one — the `query`

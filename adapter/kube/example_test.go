@@ -25,6 +25,19 @@ func ExampleStatic() {
 	// Output: [web-1]
 }
 
+// metrics.k8s.io reports Running pods only: select them by phase, as the
+// API server does.
+func ExampleStatic_ListByFields() {
+	pods := schema.GroupResource{Resource: "pods"}
+	objs := kube.NewStatic(
+		kube.Object{Resource: pods, Namespace: "shop", Name: "web-1", Fields: map[string]string{"status.phase": "Running"}},
+		kube.Object{Resource: pods, Namespace: "shop", Name: "migrate-x7", Fields: map[string]string{"status.phase": "Succeeded"}},
+	)
+	refs, _ := objs.ListByFields(context.Background(), pods, "", labels.Everything(), kube.RunningPods)
+	fmt.Println(refs)
+	// Output: [shop/web-1]
+}
+
 // The built-in mapper knows the usual resources by any spelling.
 func ExampleStaticMapper() {
 	gvr, _ := kube.StaticMapper().ResourceFor(schema.GroupVersionResource{Resource: "deployment"})

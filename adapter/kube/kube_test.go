@@ -6,10 +6,13 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
 )
 
 func pod(ns, name string, lbls map[string]string) *unstructured.Unstructured {
@@ -78,5 +81,50 @@ func TestStaticMapper(t *testing.T) {
 	}
 	if s, err := m.ResourceSingularizer("statefulsets"); err != nil || s != "statefulset" {
 		t.Errorf("singular: %q %v", s, err)
+	}
+}
+
+func TestListByFields(t *testing.T) {
+	pods := schema.GroupResource{Resource: "pods"}
+	running := map[string]string{"status.phase": "Running"}
+	s := NewStatic(
+		Object{Resource: pods, Namespace: "b", Name: "p1", Labels: map[string]string{"x": "1"}, Fields: running},
+		Object{Resource: pods, Namespace: "a", Name: "p1", Labels: map[string]string{"x": "1"}, Fields: running},
+		Object{Resource: pods, Namespace: "a", Name: "done", Labels: map[string]string{"x": "1"}, Fields: map[string]string{"status.phase": "Succeeded"}},
+		Object{Resource: pods, Namespace: "a", Name: "new", Labels: map[string]string{"x": "1"}},
+	)
+	str := func(refs []types.NamespacedName) string {
+		var out []string
+		for _, r := range refs {
+			out = append(out, r.String())
+		}
+		return strings.Join(out, ",")
+	}
+	all, _ := s.ListByFields(context.Background(), pods, "", labels.Everything(), RunningPods)
+	if got := str(all); got != "a/p1,b/p1" {
+		t.Errorf("running, all namespaces: %s", got)
+	}
+	one, _ := s.ListByFields(context.Background(), pods, "a", labels.Everything(), fields.AndSelectors(RunningPods, fields.OneTermEqualSelector("metadata.name", "done")))
+	if len(one) != 0 {
+		t.Errorf("a pod that is not running: %v", one)
+	}
+	every, _ := s.ListByFields(context.Background(), pods, "a", labels.Everything(), fields.Everything())
+	if got := str(every); got != "a/done,a/new,a/p1" {
+		t.Errorf("no field selector: %s", got)
+	}
+
+	// Dynamic sends the field selector to the API server.
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{{Version: "v1", Resource: "pods"}: "PodList"},
+		pod("shop", "web-1", map[string]string{"app": "web"}))
+	var sent string
+	client.PrependReactor("list", "pods", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		sent = a.(clienttesting.ListAction).GetListRestrictions().Fields.String()
+		return false, nil, nil
+	})
+	d := &Dynamic{Client: client, Mapper: StaticMapper()}
+	refs, err := d.ListByFields(context.Background(), pods, "shop", labels.Everything(), RunningPods)
+	if err != nil || sent != "status.phase=Running" || str(refs) != "shop/web-1" {
+		t.Errorf("dynamic: sent %q, got %v %v", sent, refs, err)
 	}
 }

@@ -100,6 +100,22 @@ func (c *Client) Query(ctx context.Context, q string, ts time.Time) (model.Value
 	return v, nil
 }
 
+// QueryRange runs a range query from start to end at step resolution
+// (what `gatescale plan -prometheus` replays). It returns a matrix.
+func (c *Client) QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration) (model.Matrix, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	v, _, _, err := c.api.QueryRange(ctx, q, promv1.Range{Start: start, End: end, Step: step})
+	if err != nil {
+		return nil, c.classify(err, q)
+	}
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, &Error{Kind: BadQuery, URL: c.base.Redacted(), Query: q, Err: fmt.Errorf("a range query returned a %s, not a matrix", v.Type())}
+	}
+	return m, nil
+}
+
 // Series streams the series matching selector seen between start and end
 // to fn, as a name and the sorted names of its other labels; label values
 // are dropped as soon as they are read, because discovery does not need

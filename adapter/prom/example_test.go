@@ -21,6 +21,20 @@ func ExampleClient_Query() {
 	// Output: true false
 }
 
+// The total QPS over the last hour, one point every 15 s.
+func ExampleClient_QueryRange() {
+	c, _ := prom.New(prom.Config{URL: "http://prometheus.monitoring:9090"})
+	end := time.Now()
+	m, err := c.QueryRange(context.Background(), `sum(rate(gatescale_http_requests_total[1m]))`, end.Add(-time.Hour), end, 15*time.Second)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range m {
+		fmt.Println(s.Metric, len(s.Values), "points")
+	}
+}
+
 // New checks the URL.
 func ExampleNew() {
 	_, err := prom.New(prom.Config{URL: "prometheus:9090"})

@@ -88,6 +88,19 @@ func TestQueryAndSeriesAgainstPrometheus(t *testing.T) {
 		t.Errorf("bad selector: %v", err)
 	}
 
+	// The points before the first scrape are absent; the last is at end.
+	end := time.Now().Truncate(time.Second)
+	m, err := c.QueryRange(ctx, `sum(bench_m1_total)`, end.Add(-2*time.Second), end, time.Second)
+	if err != nil || len(m) != 1 || len(m[0].Values) == 0 {
+		t.Fatalf("range query: %v %v", m, err)
+	}
+	if last := m[0].Values[len(m[0].Values)-1]; last.Value != 99*100/2 || !last.Timestamp.Time().Equal(end) {
+		t.Errorf("range query: last point %v", last)
+	}
+	if _, err := c.QueryRange(ctx, `sum(`, end.Add(-time.Second), end, time.Second); !IsBadQuery(err) {
+		t.Errorf("bad range query: %v", err)
+	}
+
 	p.Stop()
 	_, err = c.Query(ctx, `up`, time.Now())
 	if !IsUnavailable(err) || !strings.Contains(err.Error(), "prometheus at "+p.URL+" is unavailable") || !strings.Contains(err.Error(), "connection refused") {

@@ -68,7 +68,9 @@ func (p *Provider) getBySelector(ctx context.Context, namespace string, selector
 			return nil, queryError(fmt.Errorf("listing %s matching %q: %w", gr, selector, err), "")
 		}
 		if len(names) == 0 {
-			return &custom_metrics.MetricValueList{}, nil
+			// No object matches: an empty list, as Kubernetes lists
+			// are ("items": [], not null).
+			return &custom_metrics.MetricValueList{Items: []custom_metrics.MetricValue{}}, nil
 		}
 		q.Names = names
 	case selector.Empty():

@@ -12,11 +12,14 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/metrics/pkg/apis/metrics"
 
 	"github.com/gatescale/gatescale/adapter/config"
+	"github.com/gatescale/gatescale/adapter/kube"
 	"github.com/gatescale/gatescale/adapter/naming"
 )
 
@@ -67,9 +70,12 @@ func (p *Provider) podMetrics(ctx context.Context, namespace string, selector la
 	if rr == nil {
 		return nil, notFound("resource metrics are not configured: add resourceRules to the configuration")
 	}
-	q, empty, err := p.resourceObjects(ctx, naming.Pods, namespace, selector, names)
-	if err != nil || empty {
+	q, running, empty, err := p.podObjects(ctx, namespace, selector, names)
+	if err != nil {
 		return nil, err
+	}
+	if empty {
+		return []metrics.PodMetrics{}, nil
 	}
 	if namespace == "" {
 		// Across namespaces two pods may share a name: group by the
@@ -105,6 +111,9 @@ func (p *Provider) podMetrics(ctx context.Context, namespace string, selector la
 				k.ns = string(s.Metric[model.LabelName(nsLabel)])
 			}
 			if k.pod == "" || k.container == "" || math.IsNaN(float64(s.Value)) {
+				continue
+			}
+			if running != nil && !running[types.NamespacedName{Namespace: k.ns, Name: k.pod}] {
 				continue
 			}
 			if usage[k] == nil {
@@ -162,8 +171,11 @@ func (p *Provider) nodeMetrics(ctx context.Context, selector labels.Selector, na
 		return nil, notFound("resource metrics are not configured: add resourceRules to the configuration")
 	}
 	q, empty, err := p.resourceObjects(ctx, naming.Nodes, "", selector, names)
-	if err != nil || empty {
+	if err != nil {
 		return nil, err
+	}
+	if empty {
+		return []metrics.NodeMetrics{}, nil
 	}
 	usage := map[string]corev1.ResourceList{}
 	var ts time.Time
@@ -194,7 +206,7 @@ func (p *Provider) nodeMetrics(ctx context.Context, selector labels.Selector, na
 			}
 		}
 	}
-	var out []metrics.NodeMetrics
+	out := []metrics.NodeMetrics{}
 	for _, n := range sortedKeys(usage) {
 		if len(usage[n]) != 2 {
 			continue
@@ -202,6 +214,66 @@ func (p *Provider) nodeMetrics(ctx context.Context, selector labels.Selector, na
 		out = append(out, metrics.NodeMetrics{ObjectMeta: metav1.ObjectMeta{Name: n}, Timestamp: metav1.NewTime(ts), Window: metav1.Duration{Duration: rr.window.Std()}, Usage: usage[n]})
 	}
 	return out, nil
+}
+
+// podObjects is resourceObjects for pods, restricted to Running pods as
+// metrics-server does, when the Objects lister can select by phase (a
+// cluster's API can): running is then the set of pods to report, and a
+// pod that is not Running is not found. Pending pods have no usage yet;
+// Succeeded and Failed ones keep series in Prometheus for minutes after
+// they stop, which kubectl top would show and the HPA would ignore
+// anyway. Without such a lister running is nil and every pod with series
+// is reported.
+func (p *Provider) podObjects(ctx context.Context, namespace string, selector labels.Selector, names []string) (q naming.ObjectQuery, running map[types.NamespacedName]bool, empty bool, err error) {
+	fl, ok := p.opts.Objects.(kube.FieldLister)
+	if !ok {
+		q, empty, err = p.resourceObjects(ctx, naming.Pods, namespace, selector, names)
+		return q, nil, empty, err
+	}
+	if selector == nil {
+		selector = labels.Everything()
+	}
+	fs := kube.RunningPods
+	if len(names) == 1 {
+		fs = fields.AndSelectors(fs, fields.OneTermEqualSelector("metadata.name", names[0]))
+	}
+	refs, err := fl.ListByFields(ctx, naming.Pods, namespace, selector, fs)
+	if err != nil {
+		return q, nil, false, queryError(fmt.Errorf("listing running pods: %w", err), "")
+	}
+	running = make(map[types.NamespacedName]bool, len(refs))
+	for _, r := range refs {
+		running[r] = true
+	}
+	byName := len(names) > 0
+	if byName {
+		var keep []string
+		for _, n := range names {
+			if running[types.NamespacedName{Namespace: namespace, Name: n}] {
+				keep = append(keep, n)
+			}
+		}
+		names = keep
+	}
+	if len(running) == 0 || (byName && len(names) == 0) {
+		return q, running, true, nil
+	}
+	q = naming.ObjectQuery{Resource: naming.Pods, Namespace: namespace}
+	switch {
+	case len(names) > 0:
+		q.Names = names
+	case namespace != "" && !selector.Empty():
+		// Narrow the query to the selected pods.
+		for _, r := range refs {
+			q.Names = append(q.Names, r.Name)
+		}
+		sort.Strings(q.Names)
+	default:
+		// A whole namespace, or all of them: one query, filtered by
+		// running.
+		q.All = true
+	}
+	return q, running, false, nil
 }
 
 // resourceObjects turns names or a selector into an ObjectQuery; empty is

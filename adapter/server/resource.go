@@ -100,6 +100,9 @@ func (s *podStorage) List(ctx context.Context, o *metainternalversion.ListOption
 	if err != nil {
 		return nil, err
 	}
+	if items == nil {
+		items = []metrics.PodMetrics{} // "items": [], as Kubernetes sends
+	}
 	return &metrics.PodMetricsList{Items: items}, nil
 }
 
@@ -128,6 +131,9 @@ func (s *nodeStorage) List(ctx context.Context, o *metainternalversion.ListOptio
 	items, err := s.p.NodeMetrics(ctx, selectorOf(o), nil)
 	if err != nil {
 		return nil, err
+	}
+	if items == nil {
+		items = []metrics.NodeMetrics{}
 	}
 	return &metrics.NodeMetricsList{Items: items}, nil
 }

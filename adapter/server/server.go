@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 
 	"github.com/spf13/pflag"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
@@ -124,6 +125,10 @@ func New(o *Options, p Providers) (*Server, error) {
 	o.OpenAPIV3Config.Info.Title, o.OpenAPIV3Config.Info.Version = o.Name, "1.0.0"
 
 	rc := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	// Inside authentication and authorization, like the API handlers.
+	rc.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+		return genericapiserver.DefaultBuildHandlerChain(checkMetricSelector(h), c)
+	}
 	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
 		return nil, fmt.Errorf("creating a self-signed certificate: %w", err)
 	}
@@ -147,7 +152,8 @@ func New(o *Options, p Providers) (*Server, error) {
 	rc.OpenAPIConfig, rc.OpenAPIV3Config = o.OpenAPIConfig, o.OpenAPIV3Config
 	rc.EnableMetrics = o.EnableMetrics
 	cfg := &apiserver.Config{GenericConfig: &rc.Config}
-	s, err := cfg.Complete(nil).New(o.Name, p.Custom, p.External)
+	served := withNonNilLists(p)
+	s, err := cfg.Complete(nil).New(o.Name, served.Custom, served.External)
 	if err != nil {
 		return nil, err
 	}

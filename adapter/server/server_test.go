@@ -56,8 +56,9 @@ resourceRules:
   window: 1m
 `
 
-// startAdapter runs Prometheus with two pods and a node, and the adapter
-// in-process on a free port, without a kube-apiserver.
+// startAdapter runs Prometheus with two running pods (web-1, web-2), a
+// finished one (batch-1) and a node, and the adapter in-process on a free
+// port, without a kube-apiserver.
 func startAdapter(t *testing.T, mutate func(*Options)) (*rest.Config, *promtest.Server) {
 	t.Helper()
 	p := promtest.Start(t, promtest.Options{})
@@ -66,15 +67,21 @@ func startAdapter(t *testing.T, mutate func(*Options)) (*rest.Config, *promtest.
 			fmt.Fprintf(w, "app_queue_depth{queue=\"orders\"} %g\ntest_container_cpu{container=\"app\"} %g\ntest_container_memory{container=\"app\"} 1048576\n", queue, cpu)
 		})
 	}
+	// A finished Job's pod: its series stay in Prometheus for a while,
+	// but metrics.k8s.io reports Running pods only.
+	done := promtest.ServeMetrics(t, func(w io.Writer) {
+		fmt.Fprint(w, "test_container_cpu{container=\"main\"} 0.5\ntest_container_memory{container=\"main\"} 4096\n")
+	})
 	node := promtest.ServeMetrics(t, func(w io.Writer) {
 		fmt.Fprint(w, "test_node_cpu 1.5\ntest_node_memory 2147483648\n")
 	})
 	p.SetTargets(t,
 		promtest.Target{Addr: pod(45.5, 0.25), Labels: map[string]string{"namespace": "shop", "pod": "web-1"}},
 		promtest.Target{Addr: pod(10, 0.125), Labels: map[string]string{"namespace": "shop", "pod": "web-2"}},
+		promtest.Target{Addr: done, Labels: map[string]string{"namespace": "shop", "pod": "batch-1"}},
 		promtest.Target{Addr: node, Labels: map[string]string{"node": "node-1"}},
 	)
-	p.WaitFor(t, `app_queue_depth or test_node_cpu`, 3, 30*time.Second)
+	p.WaitFor(t, `app_queue_depth or test_container_cpu or test_node_cpu`, 6, 30*time.Second)
 
 	c, err := prom.New(prom.Config{URL: p.URL})
 	if err != nil {
@@ -85,9 +92,11 @@ func startAdapter(t *testing.T, mutate func(*Options)) (*rest.Config, *promtest.
 		t.Fatal(err)
 	}
 	disc := prom.NewDiscoverer(c, prom.DiscovererOptions{})
+	running := map[string]string{"status.phase": "Running"}
 	objs := kube.NewStatic(
-		kube.Object{Resource: schema.GroupResource{Resource: "pods"}, Namespace: "shop", Name: "web-1", Labels: map[string]string{"app": "web"}},
-		kube.Object{Resource: schema.GroupResource{Resource: "pods"}, Namespace: "shop", Name: "web-2", Labels: map[string]string{"app": "web"}},
+		kube.Object{Resource: schema.GroupResource{Resource: "pods"}, Namespace: "shop", Name: "web-1", Labels: map[string]string{"app": "web"}, Fields: running},
+		kube.Object{Resource: schema.GroupResource{Resource: "pods"}, Namespace: "shop", Name: "web-2", Labels: map[string]string{"app": "web"}, Fields: running},
+		kube.Object{Resource: schema.GroupResource{Resource: "pods"}, Namespace: "shop", Name: "batch-1", Labels: map[string]string{"app": "batch"}, Fields: map[string]string{"status.phase": "Succeeded"}},
 	)
 	prov, err := provider.New(cfg, provider.Options{Prometheus: c, Discoverer: disc, Mapper: kube.StaticMapper(), Objects: objs})
 	if err != nil {

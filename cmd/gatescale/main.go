@@ -45,6 +45,7 @@ const usage = `usage:
   gatescale apikey [-id NAME]      make a random API key and print it with its hash
   gatescale demo [flags]           gateway + demo backends + load + live view
   gatescale plan -hpa HPA.yaml -qps TIMELINE.csv
+  gatescale plan -hpa HPA.yaml -prometheus URL -query PROMQL [-start -1h -end now -step 15s]
                                    replay the HPA algorithm: replicas over time
 `
 
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "demo":
 		return runDemo(ctx, args, stdout)
 	case "plan":
-		return runPlan(args, stdout)
+		return runPlan(ctx, args, stdout)
 	default:
 		fmt.Fprint(stdout, usage)
 		return nil
