@@ -219,11 +219,11 @@ func (p *Provider) nodeMetrics(ctx context.Context, selector labels.Selector, na
 // podObjects is resourceObjects for pods, restricted to Running pods as
 // metrics-server does, when the Objects lister can select by phase (a
 // cluster's API can): running is then the set of pods to report, and a
-// pod that is not Running is not found. Pending pods have no usage yet;
-// Succeeded and Failed ones keep series in Prometheus for minutes after
-// they stop, which kubectl top would show and the HPA would ignore
-// anyway. Without such a lister running is nil and every pod with series
-// is reported.
+// pod that is not Running is not found. Finished pods keep series in
+// Prometheus for minutes after they stop; kubectl top would list them and
+// the HPA would average a Succeeded pod's last usage in (it skips only
+// Failed ones). Without such a lister running is nil and every pod with
+// series is reported.
 func (p *Provider) podObjects(ctx context.Context, namespace string, selector labels.Selector, names []string) (q naming.ObjectQuery, running map[types.NamespacedName]bool, empty bool, err error) {
 	fl, ok := p.opts.Objects.(kube.FieldLister)
 	if !ok {
@@ -239,7 +239,7 @@ func (p *Provider) podObjects(ctx context.Context, namespace string, selector la
 	}
 	refs, err := fl.ListByFields(ctx, naming.Pods, namespace, selector, fs)
 	if err != nil {
-		return q, nil, false, queryError(fmt.Errorf("listing running pods: %w", err), "")
+		return q, nil, false, apiInternal(err)
 	}
 	running = make(map[types.NamespacedName]bool, len(refs))
 	for _, r := range refs {
