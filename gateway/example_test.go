@@ -35,13 +35,13 @@ func Example() {
 			Instances: []discovery.Instance{{Addr: strings.TrimPrefix(users.URL, "http://")}},
 			Balancer:  balance.P2C{},
 		}},
-		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/api/users", StripPrefix: "/api", Upstream: "users", Timeout: spec.Duration(5 * time.Second)}}},
+		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users", Timeout: spec.Duration(5 * time.Second)}}},
 	})
 	if err != nil {
 		panic(err)
 	}
 	r := chi.NewRouter()
-	r.Mount("/api", gw)
+	r.Mount("/api", gw) // routes see the path below /api, as chi sub-routers do
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 

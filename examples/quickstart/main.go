@@ -51,6 +51,6 @@ func newRouter(userAddrs []string) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/hello", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello from my service\n")) })
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	r.Mount("/users", gw)
+	r.Mount("/", gw) // everything else goes through the gateway
 	return r
 }

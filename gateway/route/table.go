@@ -199,10 +199,14 @@ func (t *Table) Routes() []Route { return append([]Route(nil), t.routes...) }
 
 // ServeHTTP routes r. The path is normalised first (see NormalizePath) so
 // that matching, the route's policies and the upstream all see the same
-// path; a path that cannot be normalised safely gets 400. Routes match the
-// request's full path even when the table is mounted under a prefix of
-// another chi router.
+// path; a path that cannot be normalised safely gets 400. Mounted on a chi
+// router (r.Mount("/api", table)), the table sees the path below the mount
+// point, as chi's own sub-routers do: a route for /users serves
+// /api/users/1, and its policies and the upstream see /users/1.
 func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if parent := chi.RouteContext(r.Context()); parent != nil && parent.RoutePath != "" {
+		r = belowMount(r, parent.RoutePath)
+	}
 	esc := r.URL.EscapedPath()
 	if needsNormalize(esc) {
 		n, err := NormalizePath(esc)
@@ -536,4 +540,17 @@ func Check(decl []spec.Route) error {
 	}
 	_, err := NewTable(routes)
 	return err
+}
+
+// belowMount returns r with its path cut to what a parent chi router left
+// for the mounted table. chi routes on RawPath when it is set, so the
+// remainder is escaped then and plain otherwise.
+func belowMount(r *http.Request, rest string) *http.Request {
+	c := *r.URL
+	if r.URL.RawPath != "" {
+		setEscapedPath(&c, rest)
+	} else {
+		c.Path, c.RawPath = rest, ""
+	}
+	return shallowWithURL(r, &c)
 }

@@ -139,3 +139,42 @@ func BenchmarkFind(b *testing.B) {
 		}
 	}
 }
+
+// Mounted on a chi router, the table matches the path below the mount
+// point, and its routes and upstream see that path — as chi sub-routers do.
+func TestMountedUnderChi(t *testing.T) {
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(r.URL.EscapedPath()))
+	})
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "users", PathPrefix: "/users"}, Handler: echo},
+		{Route: spec.Route{Name: "files", Path: "/files/{name}"}, Handler: echo},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Mount("/api", tbl)
+	outer := chi.NewRouter()
+	outer.Mount("/v1", r)
+	for _, c := range []struct {
+		router http.Handler
+		target string
+		code   int
+		body   string
+	}{
+		{r, "/api/users/1", 200, "/users/1"},
+		{r, "/api/users", 200, "/users"},
+		{r, "/api/files/a%2Fb", 400, ""}, // an encoded slash is refused below a mount too
+		{r, "/api/files/a%20b", 200, "/files/a%20b"},
+		{r, "/users/1", 404, ""},
+		{r, "/api/api/users/1", 404, ""},
+		{outer, "/v1/api/users/7", 200, "/users/7"},
+	} {
+		rec := httptest.NewRecorder()
+		c.router.ServeHTTP(rec, httptest.NewRequest("GET", c.target, nil))
+		if rec.Code != c.code || c.body != "" && rec.Body.String() != c.body {
+			t.Errorf("%s: %d %q, want %d %q", c.target, rec.Code, rec.Body.String(), c.code, c.body)
+		}
+	}
+}
