@@ -20,6 +20,8 @@ type Details struct {
 	Route string `json:"route,omitempty"`
 	// Upstream is the upstream service involved, if any.
 	Upstream string `json:"upstream,omitempty"`
+	// Call is the composite route's call that failed, if any.
+	Call string `json:"call,omitempty"`
 	// RequestID lets a client quote the failing request to an operator.
 	RequestID string `json:"request_id,omitempty"`
 }

@@ -1,0 +1,551 @@
+package compose
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatescale/gatescale/gateway/problem"
+)
+
+// PartialHeader lists the optional calls left out of an answer.
+const PartialHeader = "X-Gatescale-Partial"
+
+// Plan is a compiled Composite: an http.Handler that runs the calls and
+// writes the merged answer. Build it with New; it is safe for concurrent use.
+type Plan struct {
+	route      string
+	calls      []*callPlan
+	maxBytes   int64
+	transports func(upstream string) http.RoundTripper
+	metrics    *Metrics
+	logger     *slog.Logger
+	needBody   bool
+}
+
+type callPlan struct {
+	Call
+	index   int
+	method  string
+	path    template
+	query   []kv
+	headers []kv
+	forEach *ref
+	pick    []string
+	deps    []int
+	timeout time.Duration
+}
+
+type kv struct {
+	key string
+	val template
+}
+
+// Option configures New.
+type Option func(*Plan)
+
+// WithTransports gives the RoundTripper of each upstream: the gateway's
+// proxy for it, so calls are balanced, retried and ejected like proxied
+// requests. A call's request URL has the upstream's name as host.
+func WithTransports(f func(upstream string) http.RoundTripper) Option {
+	return func(p *Plan) { p.transports = f }
+}
+
+// WithMetrics records per-call durations and outcomes.
+func WithMetrics(m *Metrics) Option { return func(p *Plan) { p.metrics = m } }
+
+// WithLogger logs failed calls.
+func WithLogger(l *slog.Logger) Option { return func(p *Plan) { p.logger = l } }
+
+// New compiles c for the route named route whose path pattern is
+// routePath. It refuses what Validate refuses.
+func New(route, routePath string, c Composite, opts ...Option) (*Plan, error) {
+	if errs := c.Validate(routePath, nil); len(errs) > 0 {
+		all := make([]error, len(errs))
+		for i, e := range errs {
+			all[i] = e
+		}
+		return nil, errors.Join(all...)
+	}
+	p := &Plan{route: route, maxBytes: c.MaxAnswerBytes, logger: slog.Default()}
+	if p.maxBytes == 0 {
+		p.maxBytes = DefaultMaxAnswerBytes
+	}
+	for _, opt := range opts {
+		opt(p)
+	}
+	if p.transports == nil {
+		return nil, errors.New("compose: no transports (WithTransports)")
+	}
+	index := map[string]int{}
+	for i, call := range c.Calls {
+		index[call.Name] = i
+	}
+	for i, call := range c.Calls {
+		cp := &callPlan{Call: call, index: i, method: strings.ToUpper(call.Method)}
+		if cp.method == "" {
+			cp.method = http.MethodGet
+		}
+		cp.path, _ = parseTemplate(call.Path)
+		for _, k := range sortedKeys(call.Query) {
+			t, _ := parseTemplate(call.Query[k])
+			cp.query = append(cp.query, kv{k, t})
+		}
+		for _, k := range sortedKeys(call.Headers) {
+			t, _ := parseTemplate(call.Headers[k])
+			cp.headers = append(cp.headers, kv{http.CanonicalHeaderKey(k), t})
+		}
+		if call.ForEach != "" {
+			r, _ := parseRef(call.ForEach)
+			cp.forEach = &r
+		}
+		cp.pick, _ = parsePick(call.Pick)
+		if call.Timeout != "" {
+			cp.timeout, _ = time.ParseDuration(call.Timeout)
+		}
+		addDep := func(r ref) {
+			if j, ok := index[r.source]; ok && j != i && !containsInt(cp.deps, j) {
+				cp.deps = append(cp.deps, j)
+			}
+		}
+		refs := cp.path.refs()
+		for _, q := range cp.query {
+			refs = append(refs, q.val.refs()...)
+		}
+		for _, h := range cp.headers {
+			refs = append(refs, h.val.refs()...)
+		}
+		if cp.forEach != nil {
+			refs = append(refs, *cp.forEach)
+		}
+		for _, r := range refs {
+			addDep(r)
+		}
+		p.needBody = p.needBody || call.ForwardBody
+		p.calls = append(p.calls, cp)
+	}
+	return p, nil
+}
+
+// result is one call's outcome.
+type result struct {
+	value   any // decoded JSON (picked), or []any for for_each
+	err     *callError
+	skipped bool // a dependency failed optionally
+	done    chan struct{}
+}
+
+// callError says why a call failed, and what the client gets if it was
+// required.
+type callError struct {
+	call    string
+	status  int // 502 or 504
+	outcome string
+	detail  string
+}
+
+func (e *callError) Error() string { return e.detail }
+
+// run holds one request's execution.
+type run struct {
+	p       *Plan
+	r       *http.Request
+	rctx    *chi.Context
+	body    []byte
+	results []*result
+	cancel  context.CancelCauseFunc
+	ctx     context.Context
+
+	mu     sync.Mutex
+	failed *callError // the first required failure
+}
+
+// ServeHTTP runs the calls and writes the merged answer.
+func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	rn := &run{p: p, r: r, rctx: chi.RouteContext(r.Context()), ctx: ctx, cancel: cancel}
+	if p.needBody && r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			var mb *http.MaxBytesError
+			status := http.StatusBadRequest
+			if errors.As(err, &mb) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			problem.Write(w, problem.Details{Status: status, Route: p.route, Detail: "request body: " + err.Error(),
+				RequestID: r.Header.Get("X-Request-Id")})
+			return
+		}
+		rn.body = b
+	}
+	rn.results = make([]*result, len(p.calls))
+	for i := range p.calls {
+		rn.results[i] = &result{done: make(chan struct{})}
+	}
+	var wg sync.WaitGroup
+	for _, c := range p.calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rn.runCall(c)
+		}()
+	}
+	wg.Wait()
+
+	if f := rn.failed; f != nil {
+		problem.Write(w, problem.Details{Status: f.status, Route: p.route, Call: f.call,
+			Detail: f.detail, RequestID: r.Header.Get("X-Request-Id")})
+		return
+	}
+	doc, partial := rn.merge()
+	if len(partial) > 0 {
+		doc["_partial"] = partial
+		w.Header().Set(PartialHeader, strings.Join(partial, ", "))
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		problem.Write(w, problem.Details{Status: http.StatusInternalServerError, Route: p.route, Detail: "merging answers: " + err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// runCall waits for the call's dependencies, then makes it.
+func (rn *run) runCall(c *callPlan) {
+	res := rn.results[c.index]
+	defer close(res.done)
+	for _, d := range c.deps {
+		dep := rn.results[d]
+		select {
+		case <-dep.done:
+		case <-rn.ctx.Done():
+			res.skipped = true
+			return
+		}
+		if dep.err != nil || dep.skipped {
+			// Only an optional dependency can fail without cancelling
+			// everything: this call cannot be made, and is missing too.
+			res.skipped = true
+			if !c.Optional {
+				rn.fail(&callError{call: c.Name, status: http.StatusBadGateway, outcome: "skipped",
+					detail: fmt.Sprintf("call %s needs the answer of %s, which failed", c.Name, rn.p.calls[d].Name)})
+			}
+			rn.p.metrics.observe(rn.p.route, c.Name, "skipped", 0)
+			return
+		}
+	}
+	if rn.ctx.Err() != nil {
+		res.skipped = true
+		return
+	}
+	var v any
+	var err *callError
+	if c.forEach != nil {
+		v, err = rn.forEach(c)
+	} else {
+		v, err = rn.call(c, nil)
+	}
+	if err != nil {
+		res.err = err
+		if !c.Optional {
+			rn.fail(err)
+		} else {
+			rn.p.logger.LogAttrs(rn.ctx, slog.LevelWarn, "optional composite call failed",
+				slog.String("route", rn.p.route), slog.String("call", c.Name), slog.String("err", err.detail))
+		}
+		return
+	}
+	res.value = v
+}
+
+// fail records the first required failure and cancels the other calls.
+func (rn *run) fail(e *callError) {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	if rn.failed == nil {
+		rn.failed = e
+		rn.cancel(e)
+	}
+}
+
+// forEach makes the call once per element of the array it names.
+func (rn *run) forEach(c *callPlan) (any, *callError) {
+	src := rn.results[rn.p.callIndex(c.forEach.source)]
+	arr, ok := lookup(src.value, c.forEach.path)
+	items, isArray := arr.([]any)
+	if !ok || !isArray {
+		return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "bad_input",
+			detail: fmt.Sprintf("call %s: %s is not an array in the answer of %s", c.Name, c.ForEach, c.forEach.source)}
+	}
+	maxItems := c.MaxItems
+	if maxItems == 0 {
+		maxItems = DefaultMaxItems
+	}
+	if len(items) > maxItems {
+		return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "too_many_items",
+			detail: fmt.Sprintf("call %s: %s has %d items, more than max_items %d", c.Name, c.ForEach, len(items), maxItems)}
+	}
+	workers := c.Workers
+	if workers == 0 {
+		workers = DefaultItemWorkers
+	}
+	out := make([]any, len(items))
+	errs := make([]*callError, len(items))
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i, item := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-rn.ctx.Done():
+			return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "cancelled", detail: "cancelled"}
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = rn.call(c, item)
+		}()
+	}
+	wg.Wait()
+	for _, e := range errs {
+		if e != nil {
+			return nil, e
+		}
+	}
+	return out, nil
+}
+
+func (p *Plan) callIndex(name string) int {
+	for i, c := range p.calls {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// errTimeout is the cause of a call's own deadline.
+var errTimeout = errors.New("call timed out")
+
+// call makes one request of c (item is the for_each element, if any) and
+// decodes its JSON answer.
+func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
+	start := time.Now()
+	outcome := "ok"
+	defer func() {
+		if cerr != nil {
+			outcome = cerr.outcome
+		}
+		rn.p.metrics.observe(rn.p.route, c.Name, outcome, time.Since(start))
+	}()
+	fail := func(status int, outcome, format string, args ...any) *callError {
+		return &callError{call: c.Name, status: status, outcome: outcome, detail: fmt.Sprintf("call "+c.Name+": "+format, args...)}
+	}
+	path, err := rn.render(c.path, item, url.PathEscape)
+	if err != nil {
+		return nil, fail(http.StatusBadGateway, "bad_input", "path: %v", err)
+	}
+	u := &url.URL{Scheme: "http", Host: c.Upstream, RawPath: path}
+	u.Path, _ = url.PathUnescape(path)
+	if len(c.query) > 0 {
+		q := url.Values{}
+		for _, kv := range c.query {
+			s, err := rn.render(kv.val, item, nil)
+			if err != nil {
+				return nil, fail(http.StatusBadGateway, "bad_input", "query %s: %v", kv.key, err)
+			}
+			q.Set(kv.key, s)
+		}
+		u.RawQuery = q.Encode()
+	}
+	ctx := rn.ctx
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, errTimeout)
+		defer cancel()
+	}
+	var body io.Reader
+	if c.ForwardBody {
+		body = bytes.NewReader(rn.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, u.String(), body)
+	if err != nil {
+		return nil, fail(http.StatusBadGateway, "bad_input", "%v", err)
+	}
+	copyHeaders(req.Header, rn.r.Header, c.ForwardBody)
+	for _, kv := range c.headers {
+		s, err := rn.render(kv.val, item, nil)
+		if err != nil || strings.ContainsAny(s, "\r\n") {
+			return nil, fail(http.StatusBadGateway, "bad_input", "header %s: not a header value", kv.key)
+		}
+		req.Header.Set(kv.key, s)
+	}
+	rt := rn.p.transports(c.Upstream)
+	if rt == nil {
+		return nil, fail(http.StatusBadGateway, "error", "upstream %s is not configured", c.Upstream)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		if context.Cause(ctx) == errTimeout || errors.Is(err, context.DeadlineExceeded) {
+			return nil, fail(http.StatusGatewayTimeout, "timeout", "upstream %s did not answer in time", c.Upstream)
+		}
+		if cause := context.Cause(rn.ctx); cause != nil && rn.ctx.Err() != nil {
+			return nil, fail(http.StatusBadGateway, "cancelled", "cancelled: %v", cause)
+		}
+		return nil, fail(http.StatusBadGateway, "error", "upstream %s failed: %v", c.Upstream, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		return nil, fail(http.StatusBadGateway, "status", "upstream %s answered %d", c.Upstream, resp.StatusCode)
+	}
+	if c.method == http.MethodHead || resp.StatusCode == http.StatusNoContent {
+		return nil, nil
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return nil, fail(http.StatusBadGateway, "not_json", "upstream %s answered %q, not JSON", c.Upstream, mt)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, rn.p.maxBytes+1))
+	if err != nil {
+		if context.Cause(ctx) == errTimeout {
+			return nil, fail(http.StatusGatewayTimeout, "timeout", "upstream %s did not answer in time", c.Upstream)
+		}
+		return nil, fail(http.StatusBadGateway, "error", "reading the answer of %s: %v", c.Upstream, err)
+	}
+	if int64(len(data)) > rn.p.maxBytes {
+		return nil, fail(http.StatusBadGateway, "too_large", "the answer of %s is larger than %d bytes", c.Upstream, rn.p.maxBytes)
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fail(http.StatusBadGateway, "not_json", "the answer of %s is not valid JSON", c.Upstream)
+	}
+	if c.pick != nil {
+		picked, ok := lookup(v, c.pick)
+		if !ok {
+			return nil, fail(http.StatusBadGateway, "bad_input", "the answer of %s has no %s", c.Upstream, c.Pick)
+		}
+		v = picked
+	}
+	return v, nil
+}
+
+// render fills a template's references; escape applies to substituted
+// values (a path's values are path-escaped, so an answer containing
+// "../admin" cannot walk the upstream's path).
+func (rn *run) render(t template, item any, escape func(string) string) (string, error) {
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.ref == nil {
+			b.WriteString(p.literal)
+			continue
+		}
+		s, err := rn.value(*p.ref, item)
+		if err != nil {
+			return "", err
+		}
+		if escape != nil {
+			s = escape(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String(), nil
+}
+
+func (rn *run) value(r ref, item any) (string, error) {
+	switch r.source {
+	case srcQuery:
+		return rn.r.URL.Query().Get(r.path[0]), nil
+	case srcHeader:
+		return rn.r.Header.Get(r.path[0]), nil
+	case srcItem:
+		v, ok := lookup(item, r.path)
+		if s, scalar := scalarText(v); ok && scalar {
+			return s, nil
+		}
+		return "", fmt.Errorf("{%s} is not a string, number or boolean in the item", r)
+	}
+	if i := rn.p.callIndex(r.source); i >= 0 {
+		v, ok := lookup(rn.results[i].value, r.path)
+		if s, scalar := scalarText(v); ok && scalar {
+			return s, nil
+		}
+		return "", fmt.Errorf("{%s} is not a string, number or boolean in the answer of %s", r, r.source)
+	}
+	if rn.rctx != nil {
+		return rn.rctx.URLParam(r.source), nil
+	}
+	return "", fmt.Errorf("{%s}: no path parameters", r)
+}
+
+// merge builds the answer from the calls' results in declaration order, and
+// lists the optional calls left out.
+func (rn *run) merge() (map[string]any, []string) {
+	doc := map[string]any{}
+	var partial []string
+	for i, c := range rn.p.calls {
+		res := rn.results[i]
+		if res.err != nil || res.skipped {
+			partial = append(partial, c.Name)
+			continue
+		}
+		if c.Hidden {
+			continue
+		}
+		switch obj, isObj := res.value.(map[string]any); {
+		case c.Group != "":
+			doc[c.Group] = res.value
+		case isObj:
+			for k, v := range obj {
+				if _, taken := doc[k]; !taken {
+					doc[k] = v
+				}
+			}
+		default:
+			doc[c.Name] = res.value
+		}
+	}
+	return doc, partial
+}
+
+// copyHeaders sends the caller's end-to-end headers with a call — identity
+// headers from authentication's forward, X-Request-Id, trace context —
+// never hop-by-hop ones, nor framing that belongs to the client's body.
+func copyHeaders(dst, src http.Header, withBody bool) {
+	hop := map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
+		"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
+		"Accept-Encoding": true, "Expect": true}
+	for _, f := range src.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			hop[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
+		}
+	}
+	for k, vs := range src {
+		if hop[k] || !withBody && (k == "Content-Type" || k == "Content-Encoding") {
+			continue
+		}
+		dst[k] = append([]string(nil), vs...)
+	}
+	dst.Set("Accept", "application/json")
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
