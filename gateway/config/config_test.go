@@ -702,3 +702,38 @@ func upstreamNamed(t testing.TB, l *Loaded, name string) gateway.UpstreamSpec {
 	t.Fatalf("no upstream %s", name)
 	return gateway.UpstreamSpec{}
 }
+
+// Composite routes' mistakes are reported at their place, like every other.
+func TestCompositeErrors(t *testing.T) {
+	doc := `upstreams:
+  orders: {instances: ["a:1"]}
+routes:
+  - name: page
+    path: /page/{id}
+    composite:
+      calls:
+        - {name: a, upstream: orders, path: "/a/{b.x}"}
+        - {name: b, upstream: orders, path: "/b/{a.x}"}
+        - {name: c, upstream: nope, path: "/c/{idd}"}
+`
+	_, err := Parse("c.yaml", []byte(doc))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`c.yaml:8:11: routes[0].composite.calls[0]: calls depend on each other in a cycle: a → b → a`,
+		`c.yaml:10:31: routes[0].composite.calls[2].upstream: "nope" is not defined`,
+		`c.yaml:10:43: routes[0].composite.calls[2].path: {idd} is neither a path parameter of "/page/{id}" nor a call`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	l, err := Parse("ok.yaml", []byte(strings.Replace(strings.Replace(doc, "/a/{b.x}", "/a/{id}", 1), `upstream: nope, path: "/c/{idd}"`, `upstream: orders, path: "/c"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := l.Spec.Routes[0].Composite; c == nil || len(c.Calls) != 3 || c.Calls[1].Path != "/b/{a.x}" {
+		t.Fatalf("composite %+v", c)
+	}
+}

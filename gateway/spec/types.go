@@ -14,6 +14,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/consumer"
 )
 
@@ -195,6 +196,9 @@ type Route struct {
 	Authorize   *Authorize        `yaml:"authorize,omitempty" json:"authorize,omitempty"`
 	RateLimit   []RateLimitPolicy `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
 	Concurrency *Concurrency      `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	// Composite serves the route by calling several upstreams and merging
+	// their answers (package compose) instead of proxying to Upstream.
+	Composite *compose.Composite `yaml:"composite,omitempty" json:"composite,omitempty"`
 }
 
 // Variant sends requests whose header equals value to upstream (canary).

@@ -500,6 +500,22 @@ func (v *validator) route(path string, r *Route, upstreams []string, names map[s
 		v.errf(Join(path, "max_body_bytes"), "must not be negative")
 	}
 	up := Join(path, "upstream")
+	if r.Composite != nil {
+		if r.Upstream != "" {
+			v.errf(up, "a composite route calls its upstreams per call: remove upstream")
+		}
+		if len(r.Variants) > 0 {
+			v.errf(Join(path, "variants"), "are not used by a composite route")
+		}
+		refs := upstreams
+		if v.noRefs {
+			refs = nil
+		}
+		for _, fe := range r.Composite.Validate(r.Path+r.PathPrefix, refs) {
+			v.errf(Join(path, "composite")+"."+fe.Field, "%s", fe.Message)
+		}
+		return
+	}
 	switch {
 	case v.noRefs:
 	case r.Upstream == "":
