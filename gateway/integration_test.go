@@ -527,7 +527,7 @@ func TestReloadDropsNothing(t *testing.T) {
 	// A bad configuration is refused and changes nothing.
 	bad := cfgFor(b.instance(), "/y")
 	bad.Routes[1].Upstream = "missing"
-	if err := gw.Apply(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `upstream "missing" is not defined`) {
+	if err := gw.Apply(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `routes[1].upstream: "missing" is not defined`) {
 		t.Fatalf("bad config: err = %v", err)
 	}
 	cancel()

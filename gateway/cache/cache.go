@@ -357,8 +357,8 @@ func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fil
 	// The refresh outlives the request: give it its own route.Info, which
 	// the proxy fills in while outer middleware reads the request's.
 	if info := route.InfoFrom(ctx); info != nil {
-		cp := *info
-		ctx = route.WithInfo(ctx, &cp)
+		client, _ := info.Client()
+		ctx = route.WithInfo(ctx, route.NewInfo(info.Route, info.State().Upstream, client))
 	}
 	rr := detach(ctx, r) // here: r is not to be read once this request is done
 	go func() {

@@ -166,7 +166,10 @@ func TestOptionalCallPartial(t *testing.T) {
 	b := newBackends(t, map[string]http.HandlerFunc{
 		"orders": jsonHandler(0, `{"id":"o1"}`),
 		"recs":   func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) },
-		"html":   func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Content-Type", "text/html"); _, _ = io.WriteString(w, "<p>") },
+		"html": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<p>")
+		},
 	})
 	p := mustPlan(t, b, "/o", Composite{Calls: []Call{
 		{Name: "order", Upstream: "orders", Path: "/o"},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/authn"
+	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -28,6 +29,14 @@ func TestDefaultsAgree(t *testing.T) {
 		spec.DefaultJWKSMinRefresh != authn.DefaultJWKSMinRefresh || spec.DefaultLeeway != authn.DefaultLeeway ||
 		spec.DefaultRedisTimeout != ratelimit.DefaultRedisTimeout || spec.DefaultRedisBackoff != ratelimit.DefaultRedisBackoff {
 		t.Fatal("spec defaults differ from the capability packages' defaults")
+	}
+	if spec.DefaultHashReplicas != balance.DefaultHashReplicas || spec.DefaultHashLoadFactor != balance.DefaultHashLoadFactor {
+		t.Fatal("spec's hash defaults differ from package balance's")
+	}
+	for _, name := range spec.BalancerNames {
+		if _, err := balance.ByName(name); err != nil && name != "hash" {
+			t.Errorf("spec accepts balancer %q, package balance does not: %v", name, err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -366,6 +367,32 @@ func TestClientIP(t *testing.T) {
 		if got := key(r); got != c.want {
 			t.Errorf("remote %s xff %q: key %q, want %q", c.remote, c.xff, got, c.want)
 		}
+	}
+}
+
+// TestClientIPFollowsTheTable: under a route table the table's trusted
+// proxies decide, not the list the key was built with, so a reload that
+// builds a new table changes every key at once.
+func TestClientIPFollowsTheTable(t *testing.T) {
+	lb := netip.MustParsePrefix("10.0.0.0/8")
+	var got string
+	keyOf := func(built []netip.Prefix, table ...route.Option) string {
+		key := ratelimit.ClientIP(built...)
+		tbl, err := route.NewTable([]route.Route{{Route: spec.Route{Name: "x", PathPrefix: "/"}, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = key(r) })}}, table...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "10.1.1.1:80"
+		r.Header.Set("X-Forwarded-For", "198.51.100.5")
+		tbl.ServeHTTP(httptest.NewRecorder(), r)
+		return got
+	}
+	if k := keyOf(nil, route.WithTrustedProxies(lb)); k != "ip:198.51.100.5" {
+		t.Errorf("table trusts the peer, key built trusting nothing: %q", k)
+	}
+	if k := keyOf([]netip.Prefix{lb}); k != "ip:10.1.1.1" {
+		t.Errorf("table trusts nothing, key built trusting the peer: %q", k)
 	}
 }
 

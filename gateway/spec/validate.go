@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
@@ -27,6 +26,8 @@ const (
 	// maxHashReplicas is the hash ring's own cap on points per endpoint.
 	maxHashReplicas = 1 << 18
 
+	DefaultHashReplicas    = 100
+	DefaultHashLoadFactor  = 1.25
 	DefaultRealm           = "gatescale"
 	DefaultJWKSRefresh     = 15 * time.Minute
 	DefaultJWKSMinRefresh  = 30 * time.Second
@@ -35,6 +36,10 @@ const (
 	DefaultRedisTimeout    = 100 * time.Millisecond
 	DefaultRedisBackoff    = time.Second
 )
+
+// BalancerNames are the balancer values an upstream may name (package
+// balance's policies; live maps each onto one).
+var BalancerNames = []string{"round_robin", "weighted", "p2c", "hash"}
 
 // Document tells the validation what a decoder saw beyond the values: a
 // file or a JSON body knows which keys were written (a zero that was
@@ -289,8 +294,8 @@ func (v *validator) balancer(path string, u Upstream) {
 		v.hash(hpath, u.Hash)
 		return
 	default:
-		if _, err := balance.ByName(u.Balancer); err != nil {
-			v.errf(bpath, "%s", err)
+		if !slices.Contains(BalancerNames, u.Balancer) {
+			v.errf(bpath, "unknown balance policy %q (valid: %s)", u.Balancer, strings.Join(BalancerNames, ", "))
 			return
 		}
 		if u.Hash != nil {
@@ -340,11 +345,11 @@ func (v *validator) hash(path string, h *Hash) {
 	lf := Join(path, "load_factor")
 	if math.IsNaN(h.LoadFactor) || math.IsInf(h.LoadFactor, 0) || h.LoadFactor < 0 ||
 		h.LoadFactor <= 1 && (h.LoadFactor != 0 || v.present(lf)) {
-		v.errf(lf, "must be a number above 1 (default %v)", balance.DefaultHashLoadFactor)
+		v.errf(lf, "must be a number above 1 (default %v)", DefaultHashLoadFactor)
 	}
 	rp := Join(path, "replicas")
 	if h.Replicas < 0 || h.Replicas > maxHashReplicas || h.Replicas == 0 && v.present(rp) {
-		v.errf(rp, "must be from 1 to %d (default %d)", maxHashReplicas, balance.DefaultHashReplicas)
+		v.errf(rp, "must be from 1 to %d (default %d)", maxHashReplicas, DefaultHashReplicas)
 	}
 }
 
