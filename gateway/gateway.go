@@ -466,7 +466,7 @@ func variantHandler(variants []Variant, ups map[string]*liveUpstream, def http.H
 		for _, v := range vs {
 			if r.Header.Get(v.header) == v.value {
 				if info := route.InfoFrom(r.Context()); info != nil {
-					info.Upstream = v.upstream
+					info.SetUpstream(v.upstream)
 				}
 				v.to.ServeHTTP(w, r)
 				return

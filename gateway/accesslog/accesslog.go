@@ -37,11 +37,11 @@ func write(logger *slog.Logger, r *http.Request, rec *outcome.Recorder, start ti
 	if !logger.Enabled(ctx, level) {
 		return
 	}
-	var upstream, instance, errText string
-	var attempts int
+	var st route.InfoState
 	if info := route.InfoFrom(ctx); info != nil {
-		upstream, instance, attempts, errText = info.Upstream, info.Instance, info.Attempts, info.Error
+		st = info.State()
 	}
+	upstream, instance, attempts, errText := st.Upstream, st.Instance, st.Attempts, st.Error
 	id := requestid.From(ctx)
 	if id == "" {
 		id = rec.Header().Get(requestid.Header)

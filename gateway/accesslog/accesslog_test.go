@@ -52,7 +52,10 @@ func routed(name string, h http.Handler) http.Handler {
 func proxyLike(status int, body string, errText string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := route.InfoFrom(r.Context())
-		info.Upstream, info.Instance, info.Attempts, info.Error = "users-svc", "10.0.0.7:8080", 2, errText
+		info.SetUpstream("users-svc")
+		info.SetInstance("10.0.0.7:8080")
+		info.AddAttempts(2)
+		info.SetError(errText)
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, body)
 	})

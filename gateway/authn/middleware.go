@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/route"
 )
@@ -103,11 +104,10 @@ func Middleware(methods []Method, opts ...Option) func(http.Handler) http.Handle
 
 func (o *options) refuse(w http.ResponseWriter, r *http.Request, methods []Method, method string, err *Error) {
 	d := problem.Details{Status: err.status(), Type: "urn:gatescale:auth:" + string(err.Reason), Detail: err.Detail}
-	routeName := route.Unmatched
+	routeName := outcome.Route(r)
 	if info := route.InfoFrom(r.Context()); info != nil {
-		routeName = info.Route
 		d.Route = info.Route
-		info.Error = "authentication failed: " + string(err.Reason)
+		info.SetError("authentication failed: " + string(err.Reason))
 	}
 	if o.metrics != nil {
 		o.metrics.failures.WithLabelValues(routeName, method, string(err.Reason)).Inc()

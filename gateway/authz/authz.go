@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/route"
 )
@@ -199,11 +200,11 @@ func Middleware(p Policy, opts ...Option) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			routeName := route.Unmatched
+			routeName := outcome.Route(r)
 			pd := problem.Details{Status: http.StatusForbidden, Type: "urn:gatescale:authz:" + string(d.Reason), Detail: d.Detail}
 			if info := route.InfoFrom(r.Context()); info != nil {
-				routeName, pd.Route = info.Route, info.Route
-				info.Error = "forbidden: " + string(d.Reason)
+				pd.Route = info.Route
+				info.SetError("forbidden: " + string(d.Reason))
 			}
 			if o.metrics != nil {
 				o.metrics.denied.WithLabelValues(routeName, string(d.Reason)).Inc()

@@ -1,6 +1,7 @@
 package balance
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -55,6 +56,10 @@ func (e *Endpoint) EffectiveWeight() int {
 	}
 	return e.Weight
 }
+
+// ErrNoInstances is reported when an upstream has no admitted instance to
+// pick.
+var ErrNoInstances = errors.New("no healthy instances")
 
 // A Picker chooses one endpoint per request from a fixed set. Implementations
 // must be safe for concurrent use and should not allocate.

@@ -9,10 +9,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gatescale/gatescale/gateway/route"
 )
 
-// A KeyFunc extracts the hashing key from a request. An empty key means the
-// request has no affinity; Hash then falls back to round robin.
+// A KeyFunc derives a key from a request: here the hashing key (an empty
+// key means no affinity; Hash then falls back to round robin), in package
+// ratelimit the bucket (ratelimit.KeyFunc is this type), so one key function
+// serves both.
 type KeyFunc func(*http.Request) string
 
 // HeaderKey returns a KeyFunc that uses the first value of the named request
@@ -53,28 +57,14 @@ func CookieKey(name string) KeyFunc {
 	}
 }
 
-// ClientIPKey returns a KeyFunc that uses the host part of r.RemoteAddr (the
-// address of the TCP peer: behind another proxy or load balancer that is the
-// proxy, so use HeaderKey on a trusted forwarding header there instead). It
-// slices the string and does not allocate.
+// ClientIPKey returns a KeyFunc that uses the client's address as
+// route.ClientOf decides it: behind a trusted proxy (the route table's
+// trusted proxies) the address that proxy forwarded, else the TCP peer's
+// (the host part of RemoteAddr, as spelled there). Without a table or
+// route.TrustProxies nothing is trusted. For the peer it slices the string
+// and does not allocate.
 func ClientIPKey() KeyFunc {
-	return func(r *http.Request) string { return remoteHost(r.RemoteAddr) }
-}
-
-// remoteHost strips the port from "host:port" and the brackets from
-// "[v6]:port". An address without a port (including a bare IPv6 address) is
-// returned as is.
-func remoteHost(addr string) string {
-	if strings.HasPrefix(addr, "[") {
-		if end := strings.IndexByte(addr, ']'); end > 0 {
-			return addr[1:end]
-		}
-		return addr
-	}
-	if i := strings.IndexByte(addr, ':'); i >= 0 && strings.IndexByte(addr[i+1:], ':') < 0 {
-		return addr[:i]
-	}
-	return addr
+	return func(r *http.Request) string { return route.ClientOf(r, nil).Host }
 }
 
 // Defaults for Hash.

@@ -6,11 +6,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"testing"
 
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/route"
 )
 
 var userKey = balance.HeaderKey("X-User")
@@ -242,5 +244,29 @@ func TestKeyFuncs(t *testing.T) {
 		if got := balance.ClientIPKey()(r); got != want {
 			t.Errorf("ClientIPKey(%q) = %q, want %q", addr, got, want)
 		}
+	}
+}
+
+// TestClientIPKeyBehindTrustedProxy: the key is the client the route table
+// decided on, so a hash by client IP behind a load balancer spreads clients
+// rather than sending everything to the balancer's owner.
+func TestClientIPKeyBehindTrustedProxy(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.2:4000"
+	r.Header.Set("X-Forwarded-For", "198.51.100.7")
+	key := balance.ClientIPKey()
+	if got := key(r); got != "10.0.0.2" {
+		t.Errorf("no table: %q, want the peer", got)
+	}
+	var got string
+	tbl, err := route.NewTable([]route.Route{{Name: "x", PathPrefix: "/",
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = key(r) })}},
+		route.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl.ServeHTTP(httptest.NewRecorder(), r)
+	if got != "198.51.100.7" {
+		t.Errorf("behind a trusted proxy: %q, want the forwarded client", got)
 	}
 }

@@ -515,7 +515,7 @@ func TestClientClosed(t *testing.T) {
 
 	// The proxy's verdict wins over whatever it wrote.
 	h := routed("gone", m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route.InfoFrom(r.Context()).Error = outcome.ErrClientClosed
+		route.InfoFrom(r.Context()).SetError(outcome.ErrClientClosed)
 		w.WriteHeader(http.StatusBadGateway)
 	})))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))

@@ -34,7 +34,7 @@ const (
 // for a handler that writes nothing.
 func Status(r *http.Request, rec *Recorder, panicked bool) int {
 	ctx := r.Context()
-	if info := route.InfoFrom(ctx); info != nil && info.Error == ErrClientClosed {
+	if info := route.InfoFrom(ctx); info != nil && info.State().Error == ErrClientClosed {
 		return StatusClientClosedRequest
 	}
 	if s := rec.Status(); s != 0 {
@@ -55,6 +55,8 @@ func Status(r *http.Request, rec *Recorder, panicked bool) int {
 // Route returns the route label of r: the gatescale route name from
 // route.Info, else the pattern chi matched (for middleware mounted on a plain
 // chi router), else Unmatched. All three are bounded, unlike the raw path.
+// Every reporter labels by it (metrics, access log, authn, authz, rate
+// limits), so one request has one route label everywhere.
 //
 // A chi router fills in the pattern while routing, so middleware mounted
 // with Router.Use sees it only after the handler returns.

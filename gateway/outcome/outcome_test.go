@@ -129,7 +129,9 @@ func TestStatus(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	withInfo := func(ctx context.Context, errText string) context.Context {
-		return route.WithInfo(ctx, &route.Info{Route: "r", Error: errText})
+		info := &route.Info{Route: "r"}
+		info.SetError(errText)
+		return route.WithInfo(ctx, info)
 	}
 	for _, c := range []struct {
 		name     string

@@ -2,12 +2,14 @@ package proxy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 
+	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/proxy"
 	"github.com/gatescale/gatescale/gateway/upstream"
@@ -48,4 +50,53 @@ func ExampleLimitBody() {
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/", strings.NewReader("more than ten bytes")))
 	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
 	// Output: 413 application/problem+json
+}
+
+// Do is one call for a caller that reads the answer itself (a composite
+// route merging several): the first instance refuses the connection and
+// the retry goes to the other.
+func ExampleProxy_Do() {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"id":7}`)
+	}))
+	defer backend.Close()
+	dead := httptest.NewServer(nil)
+	deadAddr := dead.Listener.Addr().String()
+	dead.Close()
+	u := upstream.New("users", discovery.NewStatic(map[string][]discovery.Instance{
+		"users": {{Addr: deadAddr}, {Addr: strings.TrimPrefix(backend.URL, "http://")}},
+	}), upstream.WithPolicy(balance.RoundRobin{}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+
+	p := proxy.New(u, proxy.WithRetry(proxy.Retry{Attempts: 2}))
+	req, _ := http.NewRequest("GET", "http://users/users/7", nil)
+	for range 2 { // round robin: at least one call meets the dead instance first
+		resp, res, err := p.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close() // releases the instance
+		fmt.Println(res.Status, string(body), res.Instance == strings.TrimPrefix(backend.URL, "http://"))
+	}
+	// Output:
+	// 200 {"id":7} true
+	// 200 {"id":7} true
+}
+
+// RoundTrip makes a Proxy the transport of an http.Client; a failed call
+// returns a *proxy.Error carrying the Result.
+func ExampleProxy_RoundTrip() {
+	u := upstream.New("users", discovery.NewStatic(map[string][]discovery.Instance{"users": nil}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+
+	client := &http.Client{Transport: proxy.New(u)}
+	_, err := client.Get("http://users/users/7")
+	var perr *proxy.Error
+	fmt.Println(errors.As(err, &perr), errors.Is(err, balance.ErrNoInstances), perr.Result.Reason)
+	// Output: true true no healthy instances
 }

@@ -20,7 +20,7 @@ func LimitBody(max int64) func(http.Handler) http.Handler {
 					Detail: "request body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes exceeds the limit of " + strconv.FormatInt(max, 10)}
 				if info := route.InfoFrom(r.Context()); info != nil {
 					d.Route = info.Route
-					info.Error = "request body too large"
+					info.SetError("request body too large")
 				}
 				w.Header().Set("Connection", "close")
 				problem.Write(w, d)

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/route"
-	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
 // Upstream is what the proxy needs from an upstream service;
@@ -53,7 +51,10 @@ type Retry struct {
 	Budget *Budget
 }
 
-// Proxy is an http.Handler that forwards to an Upstream. Create it with New.
+// Proxy forwards to an Upstream: as an http.Handler that streams the answer
+// to a client (ServeHTTP), or call by call for a caller that reads the
+// response itself (Do, RoundTrip). Both run the same attempt loop. Create
+// it with New.
 type Proxy struct {
 	up           Upstream
 	transport    http.RoundTripper
@@ -89,7 +90,9 @@ func WithPreserveHost(v bool) Option { return func(p *Proxy) { p.preserveHost = 
 
 // WithTrustedProxies lists the networks whose X-Forwarded-* and Forwarded
 // headers are kept and appended to. From anyone else they are replaced, so
-// a client cannot spoof its address to the upstream.
+// a client cannot spoof its address to the upstream. The client is decided
+// by route.ClientOf: under a route table (or route.TrustProxies) that
+// list decides and this one is not used.
 func WithTrustedProxies(nets ...netip.Prefix) Option {
 	return func(p *Proxy) { p.trusted = append(p.trusted, nets...) }
 }
@@ -117,7 +120,7 @@ func New(up Upstream, opts ...Option) *Proxy {
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
-		Transport:    attemptTransport{p},
+		Transport:    serveTransport{p},
 		BufferPool:   bufferPool{},
 		ErrorHandler: p.serveError,
 		ErrorLog:     log.New(slogWriter{p.logger}, "", 0),
@@ -125,47 +128,52 @@ func New(up Upstream, opts ...Option) *Proxy {
 	return p
 }
 
-// state follows one request through its attempts.
-type state struct {
-	info     *route.Info
-	ep       *balance.Endpoint // acquired endpoint of the current attempt
-	start    time.Time
-	code     int
-	cancel   context.CancelCauseFunc
-	attempts int
-	reason   string // why the gateway answered with an error
+// call is what ServeHTTP learns from its one Do; the reverse proxy runs the
+// transport and the error handler on the request's goroutine.
+type call struct {
+	res    Result
+	reason string // set by serveError: why the gateway answered itself
 }
 
-type stateKey struct{}
+type callKey struct{}
 
-// ServeHTTP forwards r.
+// ServeHTTP forwards r and streams the answer back: the reverse proxy
+// (forwarding and hop-by-hop headers, trailers, upgrades, flushing) around
+// one Do, then the outcome in r's route.Info when there is one.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &state{info: route.InfoFrom(r.Context())}
-	if p.retry.Budget != nil {
-		p.retry.Budget.Request()
-	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
-	if st.ep != nil {
-		st.ep.Release()
-		if p.observer != nil {
-			p.observer.ObserveUpstream(p.up.Name(), st.code, time.Since(st.start))
+	c := &call{}
+	defer func() { // deferred: a client gone mid-body aborts the handler with a panic
+		info := route.InfoFrom(r.Context())
+		if info == nil {
+			return
 		}
-	}
-	if st.cancel != nil {
-		st.cancel(nil)
-	}
-	if st.info != nil {
-		st.info.Attempts = st.attempts
-		if st.reason != "" {
-			st.info.Error = st.reason
+		if c.res.Attempts > 0 {
+			info.AddAttempts(c.res.Attempts)
+			info.SetInstance(c.res.Instance)
 		}
+		if c.reason != "" {
+			info.SetError(c.reason)
+		}
+	}()
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+}
+
+// serveTransport is the reverse proxy's transport: Do, with the Result
+// kept for ServeHTTP.
+type serveTransport struct{ p *Proxy }
+
+func (t serveTransport) RoundTrip(out *http.Request) (*http.Response, error) {
+	resp, res, err := t.p.Do(out)
+	if c, ok := out.Context().Value(callKey{}).(*call); ok {
+		c.res = res
 	}
+	return resp, err
 }
 
 // rewrite sets the forwarding headers; the transport sets the instance.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
-	trusted := p.isTrusted(in.RemoteAddr)
+	trusted := route.ClientOf(in, p.trusted).ViaTrustedProxy
 	if trusted {
 		for _, h := range []string{"X-Forwarded-For", "Forwarded"} {
 			if v := in.Header.Values(h); len(v) > 0 {
@@ -184,9 +192,6 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.Header.Add("Forwarded", forwardedElement(in))
 	out.URL.Scheme = "http"
 	out.URL.Host = "upstream.invalid" // replaced per attempt
-	if !p.preserveHost {
-		out.Host = ""
-	}
 }
 
 // forwardedElement is this hop's RFC 7239 element.
@@ -224,232 +229,32 @@ func quoteIfNeeded(s string) string {
 	return s
 }
 
-func (p *Proxy) isTrusted(remote string) bool {
-	if len(p.trusted) == 0 {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
-		return false
-	}
-	addr := ap.Addr().Unmap()
-	for _, n := range p.trusted {
-		if n.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
-
-var (
-	errTryTimeout = errors.New("upstream attempt timed out")
-)
-
-// attemptTransport runs the attempts of one request.
-type attemptTransport struct{ p *Proxy }
-
-func (t attemptTransport) RoundTrip(out *http.Request) (*http.Response, error) {
-	p := t.p
-	st, _ := out.Context().Value(stateKey{}).(*state)
-	if st == nil { // used outside ServeHTTP: behave like a plain transport
-		st = &state{}
-	}
-	var body *replayableBody
-	if out.Body != nil && out.Body != http.NoBody {
-		body = &replayableBody{rc: out.Body}
-		out.Body = body
-	}
-	var tried [4]*balance.Endpoint
-	for attempt := 1; ; attempt++ {
-		ep := p.pick(out, tried[:min(attempt-1, len(tried))])
-		if ep == nil {
-			return nil, upstream.ErrNoInstances
-		}
-		if attempt-1 < len(tried) {
-			tried[attempt-1] = ep
-		}
-		ep.Acquire()
-		st.ep, st.start, st.code, st.attempts = ep, time.Now(), 0, attempt
-		if st.info != nil {
-			st.info.Instance = ep.Addr
-		}
-
-		req := out
-		if attempt > 1 {
-			c := *out
-			u := *out.URL
-			c.URL = &u
-			req = &c
-		}
-		req.URL.Scheme, req.URL.Host = ep.URL.Scheme, ep.URL.Host
-		var timer *time.Timer
-		if p.tryTimeout > 0 {
-			ctx, cancel := context.WithCancelCause(out.Context())
-			st.cancel = cancel
-			timer = time.AfterFunc(p.tryTimeout, func() { cancel(errTryTimeout) })
-			req = req.WithContext(ctx)
-		}
-		resp, err := p.transport.RoundTrip(req)
-		if timer != nil && !timer.Stop() && err != nil {
-			err = errTryTimeout
-		}
-		clientGone := out.Context().Err() != nil
-		failed := err != nil || resp.StatusCode >= 500
-		if !clientGone {
-			p.up.Observe(ep, failed)
-		}
-		if err == nil {
-			st.code = resp.StatusCode
-		}
-		reason, retry := p.retryable(out, body, attempt, err, resp, clientGone)
-		if !retry {
-			return resp, err
-		}
-		// This attempt is over: account for it and let it go.
-		if resp != nil {
-			_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-			resp.Body.Close()
-		}
-		if st.cancel != nil {
-			st.cancel(nil)
-			st.cancel = nil
-		}
-		ep.Release()
-		st.ep = nil
-		if p.observer != nil {
-			p.observer.ObserveUpstream(p.up.Name(), st.code, time.Since(st.start))
-			p.observer.ObserveRetry(p.up.Name(), reason)
-		}
-	}
-}
-
-// pick chooses an endpoint, preferring one not tried yet.
-func (p *Proxy) pick(r *http.Request, tried []*balance.Endpoint) *balance.Endpoint {
-	ep := p.up.Pick(r)
-	for i := 0; i < 3 && ep != nil && wasTried(ep, tried); i++ {
-		ep = p.up.Pick(r)
-	}
-	return ep
-}
-
-func wasTried(ep *balance.Endpoint, tried []*balance.Endpoint) bool {
-	for _, t := range tried {
-		if t == ep {
-			return true
-		}
-	}
-	return false
-}
-
-// retryable decides whether to try again and names the reason.
-func (p *Proxy) retryable(r *http.Request, body *replayableBody, attempt int, err error, resp *http.Response, clientGone bool) (string, bool) {
-	if clientGone || p.retry.Attempts < 2 || attempt >= p.retry.Attempts {
-		return "", false
-	}
-	var reason string
-	switch {
-	case err != nil && isConnectError(err):
-		reason = "connect" // the dial failed: nothing was sent, any method is safe
-	case body != nil:
-		// Part of the body may have been sent — or still be being sent: the
-		// transport's write loop can outlive RoundTrip. Never send it twice.
-		return "", false
-	case !idempotent(r):
-		return "", false
-	case err != nil && errors.Is(err, errTryTimeout):
-		reason = "timeout"
-	case err != nil:
-		reason = "reset"
-	case containsInt(p.retry.Statuses, resp.StatusCode):
-		reason = "status"
-	default:
-		return "", false
-	}
-	if body != nil && body.n.Load() > 0 {
-		return "", false
-	}
-	if p.retry.Budget != nil && !p.retry.Budget.Withdraw() {
-		return "", false
-	}
-	return reason, true
-}
-
-func idempotent(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
-		return true
-	}
-	// A client that sends an idempotency key says the request may repeat.
-	return r.Header.Get("Idempotency-Key") != ""
-}
-
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// isConnectError reports whether err happened before any byte was sent:
-// the dial failed.
-func isConnectError(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	return errors.Is(err, syscall.ECONNREFUSED)
-}
-
-// replayableBody lets a body be sent again when no byte of it was read. The
-// transport closes request bodies on error; the inbound body belongs to the
-// server, which closes it when the handler returns, so Close is a no-op.
-type replayableBody struct {
-	rc io.ReadCloser
-	n  atomic.Int64 // read by the retry decision while the transport may still read
-}
-
-func (b *replayableBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	b.n.Add(int64(n))
-	return n, err
-}
-
-func (b *replayableBody) Close() error { return nil }
-
 // serveError answers with a problem body when no upstream response came.
 func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
-	st, _ := r.Context().Value(stateKey{}).(*state)
-	if st == nil {
-		st = &state{}
+	f := classify(r.Context(), err)
+	if c, ok := r.Context().Value(callKey{}).(*call); ok {
+		c.reason = f.reason
 	}
-	d := problem.Details{Upstream: p.up.Name(), RequestID: r.Header.Get("X-Request-Id")}
-	if st.info != nil {
-		d.Route = st.info.Route
-	}
-	var maxBytes *http.MaxBytesError
-	switch {
-	case r.Context().Err() == context.Canceled:
+	if f.status == outcome.StatusClientClosedRequest {
 		// The client went away; nobody reads this answer, but logs and
 		// metrics record it as nginx does.
-		st.reason = outcome.ErrClientClosed
-		w.WriteHeader(outcome.StatusClientClosedRequest)
+		w.WriteHeader(f.status)
 		return
-	case errors.As(err, &maxBytes):
-		d.Status, st.reason = http.StatusRequestEntityTooLarge, "request body too large"
+	}
+	d := problem.Details{Status: f.status, Upstream: p.up.Name(), RequestID: r.Header.Get("X-Request-Id")}
+	if info := route.InfoFrom(r.Context()); info != nil {
+		d.Route = info.Route
+	}
+	switch f.reason {
+	case reasonTooLarge:
 		d.Detail = "request body is larger than the route allows"
-	case errors.Is(err, upstream.ErrNoInstances):
-		d.Status, st.reason = http.StatusServiceUnavailable, "no healthy instances"
+	case reasonNoInstances:
 		d.Detail = "upstream " + p.up.Name() + " has no healthy instances"
-	case errors.Is(err, errTryTimeout), errors.Is(err, context.DeadlineExceeded):
-		d.Status, st.reason = http.StatusGatewayTimeout, "upstream timeout"
+	case reasonTimeout:
 		d.Detail = "upstream " + p.up.Name() + " did not answer in time"
-	case isConnectError(err):
-		d.Status, st.reason = http.StatusBadGateway, "upstream unreachable"
+	case reasonUnreachable:
 		d.Detail = "upstream " + p.up.Name() + ": no instance could be reached"
 	default:
-		d.Status, st.reason = http.StatusBadGateway, "upstream error"
 		d.Detail = "upstream " + p.up.Name() + " failed: " + errorKind(err)
 	}
 	p.logger.LogAttrs(r.Context(), slog.LevelWarn, "proxy error",

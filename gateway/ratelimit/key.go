@@ -3,27 +3,33 @@ package ratelimit
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 
+	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/route"
 )
 
 // KeyFunc says which bucket a request counts against. Requests with the
 // same key share a bucket; an empty key is a bucket of its own, shared by
-// every request that gets it.
-type KeyFunc func(r *http.Request) string
+// every request that gets it. It is balance.KeyFunc, so one key function
+// can both balance and limit.
+type KeyFunc = balance.KeyFunc
 
-// ClientIP keys by the client's IP address. X-Forwarded-For is believed
-// only from the trusted proxies: the address is the right-most one in the
-// chain that is not a trusted proxy, so a client cannot pick its own
-// bucket by sending the header. IPv6 clients are keyed by their /64, the
-// block one subscriber usually gets, so one client cannot mint buckets.
+// ClientIP keys by the client's IP address as route.ClientOf decides it:
+// X-Forwarded-For is believed only from trusted proxies, and the address
+// is the right-most one in the chain that is not a trusted proxy, so a
+// client cannot pick its own bucket by sending the header. Under a route
+// table (and behind route.TrustProxies) the table's trusted proxies
+// decide, so a reload changes them for every key at once; trusted is used
+// only for requests that came through neither. IPv6 clients are keyed by
+// their /64, the block one subscriber usually gets, so one client cannot
+// mint buckets.
 func ClientIP(trusted ...netip.Prefix) KeyFunc {
+	trusted = append([]netip.Prefix(nil), trusted...)
 	return func(r *http.Request) string {
-		a := clientIP(r, trusted)
+		a := route.ClientOf(r, trusted).Addr
 		if !a.IsValid() {
 			return "ip:unknown"
 		}
@@ -33,49 +39,6 @@ func ClientIP(trusted ...netip.Prefix) KeyFunc {
 		}
 		return "ip:" + a.String()
 	}
-}
-
-func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	peer = peer.Unmap()
-	if !isTrusted(peer, trusted) {
-		return peer
-	}
-	// Walk the chain from the right: each hop was appended by the proxy
-	// that received it, so the first untrusted one is the client.
-	client := peer
-	values := r.Header.Values("X-Forwarded-For")
-	for i := len(values) - 1; i >= 0; i-- {
-		parts := strings.Split(values[i], ",")
-		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return client // garbage: believe nothing further left
-			}
-			a = a.Unmap()
-			client = a
-			if !isTrusted(a, trusted) {
-				return a
-			}
-		}
-	}
-	return client
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // Consumer keys by the authenticated consumer (see package authn); an

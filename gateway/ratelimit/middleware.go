@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/route"
 )
@@ -145,7 +146,7 @@ func (o *options) storeFailed(w http.ResponseWriter, r *http.Request, st *policy
 		mode = "closed"
 	}
 	if o.metrics != nil {
-		o.metrics.storeErrors.WithLabelValues(routeName(r), st.Name, mode).Inc()
+		o.metrics.storeErrors.WithLabelValues(outcome.Route(r), st.Name, mode).Inc()
 	}
 	if st.failing.CompareAndSwap(false, true) {
 		o.logger.Warn("rate limit store unavailable; failing "+mode, "policy", st.Name, "err", err.Error())
@@ -157,7 +158,7 @@ func (o *options) storeFailed(w http.ResponseWriter, r *http.Request, st *policy
 		Detail: "rate limiting is unavailable; try again shortly"}
 	if info := route.InfoFrom(r.Context()); info != nil {
 		d.Route = info.Route
-		info.Error = "rate limit store unavailable"
+		info.SetError("rate limit store unavailable")
 	}
 	w.Header().Set("Retry-After", "1")
 	problem.Write(w, d)
@@ -168,19 +169,12 @@ func (o *options) reject(w http.ResponseWriter, r *http.Request, policy, detail 
 	d := problem.Details{Status: http.StatusTooManyRequests, Type: "urn:gatescale:ratelimit:exceeded", Detail: detail}
 	if info := route.InfoFrom(r.Context()); info != nil {
 		d.Route = info.Route
-		info.Error = "rate limited: " + policy
+		info.SetError("rate limited: " + policy)
 	}
 	if o.metrics != nil {
-		o.metrics.rejected.WithLabelValues(routeName(r), policy).Inc()
+		o.metrics.rejected.WithLabelValues(outcome.Route(r), policy).Inc()
 	}
 	problem.Write(w, d)
-}
-
-func routeName(r *http.Request) string {
-	if info := route.InfoFrom(r.Context()); info != nil {
-		return info.Route
-	}
-	return route.Unmatched
 }
 
 func ceilSeconds(d time.Duration) int {

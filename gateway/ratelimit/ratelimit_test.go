@@ -369,6 +369,33 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
+// TestClientIPFollowsTheTable: under a route table the table's trusted
+// proxies decide, not the list the key was built with, so a reload that
+// builds a new table changes every key at once.
+func TestClientIPFollowsTheTable(t *testing.T) {
+	lb := netip.MustParsePrefix("10.0.0.0/8")
+	var got string
+	keyOf := func(built []netip.Prefix, table ...route.Option) string {
+		key := ratelimit.ClientIP(built...)
+		tbl, err := route.NewTable([]route.Route{{Name: "x", PathPrefix: "/",
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = key(r) })}}, table...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "10.1.1.1:80"
+		r.Header.Set("X-Forwarded-For", "198.51.100.5")
+		tbl.ServeHTTP(httptest.NewRecorder(), r)
+		return got
+	}
+	if k := keyOf(nil, route.WithTrustedProxies(lb)); k != "ip:198.51.100.5" {
+		t.Errorf("table trusts the peer, key built trusting nothing: %q", k)
+	}
+	if k := keyOf([]netip.Prefix{lb}); k != "ip:10.1.1.1" {
+		t.Errorf("table trusts nothing, key built trusting the peer: %q", k)
+	}
+}
+
 func TestKeys(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "192.0.2.1:1"

@@ -1,23 +1,91 @@
 package route
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Info records how the gateway handled one request. The route table puts a
 // fresh Info in the request context before the route's middleware runs; the
 // proxy fills in the upstream fields as it goes, and outer middleware
-// (metrics, access log) read it after the inner handler returns.
+// (metrics, access log) read them after the inner handler returns.
+//
+// The upstream fields sit behind a mutex: a composite route calls several
+// upstreams at once for one request, and each call writes here.
 type Info struct {
 	// Route is the name of the matched route (bounded: never the raw path).
+	// It is set before the route's middleware runs and never changed.
 	Route string
-	// Upstream is the name of the upstream service the route points at.
+
+	client    Client // set at the table's entry, then only read
+	hasClient bool
+
+	mu       sync.Mutex
+	upstream string
+	instance string
+	attempts int
+	err      string
+}
+
+// InfoState is a copy of Info's mutable fields at one moment.
+type InfoState struct {
+	// Upstream is the name of the upstream service the request went to.
 	Upstream string
 	// Instance is the address of the instance that served the final attempt.
 	Instance string
-	// Attempts is how many upstream attempts were made (retries + 1).
+	// Attempts is how many upstream attempts were made (retries + 1), summed
+	// over every upstream call of the request.
 	Attempts int
 	// Error is a short reason when the gateway itself answered with an error
 	// (e.g. "no healthy instances", "upstream timeout").
 	Error string
+}
+
+// NewInfo returns the record of a request served outside a Table (a Table
+// makes its own): name is its route label, client who sent it (see
+// ResolveClient and ClientOf).
+func NewInfo(name, upstream string, client Client) *Info {
+	return &Info{Route: name, upstream: upstream, client: client, hasClient: true}
+}
+
+// State returns a copy of the mutable fields.
+func (i *Info) State() InfoState {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return InfoState{Upstream: i.upstream, Instance: i.instance, Attempts: i.attempts, Error: i.err}
+}
+
+// Client returns who sent the request, as decided when the Info was made;
+// ok is false for an Info made without one (a literal &Info{}).
+func (i *Info) Client() (c Client, ok bool) { return i.client, i.hasClient }
+
+// SetUpstream records the upstream the request goes to (e.g. a variant's).
+func (i *Info) SetUpstream(name string) {
+	i.mu.Lock()
+	i.upstream = name
+	i.mu.Unlock()
+}
+
+// SetInstance records the instance of the latest final attempt.
+func (i *Info) SetInstance(addr string) {
+	i.mu.Lock()
+	i.instance = addr
+	i.mu.Unlock()
+}
+
+// AddAttempts adds n upstream attempts.
+func (i *Info) AddAttempts(n int) {
+	i.mu.Lock()
+	i.attempts += n
+	i.mu.Unlock()
+}
+
+// SetError records why the gateway answered with an error; the latest
+// reason wins.
+func (i *Info) SetError(reason string) {
+	i.mu.Lock()
+	i.err = reason
+	i.mu.Unlock()
 }
 
 type infoKey struct{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -22,6 +23,8 @@ type Table struct {
 	exact  map[string]*tree // by lower-case host
 	wild   []wildHost       // "*.example.com", longest suffix first
 	any    *tree            // routes without hosts
+	// trusted are the proxies whose forwarding headers are believed.
+	trusted []netip.Prefix
 }
 
 // tree is the chi mux of one host plus an index from a matched pattern back
@@ -43,6 +46,7 @@ type Option func(*tableOptions)
 
 type tableOptions struct {
 	middleware []func(http.Handler) http.Handler
+	trusted    []netip.Prefix
 }
 
 // WithMiddleware adds middleware that runs for every route, outside the
@@ -50,6 +54,14 @@ type tableOptions struct {
 // in the context when it runs.
 func WithMiddleware(mw ...func(http.Handler) http.Handler) Option {
 	return func(o *tableOptions) { o.middleware = append(o.middleware, mw...) }
+}
+
+// WithTrustedProxies lists the networks whose X-Forwarded-For (and other
+// forwarding headers) are believed. The table decides each request's client
+// once with it (see ClientOf); because a reload builds a new table, a new
+// list applies to every route at once, whatever else was reused.
+func WithTrustedProxies(nets ...netip.Prefix) Option {
+	return func(o *tableOptions) { o.trusted = append(o.trusted, nets...) }
 }
 
 // NewTable validates routes and compiles them. It reports every problem it
@@ -76,7 +88,7 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	t := &Table{routes: append([]Route(nil), routes...), exact: map[string]*tree{}}
+	t := &Table{routes: append([]Route(nil), routes...), exact: map[string]*tree{}, trusted: o.trusted}
 	handlers := make([]http.Handler, len(routes))
 	for i := range t.routes {
 		h, err := t.routes[i].handler(o.middleware)
@@ -192,6 +204,9 @@ func register(mux *chi.Mux, method, pattern string, h http.Handler) (err error) 
 // Routes returns a copy of the table's routes.
 func (t *Table) Routes() []Route { return append([]Route(nil), t.routes...) }
 
+// TrustedProxies returns a copy of the list given to WithTrustedProxies.
+func (t *Table) TrustedProxies() []netip.Prefix { return append([]netip.Prefix(nil), t.trusted...) }
+
 // ServeHTTP routes r. The path is normalised first (see NormalizePath) so
 // that matching, the route's policies and the upstream all see the same
 // path; a path that cannot be normalised safely gets 400. Routes match the
@@ -226,7 +241,10 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rctx.Reset()
 	}
-	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
+	// The record is made here, before matching, so the client is decided
+	// once with this table's trusted proxies; withInfo names the route.
+	info := &Info{client: ResolveClient(r, t.trusted), hasClient: true}
+	r = r.WithContext(WithInfo(context.WithValue(r.Context(), chi.RouteCtxKey, rctx), info))
 	tr.mux.ServeHTTP(w, r)
 }
 
@@ -427,11 +445,17 @@ func chain(mw []func(http.Handler) http.Handler, h http.Handler) http.Handler {
 	return h
 }
 
-// withInfo puts a fresh Info for the route in the request context.
+// withInfo names the route in the Info that Table.ServeHTTP made; nothing
+// has seen that Info yet, so the name is set before anyone reads it.
 func withInfo(name, upstream string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &Info{Route: name, Upstream: upstream}
-		next.ServeHTTP(w, r.WithContext(WithInfo(r.Context(), info)))
+		info := InfoFrom(r.Context())
+		if info == nil || info.Route != "" { // not from this table's entry
+			info = &Info{}
+			r = r.WithContext(WithInfo(r.Context(), info))
+		}
+		info.Route, info.upstream = name, upstream
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -177,8 +176,9 @@ func (u *Upstream) Stale() error {
 	return u.stale
 }
 
-// ErrNoInstances is reported when an upstream has no admitted instance.
-var ErrNoInstances = errors.New("no healthy instances")
+// ErrNoInstances is reported when an upstream has no admitted instance; it
+// is balance.ErrNoInstances.
+var ErrNoInstances = balance.ErrNoInstances
 
 // Observe records the outcome of one request to ep for passive health:
 // failed is a connection error or a 5xx response.

@@ -1,0 +1,125 @@
+package route
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Client is who sent a request, as far as the gateway can tell: the TCP
+// peer, or — when the peer is a trusted proxy — the address that proxy
+// reports in X-Forwarded-For.
+type Client struct {
+	// Addr is the client's IP address (IPv4-mapped addresses unmapped). It
+	// is invalid when the address is not an IP (e.g. a Unix socket peer).
+	Addr netip.Addr
+	// Host is the address as text: RemoteAddr without its port when the
+	// client is the peer (taking it allocates nothing), else Addr.String().
+	Host string
+	// ViaTrustedProxy reports that the TCP peer is a trusted proxy, so the
+	// X-Forwarded-* and Forwarded headers it sent are believed.
+	ViaTrustedProxy bool
+}
+
+// ResolveClient decides r's client with trusted as the trusted proxies.
+// From an untrusted peer nothing in the headers is believed. From a
+// trusted one, X-Forwarded-For is walked from the right (each proxy
+// appends the address it received from) and the first address that is not
+// a trusted proxy is the client; an unparseable entry stops the walk, so
+// garbage further left is never believed.
+func ResolveClient(r *http.Request, trusted []netip.Prefix) Client {
+	host := remoteHost(r.RemoteAddr)
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return Client{Host: host}
+	}
+	peer = peer.Unmap()
+	if !contains(trusted, peer) {
+		return Client{Addr: peer, Host: host}
+	}
+	client := peer
+	values := r.Header.Values("X-Forwarded-For")
+walk:
+	for i := len(values) - 1; i >= 0; i-- {
+		rest := values[i]
+		for rest != "" {
+			var part string
+			if j := strings.LastIndexByte(rest, ','); j >= 0 {
+				part, rest = rest[j+1:], rest[:j]
+			} else {
+				part, rest = rest, ""
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(part))
+			if err != nil {
+				break walk // garbage: believe nothing further left
+			}
+			client = a.Unmap()
+			if !contains(trusted, client) {
+				break walk
+			}
+		}
+	}
+	c := Client{Addr: client, Host: host, ViaTrustedProxy: true}
+	if client != peer {
+		c.Host = client.String()
+	}
+	return c
+}
+
+// ClientOf returns r's client as decided once for the request: by the
+// Table that routed it (its WithTrustedProxies list, so a reload applies a
+// new list to every route at once), else by TrustProxies middleware, else
+// now with fallback as the trusted proxies. The proxy, the rate-limit keys
+// and balancing by client IP all ask here, so they never disagree.
+func ClientOf(r *http.Request, fallback []netip.Prefix) Client {
+	ctx := r.Context()
+	if info := InfoFrom(ctx); info != nil && info.hasClient {
+		return info.client
+	}
+	if c, ok := ctx.Value(clientKey{}).(*Client); ok {
+		return *c
+	}
+	return ResolveClient(r, fallback)
+}
+
+type clientKey struct{}
+
+// TrustProxies is middleware for a plain chi router (no Table): it decides
+// the client once with nets as the trusted proxies, for ClientOf and
+// everything that uses it. Under a Table it changes nothing: the table's
+// list decides.
+func TrustProxies(nets ...netip.Prefix) func(http.Handler) http.Handler {
+	nets = append([]netip.Prefix(nil), nets...)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c := ResolveClient(r, nets)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, &c)))
+		})
+	}
+}
+
+func contains(nets []netip.Prefix, a netip.Addr) bool {
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// remoteHost strips the port from "host:port" and the brackets from
+// "[v6]:port"; an address without a port is returned as is. It slices, so
+// it does not allocate.
+func remoteHost(addr string) string {
+	if strings.HasPrefix(addr, "[") {
+		if end := strings.IndexByte(addr, ']'); end > 0 {
+			return addr[1:end]
+		}
+		return addr
+	}
+	if i := strings.IndexByte(addr, ':'); i >= 0 && strings.IndexByte(addr[i+1:], ':') < 0 {
+		return addr[:i]
+	}
+	return addr
+}
