@@ -78,3 +78,19 @@ func ExampleServer() {
 	// serving
 	// <nil>
 }
+
+// Upstreams lists the running upstreams, e.g. for a status page.
+func ExampleGateway_Upstreams() {
+	gw, _ := gateway.New(gateway.WithAccessLog(false))
+	defer gw.Close()
+	_ = gw.Apply(context.Background(), gateway.Config{Upstreams: []gateway.UpstreamSpec{
+		{Name: "users", Instances: []discovery.Instance{{Addr: "127.0.0.1:9001"}, {Addr: "127.0.0.1:9002"}}},
+		{Name: "orders", Instances: []discovery.Instance{{Addr: "127.0.0.1:9101"}}},
+	}})
+	for _, u := range gw.Upstreams() {
+		fmt.Println(u.Name(), u.Admitted())
+	}
+	// Output:
+	// orders 1
+	// users 2
+}

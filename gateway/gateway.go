@@ -8,6 +8,8 @@ import (
 	"maps"
 	"net/http"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -185,7 +187,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		}
 		routes = append(routes, rt)
 	}
-	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...))
+	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...), route.WithTrustedProxies(cfg.TrustedProxies...))
 	if err != nil {
 		return err // nothing was started
 	}
@@ -279,10 +281,11 @@ func (g *Gateway) newUpstream(spec UpstreamSpec, cfg Config) *liveUpstream {
 	}
 	lu.up = upstream.New(spec.Name, resolver, uopts...)
 
+	// No trusted proxies here: the route table decides the client per
+	// request, so a reload that keeps this proxy still applies a new list.
 	popts := []proxy.Option{
 		proxy.WithTransport(g.transport), proxy.WithLogger(g.logger),
 		proxy.WithTryTimeout(spec.TryTimeout), proxy.WithPreserveHost(spec.PreserveHost),
-		proxy.WithTrustedProxies(cfg.TrustedProxies...),
 	}
 	if g.metrics != nil {
 		popts = append(popts, proxy.WithObserver(g.metrics))
@@ -386,16 +389,27 @@ func (g *Gateway) Upstream(name string) *upstream.Upstream {
 }
 
 // Proxy returns a handler that proxies to the named upstream of the current
-// configuration, for mounting on a router of the user's own. It answers 503
-// while no such upstream is configured.
+// configuration, for mounting on a router of the user's own. It runs the
+// gateway-wide chain of a route — request id, metrics, access log, then
+// WithMiddleware — with the upstream's name as the route label, and decides
+// the client with the current configuration's TrustedProxies. It has none
+// of a route's own settings: no path normalisation, strip prefix or
+// rewrite, timeout, body limit, route middleware or variants — use a route
+// for those. It answers 503 while no such upstream is configured.
 func (g *Gateway) Proxy(name string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serve := chain(g.globalMiddleware(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lu := (*g.live.Load())[name]
 		if lu == nil {
-			problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Upstream: name, Detail: "upstream " + name + " is not configured"})
+			route.InfoFrom(r.Context()).SetError("upstream not configured")
+			problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Route: name, Upstream: name, Detail: "upstream " + name + " is not configured"})
 			return
 		}
 		lu.proxy.ServeHTTP(w, r)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := route.ClientOf(r, g.table.Load().TrustedProxies())
+		info := route.NewInfo(name, name, client)
+		serve.ServeHTTP(w, r.WithContext(route.WithInfo(r.Context(), info)))
 	})
 }
 
@@ -474,4 +488,23 @@ func variantHandler(variants []Variant, ups map[string]*liveUpstream, def http.H
 		}
 		def.ServeHTTP(w, r)
 	})
+}
+
+// Upstreams returns the running upstreams, sorted by name.
+func (g *Gateway) Upstreams() []*upstream.Upstream {
+	live := *g.live.Load()
+	out := make([]*upstream.Upstream, 0, len(live))
+	for _, lu := range live {
+		out = append(out, lu.up)
+	}
+	slices.SortFunc(out, func(a, b *upstream.Upstream) int { return strings.Compare(a.Name(), b.Name()) })
+	return out
+}
+
+// chain wraps h in mw, the first element outermost.
+func chain(mw []func(http.Handler) http.Handler, h http.Handler) http.Handler {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
 }
