@@ -15,7 +15,7 @@
 //	request_id  from requestid.From, or the response header when the
 //	            requestid middleware runs inside this one
 //	remote      r.RemoteAddr (the peer, which may be a load balancer)
-//	error       route.Info.Error, only when set
+//	error       the reason in route.Info (InfoState.Error), only when set
 //
 // It shares the response recorder with the metrics middleware, so a
 // request's status in the log and in gatescale_http_requests_total agree.

@@ -15,7 +15,7 @@ const (
 	// it got a response (nginx's convention; not a real HTTP status).
 	StatusClientClosedRequest = 499
 
-	// ErrClientClosed is the route.Info.Error the proxy sets when the client
+	// ErrClientClosed is the route.Info error the proxy sets when the client
 	// went away before a response.
 	ErrClientClosed = "client closed request"
 
