@@ -94,3 +94,27 @@ func ExampleGateway_Upstreams() {
 	// orders 1
 	// users 2
 }
+
+// Proxy mounts one upstream on a router of one's own, with the gateway-wide
+// chain (request id, metrics, access log) but none of a route's settings.
+func ExampleGateway_Proxy() {
+	legacy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "legacy got %s with a request id: %t", r.URL.Path, r.Header.Get("X-Request-Id") != "")
+	}))
+	defer legacy.Close()
+	gw, _ := gateway.New(gateway.WithRegistry(prometheus.NewRegistry()), gateway.WithAccessLog(false))
+	defer gw.Close()
+	_ = gw.Apply(context.Background(), gateway.Config{Upstreams: []gateway.UpstreamSpec{
+		{Name: "legacy", Instances: []discovery.Instance{{Addr: strings.TrimPrefix(legacy.URL, "http://")}}},
+	}})
+	r := chi.NewRouter()
+	r.Handle("/legacy/*", gw.Proxy("legacy")) // counted in the metrics as route "legacy"
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	resp, _ := http.Get(srv.URL + "/legacy/report")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(body))
+	// Output: 200 legacy got /legacy/report with a request id: true
+}

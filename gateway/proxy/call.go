@@ -71,6 +71,12 @@ func (p *Proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 // busy. Do needs no route.Info and may be called concurrently, several
 // times for one client request.
 func (p *Proxy) Do(req *http.Request) (*http.Response, Result, error) {
+	return p.do(req, false)
+}
+
+// do is Do; owned says req is the caller's own copy (the reverse proxy's
+// outgoing request), which the first attempt may then change in place.
+func (p *Proxy) do(req *http.Request, owned bool) (*http.Response, Result, error) {
 	res := Result{Upstream: p.up.Name()}
 	if p.retry.Budget != nil {
 		p.retry.Budget.Request()
@@ -101,10 +107,15 @@ func (p *Proxy) Do(req *http.Request) (*http.Response, Result, error) {
 			actx, cancel = context.WithCancelCause(ctx)
 			a.cancel = cancel
 		}
-		out := req.WithContext(actx) // a shallow copy: the caller's request stays as it was
-		u := *req.URL
-		u.Scheme, u.Host = ep.URL.Scheme, ep.URL.Host
-		out.URL = &u
+		out := req
+		if actx != ctx || !owned || attempt > 1 {
+			out = req.WithContext(actx) // a shallow copy
+		}
+		if !owned || attempt > 1 { // the caller's URL, or one an earlier attempt may still use
+			u := *req.URL
+			out.URL = &u
+		}
+		out.URL.Scheme, out.URL.Host = ep.URL.Scheme, ep.URL.Host
 		if !p.preserveHost {
 			out.Host = ""
 		}
@@ -154,7 +165,9 @@ func (p *Proxy) Do(req *http.Request) (*http.Response, Result, error) {
 }
 
 // attemptEnd is what to do once an attempt is over: release the instance,
-// end the attempt's context and record its duration. It runs once.
+// end the attempt's context and record its duration. It runs once. It is
+// also the response body handed to the caller (one allocation per attempt),
+// ending the attempt when closed or read to EOF.
 type attemptEnd struct {
 	p      *Proxy
 	ep     *balance.Endpoint
@@ -162,6 +175,7 @@ type attemptEnd struct {
 	code   int
 	cancel context.CancelCauseFunc
 	once   sync.Once
+	rc     io.ReadCloser // the response body
 }
 
 func (a *attemptEnd) done() {
@@ -184,25 +198,21 @@ func (a *attemptEnd) wrap(resp *http.Response) io.ReadCloser {
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
 		return &upgradedBody{ReadWriteCloser: rwc, end: a}
 	}
-	return &responseBody{rc: resp.Body, end: a}
+	a.rc = resp.Body
+	return a
 }
 
-type responseBody struct {
-	rc  io.ReadCloser
-	end *attemptEnd
-}
-
-func (b *responseBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
+func (a *attemptEnd) Read(p []byte) (int, error) {
+	n, err := a.rc.Read(p)
 	if err == io.EOF {
-		b.end.done()
+		a.done()
 	}
 	return n, err
 }
 
-func (b *responseBody) Close() error {
-	err := b.rc.Close()
-	b.end.done()
+func (a *attemptEnd) Close() error {
+	err := a.rc.Close()
+	a.done()
 	return err
 }
 

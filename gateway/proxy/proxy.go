@@ -163,7 +163,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type serveTransport struct{ p *Proxy }
 
 func (t serveTransport) RoundTrip(out *http.Request) (*http.Response, error) {
-	resp, res, err := t.p.Do(out)
+	resp, res, err := t.p.do(out, true)
 	if c, ok := out.Context().Value(callKey{}).(*call); ok {
 		c.res = res
 	}

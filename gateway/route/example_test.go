@@ -98,3 +98,15 @@ func ExampleNewInfo() {
 	fmt.Println(info.Route, st.Upstream, st.Attempts)
 	// Output: profile users 2
 }
+
+// Without a table or TrustProxies, the caller's list decides.
+func ExampleClientOf() {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.2:4000"
+	r.Header.Set("X-Forwarded-For", "198.51.100.7")
+	fmt.Println(route.ClientOf(r, nil).Host)
+	fmt.Println(route.ClientOf(r, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}).Host)
+	// Output:
+	// 10.0.0.2
+	// 198.51.100.7
+}
