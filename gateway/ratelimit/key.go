@@ -21,11 +21,11 @@ type KeyFunc = balance.KeyFunc
 // X-Forwarded-For is believed only from trusted proxies, and the address
 // is the right-most one in the chain that is not a trusted proxy, so a
 // client cannot pick its own bucket by sending the header. Under a route
-// table (and behind route.TrustProxies) the table's trusted proxies
-// decide, so a reload changes them for every key at once; trusted is used
-// only for requests that came through neither. IPv6 clients are keyed by
-// their /64, the block one subscriber usually gets, so one client cannot
-// mint buckets.
+// table the table's trusted proxies decide, so a reload changes them for
+// every key at once (behind route.TrustProxies, that middleware's list);
+// trusted is used only for requests that came through neither. IPv6
+// clients are keyed by their /64, the block one subscriber usually gets,
+// so one client cannot mint buckets.
 func ClientIP(trusted ...netip.Prefix) KeyFunc {
 	trusted = append([]netip.Prefix(nil), trusted...)
 	return func(r *http.Request) string {
