@@ -18,9 +18,11 @@
 // elements of an array: "user.name", "items[].id" (see ParsePath).
 //
 // Only successful JSON answers are transformed: status 2xx except 204
-// and 206, Content-Type application/json or */*+json, no Content-Encoding.
-// Anything else — HTML, errors (problem+json included), compressed or
-// streamed answers, HEAD — passes through as it comes, flushes included.
+// and 206, Content-Type application/json or */*+json. Anything else —
+// HTML, event streams, errors (problem+json included), HEAD — passes
+// through as it comes, flushes included. Requests of a client type with
+// steps ask the upstream for an unencoded answer (Accept-Encoding:
+// identity), since a compressed one cannot be shaped.
 // A JSON answer is read whole (so it does not stream), transformed, and
 // sent with its new Content-Length; it loses its ETag and digests, which
 // describe the upstream's bytes, and says Vary on the request headers the
@@ -29,10 +31,10 @@
 // their exact text.
 //
 // Rules.MaxBodySize bounds the answers read (default 1 MiB). A larger
-// one, or one that is not valid JSON, becomes a 502 problem rather than
-// passing through untouched: a client type's Allow or Deny often exists to
-// keep fields from a client, and passing the answer through would hand
-// them over.
+// one, one encoded all the same, or one that is not valid JSON becomes a
+// 502 problem rather than passing through untouched: a client type's Allow
+// or Deny often exists to keep fields from a client, and passing the
+// answer through would hand them over.
 //
 // Transformer.Apply does the same to a document in Go, for handlers that
 // build their answers themselves (composite routes).

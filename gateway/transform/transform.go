@@ -131,14 +131,15 @@ func (t *Transformer) Apply(clientType string, body []byte) ([]byte, error) {
 }
 
 // Middleware transforms next's successful JSON answers (2xx but 204 and
-// 206, Content-Type application/json or */*+json, no Content-Encoding) to
-// GET and other requests for the request's client type. Everything else
-// streams through untouched. A transformed answer gets a new
+// 206, Content-Type application/json or */*+json) for the request's client
+// type. Everything else streams through untouched. Requests of a client
+// type with steps ask the upstream for an unencoded answer
+// (Accept-Encoding: identity). A transformed answer gets a new
 // Content-Length, loses ETag and other digests of the upstream's bytes,
 // and says Vary on the headers the client type was chosen by. An answer
-// over Rules.MaxBodySize, or that is not valid JSON, becomes a 502 problem:
-// passing it through would hand the client the fields its type must not
-// see.
+// over Rules.MaxBodySize, encoded all the same, or not valid JSON becomes a
+// 502 problem: passing it through would hand the client the fields its
+// type must not see.
 func (t *Transformer) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead {
@@ -146,6 +147,12 @@ func (t *Transformer) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		sw := &shapeWriter{w: w, t: t, shape: t.types[t.clientType(r)], header: http.Header{}}
+		if sw.shape != nil {
+			// An encoded answer cannot be shaped: ask for the plain one.
+			// (Compressor, outside, encodes the result for the client.)
+			r = r.Clone(r.Context())
+			r.Header.Set("Accept-Encoding", "identity")
+		}
 		next.ServeHTTP(sw, r)
 		sw.finish(r)
 	})
@@ -156,8 +163,10 @@ const (
 	undecided = iota
 	passing   // writes go straight to the client
 	buffering // the JSON answer is collected for transformation
-	oversize  // over the bound: discarded, a 502 follows
+	refused   // over the bound or encoded: discarded, a 502 follows
 )
+
+const errOversize = "the upstream's answer is larger than the route's transform bound"
 
 type shapeWriter struct {
 	w      http.ResponseWriter
@@ -165,6 +174,7 @@ type shapeWriter struct {
 	shape  *shape
 	header http.Header
 	mode   int
+	reason string // why a refused answer was refused
 	status int
 	buf    []byte
 }
@@ -200,8 +210,14 @@ func (sw *shapeWriter) WriteHeader(code int) {
 		sw.pass()
 		return
 	}
+	if encoded(h) {
+		// Encoded although the request said identity: it cannot be
+		// shaped, and passing it would skip the client type's steps.
+		sw.mode, sw.reason = refused, "the upstream's answer is encoded ("+h.Get("Content-Encoding")+")"
+		return
+	}
 	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && n > sw.t.maxBody {
-		sw.mode = oversize
+		sw.mode, sw.reason = refused, errOversize
 		return
 	}
 	sw.mode = buffering
@@ -217,10 +233,12 @@ func transformable(code int, h http.Header) bool {
 	if code < 200 || code > 299 || code == http.StatusNoContent || code == http.StatusPartialContent {
 		return false
 	}
-	if h.Get("Content-Encoding") != "" {
-		return false
-	}
 	return isJSON(h.Get("Content-Type"))
+}
+
+func encoded(h http.Header) bool {
+	ce := h.Get("Content-Encoding")
+	return ce != "" && !strings.EqualFold(ce, "identity")
 }
 
 func isJSON(contentType string) bool {
@@ -240,12 +258,12 @@ func (sw *shapeWriter) Write(b []byte) (int, error) {
 		return sw.w.Write(b)
 	case buffering:
 		if int64(len(sw.buf)+len(b)) > sw.t.maxBody {
-			sw.mode, sw.buf = oversize, nil
+			sw.mode, sw.reason, sw.buf = refused, errOversize, nil
 		} else {
 			sw.buf = append(sw.buf, b...)
 		}
 	}
-	return len(b), nil // the rest of an oversize answer is drained and dropped
+	return len(b), nil // the rest of a refused answer is drained and dropped
 }
 
 // Flush passes through when streaming; a buffered answer is sent whole at
@@ -281,8 +299,8 @@ func (sw *shapeWriter) finish(r *http.Request) {
 		h.Set("Content-Length", strconv.Itoa(len(out)))
 		sw.w.WriteHeader(sw.status)
 		_, _ = sw.w.Write(out)
-	case oversize:
-		sw.fail(r, "the upstream's answer is larger than the route's transform bound")
+	case refused:
+		sw.fail(r, sw.reason)
 	}
 }
 
