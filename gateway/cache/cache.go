@@ -114,6 +114,9 @@ func (c *Cache) key(r *http.Request) (k *reqKey, ok bool) {
 		}
 		k.authz = true
 	}
+	if !c.policy.AllowCookie && h.Get("Cookie") != "" {
+		return nil, false
+	}
 	var query string
 	if !c.policy.IgnoreQuery && r.URL.RawQuery != "" {
 		vals, err := url.ParseQuery(r.URL.RawQuery)

@@ -106,6 +106,7 @@ func TestNotStored(t *testing.T) {
 		{name: "client max-age=0", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cache-Control", "max-age=0"}, want: Miss},
 		{name: "range", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Range", "bytes=0-1"}, want: ""},
 		{name: "authorization", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Authorization", "Bearer x"}, want: ""},
+		{name: "cookie", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cookie", "session=1"}, want: ""},
 		{name: "authorization allowed, not public", policy: Policy{AllowAuthorization: true},
 			header: []string{"Cache-Control", "max-age=60"}, req: []string{"Authorization", "Bearer x"}, want: Miss},
 	} {
@@ -149,6 +150,8 @@ func TestStored(t *testing.T) {
 		{name: "ignored client no-cache", policy: Policy{IgnoreClientCacheControl: true},
 			header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cache-Control", "no-cache"}},
 		{name: "404", header: []string{"Cache-Control", "max-age=60", "X-Status", "404"}},
+		{name: "cookie allowed", policy: Policy{AllowCookie: true},
+			header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cookie", "theme=dark"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := counter(tc.header...)
