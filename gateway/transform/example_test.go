@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/gatescale/gatescale/gateway/transform"
 )
@@ -44,6 +45,33 @@ func ExampleNew() {
 	// Output:
 	// mobile {"data":{"orders":[{"id":1,"sum":9.5}],"user":{"name":"Ada"}}}
 	// web {"user":{"name":"Ada","email":"ada@example.com"},"orders":[{"id":1,"total":9.5,"lines":[]},{"id":2,"total":3}]}
+}
+
+// An answer over the bound is refused rather than passed unshaped.
+func ExampleTransformer_Middleware() {
+	t, _ := transform.New(transform.Rules{
+		Query:       "client",
+		MaxBodySize: 64,
+		ClientTypes: []transform.ClientType{{Name: "mobile", Deny: []string{"internal"}}},
+	})
+	h := t.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":1,"internal":"`+r.URL.Query().Get("pad")+`"}`)
+	}))
+	for _, q := range []string{"?client=mobile", "?client=mobile&pad=" + strings.Repeat("x", 100)} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/"+q, nil))
+		fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	}
+	// Output:
+	// 200 application/json
+	// 502 application/problem+json
+}
+
+func ExamplePath_String() {
+	p := transform.Path{{Name: "items", Each: true}, {Name: "a.b"}}
+	fmt.Println(p)
+	// Output: items[].a\.b
 }
 
 func ExampleTransformer_Apply() {
@@ -100,6 +128,14 @@ func ExampleDefaultUserAgentRules() {
 }
 
 func ExampleNewCompressor() {
+	_, err := transform.NewCompressor(transform.CompressOptions{Encodings: []string{"zstd", "br"}, GzipLevel: 11})
+	fmt.Println(err)
+	// Output:
+	// encodings[1]: must be "gzip" or "zstd", not "br"
+	// gzip_level: must be between 1 and 9
+}
+
+func ExampleCompressor_Middleware() {
 	c, err := transform.NewCompressor(transform.CompressOptions{MinSize: 512})
 	if err != nil {
 		panic(err)
