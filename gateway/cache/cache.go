@@ -421,9 +421,9 @@ func (c *Cache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Han
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		r2 := r.Clone(r.Context())
 		r2.Method, r2.ContentLength = m, 0
-		r2.Header.Del("Range")
-		r2.Header.Del("Cache-Control")
-		r2.Header.Del("Pragma")
+		for _, h := range []string{"Range", "Cache-Control", "Pragma", "Cookie", "Upgrade"} {
+			r2.Header.Del(h) // what would keep the GET from being cached
+		}
 		for _, anon := range []bool{false, true} {
 			if anon {
 				r2 = r2.WithContext(consumer.NewContext(r2.Context(), nil))

@@ -508,7 +508,7 @@ func TestUnsafeMethodInvalidates(t *testing.T) {
 	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"))
 	f.get("/doc?v=1")
 	f.get("/doc?v=1", "X-Test-Consumer", "alice")
-	if r := f.do(context.Background(), "PUT", "/doc?v=1", "X-Test-Consumer", "alice"); r.code != 200 || r.xcache() != "" {
+	if r := f.do(context.Background(), "PUT", "/doc?v=1", "X-Test-Consumer", "alice", "Cookie", "s=1"); r.code != 200 || r.xcache() != "" {
 		t.Fatalf("PUT: %d %s", r.code, r.xcache())
 	}
 	if r := f.get("/doc?v=1"); r.xcache() != Miss {
