@@ -69,6 +69,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizePath$$' -fuzztime $(FUZZTIME) ./gateway/route
 	$(GO) test -run '^$$' -fuzz '^FuzzJWTMiddleware$$' -fuzztime $(FUZZTIME) ./gateway/authn
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeValidate$$' -fuzztime $(FUZZTIME) ./gateway/spec
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCacheControl$$' -fuzztime $(FUZZTIME) ./gateway/cache
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME) ./gateway/transform
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./gateway/compose
 
 ## bench: hot-path benchmarks (route match + pick, whole proxy path, middleware)
 bench:

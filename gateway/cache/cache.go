@@ -114,6 +114,9 @@ func (c *Cache) key(r *http.Request) (k *reqKey, ok bool) {
 		}
 		k.authz = true
 	}
+	if !c.policy.AllowCookie && h.Get("Cookie") != "" {
+		return nil, false
+	}
 	var query string
 	if !c.policy.IgnoreQuery && r.URL.RawQuery != "" {
 		vals, err := url.ParseQuery(r.URL.RawQuery)
@@ -418,9 +421,9 @@ func (c *Cache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Han
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		r2 := r.Clone(r.Context())
 		r2.Method, r2.ContentLength = m, 0
-		r2.Header.Del("Range")
-		r2.Header.Del("Cache-Control")
-		r2.Header.Del("Pragma")
+		for _, h := range []string{"Range", "Cache-Control", "Pragma", "Cookie", "Upgrade"} {
+			r2.Header.Del(h) // what would keep the GET from being cached
+		}
 		for _, anon := range []bool{false, true} {
 			if anon {
 				r2 = r2.WithContext(consumer.NewContext(r2.Context(), nil))

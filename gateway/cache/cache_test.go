@@ -106,6 +106,7 @@ func TestNotStored(t *testing.T) {
 		{name: "client max-age=0", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cache-Control", "max-age=0"}, want: Miss},
 		{name: "range", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Range", "bytes=0-1"}, want: ""},
 		{name: "authorization", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Authorization", "Bearer x"}, want: ""},
+		{name: "cookie", header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cookie", "session=1"}, want: ""},
 		{name: "authorization allowed, not public", policy: Policy{AllowAuthorization: true},
 			header: []string{"Cache-Control", "max-age=60"}, req: []string{"Authorization", "Bearer x"}, want: Miss},
 	} {
@@ -149,6 +150,8 @@ func TestStored(t *testing.T) {
 		{name: "ignored client no-cache", policy: Policy{IgnoreClientCacheControl: true},
 			header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cache-Control", "no-cache"}},
 		{name: "404", header: []string{"Cache-Control", "max-age=60", "X-Status", "404"}},
+		{name: "cookie allowed", policy: Policy{AllowCookie: true},
+			header: []string{"Cache-Control", "max-age=60"}, req: []string{"Cookie", "theme=dark"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := counter(tc.header...)
@@ -505,7 +508,7 @@ func TestUnsafeMethodInvalidates(t *testing.T) {
 	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"))
 	f.get("/doc?v=1")
 	f.get("/doc?v=1", "X-Test-Consumer", "alice")
-	if r := f.do(context.Background(), "PUT", "/doc?v=1", "X-Test-Consumer", "alice"); r.code != 200 || r.xcache() != "" {
+	if r := f.do(context.Background(), "PUT", "/doc?v=1", "X-Test-Consumer", "alice", "Cookie", "s=1"); r.code != 200 || r.xcache() != "" {
 		t.Fatalf("PUT: %d %s", r.code, r.xcache())
 	}
 	if r := f.get("/doc?v=1"); r.xcache() != Miss {

@@ -57,12 +57,12 @@ func TestDo(t *testing.T) {
 			results[i] = resp
 		})
 	}
-	left := make(chan error)
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	left := make(chan error) // started once the leader is fetching: it must be a waiter
 	go func() {
 		_, err := c.Do(req(leaving), fetch)
 		left <- err
 	}()
-	waitFor(t, func() bool { return calls.Load() == 1 })
 	time.Sleep(50 * time.Millisecond)
 	leave()
 	if err := <-left; !errors.Is(err, context.Canceled) {

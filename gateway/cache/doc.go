@@ -38,10 +38,12 @@
 // and HEAD (a successful unsafe request invalidates the URL's stored GET
 // and HEAD answers for its caller and for everyone, RFC 9111 §4.4), Range
 // requests, upgrades, GETs with a body, malformed queries, a client's
-// Cache-Control: no-store, and requests with an Authorization header that
-// no authenticator vouched for (the upstream checks it, so the answer may
-// depend on it), unless Policy.AllowAuthorization allows those whose
-// answers say they may be shared (public, s-maxage, must-revalidate).
+// Cache-Control: no-store, requests with a Cookie (sessions the gateway
+// knows nothing of; Policy.AllowCookie), and requests with an
+// Authorization header that no authenticator vouched for (the upstream
+// checks it, so the answer may depend on it), unless
+// Policy.AllowAuthorization allows those whose answers say they may be
+// shared (public, s-maxage, must-revalidate).
 //
 // A client's Cache-Control: no-cache, max-age=0 or Pragma: no-cache makes
 // the gateway fetch a fresh answer (and store it); max-age=N refuses older

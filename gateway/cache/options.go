@@ -117,6 +117,11 @@ type Policy struct {
 	// may be shared (public, s-maxage or must-revalidate; RFC 9111 §3.5),
 	// and are served to anyone. Off: such requests pass through.
 	AllowAuthorization bool `json:"allow_authorization,omitempty" yaml:"allow_authorization,omitempty"`
+	// AllowCookie caches requests that carry a Cookie header. Cookies
+	// often hold sessions the gateway knows nothing of, so by default such
+	// requests pass through; with this set, the upstream must mark answers
+	// it personalises private (or Vary: Cookie).
+	AllowCookie bool `json:"allow_cookie,omitempty" yaml:"allow_cookie,omitempty"`
 	// MaxObjectSize is the largest body stored; larger answers pass
 	// through. Default DefaultMaxObjectSize.
 	MaxObjectSize int64 `json:"max_object_size,omitempty" yaml:"max_object_size,omitempty"`

@@ -1,0 +1,322 @@
+package transform
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/route"
+)
+
+// Transformer applies one route's Rules. It is safe for concurrent use.
+type Transformer struct {
+	header, query string
+	ua            []uaRule
+	def           string
+	types         map[string]*shape // by lower-case name; nil shape: untouched
+	names         map[string]string // lower-case name → declared name
+	maxBody       int64
+	vary          []string // request headers the choice of client type reads
+}
+
+type uaRule struct {
+	clientType string
+	contains   []string // lower case
+	re         *regexp.Regexp
+}
+
+// New compiles r. It fails with *FieldError values if r is not valid.
+func New(r Rules) (*Transformer, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Transformer{
+		header:  r.Header,
+		query:   r.Query,
+		types:   map[string]*shape{},
+		names:   map[string]string{},
+		maxBody: r.MaxBodySize,
+	}
+	if t.maxBody == 0 {
+		t.maxBody = DefaultMaxBodySize
+	}
+	for _, ct := range r.ClientTypes {
+		key := strings.ToLower(ct.Name)
+		t.types[key] = compile(ct)
+		t.names[key] = ct.Name
+	}
+	t.def = strings.ToLower(r.Default)
+	for _, u := range r.UserAgent {
+		rule := uaRule{clientType: strings.ToLower(u.ClientType)}
+		for _, c := range u.Contains {
+			rule.contains = append(rule.contains, strings.ToLower(c))
+		}
+		if u.Regexp != "" {
+			rule.re = regexp.MustCompile(u.Regexp) // Validate compiled it
+		}
+		t.ua = append(t.ua, rule)
+	}
+	if t.header != "" {
+		t.vary = append(t.vary, http.CanonicalHeaderKey(t.header))
+	}
+	if len(t.ua) > 0 {
+		t.vary = append(t.vary, "User-Agent")
+	}
+	return t, nil
+}
+
+// ClientType returns the declared name of r's client type, or "" if
+// nothing classified it and there is no default.
+func (t *Transformer) ClientType(r *http.Request) string {
+	return t.names[t.clientType(r)]
+}
+
+func (t *Transformer) clientType(r *http.Request) string {
+	if t.header != "" {
+		if v := strings.ToLower(strings.TrimSpace(r.Header.Get(t.header))); t.declared(v) {
+			return v
+		}
+	}
+	if t.query != "" {
+		if v := strings.ToLower(r.URL.Query().Get(t.query)); t.declared(v) {
+			return v
+		}
+	}
+	if len(t.ua) > 0 {
+		ua := r.Header.Get("User-Agent")
+		lower := strings.ToLower(ua)
+		for _, rule := range t.ua {
+			if rule.matches(ua, lower) {
+				return rule.clientType
+			}
+		}
+	}
+	return t.def
+}
+
+func (t *Transformer) declared(name string) bool {
+	_, ok := t.types[name]
+	return ok && name != ""
+}
+
+func (u *uaRule) matches(ua, lower string) bool {
+	for _, c := range u.contains {
+		if strings.Contains(lower, c) {
+			return true
+		}
+	}
+	return u.re != nil && u.re.MatchString(ua)
+}
+
+// ErrTooLarge is Apply's error for a body over Rules.MaxBodySize.
+var ErrTooLarge = errors.New("transform: the answer is larger than max_body_size")
+
+// Apply transforms a JSON document for the named client type (as
+// ClientType returns it; "" or a type with no steps returns body as it
+// is). It is what Middleware does to an answer, for handlers that build
+// their answers in Go. The error is ErrTooLarge or a JSON syntax error.
+func (t *Transformer) Apply(clientType string, body []byte) ([]byte, error) {
+	s := t.types[strings.ToLower(clientType)]
+	if s == nil {
+		return body, nil
+	}
+	if int64(len(body)) > t.maxBody {
+		return nil, ErrTooLarge
+	}
+	return s.transformJSON(body)
+}
+
+// Middleware transforms next's successful JSON answers (2xx but 204 and
+// 206, Content-Type application/json or */*+json) for the request's client
+// type. Everything else streams through untouched. Requests of a client
+// type with steps ask the upstream for an unencoded answer
+// (Accept-Encoding: identity). A transformed answer gets a new
+// Content-Length, loses ETag and other digests of the upstream's bytes,
+// and says Vary on the headers the client type was chosen by. An answer
+// over Rules.MaxBodySize, encoded all the same, or not valid JSON becomes a
+// 502 problem: passing it through would hand the client the fields its
+// type must not see.
+func (t *Transformer) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sw := &shapeWriter{w: w, t: t, shape: t.types[t.clientType(r)], header: http.Header{}}
+		if sw.shape != nil {
+			// An encoded answer cannot be shaped: ask for the plain one.
+			// (Compressor, outside, encodes the result for the client.)
+			r = r.Clone(r.Context())
+			r.Header.Set("Accept-Encoding", "identity")
+		}
+		next.ServeHTTP(sw, r)
+		sw.finish(r)
+	})
+}
+
+// Modes of a shapeWriter.
+const (
+	undecided = iota
+	passing   // writes go straight to the client
+	buffering // the JSON answer is collected for transformation
+	refused   // over the bound or encoded: discarded, a 502 follows
+)
+
+const errOversize = "the upstream's answer is larger than the route's transform bound"
+
+type shapeWriter struct {
+	w      http.ResponseWriter
+	t      *Transformer
+	shape  *shape
+	header http.Header
+	mode   int
+	reason string // why a refused answer was refused
+	status int
+	buf    []byte
+}
+
+// Header is the answer's own header until it is passed on, then the
+// client's (so trailers reach it).
+func (sw *shapeWriter) Header() http.Header {
+	if sw.mode == passing {
+		return sw.w.Header()
+	}
+	return sw.header
+}
+
+func (sw *shapeWriter) WriteHeader(code int) {
+	if sw.mode != undecided {
+		return
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		copyInto(sw.w.Header(), sw.header)
+		sw.w.WriteHeader(code)
+		return
+	}
+	sw.status = code
+	h := sw.header
+	if !transformable(code, h) {
+		sw.pass()
+		return
+	}
+	for _, name := range sw.t.vary {
+		addVary(h, name)
+	}
+	if sw.shape == nil {
+		sw.pass()
+		return
+	}
+	if encoded(h) {
+		// Encoded although the request said identity: it cannot be
+		// shaped, and passing it would skip the client type's steps.
+		sw.mode, sw.reason = refused, "the upstream's answer is encoded ("+h.Get("Content-Encoding")+")"
+		return
+	}
+	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && n > sw.t.maxBody {
+		sw.mode, sw.reason = refused, errOversize
+		return
+	}
+	sw.mode = buffering
+}
+
+func (sw *shapeWriter) pass() {
+	sw.mode = passing
+	copyInto(sw.w.Header(), sw.header)
+	sw.w.WriteHeader(sw.status)
+}
+
+func transformable(code int, h http.Header) bool {
+	if code < 200 || code > 299 || code == http.StatusNoContent || code == http.StatusPartialContent {
+		return false
+	}
+	return isJSON(h.Get("Content-Type"))
+}
+
+func encoded(h http.Header) bool {
+	ce := h.Get("Content-Encoding")
+	return ce != "" && !strings.EqualFold(ce, "identity")
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || (strings.Contains(mt, "/") && strings.HasSuffix(mt, "+json"))
+}
+
+func (sw *shapeWriter) Write(b []byte) (int, error) {
+	if sw.mode == undecided {
+		sw.WriteHeader(http.StatusOK)
+	}
+	switch sw.mode {
+	case passing:
+		return sw.w.Write(b)
+	case buffering:
+		if int64(len(sw.buf)+len(b)) > sw.t.maxBody {
+			sw.mode, sw.reason, sw.buf = refused, errOversize, nil
+		} else {
+			sw.buf = append(sw.buf, b...)
+		}
+	}
+	return len(b), nil // the rest of a refused answer is drained and dropped
+}
+
+// Flush passes through when streaming; a buffered answer is sent whole at
+// the end.
+func (sw *shapeWriter) Flush() {
+	if sw.mode == passing {
+		_ = http.NewResponseController(sw.w).Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the client's writer.
+func (sw *shapeWriter) Unwrap() http.ResponseWriter { return sw.w }
+
+func (sw *shapeWriter) finish(r *http.Request) {
+	switch sw.mode {
+	case undecided:
+		// next wrote nothing: net/http sends 200 with no body, which is
+		// not a JSON document to transform.
+		copyInto(sw.w.Header(), sw.header)
+	case buffering:
+		out, err := sw.shape.transformJSON(sw.buf)
+		if err != nil {
+			sw.fail(r, "the upstream's answer is not valid JSON")
+			return
+		}
+		h := sw.w.Header()
+		copyInto(h, sw.header)
+		// The upstream's validators and digests describe bytes the client
+		// no longer gets.
+		for _, name := range []string{"Content-Length", "ETag", "Content-MD5", "Digest", "Content-Digest", "Repr-Digest", "Accept-Ranges"} {
+			h.Del(name)
+		}
+		h.Set("Content-Length", strconv.Itoa(len(out)))
+		sw.w.WriteHeader(sw.status)
+		_, _ = sw.w.Write(out)
+	case refused:
+		sw.fail(r, sw.reason)
+	}
+}
+
+func (sw *shapeWriter) fail(r *http.Request, detail string) {
+	d := problem.Details{Status: http.StatusBadGateway, Type: "urn:gatescale:transform", Detail: detail}
+	if info := route.InfoFrom(r.Context()); info != nil {
+		d.Route, d.Upstream = info.Route, info.State().Upstream
+		info.SetError("transform: " + detail)
+	}
+	problem.Write(sw.w, d)
+}
+
+// copyInto sets dst's fields to src's, keeping dst's others (those outer
+// middleware set).
+func copyInto(dst, src http.Header) {
+	for k, vs := range src {
+		dst[k] = vs
+	}
+}
