@@ -141,8 +141,8 @@ type buildState struct {
 }
 
 func (b *buildState) errf(path, format string, args ...any) {
-	at := b.l.valPos[path]
-	b.errs = append(b.errs, &Error{File: b.l.name, Line: at.line, Column: at.col, Path: path, Message: fmt.Sprintf(format, args...)})
+	at, _ := b.l.doc.ValuePos(path)
+	b.errs = append(b.errs, &Error{File: b.l.doc.Name(), Line: at.Line, Column: at.Column, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 func (rt *Runtime) build(l *Loaded, start bool) (*Built, error) {
@@ -368,7 +368,7 @@ func (b *buildState) issuers(store consumer.Store) map[string]authn.Issuer {
 
 // present reports whether path.key was written in the file.
 func (b *buildState) present(path, key string) bool {
-	_, ok := b.l.valPos[join(path, key)]
+	_, ok := b.l.doc.ValuePos(join(path, key))
 	return ok
 }
 

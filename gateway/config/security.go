@@ -432,7 +432,7 @@ func (p *parseState) issuer(s *securityPlan, path, name string, is JWTIssuer) {
 	if p.hasStructErr(path) {
 		return
 	}
-	nerr := len(p.errs)
+	nerr := p.doc.ErrorCount()
 	if is.Issuer == "" {
 		p.errf(join(path, "issuer"), "is required (the exact iss of the tokens)")
 	}
@@ -508,7 +508,7 @@ func (p *parseState) issuer(s *securityPlan, path, name string, is JWTIssuer) {
 	if is.RequireConsumer && len(p.file.Consumers) == 0 && (p.file.Auth == nil || p.file.Auth.ConsumersFile == "") {
 		p.errf(join(path, "require_consumer"), "needs consumers (a consumers list or auth.consumers_file)")
 	}
-	if len(p.errs) == nerr {
+	if p.doc.ErrorCount() == nerr {
 		s.issuers[name] = issuerPlan{path: path, JWTIssuer: is}
 		s.issuerOrder = append(s.issuerOrder, name)
 	}

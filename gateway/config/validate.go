@@ -125,10 +125,10 @@ func (p *parseState) build() *Loaded {
 		table, tablePaths = keep, keepPaths
 	}
 	p.finishSecurity(l)
-	if len(p.errs) > 0 {
+	if p.doc.ErrorCount() > 0 {
 		return nil
 	}
-	l.name, l.valPos = p.name, p.valPos
+	l.doc = p.doc
 	return l
 }
 
@@ -185,7 +185,7 @@ func (p *parseState) trustedProxy(path, s string) (netip.Prefix, bool) {
 }
 
 func (p *parseState) upstream(path, name string, u Upstream) (gateway.UpstreamSpec, bool) {
-	nerr := len(p.errs)
+	nerr := p.doc.ErrorCount()
 	spec := gateway.UpstreamSpec{
 		Name: name, Service: u.Service, TryTimeout: time.Duration(u.TryTimeout), PreserveHost: u.PreserveHost,
 	}
@@ -250,12 +250,12 @@ func (p *parseState) upstream(path, name string, u Upstream) (gateway.UpstreamSp
 	if u.TryTimeout < 0 {
 		p.errf(join(path, "try_timeout"), "must not be negative")
 	}
-	return spec, len(p.errs) == nerr
+	return spec, p.doc.ErrorCount() == nerr
 }
 
 func (p *parseState) instance(path string, in discovery.Instance) {
 	addrPath := join(path, "addr")
-	if p.scalar[path] {
+	if p.doc.IsScalarAt(path) {
 		addrPath = path // the "host:port" form
 	}
 	if in.Addr == "" {
@@ -458,7 +458,7 @@ var knownMethods = []string{
 }
 
 func (p *parseState) route(path string, r Route, upstreams []string, names map[string]string) (gateway.RouteSpec, bool) {
-	nerr := len(p.errs)
+	nerr := p.doc.ErrorCount()
 	spec := gateway.RouteSpec{
 		Name: r.Name, Path: r.Path, PathPrefix: r.PathPrefix, StripPrefix: r.StripPrefix,
 		Rewrite: r.Rewrite, Timeout: time.Duration(r.Timeout), MaxBodyBytes: int64(r.MaxBodyBytes),
@@ -469,7 +469,7 @@ func (p *parseState) route(path string, r Route, upstreams []string, names map[s
 	case strings.TrimSpace(r.Name) == "":
 		p.errf(np, "is required")
 	case dup:
-		p.errf(np, "%q is already used by %s (line %d)", r.Name, first, p.pos(join(first, "name")).line)
+		p.errf(np, "%q is already used by %s (line %d)", r.Name, first, p.pos(join(first, "name")).Line)
 	default:
 		names[r.Name] = path
 	}
@@ -543,7 +543,7 @@ func (p *parseState) route(path string, r Route, upstreams []string, names map[s
 		}
 		spec.Variants = append(spec.Variants, gateway.Variant{Header: v.Header, Value: v.Value, Upstream: v.Upstream})
 	}
-	return spec, len(p.errs) == nerr
+	return spec, p.doc.ErrorCount() == nerr
 }
 
 func definedList(names []string) string {
