@@ -6,12 +6,12 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -26,6 +26,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
+	"github.com/gatescale/gatescale/gateway/reload"
 	"github.com/gatescale/gatescale/internal/demo"
 )
 
@@ -124,10 +125,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	}
 	logger := slog.New(handler)
 
-	loaded, err := config.Load(*path)
-	if err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger))
@@ -141,24 +138,52 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		return err
 	}
 	defer rt.Close()
-	built, err := rt.Build(loaded)
+	reloads, err := reload.NewMetrics(reg, "gatescale")
 	if err != nil {
 		return err
 	}
-	if err := gw.Apply(ctx, built.Gateway); err != nil {
-		return fmt.Errorf("%s: %w", *path, err)
+	// The first file applied is what the listeners are built from; later
+	// ones are compared with it for the settings only a restart applies.
+	var loaded *config.Loaded
+	var built *config.Built
+	apply := func(ctx context.Context, data []byte) (reload.Result, error) {
+		l, err := config.Parse(*path, data)
+		if err != nil {
+			return reload.Result{}, err
+		}
+		b, err := rt.Build(l)
+		if err != nil {
+			return reload.Result{}, err
+		}
+		if err := gw.Apply(ctx, b.Gateway); err != nil {
+			return reload.Result{}, fmt.Errorf("%s: %w", *path, err)
+		}
+		if loaded == nil {
+			loaded, built = l, b
+		}
+		return reload.Result{
+			RestartRequired: config.RestartRequired(loaded, l),
+			Attrs:           []slog.Attr{slog.Int("routes", len(l.Gateway.Routes)), slog.Int("upstreams", len(l.Gateway.Upstreams))},
+		}, nil
 	}
-
-	reloader := &reloader{path: *path, gw: gw, rt: rt, logger: logger, hash: loaded.Hash}
-	go reloader.run(ctx, *watch)
+	loop := reload.NewLoop(reload.NewFile(*path, *watch), apply, reload.Options{Logger: logger, Metrics: reloads})
+	if err := loop.Load(ctx); err != nil {
+		return err
+	}
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); loop.Run(loopCtx) }()
+	defer func() { stopLoop(); <-loopDone }()
 
 	srv := &gateway.Server{
 		Gateway: gw, Addr: loaded.Listen, AdminAddr: loaded.AdminListen, Gatherer: reg,
 		DrainPeriod: loaded.DrainPeriod, ShutdownTimeout: loaded.ShutdownTimeout, Logger: logger, Ready: ready,
 		// Security settings: TLS (and client certificates), header and
-		// timeout limits; a change to these needs a restart.
+		// timeout limits; a change to these needs a restart (the reload
+		// loop says which in its status and log).
 		Handler: built.Middleware(gw), TLSConfig: built.TLS, MaxHeaderBytes: built.Server.MaxHeaderBytes,
 		ReadHeaderTimeout: built.Server.ReadHeaderTimeout, IdleTimeout: built.Server.IdleTimeout,
+		AdminHandlers: map[string]http.Handler{"GET /config": loop.StatusHandler()},
 	}
 	if *register != "" {
 		self := &selfRegistration{service: *register, advertise: *advertise, logger: logger}
@@ -172,69 +197,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		defer self.deregister()
 	}
 	return srv.Run(ctx)
-}
-
-// reloader applies the file again on SIGHUP or when its content changes.
-// It polls the content hash rather than using inotify: a Kubernetes ConfigMap
-// update swaps a symlink, which inotify watches on the file miss.
-type reloader struct {
-	path    string
-	gw      *gateway.Gateway
-	rt      *config.Runtime
-	logger  *slog.Logger
-	hash    [32]byte // of the content in force
-	badHash [32]byte // of the last content refused
-}
-
-func (r *reloader) run(ctx context.Context, every time.Duration) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var tick <-chan time.Time
-	if every > 0 {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			r.reload(ctx, true)
-		case <-tick:
-			r.reload(ctx, false)
-		}
-	}
-}
-
-func (r *reloader) reload(ctx context.Context, forced bool) {
-	data, err := os.ReadFile(r.path)
-	if err != nil {
-		if forced {
-			r.logger.Error("configuration unreadable; the running one stays in force", "file", r.path, "err", err.Error())
-		}
-		return // polling: a file mid-replace; the next tick sees it
-	}
-	h := sha256.Sum256(data)
-	if !forced && (h == r.hash || h == r.badHash) {
-		return
-	}
-	loaded, err := config.Parse(r.path, data)
-	var built *config.Built
-	if err == nil {
-		built, err = r.rt.Build(loaded)
-	}
-	if err == nil {
-		err = r.gw.Apply(ctx, built.Gateway)
-	}
-	if err != nil {
-		r.badHash = h // say it once per bad content, not on every tick
-		r.logger.Error("configuration refused; the running one stays in force", "file", r.path, "err", err.Error())
-		return
-	}
-	r.hash, r.badHash = h, [32]byte{}
-	r.logger.Info("configuration reloaded", "file", r.path, "routes", len(loaded.Gateway.Routes), "upstreams", len(loaded.Gateway.Upstreams))
 }
 
 // selfRegistration registers the gateway's own listener in Consul with an
