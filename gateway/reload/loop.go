@@ -61,7 +61,6 @@ type Loop struct {
 	apply   ApplyFunc
 	logger  *slog.Logger
 	metrics *Metrics
-	now     func() time.Time // for tests
 
 	mu      sync.Mutex
 	status  Status
@@ -71,7 +70,7 @@ type Loop struct {
 
 // NewLoop returns a Loop that applies src's content with apply.
 func NewLoop(src Source, apply ApplyFunc, opts Options) *Loop {
-	l := &Loop{src: src, apply: apply, logger: opts.Logger, metrics: opts.Metrics, now: time.Now}
+	l := &Loop{src: src, apply: apply, logger: opts.Logger, metrics: opts.Metrics}
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
@@ -83,15 +82,13 @@ func NewLoop(src Source, apply ApplyFunc, opts Options) *Loop {
 // program usually stops on. It is not counted as a reload.
 func (l *Loop) Load(ctx context.Context) error {
 	data, err := l.src.Read(ctx)
+	if err == nil {
+		err = l.attempt(ctx, data, false)
+	}
 	if err != nil {
-		l.refuse(nil, err)
-		return err
+		l.record(data, err) // not logged: nothing runs yet, the caller reports it
 	}
-	if err := l.attempt(ctx, data, false); err != nil {
-		l.refuse(data, err)
-		return err
-	}
-	return nil
+	return err
 }
 
 // Run follows the source until ctx ends, applying each new content.
@@ -128,7 +125,7 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 	if err != nil {
 		return err
 	}
-	rev, now := Revision(data), l.now()
+	rev, now := Revision(data), time.Now()
 	restart := slices.Clone(res.RestartRequired)
 	if restart == nil {
 		restart = []string{}
@@ -161,22 +158,28 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 	return nil
 }
 
-// refuse records a failure to read or apply data (nil: to read).
+// refuse records and logs a failure to read or apply data (nil: to read).
 func (l *Loop) refuse(data []byte, err error) {
-	rev := ""
+	rev, inForce := l.record(data, err)
+	l.logger.Error("configuration refused; the running one stays in force",
+		"source", l.status.Source, "refused_revision", rev, "revision", inForce, "err", err.Error())
+}
+
+// record puts a failure in the status and the metrics; it returns the
+// refused revision and the one in force.
+func (l *Loop) record(data []byte, err error) (refused, inForce string) {
 	l.mu.Lock()
 	if data != nil {
-		rev = Revision(data)
+		refused = Revision(data)
 		l.refused = hash(data)
 	}
-	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = err.Error(), rev, l.now()
-	inForce := l.status.Revision
+	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = err.Error(), refused, time.Now()
+	inForce = l.status.Revision
 	l.mu.Unlock()
 	if m := l.metrics; m != nil {
 		m.successful.Set(0)
 	}
-	l.logger.Error("configuration refused; the running one stays in force",
-		"source", l.status.Source, "refused_revision", rev, "revision", inForce, "err", err.Error())
+	return refused, inForce
 }
 
 func (l *Loop) count(result string) {

@@ -237,6 +237,9 @@ func TestLoadError(t *testing.T) {
 	if v := counter(t, f.reg, "test_config_reloads_total", "error"); v != 0 {
 		t.Errorf("the start-up load counted as a reload: %v", v)
 	}
+	if strings.Contains(f.logs.String(), "refused") {
+		t.Errorf("a start-up failure logged as a refusal (the caller reports it):\n%s", f.logs.String())
+	}
 	missing := reload.NewLoop(reload.NewFile(filepath.Join(t.TempDir(), "none.yaml"), 0), nil, reload.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err := missing.Load(context.Background()); err == nil || !strings.HasSuffix(err.Error(), "none.yaml: no such file or directory") {
 		t.Errorf("Load of a missing file: %v", err)

@@ -13,7 +13,9 @@ import (
 //	ns_config_last_reload_successful                   1 if the latest attempt applied, else 0
 //	ns_config_reloads_total{result="ok"|"error"}       reloads (the start-up load excluded)
 //
-// Create them once per registry and share them between Loops.
+// Create them once per registry, for one Loop: Loops sharing them (tests
+// running several programs in one process) report the revision the latest
+// of them applied.
 type Metrics struct {
 	revision    *prometheus.GaugeVec
 	lastSuccess prometheus.Gauge
