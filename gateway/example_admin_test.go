@@ -31,6 +31,7 @@ func ExampleServer_adminHandlers() {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
+	defer func() { stop(); <-done }()
 	resp, err := http.Get("http://" + (<-admin).String() + "/version")
 	if err != nil {
 		fmt.Println(err)
@@ -39,7 +40,5 @@ func ExampleServer_adminHandlers() {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	fmt.Println(string(body))
-	stop()
-	<-done
 	// Output: v1.2.3
 }

@@ -261,7 +261,7 @@ func (p *parseState) decode(body ast.Node) bool {
 			}
 			v := reflect.New(f.Type)
 			if p.doc.DecodeEntry(mv.Value, v.Interface(), key) {
-				fv.FieldByIndex(f.Index).Set(v.Elem())
+				yamldoc.FieldByIndex(fv, f.Index).Set(v.Elem())
 			}
 		}
 	}

@@ -78,7 +78,7 @@ func (d *Doc) decodeInto(n ast.Node, dst reflect.Value, path string, depth int) 
 			if !known {
 				continue // reported by Check
 			}
-			if !d.decodeInto(mv.Value, fieldByIndex(target.Elem(), f.Index), Join(path, KeyText(mv.Key)), depth+1) {
+			if !d.decodeInto(mv.Value, FieldByIndex(target.Elem(), f.Index), Join(path, KeyText(mv.Key)), depth+1) {
 				ok = false
 			}
 		}
@@ -123,9 +123,10 @@ func (d *Doc) decodeInto(n ast.Node, dst reflect.Value, path string, depth int) 
 	return true
 }
 
-// fieldByIndex is v.FieldByIndex, allocating the structs that embedded
-// pointers (yaml:",inline" *T) point to.
-func fieldByIndex(v reflect.Value, index []int) reflect.Value {
+// FieldByIndex is v.FieldByIndex for the Index of a field from Fields,
+// allocating the structs that embedded pointers (yaml:",inline" *T) point
+// to. v must be settable.
+func FieldByIndex(v reflect.Value, index []int) reflect.Value {
 	for i, x := range index {
 		if i > 0 && v.Kind() == reflect.Pointer {
 			if v.IsNil() {
