@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +38,11 @@ type Server struct {
 	AdminListener net.Listener
 	// Gatherer is served on /metrics (default prometheus.DefaultGatherer).
 	Gatherer prometheus.Gatherer
+	// AdminHandlers are served on the admin listener too, by
+	// http.ServeMux pattern ("GET /config"): a program's own status
+	// pages. Run refuses a pattern that conflicts with /metrics, /livez,
+	// /readyz or another.
+	AdminHandlers map[string]http.Handler
 	// TLSConfig enables TLS (and HTTP/2) on the main listener. Without it
 	// the main listener speaks HTTP/1.1 and cleartext HTTP/2 (h2c).
 	TLSConfig *tls.Config
@@ -66,6 +74,13 @@ func (s *Server) Run(ctx context.Context) error {
 	drain := orDefault(s.DrainPeriod, 5*time.Second)
 	shutdownTimeout := orDefault(s.ShutdownTimeout, 30*time.Second)
 
+	var adminMux *http.ServeMux
+	if s.AdminListener != nil || s.AdminAddr != "" {
+		var err error
+		if adminMux, err = s.adminMux(); err != nil {
+			return err
+		}
+	}
 	ln := s.Listener
 	if ln == nil {
 		var err error
@@ -117,17 +132,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	var admin *http.Server
 	if adminLn != nil {
-		gatherer := s.Gatherer
-		if gatherer == nil {
-			gatherer = prometheus.DefaultGatherer
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-		if s.Gateway != nil {
-			mux.Handle("/livez", s.Gateway.HealthHandler())
-			mux.Handle("/readyz", s.Gateway.HealthHandler())
-		}
-		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		admin = &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- admin.Serve(adminLn) }()
 		logger.Info("admin listening", "addr", adminLn.Addr().String())
 	}
@@ -174,4 +179,35 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// adminMux serves /metrics, the probes and AdminHandlers.
+func (s *Server) adminMux() (mux *http.ServeMux, err error) {
+	gatherer := s.Gatherer
+	if gatherer == nil {
+		gatherer = prometheus.DefaultGatherer
+	}
+	mux = http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	if s.Gateway != nil {
+		mux.Handle("/livez", s.Gateway.HealthHandler())
+		mux.Handle("/readyz", s.Gateway.HealthHandler())
+	}
+	patterns := slices.Sorted(maps.Keys(s.AdminHandlers))
+	for _, p := range patterns {
+		// ServeMux panics on a bad or conflicting pattern: say it as an
+		// error instead.
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("admin handler %q: %v", p, r)
+				}
+			}()
+			mux.Handle(p, s.AdminHandlers[p])
+		}()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return mux, nil
 }

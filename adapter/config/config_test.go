@@ -108,10 +108,10 @@ func TestParseErrors(t *testing.T) {
 rules:
 - seriesQuery: 'cheddar{sharp="true"}'
   metricQuery: 'count(cheddar)'
-`, []string{`f.yaml:4:3: rules[0].metricQuery: unknown field "metricQuery"`}},
+`, []string{`f.yaml:4:3: rules[0].metricQuery: unknown key (did you mean metricsQuery?)`}},
 		{"not YAML", "rules:\n- seriesQuery: x\n  resources:\n    overrides:\n      namespace: {resource: \"namespace\"},\n",
 			[]string{"f.yaml:5:"}},
-		{"wrong type", "rules: 3\n", []string{"f.yaml:1:8: rules: int was used where sequence is expected"}},
+		{"wrong type", "rules: 3\n", []string{"f.yaml:1:8: rules: expected a list, got 3"}},
 		{"top level not a mapping", "- a\n- b\n", []string{"f.yaml:1:1", "expected a mapping"}},
 		{"bad regexes and filters", `
 rules:
@@ -263,5 +263,45 @@ func TestSourcePositions(t *testing.T) {
 	}
 	if e := src.Errorf("externalRules[1].resources.namespaced", "x"); e.Error() != "w.yaml:22:17: externalRules[1].resources.namespaced: x" {
 		t.Errorf("Errorf: %q", e.Error())
+	}
+}
+
+// The adapter reads its files with the gateway's YAML rules (package
+// internal/yamldoc): a depth limit, every bad rule reported, and what
+// prometheus-adapter accepts (anchors, merge keys) still accepted.
+func TestParseSharedYAMLRules(t *testing.T) {
+	deep := "rules: " + strings.Repeat("[", 80) + strings.Repeat("]", 80) + "\n"
+	if _, err := Parse("d.yaml", []byte(deep)); err == nil || !strings.Contains(err.Error(), "nested too deeply") {
+		t.Errorf("deep: %v", err)
+	}
+	_, err := Parse("f.yaml", []byte(`
+rules:
+- seriesQuery: '{__name__="a"}'
+  seriesFilters: [{is: x, isnot: y}]
+- seriesQuery: '{__name__="b"}'
+  resources: {overrides: {pod: {resource: pod, grup: apps}}}
+`))
+	for _, want := range []string{
+		"f.yaml:4:27: rules[0].seriesFilters[0].isnot: unknown key (did you mean isNot?)",
+		"f.yaml:6:48: rules[1].resources.overrides.pod.grup: unknown key (did you mean group?)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
+	}
+	cfg, err := Parse("m.yaml", []byte(`
+rules:
+- &r
+  seriesQuery: '{__name__="a",namespace!=""}'
+  resources: {overrides: {<<: {namespace: {resource: namespace}}, pod: {resource: pod}}}
+  metricsQuery: x
+- <<: *r
+  seriesQuery: '{__name__="b",namespace!=""}'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cfg.Rules[1]; r.SeriesQuery != `{__name__="b",namespace!=""}` || r.Resources.Overrides["namespace"].Resource != "namespace" || r.MetricsQuery != "x" {
+		t.Errorf("merged rule: %+v", r)
 	}
 }

@@ -1,16 +1,11 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"reflect"
 
 	"github.com/gatescale/gatescale/internal/fileerr"
+	"github.com/gatescale/gatescale/internal/yamldoc"
 )
 
 // Position is a 1-based line and column in a file; Line 0 means unknown.
@@ -25,31 +20,33 @@ type Error = fileerr.Error
 // at the line that caused a problem.
 type Source struct {
 	// Name is the file name used in messages.
-	Name   string
-	keyPos map[string]Position
-	valPos map[string]Position
-	byPos  map[Position]string
+	Name string
+	doc  *yamldoc.Doc
 }
 
 // Pos returns the position of the value at path, or of its closest
 // ancestor that has one.
 func (s *Source) Pos(path string) Position {
-	for p := path; ; {
-		if pos, ok := s.valPos[p]; ok {
-			return pos
+	if s.doc == nil {
+		return Position{}
+	}
+	for p := path; ; p = yamldoc.ParentPath(p) {
+		if at, ok := s.doc.ValuePos(p); ok {
+			return Position(at)
 		}
 		if p == "" {
 			return Position{}
 		}
-		p = parentPath(p)
 	}
 }
 
 // KeyPos returns the position of the key of path (the value's when there is
 // no key, as for list items).
 func (s *Source) KeyPos(path string) Position {
-	if pos, ok := s.keyPos[path]; ok {
-		return pos
+	if s.doc != nil {
+		if at, ok := s.doc.KeyPos(path); ok {
+			return Position(at)
+		}
 	}
 	return s.Pos(path)
 }
@@ -58,14 +55,6 @@ func (s *Source) KeyPos(path string) Position {
 func (s *Source) Errorf(path, format string, args ...any) *Error {
 	pos := s.Pos(path)
 	return &Error{File: s.Name, Line: pos.Line, Column: pos.Column, Path: path, Message: fmt.Sprintf(format, args...)}
-}
-
-func parentPath(p string) string {
-	i := strings.LastIndexAny(p, ".[")
-	if i < 0 {
-		return ""
-	}
-	return p[:i]
 }
 
 // Load reads and parses the file at path; see Parse.
@@ -84,147 +73,41 @@ func Load(path string) (*Config, error) {
 // does nothing. On error the Config is nil and the error lists every
 // problem found as file:line:col: path: message.
 func Parse(name string, data []byte) (*Config, error) {
-	src := &Source{Name: name, keyPos: map[string]Position{}, valPos: map[string]Position{}, byPos: map[Position]string{}}
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, src.yamlError(err)
+	doc := yamldoc.Parse(name, data, yamldoc.Schema{Describe: describe})
+	if err := doc.Err(); err != nil {
+		return nil, err
 	}
-	var body ast.Node
-	for _, doc := range f.Docs {
-		if doc == nil || doc.Body == nil {
-			continue
-		}
-		if _, isNull := doc.Body.(*ast.NullNode); isNull {
-			continue
-		}
-		if body != nil {
-			return nil, src.errAt(nodePos(doc.Body), "", "only one YAML document is allowed per file")
-		}
-		body = doc.Body
-	}
-	cfg := &Config{source: src}
+	src := &Source{Name: name, doc: doc}
+	body := doc.Body()
 	if body == nil {
 		// An empty file is an empty configuration, as for prometheus-adapter.
-		return cfg, nil
+		return &Config{source: src}, nil
 	}
-	src.index(body, "")
-	if _, ok := body.(*ast.MappingNode); !ok {
-		if _, ok := body.(*ast.MappingValueNode); !ok {
-			return nil, src.errAt(nodePos(body), "", fmt.Sprintf("expected a mapping with rules, externalRules or resourceRules at the top level, got %s", body.Type()))
+	if top := doc.Resolve(body); !yamldoc.IsMapping(top) {
+		got := "an alias"
+		if top != nil {
+			got = yamldoc.NodeDesc(top)
 		}
+		doc.Add(yamldoc.NodePos(body), "", "expected a mapping with rules, externalRules or resourceRules at the top level, got "+got)
+		return nil, doc.Err()
 	}
-	if err := yaml.NodeToValue(body, cfg, yaml.Strict()); err != nil {
-		return nil, src.yamlError(err)
+	doc.Check(body, reflect.TypeFor[Config](), "")
+	cfg := &Config{}
+	doc.Decode(cfg)
+	if err := doc.Err(); err != nil {
+		return nil, err
 	}
 	cfg.source = src
 	if errs := cfg.validate(); len(errs) > 0 {
-		return nil, joinSorted(errs)
+		return nil, yamldoc.JoinSorted(errs)
 	}
 	return cfg, nil
 }
 
-func (s *Source) errAt(p Position, path, msg string) error {
-	return &Error{File: s.Name, Line: p.Line, Column: p.Column, Path: path, Message: msg}
-}
-
-// yamlError converts a go-yaml error into an *Error with the position and,
-// when the position is indexed, the path of the offending value.
-func (s *Source) yamlError(err error) error {
-	var ye yaml.Error
-	if errors.As(err, &ye) && ye.GetToken() != nil {
-		tk := ye.GetToken()
-		p := Position{tk.Position.Line, tk.Position.Column}
-		msg := ye.GetMessage()
-		// go-yaml names Go types ("cannot unmarshal []interface {} into Go
-		// struct field ..."); say it in terms of the file.
-		if strings.HasPrefix(msg, "cannot unmarshal ") {
-			msg = "wrong type: " + strings.TrimPrefix(msg, "cannot unmarshal ")
-		}
-		return s.errAt(p, s.byPos[p], msg)
+// describe names what the format's own types accept.
+func describe(t reflect.Type) string {
+	if t == reflect.TypeFor[Duration]() {
+		return `a duration such as "30s"`
 	}
-	return &Error{File: s.Name, Message: err.Error()}
-}
-
-func nodePos(n ast.Node) Position {
-	// go-yaml's token for a block mapping is its first ':'; point at the
-	// first key instead, where a reader looks.
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		if len(m.Values) > 0 && !m.IsFlowStyle {
-			return nodePos(m.Values[0].Key)
-		}
-	case *ast.MappingValueNode:
-		return nodePos(m.Key)
-	}
-	if n == nil || n.GetToken() == nil {
-		return Position{}
-	}
-	tk := n.GetToken()
-	return Position{tk.Position.Line, tk.Position.Column}
-}
-
-// index records the key and value positions of every path under n.
-func (s *Source) index(n ast.Node, path string) {
-	switch v := n.(type) {
-	case *ast.DocumentNode:
-		s.index(v.Body, path)
-	case *ast.TagNode:
-		s.setVal(path, v)
-		s.index(v.Value, path)
-	case *ast.AnchorNode:
-		s.setVal(path, v.Value)
-		s.index(v.Value, path)
-	case *ast.MappingNode:
-		s.setVal(path, v)
-		for _, mv := range v.Values {
-			s.indexPair(mv, path)
-		}
-	case *ast.MappingValueNode:
-		s.setVal(path, v)
-		s.indexPair(v, path)
-	case *ast.SequenceNode:
-		s.setVal(path, v)
-		for i, item := range v.Values {
-			p := path + "[" + strconv.Itoa(i) + "]"
-			s.index(item, p)
-		}
-	default:
-		s.setVal(path, n)
-	}
-}
-
-func (s *Source) indexPair(mv *ast.MappingValueNode, parent string) {
-	key := strings.Trim(mv.Key.String(), `"'`)
-	p := key
-	if parent != "" {
-		p = parent + "." + key
-	}
-	kp := nodePos(mv.Key)
-	s.keyPos[p] = kp
-	if _, seen := s.byPos[kp]; !seen {
-		s.byPos[kp] = p
-	}
-	s.index(mv.Value, p)
-}
-
-func (s *Source) setVal(path string, n ast.Node) {
-	p := nodePos(n)
-	if p.Line == 0 {
-		return
-	}
-	if _, ok := s.valPos[path]; !ok {
-		s.valPos[path] = p
-	}
-	if _, ok := s.byPos[p]; !ok {
-		s.byPos[p] = path
-	}
-}
-
-func joinSorted(errs []*Error) error {
-	sortByPos(errs)
-	out := make([]error, len(errs))
-	for i, e := range errs {
-		out[i] = e
-	}
-	return errors.Join(out...)
+	return ""
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/gatescale/gatescale/internal/yamldoc"
 )
 
 // QueryTemplateArgs are what a metricsQuery template sees. The field names
@@ -48,7 +50,7 @@ func NewResourceTemplate(text string) (*template.Template, error) {
 
 func (c *Config) validate() []*Error {
 	v := &validator{src: c.source}
-	defer func() { c.warnings = sortByPos(v.warnings) }()
+	defer func() { yamldoc.SortByPos(v.warnings); c.warnings = v.warnings }()
 	for i := range c.Rules {
 		v.rule(fmt.Sprintf("rules[%d]", i), &c.Rules[i], false)
 	}
@@ -178,7 +180,7 @@ func (v *validator) resourceMapping(p string, m ResourceMapping, external bool) 
 	sort.Strings(labels)
 	for _, l := range labels {
 		gr := m.Overrides[l]
-		lp := p + ".overrides." + l
+		lp := yamldoc.Join(p+".overrides", l)
 		if !validLabelName(l) {
 			v.errorf(lp, "%q is not a valid Prometheus label name", l)
 		}
@@ -354,14 +356,4 @@ func (f *Forecast) Factors() (smoothing, trend float64) {
 		trend = 0.5
 	}
 	return smoothing, trend
-}
-
-func sortByPos(errs []*Error) []*Error {
-	sort.SliceStable(errs, func(i, j int) bool {
-		if errs[i].Line != errs[j].Line {
-			return errs[i].Line < errs[j].Line
-		}
-		return errs[i].Column < errs[j].Column
-	})
-	return errs
 }

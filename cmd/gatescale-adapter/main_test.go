@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/component-base/metrics/legacyregistry"
 
 	"github.com/gatescale/gatescale/adapter/config"
 	"github.com/gatescale/gatescale/adapter/promtest"
+	"github.com/gatescale/gatescale/gateway/reload"
 )
 
 func TestValidate(t *testing.T) {
@@ -36,7 +38,7 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := run(context.Background(), []string{"validate", "--config", bad}, &out, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "bad.yaml:3:3: rules[0].metricQuery: unknown field") {
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:3:3: rules[0].metricQuery: unknown key (did you mean metricsQuery?)") {
 		t.Errorf("bad file: %v", err)
 	}
 	unknown := filepath.Join(dir, "unknown.yaml")
@@ -137,6 +139,27 @@ func TestConfigReloadOnChange(t *testing.T) {
 	}
 	f.write(fmt.Sprintf(ruleFor, "app_b"))
 	f.waitFor("app_b")
+
+	// The revision in force and the refusal are on the adapter's /metrics.
+	rev := reload.Revision([]byte(fmt.Sprintf(ruleFor, "app_b")))
+	var info, refused float64
+	mfs, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case mf.GetName() == "gatescale_adapter_config_revision_info" && m.GetLabel()[0].GetValue() == rev:
+				info = m.GetGauge().GetValue()
+			case mf.GetName() == "gatescale_adapter_config_reloads_total" && m.GetLabel()[0].GetValue() == "error":
+				refused = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if info != 1 || refused < 1 {
+		t.Errorf("gatescale_adapter_config_revision_info{revision=%q} = %v, reloads_total{result=\"error\"} = %v", rev, info, refused)
+	}
 }
 
 // SIGHUP reloads at once, whatever the poll interval.

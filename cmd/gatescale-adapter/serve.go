@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -33,6 +28,7 @@ import (
 	"github.com/gatescale/gatescale/adapter/prom"
 	"github.com/gatescale/gatescale/adapter/provider"
 	"github.com/gatescale/gatescale/adapter/server"
+	"github.com/gatescale/gatescale/gateway/reload"
 )
 
 // common are the flags serve and query share.
@@ -116,11 +112,11 @@ type adapter struct {
 	srv      *server.Server
 	built    chan struct{}
 	objects  kube.Objects
-	watching chan struct{} // closed once SIGHUP is being handled
+	watching <-chan struct{} // closed once SIGHUP is being handled
 }
 
 func newAdapter(args []string, stderr io.Writer) (*adapter, error) {
-	a := &adapter{server: server.NewOptions(), stderr: stderr, built: make(chan struct{}), watching: make(chan struct{})}
+	a := &adapter{server: server.NewOptions(), stderr: stderr, built: make(chan struct{})}
 	fs := pflag.NewFlagSet("gatescale-adapter serve", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	a.common.addFlags(fs)
@@ -145,7 +141,7 @@ func newAdapter(args []string, stderr io.Writer) (*adapter, error) {
 var (
 	metricsOnce    sync.Once
 	adapterMetrics *provider.Metrics
-	configReloads  *prometheus.CounterVec
+	reloadMetrics  *reload.Metrics
 )
 
 // legacyRegisterer registers into the registry the API server serves at
@@ -164,27 +160,61 @@ func (r legacyRegisterer) MustRegister(cs ...prometheus.Collector) {
 func (legacyRegisterer) Unregister(prometheus.Collector) bool { return false }
 
 // metrics registers the adapter's metrics once per process (a test runs
-// several adapters in one).
-func metrics() (*provider.Metrics, *prometheus.CounterVec) {
+// several adapters in one). The reload metrics are
+// gatescale_adapter_config_reloads_total{result} (named so since before
+// package reload), _config_revision_info{revision} and the rest of
+// reload.Metrics.
+func metrics() (*provider.Metrics, *reload.Metrics) {
 	metricsOnce.Do(func() {
 		adapterMetrics = provider.NewMetrics(legacyRegisterer{})
-		configReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gatescale_adapter_config_reloads_total",
-			Help: "Configuration reloads, by result (ok, error).",
-		}, []string{"result"})
-		legacyregistry.RawMustRegister(configReloads)
+		reloadMetrics, _ = reload.NewMetrics(legacyRegisterer{}, "gatescale_adapter")
 		_ = cmmetrics.RegisterMetrics(legacyregistry.Register)
 	})
-	return adapterMetrics, configReloads
+	return adapterMetrics, reloadMetrics
 }
 
 func (a *adapter) serve(ctx context.Context) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
+	m, reloads := metrics()
+	logger := slog.New(logr.ToSlogHandler(klog.Background()))
+	// The rules file goes through the reload loop from the start, so that
+	// its revision is reported from the first load; the loop applies to
+	// the provider once there is one.
+	var (
+		cfg, started *config.Config
+		p            *provider.Provider
+		loop         *reload.Loop
+		file         *reload.File
+	)
+	apply := func(_ context.Context, data []byte) (reload.Result, error) {
+		c, err := config.Parse(a.configPath, data)
+		if err != nil {
+			return reload.Result{}, err
+		}
+		if p != nil {
+			if err := p.SetConfig(c); err != nil {
+				return reload.Result{}, err
+			}
+		}
+		cfg = c
+		if started == nil {
+			started = c
+		}
+		for _, w := range c.Warnings() {
+			klog.InfoS("configuration warning", "warning", w.Error())
+		}
+		return reload.Result{
+			RestartRequired: restartRequired(started, c),
+			Attrs:           []slog.Attr{slog.Int("rules", len(c.Rules)), slog.Int("externalRules", len(c.ExternalRules))},
+		}, nil
 	}
-	for _, w := range cfg.Warnings() {
-		klog.InfoS("configuration warning", "warning", w.Error())
+	if a.configPath == "" {
+		cfg = config.GatewayPreset(a.rateWindow)
+	} else {
+		file = reload.NewFile(a.configPath, a.configPoll)
+		loop = reload.NewLoop(file, apply, reload.Options{Logger: logger, Metrics: reloads})
+		if err := loop.Load(ctx); err != nil {
+			return err
+		}
 	}
 	pc, err := prom.New(a.prom)
 	if err != nil {
@@ -199,12 +229,10 @@ func (a *adapter) serve(ctx context.Context) error {
 		objects, where = a.objects, "objects given by the caller"
 	}
 	a.mu.Unlock()
-	m, reloads := metrics()
 	disc := prom.NewDiscoverer(pc, prom.DiscovererOptions{Interval: a.relist, Lookback: cfg.DiscoveryLookback()})
 	disc.Observe = m.ObserveDiscovery
-	p, err := provider.New(cfg, provider.Options{
-		Prometheus: pc, Discoverer: disc, Mapper: mapper, Objects: objects, Metrics: m,
-		Logger: slog.New(logr.ToSlogHandler(klog.Background())),
+	p, err = provider.New(cfg, provider.Options{
+		Prometheus: pc, Discoverer: disc, Mapper: mapper, Objects: objects, Metrics: m, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -215,74 +243,40 @@ func (a *adapter) serve(ctx context.Context) error {
 	}
 	a.mu.Lock()
 	a.provider, a.srv = p, srv
+	if file != nil {
+		a.watching = file.Watching()
+	}
 	a.mu.Unlock()
 	close(a.built)
-	source := "gateway preset"
-	if a.configPath != "" {
-		source = a.configPath
+	source, revision := "gateway preset", ""
+	if loop != nil {
+		source, revision = a.configPath, loop.Status().Revision
 	}
-	klog.InfoS("serving", "address", srv.Addr.String(), "prometheus", pc.URL(), "config", source, "rules", len(cfg.Rules), "externalRules", len(cfg.ExternalRules),
+	klog.InfoS("serving", "address", srv.Addr.String(), "prometheus", pc.URL(), "config", source, "revision", revision, "rules", len(cfg.Rules), "externalRules", len(cfg.ExternalRules),
 		"custom", a.server.Custom, "external", a.server.External, "resource", a.server.Resource && cfg.ResourceRules != nil, "objects", where)
 
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); disc.Run(ctx) }()
-	go func() { defer wg.Done(); a.watchConfig(ctx, p, reloads) }()
+	wg.Go(func() { disc.Run(ctx) })
+	if loop != nil {
+		// --config is reloaded on SIGHUP and when its content changes
+		// (polled: a ConfigMap volume changes by swapping a symlink, which
+		// file watches miss). A file that does not load is refused with
+		// its errors and the configuration in force stays.
+		wg.Go(func() { loop.Run(ctx) })
+	}
 	err = srv.Run(ctx)
 	wg.Wait()
 	return err
 }
 
-// watchConfig reloads --config on SIGHUP and when its content changes
-// (polled, because a ConfigMap volume changes by swapping a symlink, which
-// file watches miss). A file that does not load is refused with its
-// errors and the configuration in force stays.
-func (a *adapter) watchConfig(ctx context.Context, p *provider.Provider, reloads *prometheus.CounterVec) {
-	if a.configPath == "" {
-		return
+// restartRequired names the rules-file settings that the running adapter
+// read once at start-up: the discovery lookback sizes the discoverer. The
+// flags are process-level by nature; everything else of the file reloads.
+func restartRequired(started, next *config.Config) []string {
+	if started.DiscoveryLookback() != next.DiscoveryLookback() {
+		return []string{"discovery.lookback"}
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	close(a.watching)
-	last := fileHash(a.configPath)
-	t := time.NewTicker(a.configPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-		case <-t.C:
-			if h := fileHash(a.configPath); bytes.Equal(h, last) {
-				continue
-			}
-		}
-		last = fileHash(a.configPath)
-		cfg, err := config.Load(a.configPath)
-		if err == nil {
-			err = p.SetConfig(cfg)
-		}
-		if err != nil {
-			reloads.WithLabelValues("error").Inc()
-			klog.ErrorS(err, "configuration refused; the previous one stays in force", "file", a.configPath)
-			continue
-		}
-		reloads.WithLabelValues("ok").Inc()
-		for _, w := range cfg.Warnings() {
-			klog.InfoS("configuration warning", "warning", w.Error())
-		}
-		klog.InfoS("configuration reloaded", "file", a.configPath, "rules", len(cfg.Rules), "externalRules", len(cfg.ExternalRules))
-	}
-}
-
-func fileHash(path string) []byte {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	h := sha256.Sum256(b)
-	return h[:]
+	return nil
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) error {

@@ -6,12 +6,13 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -27,6 +28,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/live"
+	"github.com/gatescale/gatescale/gateway/reload"
 	"github.com/gatescale/gatescale/internal/demo"
 )
 
@@ -123,10 +125,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	}
 	logger := slog.New(handler)
 
-	loaded, err := config.Load(*path)
-	if err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger))
@@ -137,24 +135,53 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 
 	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(logger))
 	defer rt.Close()
-	tlsConfig, err := loaded.TLSConfig()
+	reloads, err := reload.NewMetrics(reg, "gatescale")
 	if err != nil {
 		return err
 	}
-	if err := loaded.Apply(ctx, gw, rt); err != nil {
+	// The first file applied is what the listeners are built from; later
+	// ones are compared with it for the settings only a restart applies.
+	var loaded *config.Loaded
+	var tlsConfig *tls.Config
+	apply := func(ctx context.Context, data []byte) (reload.Result, error) {
+		l, err := config.Parse(*path, data)
+		if err != nil {
+			return reload.Result{}, err
+		}
+		if loaded == nil {
+			if tlsConfig, err = l.TLSConfig(); err != nil {
+				return reload.Result{}, err
+			}
+		}
+		if err := l.Apply(ctx, gw, rt); err != nil {
+			return reload.Result{}, err
+		}
+		if loaded == nil {
+			loaded = l
+		}
+		return reload.Result{
+			RestartRequired: config.RestartRequired(loaded, l),
+			Attrs:           []slog.Attr{slog.Int("routes", len(l.Spec.Routes)), slog.Int("upstreams", len(l.Spec.Upstreams))},
+		}, nil
+	}
+	loop := reload.NewLoop(reload.NewFile(*path, *watch), apply, reload.Options{Logger: logger, Metrics: reloads})
+	if err := loop.Load(ctx); err != nil {
 		return err
 	}
-
-	reloader := &reloader{path: *path, gw: gw, rt: rt, logger: logger, hash: loaded.Hash}
-	go reloader.run(ctx, *watch)
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); loop.Run(loopCtx) }()
+	defer func() { stopLoop(); <-loopDone }()
 
 	srv := &gateway.Server{
 		Gateway: gw, Addr: loaded.Listen, AdminAddr: loaded.AdminListen, Gatherer: reg,
 		DrainPeriod: loaded.DrainPeriod, ShutdownTimeout: loaded.ShutdownTimeout, Logger: logger, Ready: ready,
 		// Security settings: TLS (and client certificates), header and
-		// timeout limits; a change to these needs a restart.
+		// timeout limits; a change to these needs a restart (the reload
+		// loop says which in its status and log).
 		Handler: loaded.Middleware()(gw), TLSConfig: tlsConfig, MaxHeaderBytes: loaded.Server.MaxHeaderBytes,
 		ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout, IdleTimeout: loaded.Server.IdleTimeout,
+		AdminHandlers: map[string]http.Handler{"GET /config": loop.StatusHandler()},
 	}
 	if *register != "" {
 		self := &selfRegistration{service: *register, advertise: *advertise, logger: logger}
@@ -168,65 +195,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		defer self.deregister()
 	}
 	return srv.Run(ctx)
-}
-
-// reloader applies the file again on SIGHUP or when its content changes.
-// It polls the content hash rather than using inotify: a Kubernetes ConfigMap
-// update swaps a symlink, which inotify watches on the file miss.
-type reloader struct {
-	path    string
-	gw      *gateway.Gateway
-	rt      *live.Runtime
-	logger  *slog.Logger
-	hash    [32]byte // of the content in force
-	badHash [32]byte // of the last content refused
-}
-
-func (r *reloader) run(ctx context.Context, every time.Duration) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var tick <-chan time.Time
-	if every > 0 {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			r.reload(ctx, true)
-		case <-tick:
-			r.reload(ctx, false)
-		}
-	}
-}
-
-func (r *reloader) reload(ctx context.Context, forced bool) {
-	data, err := os.ReadFile(r.path)
-	if err != nil {
-		if forced {
-			r.logger.Error("configuration unreadable; the running one stays in force", "file", r.path, "err", err.Error())
-		}
-		return // polling: a file mid-replace; the next tick sees it
-	}
-	h := sha256.Sum256(data)
-	if !forced && (h == r.hash || h == r.badHash) {
-		return
-	}
-	loaded, err := config.Parse(r.path, data)
-	if err == nil {
-		err = loaded.Apply(ctx, r.gw, r.rt)
-	}
-	if err != nil {
-		r.badHash = h // say it once per bad content, not on every tick
-		r.logger.Error("configuration refused; the running one stays in force", "file", r.path, "err", err.Error())
-		return
-	}
-	r.hash, r.badHash = h, [32]byte{}
-	r.logger.Info("configuration reloaded", "file", r.path, "routes", len(loaded.Spec.Routes), "upstreams", len(loaded.Spec.Upstreams))
 }
 
 // selfRegistration registers the gateway's own listener in Consul with an

@@ -44,10 +44,10 @@ func (p *parseState) build() *Loaded {
 	err := live.Validate(&l.Spec, spec.WithDocument(document{p}),
 		spec.WithClientTLS(l.TLS != nil && l.TLS.ClientCAFile != ""))
 	p.locate(err)
-	if len(p.errs) > 0 {
+	if p.doc.ErrorCount() > 0 {
 		return nil
 	}
-	l.name, l.valPos, l.keyPos = p.name, p.valPos, p.keyPos
+	l.doc = p.doc
 	return l
 }
 
@@ -56,8 +56,8 @@ type document struct{ p *parseState }
 
 func (d document) Present(path string) bool { return d.p.present(path) }
 func (d document) Broken(path string) bool  { return d.p.hasStructErr(path) }
-func (d document) Scalar(path string) bool  { return d.p.scalar[path] }
-func (d document) Line(path string) int     { return d.p.pos(path).line }
+func (d document) Scalar(path string) bool  { return d.p.doc.IsScalarAt(path) }
+func (d document) Line(path string) int     { return d.p.pos(path).Line }
 
 // locate reports the field errors of err at their place in the file.
 func (p *parseState) locate(err error) {
@@ -80,9 +80,9 @@ func (l *Loaded) Locate(err error) error {
 	if err == nil {
 		return nil
 	}
-	p := &parseState{name: l.name, valPos: l.valPos, keyPos: l.keyPos}
+	p := &parseState{name: l.doc.Name(), doc: l.doc.Locator()}
 	p.locate(err)
-	return p.joined()
+	return p.doc.Err()
 }
 
 // Build makes the file's state live with rt (one Runtime per process);

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatescale/gatescale/gateway/reload"
+)
+
+// The admin listener serves the applied revision at /config and as a
+// metric; a changed listen address is applied with the rest of the file
+// only after a restart, and /config says so.
+func TestConfigStatusOnAdmin(t *testing.T) {
+	a := backend(t, "a")
+	path := filepath.Join(t.TempDir(), "gatescale.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(path+".tmp", []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	routes := "admin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: [" + a + "]\nroutes:\n  - {name: a, path_prefix: /a, upstream: a}\n"
+	first := "listen: 127.0.0.1:0\n" + routes
+	write(first)
+
+	var logs lockedBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
+	}()
+	var url string
+	select {
+	case addr := <-addrc:
+		url = "http://" + addr.String()
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+	}
+	admin := "http://" + logged(t, logs.String(), "admin listening", "addr")
+
+	status := func() reload.Status {
+		t.Helper()
+		code, body := get(admin + "/config")
+		var s reload.Status
+		if err := json.Unmarshal([]byte(body), &s); code != 200 || err != nil {
+			t.Fatalf("GET /config = %d %q: %v", code, body, err)
+		}
+		return s
+	}
+	if s := status(); s.Revision != reload.Revision([]byte(first)) || s.Source != path || len(s.RestartRequired) != 0 {
+		t.Errorf("status %+v", s)
+	}
+	if _, body := get(admin + "/metrics"); !strings.Contains(body, `gatescale_config_revision_info{revision="`+reload.Revision([]byte(first))+`"} 1`) {
+		t.Errorf("no revision metric in /metrics")
+	}
+
+	next := "listen: 127.0.0.1:1\n" + strings.Replace(routes, "/a,", "/b,", 1)
+	write(next)
+	waitUntil(t, "the new revision", func() bool { return status().Revision == reload.Revision([]byte(next)) })
+	if s := status(); len(s.RestartRequired) != 1 || s.RestartRequired[0] != "listen" {
+		t.Errorf("restart_required = %q", s.RestartRequired)
+	}
+	if code, body := get(url + "/b/x"); code != 200 || body != "a /b/x" {
+		t.Errorf("the rest of the file was not applied: GET /b/x = %d %q", code, body)
+	}
+	if !strings.Contains(logs.String(), `"restart_required":["listen"]`) {
+		t.Errorf("no warning naming listen:\n%s", logs.String())
+	}
+
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+// logged returns the attribute key of the first JSON log line with msg.
+func logged(t *testing.T, logs, msg, key string) string {
+	t.Helper()
+	for line := range strings.SplitSeq(logs, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
+			if v, ok := rec[key].(string); ok {
+				return v
+			}
+		}
+	}
+	t.Fatalf("no log line %q with %s:\n%s", msg, key, logs)
+	return ""
+}

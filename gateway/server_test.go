@@ -1,0 +1,64 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway"
+)
+
+// A program's own handlers are served on the admin listener next to the
+// probes; a pattern that conflicts with them is refused before anything
+// listens.
+func TestServerAdminHandlers(t *testing.T) {
+	gw, _, reg := newGateway(t, gateway.Config{})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	adminLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &gateway.Server{Gateway: gw, Listener: ln, AdminListener: adminLn, Gatherer: reg, DrainPeriod: time.Millisecond,
+		AdminHandlers: map[string]http.Handler{
+			"GET /config": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, `{"revision":"x"}`) }),
+		}}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	admin := "http://" + adminLn.Addr().String()
+	var body string
+	eventually(t, 2*time.Second, "GET /config on the admin listener", func() bool {
+		resp, err := http.Get(admin + "/config")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == 200
+	})
+	if body != `{"revision":"x"}` {
+		t.Errorf("body %q", body)
+	}
+	if resp, err := http.Get(admin + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/readyz: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, err := http.Post(admin+"/config", "text/plain", nil); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /config: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	bad := &gateway.Server{Gateway: gw, Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		AdminHandlers: map[string]http.Handler{"/metrics": http.NotFoundHandler()}}
+	if err := bad.Run(context.Background()); err == nil || !strings.Contains(err.Error(), `admin handler "/metrics"`) {
+		t.Errorf("conflicting pattern: %v", err)
+	}
+}
