@@ -18,10 +18,12 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/metrics"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/requestid"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -36,6 +38,7 @@ type Gateway struct {
 
 	logger       *slog.Logger
 	metrics      *metrics.Metrics
+	composite    *compose.Metrics
 	transport    http.RoundTripper
 	middleware   []func(http.Handler) http.Handler
 	accessLog    bool
@@ -72,6 +75,9 @@ func WithRegistry(reg prometheus.Registerer) Option {
 			return fmt.Errorf("gateway metrics: %w", err)
 		}
 		g.metrics = m
+		if g.composite, err = compose.NewMetrics(reg); err != nil {
+			return fmt.Errorf("gateway metrics: %w", err)
+		}
 		return nil
 	}
 }
@@ -177,6 +183,19 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 			rt.Middleware = append(rt.Middleware, proxy.LimitBody(int64(rs.MaxBodyBytes)))
 		}
 		rt.Middleware = append(rt.Middleware, rs.Middleware...)
+		if rt.Handler == nil && rs.Composite != nil {
+			plan, err := compose.New(rs.Name, rs.Path+rs.PathPrefix, *rs.Composite,
+				compose.WithTransports(func(name string) http.RoundTripper {
+					if lu := next[name]; lu != nil {
+						return lu.proxy // balanced, retried, ejected like proxied requests
+					}
+					return nil
+				}), compose.WithMetrics(g.composite), compose.WithLogger(g.logger))
+			if err != nil {
+				return err
+			}
+			rt.Handler = plan
+		}
 		if rt.Handler == nil {
 			rt.Handler = next[rs.Upstream].proxy
 			if len(rs.Variants) > 0 {
@@ -204,6 +223,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 	if g.metrics != nil {
 		for _, name := range removedRoutes(old, cfg.Routes) {
 			g.metrics.ForgetRoute(name)
+			g.composite.ForgetRoute(name)
 		}
 	}
 	for name, old := range g.upstreams {
@@ -366,6 +386,12 @@ func validate(cfg Config) error {
 		switch {
 		case r.HasSecurity():
 			errs = append(errs, &spec.FieldError{Path: path, Message: "has auth, authorize, rate_limit or concurrency settings: build them into middleware with package live (Apply does not read them)"})
+		case r.Handler == nil && r.Composite != nil:
+			for j, c := range r.Composite.Calls {
+				if !names[c.Upstream] {
+					errs = append(errs, &spec.FieldError{Path: spec.Join(path, "composite") + ".calls[" + fmt.Sprint(j) + "].upstream", Message: fmt.Sprintf("%q is not defined", c.Upstream)})
+				}
+			}
 		case r.Handler == nil && r.Upstream == "":
 			errs = append(errs, &spec.FieldError{Path: spec.Join(path, "upstream"), Message: "is required without a handler"})
 		case r.Handler == nil && !names[r.Upstream]:
@@ -409,16 +435,16 @@ func (g *Gateway) Proxy(name string) http.Handler {
 	serve := chain(g.globalMiddleware(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lu := (*g.live.Load())[name]
 		if lu == nil {
-			route.InfoFrom(r.Context()).SetError("upstream not configured")
+			request.InfoFrom(r.Context()).SetError("upstream not configured")
 			problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Route: name, Upstream: name, Detail: "upstream " + name + " is not configured"})
 			return
 		}
 		lu.proxy.ServeHTTP(w, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client := route.ClientOf(r, g.table.Load().TrustedProxies())
-		info := route.NewInfo(name, name, client)
-		serve.ServeHTTP(w, r.WithContext(route.WithInfo(r.Context(), info)))
+		client := request.ClientOf(r, g.table.Load().TrustedProxies())
+		info := request.NewInfo(name, name, client)
+		serve.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), info)))
 	})
 }
 
@@ -488,7 +514,7 @@ func variantHandler(variants []spec.Variant, ups map[string]*liveUpstream, def h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, v := range vs {
 			if r.Header.Get(v.header) == v.value {
-				if info := route.InfoFrom(r.Context()); info != nil {
+				if info := request.InfoFrom(r.Context()); info != nil {
 					info.SetUpstream(v.upstream)
 				}
 				v.to.ServeHTTP(w, r)

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/outcome"
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/requestid"
-	"github.com/gatescale/gatescale/gateway/route"
 )
 
 // Middleware returns middleware that logs every request to logger; see the
@@ -37,8 +37,8 @@ func write(logger *slog.Logger, r *http.Request, rec *outcome.Recorder, start ti
 	if !logger.Enabled(ctx, level) {
 		return
 	}
-	var st route.InfoState
-	if info := route.InfoFrom(ctx); info != nil {
+	var st request.InfoState
+	if info := request.InfoFrom(ctx); info != nil {
 		st = info.State()
 	}
 	upstream, instance, attempts, errText := st.Upstream, st.Instance, st.Attempts, st.Error

@@ -16,8 +16,8 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/metrics"
 	"github.com/gatescale/gatescale/gateway/outcome"
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/requestid"
-	"github.com/gatescale/gatescale/gateway/route"
 )
 
 // lines decodes every JSON log line in buf.
@@ -40,18 +40,18 @@ func newLogger(buf *bytes.Buffer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// routed does what the route table does: put a fresh route.Info in the
+// routed does what the route table does: put a fresh request.Info in the
 // context before the route's middleware runs.
 func routed(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(route.WithInfo(r.Context(), &route.Info{Route: name})))
+		h.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), &request.Info{Route: name})))
 	})
 }
 
-// proxyLike fills route.Info as the proxy does and answers status.
+// proxyLike fills request.Info as the proxy does and answers status.
 func proxyLike(status int, body string, errText string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := route.InfoFrom(r.Context())
+		info := request.InfoFrom(r.Context())
 		info.SetUpstream("users-svc")
 		info.SetInstance("10.0.0.7:8080")
 		info.AddAttempts(2)
@@ -217,7 +217,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	h := Middleware(logger)(proxyLike(200, "ok", ""))
 	req := httptest.NewRequest("GET", "/users/7", nil)
-	req = req.WithContext(route.WithInfo(req.Context(), &route.Info{Route: "users"}))
+	req = req.WithContext(request.WithInfo(req.Context(), &request.Info{Route: "users"}))
 	req = req.WithContext(requestid.NewContext(req.Context(), "0af7651916cd43dd8448eb211c80319c"))
 	w := nopWriter{h: http.Header{}}
 	b.ReportAllocs()

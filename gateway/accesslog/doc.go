@@ -6,7 +6,7 @@
 //	method      request method
 //	path        r.URL.Path; never the query, which may carry tokens
 //	route       route name (see outcome.Route)
-//	upstream    upstream name, from route.Info
+//	upstream    upstream name, from request.Info
 //	instance    address of the instance that served the last attempt
 //	attempts    upstream attempts made (retries + 1)
 //	status      status sent (outcome.Status: 499 when the client went away)
@@ -15,7 +15,7 @@
 //	request_id  from requestid.From, or the response header when the
 //	            requestid middleware runs inside this one
 //	remote      r.RemoteAddr (the peer, which may be a load balancer)
-//	error       the reason in route.Info (InfoState.Error), only when set
+//	error       the reason in request.Info (InfoState.Error), only when set
 //
 // It shares the response recorder with the metrics middleware, so a
 // request's status in the log and in gatescale_http_requests_total agree.

@@ -8,7 +8,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // Method is one way of authenticating: JWT, APIKey, MTLS, or your own.
@@ -105,7 +105,7 @@ func Middleware(methods []Method, opts ...Option) func(http.Handler) http.Handle
 func (o *options) refuse(w http.ResponseWriter, r *http.Request, methods []Method, method string, err *Error) {
 	d := problem.Details{Status: err.status(), Type: "urn:gatescale:auth:" + string(err.Reason), Detail: err.Detail}
 	routeName := outcome.Route(r)
-	if info := route.InfoFrom(r.Context()); info != nil {
+	if info := request.InfoFrom(r.Context()); info != nil {
 		d.Route = info.Route
 		info.SetError("authentication failed: " + string(err.Reason))
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/problem"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // seen records what the protected handler got.
@@ -46,7 +46,7 @@ func (s *seen) handler() http.Handler {
 // withRoute puts route Info in the context, as the route table does.
 func withRoute(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(route.WithInfo(r.Context(), &route.Info{Route: name})))
+		h.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), &request.Info{Route: name})))
 	})
 }
 

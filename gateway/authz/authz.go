@@ -13,7 +13,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // Rule is a set of requirements; the zero Rule admits any authenticated
@@ -202,7 +202,7 @@ func Middleware(p Policy, opts ...Option) func(http.Handler) http.Handler {
 			}
 			routeName := outcome.Route(r)
 			pd := problem.Details{Status: http.StatusForbidden, Type: "urn:gatescale:authz:" + string(d.Reason), Detail: d.Detail}
-			if info := route.InfoFrom(r.Context()); info != nil {
+			if info := request.InfoFrom(r.Context()); info != nil {
 				pd.Route = info.Route
 				info.SetError("forbidden: " + string(d.Reason))
 			}

@@ -13,7 +13,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/authz"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/problem"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 func TestDecide(t *testing.T) {
@@ -94,7 +94,7 @@ func TestMiddleware(t *testing.T) {
 		http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls++ }))
 	serve := func(method string, id *consumer.Identity) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, "/", nil)
-		ctx := route.WithInfo(r.Context(), &route.Info{Route: "orders"})
+		ctx := request.WithInfo(r.Context(), &request.Info{Route: "orders"})
 		if id != nil {
 			ctx = consumer.NewContext(ctx, id)
 		}

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // A KeyFunc derives a key from a request: here the hashing key (an empty
@@ -58,13 +58,13 @@ func CookieKey(name string) KeyFunc {
 }
 
 // ClientIPKey returns a KeyFunc that uses the client's address as
-// route.ClientOf decides it: behind a trusted proxy (the route table's
+// request.ClientOf decides it: behind a trusted proxy (the route table's
 // trusted proxies) the address that proxy forwarded, else the TCP peer's
 // (the host part of RemoteAddr, as spelled there). Without a table or
-// route.TrustProxies nothing is trusted. For the peer it slices the string
+// request.TrustProxies nothing is trusted. For the peer it slices the string
 // and does not allocate.
 func ClientIPKey() KeyFunc {
-	return func(r *http.Request) string { return route.ClientOf(r, nil).Host }
+	return func(r *http.Request) string { return request.ClientOf(r, nil).Host }
 }
 
 // Defaults for Hash.

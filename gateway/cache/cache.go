@@ -12,7 +12,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/outcome"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // HeaderXCache is the response header that says how the cache answered:
@@ -357,11 +357,11 @@ func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fil
 		return
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	// The refresh outlives the request: give it its own route.Info, which
+	// The refresh outlives the request: give it its own request.Info, which
 	// the proxy fills in while outer middleware reads the request's.
-	if info := route.InfoFrom(ctx); info != nil {
+	if info := request.InfoFrom(ctx); info != nil {
 		client, _ := info.Client()
-		ctx = route.WithInfo(ctx, route.NewInfo(info.Route, info.State().Upstream, client))
+		ctx = request.WithInfo(ctx, request.NewInfo(info.Route, info.State().Upstream, client))
 	}
 	rr := detach(ctx, r) // here: r is not to be read once this request is done
 	go func() {

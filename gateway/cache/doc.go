@@ -84,5 +84,5 @@
 // Store.PurgePrefix removes answers by host and path prefix. NewMetrics
 // counts requests by route and result, evictions, and stored bytes and
 // answers (gatescale_cache_*; see Metrics). Route labels come from
-// route.Info or the chi pattern, and are bounded (MaxRouteLabels).
+// request.Info or the chi pattern, and are bounded (MaxRouteLabels).
 package cache

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // nopWriter is a ResponseWriter that costs nothing, so the benchmark
@@ -31,7 +31,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	// The route table puts Info in the context once per request; that is not
 	// the middleware's cost, so it is done outside the loop.
 	req := httptest.NewRequest("GET", "/users/1", nil)
-	req = req.WithContext(route.WithInfo(req.Context(), &route.Info{Route: "users"}))
+	req = req.WithContext(request.WithInfo(req.Context(), &request.Info{Route: "users"}))
 	w := nopWriter{h: http.Header{}}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -53,7 +53,7 @@ func BenchmarkMiddlewareSerial(b *testing.B) {
 		_, _ = w.Write(body)
 	}))
 	req := httptest.NewRequest("GET", "/users/1", nil)
-	req = req.WithContext(route.WithInfo(req.Context(), &route.Info{Route: "users"}))
+	req = req.WithContext(request.WithInfo(req.Context(), &request.Info{Route: "users"}))
 	w := nopWriter{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {

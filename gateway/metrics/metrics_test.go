@@ -19,7 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatescale/gatescale/gateway/outcome"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 func newMetrics(t testing.TB, opts ...Option) (*Metrics, *prometheus.Registry) {
@@ -32,11 +32,11 @@ func newMetrics(t testing.TB, opts ...Option) (*Metrics, *prometheus.Registry) {
 	return m, reg
 }
 
-// routed does what the route table does: put a fresh route.Info in the
+// routed does what the route table does: put a fresh request.Info in the
 // context before the route's middleware runs.
 func routed(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(route.WithInfo(r.Context(), &route.Info{Route: name})))
+		h.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), &request.Info{Route: name})))
 	})
 }
 
@@ -515,7 +515,7 @@ func TestClientClosed(t *testing.T) {
 
 	// The proxy's verdict wins over whatever it wrote.
 	h := routed("gone", m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route.InfoFrom(r.Context()).SetError(outcome.ErrClientClosed)
+		request.InfoFrom(r.Context()).SetError(outcome.ErrClientClosed)
 		w.WriteHeader(http.StatusBadGateway)
 	})))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 const (
@@ -15,12 +15,12 @@ const (
 	// it got a response (nginx's convention; not a real HTTP status).
 	StatusClientClosedRequest = 499
 
-	// ErrClientClosed is the route.Info error the proxy sets when the client
+	// ErrClientClosed is the request.Info error the proxy sets when the client
 	// went away before a response.
 	ErrClientClosed = "client closed request"
 
 	// Unmatched is the route label of requests with no known route.
-	Unmatched = route.Unmatched
+	Unmatched = request.Unmatched
 )
 
 // Status returns the status to report for r once its handler has returned.
@@ -34,7 +34,7 @@ const (
 // for a handler that writes nothing.
 func Status(r *http.Request, rec *Recorder, panicked bool) int {
 	ctx := r.Context()
-	if info := route.InfoFrom(ctx); info != nil && info.State().Error == ErrClientClosed {
+	if info := request.InfoFrom(ctx); info != nil && info.State().Error == ErrClientClosed {
 		return StatusClientClosedRequest
 	}
 	if s := rec.Status(); s != 0 {
@@ -53,7 +53,7 @@ func Status(r *http.Request, rec *Recorder, panicked bool) int {
 }
 
 // Route returns the route label of r: the gatescale route name from
-// route.Info, else the pattern chi matched (for middleware mounted on a plain
+// request.Info, else the pattern chi matched (for middleware mounted on a plain
 // chi router), else Unmatched. All three are bounded, unlike the raw path.
 // Every reporter labels by it (metrics, access log, authn, authz, rate
 // limits), so one request has one route label everywhere.
@@ -62,7 +62,7 @@ func Status(r *http.Request, rec *Recorder, panicked bool) int {
 // with Router.Use sees it only after the handler returns.
 func Route(r *http.Request) string {
 	ctx := r.Context()
-	if info := route.InfoFrom(ctx); info != nil && info.Route != "" {
+	if info := request.InfoFrom(ctx); info != nil && info.Route != "" {
 		return info.Route
 	}
 	if p := chi.RouteContext(ctx).RoutePattern(); p != "" {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 func TestWrapReuses(t *testing.T) {
@@ -129,9 +129,9 @@ func TestStatus(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	withInfo := func(ctx context.Context, errText string) context.Context {
-		info := &route.Info{Route: "r"}
+		info := &request.Info{Route: "r"}
 		info.SetError(errText)
-		return route.WithInfo(ctx, info)
+		return request.WithInfo(ctx, info)
 	}
 	for _, c := range []struct {
 		name     string
@@ -180,11 +180,11 @@ func TestRoute(t *testing.T) {
 	if got := Route(r); got != "/users/{id}" {
 		t.Errorf("chi request: %q", got)
 	}
-	r = r.WithContext(route.WithInfo(r.Context(), &route.Info{}))
+	r = r.WithContext(request.WithInfo(r.Context(), &request.Info{}))
 	if got := Route(r); got != "/users/{id}" {
 		t.Errorf("Info without a route name must fall back to chi: %q", got)
 	}
-	r = r.WithContext(route.WithInfo(r.Context(), &route.Info{Route: "users"}))
+	r = r.WithContext(request.WithInfo(r.Context(), &request.Info{Route: "users"}))
 	if got := Route(r); got != "users" {
 		t.Errorf("routed request: %q", got)
 	}

@@ -68,7 +68,7 @@ func (p *Proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 // The caller reads and closes the response body as with an http.Client;
 // closing it (or reading it to EOF) releases the instance and records the
 // attempt's duration, so an unclosed body keeps the instance counted as
-// busy. Do needs no route.Info and may be called concurrently, several
+// busy. Do needs no request.Info and may be called concurrently, several
 // times for one client request.
 func (p *Proxy) Do(req *http.Request) (*http.Response, Result, error) {
 	return p.do(req, false)
@@ -227,7 +227,7 @@ func (b *upgradedBody) Close() error {
 	return err
 }
 
-// Reasons of failed calls (Result.Reason, route.Info's error).
+// Reasons of failed calls (Result.Reason, request.Info's error).
 const (
 	reasonNoInstances = "no healthy instances"
 	reasonTimeout     = "upstream timeout"

@@ -18,7 +18,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/proxy"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
@@ -239,8 +239,8 @@ func TestDoConcurrentForOneRequest(t *testing.T) {
 	p := proxy.New(u, proxy.WithRetry(proxy.Retry{Attempts: 2}))
 
 	in := httptest.NewRequest("GET", "/profile", nil)
-	info := route.NewInfo("profile", "svc", route.ClientOf(in, nil))
-	ctx := route.WithInfo(in.Context(), info)
+	info := request.NewInfo("profile", "svc", request.ClientOf(in, nil))
+	ctx := request.WithInfo(in.Context(), info)
 	const calls = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, calls)

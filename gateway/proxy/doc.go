@@ -10,7 +10,7 @@
 // Retries draw on a Budget so that a failing upstream does not get a retry
 // storm on top of its load. The caller gets the response to read and close,
 // and a Result saying which instance answered after how many attempts; it
-// needs no route.Info, so a composite route can make several calls at once.
+// needs no request.Info, so a composite route can make several calls at once.
 //
 // Proxy.ServeHTTP is net/http/httputil.ReverseProxy (streaming, hop-by-hop
 // and forwarding headers, protocol upgrades such as WebSocket, trailers)

@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/gatescale/gatescale/gateway/problem"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // LimitBody refuses request bodies larger than max bytes: at once with 413
@@ -18,7 +18,7 @@ func LimitBody(max int64) func(http.Handler) http.Handler {
 			if r.ContentLength > max {
 				d := problem.Details{Status: http.StatusRequestEntityTooLarge,
 					Detail: "request body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes exceeds the limit of " + strconv.FormatInt(max, 10)}
-				if info := route.InfoFrom(r.Context()); info != nil {
+				if info := request.InfoFrom(r.Context()); info != nil {
 					d.Route = info.Route
 					info.SetError("request body too large")
 				}

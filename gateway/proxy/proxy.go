@@ -18,7 +18,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // Upstream is what the proxy needs from an upstream service;
@@ -91,7 +91,7 @@ func WithPreserveHost(v bool) Option { return func(p *Proxy) { p.preserveHost = 
 // WithTrustedProxies lists the networks whose X-Forwarded-* and Forwarded
 // headers are kept and appended to. From anyone else they are replaced, so
 // a client cannot spoof its address to the upstream. The client is decided
-// by route.ClientOf: under a route table (or route.TrustProxies) that
+// by request.ClientOf: under a route table (or request.TrustProxies) that
 // list decides and this one is not used.
 func WithTrustedProxies(nets ...netip.Prefix) Option {
 	return func(p *Proxy) { p.trusted = append(p.trusted, nets...) }
@@ -139,11 +139,11 @@ type callKey struct{}
 
 // ServeHTTP forwards r and streams the answer back: the reverse proxy
 // (forwarding and hop-by-hop headers, trailers, upgrades, flushing) around
-// one Do, then the outcome in r's route.Info when there is one.
+// one Do, then the outcome in r's request.Info when there is one.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{}
 	defer func() { // deferred: a client gone mid-body aborts the handler with a panic
-		info := route.InfoFrom(r.Context())
+		info := request.InfoFrom(r.Context())
 		if info == nil {
 			return
 		}
@@ -173,7 +173,7 @@ func (t serveTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 // rewrite sets the forwarding headers; the transport sets the instance.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
-	trusted := route.ClientOf(in, p.trusted).ViaTrustedProxy
+	trusted := request.ClientOf(in, p.trusted).ViaTrustedProxy
 	if trusted {
 		for _, h := range []string{"X-Forwarded-For", "Forwarded"} {
 			if v := in.Header.Values(h); len(v) > 0 {
@@ -242,7 +242,7 @@ func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	d := problem.Details{Status: f.status, Upstream: p.up.Name(), RequestID: r.Header.Get("X-Request-Id")}
-	if info := route.InfoFrom(r.Context()); info != nil {
+	if info := request.InfoFrom(r.Context()); info != nil {
 		d.Route = info.Route
 	}
 	switch f.reason {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/consumer"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // KeyFunc says which bucket a request counts against. Requests with the
@@ -17,19 +17,19 @@ import (
 // can both balance and limit.
 type KeyFunc = balance.KeyFunc
 
-// ClientIP keys by the client's IP address as route.ClientOf decides it:
+// ClientIP keys by the client's IP address as request.ClientOf decides it:
 // X-Forwarded-For is believed only from trusted proxies, and the address
 // is the right-most one in the chain that is not a trusted proxy, so a
 // client cannot pick its own bucket by sending the header. Under a route
 // table the table's trusted proxies decide, so a reload changes them for
-// every key at once (behind route.TrustProxies, that middleware's list);
+// every key at once (behind request.TrustProxies, that middleware's list);
 // trusted is used only for requests that came through neither. IPv6
 // clients are keyed by their /64, the block one subscriber usually gets,
 // so one client cannot mint buckets.
 func ClientIP(trusted ...netip.Prefix) KeyFunc {
 	trusted = append([]netip.Prefix(nil), trusted...)
 	return func(r *http.Request) string {
-		a := route.ClientOf(r, trusted).Addr
+		a := request.ClientOf(r, trusted).Addr
 		if !a.IsValid() {
 			return "ip:unknown"
 		}

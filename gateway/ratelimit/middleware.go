@@ -13,7 +13,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // Policy is one rate limit of a route.
@@ -155,7 +155,7 @@ func (o *options) storeFailed(w http.ResponseWriter, r *http.Request, st *policy
 	}
 	d := problem.Details{Status: http.StatusServiceUnavailable, Type: "urn:gatescale:ratelimit:unavailable",
 		Detail: "rate limiting is unavailable; try again shortly"}
-	if info := route.InfoFrom(r.Context()); info != nil {
+	if info := request.InfoFrom(r.Context()); info != nil {
 		d.Route = info.Route
 		info.SetError("rate limit store unavailable")
 	}
@@ -166,7 +166,7 @@ func (o *options) storeFailed(w http.ResponseWriter, r *http.Request, st *policy
 
 func (o *options) reject(w http.ResponseWriter, r *http.Request, policy, detail string) {
 	d := problem.Details{Status: http.StatusTooManyRequests, Type: "urn:gatescale:ratelimit:exceeded", Detail: detail}
-	if info := route.InfoFrom(r.Context()); info != nil {
+	if info := request.InfoFrom(r.Context()); info != nil {
 		d.Route = info.Route
 		info.SetError("rate limited: " + policy)
 	}

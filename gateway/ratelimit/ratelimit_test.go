@@ -23,6 +23,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/ratelimit/redistest"
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/route"
 )
 
@@ -168,7 +169,7 @@ func serve(h http.Handler, id *consumer.Identity, remote string) *httptest.Respo
 	if remote != "" {
 		r.RemoteAddr = remote
 	}
-	ctx := route.WithInfo(r.Context(), &route.Info{Route: "orders"})
+	ctx := request.WithInfo(r.Context(), &request.Info{Route: "orders"})
 	if id != nil {
 		ctx = consumer.NewContext(ctx, id)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/route"
 )
 
@@ -39,7 +40,7 @@ func TestResolveClient(t *testing.T) {
 			for _, v := range c.xff {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			got := route.ResolveClient(r, c.trusted)
+			got := request.ResolveClient(r, c.trusted)
 			if got.Host != c.want || got.ViaTrustedProxy != c.via {
 				t.Fatalf("got %+v, want host %q via %v", got, c.want, c.via)
 			}
@@ -54,11 +55,11 @@ func TestResolveClient(t *testing.T) {
 // whatever list the caller passes; a new table (a reload) decides anew.
 func TestClientOfFollowsTheTable(t *testing.T) {
 	lb := netip.MustParsePrefix("10.0.0.0/8")
-	var got route.Client
+	var got request.Client
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = route.ClientOf(r, []netip.Prefix{lb}) // a stale list baked in somewhere
+		got = request.ClientOf(r, []netip.Prefix{lb}) // a stale list baked in somewhere
 	})
-	send := func(tbl *route.Table) route.Client {
+	send := func(tbl *route.Table) request.Client {
 		r := httptest.NewRequest("GET", "/x", nil)
 		r.RemoteAddr = "10.1.1.1:5000"
 		r.Header.Set("X-Forwarded-For", "198.51.100.7")
@@ -81,14 +82,14 @@ func TestClientOfFollowsTheTable(t *testing.T) {
 	r := httptest.NewRequest("GET", "/x", nil)
 	r.RemoteAddr = "10.1.1.1:5000"
 	r.Header.Set("X-Forwarded-For", "198.51.100.7")
-	if c := route.ClientOf(r, nil); c.Host != "10.1.1.1" {
+	if c := request.ClientOf(r, nil); c.Host != "10.1.1.1" {
 		t.Errorf("no table, nothing trusted: %+v", c)
 	}
-	if c := route.ClientOf(r, []netip.Prefix{lb}); c.Host != "198.51.100.7" {
+	if c := request.ClientOf(r, []netip.Prefix{lb}); c.Host != "198.51.100.7" {
 		t.Errorf("no table, explicit list: %+v", c)
 	}
-	route.TrustProxies(lb)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = route.ClientOf(r, nil)
+	request.TrustProxies(lb)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = request.ClientOf(r, nil)
 	})).ServeHTTP(httptest.NewRecorder(), r)
 	if got.Host != "198.51.100.7" {
 		t.Errorf("behind TrustProxies: %+v", got)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/route"
 )
 
@@ -15,7 +16,7 @@ import (
 // calls of one request write the record at once while others read it. Run
 // with -race.
 func TestInfoConcurrentWriters(t *testing.T) {
-	info := route.NewInfo("orders", "orders", route.Client{})
+	info := request.NewInfo("orders", "orders", request.Client{})
 	const writers, each = 8, 100
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -54,8 +55,8 @@ func TestInfoConcurrentWriters(t *testing.T) {
 // TestTableMakesOneRecord: the handler sees the Info the table made, named
 // after the route, with the client decided at the entry.
 func TestTableMakesOneRecord(t *testing.T) {
-	var got *route.Info
-	tbl, err := route.NewTable([]route.Route{{Route: spec.Route{Name: "users", Path: "/users/{id}", Upstream: "users-svc"}, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = route.InfoFrom(r.Context()) })}})
+	var got *request.Info
+	tbl, err := route.NewTable([]route.Route{{Route: spec.Route{Name: "users", Path: "/users/{id}", Upstream: "users-svc"}, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = request.InfoFrom(r.Context()) })}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,15 +70,15 @@ func TestTableMakesOneRecord(t *testing.T) {
 		t.Errorf("client = %+v, %v", c, ok)
 	}
 	// Unmatched requests get a record too (metrics count them).
-	var unmatched *route.Info
+	var unmatched *request.Info
 	tbl2, _ := route.NewTable(nil, route.WithMiddleware(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			unmatched = route.InfoFrom(r.Context())
+			unmatched = request.InfoFrom(r.Context())
 			next.ServeHTTP(w, r)
 		})
 	}))
 	tbl2.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/nothing", nil))
-	if unmatched == nil || unmatched.Route != route.Unmatched {
+	if unmatched == nil || unmatched.Route != request.Unmatched {
 		t.Fatalf("unmatched record = %+v", unmatched)
 	}
 }

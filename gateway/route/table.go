@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
 
@@ -252,8 +253,8 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The record is made here, before matching, so the client is decided
 	// once with this table's trusted proxies; withInfo names the route.
-	info := &Info{client: ResolveClient(r, t.trusted), hasClient: true}
-	r = r.WithContext(WithInfo(context.WithValue(r.Context(), chi.RouteCtxKey, rctx), info))
+	info := request.NewInfo("", "", request.ResolveClient(r, t.trusted))
+	r = r.WithContext(request.WithInfo(context.WithValue(r.Context(), chi.RouteCtxKey, rctx), info))
 	tr.mux.ServeHTTP(w, r)
 }
 
@@ -444,7 +445,7 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 }
 
 // Unmatched is the route name recorded for requests no route matches.
-const Unmatched = "unmatched"
+const Unmatched = request.Unmatched
 
 // chain wraps h in mw, the first element outermost.
 func chain(mw []func(http.Handler) http.Handler, h http.Handler) http.Handler {
@@ -458,12 +459,13 @@ func chain(mw []func(http.Handler) http.Handler, h http.Handler) http.Handler {
 // has seen that Info yet, so the name is set before anyone reads it.
 func withInfo(name, upstream string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := InfoFrom(r.Context())
+		info := request.InfoFrom(r.Context())
 		if info == nil || info.Route != "" { // not from this table's entry
-			info = &Info{}
-			r = r.WithContext(WithInfo(r.Context(), info))
+			info = &request.Info{}
+			r = r.WithContext(request.WithInfo(r.Context(), info))
 		}
-		info.Route, info.upstream = name, upstream
+		info.Route = name
+		info.SetUpstream(upstream)
 		next.ServeHTTP(w, r)
 	})
 }

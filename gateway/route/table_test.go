@@ -10,11 +10,12 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/route"
 )
 
 var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	info := route.InfoFrom(r.Context())
+	info := request.InfoFrom(r.Context())
 	_, _ = w.Write([]byte(info.Route + " " + r.URL.EscapedPath()))
 })
 

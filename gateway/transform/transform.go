@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatescale/gatescale/gateway/problem"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // Transformer applies one route's Rules. It is safe for concurrent use.
@@ -306,7 +306,7 @@ func (sw *shapeWriter) finish(r *http.Request) {
 
 func (sw *shapeWriter) fail(r *http.Request, detail string) {
 	d := problem.Details{Status: http.StatusBadGateway, Type: "urn:gatescale:transform", Detail: detail}
-	if info := route.InfoFrom(r.Context()); info != nil {
+	if info := request.InfoFrom(r.Context()); info != nil {
 		d.Route, d.Upstream = info.Route, info.State().Upstream
 		info.SetError("transform: " + detail)
 	}

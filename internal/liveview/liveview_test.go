@@ -16,7 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatescale/gatescale/gateway/metrics"
-	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // fixture is a registry with the gateway's request metrics under their real
@@ -278,7 +278,7 @@ func TestRunWithGateway(t *testing.T) {
 			default:
 			}
 			req := httptest.NewRequest("GET", "/", nil)
-			req = req.WithContext(route.WithInfo(req.Context(), &route.Info{Route: "users"}))
+			req = req.WithContext(request.WithInfo(req.Context(), &request.Info{Route: "users"}))
 			h.ServeHTTP(httptest.NewRecorder(), req)
 			time.Sleep(100 * time.Microsecond) // pace the load; not a wait for a condition
 		}
