@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"github.com/gatescale/gatescale/gateway/units"
 	"io"
 	"net/http"
 	"strings"
@@ -143,8 +144,8 @@ func TestStored(t *testing.T) {
 	}{
 		{name: "s-maxage", header: []string{"Cache-Control", "s-maxage=60, max-age=0"}},
 		{name: "Expires", header: []string{"Expires", "Wed, 02 Jan 2030 04:04:05 GMT", "Date", "Wed, 02 Jan 2030 03:04:05 GMT"}},
-		{name: "ttl overrides max-age=0", policy: Policy{TTL: time.Minute}, header: []string{"Cache-Control", "max-age=0"}},
-		{name: "default ttl", policy: Policy{DefaultTTL: time.Minute}},
+		{name: "ttl overrides max-age=0", policy: Policy{TTL: units.Duration(time.Minute)}, header: []string{"Cache-Control", "max-age=0"}},
+		{name: "default ttl", policy: Policy{DefaultTTL: units.Duration(time.Minute)}},
 		{name: "public with authorization", policy: Policy{AllowAuthorization: true},
 			header: []string{"Cache-Control", "public, max-age=60"}, req: []string{"Authorization", "Bearer x"}},
 		{name: "ignored client no-cache", policy: Policy{IgnoreClientCacheControl: true},
@@ -423,7 +424,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 		t.Fatalf("past the window: %s %q %v calls=%d", r.xcache(), r.body, r.header, f.back.calls.Load())
 	}
 	// must-revalidate forbids stale answers even when the route allows them.
-	g := newFixture(t, Policy{StaleWhileRevalidate: time.Hour}, counter("Cache-Control", "max-age=10, must-revalidate"))
+	g := newFixture(t, Policy{StaleWhileRevalidate: units.Duration(time.Hour)}, counter("Cache-Control", "max-age=10, must-revalidate"))
 	g.get("/mr")
 	g.clock.Advance(20 * time.Second)
 	if r := g.get("/mr"); r.xcache() != Miss {
@@ -432,7 +433,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 }
 
 func TestStaleIfError(t *testing.T) {
-	f := newFixture(t, Policy{StaleIfError: time.Hour}, counter("Cache-Control", "max-age=10"))
+	f := newFixture(t, Policy{StaleIfError: units.Duration(time.Hour)}, counter("Cache-Control", "max-age=10"))
 	f.get("/sie")
 	f.clock.Advance(20 * time.Second)
 	f.back.set(func(w http.ResponseWriter, r *http.Request) {

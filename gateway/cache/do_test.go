@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"github.com/gatescale/gatescale/gateway/units"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -28,7 +29,7 @@ func newDoCache(t *testing.T, p Policy) (*Cache, *clock) {
 }
 
 func TestDo(t *testing.T) {
-	c, clk := newDoCache(t, Policy{StaleIfError: time.Hour})
+	c, clk := newDoCache(t, Policy{StaleIfError: units.Duration(time.Hour)})
 	var calls atomic.Int64
 	release := make(chan struct{})
 	fetch := func(ctx context.Context) (*Response, error) {

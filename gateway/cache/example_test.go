@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/units"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +24,7 @@ func ExampleNewStore() {
 		panic(err)
 	}
 	defer store.Close()
-	users, _ := cache.New(store, cache.Policy{TTL: 30 * time.Second})
+	users, _ := cache.New(store, cache.Policy{TTL: units.Duration(30 * time.Second)})
 	orders, _ := cache.New(store, cache.Policy{QueryParams: []string{"page"}})
 	fmt.Println(users.Store() == orders.Store())
 	// Output: true
@@ -32,7 +33,7 @@ func ExampleNewStore() {
 func ExampleNew() {
 	store, _ := cache.NewStore(cache.StoreOptions{})
 	defer store.Close()
-	_, err := cache.New(store, cache.Policy{TTL: -time.Second, Authenticated: "shared"})
+	_, err := cache.New(store, cache.Policy{TTL: units.Duration(-time.Second), Authenticated: "shared"})
 	fmt.Println(err)
 	// Output:
 	// ttl: must be positive
@@ -71,7 +72,7 @@ func ExampleCache_Middleware() {
 func ExampleCache_Do() {
 	store, _ := cache.NewStore(cache.StoreOptions{})
 	defer store.Close()
-	c, _ := cache.New(store, cache.Policy{TTL: time.Minute})
+	c, _ := cache.New(store, cache.Policy{TTL: units.Duration(time.Minute)})
 	merge := func(ctx context.Context) (*cache.Response, error) {
 		// ... call the upstreams with ctx and merge their answers ...
 		return &cache.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"user":1,"orders":[]}`)}, nil
@@ -91,7 +92,7 @@ func ExampleCache_Do() {
 func ExampleStore_PurgePrefix() {
 	store, _ := cache.NewStore(cache.StoreOptions{})
 	defer store.Close()
-	c, _ := cache.New(store, cache.Policy{TTL: time.Minute})
+	c, _ := cache.New(store, cache.Policy{TTL: units.Duration(time.Minute)})
 	for _, p := range []string{"/users/1", "/users/2", "/orders/1"} {
 		_, _ = c.Do(httptest.NewRequest("GET", "http://api.example.com"+p, nil), func(context.Context) (*cache.Response, error) {
 			return &cache.Response{Status: 200, Body: []byte(p)}, nil
@@ -114,7 +115,7 @@ func ExampleNewMetrics() {
 	}
 	store, _ := cache.NewStore(cache.StoreOptions{}, cache.WithMetrics(m))
 	defer store.Close()
-	c, _ := cache.New(store, cache.Policy{TTL: time.Minute})
+	c, _ := cache.New(store, cache.Policy{TTL: units.Duration(time.Minute)})
 	fetch := func(context.Context) (*cache.Response, error) { return &cache.Response{Status: 204}, nil }
 	for range 3 {
 		_, _ = c.Do(httptest.NewRequest("GET", "/ping", nil), fetch)

@@ -3,6 +3,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/units"
 	"net/http"
 	"strings"
 	"time"
@@ -45,7 +46,7 @@ type StoreOptions struct {
 	// MaxBytes is the byte budget: bodies, headers and keys of all stored
 	// answers together. The least valuable entries are evicted to stay
 	// within it. Default DefaultMaxBytes.
-	MaxBytes int64 `json:"max_bytes,omitempty" yaml:"max_bytes,omitempty"`
+	MaxBytes units.Size `json:"max_bytes,omitempty" yaml:"max_bytes,omitempty"`
 }
 
 // Validate reports every problem in o as a *FieldError.
@@ -61,7 +62,7 @@ func (o StoreOptions) maxBytes() int64 {
 	if o.MaxBytes == 0 {
 		return DefaultMaxBytes
 	}
-	return o.MaxBytes
+	return int64(o.MaxBytes)
 }
 
 // Authenticated says what happens to requests that carry an
@@ -86,19 +87,19 @@ type Policy struct {
 	// whatever its max-age, s-maxage or Expires say: the route's operator
 	// knows the upstream better than its headers do. no-store, private and
 	// no-cache are still honoured.
-	TTL time.Duration `json:"ttl,omitempty" yaml:"ttl,omitempty"`
+	TTL units.Duration `json:"ttl,omitempty" yaml:"ttl,omitempty"`
 	// DefaultTTL is the lifetime of answers that say nothing about it (no
 	// max-age, s-maxage or Expires). Zero: such answers are not stored
 	// (no heuristic freshness).
-	DefaultTTL time.Duration `json:"default_ttl,omitempty" yaml:"default_ttl,omitempty"`
+	DefaultTTL units.Duration `json:"default_ttl,omitempty" yaml:"default_ttl,omitempty"`
 	// StaleWhileRevalidate is how long after an answer goes stale it may
 	// still be served while one background request refreshes it, when the
 	// answer has no stale-while-revalidate directive of its own.
-	StaleWhileRevalidate time.Duration `json:"stale_while_revalidate,omitempty" yaml:"stale_while_revalidate,omitempty"`
+	StaleWhileRevalidate units.Duration `json:"stale_while_revalidate,omitempty" yaml:"stale_while_revalidate,omitempty"`
 	// StaleIfError is how long after an answer goes stale it may still be
 	// served when the upstream fails (5xx or no answer), when the answer
 	// has no stale-if-error directive of its own.
-	StaleIfError time.Duration `json:"stale_if_error,omitempty" yaml:"stale_if_error,omitempty"`
+	StaleIfError units.Duration `json:"stale_if_error,omitempty" yaml:"stale_if_error,omitempty"`
 	// QueryParams lists the query parameters that are part of the key.
 	// Empty: all of them. Either way they are sorted by name, so ?a=1&b=2
 	// and ?b=2&a=1 share an entry.
@@ -124,7 +125,7 @@ type Policy struct {
 	AllowCookie bool `json:"allow_cookie,omitempty" yaml:"allow_cookie,omitempty"`
 	// MaxObjectSize is the largest body stored; larger answers pass
 	// through. Default DefaultMaxObjectSize.
-	MaxObjectSize int64 `json:"max_object_size,omitempty" yaml:"max_object_size,omitempty"`
+	MaxObjectSize units.Size `json:"max_object_size,omitempty" yaml:"max_object_size,omitempty"`
 	// IgnoreClientCacheControl ignores the request's Cache-Control and
 	// Pragma. Otherwise a client's no-cache or max-age=0 makes the gateway
 	// fetch a fresh answer, and no-store bypasses the cache: set this when
@@ -139,10 +140,10 @@ func (p Policy) Validate() error {
 		name string
 		v    time.Duration
 	}{
-		{"ttl", p.TTL},
-		{"default_ttl", p.DefaultTTL},
-		{"stale_while_revalidate", p.StaleWhileRevalidate},
-		{"stale_if_error", p.StaleIfError},
+		{"ttl", p.TTL.Std()},
+		{"default_ttl", p.DefaultTTL.Std()},
+		{"stale_while_revalidate", p.StaleWhileRevalidate.Std()},
+		{"stale_if_error", p.StaleIfError.Std()},
 	} {
 		if f.v < 0 {
 			l.add(f.name, "must be positive")
@@ -180,7 +181,7 @@ func (p Policy) maxObjectSize() int64 {
 	if p.MaxObjectSize == 0 {
 		return DefaultMaxObjectSize
 	}
-	return p.MaxObjectSize
+	return int64(p.MaxObjectSize)
 }
 
 // canonicalNames returns the canonical forms of a Vary header's names,

@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/json"
 	"errors"
+	"github.com/gatescale/gatescale/gateway/units"
 	"reflect"
 	"testing"
 	"time"
@@ -13,13 +14,13 @@ func TestPolicyValidate(t *testing.T) {
 		t.Fatalf("zero Policy: %v", err)
 	}
 	err := Policy{
-		TTL:                  -time.Second,
-		StaleIfError:         -1,
+		TTL:                  units.Duration(-time.Second),
+		StaleIfError:         units.Duration(-1),
 		QueryParams:          []string{"a", "", "a"},
 		IgnoreQuery:          true,
 		Authenticated:        "sometimes",
 		MaxObjectSize:        MaxObjectSizeLimit + 1,
-		StaleWhileRevalidate: time.Minute,
+		StaleWhileRevalidate: units.Duration(time.Minute),
 	}.Validate()
 	var got []string
 	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
@@ -68,12 +69,12 @@ func TestStoreOptionsValidate(t *testing.T) {
 // The options are plain data: they round-trip through JSON with
 // snake_case names.
 func TestPolicyJSON(t *testing.T) {
-	p := Policy{TTL: time.Minute, QueryParams: []string{"page"}, Authenticated: NoCache, AllowSetCookie: true, MaxObjectSize: 10}
+	p := Policy{TTL: units.Duration(time.Minute), QueryParams: []string{"page"}, Authenticated: NoCache, AllowSetCookie: true, MaxObjectSize: 10}
 	b, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"ttl":60000000000,"query_params":["page"],"authenticated":"off","allow_set_cookie":true,"max_object_size":10}`; string(b) != want {
+	if want := `{"ttl":"1m0s","query_params":["page"],"authenticated":"off","allow_set_cookie":true,"max_object_size":10}`; string(b) != want {
 		t.Fatalf("JSON %s, want %s", b, want)
 	}
 	var back Policy

@@ -234,7 +234,7 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 	var lifetime time.Duration
 	switch {
 	case p.TTL > 0:
-		lifetime = p.TTL
+		lifetime = p.TTL.Std()
 	case cc.HasSMaxAge:
 		lifetime = cc.SMaxAge
 	case cc.HasMaxAge:
@@ -249,7 +249,7 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 			lifetime = max(exp.Sub(date), 0)
 		}
 	default:
-		lifetime = p.DefaultTTL
+		lifetime = p.DefaultTTL.Std()
 	}
 	// must-revalidate and proxy-revalidate forbid serving stale; s-maxage
 	// implies proxy-revalidate (RFC 9111 §5.2.2.10) unless the answer
@@ -262,13 +262,13 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 		case cc.HasStaleWhileRevalidate:
 			swr = cc.StaleWhileRevalidate
 		case !implied:
-			swr = p.StaleWhileRevalidate
+			swr = p.StaleWhileRevalidate.Std()
 		}
 		switch {
 		case cc.HasStaleIfError:
 			sie = cc.StaleIfError
 		case !implied:
-			sie = p.StaleIfError
+			sie = p.StaleIfError.Std()
 		}
 	}
 	if lifetime <= 0 && swr <= 0 && sie <= 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -23,12 +24,14 @@ import (
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/authz"
 	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/discovery/kube"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/gateway/transform"
 )
 
 // CloseGrace is how long a resource that a committed build no longer uses
@@ -43,6 +46,7 @@ type Runtime struct {
 	authnM  *authn.Metrics
 	authzM  *authz.Metrics
 	limitsM *ratelimit.Metrics
+	cacheM  *cache.Metrics
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -75,6 +79,9 @@ func WithRegistry(reg prometheus.Registerer) Option {
 			panic(err)
 		}
 		if rt.limitsM, err = ratelimit.NewMetrics(reg); err != nil {
+			panic(err)
+		}
+		if rt.cacheM, err = cache.NewMetrics(reg); err != nil {
 			panic(err)
 		}
 	}
@@ -460,4 +467,64 @@ func builtRoute(r spec.Route, defaultMaxBody spec.Size) route.Route {
 // resource is closed.
 func contextFrom(rt *Runtime) (context.Context, func()) {
 	return context.WithCancel(rt.ctx)
+}
+
+// processing builds a route's response handling, outermost first:
+// compression, then the cache (which stores uncompressed answers, one per
+// client type through Vary), then result processing per client type.
+func (s *buildState) processing(path string, r *spec.Route) []func(http.Handler) http.Handler {
+	var mw []func(http.Handler) http.Handler
+	if r.Compress != nil {
+		c, err := transform.NewCompressor(*r.Compress)
+		if err != nil {
+			s.errf(spec.Join(path, "compress"), "%v", err)
+		} else {
+			mw = append(mw, c.Middleware)
+		}
+	}
+	if r.Cache != nil {
+		store := s.cacheStore()
+		if store != nil {
+			c, err := cache.New(store, *r.Cache)
+			if err != nil {
+				s.errf(spec.Join(path, "cache"), "%v", err)
+			} else {
+				mw = append(mw, c.Middleware)
+			}
+		}
+	}
+	if r.Transform != nil {
+		t, err := transform.New(*r.Transform)
+		if err != nil {
+			s.errf(spec.Join(path, "transform"), "%v", err)
+		} else {
+			mw = append(mw, t.Middleware)
+		}
+	}
+	return mw
+}
+
+// cacheStore returns the store every cached route shares, one per byte
+// budget across builds, so a reload keeps what is cached.
+func (s *buildState) cacheStore() *cache.Store {
+	var o cache.StoreOptions
+	if s.c.Cache != nil {
+		o = *s.c.Cache
+	}
+	v, err := s.get(fmt.Sprintf("cache|%d", o.MaxBytes), func() (any, func(), error) {
+		var opts []cache.StoreOption
+		if s.rt.cacheM != nil {
+			opts = append(opts, cache.WithMetrics(s.rt.cacheM))
+		}
+		st, err := cache.NewStore(o, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st.Close, nil
+	})
+	if err != nil {
+		s.errf("cache", "%v", err)
+		return nil
+	}
+	return v.(*cache.Store)
 }

@@ -115,6 +115,7 @@ func (s *buildState) security() {
 		if forward != (authn.ForwardHeaders{}) {
 			mw = append(mw, authn.Forward(forward))
 		}
+		mw = append(mw, s.processing(path, r)...)
 		built.Middleware = mw
 		s.b.Gateway.Routes = append(s.b.Gateway.Routes, built)
 	}

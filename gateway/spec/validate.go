@@ -1,7 +1,10 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/cache"
+	"github.com/gatescale/gatescale/gateway/transform"
 	"math"
 	"net"
 	"net/http"
@@ -136,6 +139,9 @@ func (v *validator) validate() {
 		}
 	}
 	v.auth()
+	if c.Cache != nil {
+		v.nested("cache", c.Cache.Validate())
+	}
 	names := UpstreamNames(c)
 	for _, name := range names {
 		path := Join("upstreams", name)
@@ -158,6 +164,38 @@ func (v *validator) validate() {
 		r := &c.Routes[i]
 		v.route(path, r, defined, routeNames)
 		v.routeSecurity(path, r)
+		v.processing(path, r)
+	}
+}
+
+// processing checks a route's cache, transform and compress sections with
+// their packages' own validation, placing each problem under the route.
+func (v *validator) processing(path string, r *Route) {
+	if r.Cache != nil {
+		v.nested(Join(path, "cache"), r.Cache.Validate())
+	}
+	if r.Transform != nil {
+		v.nested(Join(path, "transform"), r.Transform.Validate())
+	}
+	if r.Compress != nil {
+		v.nested(Join(path, "compress"), r.Compress.Validate())
+	}
+}
+
+// nested reports a capability package's field errors (Field relative to
+// path) at their full path.
+func (v *validator) nested(path string, err error) {
+	for _, e := range leaves(err) {
+		var cf *cache.FieldError
+		var tf *transform.FieldError
+		switch {
+		case errors.As(e, &cf):
+			v.errf(path+"."+cf.Field, "%s", cf.Message)
+		case errors.As(e, &tf):
+			v.errf(path+"."+tf.Field, "%s", tf.Message)
+		default:
+			v.errf(path, "%v", e)
+		}
 	}
 }
 
@@ -802,7 +840,7 @@ func (v *validator) issuer(path, name string, is JWTIssuer) {
 	if is.SecretEnv != "" && !envName.MatchString(is.SecretEnv) {
 		v.errf(Join(path, "secret_env"), "%q is not an environment variable name", is.SecretEnv)
 	}
-	if lw := is.Leeway.orZero(); lw < 0 || lw > 5*time.Minute {
+	if lw := orZero(is.Leeway); lw < 0 || lw > 5*time.Minute {
 		v.errf(Join(path, "leeway"), "must be from 0 to 5m (default %v)", DefaultLeeway)
 	}
 	if is.RequireConsumer && len(v.c.Consumers) == 0 && (v.c.Auth == nil || v.c.Auth.ConsumersFile == "") {
@@ -995,7 +1033,7 @@ var policyNameRE = regexp.MustCompile(`^[A-Za-z0-9_.:#-]{1,100}$`)
 
 func validPolicyName(s string) bool { return policyNameRE.MatchString(s) }
 
-func (d *Duration) orZero() time.Duration {
+func orZero(d *Duration) time.Duration {
 	if d == nil {
 		return 0
 	}

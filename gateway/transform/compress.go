@@ -34,7 +34,7 @@ func NewCompressor(o CompressOptions) (*Compressor, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Compressor{minSize: o.MinSize, encodings: o.Encodings}
+	c := &Compressor{minSize: int64(o.MinSize), encodings: o.Encodings}
 	if c.minSize == 0 {
 		c.minSize = DefaultMinSize
 	}

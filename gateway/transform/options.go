@@ -3,6 +3,7 @@ package transform
 import (
 	"errors"
 	"fmt"
+	"github.com/gatescale/gatescale/gateway/units"
 	"maps"
 	"net/http"
 	"regexp"
@@ -60,7 +61,7 @@ type Rules struct {
 	// MaxBodySize bounds the JSON answers that are transformed: a larger
 	// one gets 502, because passing it through untouched would leak what
 	// the client type's field lists remove. Default DefaultMaxBodySize.
-	MaxBodySize int64 `json:"max_body_size,omitempty" yaml:"max_body_size,omitempty"`
+	MaxBodySize units.Size `json:"max_body_size,omitempty" yaml:"max_body_size,omitempty"`
 }
 
 // UserAgentRule classifies a User-Agent: it matches when the header holds
@@ -258,7 +259,7 @@ type CompressOptions struct {
 	// MinSize: answers smaller than this many bytes are sent as they are;
 	// compressing them gains less than the header costs. Default
 	// DefaultMinSize.
-	MinSize int64 `json:"min_size,omitempty" yaml:"min_size,omitempty"`
+	MinSize units.Size `json:"min_size,omitempty" yaml:"min_size,omitempty"`
 	// Types are the media types compressed: "type/subtype", "type/*" or
 	// "*/*+suffix". Default DefaultCompressTypes.
 	Types []string `json:"types,omitempty" yaml:"types,omitempty"`

@@ -39,7 +39,7 @@ func New(r Rules) (*Transformer, error) {
 		query:   r.Query,
 		types:   map[string]*shape{},
 		names:   map[string]string{},
-		maxBody: r.MaxBodySize,
+		maxBody: int64(r.MaxBodySize),
 	}
 	if t.maxBody == 0 {
 		t.maxBody = DefaultMaxBodySize
