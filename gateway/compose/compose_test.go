@@ -165,7 +165,7 @@ func TestThreeCallsWithDependency(t *testing.T) {
 func TestOptionalCallPartial(t *testing.T) {
 	b := newBackends(t, map[string]http.HandlerFunc{
 		"orders": jsonHandler(0, `{"id":"o1"}`),
-		"recs":   func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) },
+		"recs":   func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) },
 		"html": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			_, _ = io.WriteString(w, "<p>")
