@@ -54,11 +54,20 @@ done
 
 for t in "${targets[@]}"; do
   name="$REGISTRY/$t:$VERSION"
+  old=$($builder image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
   start=$SECONDS
   # --timestamp 0: the same binaries give the same image ID.
-  $builder build --quiet --timestamp 0 --target "$t" \
+  # --layers=false: buildah 1.28 reuses a cached LABEL layer even when a
+  # build-arg in it changed (a stale revision label).
+  $builder build --quiet --layers=false --timestamp 0 --target "$t" \
     --build-arg "VERSION=$VERSION" --build-arg "REVISION=$COMMIT" \
     --iidfile "$OUT/$t.iid" -t "$name" -f Containerfile "$CTX" >/dev/null
   echo "hack/build-images.sh: $builder build $name: $((SECONDS - start))s" >&2
+  # The image this name had before is now untagged: remove it, unless a
+  # container or another name still uses it.
+  new=$(cat "$OUT/$t.iid")
+  if [ -n "$old" ] && [ "sha256:${old#sha256:}" != "$new" ]; then
+    $builder rmi "$old" >/dev/null 2>&1 || true
+  fi
   echo "image $name $(cat "$OUT/$t.iid")"
 done
