@@ -37,9 +37,9 @@ const dashboardsDir = "../../manifests/grafana"
 // Kubernetes cluster, as "dashboard uid / panel title / refId", with why.
 // Every other query must return data.
 var expectedEmpty = map[string]string{
-	"gatescale-gateway/Replicas/A": "kube_horizontalpodautoscaler_* come from kube-state-metrics, which needs a cluster",
-	"gatescale-gateway/Replicas/B": "kube-state-metrics (HPA desired replicas)",
-	"gatescale-gateway/Replicas/C": "kube-state-metrics (HPA max replicas)",
+	"gatescale-gateway/Replicas/A":                                "kube_horizontalpodautoscaler_* come from kube-state-metrics, which needs a cluster",
+	"gatescale-gateway/Replicas/B":                                "kube-state-metrics (HPA desired replicas)",
+	"gatescale-gateway/Replicas/C":                                "kube-state-metrics (HPA max replicas)",
 	"gatescale-gateway/Per-pod QPS the HPA reads vs its target/C": "the HPA's target comes from kube-state-metrics",
 }
 
