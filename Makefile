@@ -6,7 +6,7 @@ BIN   := $(CACHE)/bin
 export PATH := $(BIN):$(PATH)
 GOFILES = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './vendor/*')
 
-.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps e2e-deps e2e e2e-plot bench fuzz tools clean help
+.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps e2e-deps e2e e2e-plot bench fuzz tools clean help image image-test
 
 all: test
 
@@ -14,6 +14,7 @@ help:
 	@echo "make demo   - gateway + demo backends + load + live QPS view (no cluster, no servers)"
 	@echo "make test   - gofmt, go vet, staticcheck, go test -race ./... (installs what it needs)"
 	@echo "make bench  - Go benchmarks of the hot path (-benchmem)"
+	@echo "make image  - the gatescale and gatescale-adapter images, tagged $$(cat VERSION) (offline, podman)"
 
 ## demo: run the gateway on embedded defaults with a live view (Ctrl-C stops it)
 demo:
@@ -24,7 +25,7 @@ demo-consul: deps
 	$(GO) run ./cmd/gatescale demo -consul
 
 ## test: everything CI runs
-test: lint unit e2e
+test: lint unit image-test e2e
 
 lint: fmt-check vet staticcheck
 
@@ -48,7 +49,16 @@ deps: tools
 
 # GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.
 unit: deps
-	GATESCALE_REQUIRE_REAL=1 $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/test/e2e$$')
+	GATESCALE_REQUIRE_REAL=1 $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e '/test/e2e$$' -e '/test/image$$')
+
+## image: ghcr.io/gatescale/gatescale:$(cat VERSION) and .../gatescale-adapter, built offline
+## (static binaries + FROM scratch; podman/buildah from Debian, installed if missing)
+image:
+	hack/build-images.sh
+
+## image-test: builds the images and runs them with podman (see test/image)
+image-test:
+	GATESCALE_REQUIRE_REAL=1 $(GO) test -count=1 -timeout 20m -v ./test/image/
 
 ## e2e: the HPA scales real gateway processes on a real control plane (see docs/autoscaling.md)
 e2e-deps: deps

@@ -7,6 +7,7 @@ set -euo pipefail
 declare -A bin=(
   [prometheus]=prometheus [redis-server]=redis-server [etcd-server]=etcd
   [chromium]=chromium [wrk]=wrk [nginx-light]=nginx [hey]=hey
+  [ca-certificates]=update-ca-certificates
 )
 missing=()
 for pkg in "$@"; do

@@ -286,7 +286,7 @@ func TestKustomizeRenders(t *testing.T) {
 		}
 		t.Skip("kubectl not built (hack/build-kube.sh); structure is checked by the other tests")
 	}
-	for _, dir := range []string{"gateway", "gateway/prometheus-operator", "adapter", "overlays/adapter-cert-manager", "prometheus", "prometheus/operator"} {
+	for _, dir := range []string{"gateway", "gateway/prometheus-operator", "adapter", "overlays/adapter-cert-manager", "prometheus", "prometheus/operator", "grafana"} {
 		out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()
 		if err != nil {
 			t.Errorf("kubectl kustomize %s: %v\n%s", dir, err, out)

@@ -32,6 +32,8 @@ type Options struct {
 	Args []string
 	// Targets are the initial targets (see SetTargets).
 	Targets []Target
+	// RuleFiles are listed under rule_files (evaluated every ScrapeInterval).
+	RuleFiles []string
 }
 
 // Target is one scrape target: host:port of a /metrics endpoint and the
@@ -98,6 +100,12 @@ scrape_configs:
     regex: (.+)
     target_label: __metrics_path__
 `, o.ScrapeInterval, filepath.Join(s.sdDir, "*.json"))
+	for i, f := range o.RuleFiles {
+		if i == 0 {
+			cfg += "rule_files:\n"
+		}
+		cfg += fmt.Sprintf("- %q\n", f)
+	}
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@
 //	                                    what the HPA would see, and the PromQL
 //	gatescale-adapter validate --config FILE
 //	gatescale-adapter preset            print the gateway preset as YAML
+//	gatescale-adapter version           print version, commit and Go version
 //
 // See docs/adapter.md.
 package main
@@ -39,6 +40,7 @@ const usage = `usage:
   gatescale-adapter query --external [flags] METRIC        ... for an external metric
   gatescale-adapter validate --config FILE                 check a rules file and exit
   gatescale-adapter preset [--rate-window 1m]              print the gateway preset rules
+  gatescale-adapter version                                print version, commit and Go version
 Run a command with --help for its flags.
 `
 
@@ -46,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		switch args[0] {
-		case "serve", "query", "validate", "preset", "help", "-h", "--help":
+		case "serve", "query", "validate", "preset", "version", "help", "-h", "--help":
 			cmd, args = args[0], args[1:]
 		}
 	}
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runValidate(args, stdout, stderr)
 	case "preset":
 		return runPreset(args, stdout, stderr)
+	case "version":
+		return runVersion(args, stdout)
 	default:
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -49,11 +49,12 @@ const usage = `usage:
   gatescale plan -hpa HPA.yaml -qps TIMELINE.csv
   gatescale plan -hpa HPA.yaml -prometheus URL -query PROMQL [-start -1h -end now -step 15s]
                                    replay the HPA algorithm: replicas over time
+  gatescale version                print version, commit and Go version
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "plan" || args[0] == "apikey" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "plan" || args[0] == "apikey" || args[0] == "version" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, args, stdout)
 	case "plan":
 		return runPlan(ctx, args, stdout)
+	case "version":
+		return runVersion(args, stdout)
 	default:
 		fmt.Fprint(stdout, usage)
 		return nil
