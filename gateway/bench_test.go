@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 

@@ -3,8 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"github.com/gatescale/gatescale/gateway/route"
-	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +16,8 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 // A gateway mounted on the service's own chi router.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gatescale/gatescale/gateway/route"
-	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +20,8 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 func TestRoutingAndRewrite(t *testing.T) {

@@ -8,8 +8,6 @@ package main
 import (
 	"context"
 	"flag"
-	"github.com/gatescale/gatescale/gateway/route"
-	"github.com/gatescale/gatescale/gateway/spec"
 	"log"
 	"net/http"
 	"strings"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 func main() {

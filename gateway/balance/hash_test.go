@@ -2,7 +2,6 @@ package balance_test
 
 import (
 	"fmt"
-	"github.com/gatescale/gatescale/gateway/spec"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 var userKey = balance.HeaderKey("X-User")

@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"github.com/gatescale/gatescale/gateway/units"
 	"io"
 	"net/http"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gatescale/gatescale/gateway/outcome"
+	"github.com/gatescale/gatescale/gateway/units"
 )
 
 func TestMissThenHit(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gatescale/gatescale/gateway/units"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/cache"
+	"github.com/gatescale/gatescale/gateway/units"
 )
 
 // One store for the whole gateway, one Cache per route.

@@ -3,9 +3,6 @@ package config
 import (
 	"context"
 	"errors"
-	"github.com/gatescale/gatescale/gateway/live"
-	"github.com/gatescale/gatescale/gateway/route"
-	"github.com/gatescale/gatescale/gateway/spec"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +23,9 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/kube"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/live"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 const fullDoc = `listen: ":8000"

@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"github.com/gatescale/gatescale/gateway/live"
 	"io"
 	"math/big"
 	"net"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/problem"
 )
 

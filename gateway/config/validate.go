@@ -6,8 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/gatescale/gatescale/gateway"
-	"github.com/gatescale/gatescale/gateway/harden"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/harden"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
 )

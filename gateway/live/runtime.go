@@ -470,8 +470,9 @@ func contextFrom(rt *Runtime) (context.Context, func()) {
 }
 
 // processing builds a route's response handling, outermost first:
-// compression, then the cache (which stores uncompressed answers, one per
-// client type through Vary), then result processing per client type.
+// compression (it must see the final bytes), result processing per client
+// type, then the cache — inside the transform, so one stored copy of the
+// answer serves every client type (see docs/orchestration.md).
 func (s *buildState) processing(path string, r *spec.Route) []func(http.Handler) http.Handler {
 	var mw []func(http.Handler) http.Handler
 	if r.Compress != nil {
@@ -482,23 +483,22 @@ func (s *buildState) processing(path string, r *spec.Route) []func(http.Handler)
 			mw = append(mw, c.Middleware)
 		}
 	}
-	if r.Cache != nil {
-		store := s.cacheStore()
-		if store != nil {
-			c, err := cache.New(store, *r.Cache)
-			if err != nil {
-				s.errf(spec.Join(path, "cache"), "%v", err)
-			} else {
-				mw = append(mw, c.Middleware)
-			}
-		}
-	}
 	if r.Transform != nil {
 		t, err := transform.New(*r.Transform)
 		if err != nil {
 			s.errf(spec.Join(path, "transform"), "%v", err)
 		} else {
 			mw = append(mw, t.Middleware)
+		}
+	}
+	if r.Cache != nil {
+		if store := s.cacheStore(); store != nil {
+			c, err := cache.New(store, *r.Cache)
+			if err != nil {
+				s.errf(spec.Join(path, "cache"), "%v", err)
+			} else {
+				mw = append(mw, c.Middleware)
+			}
 		}
 	}
 	return mw

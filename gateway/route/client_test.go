@@ -1,7 +1,6 @@
 package route_test
 
 import (
-	"github.com/gatescale/gatescale/gateway/spec"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 func TestResolveClient(t *testing.T) {

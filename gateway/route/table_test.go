@@ -1,7 +1,6 @@
 package route_test
 
 import (
-	"github.com/gatescale/gatescale/gateway/spec"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,8 +2,6 @@ package spec
 
 import (
 	"encoding/json"
-	"github.com/gatescale/gatescale/gateway/discovery"
-	"github.com/gatescale/gatescale/gateway/units"
 	"maps"
 	"slices"
 	"strconv"
@@ -14,7 +12,9 @@ import (
 	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/transform"
+	"github.com/gatescale/gatescale/gateway/units"
 )
 
 // Config is the declarative state of a gateway: what the YAML file holds

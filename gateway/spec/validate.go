@@ -3,8 +3,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"github.com/gatescale/gatescale/gateway/cache"
-	"github.com/gatescale/gatescale/gateway/transform"
 	"math"
 	"net"
 	"net/http"
@@ -16,9 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/transform"
 )
 
 // Limits and defaults of the model. The defaults are the values live hands

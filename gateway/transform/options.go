@@ -3,7 +3,6 @@ package transform
 import (
 	"errors"
 	"fmt"
-	"github.com/gatescale/gatescale/gateway/units"
 	"maps"
 	"net/http"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/gatescale/gatescale/gateway/units"
 )
 
 // FieldError is one problem in Rules or CompressOptions. Field is the

@@ -18,4 +18,3 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
-

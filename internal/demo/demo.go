@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gatescale/gatescale/gateway/route"
-	"github.com/gatescale/gatescale/gateway/spec"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -24,6 +22,8 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/internal/liveview"
 	"github.com/gatescale/gatescale/internal/loadgen"
 )

@@ -3,11 +3,11 @@ package consul_test
 import (
 	"context"
 	"fmt"
-	"github.com/gatescale/gatescale/gateway/route"
-	"github.com/gatescale/gatescale/gateway/spec"
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 // A route whose instances come from Consul. The client reads
