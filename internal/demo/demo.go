@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/health"
@@ -84,7 +85,7 @@ func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"service": b.name, "instance": b.ln.Addr().String(), "path": r.URL.Path,
-		"request_id": r.Header.Get("X-Request-Id"),
+		"request_id": r.Header.Get("X-Request-Id"), "user_id": 42,
 	})
 }
 
@@ -123,6 +124,14 @@ func Config(users, orders, catalog []string) gateway.Config {
 			{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users", Timeout: spec.Duration(2 * time.Second)}},
 			{Route: spec.Route{Name: "orders", Path: "/orders/{id}", Methods: []string{"GET"}, Rewrite: "/v1/orders/{id}", Upstream: "orders", Timeout: spec.Duration(2 * time.Second)}},
 			{Route: spec.Route{Name: "catalog", PathPrefix: "/api/catalog", StripPrefix: "/api", Upstream: "catalog", Timeout: spec.Duration(2 * time.Second)}},
+			// One request, three backend calls: the order, then the user it
+			// names, and the catalog at the same time (optional).
+			{Route: spec.Route{Name: "order-page", Path: "/order-page/{id}", Methods: []string{"GET"}, Timeout: spec.Duration(2 * time.Second),
+				Composite: &compose.Composite{Calls: []compose.Call{
+					{Name: "order", Upstream: "orders", Path: "/v1/orders/{id}"},
+					{Name: "user", Upstream: "users", Path: "/users/{order.user_id}", Group: "user"},
+					{Name: "catalog", Upstream: "catalog", Path: "/catalog/featured", Group: "featured", Optional: true},
+				}}}},
 		},
 	}
 }
@@ -250,7 +259,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	base := "http://" + ln.Addr().String()
-	paths := []string{"/users/42", "/users/7/profile", "/orders/1001", "/api/catalog/items", "/api/catalog/items/9"}
+	paths := []string{"/users/42", "/users/7/profile", "/orders/1001", "/api/catalog/items", "/api/catalog/items/9", "/order-page/1001"}
 	if !o.NoLoad {
 		wg.Add(1)
 		go func() {
@@ -266,8 +275,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	header := fmt.Sprintf("gatescale demo — gateway http://%s  metrics http://%s/metrics  (Ctrl-C to stop)\n"+
-		"try: curl %s/users/1   curl %s/orders/7   curl %s/api/catalog/x\n%s",
-		ln.Addr(), adminLn.Addr(), base, base, base, consulNote)
+		"try: curl %s/users/1   curl %s/orders/7   curl %s/api/catalog/x   curl %s/order-page/7 (one request, three calls)\n%s",
+		ln.Addr(), adminLn.Addr(), base, base, base, base, consulNote)
 	out := o.Out
 	if o.Terminal {
 		out = &headerWriter{w: o.Out, header: header} // the banner survives each screen clear

@@ -44,6 +44,21 @@ func Compute(prev, cur []*dto.MetricFamily, elapsed time.Duration) []RouteStats 
 		inFlight      float64
 	}
 	routes := map[string]*acc{}
+	addHist := func(a *acc, prev, m *dto.Metric) {
+		h := m.GetHistogram()
+		var ph *dto.Histogram
+		if prev != nil && prev.GetHistogram().GetSampleCount() <= h.GetSampleCount() {
+			ph = prev.GetHistogram() // else reset: count from zero
+		}
+		prevBuckets := map[float64]uint64{}
+		for _, b := range ph.GetBucket() {
+			prevBuckets[b.GetUpperBound()] = b.GetCumulativeCount()
+		}
+		for _, b := range h.GetBucket() {
+			a.hist[b.GetUpperBound()] += udelta(prevBuckets[b.GetUpperBound()], b.GetCumulativeCount())
+		}
+		a.hist[math.Inf(1)] += udelta(ph.GetSampleCount(), h.GetSampleCount())
+	}
 	get := func(name string) *acc {
 		a := routes[name]
 		if a == nil {
@@ -68,20 +83,25 @@ func Compute(prev, cur []*dto.MetricFamily, elapsed time.Duration) []RouteStats 
 			}
 		case metrics.RequestDuration:
 			for _, m := range mf.GetMetric() {
-				a := get(label(m, "route"))
-				h := m.GetHistogram()
-				var ph *dto.Histogram
-				if p := old[key(mf, m)]; p != nil && p.GetHistogram().GetSampleCount() <= h.GetSampleCount() {
-					ph = p.GetHistogram() // else reset: count from zero
+				addHist(get(label(m, "route")), old[key(mf, m)], m)
+			}
+		case compositeCalls:
+			// A composite route's calls are rows of their own, "route › call",
+			// so the view shows which backend makes a composite slow.
+			for _, m := range mf.GetMetric() {
+				v := m.GetCounter().GetValue()
+				if p := old[key(mf, m)]; p != nil {
+					v = delta(p.GetCounter().GetValue(), v)
 				}
-				prevBuckets := map[float64]uint64{}
-				for _, b := range ph.GetBucket() {
-					prevBuckets[b.GetUpperBound()] = b.GetCumulativeCount()
+				a := get(callRow(m))
+				a.total += v
+				if label(m, "outcome") != "ok" {
+					a.errors += v
 				}
-				for _, b := range h.GetBucket() {
-					a.hist[b.GetUpperBound()] += udelta(prevBuckets[b.GetUpperBound()], b.GetCumulativeCount())
-				}
-				a.hist[math.Inf(1)] += udelta(ph.GetSampleCount(), h.GetSampleCount())
+			}
+		case compositeDuration:
+			for _, m := range mf.GetMetric() {
+				addHist(get(callRow(m)), old[key(mf, m)], m)
 			}
 		case metrics.RequestsInFlight:
 			for _, m := range mf.GetMetric() {
@@ -115,6 +135,14 @@ func Compute(prev, cur []*dto.MetricFamily, elapsed time.Duration) []RouteStats 
 	slices.SortFunc(out, func(a, b RouteStats) int { return strings.Compare(a.Route, b.Route) })
 	return out
 }
+
+// The composite routes' per-call series (package compose).
+const (
+	compositeCalls    = "gatescale_composite_calls_total"
+	compositeDuration = "gatescale_composite_call_duration_seconds"
+)
+
+func callRow(m *dto.Metric) string { return label(m, "route") + " › " + label(m, "call") }
 
 // Quantile estimates the q-quantile from classic histogram buckets the way
 // Prometheus's histogram_quantile does: find the bucket holding the rank and
