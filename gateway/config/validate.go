@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway"
@@ -160,7 +158,7 @@ func (p *parseState) listenAddr(key, v, def string) string {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		p.errf(key, "%q: port %q is not a number from 0 to 65535", v, port)
 	}
-	if host != "" && !validHost(host) {
+	if host != "" && !spec.ValidHost(host) {
 		p.errf(key, "%q: %q is not a host name or IP address", v, host)
 	}
 	return v
@@ -178,29 +176,6 @@ func (p *parseState) positiveOrDefault(key string, d, def time.Duration) time.Du
 		return def
 	}
 	return d
-}
-
-// validHost reports whether h is an IP address or a DNS name (letters,
-// digits, '-' and '_' in dot-separated labels, an optional final dot).
-func validHost(h string) bool {
-	if a, err := netip.ParseAddr(h); err == nil {
-		return a.Zone() == ""
-	}
-	h = strings.TrimSuffix(h, ".")
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for label := range strings.SplitSeq(h, ".") {
-		if label == "" || len(label) > 63 {
-			return false
-		}
-		for _, c := range label {
-			if !(c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // Apply builds l with rt and applies it to gw: the build is committed when

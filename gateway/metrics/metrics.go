@@ -261,16 +261,7 @@ func (m *Metrics) ObserveRetry(upstream, reason string) {
 // taking requests; a later observation would create the series again.
 func (m *Metrics) ForgetUpstream(upstream string) {
 	m.mu.Lock()
-	old := *m.upstreams.Load()
-	if _, ok := old[upstream]; ok {
-		next := make(map[string]*upstreamSeries, len(old))
-		for k, v := range old {
-			if k != upstream {
-				next[k] = v
-			}
-		}
-		m.upstreams.Store(&next)
-	}
+	m.upstreams.Store(without(*m.upstreams.Load(), upstream))
 	m.mu.Unlock()
 	l := prometheus.Labels{"upstream": upstream}
 	m.upReqs.DeletePartialMatch(l)

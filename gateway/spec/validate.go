@@ -305,7 +305,7 @@ func (v *validator) instance(path string, in discovery.Instance) {
 		v.errf(addrPath, "is required (host:port)")
 	} else if err := (discovery.Instance{Addr: in.Addr}).Validate(); err != nil {
 		v.errf(addrPath, "%s", strings.TrimPrefix(err.Error(), fmt.Sprintf("instance %q: ", in.Addr)))
-	} else if host, _, _ := net.SplitHostPort(in.Addr); !validHost(host) {
+	} else if host, _, _ := net.SplitHostPort(in.Addr); !ValidHost(host) {
 		v.errf(addrPath, "addr %q: %q is not a host name or IP address", in.Addr, host)
 	}
 	if err := (discovery.Instance{Addr: "h:1", Scheme: in.Scheme}).Validate(); err != nil {
@@ -597,18 +597,18 @@ func hostProblem(h string) string {
 	if strings.Contains(name, "*") {
 		return "is not a host name or *.suffix"
 	}
-	if validHost(name) {
+	if ValidHost(name) {
 		return ""
 	}
-	if host, port, err := net.SplitHostPort(name); err == nil && validHost(host) && port != "" {
+	if host, port, err := net.SplitHostPort(name); err == nil && ValidHost(host) && port != "" {
 		return "must not include a port (the port of the Host header is ignored)"
 	}
 	return "is not a host name or *.suffix"
 }
 
-// validHost reports whether h is an IP address or a DNS name (letters,
+// ValidHost reports whether h is an IP address or a DNS name (letters,
 // digits, '-' and '_' in dot-separated labels, an optional final dot).
-func validHost(h string) bool {
+func ValidHost(h string) bool {
 	if a, err := netip.ParseAddr(h); err == nil {
 		return a.Zone() == ""
 	}
@@ -717,7 +717,7 @@ func (v *validator) auth() {
 		base := "rate_limit.redis"
 		if r.Addr == "" {
 			v.errf(Join(base, "addr"), "is required (host:port)")
-		} else if host, port, err := net.SplitHostPort(r.Addr); err != nil || host == "" || !validHost(host) || !validPort(port) {
+		} else if host, port, err := net.SplitHostPort(r.Addr); err != nil || host == "" || !ValidHost(host) || !validPort(port) {
 			v.errf(Join(base, "addr"), "%q is not host:port", r.Addr)
 		}
 		if r.DB < 0 {
