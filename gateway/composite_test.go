@@ -46,10 +46,14 @@ func TestCompositeRouteFromFile(t *testing.T) {
 	recs.handle(jsonAnswer(50*time.Millisecond, `{"items":[{"sku":"a"},{"sku":"b"}]}`))
 
 	key := "gsk_composite-test-key-0123456789abcdef"
+	intruderKey := "gsk_composite-intruder-0123456789abcdef"
 	doc := fmt.Sprintf(`
 consumers:
   - id: shop
+    roles: [storefront]
     api_keys: [{id: shop-1, sha256: %s}]
+  - id: intruder
+    api_keys: [{id: intruder-1, sha256: %s}]
 auth:
   forward: {consumer_id: X-Consumer-Id}
 upstreams:
@@ -60,6 +64,7 @@ routes:
   - name: order-page
     path: /order-page/{id}
     auth: {methods: [api_key]}
+    authorize: {roles: [storefront]}
     rate_limit: [{rate: 1000, burst: 1000, key: consumer}]
     composite:
       calls:
@@ -72,7 +77,7 @@ routes:
       client_types:
         - {name: mobile, deny: [internal_note, customer.email, recommendations]}
     compress: {min_size: 1}
-`, consumer.HashKey(key), orders.addr(), customers.addr(), recs.addr())
+`, consumer.HashKey(key), consumer.HashKey(intruderKey), orders.addr(), customers.addr(), recs.addr())
 	loaded, err := config.Parse("composite.yaml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +114,12 @@ routes:
 
 	if code, _, _ := get(); code != http.StatusUnauthorized {
 		t.Fatalf("without a key: %d", code)
+	}
+	if code, _, _ := get("X-API-Key", intruderKey); code != http.StatusForbidden {
+		t.Fatalf("a consumer without the role: %d", code)
+	}
+	if n := orders.hits.Load(); n != 0 {
+		t.Fatalf("refused requests reached the backends: %d calls", n)
 	}
 
 	// 100 concurrent identical requests: one call per backend.
