@@ -22,4 +22,4 @@ GOFLAGS=-mod=mod go build -o "$BIN/consul.tmp" \
   -ldflags "-X github.com/hashicorp/consul/version.GitVersion=v$VERSION -X github.com/hashicorp/consul/version.Version=$VERSION -X github.com/hashicorp/consul/version.VersionPrerelease=" \
   github.com/hashicorp/consul
 mv "$BIN/consul.tmp" "$BIN/consul"
-"$BIN/consul" version | head -1
+v=$("$BIN/consul" version); echo "${v%%$'\n'*}" # not a pipe: head would SIGPIPE it under pipefail

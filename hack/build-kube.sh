@@ -23,4 +23,4 @@ GOFLAGS=-mod=mod go mod tidy
 LDF="-X k8s.io/component-base/version.gitVersion=$VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 -X k8s.io/component-base/version.gitTreeState=clean"
 GOFLAGS=-mod=mod go build -ldflags "$LDF" -o "$OUT/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
-"$OUT/kubectl" version --client | head -1
+v=$("$OUT/kubectl" version --client); echo "${v%%$'\n'*}" # not a pipe: head would SIGPIPE it under pipefail
