@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/lifecycle"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
@@ -508,7 +509,14 @@ func (a *API) put(k kind) http.HandlerFunc {
 		}
 		name := r.PathValue("name")
 		a.change(w, r, "put "+k.singular+" "+name, func(c *spec.Config) (int, any) {
-			_, existed := k.find(c, name)
+			prev, existed := k.find(c, name)
+			if r, ok := obj.(*spec.Route); ok && existed {
+				from, to := lifecycle.State(prev.(spec.Route).Lifecycle), lifecycle.State(r.Lifecycle)
+				if err := lifecycle.Transition(from, to); err != nil {
+					writeProblem(w, http.StatusConflict, err.Error(), []FieldProblem{{Pointer: "/lifecycle/state", Detail: err.Error()}})
+					return 0, nil
+				}
+			}
 			if _, fp := k.put(c, name, obj); fp != nil {
 				writeProblem(w, http.StatusUnprocessableEntity, "the body does not match the path", []FieldProblem{*fp})
 				return 0, nil

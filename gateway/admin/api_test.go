@@ -328,3 +328,55 @@ func TestBruteForceThrottled(t *testing.T) {
 		t.Fatal("throttling not counted")
 	}
 }
+
+// Route lifecycle through the API: draft needs the preview header,
+// deprecated adds headers, retired answers 410; retired → draft is 409.
+func TestRouteLifecycle(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	st := admin.NewFile(filepath.Join(t.TempDir(), "state.json"))
+	st.Every = 20 * time.Millisecond
+	if _, err := st.Save(context.Background(), 0, sample(backend.Listener.Addr().String(), "base"), admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	api, err := admin.NewAPI(st, admin.Options{Tokens: testTokens(t), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	f := &apiFixture{t: t, srv: srv, store: st}
+	r := startReplica(t, st)
+	put := func(state string) answer {
+		return f.do("operator", "PUT", "/admin/routes/v1", f.etag(), `{"path_prefix":"/v1","upstream":"b","lifecycle":{"state":"`+state+`","successor":"/v2"}}`)
+	}
+	status := func(preview bool) (int, http.Header) {
+		req, _ := http.NewRequest("GET", r.srv.URL+"/v1/x", nil)
+		if preview {
+			req.Header.Set("X-Gatescale-Preview", "1")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	if a := put("draft"); a.code != 201 {
+		t.Fatalf("%d %s", a.code, a.raw)
+	}
+	waitUntil(t, "draft with preview", 5*time.Second, func() bool { c, _ := status(true); return c == 200 })
+	if c, _ := status(false); c != 404 {
+		t.Fatalf("draft without preview: %d", c)
+	}
+	put("deprecated")
+	waitUntil(t, "deprecated", 5*time.Second, func() bool { _, h := status(false); return h.Get("Deprecation") != "" })
+	put("retired")
+	waitUntil(t, "retired", 5*time.Second, func() bool { c, _ := status(false); return c == 410 })
+	if a := put("draft"); a.code != 409 || pointers(a) != "/lifecycle/state" {
+		t.Fatalf("retired → draft: %d %s", a.code, a.raw)
+	}
+	if a := put("bogus"); a.code != 409 && a.code != 422 {
+		t.Fatalf("bogus state: %d %s", a.code, a.raw)
+	}
+}
