@@ -85,6 +85,7 @@ func NewAPI(st Store, opts Options) (*API, error) {
 	m.HandleFunc("GET /admin/config", a.getConfig)
 	m.HandleFunc("GET /admin/revisions", a.listRevisions)
 	m.HandleFunc("GET /admin/revisions/{n}", a.getRevision)
+	m.HandleFunc("POST /admin/rollback/{n}", a.rollback)
 	for _, k := range kinds {
 		m.HandleFunc("GET /admin/"+k.plural, a.list(k))
 		m.HandleFunc("GET /admin/"+k.plural+"/{name}", a.get(k))
@@ -103,7 +104,7 @@ func required(r *http.Request) Role {
 	switch {
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return Viewer
-	case strings.HasPrefix(r.URL.Path, "/admin/upstreams/"):
+	case strings.HasPrefix(r.URL.Path, "/admin/upstreams/"), strings.HasPrefix(r.URL.Path, "/admin/rollback/"):
 		return Admin
 	}
 	return Operator
@@ -278,11 +279,45 @@ func (a *API) getRevision(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, e := range log {
 		if e.Revision == n {
-			writeBody(w, http.StatusOK, e)
+			view := RevisionView{Entry: e}
+			if c, err := a.store.At(r.Context(), n); err == nil {
+				view.Config = &c
+			}
+			writeBody(w, http.StatusOK, view)
 			return
 		}
 	}
 	writeProblem(w, http.StatusNotFound, fmt.Sprintf("revision %d is not in the audit log (the last %d are kept)", n, AuditSize), nil)
+}
+
+// RevisionView is GET /admin/revisions/{n}: the audit entry and, when
+// kept, the state written at that revision.
+type RevisionView struct {
+	Entry
+	Config *spec.Config `json:"config,omitempty"`
+}
+
+// rollback writes the state of an earlier revision as a new revision,
+// through the same validation and CAS as any write.
+func (a *API) rollback(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseUint(r.PathValue("n"), 10, 64)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "revision must be a number", nil)
+		return
+	}
+	old, err := a.store.At(r.Context(), n)
+	switch {
+	case errors.Is(err, ErrNoHistory):
+		writeProblem(w, http.StatusNotFound, fmt.Sprintf("the state of revision %d is not kept (the last %d are)", n, AuditSize), nil)
+		return
+	case err != nil:
+		storeError(w, err)
+		return
+	}
+	a.change(w, r, fmt.Sprintf("rollback to revision %d", n), func(c *spec.Config) (int, any) {
+		*c = old
+		return http.StatusOK, map[string]uint64{"rolled_back_to": n}
+	})
 }
 
 // kind is one collection of the state the API manages by name.

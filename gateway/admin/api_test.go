@@ -130,6 +130,7 @@ func TestEndpointRoles(t *testing.T) {
 		{"DELETE", "/admin/consumers/c1", "", "operator"},
 		{"PUT", "/admin/upstreams/u2", upBody, "admin"},
 		{"DELETE", "/admin/upstreams/u2", "", "admin"},
+		{"POST", "/admin/rollback/1", "", "admin"},
 	}
 	order := []string{"viewer", "operator", "admin"}
 	for _, c := range cases {
@@ -224,8 +225,28 @@ func TestWritesValidateAndCAS(t *testing.T) {
 	if a = f.do("viewer", "GET", "/admin/revisions/2", "", ""); a.code != 200 || a.body["actor"] != "operator-bot" {
 		t.Fatalf("revision 2: %d %s", a.code, a.raw)
 	}
+	// The state at revision 1 is kept; rolling back to it is a new
+	// revision, through the same checks.
+	if a = f.do("viewer", "GET", "/admin/revisions/1", "", ""); a.body["config"] == nil {
+		t.Fatalf("revision 1 has no state: %s", a.raw)
+	}
+	if a = f.do("admin", "POST", "/admin/rollback/1", "", ""); a.code != 428 {
+		t.Fatalf("rollback without If-Match: %d", a.code)
+	}
+	if a = f.do("admin", "POST", "/admin/rollback/1", `"2"`, ""); a.code != 200 || a.etag != `"3"` {
+		t.Fatalf("rollback: %d %s", a.code, a.raw)
+	}
+	if a = f.do("viewer", "GET", "/admin/routes/x", "", ""); a.code != 404 {
+		t.Fatalf("route x after rollback: %d", a.code)
+	}
+	if a = f.do("admin", "POST", "/admin/rollback/99", `"3"`, ""); a.code != 404 {
+		t.Fatalf("rollback to an unknown revision: %d", a.code)
+	}
+	if a = f.do("operator", "PUT", "/admin/routes/x", `"3"`, `{"path_prefix":"/x","upstream":"b"}`); a.code != 201 {
+		t.Fatalf("re-create: %d %s", a.code, a.raw)
+	}
 	// Name in the body must match the path.
-	if a = f.do("operator", "PUT", "/admin/routes/y", `"2"`, `{"name":"z","path_prefix":"/y","upstream":"b"}`); a.code != 422 || pointers(a) != "/name" {
+	if a = f.do("operator", "PUT", "/admin/routes/y", `"4"`, `{"name":"z","path_prefix":"/y","upstream":"b"}`); a.code != 422 || pointers(a) != "/name" {
 		t.Fatalf("name mismatch: %d %s", a.code, a.raw)
 	}
 }

@@ -25,6 +25,7 @@ import (
 //	state/routes/NAME         one route
 //	state/consumers/ID        one consumer
 //	audit/00000000000000000042  one audit Entry per revision, the last AuditSize kept
+//	history/00000000000000000042  the state written at that revision, gzipped JSON (for rollback)
 //
 // Why: a Consul value is at most 512 KB, so one key per object keeps a large
 // state storable and a write small (only the objects that changed are
@@ -70,6 +71,8 @@ func (s *Consul) stateKey(parts ...string) string {
 }
 
 func (s *Consul) auditKey(rev uint64) string { return fmt.Sprintf("%saudit/%020d", s.prefix, rev) }
+
+func (s *Consul) historyKey(rev uint64) string { return fmt.Sprintf("%shistory/%020d", s.prefix, rev) }
 
 func unavailable(err error) error { return fmt.Errorf("%w: %v", ErrUnavailable, err) }
 
@@ -228,8 +231,12 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	rev := base + 1
 	entry := Entry{Revision: rev, Actor: ch.Actor, Time: time.Now().UTC(), Message: ch.Message, Summary: Summary(&cur.Config, c)}
 	set(s.auditKey(rev), mustJSON(entry))
+	if snap := snapshot(c); snap != nil {
+		set(s.historyKey(rev), snap)
+	}
 	if rev > AuditSize {
 		del(s.auditKey(rev - AuditSize))
+		del(s.historyKey(rev - AuditSize))
 	}
 	m := manifest{Revision: rev, Routes: now.routeOrder, Consumers: now.consumerOrder}
 	// The manifest last, with CAS: index 0 means "must not exist yet".
@@ -327,4 +334,16 @@ func (s *Consul) Audit(ctx context.Context) ([]Entry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Revision > out[j].Revision })
 	return out, nil
+}
+
+// At implements Store.
+func (s *Consul) At(ctx context.Context, rev uint64) (spec.Config, error) {
+	p, _, err := s.client.KV().Get(s.historyKey(rev), (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return spec.Config{}, unavailable(err)
+	}
+	if p == nil {
+		return spec.Config{}, ErrNoHistory
+	}
+	return unsnapshot(p.Value)
 }

@@ -30,6 +30,8 @@ type File struct {
 type fileDoc struct {
 	State
 	Audit []Entry `json:"audit"`
+	// History holds the compressed state of the last AuditSize revisions.
+	History map[uint64][]byte `json:"history,omitempty"`
 }
 
 // NewFile returns a Store kept in path; a missing file is the empty state.
@@ -82,6 +84,17 @@ func (f *File) Save(_ context.Context, base uint64, c *spec.Config, ch Change) (
 		d.Audit = d.Audit[:AuditSize]
 	}
 	d.Revision, d.Config = base+1, cfg
+	if d.History == nil {
+		d.History = map[uint64][]byte{}
+	}
+	if snap := snapshot(&cfg); snap != nil {
+		d.History[d.Revision] = snap
+	}
+	for rev := range d.History {
+		if rev+AuditSize <= d.Revision {
+			delete(d.History, rev)
+		}
+	}
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return 0, err
@@ -155,4 +168,17 @@ func (f *File) Watch(ctx context.Context, fn func(State, error)) {
 func (f *File) Audit(context.Context) ([]Entry, error) {
 	d, err := f.read()
 	return d.Audit, err
+}
+
+// At implements Store.
+func (f *File) At(_ context.Context, rev uint64) (spec.Config, error) {
+	d, err := f.read()
+	if err != nil {
+		return spec.Config{}, err
+	}
+	snap, ok := d.History[rev]
+	if !ok {
+		return spec.Config{}, ErrNoHistory
+	}
+	return unsnapshot(snap)
 }

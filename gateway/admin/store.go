@@ -1,10 +1,13 @@
 package admin
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"time"
@@ -59,6 +62,42 @@ type Store interface {
 	Watch(ctx context.Context, fn func(State, error))
 	// Audit returns the latest entries, newest first.
 	Audit(ctx context.Context) ([]Entry, error)
+	// At returns the state written at revision rev, kept for the last
+	// AuditSize revisions (ErrNoHistory otherwise).
+	At(ctx context.Context, rev uint64) (spec.Config, error)
+}
+
+// ErrNoHistory is returned by Store.At for a revision whose state is not
+// kept (too old, or too large to keep).
+var ErrNoHistory = errors.New("admin: the state of this revision is not kept")
+
+// HistoryMax bounds a kept state, compressed: it travels in the write's
+// Consul transaction, whose default limit is 512 KB in all.
+const HistoryMax = 256 << 10
+
+// snapshot compresses c for the history; nil if it is too large.
+func snapshot(c *spec.Config) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, _ = zw.Write(mustJSON(c))
+	_ = zw.Close()
+	if b.Len() > HistoryMax {
+		return nil
+	}
+	return b.Bytes()
+}
+
+func unsnapshot(data []byte) (spec.Config, error) {
+	var c spec.Config
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return c, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, 64<<20))
+	if err != nil {
+		return c, err
+	}
+	return c, json.Unmarshal(raw, &c)
 }
 
 // Summary lists what differs between two states, one "+kind/name" (added),

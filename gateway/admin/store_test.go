@@ -73,6 +73,14 @@ func TestStoreRoundTripAndAudit(t *testing.T) {
 		if log[1].Message != "first" || log[1].Time.IsZero() {
 			t.Fatalf("audit entry: %+v", log[1])
 		}
+		// The state of each revision is kept, for rollback.
+		at1, err := s.At(ctx, 1)
+		if err != nil || len(at1.Routes) != 3 || at1.Routes[0].Name != "z" {
+			t.Fatalf("state at 1: %+v %v", at1, err)
+		}
+		if _, err := s.At(ctx, 7); !errors.Is(err, admin.ErrNoHistory) {
+			t.Fatalf("state at 7: %v", err)
+		}
 	})
 }
 
@@ -145,7 +153,7 @@ func TestConsulLayoutOneKeyPerObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "gs/admin/audit/00000000000000000001 gs/admin/state/manifest gs/admin/state/routes/a gs/admin/state/routes/b%2Fc gs/admin/state/settings gs/admin/state/upstreams/b"
+	want := "gs/admin/audit/00000000000000000001 gs/admin/history/00000000000000000001 gs/admin/state/manifest gs/admin/state/routes/a gs/admin/state/routes/b%2Fc gs/admin/state/settings gs/admin/state/upstreams/b"
 	if got := strings.Join(keys, " "); got != want {
 		t.Fatalf("keys:\n%s\nwant\n%s", got, want)
 	}
