@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,7 +21,7 @@ import (
 // Consul is a Store in Consul KV, shared by every replica. Its layout under
 // Prefix:
 //
-//	state/manifest            {"revision":N,"routes":[order],"consumers":[order]}
+//	state/manifest            {"revision":N,"upstreams":[...],"routes":[order],"consumers":[order]}
 //	state/settings            the rest of the Config (auth, trusted proxies...)
 //	state/upstreams/NAME      one upstream
 //	state/routes/NAME         one route
@@ -38,8 +40,13 @@ import (
 // whole or not at all. Watch is a blocking query on that list.
 //
 // A transaction holds at most MaxOps operations (Consul's limit is 128 in
-// current versions, 64 in older ones): a write that changes more objects
-// at once is refused rather than split, which would break atomicity.
+// current versions, 64 in older ones). A larger write (a seed, an import)
+// first stages its new objects, create-only, in as many transactions as
+// needed: the manifest names every object of the state (readers ignore
+// keys it does not name), so staged keys are invisible until the final
+// transaction — changed and deleted objects, the audit entry and the
+// manifest — commits. A write that changes or deletes more than MaxOps
+// existing objects at once is refused rather than split.
 type Consul struct {
 	client *api.Client
 	prefix string
@@ -59,6 +66,7 @@ func (s *Consul) String() string { return "consul:" + strings.TrimSuffix(s.prefi
 
 type manifest struct {
 	Revision  uint64   `json:"revision"`
+	Upstreams []string `json:"upstreams"`
 	Routes    []string `json:"routes"`
 	Consumers []string `json:"consumers"`
 }
@@ -92,6 +100,7 @@ func (s *Consul) decode(pairs api.KVPairs) (State, uint64, error) {
 	var st State
 	var m manifest
 	var index uint64
+	upstreams := map[string]spec.Upstream{}
 	routes := map[string]spec.Route{}
 	consumers := map[string]consumer.Consumer{}
 	for _, p := range pairs {
@@ -106,12 +115,8 @@ func (s *Consul) decode(pairs api.KVPairs) (State, uint64, error) {
 			err = json.Unmarshal(p.Value, &st.Config)
 		case "upstreams":
 			var u spec.Upstream
-			if err = json.Unmarshal(p.Value, &u); err == nil {
-				if st.Config.Upstreams == nil {
-					st.Config.Upstreams = map[string]spec.Upstream{}
-				}
-				st.Config.Upstreams[name] = u
-			}
+			err = json.Unmarshal(p.Value, &u)
+			upstreams[name] = u
 		case "routes":
 			var r spec.Route
 			err = json.Unmarshal(p.Value, &r)
@@ -131,8 +136,20 @@ func (s *Consul) decode(pairs api.KVPairs) (State, uint64, error) {
 		}
 	}
 	// settings may have carried these; the object keys are authoritative.
-	st.Config.Routes, st.Config.Consumers = nil, nil
+	// Only the objects the manifest names are the state: keys staged by a
+	// large write whose manifest is not committed yet stay invisible.
+	st.Config.Upstreams, st.Config.Routes, st.Config.Consumers = nil, nil, nil
 	st.Revision = m.Revision
+	for _, n := range m.Upstreams {
+		u, ok := upstreams[n]
+		if !ok {
+			return State{}, 0, fmt.Errorf("consul: manifest names upstream %q, which has no key", n)
+		}
+		if st.Config.Upstreams == nil {
+			st.Config.Upstreams = map[string]spec.Upstream{}
+		}
+		st.Config.Upstreams[n] = u
+	}
 	for _, n := range m.Routes {
 		r, ok := routes[n]
 		if !ok {
@@ -191,7 +208,10 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	for _, p := range pairs {
 		present[p.Key] = true
 	}
-	var ops api.TxnOps
+	// Objects new to the state are staged ahead, in as many transactions as
+	// they need: the manifest does not name them yet, so no reader sees
+	// them. The final transaction holds the rest and the manifest.
+	var ops, staged, cleanup api.TxnOps
 	set := func(key string, v []byte) {
 		ops = append(ops, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVSet, Key: key, Value: v}})
 	}
@@ -199,9 +219,17 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 		ops = append(ops, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVDelete, Key: key}})
 	}
 	sync := func(kind string, a, b map[string][]byte) {
-		for name, v := range b {
-			if string(a[name]) != string(v) || !present[s.stateKey(kind, name)] {
-				set(s.stateKey(kind, name), v)
+		for _, name := range slices.Sorted(maps.Keys(b)) {
+			v, key := b[name], s.stateKey(kind, name)
+			switch prev, known := a[name]; {
+			case !known && !present[key]:
+				// Create-only: two writers staging the same new name
+				// cannot overwrite each other; the second gets ErrConflict.
+				staged = append(staged, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: key, Value: v, Index: 0}})
+			case !known: // a leftover key: replaced in the final transaction
+				set(key, v)
+			case string(prev) != string(v) || !present[key]:
+				set(key, v)
 			}
 		}
 		for name := range a {
@@ -213,7 +241,8 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	sync("upstreams", old.upstreams, now.upstreams)
 	sync("routes", old.routes, now.routes)
 	sync("consumers", old.consumers, now.consumers)
-	// Keys no object of the state maps to (hand-added) go away.
+	// Keys no object of the state maps to (hand-added, or staged by a
+	// write that lost its CAS) go away when there is room.
 	want := map[string]bool{s.stateKey("manifest"): true, s.stateKey("settings"): true}
 	for kind, m := range map[string]map[string][]byte{"upstreams": now.upstreams, "routes": now.routes, "consumers": now.consumers} {
 		for name := range m {
@@ -221,8 +250,8 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 		}
 	}
 	for _, p := range pairs {
-		if !want[p.Key] {
-			del(p.Key)
+		if !want[p.Key] && !slices.ContainsFunc(ops, func(op *api.TxnOp) bool { return op.KV.Key == p.Key }) {
+			cleanup = append(cleanup, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVDelete, Key: p.Key}})
 		}
 	}
 	if string(old.settings) != string(now.settings) || !present[s.stateKey("settings")] {
@@ -238,13 +267,22 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 		del(s.auditKey(rev - AuditSize))
 		del(s.historyKey(rev - AuditSize))
 	}
-	m := manifest{Revision: rev, Routes: now.routeOrder, Consumers: now.consumerOrder}
+	if len(ops)+len(staged)+1 <= MaxOps { // all in one transaction: the usual case
+		for _, op := range staged {
+			set(op.KV.Key, op.KV.Value)
+		}
+		staged = nil
+	}
+	if len(ops)+1 > MaxOps {
+		return 0, fmt.Errorf("admin: this change rewrites or deletes %d existing keys; one Consul transaction holds at most %d (new objects do not count)", len(ops)+1, MaxOps)
+	}
+	ops = append(ops, cleanup[:min(len(cleanup), MaxOps-1-len(ops))]...)
+	if err := s.stage(ctx, staged); err != nil {
+		return 0, err
+	}
+	m := manifest{Revision: rev, Upstreams: slices.Sorted(maps.Keys(now.upstreams)), Routes: now.routeOrder, Consumers: now.consumerOrder}
 	// The manifest last, with CAS: index 0 means "must not exist yet".
 	ops = append(ops, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.stateKey("manifest"), Value: mustJSON(m), Index: index}})
-	ops = dedupe(ops)
-	if len(ops) > MaxOps {
-		return 0, fmt.Errorf("admin: this change touches %d keys; one Consul transaction holds at most %d", len(ops), MaxOps)
-	}
 	ok, resp, _, err := s.client.Txn().Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
 		return 0, unavailable(err)
@@ -267,20 +305,26 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	return rev, nil
 }
 
-// dedupe keeps the last operation per key (a hand-added key may be both
-// deleted and set), in a stable order with the manifest last.
-func dedupe(ops api.TxnOps) api.TxnOps {
-	last := map[string]int{}
-	for i, op := range ops {
-		last[op.KV.Key] = i
-	}
-	var out api.TxnOps
-	for i, op := range ops {
-		if last[op.KV.Key] == i {
-			out = append(out, op)
+// stage writes new objects' keys ahead of the manifest, in transactions
+// of at most MaxOps operations and about 256 KB. Only a write with more
+// than MaxOps operations stages; any other is one transaction.
+func (s *Consul) stage(ctx context.Context, staged api.TxnOps) error {
+	for len(staged) > 0 {
+		n, size := 0, 0
+		for n < len(staged) && n < MaxOps && (n == 0 || size+len(staged[n].KV.Value) < 256<<10) {
+			size += len(staged[n].KV.Value)
+			n++
 		}
+		ok, _, _, err := s.client.Txn().Txn(staged[:n], (&api.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			return unavailable(err)
+		}
+		if !ok { // a key exists: another writer is creating it
+			return ErrConflict
+		}
+		staged = staged[n:]
 	}
-	return out
+	return nil
 }
 
 // Watch implements Store with blocking queries on the state keys. While

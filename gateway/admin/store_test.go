@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
+
 	"github.com/gatescale/gatescale/gateway/admin"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -226,4 +228,50 @@ func TestConsulWatchSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(2)
+}
+
+// A state larger than one transaction: new objects are staged (invisible
+// until the manifest commits), the rest goes in the final transaction; a
+// change rewriting too many existing objects at once is refused.
+func TestConsulLargeState(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/big")
+	ctx := context.Background()
+	var names []string
+	for i := range 300 {
+		names = append(names, fmt.Sprintf("r%03d", 299-i))
+	}
+	c := sample("127.0.0.1:1", names...)
+	if _, err := s.Save(ctx, 0, c, admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Load(ctx)
+	if err != nil || len(st.Config.Routes) != 300 || st.Config.Routes[0].Name != "r299" || st.Config.Routes[299].Name != "r000" {
+		t.Fatalf("%d routes, %v", len(st.Config.Routes), err)
+	}
+	// Keys staged without a manifest naming them are not part of the state.
+	if _, err := a.Client.KV().Put(&api.KVPair{Key: "gs/big/state/routes/ghost", Value: []byte(`{"name":"ghost"}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Load(ctx); len(st.Config.Routes) != 300 {
+		t.Fatal("an unnamed key became part of the state")
+	}
+	for i := range c.Routes {
+		c.Routes[i].Timeout = spec.Duration(time.Second)
+	}
+	if _, err := s.Save(ctx, 1, c, admin.Change{}); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("rewriting 300 objects at once: %v", err)
+	}
+	if _, err := s.Save(ctx, 1, sample("127.0.0.1:1", "ghost"), admin.Change{}); err == nil {
+		t.Fatal("deleting 300 objects at once accepted")
+	}
+	// A leftover key under a new object's name is replaced in the final
+	// transaction.
+	c = sample("127.0.0.1:1", append(names, "ghost")...)
+	if _, err := s.Save(ctx, 1, c, admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Load(ctx); len(st.Config.Routes) != 301 || st.Config.Routes[300].Upstream != "b" {
+		t.Fatalf("ghost: %+v", st.Config.Routes[len(st.Config.Routes)-1])
+	}
 }
