@@ -102,3 +102,29 @@ func ExampleParseTokens() {
 	fmt.Println(err)
 	// Output: admin tokens[0]: role "root": want viewer, operator or admin
 }
+
+// NewSource makes a Store a reload.Source; Decode reads what it delivers.
+func ExampleNewSource() {
+	dir, _ := os.MkdirTemp("", "admin")
+	defer os.RemoveAll(dir)
+	st := admin.NewFile(filepath.Join(dir, "state.json"))
+	_, _ = st.Save(context.Background(), 0, &spec.Config{TrustedProxies: []string{"10.0.0.0/8"}}, admin.Change{Actor: "ops"})
+	data, _ := admin.NewSource(st).Read(context.Background())
+	s, _ := admin.Decode(data)
+	fmt.Println(s.Revision, s.Config.TrustedProxies)
+	// Output: 1 [10.0.0.0/8]
+}
+
+// NewTokens indexes tokens given in code rather than in a file.
+func ExampleNewTokens() {
+	_, err := admin.NewTokens(admin.Token{Name: "ops", SHA256: admin.HashToken("s"), Role: "viewer"})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+// ParseRole reads a role name.
+func ExampleParseRole() {
+	r, _ := admin.ParseRole("operator")
+	fmt.Println(r, r >= admin.Viewer, r >= admin.Admin)
+	// Output: operator true false
+}

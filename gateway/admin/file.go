@@ -18,8 +18,8 @@ import (
 // File is a Store in one JSON file, for a single node. A write goes to a
 // temporary file in the same directory, is fsynced, then renamed over the
 // file (and the directory fsynced): a crash leaves the old or the new
-// state, never a torn one. Writers in one process are serialised; the
-// revision in the file is checked under that lock.
+// state, never a torn one. Writers are serialised by a mutex and, across
+// processes, an flock on PATH.lock; the revision is checked under both.
 type File struct {
 	path string
 	// Every is how often Watch reads the file (default 1s).
@@ -67,6 +67,11 @@ func (f *File) Save(_ context.Context, base uint64, c *spec.Config, ch Change) (
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	unlock, err := lockFile(f.path)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer unlock()
 	d, err := f.read()
 	if err != nil {
 		return 0, err

@@ -275,3 +275,26 @@ func TestConsulLargeState(t *testing.T) {
 		t.Fatalf("ghost: %+v", st.Config.Routes[len(st.Config.Routes)-1])
 	}
 }
+
+// Two File values on one path (two processes) still serialise their writes:
+// the lock file makes the revision check and the rename one step.
+func TestFileWritersShareLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	ctx := context.Background()
+	if _, err := admin.NewFile(path).Save(ctx, 0, sample("127.0.0.1:1", "a"), admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for w := range 2 {
+			wg.Go(func() {
+				_, errs[w] = admin.NewFile(path).Save(ctx, uint64(round+1), sample("127.0.0.1:1", "a", fmt.Sprint("w", w)), admin.Change{})
+			})
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("round %d: %v", round, errs)
+		}
+	}
+}
