@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,19 +17,23 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/term"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/admin"
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/reload"
+	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/internal/demo"
 )
 
@@ -119,8 +124,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	watch := fs.Duration("watch", 2*time.Second, "how often to check the file for changes (0: only on SIGHUP)")
 	register := fs.String("consul-register", "", "register this gateway in Consul under this service name (agent from CONSUL_HTTP_ADDR)")
 	advertise := fs.String("advertise", "", "host:port to register (default: the listener's address)")
+	adminStore := fs.String("admin-store", "", "keep upstreams, routes and consumers in an admin store instead of the file: file:PATH or consul:PREFIX (agent from CONSUL_HTTP_ADDR); the file then gives the listeners and seeds an empty store")
+	adminTokens := fs.String("admin-tokens", "", "admin tokens file (hashed secrets, roles): serve the admin API under /admin/ on the admin listener (needs -admin-store)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *adminTokens != "" && *adminStore == "" {
+		return errors.New("-admin-tokens needs -admin-store")
 	}
 	var handler slog.Handler = slog.NewJSONHandler(stderr, nil)
 	if *logFormat == "text" {
@@ -167,7 +177,34 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 			Attrs:           []slog.Attr{slog.Int("routes", len(l.Spec.Routes)), slog.Int("upstreams", len(l.Spec.Upstreams))},
 		}, nil
 	}
-	loop := reload.NewLoop(reload.NewFile(*path, *watch), apply, reload.Options{Logger: logger, Metrics: reloads})
+	var src reload.Source = reload.NewFile(*path, *watch)
+	var adminAPI http.Handler
+	if *adminStore != "" {
+		// The file gives the listeners (read once); the store gives the
+		// rest, followed by every replica.
+		if loaded, err = config.Load(*path); err != nil {
+			return err
+		}
+		if tlsConfig, err = loaded.TLSConfig(); err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *adminStore, &loaded.Spec)
+		if err != nil {
+			return err
+		}
+		vopts := []spec.Option{spec.WithClientTLS(loaded.TLS != nil && loaded.TLS.ClientCAFile != "")}
+		src, apply = admin.NewSource(st), admin.Apply(gw, rt, vopts...)
+		if *adminTokens != "" {
+			tokens, err := admin.LoadTokens(*adminTokens)
+			if err != nil {
+				return err
+			}
+			if adminAPI, err = admin.NewAPI(st, admin.Options{Tokens: tokens, Logger: logger, Registry: reg, Validate: vopts}); err != nil {
+				return err
+			}
+		}
+	}
+	loop := reload.NewLoop(src, apply, reload.Options{Logger: logger, Metrics: reloads})
 	if err := loop.Load(ctx); err != nil {
 		return err
 	}
@@ -186,6 +223,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout, IdleTimeout: loaded.Server.IdleTimeout,
 		AdminHandlers: map[string]http.Handler{"GET /config": loop.StatusHandler()},
 	}
+	if adminAPI != nil {
+		srv.AdminHandlers["/admin/"] = adminAPI
+	}
 	if *register != "" {
 		self := &selfRegistration{service: *register, advertise: *advertise, logger: logger}
 		srv.AdminReady = func(a net.Addr) { self.admin = a }
@@ -198,6 +238,36 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		defer self.deregister()
 	}
 	return srv.Run(ctx)
+}
+
+// openStore opens the admin store named by flag; an empty store is seeded
+// with seed (the file's declared state).
+func openStore(ctx context.Context, flag string, seed *spec.Config) (admin.Store, error) {
+	kind, arg, _ := strings.Cut(flag, ":")
+	var st admin.Store
+	switch {
+	case kind == "file" && arg != "":
+		st = admin.NewFile(arg)
+	case kind == "consul" && arg != "":
+		client, err := api.NewClient(api.DefaultConfig())
+		if err != nil {
+			return nil, err
+		}
+		st = admin.NewConsul(client, arg)
+	default:
+		return nil, fmt.Errorf("-admin-store %q: want file:PATH or consul:PREFIX", flag)
+	}
+	cur, err := st.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Revision == 0 {
+		// Another replica seeding at once loses the CAS: fine, it is seeded.
+		if _, err := st.Save(ctx, 0, seed, admin.Change{Actor: "gatescale", Message: "seeded from the configuration file"}); err != nil && !errors.Is(err, admin.ErrConflict) {
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 // selfRegistration registers the gateway's own listener in Consul with an

@@ -11,6 +11,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/authz"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/lifecycle"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
@@ -85,6 +86,11 @@ func (s *buildState) security() {
 		built := builtRoute(*r, c.DefaultMaxBodyBytes)
 		s.b.routes[r.Name] = true
 		var mw []func(http.Handler) http.Handler
+		// The lifecycle first: a retired or draft route answers before
+		// limits and authentication spend anything on it.
+		if r.Lifecycle != nil {
+			mw = append(mw, lifecycle.Middleware(*r.Lifecycle))
+		}
 		plans := r.LimitPlans()
 		pre := slices.DeleteFunc(slices.Clone(plans), func(p spec.LimitPlan) bool { return p.AfterAuthn })
 		post := slices.DeleteFunc(slices.Clone(plans), func(p spec.LimitPlan) bool { return !p.AfterAuthn })

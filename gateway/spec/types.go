@@ -201,6 +201,8 @@ type Route struct {
 	Cache     *cache.Policy              `yaml:"cache,omitempty" json:"cache,omitempty"`
 	Transform *transform.Rules           `yaml:"transform,omitempty" json:"transform,omitempty"`
 	Compress  *transform.CompressOptions `yaml:"compress,omitempty" json:"compress,omitempty"`
+	// Lifecycle is the route's API lifecycle state (default published).
+	Lifecycle *Lifecycle `yaml:"lifecycle,omitempty" json:"lifecycle,omitempty"`
 }
 
 // Variant sends requests whose header equals value to upstream (canary).

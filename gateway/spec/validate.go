@@ -542,6 +542,7 @@ func (v *validator) route(path string, r *Route, upstreams []string, names map[s
 	if r.MaxBodyBytes < 0 {
 		v.errf(Join(path, "max_body_bytes"), "must not be negative")
 	}
+	v.lifecycle(Join(path, "lifecycle"), r.Lifecycle)
 	up := Join(path, "upstream")
 	if r.Composite != nil {
 		if r.Upstream != "" {

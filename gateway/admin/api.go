@@ -1,0 +1,619 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/lifecycle"
+	"github.com/gatescale/gatescale/gateway/live"
+	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/ratelimit"
+	"github.com/gatescale/gatescale/gateway/spec"
+)
+
+// Options configure the admin API.
+type Options struct {
+	// Tokens authenticate callers (Authorization: Bearer SECRET); with
+	// none, every request is refused with 401.
+	Tokens *Tokens
+	// Logger gets the audit lines of refused requests and of writes
+	// (default slog.Default()).
+	Logger *slog.Logger
+	// Registry, if set, gets gatescale_admin_requests_total{code} and
+	// gatescale_admin_auth_failures_total{reason}.
+	Registry prometheus.Registerer
+	// Validate are passed to live.Validate (e.g. spec.WithClientTLS).
+	Validate []spec.Option
+	// AuthFailures bounds failed authentications per client IP (default
+	// 10 a minute); beyond it the IP gets 429 until the bucket refills.
+	AuthFailures ratelimit.Limit
+}
+
+// API is the admin REST API: mount it on the admin listener under /admin/
+// (gateway.Server.AdminHandlers{"/admin/": api}).
+type API struct {
+	store    Store
+	opts     Options
+	logger   *slog.Logger
+	mux      *http.ServeMux
+	failures ratelimit.Local
+
+	mu      sync.Mutex
+	blocked map[string]time.Time // client IP → refused until
+
+	requests     *prometheus.CounterVec
+	authFailures *prometheus.CounterVec
+}
+
+// NewAPI returns the admin API over st.
+func NewAPI(st Store, opts Options) (*API, error) {
+	a := &API{store: st, opts: opts, logger: opts.Logger, blocked: map[string]time.Time{}}
+	if a.logger == nil {
+		a.logger = slog.Default()
+	}
+	if a.opts.AuthFailures.Rate == 0 {
+		a.opts.AuthFailures = ratelimit.Limit{Rate: 10, Period: time.Minute}
+	}
+	if err := a.opts.AuthFailures.Validate(); err != nil {
+		return nil, fmt.Errorf("admin: auth failures limit: %w", err)
+	}
+	a.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatescale_admin_requests_total",
+		Help: "Admin API requests by status code."}, []string{"code"})
+	a.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatescale_admin_auth_failures_total",
+		Help: "Admin API requests refused by authentication or authorization, by reason."}, []string{"reason"})
+	if opts.Registry != nil {
+		if err := errors.Join(opts.Registry.Register(a.requests), opts.Registry.Register(a.authFailures)); err != nil {
+			return nil, err
+		}
+	}
+	m := http.NewServeMux()
+	a.mux = m
+	m.HandleFunc("GET /admin/config", a.getConfig)
+	m.HandleFunc("GET /admin/revisions", a.listRevisions)
+	m.HandleFunc("GET /admin/revisions/{n}", a.getRevision)
+	m.HandleFunc("POST /admin/rollback/{n}", a.rollback)
+	for _, k := range kinds {
+		m.HandleFunc("GET /admin/"+k.plural, a.list(k))
+		m.HandleFunc("GET /admin/"+k.plural+"/{name}", a.get(k))
+		m.HandleFunc("PUT /admin/"+k.plural+"/{name}", a.put(k))
+		m.HandleFunc("DELETE /admin/"+k.plural+"/{name}", a.del(k))
+	}
+	m.HandleFunc("POST /admin/consumers/{name}/keys", a.newKey)
+	m.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "no such admin resource", nil)
+	})
+	return a, nil
+}
+
+// required is the role a request needs.
+func required(r *http.Request) Role {
+	switch {
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return Viewer
+	case strings.HasPrefix(r.URL.Path, "/admin/upstreams/"), strings.HasPrefix(r.URL.Path, "/admin/rollback/"):
+		return Admin
+	}
+	return Operator
+}
+
+type actorKey struct{}
+
+// ServeHTTP authenticates, authorizes and serves one request.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, code: 200}
+	defer func() { a.requests.WithLabelValues(strconv.Itoa(rec.code)).Inc() }()
+	w = rec
+	ip := clientIP(r)
+	if until, ok := a.isBlocked(ip); ok {
+		a.refuse(r, ip, "", "throttled")
+		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(until).Seconds())+1))
+		writeProblem(w, http.StatusTooManyRequests, "too many failed authentications from this address", nil)
+		return
+	}
+	secret, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	name, role, ok := a.opts.Tokens.lookup(strings.TrimSpace(secret))
+	if !ok {
+		reason := "invalid"
+		if !hasBearer {
+			reason = "missing"
+		}
+		a.refuse(r, ip, "", reason)
+		a.failed(ip)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatescale-admin"`)
+		writeProblem(w, http.StatusUnauthorized, "an admin token is required (Authorization: Bearer TOKEN)", nil)
+		return
+	}
+	if need := required(r); role < need {
+		a.refuse(r, ip, name, "forbidden")
+		writeProblem(w, http.StatusForbidden, fmt.Sprintf("role %s may not do this; it needs %s", role, need), nil)
+		return
+	}
+	a.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, name)))
+}
+
+func (a *API) refuse(r *http.Request, ip, actor, reason string) {
+	a.authFailures.WithLabelValues(reason).Inc()
+	a.logger.Warn("admin request refused", "reason", reason, "client_ip", ip, "actor", actor, "method", r.Method, "path", r.URL.Path)
+}
+
+// failed takes one failure from ip's bucket; an empty bucket blocks it.
+func (a *API) failed(ip string) {
+	res, err := a.failures.Allow(context.Background(), ip, a.opts.AuthFailures)
+	if err == nil && !res.Allowed {
+		a.mu.Lock()
+		a.blocked[ip] = time.Now().Add(res.RetryAfter)
+		a.mu.Unlock()
+	}
+}
+
+func (a *API) isBlocked(ip string) (time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	until, ok := a.blocked[ip]
+	if ok && time.Now().After(until) {
+		delete(a.blocked, ip)
+		return time.Time{}, false
+	}
+	return until, ok
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
+
+// FieldProblem is one entry of a 422 answer's errors: Pointer into the
+// whole state (as GET /admin/config shows it), and Detail.
+type FieldProblem struct {
+	Pointer string `json:"pointer"`
+	Detail  string `json:"detail"`
+}
+
+type problemBody struct {
+	problem.Details
+	Errors   []FieldProblem `json:"errors,omitempty"`
+	Revision *uint64        `json:"revision,omitempty"`
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string, errs []FieldProblem) {
+	body := problemBody{Details: problem.Details{Title: http.StatusText(status), Status: status, Detail: detail}, Errors: errs}
+	b, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", problem.ContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func writeJSON(w http.ResponseWriter, status int, rev uint64, v any) {
+	w.Header().Set("ETag", etag(rev))
+	writeBody(w, status, v)
+}
+
+func writeBody(w http.ResponseWriter, status int, v any) {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func etag(rev uint64) string { return strconv.Quote(strconv.FormatUint(rev, 10)) }
+
+// storeError answers a failed Load or Save.
+func storeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrConflict):
+		writeProblem(w, http.StatusPreconditionFailed, "the state changed since the revision in If-Match; GET it again and retry", nil)
+	case errors.Is(err, ErrUnavailable):
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, http.StatusServiceUnavailable, "the admin store cannot be reached; nothing was changed and the gateway keeps serving the last state: "+err.Error(), nil)
+	default:
+		writeProblem(w, http.StatusInternalServerError, err.Error(), nil)
+	}
+}
+
+func (a *API) load(w http.ResponseWriter, r *http.Request) (State, bool) {
+	st, err := a.store.Load(r.Context())
+	if err != nil {
+		storeError(w, err)
+		return State{}, false
+	}
+	return st, true
+}
+
+func (a *API) getConfig(w http.ResponseWriter, r *http.Request) {
+	if st, ok := a.load(w, r); ok {
+		writeJSON(w, http.StatusOK, st.Revision, st.Config)
+	}
+}
+
+func (a *API) listRevisions(w http.ResponseWriter, r *http.Request) {
+	log, err := a.store.Audit(r.Context())
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	if actor := r.URL.Query().Get("actor"); actor != "" {
+		log = slices.DeleteFunc(log, func(e Entry) bool { return e.Actor != actor })
+	}
+	if log == nil {
+		log = []Entry{}
+	}
+	writeBody(w, http.StatusOK, log)
+}
+
+func (a *API) getRevision(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseUint(r.PathValue("n"), 10, 64)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "revision must be a number", nil)
+		return
+	}
+	log, err := a.store.Audit(r.Context())
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	for _, e := range log {
+		if e.Revision == n {
+			view := RevisionView{Entry: e}
+			if c, err := a.store.At(r.Context(), n); err == nil {
+				view.Config = &c
+			}
+			writeBody(w, http.StatusOK, view)
+			return
+		}
+	}
+	writeProblem(w, http.StatusNotFound, fmt.Sprintf("revision %d is not in the audit log (the last %d are kept)", n, AuditSize), nil)
+}
+
+// RevisionView is GET /admin/revisions/{n}: the audit entry and, when
+// kept, the state written at that revision.
+type RevisionView struct {
+	Entry
+	Config *spec.Config `json:"config,omitempty"`
+}
+
+// rollback writes the state of an earlier revision as a new revision,
+// through the same validation and CAS as any write.
+func (a *API) rollback(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseUint(r.PathValue("n"), 10, 64)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "revision must be a number", nil)
+		return
+	}
+	old, err := a.store.At(r.Context(), n)
+	switch {
+	case errors.Is(err, ErrNoHistory):
+		writeProblem(w, http.StatusNotFound, fmt.Sprintf("the state of revision %d is not kept (the last %d are)", n, AuditSize), nil)
+		return
+	case err != nil:
+		storeError(w, err)
+		return
+	}
+	a.change(w, r, fmt.Sprintf("rollback to revision %d", n), func(c *spec.Config) (int, any) {
+		*c = old
+		return http.StatusOK, map[string]uint64{"rolled_back_to": n}
+	})
+}
+
+// kind is one collection of the state the API manages by name.
+type kind struct {
+	plural, singular string
+	newObj           func() any
+	list             func(c *spec.Config) any
+	find             func(c *spec.Config, name string) (any, bool)
+	// put sets obj as name; it returns the field path of obj in c.
+	put func(c *spec.Config, name string, obj any) (path string, err *FieldProblem)
+	del func(c *spec.Config, name string) bool
+}
+
+var kinds = []kind{
+	{
+		plural: "upstreams", singular: "upstream",
+		newObj: func() any { return new(spec.Upstream) },
+		list: func(c *spec.Config) any {
+			if c.Upstreams == nil {
+				return map[string]spec.Upstream{}
+			}
+			return c.Upstreams
+		},
+		find: func(c *spec.Config, name string) (any, bool) { u, ok := c.Upstreams[name]; return u, ok },
+		put: func(c *spec.Config, name string, obj any) (string, *FieldProblem) {
+			if c.Upstreams == nil {
+				c.Upstreams = map[string]spec.Upstream{}
+			}
+			c.Upstreams[name] = *obj.(*spec.Upstream)
+			return spec.Join("upstreams", name), nil
+		},
+		del: func(c *spec.Config, name string) bool {
+			_, ok := c.Upstreams[name]
+			delete(c.Upstreams, name)
+			return ok
+		},
+	},
+	{
+		plural: "routes", singular: "route",
+		newObj: func() any { return new(spec.Route) },
+		list: func(c *spec.Config) any {
+			if c.Routes == nil {
+				return []spec.Route{}
+			}
+			return c.Routes
+		},
+		find: func(c *spec.Config, name string) (any, bool) {
+			i := slices.IndexFunc(c.Routes, func(r spec.Route) bool { return r.Name == name })
+			if i < 0 {
+				return nil, false
+			}
+			return c.Routes[i], true
+		},
+		put: func(c *spec.Config, name string, obj any) (string, *FieldProblem) {
+			r := *obj.(*spec.Route)
+			if r.Name == "" {
+				r.Name = name
+			}
+			if r.Name != name {
+				return "", &FieldProblem{Pointer: "/name", Detail: fmt.Sprintf("name %q differs from the name in the path, %q", r.Name, name)}
+			}
+			i := slices.IndexFunc(c.Routes, func(r spec.Route) bool { return r.Name == name })
+			if i < 0 {
+				i = len(c.Routes)
+				c.Routes = append(c.Routes, r)
+			} else {
+				c.Routes[i] = r
+			}
+			return spec.Index("routes", i), nil
+		},
+		del: func(c *spec.Config, name string) bool {
+			n := len(c.Routes)
+			c.Routes = slices.DeleteFunc(c.Routes, func(r spec.Route) bool { return r.Name == name })
+			return len(c.Routes) != n
+		},
+	},
+	{
+		plural: "consumers", singular: "consumer",
+		newObj: func() any { return new(consumer.Consumer) },
+		list: func(c *spec.Config) any {
+			if c.Consumers == nil {
+				return []consumer.Consumer{}
+			}
+			return c.Consumers
+		},
+		find: func(c *spec.Config, id string) (any, bool) {
+			i := slices.IndexFunc(c.Consumers, func(x consumer.Consumer) bool { return x.ID == id })
+			if i < 0 {
+				return nil, false
+			}
+			return c.Consumers[i], true
+		},
+		put: func(c *spec.Config, id string, obj any) (string, *FieldProblem) {
+			x := *obj.(*consumer.Consumer)
+			if x.ID == "" {
+				x.ID = id
+			}
+			if x.ID != id {
+				return "", &FieldProblem{Pointer: "/id", Detail: fmt.Sprintf("id %q differs from the id in the path, %q", x.ID, id)}
+			}
+			i := slices.IndexFunc(c.Consumers, func(x consumer.Consumer) bool { return x.ID == id })
+			if i < 0 {
+				i = len(c.Consumers)
+				c.Consumers = append(c.Consumers, x)
+			} else {
+				c.Consumers[i] = x
+			}
+			return spec.Index("consumers", i), nil
+		},
+		del: func(c *spec.Config, id string) bool {
+			n := len(c.Consumers)
+			c.Consumers = slices.DeleteFunc(c.Consumers, func(x consumer.Consumer) bool { return x.ID == id })
+			return len(c.Consumers) != n
+		},
+	},
+}
+
+func (a *API) list(k kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if st, ok := a.load(w, r); ok {
+			writeJSON(w, http.StatusOK, st.Revision, k.list(&st.Config))
+		}
+	}
+}
+
+func (a *API) get(k kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st, ok := a.load(w, r)
+		if !ok {
+			return
+		}
+		obj, ok := k.find(&st.Config, r.PathValue("name"))
+		if !ok {
+			writeProblem(w, http.StatusNotFound, fmt.Sprintf("no %s %q", k.singular, r.PathValue("name")), nil)
+			return
+		}
+		writeJSON(w, http.StatusOK, st.Revision, obj)
+	}
+}
+
+// ifMatch returns the base revision of a write: If-Match is required.
+func ifMatch(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" {
+		writeProblem(w, http.StatusPreconditionRequired, `writes need If-Match: "REVISION" (the ETag of GET /admin/config or of the object)`, nil)
+		return 0, false
+	}
+	v = strings.TrimPrefix(v, "W/")
+	if u, err := strconv.Unquote(v); err == nil {
+		v = u
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		writeProblem(w, http.StatusPreconditionFailed, fmt.Sprintf("If-Match %q is not a revision", r.Header.Get("If-Match")), nil)
+		return 0, false
+	}
+	return n, true
+}
+
+// change loads the state at the If-Match revision, lets edit change a copy,
+// validates the whole candidate with live.Validate and saves it with CAS.
+// edit returns the HTTP status to answer on success, or writes a problem
+// and returns 0. A refused change changes nothing.
+func (a *API) change(w http.ResponseWriter, r *http.Request, msg string, edit func(c *spec.Config) (int, any)) {
+	base, ok := ifMatch(w, r)
+	if !ok {
+		return
+	}
+	st, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	if st.Revision != base {
+		writeProblem(w, http.StatusPreconditionFailed, fmt.Sprintf("If-Match names revision %d; the state is at %d", base, st.Revision), nil)
+		return
+	}
+	cand, err := clone(&st.Config)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	status, out := edit(&cand)
+	if status == 0 {
+		return
+	}
+	if err := live.Validate(&cand, a.opts.Validate...); err != nil {
+		fields, other := spec.FieldErrors(err)
+		var probs []FieldProblem
+		for _, fe := range fields {
+			probs = append(probs, FieldProblem{Pointer: fe.Pointer(), Detail: fe.Message})
+		}
+		for _, e := range other {
+			probs = append(probs, FieldProblem{Pointer: "", Detail: e.Error()})
+		}
+		writeProblem(w, http.StatusUnprocessableEntity, "the state this change would make is not valid; nothing was changed", probs)
+		return
+	}
+	actor, _ := r.Context().Value(actorKey{}).(string)
+	if m := r.Header.Get("X-Change-Message"); m != "" {
+		msg = m
+	}
+	rev, err := a.store.Save(r.Context(), base, &cand, Change{Actor: actor, Message: msg})
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	a.logger.Info("admin change", "actor", actor, "revision", rev, "method", r.Method, "path", r.URL.Path, "message", msg)
+	writeJSON(w, status, rev, out)
+}
+
+func (a *API) put(k kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+		if err != nil {
+			writeProblem(w, http.StatusBadRequest, err.Error(), nil)
+			return
+		}
+		obj := k.newObj()
+		if err := DecodeStrict(body, obj); err != nil {
+			var de *DecodeError
+			errors.As(err, &de)
+			writeProblem(w, http.StatusBadRequest, "the body is not a "+k.singular, []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
+			return
+		}
+		name := r.PathValue("name")
+		a.change(w, r, "put "+k.singular+" "+name, func(c *spec.Config) (int, any) {
+			prev, existed := k.find(c, name)
+			if r, ok := obj.(*spec.Route); ok && existed {
+				from, to := lifecycle.State(prev.(spec.Route).Lifecycle), lifecycle.State(r.Lifecycle)
+				if err := lifecycle.Transition(from, to); err != nil {
+					writeProblem(w, http.StatusConflict, err.Error(), []FieldProblem{{Pointer: "/lifecycle/state", Detail: err.Error()}})
+					return 0, nil
+				}
+			}
+			if _, fp := k.put(c, name, obj); fp != nil {
+				writeProblem(w, http.StatusUnprocessableEntity, "the body does not match the path", []FieldProblem{*fp})
+				return 0, nil
+			}
+			out, _ := k.find(c, name)
+			if existed {
+				return http.StatusOK, out
+			}
+			return http.StatusCreated, out
+		})
+	}
+}
+
+func (a *API) del(k kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		a.change(w, r, "delete "+k.singular+" "+name, func(c *spec.Config) (int, any) {
+			if !k.del(c, name) {
+				writeProblem(w, http.StatusNotFound, fmt.Sprintf("no %s %q", k.singular, name), nil)
+				return 0, nil
+			}
+			return http.StatusOK, map[string]string{"deleted": name}
+		})
+	}
+}
+
+// NewKey is the answer of POST /admin/consumers/{id}/keys: the only time
+// the key itself is shown; the store keeps its SHA-256.
+type NewKey struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
+}
+
+func (a *API) newKey(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ID     string `json:"id"`
+		Prefix string `json:"prefix"`
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := DecodeStrict(body, &req); err != nil {
+			var de *DecodeError
+			errors.As(err, &de)
+			writeProblem(w, http.StatusBadRequest, "the body is not a key request", []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
+			return
+		}
+	}
+	id := r.PathValue("name")
+	if req.Prefix == "" {
+		req.Prefix = "gsk_"
+	}
+	key, hash := consumer.GenerateKey(req.Prefix)
+	if req.ID == "" {
+		req.ID = id + "-" + hash.String()[:8]
+	}
+	a.change(w, r, "new API key "+req.ID+" for consumer "+id, func(c *spec.Config) (int, any) {
+		i := slices.IndexFunc(c.Consumers, func(x consumer.Consumer) bool { return x.ID == id })
+		if i < 0 {
+			writeProblem(w, http.StatusNotFound, fmt.Sprintf("no consumer %q", id), nil)
+			return 0, nil
+		}
+		c.Consumers[i].APIKeys = append(c.Consumers[i].APIKeys, consumer.APIKey{ID: req.ID, SHA256: hash.String()})
+		return http.StatusCreated, NewKey{ID: req.ID, Key: key}
+	})
+}

@@ -1,0 +1,130 @@
+package admin_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/admin"
+	"github.com/gatescale/gatescale/gateway/live"
+	"github.com/gatescale/gatescale/gateway/reload"
+	"github.com/gatescale/gatescale/gateway/spec"
+)
+
+// A File store for one node: each Save names the revision it read.
+func ExampleNewFile() {
+	dir, _ := os.MkdirTemp("", "admin")
+	defer os.RemoveAll(dir)
+	st := admin.NewFile(filepath.Join(dir, "state.json"))
+	c := &spec.Config{Upstreams: map[string]spec.Upstream{"users": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}}}}}
+	rev, _ := st.Save(context.Background(), 0, c, admin.Change{Actor: "alice", Message: "users service"})
+	_, err := st.Save(context.Background(), 0, c, admin.Change{Actor: "bob"})
+	fmt.Println(rev, err)
+	// Output: 1 admin: the state changed since the base revision
+}
+
+// A Consul store shared by every replica, under a prefix.
+func ExampleNewConsul() {
+	client, _ := api.NewClient(api.DefaultConfig())
+	st := admin.NewConsul(client, "gatescale/admin")
+	fmt.Println(st)
+	// Output: consul:gatescale/admin
+}
+
+// Each replica follows the store with a reload.Loop, as it follows a file.
+func ExampleApply() {
+	dir, _ := os.MkdirTemp("", "admin")
+	defer os.RemoveAll(dir)
+	st := admin.NewFile(filepath.Join(dir, "state.json"))
+	reg := prometheus.NewRegistry()
+	gw, _ := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
+	defer gw.Close()
+	rt := live.NewRuntime(live.WithRegistry(reg))
+	defer rt.Close()
+	loop := reload.NewLoop(admin.NewSource(st), admin.Apply(gw, rt), reload.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	fmt.Println(loop.Load(context.Background()))
+	// Output: <nil>
+}
+
+// The admin API on the admin listener, with tokens stored hashed.
+func ExampleNewAPI() {
+	dir, _ := os.MkdirTemp("", "admin")
+	defer os.RemoveAll(dir)
+	tokens, _ := admin.NewTokens(admin.Token{Name: "ci", SHA256: admin.HashToken("secret"), Role: "operator"})
+	a, _ := admin.NewAPI(admin.NewFile(filepath.Join(dir, "state.json")), admin.Options{Tokens: tokens, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	_ = &gateway.Server{AdminHandlers: map[string]http.Handler{"/admin/": a}}
+
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	req, _ := http.NewRequest("PUT", srv.URL+"/admin/upstreams/users", strings.NewReader(`{"instances":["10.0.0.1:80"]}`))
+	req.Header.Set("Authorization", "Bearer secret")
+	req.Header.Set("If-Match", `"0"`)
+	resp, _ := http.DefaultClient.Do(req)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode) // operators may not change upstreams
+	// Output: 403
+}
+
+// HashToken is what a tokens file stores for a secret.
+func ExampleHashToken() {
+	fmt.Println(admin.HashToken("secret")[:16])
+	// Output: 2bb80d537b1da3e3
+}
+
+// Summary is the audit log's account of a change.
+func ExampleSummary() {
+	old := &spec.Config{Routes: []spec.Route{{Name: "a"}, {Name: "b"}}}
+	cur := &spec.Config{Routes: []spec.Route{{Name: "a", Path: "/a"}, {Name: "c"}}}
+	fmt.Println(admin.Summary(old, cur))
+	// Output: [~route/a +route/c -route/b]
+}
+
+// DecodeStrict names an unknown member by its JSON pointer.
+func ExampleDecodeStrict() {
+	var r spec.Route
+	fmt.Println(admin.DecodeStrict([]byte(`{"name":"a","auth":{"methods":[],"metods":[]}}`), &r))
+	// Output: /auth/metods: unknown field
+}
+
+// ParseTokens reads a tokens file.
+func ExampleParseTokens() {
+	_, err := admin.ParseTokens([]byte(`{"tokens":[{"name":"ops","sha256":"` + admin.HashToken("x") + `","role":"root"}]}`))
+	fmt.Println(err)
+	// Output: admin tokens[0]: role "root": want viewer, operator or admin
+}
+
+// NewSource makes a Store a reload.Source; Decode reads what it delivers.
+func ExampleNewSource() {
+	dir, _ := os.MkdirTemp("", "admin")
+	defer os.RemoveAll(dir)
+	st := admin.NewFile(filepath.Join(dir, "state.json"))
+	_, _ = st.Save(context.Background(), 0, &spec.Config{TrustedProxies: []string{"10.0.0.0/8"}}, admin.Change{Actor: "ops"})
+	data, _ := admin.NewSource(st).Read(context.Background())
+	s, _ := admin.Decode(data)
+	fmt.Println(s.Revision, s.Config.TrustedProxies)
+	// Output: 1 [10.0.0.0/8]
+}
+
+// NewTokens indexes tokens given in code rather than in a file.
+func ExampleNewTokens() {
+	_, err := admin.NewTokens(admin.Token{Name: "ops", SHA256: admin.HashToken("s"), Role: "viewer"})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+// ParseRole reads a role name.
+func ExampleParseRole() {
+	r, _ := admin.ParseRole("operator")
+	fmt.Println(r, r >= admin.Viewer, r >= admin.Admin)
+	// Output: operator true false
+}

@@ -1,0 +1,189 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/spec"
+)
+
+// File is a Store in one JSON file, for a single node. A write goes to a
+// temporary file in the same directory, is fsynced, then renamed over the
+// file (and the directory fsynced): a crash leaves the old or the new
+// state, never a torn one. Writers are serialised by a mutex and, across
+// processes, an flock on PATH.lock; the revision is checked under both.
+type File struct {
+	path string
+	// Every is how often Watch reads the file (default 1s).
+	Every time.Duration
+	mu    sync.Mutex
+}
+
+type fileDoc struct {
+	State
+	Audit []Entry `json:"audit"`
+	// History holds the compressed state of the last AuditSize revisions.
+	History map[uint64][]byte `json:"history,omitempty"`
+}
+
+// NewFile returns a Store kept in path; a missing file is the empty state.
+func NewFile(path string) *File { return &File{path: path} }
+
+func (f *File) String() string { return "file:" + f.path }
+
+func (f *File) read() (fileDoc, error) {
+	var d fileDoc
+	b, err := os.ReadFile(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return d, nil
+	}
+	if err != nil {
+		return d, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, fmt.Errorf("%s: %w", f.path, err)
+	}
+	return d, nil
+}
+
+// Load implements Store.
+func (f *File) Load(context.Context) (State, error) {
+	d, err := f.read()
+	return d.State, err
+}
+
+// Save implements Store.
+func (f *File) Save(_ context.Context, base uint64, c *spec.Config, ch Change) (uint64, error) {
+	if err := checkNames(c); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	unlock, err := lockFile(f.path)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer unlock()
+	d, err := f.read()
+	if err != nil {
+		return 0, err
+	}
+	if d.Revision != base {
+		return 0, ErrConflict
+	}
+	cfg, err := clone(c)
+	if err != nil {
+		return 0, err
+	}
+	e := Entry{Revision: base + 1, Actor: ch.Actor, Time: time.Now().UTC(), Message: ch.Message, Summary: Summary(&d.Config, &cfg)}
+	d.Audit = append([]Entry{e}, d.Audit...)
+	if len(d.Audit) > AuditSize {
+		d.Audit = d.Audit[:AuditSize]
+	}
+	d.Revision, d.Config = base+1, cfg
+	if d.History == nil {
+		d.History = map[uint64][]byte{}
+	}
+	if snap := snapshot(&cfg); snap != nil {
+		d.History[d.Revision] = snap
+	}
+	for rev := range d.History {
+		if rev+AuditSize <= d.Revision {
+			delete(d.History, rev)
+		}
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return 0, err
+	}
+	if err := writeAtomic(f.path, b); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return d.Revision, nil
+}
+
+// writeAtomic replaces path with data: temp file, fsync, rename, fsync of
+// the directory (so the rename itself survives a crash).
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Watch implements Store by reading the file every Every.
+func (f *File) Watch(ctx context.Context, fn func(State, error)) {
+	every := f.Every
+	if every <= 0 {
+		every = time.Second
+	}
+	var last []byte
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		d, err := f.read()
+		switch {
+		case err != nil:
+			fn(State{}, err)
+			last = nil
+		default:
+			if b := mustJSON(d.State); !bytes.Equal(b, last) {
+				last = b
+				fn(d.State, nil)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Audit implements Store.
+func (f *File) Audit(context.Context) ([]Entry, error) {
+	d, err := f.read()
+	return d.Audit, err
+}
+
+// At implements Store.
+func (f *File) At(_ context.Context, rev uint64) (spec.Config, error) {
+	d, err := f.read()
+	if err != nil {
+		return spec.Config{}, err
+	}
+	snap, ok := d.History[rev]
+	if !ok {
+		return spec.Config{}, ErrNoHistory
+	}
+	return unsnapshot(snap)
+}

@@ -1,0 +1,300 @@
+package admin_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/gatescale/gatescale/gateway/admin"
+	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/consultest"
+)
+
+func sample(backend string, routes ...string) *spec.Config {
+	c := &spec.Config{Upstreams: map[string]spec.Upstream{"b": {Instances: []spec.Instance{{Addr: backend}}}}}
+	for _, r := range routes {
+		c.Routes = append(c.Routes, spec.Route{Name: r, PathPrefix: "/" + r, Upstream: "b"})
+	}
+	return c
+}
+
+// stores runs fn against a File and a Consul store.
+func stores(t *testing.T, fn func(t *testing.T, s admin.Store)) {
+	t.Run("file", func(t *testing.T) { fn(t, admin.NewFile(filepath.Join(t.TempDir(), "state.json"))) })
+	t.Run("consul", func(t *testing.T) {
+		a := consultest.Start(t)
+		fn(t, admin.NewConsul(a.Client, "gs/admin"))
+	})
+}
+
+func TestStoreRoundTripAndAudit(t *testing.T) {
+	stores(t, func(t *testing.T, s admin.Store) {
+		ctx := context.Background()
+		st, err := s.Load(ctx)
+		if err != nil || st.Revision != 0 {
+			t.Fatalf("empty store: %+v %v", st, err)
+		}
+		c := sample("127.0.0.1:1", "z", "a", "m") // order must survive
+		c.Consumers = []consumer.Consumer{{ID: "bob"}, {ID: "alice"}}
+		c.TrustedProxies = []string{"10.0.0.0/8"}
+		rev, err := s.Save(ctx, 0, c, admin.Change{Actor: "alice", Message: "first"})
+		if err != nil || rev != 1 {
+			t.Fatalf("save: %d %v", rev, err)
+		}
+		st, err = s.Load(ctx)
+		if err != nil || st.Revision != 1 {
+			t.Fatalf("load: %+v %v", st, err)
+		}
+		if got := fmt.Sprint(st.Config.Routes[0].Name, st.Config.Routes[1].Name, st.Config.Routes[2].Name, st.Config.Consumers[0].ID, st.Config.TrustedProxies); got != "zambob[10.0.0.0/8]" {
+			t.Fatalf("round trip: %s", got)
+		}
+		c.Routes = c.Routes[1:]
+		c.Upstreams["c"] = spec.Upstream{Instances: []spec.Instance{{Addr: "127.0.0.1:2"}}}
+		if _, err := s.Save(ctx, 1, c, admin.Change{Actor: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Save(ctx, 1, c, admin.Change{Actor: "eve"}); !errors.Is(err, admin.ErrConflict) {
+			t.Fatalf("stale base: %v", err)
+		}
+		log, err := s.Audit(ctx)
+		if err != nil || len(log) != 2 {
+			t.Fatalf("audit: %+v %v", log, err)
+		}
+		if log[0].Revision != 2 || log[0].Actor != "bob" || strings.Join(log[0].Summary, " ") != "+upstream/c -route/z" {
+			t.Fatalf("audit entry: %+v", log[0])
+		}
+		if log[1].Message != "first" || log[1].Time.IsZero() {
+			t.Fatalf("audit entry: %+v", log[1])
+		}
+		// The state of each revision is kept, for rollback.
+		at1, err := s.At(ctx, 1)
+		if err != nil || len(at1.Routes) != 3 || at1.Routes[0].Name != "z" {
+			t.Fatalf("state at 1: %+v %v", at1, err)
+		}
+		if _, err := s.At(ctx, 7); !errors.Is(err, admin.ErrNoHistory) {
+			t.Fatalf("state at 7: %v", err)
+		}
+	})
+}
+
+// Two writers from the same base: exactly one wins, the other gets
+// ErrConflict, and the winner's change is all there.
+func TestStoreConcurrentWritersCAS(t *testing.T) {
+	stores(t, func(t *testing.T, s admin.Store) {
+		ctx := context.Background()
+		if _, err := s.Save(ctx, 0, sample("127.0.0.1:1", "base"), admin.Change{Actor: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 10 {
+			base := uint64(round + 1)
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for w := range 2 {
+				wg.Go(func() {
+					_, errs[w] = s.Save(ctx, base, sample("127.0.0.1:1", "base", fmt.Sprintf("w%d-%d", w, round)), admin.Change{Actor: fmt.Sprint("w", w)})
+				})
+			}
+			wg.Wait()
+			wins := 0
+			winner := -1
+			for w, err := range errs {
+				switch {
+				case err == nil:
+					wins, winner = wins+1, w
+				case !errors.Is(err, admin.ErrConflict):
+					t.Fatalf("writer %d: %v", w, err)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("round %d: %d writers won: %v", round, wins, errs)
+			}
+			st, err := s.Load(ctx)
+			if err != nil || st.Revision != base+1 || len(st.Config.Routes) != 2 || st.Config.Routes[1].Name != fmt.Sprintf("w%d-%d", winner, round) {
+				t.Fatalf("round %d: %+v %v", round, st, err)
+			}
+		}
+	})
+}
+
+// A crash mid-write leaves a temp file next to the state: the state is
+// still the last complete one.
+func TestFileSurvivesTornWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	s := admin.NewFile(path)
+	if _, err := s.Save(context.Background(), 0, sample("127.0.0.1:1", "a"), admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".state.json.123"), []byte(`{"revision":2,"con`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Load(context.Background())
+	if err != nil || st.Revision != 1 {
+		t.Fatalf("%+v %v", st, err)
+	}
+}
+
+func TestConsulLayoutOneKeyPerObject(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/admin")
+	ctx := context.Background()
+	c := sample("127.0.0.1:1", "a", "b/c")
+	if _, err := s.Save(ctx, 0, c, admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := a.Client.KV().Keys("gs/admin/", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "gs/admin/audit/00000000000000000001 gs/admin/history/00000000000000000001 gs/admin/state/manifest gs/admin/state/routes/a gs/admin/state/routes/b%2Fc gs/admin/state/settings gs/admin/state/upstreams/b"
+	if got := strings.Join(keys, " "); got != want {
+		t.Fatalf("keys:\n%s\nwant\n%s", got, want)
+	}
+	// A second write sends only what changed: the audit entry, one route
+	// and the manifest (seen as their ModifyIndex moving).
+	before, _, _ := a.Client.KV().Get("gs/admin/state/upstreams/b", nil)
+	c.Routes[0].PathPrefix = "/x"
+	if _, err := s.Save(ctx, 1, c, admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	after, _, _ := a.Client.KV().Get("gs/admin/state/upstreams/b", nil)
+	if before.ModifyIndex != after.ModifyIndex {
+		t.Fatal("an unchanged upstream was rewritten")
+	}
+}
+
+// Watch delivers new revisions from blocking queries, reports errors while
+// Consul is down, and catches up after it returns.
+func TestConsulWatchSurvivesRestart(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/admin")
+	s.WaitTime = 2 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan uint64, 100)
+	errs := make(chan error, 100)
+	go s.Watch(ctx, func(st admin.State, err error) {
+		if err != nil {
+			select {
+			case errs <- err:
+			default:
+			}
+			return
+		}
+		got <- st.Revision
+	})
+	wait := func(rev uint64) {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case r := <-got:
+				if r == rev {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("revision %d not delivered", rev)
+			}
+		}
+	}
+	wait(0)
+	if _, err := s.Save(ctx, 0, sample("127.0.0.1:1", "a"), admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	wait(1)
+	a.Stop()
+	select {
+	case err := <-errs:
+		if !errors.Is(err, admin.ErrUnavailable) {
+			t.Fatalf("error while down: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no error while Consul is down")
+	}
+	if _, err := s.Save(ctx, 1, sample("127.0.0.1:1", "a", "b"), admin.Change{}); !errors.Is(err, admin.ErrUnavailable) {
+		t.Fatalf("save while down: %v", err)
+	}
+	a.Restart()
+	if _, err := s.Save(ctx, 1, sample("127.0.0.1:1", "a", "b"), admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	wait(2)
+}
+
+// A state larger than one transaction: new objects are staged (invisible
+// until the manifest commits), the rest goes in the final transaction; a
+// change rewriting too many existing objects at once is refused.
+func TestConsulLargeState(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/big")
+	ctx := context.Background()
+	var names []string
+	for i := range 300 {
+		names = append(names, fmt.Sprintf("r%03d", 299-i))
+	}
+	c := sample("127.0.0.1:1", names...)
+	if _, err := s.Save(ctx, 0, c, admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Load(ctx)
+	if err != nil || len(st.Config.Routes) != 300 || st.Config.Routes[0].Name != "r299" || st.Config.Routes[299].Name != "r000" {
+		t.Fatalf("%d routes, %v", len(st.Config.Routes), err)
+	}
+	// Keys staged without a manifest naming them are not part of the state.
+	if _, err := a.Client.KV().Put(&api.KVPair{Key: "gs/big/state/routes/ghost", Value: []byte(`{"name":"ghost"}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Load(ctx); len(st.Config.Routes) != 300 {
+		t.Fatal("an unnamed key became part of the state")
+	}
+	for i := range c.Routes {
+		c.Routes[i].Timeout = spec.Duration(time.Second)
+	}
+	if _, err := s.Save(ctx, 1, c, admin.Change{}); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("rewriting 300 objects at once: %v", err)
+	}
+	if _, err := s.Save(ctx, 1, sample("127.0.0.1:1", "ghost"), admin.Change{}); err == nil {
+		t.Fatal("deleting 300 objects at once accepted")
+	}
+	// A leftover key under a new object's name is replaced in the final
+	// transaction.
+	c = sample("127.0.0.1:1", append(names, "ghost")...)
+	if _, err := s.Save(ctx, 1, c, admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Load(ctx); len(st.Config.Routes) != 301 || st.Config.Routes[300].Upstream != "b" {
+		t.Fatalf("ghost: %+v", st.Config.Routes[len(st.Config.Routes)-1])
+	}
+}
+
+// Two File values on one path (two processes) still serialise their writes:
+// the lock file makes the revision check and the rename one step.
+func TestFileWritersShareLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	ctx := context.Background()
+	if _, err := admin.NewFile(path).Save(ctx, 0, sample("127.0.0.1:1", "a"), admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for w := range 2 {
+			wg.Go(func() {
+				_, errs[w] = admin.NewFile(path).Save(ctx, uint64(round+1), sample("127.0.0.1:1", "a", fmt.Sprint("w", w)), admin.Change{})
+			})
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("round %d: %v", round, errs)
+		}
+	}
+}
