@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"github.com/gatescale/gatescale/internal/yamldoc"
 	"strconv"
 	"strings"
 )
@@ -76,23 +77,9 @@ func Segments(path string) []string {
 }
 
 // Join appends a key to a path: "upstreams" + "users" is upstreams.users;
-// keys that are not plain words are quoted: upstreams["a.b"].
-func Join(path, key string) string {
-	plain := key != ""
-	for _, c := range key {
-		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			plain = false
-			break
-		}
-	}
-	switch {
-	case !plain:
-		return path + "[" + strconv.Quote(key) + "]"
-	case path == "":
-		return key
-	}
-	return path + "." + key
-}
+// keys that are not plain words are quoted: upstreams["a.b"]. It is the
+// file's path syntax (yamldoc), so a FieldError's path finds its position.
+func Join(path, key string) string { return yamldoc.Join(path, key) }
 
 // Index appends a list index to a path: routes + 2 is routes[2].
 func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
