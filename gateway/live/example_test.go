@@ -1,0 +1,51 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/live"
+	"github.com/gatescale/gatescale/gateway/spec"
+)
+
+// Validate, build, apply, commit: what the file and the admin API both do
+// with a revision of the gateway's state.
+func ExampleRuntime_Build() {
+	c := &spec.Config{
+		Upstreams: map[string]spec.Upstream{"users": {Instances: []spec.Instance{{Addr: "127.0.0.1:9001"}}}},
+		Routes: []spec.Route{{Name: "users", PathPrefix: "/users", Upstream: "users",
+			RateLimit: []spec.RateLimitPolicy{{Rate: 100}}}},
+	}
+	if err := live.Validate(c); err != nil {
+		panic(err)
+	}
+	rt := live.NewRuntime() // one per process: it keeps buckets and clients across builds
+	defer rt.Close()
+	built, err := rt.Build(c)
+	if err != nil {
+		panic(err)
+	}
+	gw, _ := gateway.New(gateway.WithAccessLog(false))
+	defer gw.Close()
+	if err := gw.Apply(context.Background(), built.Gateway); err != nil {
+		built.Discard() // the running configuration stays; close what this build started
+		panic(err)
+	}
+	built.Commit() // close what only the previous revision used
+	fmt.Println(len(built.Gateway.Routes[0].Middleware), "middleware on route", built.Gateway.Routes[0].Name)
+	// Output: 1 middleware on route users
+}
+
+// Validate places the route table's own problems at their field too.
+func ExampleValidate() {
+	c := &spec.Config{
+		Upstreams: map[string]spec.Upstream{"u": {Instances: []spec.Instance{{Addr: "127.0.0.1:1"}}}},
+		Routes: []spec.Route{
+			{Name: "a", Path: "/a", Upstream: "u"},
+			{Name: "b", Path: "/a", Methods: []string{"GET"}, Upstream: "u"},
+		},
+	}
+	fmt.Println(live.Validate(c))
+	// Output: routes[1].path: GET /a is already routed by route "a"
+}
