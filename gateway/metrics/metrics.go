@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/outcome"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // Metric names. They are fixed (no namespace option) because the HPA's
@@ -26,6 +28,7 @@ const (
 	UpstreamRequestDuration = "gatescale_upstream_request_duration_seconds"
 	UpstreamInstances       = "gatescale_upstream_instances"
 	UpstreamRetriesTotal    = "gatescale_upstream_retries_total"
+	RefusedTotal            = "gatescale_http_refused_total"
 	DiscoveryStale          = "gatescale_discovery_stale"
 )
 
@@ -93,6 +96,7 @@ type Metrics struct {
 	instances *prometheus.GaugeVec
 	stale     *prometheus.GaugeVec
 	retries   *prometheus.CounterVec
+	refused   *prometheus.CounterVec
 
 	// Copy-on-write maps: the request path only loads a pointer and does a
 	// map lookup; the mutex is taken the first time a name is seen.
@@ -158,6 +162,10 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Name: UpstreamInstances,
 			Help: "Instances of each upstream by health state (healthy, ejected, unhealthy).",
 		}, []string{"upstream", "state"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: RefusedTotal,
+			Help: "Requests refused before routing (route \"(refused)\"), by reason; the reasons are a fixed set.",
+		}, []string{"reason"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: UpstreamRetriesTotal,
 			Help: "Retried upstream attempts, by upstream and reason.",
@@ -167,7 +175,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Help: "1 while the upstream's discovery source is unreachable and the last known instances are used.",
 		}, []string{"upstream"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries, m.stale}
+	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries, m.stale, m.refused}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -215,6 +223,9 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			ms.code(m, rs.name, statusIndex(code)).Inc()
 			ms.duration.Observe(time.Since(start).Seconds())
 			rs.size.Observe(float64(rec.Bytes()))
+			if rs.name == request.Refused {
+				m.countRefused(r)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 		panicked = false
@@ -435,4 +446,15 @@ func (us *upstreamSeries) retry(m *Metrics, reason string) prometheus.Counter {
 		us.retries[reason] = c
 	}
 	return c
+}
+
+// countRefused counts a request the route table refused, by its reason.
+func (m *Metrics) countRefused(r *http.Request) {
+	reason := "other"
+	if info := request.InfoFrom(r.Context()); info != nil {
+		if e, ok := strings.CutPrefix(info.State().Error, "refused: "); ok {
+			reason = e
+		}
+	}
+	m.refused.WithLabelValues(reason).Inc()
 }

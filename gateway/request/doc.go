@@ -9,5 +9,10 @@
 // each other.
 package request
 
-// Unmatched is the route name recorded for requests no route matches.
-const Unmatched = "unmatched"
+// Route names of requests no route serves: Unmatched when no route
+// matches, Refused when the request was refused before matching (a
+// malformed path). Both are bounded labels, counted like any route.
+const (
+	Unmatched = "unmatched"
+	Refused   = "(refused)"
+)

@@ -22,6 +22,7 @@ import (
 // Table is an immutable set of routes compiled into chi trees. It is an
 // http.Handler. Build it with NewTable.
 type Table struct {
+	refuse http.Handler // the gateway-wide chain around a 400 for refused paths
 	routes []Route
 	exact  map[string]*tree // by lower-case host
 	wild   []wildHost       // "*.example.com", longest suffix first
@@ -92,7 +93,7 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	t := &Table{routes: append([]Route(nil), routes...), exact: map[string]*tree{}, trusted: o.trusted}
+	t := &Table{refuse: chain(o.middleware, http.HandlerFunc(refused)), routes: append([]Route(nil), routes...), exact: map[string]*tree{}, trusted: o.trusted}
 	handlers := make([]http.Handler, len(routes))
 	for i := range t.routes {
 		h, err := t.routes[i].handler(o.middleware)
@@ -227,7 +228,15 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if needsNormalize(esc) {
 		n, err := NormalizePath(esc)
 		if err != nil {
-			problem.Write(w, problem.Details{Status: http.StatusBadRequest, Detail: err.Error()})
+			// Refused before matching, but through the gateway-wide chain:
+			// counted (route "(refused)") and logged, so attacks show.
+			info := request.NewInfo(request.Refused, "", request.ResolveClient(r, t.trusted))
+			var pe *PathError
+			if errors.As(err, &pe) {
+				info.SetError("refused: " + pe.Reason)
+			}
+			ctx := context.WithValue(request.WithInfo(r.Context(), info), refusalKey{}, err)
+			t.refuse.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		c := *r.URL // the caller's URL is not ours to change
@@ -579,4 +588,16 @@ func belowMount(r *http.Request, rest string) *http.Request {
 		c.Path, c.RawPath = rest, ""
 	}
 	return shallowWithURL(r, &c)
+}
+
+type refusalKey struct{}
+
+// refused answers 400 with the reason put in the context by ServeHTTP.
+func refused(w http.ResponseWriter, r *http.Request) {
+	err, _ := r.Context().Value(refusalKey{}).(error)
+	detail := "malformed request path"
+	if err != nil {
+		detail = err.Error()
+	}
+	problem.Write(w, problem.Details{Status: http.StatusBadRequest, Detail: detail})
 }
