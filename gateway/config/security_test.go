@@ -152,7 +152,7 @@ func TestSecurityParseAndBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tlsConfig == nil || tlsConfig.MinVersion != tls.VersionTLS13 || tlsConfig.ClientAuth != tls.VerifyClientCertIfGiven ||
-		tlsConfig.ClientCAs == nil || len(tlsConfig.Certificates) != 1 {
+		tlsConfig.ClientCAs == nil || tlsConfig.GetCertificate == nil {
 		t.Fatalf("TLS config %+v", tlsConfig)
 	}
 	if err := l.Apply(context.Background(), gw, rt); err != nil {
@@ -357,5 +357,77 @@ tls:
 	t.Setenv("GATESCALE_TEST_UNSET", "short")
 	if err := l.Check(rt); err == nil || !strings.Contains(err.Error(), "auth.jwt.env: HMAC secret of 5 bytes is too short") {
 		t.Errorf("short secret: %v", err)
+	}
+}
+
+// A certificate rotated on disk (cert-manager writes new files) is served to
+// new handshakes without a restart, and no request fails meanwhile.
+func TestTLSRotationUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeCert(t, dir)
+	doc := "tls:\n  cert_file: " + certFile + "\n  key_file: " + keyFile + "\nupstreams:\n  u: {instances: [\"a:1\"]}\nroutes:\n  - {name: r, path_prefix: /, upstream: u}\n"
+	l, err := Parse("t.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	serial := func() (string, error) {
+		// A new connection each time: a new handshake.
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // the test reads the served certificate
+		resp, err := c.Get("https://" + ln.Addr().String() + "/")
+		if err != nil {
+			return "", err
+		}
+		resp.Body.Close()
+		return resp.TLS.PeerCertificates[0].SerialNumber.String(), nil
+	}
+	first, err := serial()
+	if err != nil || first != "1" {
+		t.Fatalf("serial %q, %v", first, err)
+	}
+	// Rotate: a new key and certificate (serial 2) replace the files the
+	// way cert-manager's volume does, by renaming over them.
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "gw"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	kder, _ := x509.MarshalPKCS8PrivateKey(k)
+	_ = os.WriteFile(certFile+".new", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyFile+".new", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	if err := os.Rename(keyFile+".new", keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(certFile+".new", certFile); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	requests, failures := 0, 0
+	for {
+		s, err := serial()
+		requests++
+		if err != nil {
+			failures++
+			t.Errorf("request %d during the rotation: %v", requests, err)
+		}
+		if s == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still serving serial %s after 10s", s)
+		}
+	}
+	if failures > 0 {
+		t.Errorf("%d of %d requests failed during the rotation", failures, requests)
 	}
 }

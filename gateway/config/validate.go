@@ -3,13 +3,13 @@ package config
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway"
@@ -99,45 +99,53 @@ func (l *Loaded) Check(rt *live.Runtime) error {
 }
 
 // TLSConfig returns the proxy listener's TLS configuration (client
-// certificate verification included), or nil without a tls section.
+// certificate verification included), or nil without a tls section. The
+// certificate and client CAs follow their files: a rotation applies to new
+// handshakes without a restart (see tlsFiles).
 func (l *Loaded) TLSConfig() (*tls.Config, error) {
+	return l.tlsConfig(slog.Default())
+}
+
+func (l *Loaded) tlsConfig(logger *slog.Logger) (*tls.Config, error) {
 	t := l.TLS
 	if t == nil {
 		return nil, nil
 	}
-	var errs []error
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, &spec.FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	files := &tlsFiles{certFile: t.CertFile, keyFile: t.KeyFile, caFile: t.ClientCAFile, logger: logger}
+	hash, cert, pool, err := files.load()
+	if err != nil {
+		field := "tls.cert_file"
+		if t.ClientCAFile != "" && (strings.Contains(err.Error(), t.ClientCAFile) || errors.Is(err, os.ErrNotExist) && !fileExists(t.ClientCAFile)) {
+			field = "tls.client_ca_file"
+		}
+		return nil, l.Locate(&spec.FieldError{Path: field, Message: err.Error()})
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	files.hash, files.cert, files.pool, files.checked = hash, cert, pool, time.Now()
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: files.getCertificate}
 	if t.MinVersion == "1.3" {
 		cfg.MinVersion = tls.VersionTLS13
 	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	if err != nil {
-		bad("tls.cert_file", "%v", err)
-	} else {
-		cfg.Certificates = []tls.Certificate{cert}
-	}
 	if t.ClientCAFile != "" {
-		pem, err := os.ReadFile(t.ClientCAFile)
-		pool := x509.NewCertPool()
-		switch {
-		case err != nil:
-			bad("tls.client_ca_file", "%v", err)
-		case !pool.AppendCertsFromPEM(pem):
-			bad("tls.client_ca_file", "no PEM certificates in %s", t.ClientCAFile)
-		}
-		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.VerifyClientCertIfGiven
 		if t.ClientAuth == "require" {
 			cfg.ClientAuth = tls.RequireAndVerifyClientCert
 		}
-	}
-	if len(errs) > 0 {
-		return nil, l.Locate(errors.Join(errs...))
+		cfg.ClientCAs = pool
+		base := cfg.Clone()
+		// The client CAs follow their file too: each handshake gets the
+		// pool in force.
+		cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c := base.Clone()
+			_, c.ClientCAs = files.current()
+			return c, nil
+		}
 	}
 	return cfg, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func (p *parseState) listenAddr(key, v, def string) string {
