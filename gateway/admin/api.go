@@ -154,8 +154,16 @@ func (a *API) refuse(r *http.Request, ip, actor, reason string) {
 func (a *API) failed(ip string) {
 	res, err := a.failures.Allow(context.Background(), ip, a.opts.AuthFailures)
 	if err == nil && !res.Allowed {
+		now := time.Now()
 		a.mu.Lock()
-		a.blocked[ip] = time.Now().Add(res.RetryAfter)
+		if len(a.blocked) >= 10000 { // many addresses: drop the expired ones
+			for k, until := range a.blocked {
+				if now.After(until) {
+					delete(a.blocked, k)
+				}
+			}
+		}
+		a.blocked[ip] = now.Add(res.RetryAfter)
 		a.mu.Unlock()
 	}
 }
