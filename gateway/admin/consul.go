@@ -28,6 +28,7 @@ import (
 //	state/consumers/ID        one consumer
 //	audit/00000000000000000042  one audit Entry per revision, the last AuditSize kept
 //	history/00000000000000000042  the state written at that revision, gzipped JSON (for rollback)
+//	tokens/NAME               an admin token (TokenKeeper), outside state/ so no replica reloads
 //
 // Why: a Consul value is at most 512 KB, so one key per object keeps a large
 // state storable and a write small (only the objects that changed are
