@@ -93,6 +93,9 @@ func NewAPI(st Store, opts Options) (*API, error) {
 		m.HandleFunc("DELETE /admin/"+k.plural+"/{name}", a.del(k))
 	}
 	m.HandleFunc("POST /admin/consumers/{name}/keys", a.newKey)
+	m.HandleFunc("GET /admin/tokens", a.listTokens)
+	m.HandleFunc("PUT /admin/tokens/{name}", a.putToken)
+	m.HandleFunc("DELETE /admin/tokens/{name}", a.deleteToken)
 	m.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "no such admin resource", nil)
 	})
@@ -102,6 +105,8 @@ func NewAPI(st Store, opts Options) (*API, error) {
 // required is the role a request needs.
 func required(r *http.Request) Role {
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/admin/tokens"):
+		return Admin
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return Viewer
 	case strings.HasPrefix(r.URL.Path, "/admin/upstreams/"), strings.HasPrefix(r.URL.Path, "/admin/rollback/"):
@@ -125,7 +130,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	secret, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	name, role, ok := a.opts.Tokens.lookup(strings.TrimSpace(secret))
+	name, role, ok := a.lookup(r.Context(), strings.TrimSpace(secret))
 	if !ok {
 		reason := "invalid"
 		if !hasBearer {
@@ -145,6 +150,30 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, name)))
 }
 
+// lookup finds a secret among the file's tokens, then the store's.
+func (a *API) lookup(ctx context.Context, secret string) (string, Role, bool) {
+	if name, role, ok := a.opts.Tokens.lookup(secret); ok {
+		return name, role, true
+	}
+	keeper, ok := a.store.(TokenKeeper)
+	if !ok || secret == "" {
+		return "", 0, false
+	}
+	list, err := keeper.Tokens(ctx)
+	if err != nil {
+		a.logger.Warn("admin tokens of the store cannot be read", "err", err)
+		return "", 0, false
+	}
+	want := HashToken(secret)
+	for _, t := range list {
+		if t.SHA256 == want {
+			role, err := ParseRole(t.Role)
+			return t.Name, role, err == nil
+		}
+	}
+	return "", 0, false
+}
+
 func (a *API) refuse(r *http.Request, ip, actor, reason string) {
 	a.authFailures.WithLabelValues(reason).Inc()
 	a.logger.Warn("admin request refused", "reason", reason, "client_ip", ip, "actor", actor, "method", r.Method, "path", r.URL.Path)
@@ -154,8 +183,16 @@ func (a *API) refuse(r *http.Request, ip, actor, reason string) {
 func (a *API) failed(ip string) {
 	res, err := a.failures.Allow(context.Background(), ip, a.opts.AuthFailures)
 	if err == nil && !res.Allowed {
+		now := time.Now()
 		a.mu.Lock()
-		a.blocked[ip] = time.Now().Add(res.RetryAfter)
+		if len(a.blocked) >= 10000 { // many addresses: drop the expired ones
+			for k, until := range a.blocked {
+				if now.After(until) {
+					delete(a.blocked, k)
+				}
+			}
+		}
+		a.blocked[ip] = now.Add(res.RetryAfter)
 		a.mu.Unlock()
 	}
 }
@@ -616,4 +653,89 @@ func (a *API) newKey(w http.ResponseWriter, r *http.Request) {
 		c.Consumers[i].APIKeys = append(c.Consumers[i].APIKeys, consumer.APIKey{ID: req.ID, SHA256: hash.String()})
 		return http.StatusCreated, NewKey{ID: req.ID, Key: key}
 	})
+}
+
+// TokenView is a token as GET /admin/tokens shows it: no hash.
+type TokenView struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// Token is the secret, in the answer that created it only.
+	Token string `json:"token,omitempty"`
+}
+
+func (a *API) keeper(w http.ResponseWriter) (TokenKeeper, bool) {
+	k, ok := a.store.(TokenKeeper)
+	if !ok {
+		writeProblem(w, http.StatusNotImplemented, "this store keeps no tokens; use the tokens file", nil)
+	}
+	return k, ok
+}
+
+func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
+	k, ok := a.keeper(w)
+	if !ok {
+		return
+	}
+	list, err := k.Tokens(r.Context())
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	out := []TokenView{}
+	for _, t := range list {
+		out = append(out, TokenView{Name: t.Name, Role: t.Role})
+	}
+	writeBody(w, http.StatusOK, out)
+}
+
+// putToken makes a new secret for a token name (a new one, or a rotation)
+// and shows it once; the store keeps its SHA-256.
+func (a *API) putToken(w http.ResponseWriter, r *http.Request) {
+	k, ok := a.keeper(w)
+	if !ok {
+		return
+	}
+	var req struct {
+		Role string `json:"role"`
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err := DecodeStrict(body, &req); err != nil {
+		var de *DecodeError
+		errors.As(err, &de)
+		writeProblem(w, http.StatusBadRequest, "the body is not a token request", []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
+		return
+	}
+	if _, err := ParseRole(req.Role); err != nil {
+		writeProblem(w, http.StatusUnprocessableEntity, err.Error(), []FieldProblem{{Pointer: "/role", Detail: err.Error()}})
+		return
+	}
+	name := r.PathValue("name")
+	secret, _ := consumer.GenerateKey("gsa_")
+	if err := k.PutToken(r.Context(), Token{Name: name, SHA256: HashToken(secret), Role: req.Role}); err != nil {
+		storeError(w, err)
+		return
+	}
+	actor, _ := r.Context().Value(actorKey{}).(string)
+	a.logger.Info("admin token set", "actor", actor, "token", name, "role", req.Role)
+	writeBody(w, http.StatusCreated, TokenView{Name: name, Role: req.Role, Token: secret})
+}
+
+func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {
+	k, ok := a.keeper(w)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	found, err := k.DeleteToken(r.Context(), name)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	if !found {
+		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no token %q in the store", name), nil)
+		return
+	}
+	actor, _ := r.Context().Value(actorKey{}).(string)
+	a.logger.Info("admin token deleted", "actor", actor, "token", name)
+	writeBody(w, http.StatusOK, map[string]string{"deleted": name})
 }

@@ -77,7 +77,7 @@ type answer struct {
 	raw  string
 }
 
-func (f *apiFixture) do(role, method, path, ifMatch, body string) answer {
+func (f *apiFixture) do(role, method, path, ifMatch, body string) answer { // role: a role of secrets, or a secret
 	f.t.Helper()
 	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if s, ok := secrets[role]; ok {
@@ -131,6 +131,9 @@ func TestEndpointRoles(t *testing.T) {
 		{"PUT", "/admin/upstreams/u2", upBody, "admin"},
 		{"DELETE", "/admin/upstreams/u2", "", "admin"},
 		{"POST", "/admin/rollback/1", "", "admin"},
+		{"GET", "/admin/tokens", "", "admin"},
+		{"PUT", "/admin/tokens/t1", `{"role":"viewer"}`, "admin"},
+		{"DELETE", "/admin/tokens/t1", "", "admin"},
 	}
 	order := []string{"viewer", "operator", "admin"}
 	for _, c := range cases {
@@ -400,4 +403,44 @@ func TestRouteLifecycle(t *testing.T) {
 	if a := put("bogus"); a.code != 409 && a.code != 422 {
 		t.Fatalf("bogus state: %d %s", a.code, a.raw)
 	}
+}
+
+// Tokens managed through the API, kept by the store (shared by replicas):
+// the secret is shown once, works with its role, and stops working when
+// deleted.
+func TestTokensThroughAPI(t *testing.T) {
+	stores(t, func(t *testing.T, st admin.Store) {
+		f := newAPI(t, st, admin.Options{})
+		a := f.do("admin", "PUT", "/admin/tokens/ci", "", `{"role":"operator"}`)
+		secret, _ := a.body["token"].(string)
+		if a.code != 201 || !strings.HasPrefix(secret, "gsa_") {
+			t.Fatalf("create: %d %s", a.code, a.raw)
+		}
+		if a = f.do("admin", "PUT", "/admin/tokens/x", "", `{"role":"root"}`); a.code != 422 {
+			t.Fatalf("bad role: %d", a.code)
+		}
+		if a = f.do(secret, "PUT", "/admin/routes/ci", f.etag(), `{"path_prefix":"/ci","upstream":"b"}`); a.code != 201 {
+			t.Fatalf("the new token as operator: %d %s", a.code, a.raw)
+		}
+		if a = f.do(secret, "PUT", "/admin/upstreams/u", f.etag(), `{"instances":["127.0.0.1:1"]}`); a.code != 403 {
+			t.Fatalf("the new token on upstreams: %d", a.code)
+		}
+		if a = f.do(secret, "GET", "/admin/tokens", "", ""); a.code != 403 {
+			t.Fatalf("operator lists tokens: %d", a.code)
+		}
+		a = f.do("admin", "GET", "/admin/tokens", "", "")
+		if a.code != 200 || !strings.Contains(a.raw, `"ci"`) || strings.Contains(a.raw, admin.HashToken(secret)) || strings.Contains(a.raw, secret) {
+			t.Fatalf("list: %d %s", a.code, a.raw)
+		}
+		if a = f.do("admin", "DELETE", "/admin/tokens/ci", "", ""); a.code != 200 {
+			t.Fatalf("delete: %d", a.code)
+		}
+		if a = f.do(secret, "GET", "/admin/config", "", ""); a.code != 401 {
+			t.Fatalf("deleted token: %d", a.code)
+		}
+		// Tokens are not the state: no revision was made for them.
+		if f.etag() != `"2"` {
+			t.Fatalf("etag %s", f.etag())
+		}
+	})
 }

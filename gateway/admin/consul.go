@@ -28,6 +28,7 @@ import (
 //	state/consumers/ID        one consumer
 //	audit/00000000000000000042  one audit Entry per revision, the last AuditSize kept
 //	history/00000000000000000042  the state written at that revision, gzipped JSON (for rollback)
+//	tokens/NAME               an admin token (TokenKeeper), outside state/ so no replica reloads
 //
 // Why: a Consul value is at most 512 KB, so one key per object keeps a large
 // state storable and a write small (only the objects that changed are
@@ -390,4 +391,47 @@ func (s *Consul) At(ctx context.Context, rev uint64) (spec.Config, error) {
 		return spec.Config{}, ErrNoHistory
 	}
 	return unsnapshot(p.Value)
+}
+
+func (s *Consul) tokenKey(name string) string { return s.prefix + "tokens/" + url.PathEscape(name) }
+
+// Tokens implements TokenKeeper: one key per token under tokens/, outside
+// state/ so that changing them wakes no replica's watch.
+func (s *Consul) Tokens(ctx context.Context) ([]Token, error) {
+	pairs, _, err := s.client.KV().List(s.prefix+"tokens/", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var out []Token
+	for _, p := range pairs {
+		var t Token
+		if json.Unmarshal(p.Value, &t) == nil {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// PutToken implements TokenKeeper.
+func (s *Consul) PutToken(ctx context.Context, t Token) error {
+	_, err := s.client.KV().Put(&api.KVPair{Key: s.tokenKey(t.Name), Value: mustJSON(t)}, (&api.WriteOptions{}).WithContext(ctx))
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// DeleteToken implements TokenKeeper.
+func (s *Consul) DeleteToken(ctx context.Context, name string) (bool, error) {
+	p, _, err := s.client.KV().Get(s.tokenKey(name), (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if p == nil {
+		return false, nil
+	}
+	if _, err := s.client.KV().Delete(s.tokenKey(name), (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+		return false, unavailable(err)
+	}
+	return true, nil
 }

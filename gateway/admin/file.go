@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +33,8 @@ type fileDoc struct {
 	Audit []Entry `json:"audit"`
 	// History holds the compressed state of the last AuditSize revisions.
 	History map[uint64][]byte `json:"history,omitempty"`
+	// Tokens are the admin tokens kept with the state (TokenKeeper).
+	Tokens []Token `json:"tokens,omitempty"`
 }
 
 // NewFile returns a Store kept in path; a missing file is the empty state.
@@ -186,4 +189,56 @@ func (f *File) At(_ context.Context, rev uint64) (spec.Config, error) {
 		return spec.Config{}, ErrNoHistory
 	}
 	return unsnapshot(snap)
+}
+
+// update applies fn to the document under the locks and writes it.
+func (f *File) update(fn func(d *fileDoc) error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	unlock, err := lockFile(f.path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer unlock()
+	d, err := f.read()
+	if err != nil {
+		return err
+	}
+	if err := fn(&d); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(f.path, b); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Tokens implements TokenKeeper.
+func (f *File) Tokens(context.Context) ([]Token, error) {
+	d, err := f.read()
+	return d.Tokens, err
+}
+
+// PutToken implements TokenKeeper.
+func (f *File) PutToken(_ context.Context, t Token) error {
+	return f.update(func(d *fileDoc) error {
+		d.Tokens = append(slices.DeleteFunc(d.Tokens, func(x Token) bool { return x.Name == t.Name }), t)
+		return nil
+	})
+}
+
+// DeleteToken implements TokenKeeper.
+func (f *File) DeleteToken(_ context.Context, name string) (bool, error) {
+	found := false
+	err := f.update(func(d *fileDoc) error {
+		n := len(d.Tokens)
+		d.Tokens = slices.DeleteFunc(d.Tokens, func(x Token) bool { return x.Name == name })
+		found = len(d.Tokens) != n
+		return nil
+	})
+	return found, err
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -123,4 +124,16 @@ func (t *Tokens) lookup(secret string) (name string, role Role, ok bool) {
 	}
 	e, ok := t.byHash[sha256.Sum256([]byte(secret))]
 	return e.name, e.role, ok
+}
+
+// TokenKeeper is a Store that also keeps admin tokens, shared by every
+// replica like the state (File and Consul do). Tokens are not part of the
+// state: changing them makes no revision.
+type TokenKeeper interface {
+	// Tokens returns the kept tokens.
+	Tokens(ctx context.Context) ([]Token, error)
+	// PutToken adds or replaces the token named t.Name.
+	PutToken(ctx context.Context, t Token) error
+	// DeleteToken removes a token; false if there was none.
+	DeleteToken(ctx context.Context, name string) (bool, error)
 }
