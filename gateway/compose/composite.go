@@ -94,7 +94,7 @@ func (c *Composite) Validate(routePath string, upstreams []string) []*FieldError
 	if c.MaxAnswerBytes < 0 {
 		bad("max_answer_bytes", "must not be negative")
 	}
-	params := pathParams(routePath)
+	params := PathParams(routePath)
 	index := map[string]int{}
 	for i, call := range c.Calls {
 		p := "calls[" + strconv.Itoa(i) + "]"
@@ -271,8 +271,9 @@ func findCycle(deps [][]int) []int {
 	return nil
 }
 
-// pathParams returns the {name} parameters of a chi pattern.
-func pathParams(pattern string) map[string]bool {
+// PathParams returns the {name} parameters of a chi pattern: what a
+// template may name, and what a route's rewrite may use.
+func PathParams(pattern string) map[string]bool {
 	out := map[string]bool{}
 	for s := pattern; ; {
 		i := strings.IndexByte(s, '{')

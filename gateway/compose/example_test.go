@@ -65,3 +65,9 @@ func ExampleComposite_Validate() {
 	}
 	// Output: calls[0]: calls depend on each other in a cycle: a → b → a
 }
+
+func ExamplePathParams() {
+	p := compose.PathParams("/orders/{id}/lines/{n:[0-9]+}")
+	fmt.Println(p["id"], p["n"], p["x"])
+	// Output: true true false
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
 
@@ -146,25 +147,10 @@ func compileRewrite(tmpl string) (*rewriter, error) {
 	return rw, nil
 }
 
-// paramsIn returns the parameter names the route pattern defines.
+// paramsIn returns the parameter names the route pattern defines, "*"
+// included for a trailing wildcard.
 func paramsIn(pattern string) map[string]bool {
-	out := map[string]bool{}
-	for s := pattern; ; {
-		i := strings.IndexByte(s, '{')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			break
-		}
-		name := s[i+1 : i+j]
-		if k := strings.IndexByte(name, ':'); k >= 0 {
-			name = name[:k]
-		}
-		out[name] = true
-		s = s[i+j+1:]
-	}
+	out := compose.PathParams(pattern)
 	if strings.HasSuffix(pattern, "*") {
 		out["*"] = true
 	}
