@@ -38,6 +38,10 @@ type Options struct {
 	Registry prometheus.Registerer
 	// Validate are passed to live.Validate (e.g. spec.WithClientTLS).
 	Validate []spec.Option
+	// Check, if set, runs after validation on the candidate state: what
+	// only building it finds (a key file that cannot be read, no
+	// Kubernetes configuration). Pass live.Runtime.Check.
+	Check func(*spec.Config) error
 	// AuthFailures bounds failed authentications per client IP (default
 	// 10 a minute); beyond it the IP gets 429 until the bucket refills.
 	AuthFailures ratelimit.Limit
@@ -50,6 +54,7 @@ type API struct {
 	opts     Options
 	logger   *slog.Logger
 	mux      *http.ServeMux
+	roles    map[string]Role // by mux pattern
 	failures ratelimit.Local
 
 	mu      sync.Mutex
@@ -80,48 +85,58 @@ func NewAPI(st Store, opts Options) (*API, error) {
 			return nil, err
 		}
 	}
-	m := http.NewServeMux()
-	a.mux = m
-	m.HandleFunc("GET /admin/config", a.getConfig)
-	m.HandleFunc("GET /admin/revisions", a.listRevisions)
-	m.HandleFunc("GET /admin/revisions/{n}", a.getRevision)
-	m.HandleFunc("POST /admin/rollback/{n}", a.rollback)
-	for _, k := range kinds {
-		m.HandleFunc("GET /admin/"+k.plural, a.list(k))
-		m.HandleFunc("GET /admin/"+k.plural+"/{name}", a.get(k))
-		m.HandleFunc("PUT /admin/"+k.plural+"/{name}", a.put(k))
-		m.HandleFunc("DELETE /admin/"+k.plural+"/{name}", a.del(k))
+	a.mux = http.NewServeMux()
+	a.roles = map[string]Role{}
+	for _, e := range a.endpoints() {
+		pattern := e.method + " " + e.path
+		a.mux.HandleFunc(pattern, e.handler)
+		a.roles[pattern] = e.role
 	}
-	m.HandleFunc("POST /admin/consumers/{name}/keys", a.newKey)
-	m.HandleFunc("GET /admin/tokens", a.listTokens)
-	m.HandleFunc("PUT /admin/tokens/{name}", a.putToken)
-	m.HandleFunc("DELETE /admin/tokens/{name}", a.deleteToken)
-	m.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
+	a.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "no such admin resource", nil)
 	})
 	return a, nil
 }
 
-// required is the role a request needs.
-func required(r *http.Request) Role {
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/admin/tokens"):
-		return Admin
-	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		return Viewer
-	case strings.HasPrefix(r.URL.Path, "/admin/upstreams/"), strings.HasPrefix(r.URL.Path, "/admin/rollback/"):
-		return Admin
+// required is the role a request needs: its endpoint's, from the table
+// that also registers the handlers and writes the OpenAPI document; a
+// request that matches no endpoint needs only to be authenticated (it gets
+// 404 or 405).
+func (a *API) required(r *http.Request) Role {
+	if _, pattern := a.mux.Handler(r); pattern != "" {
+		if role, ok := a.roles[pattern]; ok {
+			return role
+		}
 	}
-	return Operator
+	return Viewer
 }
 
-type actorKey struct{}
+type (
+	actorKey struct{}
+	roleKey  struct{}
+)
+
+// Whoami is GET /admin/whoami: who the token is and what it may do.
+type Whoami struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+func (a *API) whoami(w http.ResponseWriter, r *http.Request) {
+	name, _ := r.Context().Value(actorKey{}).(string)
+	role, _ := r.Context().Value(roleKey{}).(Role)
+	writeBody(w, http.StatusOK, Whoami{Name: name, Role: role.String()})
+}
 
 // ServeHTTP authenticates, authorizes and serves one request.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, code: 200}
 	defer func() { a.requests.WithLabelValues(strconv.Itoa(rec.code)).Inc() }()
 	w = rec
+	if r.URL.Path == OpenAPIPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		a.serveOpenAPI(w)
+		return
+	}
 	ip := clientIP(r)
 	if until, ok := a.isBlocked(ip); ok {
 		a.refuse(r, ip, "", "throttled")
@@ -142,12 +157,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnauthorized, "an admin token is required (Authorization: Bearer TOKEN)", nil)
 		return
 	}
-	if need := required(r); role < need {
+	if need := a.required(r); role < need {
 		a.refuse(r, ip, name, "forbidden")
 		writeProblem(w, http.StatusForbidden, fmt.Sprintf("role %s may not do this; it needs %s", role, need), nil)
 		return
 	}
-	a.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, name)))
+	ctx := context.WithValue(context.WithValue(r.Context(), actorKey{}, name), roleKey{}, role)
+	a.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // lookup finds a secret among the file's tokens, then the store's.
@@ -360,6 +376,7 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request) {
 // kind is one collection of the state the API manages by name.
 type kind struct {
 	plural, singular string
+	schema           string // its OpenAPI schema name
 	newObj           func() any
 	list             func(c *spec.Config) any
 	find             func(c *spec.Config, name string) (any, bool)
@@ -370,7 +387,7 @@ type kind struct {
 
 var kinds = []kind{
 	{
-		plural: "upstreams", singular: "upstream",
+		plural: "upstreams", singular: "upstream", schema: "Upstream",
 		newObj: func() any { return new(spec.Upstream) },
 		list: func(c *spec.Config) any {
 			if c.Upstreams == nil {
@@ -393,7 +410,7 @@ var kinds = []kind{
 		},
 	},
 	{
-		plural: "routes", singular: "route",
+		plural: "routes", singular: "route", schema: "Route",
 		newObj: func() any { return new(spec.Route) },
 		list: func(c *spec.Config) any {
 			if c.Routes == nil {
@@ -432,7 +449,7 @@ var kinds = []kind{
 		},
 	},
 	{
-		plural: "consumers", singular: "consumer",
+		plural: "consumers", singular: "consumer", schema: "Consumer",
 		newObj: func() any { return new(consumer.Consumer) },
 		list: func(c *spec.Config) any {
 			if c.Consumers == nil {
@@ -540,7 +557,11 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, msg string, edit fu
 	if status == 0 {
 		return
 	}
-	if err := live.Validate(&cand, a.opts.Validate...); err != nil {
+	err = live.Validate(&cand, a.opts.Validate...)
+	if err == nil && a.opts.Check != nil {
+		err = a.opts.Check(&cand)
+	}
+	if err != nil {
 		fields, other := spec.FieldErrors(err)
 		var probs []FieldProblem
 		for _, fe := range fields {

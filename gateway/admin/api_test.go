@@ -117,6 +117,8 @@ func TestEndpointRoles(t *testing.T) {
 		{"GET", "/admin/config", "", "viewer"},
 		{"GET", "/admin/revisions", "", "viewer"},
 		{"GET", "/admin/revisions/1", "", "viewer"},
+		{"GET", "/admin/revisions/1/diff", "", "viewer"},
+		{"GET", "/admin/whoami", "", "viewer"},
 		{"GET", "/admin/upstreams", "", "viewer"},
 		{"GET", "/admin/upstreams/b", "", "viewer"},
 		{"GET", "/admin/routes", "", "viewer"},
@@ -134,6 +136,23 @@ func TestEndpointRoles(t *testing.T) {
 		{"GET", "/admin/tokens", "", "admin"},
 		{"PUT", "/admin/tokens/t1", `{"role":"viewer"}`, "admin"},
 		{"DELETE", "/admin/tokens/t1", "", "admin"},
+	}
+	// The cases are every operation of the OpenAPI document (written from
+	// the table that registers the handlers), with the role it states.
+	documented := openAPIOperations(t, f)
+	for _, c := range cases {
+		key := c.method + " " + c.path
+		op, ok := matchOperation(documented, c.method, c.path)
+		if !ok {
+			t.Fatalf("%s is not in the OpenAPI document", key)
+		}
+		if documented[op] != c.need {
+			t.Fatalf("%s: the document says role %s, the test %s", key, documented[op], c.need)
+		}
+		delete(documented, op)
+	}
+	if len(documented) > 0 {
+		t.Fatalf("operations without a role test: %v", documented)
 	}
 	order := []string{"viewer", "operator", "admin"}
 	for _, c := range cases {
