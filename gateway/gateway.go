@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"slices"
@@ -501,24 +502,48 @@ func (g *Gateway) Close() {
 }
 
 // variantHandler sends requests to the first variant whose header matches,
-// else to def. The proxies are resolved once, when the table is built.
+// else to a weighted variant by a uniform draw, else to def. The proxies are
+// resolved once, when the table is built.
 func variantHandler(variants []spec.Variant, ups map[string]*liveUpstream, def http.Handler) http.Handler {
 	type compiled struct {
 		header, value, upstream string
+		upTo                    int // weighted: the draw (0-99) goes here when below upTo
 		to                      http.Handler
 	}
-	vs := make([]compiled, len(variants))
-	for i, v := range variants {
-		vs[i] = compiled{http.CanonicalHeaderKey(v.Header), v.Value, v.Upstream, ups[v.Upstream].proxy}
+	var byHeader, byWeight []compiled
+	total := 0
+	for _, v := range variants {
+		c := compiled{header: http.CanonicalHeaderKey(v.Header), value: v.Value, upstream: v.Upstream, to: ups[v.Upstream].proxy}
+		if v.Weight > 0 {
+			total += v.Weight
+			c.upTo = total
+			byWeight = append(byWeight, c)
+		} else {
+			byHeader = append(byHeader, c)
+		}
+	}
+	serve := func(v compiled, w http.ResponseWriter, r *http.Request) {
+		if info := request.InfoFrom(r.Context()); info != nil {
+			info.SetUpstream(v.upstream)
+		}
+		v.to.ServeHTTP(w, r)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, v := range vs {
+		for _, v := range byHeader {
 			if r.Header.Get(v.header) == v.value {
-				if info := request.InfoFrom(r.Context()); info != nil {
-					info.SetUpstream(v.upstream)
-				}
-				v.to.ServeHTTP(w, r)
+				serve(v, w, r)
 				return
+			}
+		}
+		if len(byWeight) > 0 {
+			// math/rand/v2's top-level source is per-thread: no lock on
+			// the hot path.
+			n := rand.IntN(100)
+			for _, v := range byWeight {
+				if n < v.upTo {
+					serve(v, w, r)
+					return
+				}
 			}
 		}
 		def.ServeHTTP(w, r)

@@ -708,3 +708,43 @@ func TestCanaryBySubsetAndHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestCanaryByWeight: a weighted variant gets its share of the requests
+// (within a generous binomial bound), header variants still win, and a
+// weight of 100 takes everything.
+func TestCanaryByWeight(t *testing.T) {
+	v1, v2, beta := newBackend(t, "v1"), newBackend(t, "v2"), newBackend(t, "beta")
+	static := func(b *backend) discovery.Resolver {
+		return discovery.NewStatic(map[string][]discovery.Instance{"s": {{Addr: b.addr()}}})
+	}
+	ups := []gateway.UpstreamSpec{
+		{Name: "stable", Service: "s", Resolver: static(v1)},
+		{Name: "canary", Service: "s", Resolver: static(v2)},
+		{Name: "beta", Service: "s", Resolver: static(beta)},
+	}
+	gw, srv, _ := newGateway(t, gateway.Config{Upstreams: ups,
+		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/", Upstream: "stable",
+			Variants: []spec.Variant{{Weight: 20, Upstream: "canary"}, {Header: "x-beta", Value: "1", Upstream: "beta"}}}}}})
+	const n = 1000
+	counts := map[string]int{}
+	for range n {
+		counts[do(t, "GET", srv.URL+"/u", nil).header.Get("X-Backend")]++
+		if got := do(t, "GET", srv.URL+"/u", nil, "X-Beta", "1").header.Get("X-Backend"); got != "beta" {
+			t.Fatalf("header variant went to %q", got)
+		}
+	}
+	// 20% of 1000: mean 200, sd ≈ 12.6; ±60 is beyond 4.7 sd.
+	if c := counts["v2"]; c < 140 || c > 260 || counts["v1"]+c != n {
+		t.Fatalf("canary share: %v", counts)
+	}
+	if err := gw.Apply(context.Background(), gateway.Config{Upstreams: ups,
+		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/", Upstream: "stable",
+			Variants: []spec.Variant{{Weight: 100, Upstream: "canary"}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if got := do(t, "GET", srv.URL+"/u", nil).header.Get("X-Backend"); got != "v2" {
+			t.Fatalf("weight 100 went to %q", got)
+		}
+	}
+}

@@ -670,6 +670,19 @@ routes:
 	if err == nil || !strings.Contains(err.Error(), `c.yaml:8:57: routes[0].variants[0].upstream: "nope" is not defined`) {
 		t.Errorf("err = %v", err)
 	}
+	// Weighted variants: refused shapes point at the variant's field.
+	for _, c := range []struct{ variants, want string }{
+		{`[{weight: 10, upstream: users-v2}]`, ""},
+		{`[{weight: 60, upstream: users-v2}, {weight: 50, upstream: users-v2}]`, `c.yaml:8:59: routes[0].variants[1].weight: the variants' weights add up to 110%, more than 100%`},
+		{`[{weight: 101, upstream: users-v2}]`, `routes[0].variants[0].weight: 101 is not a percentage (1-100)`},
+		{`[{header: X-A, value: "1", weight: 5, upstream: users-v2}]`, `routes[0].variants[0].weight: a variant is chosen by header or by weight, not both`},
+		{`[{upstream: users-v2}]`, `routes[0].variants[0]: needs a header (and value) or a weight`},
+	} {
+		_, err := Parse("c.yaml", []byte(strings.Replace(doc, `[{header: X-Canary, value: "1", upstream: users-v2}]`, c.variants, 1)))
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: err = %v, want %q", c.variants, err, c.want)
+		}
+	}
 }
 
 var liveConfigs sync.Map // *Loaded -> gateway.Config

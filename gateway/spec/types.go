@@ -205,10 +205,15 @@ type Route struct {
 	Lifecycle *Lifecycle `yaml:"lifecycle,omitempty" json:"lifecycle,omitempty"`
 }
 
-// Variant sends requests whose header equals value to upstream (canary).
+// Variant sends part of a route's requests to another upstream (a canary):
+// those whose Header equals Value, or, without a header, Weight percent of
+// them. Header variants are tried first, in order; the weighted ones share
+// what is left, and the rest goes to the route's upstream.
 type Variant struct {
-	Header   string `yaml:"header" json:"header"`
-	Value    string `yaml:"value" json:"value"`
+	Header string `yaml:"header,omitempty" json:"header,omitempty"`
+	Value  string `yaml:"value,omitempty" json:"value,omitempty"`
+	// Weight is the percentage (1-100) of requests for a weighted variant.
+	Weight   int    `yaml:"weight,omitempty" json:"weight,omitempty"`
 	Upstream string `yaml:"upstream" json:"upstream"`
 }
 

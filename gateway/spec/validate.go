@@ -567,9 +567,22 @@ func (v *validator) route(path string, r *Route, upstreams []string, names map[s
 	case !slices.Contains(upstreams, r.Upstream):
 		v.errf(up, "%q is not defined (%s)", r.Upstream, definedList(upstreams))
 	}
+	weights := 0
 	for i, vr := range r.Variants {
 		vp := Join(path, "variants") + "[" + strconv.Itoa(i) + "]"
-		if !isToken(vr.Header) {
+		switch {
+		case vr.Header != "" && vr.Weight != 0:
+			v.errf(Join(vp, "weight"), "a variant is chosen by header or by weight, not both")
+		case vr.Header == "" && vr.Weight == 0:
+			v.errf(vp, "needs a header (and value) or a weight (percent of requests)")
+		case vr.Weight < 0 || vr.Weight > 100:
+			v.errf(Join(vp, "weight"), "%d is not a percentage (1-100)", vr.Weight)
+		case vr.Weight > 0:
+			weights += vr.Weight
+			if weights > 100 {
+				v.errf(Join(vp, "weight"), "the variants' weights add up to %d%%, more than 100%%", weights)
+			}
+		case !isToken(vr.Header):
 			v.errf(Join(vp, "header"), "%q is not a valid header name", vr.Header)
 		}
 		if !v.noRefs && !slices.Contains(upstreams, vr.Upstream) {
