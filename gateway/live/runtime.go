@@ -28,6 +28,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/discovery/kube"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/lifecycle"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -47,6 +48,7 @@ type Runtime struct {
 	authzM  *authz.Metrics
 	limitsM *ratelimit.Metrics
 	cacheM  *cache.Metrics
+	lifeM   *lifecycle.Metrics
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -82,6 +84,9 @@ func WithRegistry(reg prometheus.Registerer) Option {
 			panic(err)
 		}
 		if rt.cacheM, err = cache.NewMetrics(reg); err != nil {
+			panic(err)
+		}
+		if rt.lifeM, err = lifecycle.NewMetrics(reg); err != nil {
 			panic(err)
 		}
 	}
@@ -209,6 +214,7 @@ func (rt *Runtime) forgetRoute(name string) {
 		rt.authnM.ForgetRoute(name)
 		rt.authzM.ForgetRoute(name)
 		rt.limitsM.ForgetRoute(name)
+		rt.lifeM.ForgetRoute(name)
 	}
 }
 

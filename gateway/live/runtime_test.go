@@ -17,6 +17,7 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -213,5 +214,62 @@ func TestRemovedRouteSeriesDeleted(t *testing.T) {
 	}
 	if count("keep") == 0 {
 		t.Error("the kept route's series were deleted too")
+	}
+}
+
+// A deprecated route counts its calls by consumer (after authentication):
+// who still has to move before the sunset. Calls without a consumer count
+// as (anonymous); a published route counts nothing.
+func TestDeprecatedCallsByConsumer(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	reg := prometheus.NewRegistry()
+	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	rt := live.NewRuntime(live.WithRegistry(reg))
+	defer rt.Close()
+	c := config(strings.TrimPrefix(backend.URL, "http://"), "",
+		spec.Route{Name: "old", PathPrefix: "/v1", Upstream: "b", Auth: &spec.RouteAuth{Methods: []string{"api_key"}, Anonymous: true},
+			Lifecycle: &spec.Lifecycle{State: spec.LifecycleDeprecated, Successor: "/v2"}},
+		spec.Route{Name: "new", PathPrefix: "/v2", Upstream: "b", Auth: &spec.RouteAuth{Methods: []string{"api_key"}}})
+	c.Auth = &spec.Auth{APIKey: &spec.APIKeyAuth{}}
+	c.Consumers = []consumer.Consumer{
+		{ID: "acme", APIKeys: []consumer.APIKey{{ID: "a1", SHA256: consumer.HashKey("key-acme").String()}}},
+		{ID: "beta", APIKeys: []consumer.APIKey{{ID: "b1", SHA256: consumer.HashKey("key-beta").String()}}},
+	}
+	apply(t, rt, gw, c)
+	call := func(path, key string) {
+		t.Helper()
+		req := httptest.NewRequest("GET", path, nil)
+		if key != "" {
+			req.Header.Set("X-API-Key", key)
+		}
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		if path == "/v1" && rec.Header().Get("Deprecation") == "" {
+			t.Fatal("no Deprecation header")
+		}
+	}
+	for range 3 {
+		call("/v1", "key-acme")
+	}
+	call("/v1", "key-beta")
+	call("/v1", "")
+	call("/v2", "key-acme")
+	want := `
+# HELP gatescale_deprecated_calls_total Calls of deprecated routes, by route and consumer.
+# TYPE gatescale_deprecated_calls_total counter
+gatescale_deprecated_calls_total{consumer="(anonymous)",route="old"} 1
+gatescale_deprecated_calls_total{consumer="acme",route="old"} 3
+gatescale_deprecated_calls_total{consumer="beta",route="old"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "gatescale_deprecated_calls_total"); err != nil {
+		t.Fatal(err)
 	}
 }

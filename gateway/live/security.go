@@ -107,6 +107,11 @@ func (s *buildState) security() {
 		if az := r.Authorize; az != nil {
 			mw = append(mw, authz.Middleware(authzPolicy(az), authzOpts...))
 		}
+		// Deprecated calls by consumer: after authentication, before the
+		// limits, so each call made is counted once.
+		if rt.lifeM != nil && lifecycle.State(r.Lifecycle) == spec.LifecycleDeprecated {
+			mw = append(mw, rt.lifeM.CountDeprecated(r.Name))
+		}
 		if len(post) > 0 {
 			mw = append(mw, ratelimit.Middleware(policies(post), limitOpts...))
 		}
