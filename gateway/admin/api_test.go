@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -413,7 +414,12 @@ func TestRouteLifecycle(t *testing.T) {
 		t.Fatalf("draft without preview: %d", c)
 	}
 	put("deprecated")
+	deprecatedAt := f.etag()
 	waitUntil(t, "deprecated", 5*time.Second, func() bool { _, h := status(false); return h.Get("Deprecation") != "" })
+	// Deprecated calls are counted by consumer (anonymous here).
+	if n := deprecatedCalls(t, r.reg, "v1", "(anonymous)"); n < 1 {
+		t.Fatalf("deprecated calls counted: %v", n)
+	}
 	put("retired")
 	waitUntil(t, "retired", 5*time.Second, func() bool { c, _ := status(false); return c == 410 })
 	if a := put("draft"); a.code != 409 || pointers(a) != "/lifecycle/state" {
@@ -422,6 +428,42 @@ func TestRouteLifecycle(t *testing.T) {
 	if a := put("bogus"); a.code != 409 && a.code != 422 {
 		t.Fatalf("bogus state: %d %s", a.code, a.raw)
 	}
+	// Rollback restores the deprecated revision exactly, and the data path
+	// serves it again.
+	n := strings.Trim(deprecatedAt, `"`)
+	if a := f.do("admin", "POST", "/admin/rollback/"+n, f.etag(), ""); a.code != 200 {
+		t.Fatalf("rollback: %d %s", a.code, a.raw)
+	}
+	want := f.do("viewer", "GET", "/admin/revisions/"+n, "", "").body["config"]
+	got := f.do("viewer", "GET", "/admin/config", "", "").body
+	if !reflect.DeepEqual(want, any(got)) {
+		t.Fatalf("rolled-back state differs:\nwant %v\ngot  %v", want, got)
+	}
+	waitUntil(t, "deprecated again", 5*time.Second, func() bool { c, h := status(false); return c == 200 && h.Get("Deprecation") != "" })
+}
+
+// deprecatedCalls is the deprecated-calls counter of route and consumer.
+func deprecatedCalls(t *testing.T, reg *prometheus.Registry, route, consumer string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatescale_deprecated_calls_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["consumer"] == consumer {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // Tokens managed through the API, kept by the store (shared by replicas):
