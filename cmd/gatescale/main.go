@@ -50,6 +50,8 @@ const usage = `usage:
   gatescale [run] -config FILE     serve the gateway described by FILE
   gatescale validate -config FILE  check FILE (and the files it names) and exit
   gatescale apikey [-id NAME]      make a random API key and print it with its hash
+  gatescale admin COMMAND          call the admin API: get, put, delete, lifecycle, key, diff,
+                                   rollback (gatescale admin -h lists them)
   gatescale demo [flags]           gateway + demo backends + load + live view
   gatescale plan -hpa HPA.yaml -qps TIMELINE.csv
   gatescale plan -hpa HPA.yaml -prometheus URL -query PROMQL [-start -1h -end now -step 15s]
@@ -59,7 +61,7 @@ const usage = `usage:
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "plan" || args[0] == "apikey" || args[0] == "version" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "demo" || args[0] == "plan" || args[0] == "apikey" || args[0] == "admin" || args[0] == "version" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "apikey":
 		return runAPIKey(args, stdout)
+	case "admin":
+		return runAdmin(ctx, args, stdout)
 	case "demo":
 		return runDemo(ctx, args, stdout)
 	case "plan":

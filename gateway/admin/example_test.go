@@ -128,3 +128,34 @@ func ExampleParseRole() {
 	fmt.Println(r, r >= admin.Viewer, r >= admin.Admin)
 	// Output: operator true false
 }
+
+// A Client changes a route's lifecycle with a read-modify-write that sends
+// If-Match, and reports a refused change with the field's JSON pointer.
+func ExampleClient() {
+	dir, _ := os.MkdirTemp("", "admin")
+	defer os.RemoveAll(dir)
+	st := admin.NewFile(filepath.Join(dir, "state.json"))
+	_, _ = st.Save(context.Background(), 0, &spec.Config{
+		Upstreams: map[string]spec.Upstream{"users": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}}}},
+		Routes:    []spec.Route{{Name: "users", PathPrefix: "/users", Upstream: "users"}},
+	}, admin.Change{Actor: "seed"})
+	tokens, _ := admin.NewTokens(admin.Token{Name: "ops", SHA256: admin.HashToken("s3cret"), Role: "operator"})
+	api, _ := admin.NewAPI(st, admin.Options{Tokens: tokens, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+
+	c := &admin.Client{URL: srv.URL, Token: "s3cret"}
+	rev, err := c.Update(context.Background(), "users", func(r *spec.Route) error {
+		r.Lifecycle = &spec.Lifecycle{State: spec.LifecycleDeprecated, Successor: "/v2/users"}
+		return nil
+	})
+	fmt.Println(rev, err)
+	_, err = c.Update(context.Background(), "users", func(r *spec.Route) error {
+		r.Upstream = "nope"
+		return nil
+	})
+	fmt.Println(err.(*admin.Problem).Errors[0].Pointer)
+	// Output:
+	// 2 <nil>
+	// /routes/0/upstream
+}
