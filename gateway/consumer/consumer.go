@@ -33,6 +33,9 @@ type Consumer struct {
 	// Certificates are the client certificate identities that authenticate
 	// as this consumer (see CertIdentities for the forms).
 	Certificates []string `yaml:"certificates,omitempty" json:"certificates,omitempty"`
+	// RateLimit are the consumer's own flow limits, on every route that
+	// authenticates it (see Limit).
+	RateLimit []Limit `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
 	// Disabled consumers are refused by every authentication method.
 	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 }

@@ -138,6 +138,7 @@ func clone(c Consumer) Consumer {
 	c.Metadata = maps.Clone(c.Metadata)
 	c.APIKeys = slices.Clone(c.APIKeys)
 	c.Certificates = slices.Clone(c.Certificates)
+	c.RateLimit = slices.Clone(c.RateLimit)
 	return c
 }
 
@@ -190,6 +191,7 @@ func build(consumers []Consumer) (*snapshot, error) {
 			}
 			s.byKey[h] = keyEntry{c: cp, id: k.ID, hash: h}
 		}
+		checkLimits(cp, path, bad)
 		for j, crt := range c.Certificates {
 			if !validCertIdentity(crt) {
 				bad("%s.certificates[%d]: %q is not one of cn:, subject:, dns:, uri:, email: or sha256: followed by a value", path, j, crt)

@@ -273,3 +273,59 @@ gatescale_deprecated_calls_total{consumer="beta",route="old"} 1
 		t.Fatal(err)
 	}
 }
+
+// A consumer's own limit is one budget across every route that
+// authenticates it; other consumers are not limited by it; bad limits are
+// refused with their path.
+func TestConsumerLimits(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	reg := prometheus.NewRegistry()
+	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	rt := live.NewRuntime(live.WithRegistry(reg))
+	defer rt.Close()
+	auth := &spec.RouteAuth{Methods: []string{"api_key"}}
+	c := config(strings.TrimPrefix(backend.URL, "http://"), "",
+		spec.Route{Name: "one", PathPrefix: "/one", Upstream: "b", Auth: auth},
+		spec.Route{Name: "two", PathPrefix: "/two", Upstream: "b", Auth: auth})
+	c.Auth = &spec.Auth{APIKey: &spec.APIKeyAuth{}}
+	c.Consumers = []consumer.Consumer{
+		{ID: "acme", APIKeys: []consumer.APIKey{{ID: "a1", SHA256: consumer.HashKey("key-acme").String()}},
+			RateLimit: []consumer.Limit{{Rate: 2, Per: spec.Duration(time.Minute)}}},
+		{ID: "beta", APIKeys: []consumer.APIKey{{ID: "b1", SHA256: consumer.HashKey("key-beta").String()}}},
+	}
+	apply(t, rt, gw, c)
+	call := func(path, key string) (int, http.Header) {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("X-API-Key", key)
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, req)
+		return rec.Code, rec.Header()
+	}
+	for _, p := range []string{"/one", "/two"} {
+		if code, _ := call(p, "key-acme"); code != 200 {
+			t.Fatalf("acme %s within its plan: %d", p, code)
+		}
+	}
+	code, h := call("/one", "key-acme")
+	if code != 429 || !strings.Contains(h.Get("RateLimit-Policy"), `"consumer:acme";q=2;w=60`) {
+		t.Fatalf("acme over its plan: %d %v", code, h)
+	}
+	for range 5 {
+		if code, _ := call("/two", "key-beta"); code != 200 {
+			t.Fatalf("beta has no plan: %d", code)
+		}
+	}
+	// Refused: a bad limit, and store redis without Redis.
+	c.Consumers[0].RateLimit = []consumer.Limit{{Rate: 0}, {Rate: 1, Store: "redis"}}
+	err = live.Validate(c)
+	for _, want := range []string{"consumers[0].rate_limit[0].rate: must be at least 1", "consumers[0].rate_limit[1].store: store redis needs rate_limit.redis"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+}

@@ -74,6 +74,13 @@ func (s *buildState) security() {
 		}
 		return out
 	}
+	// Consumers' own limits (plans): one budget per consumer limit across
+	// every route, so one middleware instance's stores serve all routes.
+	var consumerLimits func(http.Handler) http.Handler
+	if a.ConsumersFile != "" || slices.ContainsFunc(c.Consumers, func(x consumer.Consumer) bool { return len(x.RateLimit) > 0 }) {
+		v, _ := s.get("local|consumer-limits", func() (any, func(), error) { return &ratelimit.Local{}, nil, nil })
+		consumerLimits = ratelimit.ConsumerLimits(v.(*ratelimit.Local), redisStore, limitOpts...)
+	}
 	var forward authn.ForwardHeaders
 	if fw := a.Forward; fw != nil {
 		forward = authn.ForwardHeaders{ConsumerID: fw.ConsumerID, Method: fw.Method, Credential: fw.Credential,
@@ -106,6 +113,9 @@ func (s *buildState) security() {
 		}
 		if az := r.Authorize; az != nil {
 			mw = append(mw, authz.Middleware(authzPolicy(az), authzOpts...))
+		}
+		if consumerLimits != nil && r.Auth != nil {
+			mw = append(mw, consumerLimits)
 		}
 		// Deprecated calls by consumer: after authentication, before the
 		// limits, so each call made is counted once.

@@ -80,6 +80,19 @@ type policyState struct {
 // for a bad pattern: that is a programming error, found at start-up.
 func Middleware(policies []Policy, opts ...Option) func(http.Handler) http.Handler {
 	o := newOptions(opts)
+	states, policyValue := compile(policies)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o.enforce(w, r, states, policyValue) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// compile validates policies (panicking on an invalid one) and returns
+// their states and RateLimit-Policy value.
+func compile(policies []Policy) ([]*policyState, string) {
 	states := make([]*policyState, len(policies))
 	var policyHeader []string
 	for i, p := range policies {
@@ -94,47 +107,48 @@ func Middleware(policies []Policy, opts ...Option) func(http.Handler) http.Handl
 		policyHeader = append(policyHeader, st.header)
 		states[i] = st
 	}
-	policyValue := strings.Join(policyHeader, ", ")
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			items := make([]string, 0, len(states))
-			for _, st := range states {
-				key := st.Name + "|"
-				if st.Key != nil {
-					key += st.Key(r)
-				}
-				res, err := st.Store.Allow(r.Context(), key, st.Limit)
-				if err != nil {
-					if o.storeFailed(w, r, st, err) {
-						return // failed closed
-					}
-					continue // failed open: no headers for this policy
-				}
-				if st.failing.CompareAndSwap(true, false) {
-					o.logger.Info("rate limit store reachable again", "policy", st.Name)
-				}
-				items = append(items, fmt.Sprintf("%s;r=%d;t=%d", strconv.Quote(st.Name), res.Remaining, ceilSeconds(res.ResetAfter)))
-				if !res.Allowed {
-					h := w.Header()
-					h.Add("RateLimit-Policy", policyValue)
-					h.Add("RateLimit", strings.Join(items, ", "))
-					retry := max(ceilSeconds(res.RetryAfter), 1)
-					h.Set("Retry-After", strconv.Itoa(retry))
-					o.reject(w, r, st.Name, fmt.Sprintf("rate limit %q of %d requests per %v exceeded; retry in %d s", st.Name, st.Rate, st.Period, retry))
-					return
-				}
+	return states, strings.Join(policyHeader, ", ")
+}
+
+// enforce charges each policy in turn and reports whether the request may
+// go on; when not, it has answered (429, or 503 failing closed).
+func (o *options) enforce(w http.ResponseWriter, r *http.Request, states []*policyState, policyValue string) bool {
+	items := make([]string, 0, len(states))
+	for _, st := range states {
+		key := st.Name + "|"
+		if st.Key != nil {
+			key += st.Key(r)
+		}
+		res, err := st.Store.Allow(r.Context(), key, st.Limit)
+		if err != nil {
+			if o.storeFailed(w, r, st, err) {
+				return false // failed closed
 			}
+			continue // failed open: no headers for this policy
+		}
+		if st.failing.CompareAndSwap(true, false) {
+			o.logger.Info("rate limit store reachable again", "policy", st.Name)
+		}
+		items = append(items, fmt.Sprintf("%s;r=%d;t=%d", strconv.Quote(st.Name), res.Remaining, ceilSeconds(res.ResetAfter)))
+		if !res.Allowed {
 			h := w.Header()
-			// Add, not Set: another Middleware on the route (e.g. limits
-			// before and after authentication) adds its own policies, and
-			// the fields are lists.
 			h.Add("RateLimit-Policy", policyValue)
-			if len(items) > 0 {
-				h.Add("RateLimit", strings.Join(items, ", "))
-			}
-			next.ServeHTTP(w, r)
-		})
+			h.Add("RateLimit", strings.Join(items, ", "))
+			retry := max(ceilSeconds(res.RetryAfter), 1)
+			h.Set("Retry-After", strconv.Itoa(retry))
+			o.reject(w, r, st.Name, fmt.Sprintf("rate limit %q of %d requests per %v exceeded; retry in %d s", st.Name, st.Rate, st.Period, retry))
+			return false
+		}
 	}
+	h := w.Header()
+	// Add, not Set: another Middleware on the route (e.g. limits before
+	// and after authentication) adds its own policies, and the fields are
+	// lists.
+	h.Add("RateLimit-Policy", policyValue)
+	if len(items) > 0 {
+		h.Add("RateLimit", strings.Join(items, ", "))
+	}
+	return true
 }
 
 // storeFailed counts and logs a store failure and, when the policy fails

@@ -679,6 +679,13 @@ func (v *validator) auth() {
 	case v.present("auth.consumers_file"):
 		v.errf("auth.consumers_file", "must not be empty")
 	}
+	for i, cs := range c.Consumers {
+		for j, l := range cs.RateLimit {
+			if l.Store == "redis" && (c.RateLimit == nil || c.RateLimit.Redis == nil) {
+				v.errf(Join(Index(Join(Index("consumers", i), "rate_limit"), j), "store"), "store redis needs rate_limit.redis at the top level")
+			}
+		}
+	}
 	if len(c.Consumers) > 0 && !v.doc.Broken("consumers") {
 		if err := consumer.Validate(c.Consumers); err != nil {
 			for _, e := range leaves(err) {

@@ -1,0 +1,65 @@
+package ratelimit
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/consumer"
+)
+
+// ConsumerLimits enforces the limits attached to the authenticated consumer
+// (consumer.Consumer.RateLimit): one budget per limit name, whichever route
+// the consumer calls. Put it after authentication; a request without a
+// consumer record passes. local keeps store: local budgets, redis (may be
+// nil when no limit uses it) store: redis ones; pass the same stores to the
+// middleware of every route, so that a budget is shared across routes.
+func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.Handler {
+	o := newOptions(opts)
+	// Compiled policies by consumer record. Records are immutable (a
+	// consumers reload makes new ones), so the pointer is the cache key;
+	// the cache lives as long as the route table that built it.
+	var cache sync.Map // *consumer.Consumer -> compiled
+	type compiled struct {
+		states []*policyState
+		header string
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := consumer.FromContext(r.Context())
+			if id == nil || id.Consumer == nil || len(id.Consumer.RateLimit) == 0 {
+				next.ServeHTTP(w, r)
+				return
+			}
+			c := id.Consumer
+			v, ok := cache.Load(c)
+			if !ok {
+				policies := make([]Policy, 0, len(c.RateLimit))
+				for j, l := range c.RateLimit {
+					p := Policy{Name: c.LimitName(j), Limit: Limit{Rate: l.Rate, Period: time.Duration(l.Per), Burst: l.Burst},
+						Store: local, FailClosed: l.FailureMode == "closed"}
+					if p.Period == 0 {
+						p.Period = time.Second
+					}
+					if l.Store == "redis" {
+						if redis == nil {
+							continue // validation refuses this for inline consumers; a consumers file may still say it
+						}
+						p.Store = redis
+					}
+					if p.Validate() != nil {
+						continue
+					}
+					policies = append(policies, p)
+				}
+				states, header := compile(policies)
+				v, _ = cache.LoadOrStore(c, compiled{states, header})
+			}
+			cc := v.(compiled)
+			if len(cc.states) == 0 || o.enforce(w, r, cc.states, cc.header) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
