@@ -310,8 +310,24 @@ func (a *API) listRevisions(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
-	if actor := r.URL.Query().Get("actor"); actor != "" {
+	q := r.URL.Query()
+	if actor := q.Get("actor"); actor != "" {
 		log = slices.DeleteFunc(log, func(e Entry) bool { return e.Actor != actor })
+	}
+	// object=route/users keeps the revisions that added, changed or
+	// removed that object.
+	if obj := q.Get("object"); obj != "" {
+		log = slices.DeleteFunc(log, func(e Entry) bool {
+			return !slices.ContainsFunc(e.Summary, func(s string) bool { return len(s) > 1 && s[1:] == obj })
+		})
+	}
+	if since := q.Get("since"); since != "" {
+		t, err := time.Parse(time.RFC3339, since)
+		if err != nil {
+			writeProblem(w, http.StatusBadRequest, "since must be an RFC 3339 time, e.g. 2026-11-28T12:00:00Z", nil)
+			return
+		}
+		log = slices.DeleteFunc(log, func(e Entry) bool { return e.Time.Before(t) })
 	}
 	if log == nil {
 		log = []Entry{}

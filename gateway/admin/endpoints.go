@@ -23,7 +23,7 @@ type endpoint struct {
 func (a *API) endpoints() []endpoint {
 	es := []endpoint{
 		{method: "GET", path: "/admin/config", role: Viewer, summary: "The whole state; its revision is the ETag.", handler: a.getConfig, answer: "Config"},
-		{method: "GET", path: "/admin/revisions", role: Viewer, summary: "The audit log, newest first (filter with ?actor=NAME).", handler: a.listRevisions, answer: "AuditLog"},
+		{method: "GET", path: "/admin/revisions", role: Viewer, summary: "The audit log, newest first; filters: ?actor=NAME, ?object=route/NAME (revisions that touched it), ?since=RFC3339.", handler: a.listRevisions, answer: "AuditLog"},
 		{method: "GET", path: "/admin/revisions/{n}", role: Viewer, summary: "One audit entry and the state written at that revision.", handler: a.getRevision, answer: "RevisionView"},
 		{method: "GET", path: "/admin/revisions/{n}/diff", role: Viewer, summary: "What changed from revision ?from= (default n-1) to revision n, field by field (JSON pointers).", handler: a.diff, answer: "Diff"},
 		{method: "POST", path: "/admin/rollback/{n}", role: Admin, summary: "Write the state of revision n as a new revision.", handler: a.rollback, write: true, answer: "Rollback"},

@@ -36,7 +36,9 @@ func (a *API) OpenAPI() map[string]any {
 			params = append(params, map[string]any{"name": "from", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}})
 		}
 		if e.path == "/admin/revisions" {
-			params = append(params, map[string]any{"name": "actor", "in": "query", "schema": map[string]any{"type": "string"}})
+			params = append(params, map[string]any{"name": "actor", "in": "query", "schema": map[string]any{"type": "string"}},
+				map[string]any{"name": "object", "in": "query", "description": "kind/name, e.g. route/users", "schema": map[string]any{"type": "string"}},
+				map[string]any{"name": "since", "in": "query", "schema": map[string]any{"type": "string", "format": "date-time"}})
 		}
 		if e.write {
 			params = append(params,

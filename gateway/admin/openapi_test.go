@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,6 +172,28 @@ func TestRevisionDiff(t *testing.T) {
 	}
 	if a := f.do("viewer", "GET", "/admin/revisions/99/diff", "", ""); a.code != 404 {
 		t.Fatalf("unknown revision: %d", a.code)
+	}
+	// The audit log filtered by object: the two writes of route x.
+	revisions := func(query string) []uint64 {
+		var log []admin.Entry
+		a := f.do("viewer", "GET", "/admin/revisions"+query, "", "")
+		if err := json.Unmarshal([]byte(a.raw), &log); err != nil {
+			t.Fatalf("%s: %d %s", query, a.code, a.raw)
+		}
+		var out []uint64
+		for _, e := range log {
+			out = append(out, e.Revision)
+		}
+		return out
+	}
+	if got := revisions("?object=route/x"); !slices.Equal(got, []uint64{3, 2}) {
+		t.Fatalf("object filter: %v", got)
+	}
+	if got := revisions("?since=2999-01-01T00:00:00Z"); len(got) != 0 {
+		t.Fatalf("since filter: %v", got)
+	}
+	if a := f.do("viewer", "GET", "/admin/revisions?since=yesterday", "", ""); a.code != 400 {
+		t.Fatalf("bad since: %d", a.code)
 	}
 	if a := f.do("viewer", "GET", "/admin/whoami", "", ""); a.body["role"] != "viewer" || a.body["name"] != "viewer-bot" {
 		t.Fatalf("whoami: %s", a.raw)
