@@ -62,4 +62,3 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 		})
 	}
 }
-
