@@ -97,7 +97,11 @@ func startGatescale(t *testing.T, bin, config string) *gatescaleProc {
 func buildGatescale(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "gatescale")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/gatescale/gatescale/cmd/gatescale").CombinedOutput()
+	// Built as the images are (static, -trimpath): `make image` and the
+	// e2e then reuse this compilation from Go's build cache.
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/gatescale/gatescale/cmd/gatescale")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
