@@ -6,7 +6,7 @@ BIN   := $(CACHE)/bin
 export PATH := $(BIN):$(PATH)
 GOFILES = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './vendor/*')
 
-.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps e2e-deps e2e e2e-plot bench fuzz tools clean help image image-test
+.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps e2e-deps e2e e2e-plot bench bench-adapter fuzz tools clean help image image-test
 
 all: test
 
@@ -88,6 +88,12 @@ fuzz:
 ## bench: hot-path benchmarks (route match + pick, whole proxy path, middleware)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./gateway/...
+
+## bench-adapter: gatescale-adapter vs prometheus-adapter v0.12.0 at 1,000 pods (real control plane and
+## Prometheus; prints a Markdown table, also written to .cache/bench-adapter.md)
+bench-adapter: e2e-deps
+	hack/build-prometheus-adapter.sh
+	GATESCALE_BENCH=1 GATESCALE_BENCH_OUT=$(CACHE)/bench-adapter.md $(GO) test -count=1 -timeout 20m -v -run TestAdaptersAt1000Pods ./bench/adapter/
 
 clean:
 	rm -rf $(CACHE)
