@@ -65,6 +65,10 @@ func startBackend(t *testing.T, id string, opts ...grpc.ServerOption) *backend {
 // process does.
 func (b *backend) kill() { b.ln.kill() }
 
+func (b *backend) EmptyCall(context.Context, *testpb.Empty) (*testpb.Empty, error) {
+	return &testpb.Empty{}, nil
+}
+
 func (b *backend) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
 	b.calls.Add(1)
 	left := int64(-1)
@@ -198,6 +202,12 @@ func startGateway(t *testing.T, doc string) *gatewayUnderTest {
 // client dials the gateway: h2c with insecure credentials, else TLS.
 func (g *gatewayUnderTest) client(t *testing.T, creds credentials.TransportCredentials) testpb.TestServiceClient {
 	t.Helper()
+	return testpb.NewTestServiceClient(g.conn(t, creds))
+}
+
+// conn is a client connection to the gateway (nil creds: h2c).
+func (g *gatewayUnderTest) conn(t *testing.T, creds credentials.TransportCredentials) *grpc.ClientConn {
+	t.Helper()
 	if creds == nil {
 		creds = insecure.NewCredentials()
 	}
@@ -206,7 +216,7 @@ func (g *gatewayUnderTest) client(t *testing.T, creds credentials.TransportCrede
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cc.Close() })
-	return testpb.NewTestServiceClient(cc)
+	return cc
 }
 
 // counter returns the value of a counter series with these labels.
