@@ -35,12 +35,12 @@ func (s *buildState) transport(path string, u spec.Upstream) (*upstreamTransport
 		if t.CAFile != "" {
 			pem, err := os.ReadFile(t.CAFile)
 			if err != nil {
-				s.errf(spec.Join(path, "tls.ca_file"), "%v", err)
+				s.errf(spec.Join(spec.Join(path, "tls"), "ca_file"), "%v", err)
 				return nil, false
 			}
 			c.RootCAs = x509.NewCertPool()
 			if !c.RootCAs.AppendCertsFromPEM(pem) {
-				s.errf(spec.Join(path, "tls.ca_file"), "%s holds no PEM certificate", t.CAFile)
+				s.errf(spec.Join(spec.Join(path, "tls"), "ca_file"), "%s holds no PEM certificate", t.CAFile)
 				return nil, false
 			}
 			sum := sha256.Sum256(pem)

@@ -420,10 +420,10 @@ func (v *validator) protocol(path string, u Upstream) {
 		v.errf(pp, "%q is not a protocol (valid: %s)", u.Protocol, strings.Join(UpstreamProtocols, ", "))
 	}
 	if t := u.TLS; t != nil {
-		if v.present(Join(path, "tls.ca_file")) && strings.TrimSpace(t.CAFile) == "" {
-			v.errf(Join(path, "tls.ca_file"), "must not be empty (omit it for the system's roots)")
+		if v.present(Join(Join(path, "tls"), "ca_file")) && strings.TrimSpace(t.CAFile) == "" {
+			v.errf(Join(Join(path, "tls"), "ca_file"), "must not be empty (omit it for the system's roots)")
 		}
-		if sn := Join(path, "tls.server_name"); (t.ServerName != "" || v.present(sn)) && !ValidHost(t.ServerName) {
+		if sn := Join(Join(path, "tls"), "server_name"); (t.ServerName != "" || v.present(sn)) && !ValidHost(t.ServerName) {
 			v.errf(sn, "%q is not a host name", t.ServerName)
 		}
 		if u.Protocol == "h2c" {
@@ -432,10 +432,10 @@ func (v *validator) protocol(path string, u Upstream) {
 	}
 	if ah := u.ActiveHealth; ah != nil && ah.GRPC != nil {
 		if u.Protocol != "h2c" && u.Protocol != "h2" {
-			v.errf(Join(path, "active_health.grpc"), "needs protocol: h2c or h2 (gRPC runs on HTTP/2)")
+			v.errf(Join(Join(path, "active_health"), "grpc"), "needs protocol: h2c or h2 (gRPC runs on HTTP/2)")
 		}
-		if ah.Path != "" || v.present(Join(path, "active_health.path")) {
-			v.errf(Join(path, "active_health.path"), "is not used with grpc (the gRPC health service is called)")
+		if ah.Path != "" || v.present(Join(Join(path, "active_health"), "path")) {
+			v.errf(Join(Join(path, "active_health"), "path"), "is not used with grpc (the gRPC health service is called)")
 		}
 	}
 }
