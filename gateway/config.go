@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -47,6 +48,11 @@ type UpstreamSpec struct {
 	TryTimeout time.Duration
 	// PreserveHost sends the client's Host header upstream.
 	PreserveHost bool
+	// Transport carries this upstream's requests (default: the gateway's,
+	// WithTransport), e.g. a grpcproxy.Transport for HTTP/2 and gRPC
+	// upstreams. Reuse one value across Applies: a new one is a changed
+	// spec, and the upstream is rebuilt with fresh health state.
+	Transport http.RoundTripper
 	// Subset keeps only instances whose metadata has all these pairs, e.g.
 	// {"version": "v2"}: a canary upstream over the same service.
 	Subset map[string]string

@@ -21,6 +21,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/grpcproxy"
 	"github.com/gatescale/gatescale/gateway/metrics"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/proxy"
@@ -266,6 +267,10 @@ func (g *Gateway) globalMiddleware() []func(http.Handler) http.Handler {
 	if g.accessLog {
 		mw = append(mw, accesslog.Middleware(g.logger))
 	}
+	// Inside metrics and the access log, which record what was sent (a
+	// gRPC status, not the problem it replaced); outside the route's
+	// policies, whose refusals it translates for gRPC callers.
+	mw = append(mw, grpcproxy.Middleware)
 	return append(mw, g.middleware...)
 }
 
@@ -308,8 +313,12 @@ func (g *Gateway) newUpstream(spec UpstreamSpec, cfg Config) *liveUpstream {
 
 	// No trusted proxies here: the route table decides the client per
 	// request, so a reload that keeps this proxy still applies a new list.
+	transport := g.transport
+	if spec.Transport != nil {
+		transport = spec.Transport
+	}
 	popts := []proxy.Option{
-		proxy.WithTransport(g.transport), proxy.WithLogger(g.logger),
+		proxy.WithTransport(transport), proxy.WithLogger(g.logger),
 		proxy.WithTryTimeout(spec.TryTimeout), proxy.WithPreserveHost(spec.PreserveHost),
 	}
 	if g.metrics != nil {

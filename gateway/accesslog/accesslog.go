@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatescale/gatescale/gateway/grpcstatus"
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/requestid"
@@ -30,7 +31,8 @@ func write(logger *slog.Logger, r *http.Request, rec *outcome.Recorder, start ti
 	d := time.Since(start)
 	status := outcome.Status(r, rec, panicked)
 	level := slog.LevelInfo
-	if status >= 500 {
+	grpcCode, isGRPC := grpcstatus.FromHeader(rec.Header())
+	if status >= 500 || isGRPC && serverFault(grpcCode) {
 		level = slog.LevelWarn
 	}
 	ctx := r.Context()
@@ -64,5 +66,22 @@ func write(logger *slog.Logger, r *http.Request, rec *outcome.Recorder, start ti
 	if errText == "" {
 		n-- // error is last: drop it when there is none
 	}
+	if isGRPC {
+		// A gRPC call: its outcome is the grpc-status, the HTTP status is
+		// 200 whatever happened.
+		logger.LogAttrs(ctx, level, "request", append(attrs[:n:n], slog.Int("grpc_status", int(grpcCode)))...)
+		return
+	}
 	logger.LogAttrs(ctx, level, "request", attrs[:n]...)
+}
+
+// serverFault reports whether a gRPC code is a server-side failure, logged
+// at warning level like an HTTP 5xx.
+func serverFault(c grpcstatus.Code) bool {
+	switch c {
+	case grpcstatus.Unknown, grpcstatus.DeadlineExceeded, grpcstatus.Unimplemented,
+		grpcstatus.Internal, grpcstatus.Unavailable, grpcstatus.DataLoss:
+		return true
+	}
+	return false
 }

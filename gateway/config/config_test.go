@@ -251,7 +251,7 @@ func TestExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(liveConfig(t, l).Upstreams) != 2 || len(liveConfig(t, l).Routes) != 2 {
+	if len(liveConfig(t, l).Upstreams) != 3 || len(liveConfig(t, l).Routes) != 3 {
 		t.Fatalf("got %d upstreams and %d routes", len(liveConfig(t, l).Upstreams), len(liveConfig(t, l).Routes))
 	}
 	if _, ok := upstreamNamed(t, l, "users").Balancer.(balance.Hash); !ok {
@@ -270,8 +270,14 @@ func TestExampleFile(t *testing.T) {
 	if err := gw.Apply(context.Background(), liveConfig(t, l)); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	if n := len(gw.Routes()); n != 2 {
-		t.Errorf("gateway has %d routes, want 2", n)
+	if n := len(gw.Routes()); n != 3 {
+		t.Errorf("gateway has %d routes, want 3", n)
+	}
+	// The gRPC upstream has its own HTTP/2 transport and probes with the
+	// gRPC health service.
+	if g := upstreamNamed(t, l, "greeter"); g.Transport == nil || g.ActiveHealth == nil || g.ActiveHealth.GRPC == nil ||
+		g.ActiveHealth.GRPC.Service != "helloworld.Greeter" || g.ActiveHealth.Client == nil {
+		t.Errorf("greeter = %+v", g)
 	}
 }
 

@@ -64,6 +64,9 @@ type Active struct {
 	// ExpectStatus reports whether a status code means healthy (default
 	// 200–399).
 	ExpectStatus func(code int) bool
+	// GRPC, when set, probes with the gRPC health-checking protocol instead
+	// of a GET of Path (which is then not used); see GRPC.
+	GRPC *GRPC
 }
 
 func (a Active) path() string {
@@ -141,12 +144,15 @@ var defaultClient = sync.OnceValue(func() *http.Client {
 // more.
 const maxProbeBody = 64 << 10
 
-// Probe GETs base+Path once, within Timeout, and returns nil if the status
-// is expected. The error says what went wrong: the unexpected status, a
+// Probe GETs base+Path once (or, with GRPC, calls the gRPC health
+// service), within Timeout, and returns nil if the status is expected. The error says what went wrong: the unexpected status, a
 // failure to connect, a timeout, or another transport error.
 func (a Active) Probe(ctx context.Context, base *url.URL) error {
 	if base == nil {
 		return errors.New("health check: no base URL")
+	}
+	if a.GRPC != nil {
+		return a.probeGRPC(ctx, base)
 	}
 	u := *base
 	p, query, _ := strings.Cut(a.path(), "?")

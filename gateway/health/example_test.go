@@ -65,3 +65,19 @@ func ExampleActive() {
 	// ok=false changed=true down=true
 	// ok=true changed=true down=false
 }
+
+// A gRPC health check: the standard grpc.health.v1 service asked about
+// one service, over h2c for http instances.
+func ExampleGRPC() {
+	a := health.Active{GRPC: &health.GRPC{Service: "orders.Orders"}, Interval: 2 * time.Second}
+	err := a.Probe(context.Background(), &url.URL{Scheme: "http", Host: "127.0.0.1:1"}) // nothing listens there
+	fmt.Println(err != nil)
+	// Output: true
+}
+
+func ExampleParseGRPCCheckResponse() {
+	// One uncompressed message of 2 bytes: field 1 (status) = 1 (SERVING).
+	status, err := health.ParseGRPCCheckResponse([]byte{0, 0, 0, 0, 2, 0x08, 0x01})
+	fmt.Println(status, err)
+	// Output: 1 <nil>
+}

@@ -311,9 +311,22 @@ func (s *buildState) upstream(name string, u spec.Upstream) (gateway.UpstreamSpe
 		out.PassiveHealth = &health.Passive{ConsecutiveFailures: ph.ConsecutiveFailures,
 			BaseEjection: ph.BaseEjection.Std(), MaxEjection: ph.MaxEjection.Std(), MaxEjectionPercent: ph.MaxEjectionPercent}
 	}
+	ut, ok := s.transport(path, u)
+	if !ok {
+		return out, false
+	}
+	if ut != nil {
+		out.Transport = ut.transport
+	}
 	if ah := u.ActiveHealth; ah != nil {
 		out.ActiveHealth = &health.Active{Path: ah.Path, Interval: ah.Interval.Std(), Timeout: ah.Timeout.Std(),
 			HealthyThreshold: ah.HealthyThreshold, UnhealthyThreshold: ah.UnhealthyThreshold}
+		if ut != nil {
+			out.ActiveHealth.Client = ut.probes // the same protocol and TLS as requests
+		}
+		if ah.GRPC != nil {
+			out.ActiveHealth.GRPC = &health.GRPC{Service: ah.GRPC.Service}
+		}
 	}
 	switch u.Discovery {
 	case "consul":

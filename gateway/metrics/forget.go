@@ -13,6 +13,7 @@ func (m *Metrics) ForgetRoute(route string) {
 	m.duration.DeletePartialMatch(l)
 	m.inFlight.DeletePartialMatch(l)
 	m.size.DeletePartialMatch(l)
+	m.grpc.DeletePartialMatch(l)
 }
 
 // without returns a copy of m without key (m itself when key is absent):

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gatescale/gatescale/gateway/grpcstatus"
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/request"
 )
@@ -29,6 +30,7 @@ const (
 	UpstreamInstances       = "gatescale_upstream_instances"
 	UpstreamRetriesTotal    = "gatescale_upstream_retries_total"
 	RefusedTotal            = "gatescale_http_refused_total"
+	GRPCResponsesTotal      = "gatescale_grpc_responses_total"
 	DiscoveryStale          = "gatescale_discovery_stale"
 )
 
@@ -97,6 +99,7 @@ type Metrics struct {
 	stale     *prometheus.GaugeVec
 	retries   *prometheus.CounterVec
 	refused   *prometheus.CounterVec
+	grpc      *prometheus.CounterVec
 
 	// Copy-on-write maps: the request path only loads a pointer and does a
 	// map lookup; the mutex is taken the first time a name is seen.
@@ -166,6 +169,10 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Name: RefusedTotal,
 			Help: "Requests refused before routing (route \"(refused)\"), by reason; the reasons are a fixed set.",
 		}, []string{"reason"}),
+		grpc: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: GRPCResponsesTotal,
+			Help: "gRPC calls answered, counted when the handler returns, by route and grpc-status (the 17 code names of the gRPC spec).",
+		}, []string{"route", "grpc_code"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: UpstreamRetriesTotal,
 			Help: "Retried upstream attempts, by upstream and reason.",
@@ -175,7 +182,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Help: "1 while the upstream's discovery source is unreachable and the last known instances are used.",
 		}, []string{"upstream"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries, m.stale, m.refused}
+	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries, m.stale, m.refused, m.grpc}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -225,6 +232,9 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			rs.size.Observe(float64(rec.Bytes()))
 			if rs.name == request.Refused {
 				m.countRefused(r)
+			}
+			if c, ok := grpcstatus.FromHeader(rec.Header()); ok {
+				rs.grpcCode(m, c).Inc()
 			}
 		}()
 		next.ServeHTTP(rec, r)
@@ -338,6 +348,21 @@ type routeSeries struct {
 	inFlight prometheus.Gauge
 	size     prometheus.Observer
 	methods  [numMethods]atomic.Pointer[methodSeries]
+	grpc     [grpcstatus.NumCodes]atomic.Pointer[counter]
+}
+
+// grpcCode returns the route's counter of gRPC code c; undefined codes
+// count as UNKNOWN, so the label has at most 17 values.
+func (rs *routeSeries) grpcCode(m *Metrics, c grpcstatus.Code) prometheus.Counter {
+	if c >= grpcstatus.NumCodes {
+		c = grpcstatus.Unknown
+	}
+	if p := rs.grpc[c].Load(); p != nil {
+		return p.Counter
+	}
+	p := &counter{m.grpc.WithLabelValues(rs.name, c.String())}
+	rs.grpc[c].CompareAndSwap(nil, p)
+	return p.Counter
 }
 
 type methodSeries struct {

@@ -83,6 +83,26 @@ type Upstream struct {
 	TryTimeout Duration `yaml:"try_timeout,omitempty" json:"try_timeout,omitempty"`
 	// PreserveHost sends the client's Host header upstream.
 	PreserveHost bool `yaml:"preserve_host,omitempty" json:"preserve_host,omitempty"`
+	// Protocol is how the gateway speaks to the instances: http1 (the
+	// default), h2c (cleartext HTTP/2, what gRPC servers without TLS speak)
+	// or h2 (HTTP/2 over TLS with ALPN). See docs/grpc.md.
+	Protocol string `yaml:"protocol,omitempty" json:"protocol,omitempty"`
+	// TLS verifies the instances' certificates against a private CA
+	// and/or another server name (https instances and protocol h2).
+	TLS *UpstreamTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
+}
+
+// UpstreamProtocols are the valid values of Upstream.Protocol.
+var UpstreamProtocols = []string{"http1", "h2c", "h2"}
+
+// UpstreamTLS is an upstream's TLS client settings.
+type UpstreamTLS struct {
+	// CAFile holds the PEM CA certificates that instances' certificates
+	// must chain to (default: the system's roots).
+	CAFile string `yaml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	// ServerName is the name verified in the certificates and sent as SNI
+	// (default: the instance's host).
+	ServerName string `yaml:"server_name,omitempty" json:"server_name,omitempty"`
 }
 
 // Instance is one static instance: either a "host:port" string or a
@@ -159,6 +179,16 @@ type ActiveHealth struct {
 	Timeout            Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	HealthyThreshold   int      `yaml:"healthy_threshold,omitempty" json:"healthy_threshold,omitempty"`
 	UnhealthyThreshold int      `yaml:"unhealthy_threshold,omitempty" json:"unhealthy_threshold,omitempty"`
+	// GRPC probes with the gRPC health-checking protocol instead of a GET
+	// of Path (health.GRPC); it needs protocol h2c or h2.
+	GRPC *GRPCHealth `yaml:"grpc,omitempty" json:"grpc,omitempty"`
+}
+
+// GRPCHealth is health.GRPC in the file.
+type GRPCHealth struct {
+	// Service is the service name asked about; empty asks about the
+	// server as a whole.
+	Service string `yaml:"service,omitempty" json:"service,omitempty"`
 }
 
 // Retry configures retries of an upstream (none by default).

@@ -290,6 +290,7 @@ func (v *validator) upstream(path string, u Upstream) {
 	v.balancer(path, u)
 	v.passive(Join(path, "passive_health"), u.PassiveHealth)
 	v.active(Join(path, "active_health"), u.ActiveHealth)
+	v.protocol(path, u)
 	v.retry(Join(path, "retry"), u.Retry)
 	if u.TryTimeout < 0 {
 		v.errf(Join(path, "try_timeout"), "must not be negative")
@@ -408,6 +409,34 @@ func (v *validator) passive(path string, ph *PassiveHealth) {
 	mp := Join(path, "max_ejection_percent")
 	if ph.MaxEjectionPercent < 0 || ph.MaxEjectionPercent > 100 || ph.MaxEjectionPercent == 0 && v.present(mp) {
 		v.errf(mp, "must be from 1 to 100 (default %d; omit passive_health to disable ejection)", health.DefaultMaxEjectionPercent)
+	}
+}
+
+// protocol checks the upstream's protocol and TLS settings and that a gRPC
+// health check has HTTP/2 to travel on.
+func (v *validator) protocol(path string, u Upstream) {
+	pp := Join(path, "protocol")
+	if (u.Protocol != "" || v.present(pp)) && !slices.Contains(UpstreamProtocols, u.Protocol) {
+		v.errf(pp, "%q is not a protocol (valid: %s)", u.Protocol, strings.Join(UpstreamProtocols, ", "))
+	}
+	if t := u.TLS; t != nil {
+		if v.present(Join(Join(path, "tls"), "ca_file")) && strings.TrimSpace(t.CAFile) == "" {
+			v.errf(Join(Join(path, "tls"), "ca_file"), "must not be empty (omit it for the system's roots)")
+		}
+		if sn := Join(Join(path, "tls"), "server_name"); (t.ServerName != "" || v.present(sn)) && !ValidHost(t.ServerName) {
+			v.errf(sn, "%q is not a host name", t.ServerName)
+		}
+		if u.Protocol == "h2c" {
+			v.errf(Join(path, "tls"), "is not used with protocol: h2c (cleartext)")
+		}
+	}
+	if ah := u.ActiveHealth; ah != nil && ah.GRPC != nil {
+		if u.Protocol != "h2c" && u.Protocol != "h2" {
+			v.errf(Join(Join(path, "active_health"), "grpc"), "needs protocol: h2c or h2 (gRPC runs on HTTP/2)")
+		}
+		if ah.Path != "" || v.present(Join(Join(path, "active_health"), "path")) {
+			v.errf(Join(Join(path, "active_health"), "path"), "is not used with grpc (the gRPC health service is called)")
+		}
 	}
 }
 
