@@ -221,17 +221,8 @@ func TestRemovedRouteSeriesDeleted(t *testing.T) {
 // who still has to move before the sunset. Calls without a consumer count
 // as (anonymous); a published route counts nothing.
 func TestDeprecatedCallsByConsumer(t *testing.T) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	defer backend.Close()
-	reg := prometheus.NewRegistry()
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
-	rt := live.NewRuntime(live.WithRegistry(reg))
-	defer rt.Close()
-	c := config(strings.TrimPrefix(backend.URL, "http://"), "",
+	gw, rt, reg, backend := newLive(t)
+	c := config(backend, "",
 		spec.Route{Name: "old", PathPrefix: "/v1", Upstream: "b", Auth: &spec.RouteAuth{Methods: []string{"api_key"}, Anonymous: true},
 			Lifecycle: &spec.Lifecycle{State: spec.LifecycleDeprecated, Successor: "/v2"}},
 		spec.Route{Name: "new", PathPrefix: "/v2", Upstream: "b", Auth: &spec.RouteAuth{Methods: []string{"api_key"}}})
@@ -278,18 +269,9 @@ gatescale_deprecated_calls_total{consumer="beta",route="old"} 1
 // authenticates it; other consumers are not limited by it; bad limits are
 // refused with their path.
 func TestConsumerLimits(t *testing.T) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	defer backend.Close()
-	reg := prometheus.NewRegistry()
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
-	rt := live.NewRuntime(live.WithRegistry(reg))
-	defer rt.Close()
+	gw, rt, _, backend := newLive(t)
 	auth := &spec.RouteAuth{Methods: []string{"api_key"}}
-	c := config(strings.TrimPrefix(backend.URL, "http://"), "",
+	c := config(backend, "",
 		spec.Route{Name: "one", PathPrefix: "/one", Upstream: "b", Auth: auth},
 		spec.Route{Name: "two", PathPrefix: "/two", Upstream: "b", Auth: auth})
 	c.Auth = &spec.Auth{APIKey: &spec.APIKeyAuth{}}
@@ -322,10 +304,27 @@ func TestConsumerLimits(t *testing.T) {
 	}
 	// Refused: a bad limit, and store redis without Redis.
 	c.Consumers[0].RateLimit = []consumer.Limit{{Rate: 0}, {Rate: 1, Store: "redis"}}
-	err = live.Validate(c)
+	err := live.Validate(c)
 	for _, want := range []string{"consumers[0].rate_limit[0].rate: must be at least 1", "consumers[0].rate_limit[1].store: store redis needs rate_limit.redis"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("want %q in %v", want, err)
 		}
 	}
+}
+
+// newLive returns a gateway and its runtime on one registry, and the
+// address of an empty 200 backend; all stop when the test ends.
+func newLive(t *testing.T) (*gateway.Gateway, *live.Runtime, *prometheus.Registry, string) {
+	t.Helper()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(backend.Close)
+	reg := prometheus.NewRegistry()
+	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close)
+	rt := live.NewRuntime(live.WithRegistry(reg))
+	t.Cleanup(rt.Close)
+	return gw, rt, reg, strings.TrimPrefix(backend.URL, "http://")
 }
