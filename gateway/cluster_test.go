@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,79 +16,16 @@ import (
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/ratelimit/redistest"
+	"github.com/gatescale/gatescale/internal/proctest"
 )
-
-// gatescaleProc is a gatescale binary running a configuration file.
-type gatescaleProc struct {
-	cmd         *exec.Cmd
-	addr, admin string
-	mu          sync.Mutex
-	log         strings.Builder
-	done        chan struct{}
-}
-
-func (p *gatescaleProc) logText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-var listeningRE = regexp.MustCompile(`msg="(gateway|admin) listening" addr=(\S+)`)
 
 // startGatescale runs bin with config and waits until it serves; it is
 // stopped (SIGTERM, then drained) when the test ends.
-func startGatescale(t *testing.T, bin, config string) *gatescaleProc {
+func startGatescale(t *testing.T, bin, config string) *proctest.Process {
 	t.Helper()
-	p := &gatescaleProc{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "run", "-config", config, "-log-format", "text", "-watch", "0")
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrs := make(chan [2]string, 2)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.log.WriteString(line + "\n")
-			p.mu.Unlock()
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				addrs <- [2]string{m[1], m[2]}
-			}
-		}
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	deadline := time.After(20 * time.Second)
-	for p.addr == "" || p.admin == "" {
-		select {
-		case a := <-addrs:
-			if a[0] == "gateway" {
-				p.addr = a[1]
-			} else {
-				p.admin = a[1]
-			}
-		case <-p.done:
-			t.Fatalf("gatescale exited at start:\n%s", p.logText())
-		case <-deadline:
-			t.Fatalf("gatescale did not start listening:\n%s", p.logText())
-		}
-	}
-	return p
+	cmd := exec.Command(bin, "run", "-config", config, "-log-format", "text", "-watch", "0")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return proctest.Start(t, cmd)
 }
 
 // buildGatescale builds cmd/gatescale once for the test.
@@ -188,7 +123,7 @@ routes:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var procs []*gatescaleProc
+	var procs []*proctest.Process
 	for range 3 {
 		procs = append(procs, startGatescale(t, bin, path))
 	}
@@ -197,7 +132,7 @@ routes:
 	urls := func(route string) []string {
 		var out []string
 		for _, p := range procs {
-			out = append(out, "http://"+p.addr+route)
+			out = append(out, "http://"+p.Addr+route)
 		}
 		return out
 	}
@@ -228,14 +163,14 @@ routes:
 	rdb.Stop()
 	p := procs[0]
 	for i := range 20 {
-		if code := get(t, client, "http://"+p.addr+"/cluster/y"); code != 200 {
+		if code := get(t, client, "http://"+p.Addr+"/cluster/y"); code != 200 {
 			t.Fatalf("request %d with Redis down: %d, want 200 (fail open)", i, code)
 		}
 	}
-	if code := get(t, client, "http://"+p.addr+"/closed/y"); code != http.StatusServiceUnavailable {
+	if code := get(t, client, "http://"+p.Addr+"/closed/y"); code != http.StatusServiceUnavailable {
 		t.Fatalf("failure_mode closed with Redis down: %d, want 503", code)
 	}
-	metrics := scrape(t, client, p.admin)
+	metrics := scrape(t, client, p.AdminAddr)
 	for _, want := range []string{
 		`gatescale_ratelimit_store_errors_total{mode="open",policy="cluster",route="cluster"} 20`,
 		`gatescale_ratelimit_store_errors_total{mode="closed",policy="closed",route="closed"} 1`,
@@ -244,9 +179,9 @@ routes:
 			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "gatescale_ratelimit"))
 		}
 	}
-	if !strings.Contains(p.logText(), "rate limit store unavailable; failing open") ||
-		!strings.Contains(p.logText(), "rate limit store unavailable; failing closed") {
-		t.Errorf("no log line for the outage:\n%s", p.logText())
+	if !strings.Contains(p.Log(), "rate limit store unavailable; failing open") ||
+		!strings.Contains(p.Log(), "rate limit store unavailable; failing closed") {
+		t.Errorf("no log line for the outage:\n%s", p.Log())
 	}
 
 	// Redis back: limits apply again once the backoff has passed.
@@ -255,7 +190,7 @@ routes:
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := client.Get("http://" + p.addr + "/cluster/z")
+		resp, err := client.Get("http://" + p.Addr + "/cluster/z")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +203,7 @@ routes:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if !strings.Contains(p.logText(), "rate limit store reachable again") {
+	if !strings.Contains(p.Log(), "rate limit store reachable again") {
 		t.Errorf("no log line for the recovery")
 	}
 }
