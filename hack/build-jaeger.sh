@@ -3,7 +3,8 @@
 # .cache/bin/jaeger for the tracing integration tests (gateway/tracing). No
 # Debian package exists and release downloads are not available, so it is
 # built from the Go module proxy through the wrapper module in hack/tools/jaeger.
-# Cold: ~7 min on 2 cores (120 MB binary); cached afterwards.
+# Cold: ~7 min on an idle 2-core machine (26 min observed with the cores
+# shared by other builds; 120 MB binary); cached afterwards (a stamp file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
