@@ -78,7 +78,7 @@ func TestTracingRestart(t *testing.T) {
 	}
 	running := parse("tracing: {endpoint: \"http://c:4317\", protocol: grpc, sampling_ratio: 0.5}\n")
 	for next, want := range map[string]string{
-		"tracing: {endpoint: \"http://c:4317\", protocol: grpc, sampling_ratio: 0.5}\n": "",
+		"tracing: {endpoint: \"http://c:4317\", protocol: grpc, sampling_ratio: 0.5}\n":  "",
 		"tracing: {endpoint: \"http://d:4317\", protocol: grpc, sampling_ratio: 0.25}\n": "tracing.endpoint tracing.sampling_ratio",
 		"": "tracing",
 	} {
