@@ -45,6 +45,7 @@ staticcheck: tools
 ## deps: the real servers tests run against, built or installed once and cached
 deps: tools
 	hack/build-consul.sh
+	hack/build-jaeger.sh
 	hack/install-debs.sh prometheus redis-server
 
 # GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.

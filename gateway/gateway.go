@@ -29,6 +29,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/requestid"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/gateway/tracing"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
@@ -42,6 +43,7 @@ type Gateway struct {
 	metrics      *metrics.Metrics
 	composite    *compose.Metrics
 	transport    http.RoundTripper
+	tracer       *tracing.Tracer
 	middleware   []func(http.Handler) http.Handler
 	accessLog    bool
 	readyTimeout time.Duration
@@ -98,6 +100,16 @@ func WithAccessLog(on bool) Option {
 // metrics and access log, before the route's own middleware.
 func WithMiddleware(mw ...func(http.Handler) http.Handler) Option {
 	return func(g *Gateway) error { g.middleware = append(g.middleware, mw...); return nil }
+}
+
+// WithTracing traces requests with t: a server span per request, started
+// before the rest of the gateway-wide chain, and a client span per upstream
+// attempt, with the trace context propagated upstream (see
+// docs/operations.md). A nil t (tracing.New's answer when tracing is not
+// configured) leaves the request path as without this option. The caller
+// owns t and shuts it down after the server stops.
+func WithTracing(t *tracing.Tracer) Option {
+	return func(g *Gateway) error { g.tracer = t; return nil }
 }
 
 // WithTransport sets the RoundTripper for all upstreams (default:
@@ -260,7 +272,11 @@ func (g *Gateway) waitReady(ctx context.Context, ups []*liveUpstream) {
 }
 
 func (g *Gateway) globalMiddleware() []func(http.Handler) http.Handler {
-	mw := []func(http.Handler) http.Handler{requestid.Middleware}
+	var mw []func(http.Handler) http.Handler
+	if g.tracer != nil {
+		mw = append(mw, g.tracer.Middleware)
+	}
+	mw = append(mw, requestid.Middleware)
 	if g.metrics != nil {
 		mw = append(mw, g.metrics.Middleware)
 	}
@@ -323,6 +339,9 @@ func (g *Gateway) newUpstream(spec UpstreamSpec, cfg Config) *liveUpstream {
 	}
 	if g.metrics != nil {
 		popts = append(popts, proxy.WithObserver(g.metrics))
+	}
+	if g.tracer != nil {
+		popts = append(popts, proxy.WithTracer(g.tracer))
 	}
 	if spec.Retry.Attempts > 1 {
 		ratio, minPerSec := spec.Retry.BudgetRatio, spec.Retry.BudgetMinPerSecond

@@ -34,6 +34,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/reload"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/gateway/tracing"
 	"github.com/gatescale/gatescale/internal/demo"
 )
 
@@ -144,7 +145,25 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger))
+	// The tracer is built once, from the file the process starts with: a
+	// change to tracing needs a restart (config.RestartRequired names it).
+	boot, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	tracer, err := tracing.New(ctx, boot.Tracing)
+	if err != nil {
+		return err
+	}
+	defer func() { // after the server stopped: export what is buffered
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(sctx); err != nil {
+			logger.Warn("tracing: flush on shutdown failed", "err", err)
+		}
+	}()
+	logger.Info("tracing", "export", tracer.String())
+	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithTracing(tracer))
 	if err != nil {
 		return err
 	}

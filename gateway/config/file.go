@@ -32,6 +32,9 @@ type File struct {
 	Auth      *spec.Auth              `yaml:"auth,omitempty"`
 	Consumers []consumer.Consumer     `yaml:"consumers,omitempty"`
 	RateLimit *spec.RateLimitSettings `yaml:"rate_limit,omitempty"`
+	// Tracing exports OpenTelemetry spans (off without it, unless the
+	// OTEL_* environment names an endpoint).
+	Tracing *Tracing `yaml:"tracing,omitempty"`
 }
 
 // Spec returns the gateway's state the file declares: its mapping onto the

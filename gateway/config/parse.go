@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/gateway/tracing"
 	"github.com/gatescale/gatescale/internal/fileerr"
 	"github.com/gatescale/gatescale/internal/yamldoc"
 )
@@ -44,6 +45,9 @@ type Loaded struct {
 	Server ServerSettings
 	// TLS is the tls section, or nil (see TLSConfig).
 	TLS *TLS
+	// Tracing is the tracing section mapped onto tracing's options (the
+	// zero Config without the section): for tracing.New, once at start.
+	Tracing tracing.Config
 
 	// doc places problems found after Parse (Build) in the file.
 	doc *yamldoc.Doc

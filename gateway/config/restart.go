@@ -8,7 +8,8 @@ import (
 // RestartRequired returns the key paths of the settings that differ between
 // running, the file the process started with, and next, and that only a
 // restart applies: the listener addresses, TLS, the listener limits and the
-// shutdown timing, which gateway.Server reads once when it starts. A reload
+// shutdown timing, which gateway.Server reads once when it starts, and
+// tracing, whose tracer the gateway is built with. A reload
 // applies the rest of next (upstreams, routes, security, trusted_proxies,
 // limits.max_body_bytes, consul: a new agent address gives the upstreams a
 // new client). Defaults count: removing "listen: 127.0.0.1:8080" changes
@@ -28,6 +29,7 @@ func RestartRequired(running, next *Loaded) []string {
 	changed("drain_period", running.DrainPeriod, next.DrainPeriod)
 	changed("shutdown_timeout", running.ShutdownTimeout, next.ShutdownTimeout)
 	out = append(out, tlsChanges(running.File.TLS, next.File.TLS)...)
+	out = append(out, tracingChanges(running.File.Tracing, next.File.Tracing)...)
 	a, b := running.Server, next.Server
 	changed("limits.max_header_bytes", a.MaxHeaderBytes, b.MaxHeaderBytes)
 	changed("limits.max_header_count", a.MaxHeaderCount, b.MaxHeaderCount)

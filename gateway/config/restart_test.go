@@ -27,6 +27,7 @@ func TestRestartRequired(t *testing.T) {
 		{"tls: {cert_file: b.pem, key_file: a.key, min_version: \"1.3\"}\n", []string{"tls.cert_file", "tls.min_version"}},
 		{"tls: {cert_file: a.pem, key_file: a.key}\nlimits: {max_header_bytes: 1KiB, max_header_count: 10, read_header_timeout: 1s, idle_timeout: 1s}\n",
 			[]string{"limits.max_header_bytes", "limits.max_header_count", "limits.read_header_timeout", "limits.idle_timeout"}},
+		{"tls: {cert_file: a.pem, key_file: a.key}\ntracing: {endpoint: \"http://c:4317\"}\n", []string{"tracing"}},
 	} {
 		if got := RestartRequired(running, parse(c.next)); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%q: got %q, want %q", c.next, got, c.want)

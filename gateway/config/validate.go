@@ -37,6 +37,7 @@ func (p *parseState) build() *Loaded {
 	l.DrainPeriod = p.positiveOrDefault("drain_period", time.Duration(f.DrainPeriod), DefaultDrainPeriod)
 	l.ShutdownTimeout = p.positiveOrDefault("shutdown_timeout", time.Duration(f.ShutdownTimeout), DefaultShutdownTimeout)
 	p.listener(l)
+	p.tracingSection(l)
 
 	// The gateway's state: the same validation as the admin API's.
 	err := live.Validate(&l.Spec, spec.WithDocument(document{p}),

@@ -124,6 +124,12 @@ func (p *Proxy) do(req *http.Request, owned bool) (*http.Response, Result, error
 			view = &bodyView{b: body}
 			out.Body, out.GetBody = view, nil // our own retries decide what is replayed
 		}
+		if p.tracer != nil {
+			if !owned || attempt > 1 { // the caller's header map, or one an earlier attempt sent
+				out.Header = req.Header.Clone()
+			}
+			a.end = p.tracer.StartAttempt(out, p.up.Name(), ep.Addr, attempt)
+		}
 		var timer *time.Timer
 		if a.cancel != nil {
 			timer = time.AfterFunc(p.tryTimeout, func() { a.cancel(errTryTimeout) })
@@ -138,6 +144,8 @@ func (p *Proxy) do(req *http.Request, owned bool) (*http.Response, Result, error
 		}
 		if err == nil {
 			a.code = resp.StatusCode
+		} else {
+			a.err = err
 		}
 		reason, retry := p.retryable(req, body, attempt, err, resp, ctxDone)
 		if !retry {
@@ -173,7 +181,9 @@ type attemptEnd struct {
 	ep     *balance.Endpoint
 	start  time.Time
 	code   int
+	err    error
 	cancel context.CancelCauseFunc
+	end    func(status int, err error) // the tracer's, when there is one
 	once   sync.Once
 	rc     io.ReadCloser // the response body
 }
@@ -186,6 +196,9 @@ func (a *attemptEnd) done() {
 		}
 		if a.p.observer != nil {
 			a.p.observer.ObserveUpstream(a.p.up.Name(), a.code, time.Since(a.start))
+		}
+		if a.end != nil {
+			a.end(a.code, a.err)
 		}
 	})
 }

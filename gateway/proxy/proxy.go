@@ -39,6 +39,18 @@ type Observer interface {
 	ObserveRetry(upstream, reason string)
 }
 
+// Tracer sees each upstream attempt; package tracing implements it with a
+// client span per attempt.
+type Tracer interface {
+	// StartAttempt is called before attempt n (1 for the first) of a call
+	// to upstream is sent to instance. out is the request about to go; its
+	// Header is the attempt's own, so the tracer may add propagation
+	// headers. The returned func is called once, when the attempt is over
+	// (its response body closed or read to EOF, or it failed), with the
+	// response status (0 without a response) and the error.
+	StartAttempt(out *http.Request, upstream, instance string, n int) (end func(status int, err error))
+}
+
 // Retry says when a failed attempt is tried again on another instance.
 type Retry struct {
 	// Attempts is the most attempts per request, the first included.
@@ -59,6 +71,7 @@ type Proxy struct {
 	up           Upstream
 	transport    http.RoundTripper
 	observer     Observer
+	tracer       Tracer
 	retry        Retry
 	tryTimeout   time.Duration
 	preserveHost bool
@@ -76,6 +89,10 @@ func WithTransport(rt http.RoundTripper) Option { return func(p *Proxy) { p.tran
 
 // WithObserver reports attempts and retries to o.
 func WithObserver(o Observer) Option { return func(p *Proxy) { p.observer = o } }
+
+// WithTracer traces every attempt with t; without it (the default) the
+// attempt loop does no tracing work.
+func WithTracer(t Tracer) Option { return func(p *Proxy) { p.tracer = t } }
 
 // WithRetry enables retries.
 func WithRetry(r Retry) Option { return func(p *Proxy) { p.retry = r } }

@@ -1,0 +1,95 @@
+package tracing_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/tracing"
+)
+
+// New with nothing configured (and no OTEL_* endpoint in the environment)
+// is tracing off: a nil Tracer, which gateway.WithTracing ignores. With an
+// endpoint it exports over OTLP; shut it down after the server stops, to
+// flush what is buffered.
+func ExampleNew() {
+	ctx := context.Background()
+	off, _ := tracing.New(ctx, tracing.Config{})
+	fmt.Println(off)
+
+	ratio := 0.1
+	tracer, err := tracing.New(ctx, tracing.Config{
+		Endpoint:      "http://127.0.0.1:4317", // nothing is dialled until spans are exported
+		Protocol:      tracing.ProtocolGRPC,
+		SamplingRatio: &ratio,
+		ServiceName:   "edge-gateway",
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer tracer.Shutdown(ctx)
+	fmt.Println(tracer)
+	gw, err := gateway.New(gateway.WithTracing(tracer))
+	if err != nil {
+		panic(err)
+	}
+	defer gw.Close()
+	// Output:
+	// off
+	// grpc http://127.0.0.1:4317
+}
+
+// Middleware makes a server span per request, continuing the caller's
+// trace; gateway.WithTracing mounts it outermost, where the route is known
+// (a request outside a route table is "unmatched").
+func ExampleTracer_Middleware() {
+	exp := tracetest.NewInMemoryExporter()
+	tracer, _ := tracing.New(context.Background(), tracing.Config{Exporter: exp})
+	h := tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "hello")
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/hello", nil)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	_ = tracer.ForceFlush(context.Background()) // Shutdown would also clear the in-memory exporter
+	for _, s := range exp.GetSpans() {
+		fmt.Println(s.Name, s.SpanKind, s.SpanContext.TraceID(), s.Parent.SpanID())
+	}
+	// Output:
+	// GET unmatched server 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7
+}
+
+// StartAttempt is what proxy.WithTracer calls per attempt: a client span
+// whose traceparent goes upstream in the attempt's headers.
+func ExampleTracer_StartAttempt() {
+	exp := tracetest.NewInMemoryExporter()
+	tracer, _ := tracing.New(context.Background(), tracing.Config{Exporter: exp})
+	out := httptest.NewRequest(http.MethodGet, "http://10.0.0.1:8080/users/42", nil)
+	end := tracer.StartAttempt(out, "users", "10.0.0.1:8080", 1)
+	end(http.StatusOK, nil)
+	_ = tracer.ForceFlush(context.Background()) // Shutdown would also clear the in-memory exporter
+	s := exp.GetSpans()[0]
+	fmt.Println(s.Name, s.SpanKind, out.Header.Get("Traceparent") == "00-"+s.SpanContext.TraceID().String()+"-"+s.SpanContext.SpanID().String()+"-01")
+	// Output:
+	// GET users client true
+}
+
+// Validate names the field of each problem, as the YAML's tracing keys.
+func ExampleConfig_Validate() {
+	bad := 2.0
+	err := tracing.Config{Endpoint: "collector:4317", SamplingRatio: &bad}.Validate()
+	var fe *tracing.FieldError
+	errors.As(err, &fe)
+	fmt.Println(fe.Field)
+	fmt.Println(err)
+	// Output:
+	// endpoint
+	// tracing.endpoint: "collector:4317": expected http://host:port or https://host:port
+	// tracing.sampling_ratio: 2 is not between 0 and 1
+}

@@ -1,0 +1,194 @@
+package tracing
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/gateway/upstream"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestResolve: what Config sets wins over the environment, the environment
+// fills the rest, and without an endpoint tracing is off.
+func TestResolve(t *testing.T) {
+	half := 0.5
+	for _, c := range []struct {
+		name     string
+		cfg      Config
+		env      map[string]string
+		on       bool
+		protocol string
+		desc     string
+	}{
+		{"nothing", Config{}, nil, false, "", "off"},
+		{"yaml only", Config{Endpoint: "http://c:4317", Protocol: ProtocolGRPC, SamplingRatio: &half}, nil, true, ProtocolGRPC, "grpc http://c:4317"},
+		{"env endpoint", Config{}, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://e:4318"}, true, ProtocolHTTP, "http/protobuf endpoint from OTEL_EXPORTER_OTLP_*"},
+		{"env traces endpoint and protocol", Config{}, map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://e:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, true, ProtocolGRPC, "grpc endpoint from OTEL_EXPORTER_OTLP_*"},
+		{"yaml protocol wins", Config{Protocol: ProtocolHTTP}, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://e:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, true, ProtocolHTTP, "http/protobuf endpoint from OTEL_EXPORTER_OTLP_*"},
+		{"yaml endpoint wins", Config{Endpoint: "http://y:4318"}, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://e:4318"}, true, ProtocolHTTP, "http/protobuf http://y:4318"},
+		{"sdk disabled", Config{Endpoint: "http://y:4318"}, map[string]string{"OTEL_SDK_DISABLED": "true"}, false, "", "off"},
+		{"exporter none", Config{Endpoint: "http://y:4318"}, map[string]string{"OTEL_TRACES_EXPORTER": "none"}, false, "", "off"},
+	} {
+		r, err := resolve(c.cfg, readEnvironment(env(c.env)))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		desc := "off"
+		if r.on {
+			desc = describe(r, false)
+		}
+		if r.on != c.on || c.on && r.Protocol != c.protocol || desc != c.desc {
+			t.Errorf("%s: on=%v protocol=%q desc=%q, want %v %q %q", c.name, r.on, r.Protocol, desc, c.on, c.protocol, c.desc)
+		}
+	}
+	if _, err := resolve(Config{}, readEnvironment(env(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://e:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}))); err == nil {
+		t.Error("an unsupported OTEL_EXPORTER_OTLP_PROTOCOL was accepted")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	bad, neg := 1.5, -0.1
+	for _, c := range []struct {
+		cfg   Config
+		field string
+	}{
+		{Config{Endpoint: "collector:4317"}, "endpoint"},
+		{Config{Endpoint: "ftp://c:1"}, "endpoint"},
+		{Config{Endpoint: "http://"}, "endpoint"},
+		{Config{Endpoint: "http://user:pw@c:1"}, "endpoint"},
+		{Config{Endpoint: "http://c:1?x=1"}, "endpoint"},
+		{Config{Protocol: "http/json"}, "protocol"},
+		{Config{SamplingRatio: &bad}, "sampling_ratio"},
+		{Config{SamplingRatio: &neg}, "sampling_ratio"},
+		{Config{Timeout: -1}, "timeout"},
+		{Config{Headers: map[string]string{"bad name": "x"}}, "headers"},
+	} {
+		err := c.cfg.Validate()
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field {
+			t.Errorf("%+v: got %v, want an error on %s", c.cfg, err, c.field)
+		}
+	}
+	ok := 0.0
+	if err := (Config{Endpoint: "https://c:4318/otlp", Protocol: ProtocolHTTP, SamplingRatio: &ok, Headers: map[string]string{"Authorization": "x"}}).Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTracesURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://c:4318":       "http://c:4318/v1/traces",
+		"http://c:4318/":      "http://c:4318/v1/traces",
+		"https://c:443/otlp/": "https://c:443/otlp/v1/traces",
+	} {
+		if got := tracesURL(in); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestOffIsNil: without an endpoint New returns nil, and a nil Tracer's
+// middleware is the handler itself.
+func TestOffIsNil(t *testing.T) {
+	getenv = env(nil)
+	defer func() { getenv = os.Getenv }()
+	tr, err := New(context.Background(), Config{})
+	if err != nil || tr != nil {
+		t.Fatalf("New: %v, %v; want nil, nil", tr, err)
+	}
+	h := http.Handler(http.NewServeMux())
+	if tr.Middleware(h) != h {
+		t.Error("a nil Tracer's middleware wraps the handler")
+	}
+	if tr.Shutdown(context.Background()) != nil || tr.ForceFlush(context.Background()) != nil || tr.String() != "off" {
+		t.Error("a nil Tracer's methods are not no-ops")
+	}
+}
+
+// TestAttemptPropagation: through proxy.Do directly (as composite calls
+// run), each attempt is a client span, child of the span in the request's
+// context, whose traceparent the upstream receives; the caller's request
+// headers are left alone.
+func TestAttemptPropagation(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	calls := 0
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Traceparent"))
+		calls++
+		if calls == 1 {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer backend.Close()
+	up := upstream.New("u", discovery.NewStatic(map[string][]discovery.Instance{"u": {{Addr: backend.Listener.Addr().String()}}}),
+		upstream.WithPolicy(balance.RoundRobin{}))
+	up.Start(context.Background())
+	defer up.Close()
+	<-up.Ready()
+	p := proxy.New(up, proxy.WithTracer(tr), proxy.WithRetry(proxy.Retry{Attempts: 2}))
+
+	ctx, parent := tr.tracer.Start(context.Background(), "parent")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://u/x?api_key=secret", nil)
+	req.Header.Set("Traceparent", "00-11111111111111111111111111111111-2222222222222222-01")
+	resp, res, err := p.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	parent.End()
+	if res.Attempts != 2 {
+		t.Fatalf("%d attempts, want 2", res.Attempts)
+	}
+	if req.Header.Get("Traceparent") != "00-11111111111111111111111111111111-2222222222222222-01" {
+		t.Error("Do changed the caller's header")
+	}
+	_ = tr.ForceFlush(context.Background())
+	spans := exp.GetSpans()
+	var attempts []tracetest.SpanStub
+	for _, s := range spans {
+		if s.SpanKind == trace.SpanKindClient {
+			attempts = append(attempts, s)
+		}
+	}
+	if len(attempts) != 2 || len(got) != 2 {
+		t.Fatalf("%d attempt spans, %d upstream requests; want 2 and 2", len(attempts), len(got))
+	}
+	for i, a := range attempts {
+		if a.Parent.SpanID() != parent.SpanContext().SpanID() || a.SpanContext.TraceID() != parent.SpanContext().TraceID() {
+			t.Errorf("attempt %d is not a child of the caller's span", i+1)
+		}
+		want := "00-" + a.SpanContext.TraceID().String() + "-" + a.SpanContext.SpanID().String() + "-01"
+		if got[i] != want {
+			t.Errorf("attempt %d: upstream got traceparent %q, want %q", i+1, got[i], want)
+		}
+		for _, kv := range a.Attributes {
+			if strings.Contains(kv.Value.String(), "secret") {
+				t.Errorf("attempt %d: attribute %s carries the query", i+1, kv.Key)
+			}
+		}
+	}
+	if attempts[0].Status.Code.String() != "Error" {
+		t.Errorf("the 502 attempt's status is %v, want Error", attempts[0].Status.Code)
+	}
+}
