@@ -32,6 +32,8 @@ type File struct {
 	Auth      *spec.Auth              `yaml:"auth,omitempty"`
 	Consumers []consumer.Consumer     `yaml:"consumers,omitempty"`
 	RateLimit *spec.RateLimitSettings `yaml:"rate_limit,omitempty"`
+	// RouteShadowing is warn (default), refuse or off (spec.Config).
+	RouteShadowing string `yaml:"route_shadowing,omitempty"`
 }
 
 // Spec returns the gateway's state the file declares: its mapping onto the
@@ -39,7 +41,7 @@ type File struct {
 func (f *File) Spec() spec.Config {
 	c := spec.Config{
 		TrustedProxies: f.TrustedProxies, Consul: f.Consul, Upstreams: f.Upstreams, Routes: f.Routes,
-		Auth: f.Auth, Consumers: f.Consumers, RateLimit: f.RateLimit,
+		Auth: f.Auth, Consumers: f.Consumers, RateLimit: f.RateLimit, RouteShadowing: f.RouteShadowing,
 	}
 	if f.Limits != nil {
 		c.DefaultMaxBodyBytes = f.Limits.MaxBodyBytes

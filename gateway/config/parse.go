@@ -44,6 +44,10 @@ type Loaded struct {
 	Server ServerSettings
 	// TLS is the tls section, or nil (see TLSConfig).
 	TLS *TLS
+	// Warnings are what the file is warned about but not refused for (see
+	// live.Warnings: route shadowing), at their place in the file, sorted
+	// by position.
+	Warnings []*Error
 
 	// doc places problems found after Parse (Build) in the file.
 	doc *yamldoc.Doc
