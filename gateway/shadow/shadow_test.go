@@ -50,10 +50,10 @@ func TestFind(t *testing.T) {
 			only:   []shadow.Normalization{shadow.Case},
 		},
 		{
-			name: "trailing slash: exact path /admin, /admin/ goes to the catch-all",
+			name:   "trailing slash: exact path /admin, /admin/ goes to the catch-all",
 			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.PathPrefix, r.Path = "", "/admin" }), catchAll()},
-			only: []shadow.Normalization{shadow.TrailingSlash},
-			want: []want{{"public", "admin", shadow.TrailingSlash, "/admin/", shadow.Authentication}},
+			only:   []shadow.Normalization{shadow.TrailingSlash},
+			want:   []want{{"public", "admin", shadow.TrailingSlash, "/admin/", shadow.Authentication}},
 		},
 		{
 			name:   "trailing slash: a prefix route matches /admin/ itself",
@@ -67,16 +67,16 @@ func TestFind(t *testing.T) {
 			want:   []want{{"public", "admin", shadow.Suffix, "/admin.json", shadow.Authentication}},
 		},
 		{
-			name: "none: a stripped protected prefix is sent as is by the catch-all",
+			name:   "none: a stripped protected prefix is sent as is by the catch-all",
 			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.StripPrefix = "/admin" }), catchAll()},
-			only: []shadow.Normalization{shadow.None},
-			want: []want{{"public", "admin", shadow.None, "/", shadow.Authentication}},
+			only:   []shadow.Normalization{shadow.None},
+			want:   []want{{"public", "admin", shadow.None, "/", shadow.Authentication}},
 		},
 		{
-			name: "strip prefix on the less-protected route: /pub/ADMIN reaches /admin",
+			name:   "strip prefix on the less-protected route: /pub/ADMIN reaches /admin",
 			routes: []spec.Route{admin(), {Name: "pub", PathPrefix: "/pub", StripPrefix: "/pub", Upstream: "app"}},
-			only: []shadow.Normalization{shadow.Case},
-			want: []want{{"pub", "admin", shadow.Case, "/pub/ADMIN", shadow.Authentication}},
+			only:   []shadow.Normalization{shadow.Case},
+			want:   []want{{"pub", "admin", shadow.Case, "/pub/ADMIN", shadow.Authentication}},
 		},
 		{
 			// The gateway refuses, collapses or decodes these before
@@ -87,7 +87,7 @@ func TestFind(t *testing.T) {
 				shadow.Backslash, shadow.TrailingDot, shadow.DotSegments, shadow.EncodedSlash},
 		},
 		{
-			name: "equal protection",
+			name:   "equal protection",
 			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) { r.Auth = apiKey })},
 		},
 		{
@@ -102,13 +102,13 @@ func TestFind(t *testing.T) {
 				with(catchAll(), func(r *spec.Route) { r.Hosts = []string{"www.example.com"} })},
 		},
 		{
-			name: "same host, one route on any host",
+			name:   "same host, one route on any host",
 			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.Hosts = []string{"admin.example.com"} }), catchAll()},
 			only:   []shadow.Normalization{shadow.Case},
 			want:   []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authentication}},
 		},
 		{
-			name: "non-overlapping prefixes",
+			name:   "non-overlapping prefixes",
 			routes: []spec.Route{admin(), {Name: "docs", PathPrefix: "/docs", Upstream: "app"}},
 		},
 		{
@@ -117,13 +117,13 @@ func TestFind(t *testing.T) {
 				with(catchAll(), func(r *spec.Route) { r.Methods = []string{"GET", "HEAD"} })},
 		},
 		{
-			name: "different upstreams",
+			name:   "different upstreams",
 			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) { r.Upstream = "web" })},
 			ups: map[string]spec.Upstream{"app": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}}},
 				"web": {Instances: []spec.Instance{{Addr: "10.0.0.2:80"}}}},
 		},
 		{
-			name: "two upstream names for one backend",
+			name:   "two upstream names for one backend",
 			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) { r.Upstream = "web" })},
 			ups: map[string]spec.Upstream{"app": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}}},
 				"web": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}, {Addr: "10.0.0.2:80"}}}},
@@ -131,7 +131,7 @@ func TestFind(t *testing.T) {
 			want: []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authentication}},
 		},
 		{
-			name: "accepted by the protected route",
+			name:   "accepted by the protected route",
 			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.ShadowingAccepted = []string{"public"} }), catchAll()},
 		},
 		{
