@@ -122,3 +122,39 @@ func TestRouteShadowingWarningsInReloadStatus(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// With an admin store the revisions come from the store: their warnings are
+// in the reload status too, placed by JSON pointer.
+func TestRouteShadowingWarningsFromAdminStore(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gatescale.yaml")
+	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\n"+shadowed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-config", path, "-admin-store", "file:" + filepath.Join(dir, "state.json")}, &logs,
+			func(addr net.Addr) { addrc <- addr })
+	}()
+	select {
+	case <-addrc:
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+	}
+	admin := "http://" + logged(t, logs.String(), "admin listening", "addr")
+	code, body := get(admin + "/config")
+	var s reload.Status
+	if err := json.Unmarshal([]byte(body), &s); code != 200 || err != nil {
+		t.Fatalf("GET /config = %d %q: %v", code, body, err)
+	}
+	if len(s.Warnings) != 2 || !strings.HasPrefix(s.Warnings[0], "/routes/1/path_prefix: route shadowing (case)") {
+		t.Errorf("status warnings %q", s.Warnings)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}

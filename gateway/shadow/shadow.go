@@ -102,8 +102,8 @@ func Find(routes []spec.Route, opts ...Option) ([]Finding, error) {
 	var out []Finding
 	for ei := range routes {
 		exp := &routes[ei]
-		if exp.Composite != nil {
-			continue
+		if exp.Composite != nil || !protectsAny(exp, methodsOf(exp, methods)) {
+			continue // nothing is less protected than an unprotected route
 		}
 		var found []Finding
 		for _, host := range probeHosts(exp, hosts) {
@@ -153,6 +153,17 @@ func Find(routes []spec.Route, opts ...Option) ([]Finding, error) {
 	return out, nil
 }
 
+// protectsAny reports whether r has any protection for one of methods.
+func protectsAny(r *spec.Route, methods []string) bool {
+	var none spec.Route
+	for _, m := range methods {
+		if Lacks(&none, r, m) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // fix says how to close a finding: the change on the exposed route that
 // makes the gateway route the spelling to it, if there is one, else
 // protecting the other route; and the acknowledgment for upstreams that do
@@ -168,7 +179,14 @@ func fix(f *Finding, via, exp *spec.Route) string {
 			first = fmt.Sprintf("declare route %q with path_prefix: %s instead of path (it then matches %s too), or %s",
 				exp.Name, strings.TrimSuffix(exp.Path, "/"), f.Path, protect)
 		} else {
-			first = fmt.Sprintf("add a route for %s with the policies of route %q, or %s", f.Path, exp.Name, protect)
+			other := exp.Path + "/"
+			if exp.Path == "" || strings.HasSuffix(exp.Path, "/") {
+				other = strings.TrimSuffix(f.Path, "/")
+				if exp.Path != "" {
+					other = strings.TrimSuffix(exp.Path, "/")
+				}
+			}
+			first = fmt.Sprintf("add a route for %s with the policies of route %q, or %s", other, exp.Name, protect)
 		}
 	case Suffix:
 		first = fmt.Sprintf("turn suffix pattern matching off in the upstream (Spring: setUseSuffixPatternMatch(false), the default since 5.3), or %s", protect)
