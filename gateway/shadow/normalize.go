@@ -176,7 +176,7 @@ func (n Normalization) canon(p string) string {
 	case DotSegments:
 		return resolveDots(p)
 	case EncodedSlash:
-		return strings.NewReplacer("%2F", "/", "%2f", "/").Replace(p)
+		return collapseSlashes(strings.NewReplacer("%2F", "/", "%2f", "/").Replace(p))
 	}
 	return p
 }
