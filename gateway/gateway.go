@@ -25,6 +25,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/metrics"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/gateway/refusallog"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/requestid"
 	"github.com/gatescale/gatescale/gateway/route"
@@ -46,6 +47,8 @@ type Gateway struct {
 	tracer       *tracing.Tracer
 	middleware   []func(http.Handler) http.Handler
 	accessLog    bool
+	refusals     *refusallog.Logger
+	refusalOpts  refusallog.Options
 	readyTimeout time.Duration
 
 	ctx    context.Context
@@ -96,6 +99,14 @@ func WithAccessLog(on bool) Option {
 	return func(g *Gateway) error { g.accessLog = on; return nil }
 }
 
+// WithRefusalLog sets the budget of the log of requests refused before
+// routing (see package refusallog; default 1 line/s and a burst of 5 per
+// reason, the rest counted as suppressed). Those requests are left out of
+// the access log, which a flood of them would flood.
+func WithRefusalLog(o refusallog.Options) Option {
+	return func(g *Gateway) error { g.refusalOpts = o; return nil }
+}
+
 // WithMiddleware adds middleware that runs on every route after request id,
 // metrics and access log, before the route's own middleware.
 func WithMiddleware(mw ...func(http.Handler) http.Handler) Option {
@@ -140,6 +151,7 @@ func New(opts ...Option) (*Gateway, error) {
 	if g.transport == nil {
 		g.transport = proxy.NewTransport()
 	}
+	g.refusals = refusallog.New(g.logger, g.refusalOpts)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	empty, err := route.NewTable(nil)
 	if err != nil {
@@ -218,7 +230,8 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		}
 		routes = append(routes, rt)
 	}
-	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...), route.WithTrustedProxies(cfg.TrustedProxies...))
+	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...),
+		route.WithRefusedMiddleware(g.refusedMiddleware()...), route.WithTrustedProxies(cfg.TrustedProxies...))
 	if err != nil {
 		return err // nothing was started
 	}
@@ -287,6 +300,17 @@ func (g *Gateway) globalMiddleware() []func(http.Handler) http.Handler {
 	// gRPC status, not the problem it replaced); outside the route's
 	// policies, whose refusals it translates for gRPC callers.
 	mw = append(mw, grpcproxy.Middleware)
+	return append(mw, g.middleware...)
+}
+
+// refusedMiddleware is the chain of requests refused before routing: the
+// global chain with the rate-limited refusal log in place of the access log.
+func (g *Gateway) refusedMiddleware() []func(http.Handler) http.Handler {
+	mw := []func(http.Handler) http.Handler{requestid.Middleware}
+	if g.metrics != nil {
+		mw = append(mw, g.metrics.Middleware)
+	}
+	mw = append(mw, g.refusals.Middleware)
 	return append(mw, g.middleware...)
 }
 
@@ -527,6 +551,7 @@ func (g *Gateway) Close() {
 	for _, lu := range g.upstreams {
 		lu.up.Close()
 	}
+	g.refusals.Close() // the counts of lines a flood suppressed
 }
 
 // variantHandler sends requests to the first variant whose header matches,

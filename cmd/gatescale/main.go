@@ -85,6 +85,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := loaded.Check(rt); err != nil {
 			return err
 		}
+		// Warnings do not fail validation (route_shadowing: refuse makes
+		// its findings errors); they are printed above the verdict.
+		for _, w := range loaded.Warnings {
+			fmt.Fprintf(stdout, "warning: %v\n", w)
+		}
+		if n := len(loaded.Warnings); n > 0 {
+			fmt.Fprintf(stdout, "%s: ok, %d warning(s)\n", *path, n)
+			return nil
+		}
 		fmt.Fprintf(stdout, "%s: ok\n", *path)
 		return nil
 	case "apikey":
@@ -195,9 +204,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		if loaded == nil {
 			loaded = l
 		}
+		warnings := make([]string, len(l.Warnings))
+		for i, w := range l.Warnings {
+			warnings[i] = w.Error()
+		}
 		return reload.Result{
 			RestartRequired: config.RestartRequired(loaded, l),
 			Attrs:           []slog.Attr{slog.Int("routes", len(l.Spec.Routes)), slog.Int("upstreams", len(l.Spec.Upstreams))},
+			Warnings:        warnings,
 		}, nil
 	}
 	var src reload.Source = reload.NewFile(*path, *watch)
@@ -216,7 +230,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 			return err
 		}
 		vopts := []spec.Option{spec.WithClientTLS(loaded.TLS != nil && loaded.TLS.ClientCAFile != "")}
-		src, apply = admin.NewSource(st), admin.Apply(gw, rt, vopts...)
+		src, apply = admin.NewSource(st), withWarnings(admin.Apply(gw, rt, vopts...))
 		if *adminTokens != "" {
 			tokens, err := admin.LoadTokens(*adminTokens)
 			if err != nil {
@@ -261,6 +275,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		defer self.deregister()
 	}
 	return srv.Run(ctx)
+}
+
+// withWarnings adds to the result of an admin store revision the warnings
+// of its state (live.Warnings: route shadowing), as the file's apply does,
+// so the reload log and status show them in both modes.
+func withWarnings(apply reload.ApplyFunc) reload.ApplyFunc {
+	return func(ctx context.Context, data []byte) (reload.Result, error) {
+		res, err := apply(ctx, data)
+		if err != nil {
+			return res, err
+		}
+		if st, derr := admin.Decode(data); derr == nil {
+			for _, fe := range live.Warnings(&st.Config) {
+				res.Warnings = append(res.Warnings, fe.Pointer()+": "+fe.Message)
+			}
+		}
+		return res, nil
+	}
 }
 
 // openStore opens the admin store named by flag; an empty store is seeded

@@ -35,6 +35,8 @@ type File struct {
 	// Tracing exports OpenTelemetry spans (off without it, unless the
 	// OTEL_* environment names an endpoint).
 	Tracing *Tracing `yaml:"tracing,omitempty"`
+	// RouteShadowing is warn (default), refuse or off (spec.Config).
+	RouteShadowing string `yaml:"route_shadowing,omitempty"`
 }
 
 // Spec returns the gateway's state the file declares: its mapping onto the
@@ -42,7 +44,7 @@ type File struct {
 func (f *File) Spec() spec.Config {
 	c := spec.Config{
 		TrustedProxies: f.TrustedProxies, Consul: f.Consul, Upstreams: f.Upstreams, Routes: f.Routes,
-		Auth: f.Auth, Consumers: f.Consumers, RateLimit: f.RateLimit,
+		Auth: f.Auth, Consumers: f.Consumers, RateLimit: f.RateLimit, RouteShadowing: f.RouteShadowing,
 	}
 	if f.Limits != nil {
 		c.DefaultMaxBodyBytes = f.Limits.MaxBodyBytes

@@ -48,6 +48,10 @@ type Loaded struct {
 	// Tracing is the tracing section mapped onto tracing's options (the
 	// zero Config without the section): for tracing.New, once at start.
 	Tracing tracing.Config
+	// Warnings are what the file is warned about but not refused for (see
+	// live.Warnings: route shadowing), at their place in the file, sorted
+	// by position.
+	Warnings []*Error
 
 	// doc places problems found after Parse (Build) in the file.
 	doc *yamldoc.Doc

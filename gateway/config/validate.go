@@ -16,6 +16,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/harden"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/yamldoc"
 )
 
 // build validates the decoded file and turns it into a Loaded. It reports
@@ -47,6 +48,11 @@ func (p *parseState) build() *Loaded {
 		return nil
 	}
 	l.doc = p.doc
+	for _, fe := range live.Warnings(&l.Spec) {
+		at := p.pos(fe.Path)
+		l.Warnings = append(l.Warnings, &Error{File: p.name, Line: at.Line, Column: at.Column, Path: fe.Path, Message: fe.Message})
+	}
+	yamldoc.SortByPos(l.Warnings)
 	return l
 }
 

@@ -22,6 +22,10 @@ type Result struct {
 	RestartRequired []string
 	// Attrs are logged with the reload (say, the number of routes).
 	Attrs []slog.Attr
+	// Warnings are what the revision was warned about but applied with
+	// (say, route shadowing findings): each is logged as a warning and
+	// listed in the Status.
+	Warnings []string
 }
 
 // Status is what a Loop has applied, as StatusHandler serves it.
@@ -43,6 +47,8 @@ type Status struct {
 	// RestartRequired are the settings of the revision in force that wait
 	// for a restart (see Result).
 	RestartRequired []string `json:"restart_required"`
+	// Warnings are the warnings of the revision in force (see Result).
+	Warnings []string `json:"warnings"`
 }
 
 // Options configure a Loop.
@@ -74,7 +80,7 @@ func NewLoop(src Source, apply ApplyFunc, opts Options) *Loop {
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
-	l.status = Status{Source: src.String(), RestartRequired: []string{}}
+	l.status = Status{Source: src.String(), RestartRequired: []string{}, Warnings: []string{}}
 	return l
 }
 
@@ -130,10 +136,12 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 	if restart == nil {
 		restart = []string{}
 	}
+	warnings := append([]string{}, res.Warnings...)
 	l.mu.Lock()
 	prev := l.status.Revision
 	l.applied, l.refused = hash(data), [32]byte{}
 	l.status.Revision, l.status.AppliedAt, l.status.RestartRequired = rev, now, restart
+	l.status.Warnings = warnings
 	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = "", "", time.Time{}
 	l.mu.Unlock()
 
@@ -151,6 +159,9 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 	}
 	attrs := append([]slog.Attr{slog.String("source", l.status.Source), slog.String("revision", rev)}, res.Attrs...)
 	l.logger.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+	for _, w := range warnings {
+		l.logger.Warn("configuration applied with a warning", "source", l.status.Source, "revision", rev, "warning", w)
+	}
 	if len(restart) > 0 {
 		l.logger.Warn("these settings changed but keep their running values until a restart; the rest of the configuration is applied",
 			"source", l.status.Source, "revision", rev, "restart_required", restart)
@@ -194,6 +205,7 @@ func (l *Loop) Status() Status {
 	defer l.mu.Unlock()
 	s := l.status
 	s.RestartRequired = slices.Clone(s.RestartRequired)
+	s.Warnings = slices.Clone(s.Warnings)
 	return s
 }
 

@@ -55,3 +55,26 @@ func ExampleWithTrustedProxies() {
 	// 10.0.0.2:4000 -> 198.51.100.7
 	// 203.0.113.9:4000 -> 203.0.113.9
 }
+
+// Refused requests (a malformed path) go through their own chain: here the
+// access-log stand-in sees only the routed request, the refusal chain only
+// the refused one.
+func ExampleWithRefusedMiddleware() {
+	mark := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next.ServeHTTP(w, r)
+				fmt.Println(name, r.URL.EscapedPath(), request.InfoFrom(r.Context()).Route)
+			})
+		}
+	}
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	tbl, _ := route.NewTable([]route.Route{{Route: spec.Route{Name: "files", PathPrefix: "/files"}, Handler: ok}},
+		route.WithMiddleware(mark("access")), route.WithRefusedMiddleware(mark("refused")))
+	for _, target := range []string{"/files/a", "/files/a%2Fb"} {
+		tbl.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", target, nil))
+	}
+	// Output:
+	// access /files/a files
+	// refused /files/a%2Fb (refused)
+}

@@ -50,6 +50,8 @@ type Option func(*tableOptions)
 
 type tableOptions struct {
 	middleware []func(http.Handler) http.Handler
+	refused    []func(http.Handler) http.Handler
+	hasRefused bool
 	trusted    []netip.Prefix
 }
 
@@ -58,6 +60,15 @@ type tableOptions struct {
 // in the context when it runs.
 func WithMiddleware(mw ...func(http.Handler) http.Handler) Option {
 	return func(o *tableOptions) { o.middleware = append(o.middleware, mw...) }
+}
+
+// WithRefusedMiddleware sets the middleware of requests refused before
+// matching (a malformed path: 400), instead of the WithMiddleware chain:
+// metrics and a rate-limited log, say, but not the per-request access log,
+// which a flood of bad requests would flood. Info (route Refused, the
+// reason in its error) is in the context when it runs.
+func WithRefusedMiddleware(mw ...func(http.Handler) http.Handler) Option {
+	return func(o *tableOptions) { o.refused, o.hasRefused = append(o.refused, mw...), true }
 }
 
 // WithTrustedProxies lists the networks whose X-Forwarded-For (and other
@@ -93,7 +104,11 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	t := &Table{refuse: chain(o.middleware, http.HandlerFunc(refused)), routes: append([]Route(nil), routes...), exact: map[string]*tree{}, trusted: o.trusted}
+	refusedChain := o.middleware
+	if o.hasRefused {
+		refusedChain = o.refused
+	}
+	t := &Table{refuse: chain(refusedChain, http.HandlerFunc(refused)), routes: append([]Route(nil), routes...), exact: map[string]*tree{}, trusted: o.trusted}
 	handlers := make([]http.Handler, len(routes))
 	for i := range t.routes {
 		h, err := t.routes[i].handler(o.middleware)

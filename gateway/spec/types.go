@@ -42,6 +42,11 @@ type Config struct {
 	// Cache is the response cache's store (its byte budget), shared by the
 	// routes with a cache policy.
 	Cache *cache.StoreOptions `yaml:"cache,omitempty" json:"cache,omitempty"`
+	// RouteShadowing is what a route shadowing finding (package shadow)
+	// does to the configuration: warn (the default) logs it and reports it
+	// in the reload status and `gatescale validate`, refuse refuses the
+	// configuration, off skips the check. See docs/security.md.
+	RouteShadowing string `yaml:"route_shadowing,omitempty" json:"route_shadowing,omitempty"`
 	// DefaultMaxBodyBytes is the body limit of routes without
 	// max_body_bytes (the file's limits.max_body_bytes); 0 means none.
 	DefaultMaxBodyBytes Size `yaml:"-" json:"default_max_body_bytes,omitempty"`
@@ -233,7 +238,18 @@ type Route struct {
 	Compress  *transform.CompressOptions `yaml:"compress,omitempty" json:"compress,omitempty"`
 	// Lifecycle is the route's API lifecycle state (default published).
 	Lifecycle *Lifecycle `yaml:"lifecycle,omitempty" json:"lifecycle,omitempty"`
+	// ShadowingAccepted names less-protected routes whose route shadowing
+	// findings against this route were reviewed and accepted (say, the
+	// upstream is case-sensitive): they are not reported.
+	ShadowingAccepted []string `yaml:"shadowing_accepted,omitempty" json:"shadowing_accepted,omitempty"`
 }
+
+// Route shadowing modes (Config.RouteShadowing).
+const (
+	ShadowingWarn   = "warn"
+	ShadowingRefuse = "refuse"
+	ShadowingOff    = "off"
+)
 
 // Variant sends part of a route's requests to another upstream (a canary):
 // those whose Header equals Value, or, without a header, Weight percent of

@@ -166,6 +166,23 @@ func (v *validator) validate() {
 		v.routeSecurity(path, r)
 		v.processing(path, r)
 	}
+	switch c.RouteShadowing {
+	case "", ShadowingWarn, ShadowingRefuse, ShadowingOff:
+	default:
+		v.errf("route_shadowing", "%q: want warn (the default), refuse or off", c.RouteShadowing)
+	}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		for j, name := range r.ShadowingAccepted {
+			if first, ok := routeNames[name]; !ok || first == Index("routes", i) {
+				what := "is not the name of another route"
+				if ok {
+					what = "is this route"
+				}
+				v.errf(Index(Join(Index("routes", i), "shadowing_accepted"), j), "%q %s", name, what)
+			}
+		}
+	}
 }
 
 // processing checks a route's cache, transform and compress sections with

@@ -1,0 +1,255 @@
+package shadow_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatescale/gatescale/gateway/shadow"
+	"github.com/gatescale/gatescale/gateway/spec"
+)
+
+var (
+	apiKey    = &spec.RouteAuth{Methods: []string{"api_key"}}
+	anonymous = &spec.RouteAuth{Methods: []string{"api_key"}, Anonymous: true}
+)
+
+// catchAll is the anonymous route in front of the shared upstream.
+func catchAll() spec.Route { return spec.Route{Name: "public", PathPrefix: "/", Upstream: "app"} }
+
+// admin is the protected route.
+func admin() spec.Route {
+	return spec.Route{Name: "admin", PathPrefix: "/admin", Upstream: "app", Auth: apiKey}
+}
+
+type want struct {
+	via, exposed string
+	n            shadow.Normalization
+	path         string // the example request path, if it is to be checked
+	missing      shadow.Protection
+}
+
+func TestFind(t *testing.T) {
+	with := func(r spec.Route, f func(*spec.Route)) spec.Route { f(&r); return r }
+	tests := []struct {
+		name   string
+		routes []spec.Route
+		ups    map[string]spec.Upstream
+		only   []shadow.Normalization
+		want   []want
+	}{
+		{
+			name:   "case: catch-all reaches /ADMIN",
+			routes: []spec.Route{admin(), catchAll()},
+			only:   []shadow.Normalization{shadow.Case},
+			want:   []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authentication}},
+		},
+		{
+			name:   "case: case_insensitive on the protected route closes it",
+			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.CaseInsensitive = true }), catchAll()},
+			only:   []shadow.Normalization{shadow.Case},
+		},
+		{
+			name:   "trailing slash: exact path /admin, /admin/ goes to the catch-all",
+			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.PathPrefix, r.Path = "", "/admin" }), catchAll()},
+			only:   []shadow.Normalization{shadow.TrailingSlash},
+			want:   []want{{"public", "admin", shadow.TrailingSlash, "/admin/", shadow.Authentication}},
+		},
+		{
+			name:   "trailing slash: a prefix route matches /admin/ itself",
+			routes: []spec.Route{admin(), catchAll()},
+			only:   []shadow.Normalization{shadow.TrailingSlash},
+		},
+		{
+			name:   "suffix: /admin.json goes to the catch-all",
+			routes: []spec.Route{admin(), catchAll()},
+			only:   []shadow.Normalization{shadow.Suffix},
+			want:   []want{{"public", "admin", shadow.Suffix, "/admin.json", shadow.Authentication}},
+		},
+		{
+			name:   "none: a stripped protected prefix is sent as is by the catch-all",
+			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.StripPrefix = "/admin" }), catchAll()},
+			only:   []shadow.Normalization{shadow.None},
+			want:   []want{{"public", "admin", shadow.None, "/", shadow.Authentication}},
+		},
+		{
+			name:   "strip prefix on the less-protected route: /pub/ADMIN reaches /admin",
+			routes: []spec.Route{admin(), {Name: "pub", PathPrefix: "/pub", StripPrefix: "/pub", Upstream: "app"}},
+			only:   []shadow.Normalization{shadow.Case},
+			want:   []want{{"pub", "admin", shadow.Case, "/pub/ADMIN", shadow.Authentication}},
+		},
+		{
+			// The gateway refuses, collapses or decodes these before
+			// matching: the probes reach the protected route or nothing.
+			name:   "neutralised by the gateway: percent-decoding, ;params, //, \\, trailing dot, dot segments, %2F",
+			routes: []spec.Route{admin(), catchAll()},
+			only: []shadow.Normalization{shadow.PercentDecode, shadow.MatrixParams, shadow.DoubleSlash,
+				shadow.Backslash, shadow.TrailingDot, shadow.DotSegments, shadow.EncodedSlash},
+		},
+		{
+			name:   "equal protection",
+			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) { r.Auth = apiKey })},
+		},
+		{
+			name:   "an anonymous-allowed auth is no authentication",
+			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) { r.Auth = anonymous })},
+			only:   []shadow.Normalization{shadow.Case},
+			want:   []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authentication}},
+		},
+		{
+			name: "different hosts",
+			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.Hosts = []string{"admin.example.com"} }),
+				with(catchAll(), func(r *spec.Route) { r.Hosts = []string{"www.example.com"} })},
+		},
+		{
+			name:   "same host, one route on any host",
+			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.Hosts = []string{"admin.example.com"} }), catchAll()},
+			only:   []shadow.Normalization{shadow.Case},
+			want:   []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authentication}},
+		},
+		{
+			name:   "non-overlapping prefixes",
+			routes: []spec.Route{admin(), {Name: "docs", PathPrefix: "/docs", Upstream: "app"}},
+		},
+		{
+			name: "methods not overlapping",
+			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.Methods = []string{"POST", "DELETE"} }),
+				with(catchAll(), func(r *spec.Route) { r.Methods = []string{"GET", "HEAD"} })},
+		},
+		{
+			name:   "different upstreams",
+			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) { r.Upstream = "web" })},
+			ups: map[string]spec.Upstream{"app": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}}},
+				"web": {Instances: []spec.Instance{{Addr: "10.0.0.2:80"}}}},
+		},
+		{
+			name:   "two upstream names for one backend",
+			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) { r.Upstream = "web" })},
+			ups: map[string]spec.Upstream{"app": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}}},
+				"web": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}, {Addr: "10.0.0.2:80"}}}},
+			only: []shadow.Normalization{shadow.Case},
+			want: []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authentication}},
+		},
+		{
+			name:   "accepted by the protected route",
+			routes: []spec.Route{with(admin(), func(r *spec.Route) { r.ShadowingAccepted = []string{"public"} }), catchAll()},
+		},
+		{
+			name: "authorization: same authentication, fewer scopes",
+			routes: []spec.Route{
+				with(admin(), func(r *spec.Route) { r.Authorize = &spec.Authorize{Scopes: []string{"admin"}} }),
+				with(catchAll(), func(r *spec.Route) { r.Auth = apiKey })},
+			only: []shadow.Normalization{shadow.Case},
+			want: []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authorization}},
+		},
+		{
+			name: "authorization: a stricter rule covers",
+			routes: []spec.Route{
+				with(admin(), func(r *spec.Route) { r.Authorize = &spec.Authorize{Roles: []string{"ops", "dev"}} }),
+				with(catchAll(), func(r *spec.Route) {
+					r.Auth, r.Authorize = apiKey, &spec.Authorize{Roles: []string{"ops"}, Scopes: []string{"x"}}
+				})},
+		},
+		{
+			name: "lifecycle: a draft route behind a published catch-all",
+			routes: []spec.Route{
+				with(admin(), func(r *spec.Route) { r.Auth, r.Lifecycle = nil, &spec.Lifecycle{State: spec.LifecycleDraft} }),
+				catchAll()},
+			only: []shadow.Normalization{shadow.Case},
+			want: []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Lifecycle}},
+		},
+		{
+			name: "rate limits: a looser limit does not cover",
+			routes: []spec.Route{
+				with(admin(), func(r *spec.Route) {
+					r.Auth, r.RateLimit = nil, []spec.RateLimitPolicy{{Rate: 5, Key: "ip"}}
+				}),
+				with(catchAll(), func(r *spec.Route) { r.RateLimit = []spec.RateLimitPolicy{{Rate: 100, Key: "ip"}} })},
+			only: []shadow.Normalization{shadow.Case},
+			want: []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Limits}},
+		},
+		{
+			name: "rate limits: a shared policy covers",
+			routes: []spec.Route{
+				with(admin(), func(r *spec.Route) {
+					r.Auth, r.RateLimit = nil, []spec.RateLimitPolicy{{Name: "site", Rate: 5, Key: "ip"}}
+				}),
+				with(catchAll(), func(r *spec.Route) { r.RateLimit = []spec.RateLimitPolicy{{Name: "site", Rate: 5, Key: "ip"}} })},
+		},
+		{
+			name: "per-method authorization: the catch-all serves only the open method",
+			routes: []spec.Route{
+				with(admin(), func(r *spec.Route) {
+					r.Authorize = &spec.Authorize{Methods: map[string]spec.AuthzRule{"GET": {}, "DELETE": {Roles: []string{"ops"}}}}
+				}),
+				with(catchAll(), func(r *spec.Route) { r.Auth, r.Methods = apiKey, []string{"GET"} })},
+		},
+		{
+			name: "per-method authorization: DELETE through the catch-all",
+			routes: []spec.Route{
+				with(admin(), func(r *spec.Route) {
+					r.Authorize = &spec.Authorize{Methods: map[string]spec.AuthzRule{"GET": {}, "DELETE": {Roles: []string{"ops"}}}}
+				}),
+				with(catchAll(), func(r *spec.Route) { r.Auth = apiKey })},
+			only: []shadow.Normalization{shadow.Case},
+			want: []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authorization}},
+		},
+		{
+			name: "path parameters",
+			routes: []spec.Route{
+				{Name: "user", Path: "/users/{id:[0-9]+}", Upstream: "app", Auth: apiKey}, catchAll()},
+			only: []shadow.Normalization{shadow.Case},
+			want: []want{{"public", "user", shadow.Case, "/USERS/1", shadow.Authentication}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []shadow.Option{shadow.WithUpstreams(tc.ups)}
+			if tc.only != nil {
+				opts = append(opts, shadow.WithNormalizations(tc.only...))
+			}
+			found, err := shadow.Find(tc.routes, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []want
+			for _, f := range found {
+				got = append(got, want{f.ViaRoute, f.ExposedRoute, f.Normalization, f.Path, f.Missing})
+				if f.Fix == "" || !strings.Contains(f.Message(), f.ExposedRoute) || !strings.Contains(f.Message(), f.Path) {
+					t.Errorf("message %q lacks the route, path or fix", f.Message())
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("findings:\n%v\nwant\n%v", got, tc.want)
+				for _, f := range found {
+					t.Log(f.Message())
+				}
+			}
+		})
+	}
+}
+
+// The issue's configuration with every normalisation: letter case and the
+// suffix reach /admin; the others are neutralised by the gateway itself.
+func TestFindIssueConfiguration(t *testing.T) {
+	found, err := shadow.Find([]spec.Route{admin(), catchAll()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []shadow.Normalization
+	for _, f := range found {
+		got = append(got, f.Normalization)
+	}
+	if want := []shadow.Normalization{shadow.Case, shadow.Suffix}; !slices.Equal(got, want) {
+		t.Errorf("normalisations %v, want %v", got, want)
+	}
+	if len(found) > 0 && !strings.Contains(found[0].Fix, `set case_insensitive: true on route "admin"`) {
+		t.Errorf("fix %q", found[0].Fix)
+	}
+}
+
+func TestFindRefusesInvalidRoutes(t *testing.T) {
+	if _, err := shadow.Find([]spec.Route{{Name: "a", Path: "/{x", Upstream: "u"}}); err == nil {
+		t.Error("an invalid pattern was accepted")
+	}
+}
