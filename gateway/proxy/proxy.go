@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log"
@@ -128,44 +127,27 @@ func New(up Upstream, opts ...Option) *Proxy {
 	return p
 }
 
-// call is what ServeHTTP learns from its one Do; the reverse proxy runs the
-// transport and the error handler on the request's goroutine.
-type call struct {
-	res    Result
-	reason string // set by serveError: why the gateway answered itself
-}
-
-type callKey struct{}
-
 // ServeHTTP forwards r and streams the answer back: the reverse proxy
 // (forwarding and hop-by-hop headers, trailers, upgrades, flushing) around
-// one Do, then the outcome in r's request.Info when there is one.
+// one Do. The outcome goes into r's request.Info, when there is one, as
+// soon as it is known (by the transport or the error handler), so a client
+// gone mid-body — which aborts the handler with a panic — loses nothing, and
+// no per-request state has to travel through the context.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{}
-	defer func() { // deferred: a client gone mid-body aborts the handler with a panic
-		info := request.InfoFrom(r.Context())
-		if info == nil {
-			return
-		}
-		if c.res.Attempts > 0 {
-			info.AddAttempts(c.res.Attempts)
-			info.SetInstance(c.res.Instance)
-		}
-		if c.reason != "" {
-			info.SetError(c.reason)
-		}
-	}()
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	p.rp.ServeHTTP(w, r)
 }
 
 // serveTransport is the reverse proxy's transport: Do, with the Result
-// kept for ServeHTTP.
+// recorded in the request's Info.
 type serveTransport struct{ p *Proxy }
 
 func (t serveTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	resp, res, err := t.p.do(out, true)
-	if c, ok := out.Context().Value(callKey{}).(*call); ok {
-		c.res = res
+	if res.Attempts > 0 {
+		if info := request.InfoFrom(out.Context()); info != nil {
+			info.AddAttempts(res.Attempts)
+			info.SetInstance(res.Instance)
+		}
 	}
 	return resp, err
 }
@@ -257,8 +239,8 @@ func quoteIfNeeded(s string) string {
 // serveError answers with a problem body when no upstream response came.
 func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	f := classify(r.Context(), err)
-	if c, ok := r.Context().Value(callKey{}).(*call); ok {
-		c.reason = f.reason
+	if info := request.InfoFrom(r.Context()); info != nil {
+		info.SetError(f.reason)
 	}
 	if f.status == outcome.StatusClientClosedRequest {
 		// The client went away; nobody reads this answer, but logs and
