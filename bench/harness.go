@@ -32,7 +32,8 @@ type Options struct {
 	// Rounds of closed-loop measurement; each round runs every target once,
 	// in alternating order (default 3).
 	Rounds int
-	// Duration of each wrk run (default 8s), after a Warmup (default 1s).
+	// Duration of each wrk run (default 8s), after a Warmup (default 1s;
+	// negative: none).
 	Duration, Warmup time.Duration
 	// Conns are the wrk connection counts, each measured (default 64).
 	Conns []int
@@ -46,6 +47,9 @@ type Options struct {
 	// Self is the binary to re-execute in a role (default os.Executable);
 	// its main or TestMain must call RunRole first.
 	Self string
+	// ProfileDir, when set, receives a CPU and an allocation pprof file of
+	// every gatescale target process (its whole life: warm-up and run).
+	ProfileDir string
 	// Log receives progress lines (default io.Discard).
 	Log io.Writer
 }
@@ -103,7 +107,7 @@ func (o *Options) defaults() {
 	if o.Duration <= 0 {
 		o.Duration = 8 * time.Second
 	}
-	if o.Warmup <= 0 {
+	if o.Warmup == 0 {
 		o.Warmup = time.Second
 	}
 	if len(o.Conns) == 0 {
@@ -155,7 +159,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	secretBytes := make([]byte, 32)
 	_, _ = rand.Read(secretBytes)
-	e := &env{self: o.Self, dir: dir, peers: o.PeersDir, procs: len(res.TargetCPUs), secret: hex.EncodeToString(secretBytes)}
+	e := &env{self: o.Self, dir: dir, peers: o.PeersDir, procs: len(res.TargetCPUs), secret: hex.EncodeToString(secretBytes), profile: o.ProfileDir}
 	headers := map[string]string{"Authorization": "Bearer " + benchToken(e.secret)}
 
 	backendAddr, err := freeAddr()
@@ -282,7 +286,9 @@ func measure(ctx context.Context, e *env, res *Result, t Target, wrk string, con
 	}
 	url := "http://" + addr + requestPath
 	// Warm up: connections, pools, the JIT-free but lazily built parts.
-	_, _ = runPinned(ctx, res, res.GenCPUs, wrk, append(slices.Clone(args), "-d"+durArg(res.Options.Warmup), url)...)
+	if res.Options.Warmup > 0 {
+		_, _ = runPinned(ctx, res, res.GenCPUs, wrk, append(slices.Clone(args), "-d"+durArg(res.Options.Warmup), url)...)
+	}
 	if p == nil {
 		p = e.backendProc // direct: the backend is the target
 	}
@@ -326,8 +332,10 @@ func fixedRate(ctx context.Context, e *env, res *Result, t Target, headers map[s
 		return &r, nil
 	}
 	// A short warm-up at the same rate, then the measured run.
-	if _, err := run(res.Options.Warmup, res.FixedRate); err != nil {
-		return nil, err
+	if res.Options.Warmup > 0 {
+		if _, err := run(res.Options.Warmup, res.FixedRate); err != nil {
+			return nil, err
+		}
 	}
 	return run(res.Options.LatencyDuration, res.FixedRate)
 }

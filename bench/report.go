@@ -104,8 +104,12 @@ func (r *Result) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Load average (1/5/15 min) at the start %.2f/%.2f/%.2f, at the end %.2f/%.2f/%.2f. ",
 		r.LoadStart[0], r.LoadStart[1], r.LoadStart[2], r.LoadEnd[0], r.LoadEnd[1], r.LoadEnd[2])
-	fmt.Fprintf(&b, "%s; %d rounds of %s per target after a %s warm-up, targets in alternating order (A B C …, then … C B A); backend: Go net/http answering %d bytes of JSON; every request carries the same JWT. Access logs are **off** everywhere except gatescale-full, whose chain includes it (JSON to /dev/null). Each target process is started fresh for each run; peak RSS is VmHWM summed over its processes during the measured run.\n\n",
-		r.WrkVersion, o.Rounds, o.Duration, o.Warmup, len(backendBody))
+	warm := "a " + o.Warmup.String()
+	if o.Warmup < 0 {
+		warm = "no"
+	}
+	fmt.Fprintf(&b, "%s; %d rounds of %s per target after %s warm-up, targets in alternating order (A B C …, then … C B A); backend: Go net/http answering %d bytes of JSON; every request carries the same JWT. Access logs are **off** everywhere except gatescale-full, whose chain includes it (JSON to /dev/null). Each target process is started fresh for each run; peak RSS is VmHWM summed over its processes during the measured run.\n\n",
+		r.WrkVersion, o.Rounds, o.Duration, warm, len(backendBody))
 
 	for _, conns := range o.Conns {
 		fmt.Fprintf(&b, "#### Closed loop, wrk -c%d (requests/s: median of rounds; latency: median of the rounds' percentiles)\n\n", conns)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"sync"
@@ -37,6 +38,7 @@ const (
 	envConfig    = "GATESCALE_BENCH_CONFIG"
 	envAccessLog = "GATESCALE_BENCH_ACCESS_LOG"
 	envOpenLoop  = "GATESCALE_BENCH_OPENLOOP"
+	envProfile   = "GATESCALE_BENCH_PROFILE"
 	// EnvJWTSecret holds the HS256 secret of the full-chain target's issuer.
 	envJWTSecret = "GATESCALE_BENCH_JWT_SECRET"
 )
@@ -68,7 +70,9 @@ func RunRole() bool {
 	case "bare":
 		err = serveBareProxy(ctx, os.Getenv(envListen), os.Getenv(envBackend))
 	case "gatescale":
+		stopProfile := startProfile(os.Getenv(envProfile))
 		err = serveGatescale(ctx, os.Getenv(envConfig), os.Getenv(envAccessLog) == "1")
+		stopProfile()
 	case "openloop":
 		err = runOpenLoop(ctx, os.Getenv(envOpenLoop), os.Stdout)
 	default:
@@ -79,6 +83,32 @@ func RunRole() bool {
 		os.Exit(1)
 	}
 	return true
+}
+
+// startProfile writes a CPU profile of the whole process life to
+// PREFIX-cpu.pprof and, when stopped, the allocation profile to
+// PREFIX-allocs.pprof (go tool pprof -http renders the flame graphs).
+// An empty prefix profiles nothing.
+func startProfile(prefix string) (stop func()) {
+	if prefix == "" {
+		return func() {}
+	}
+	cpu, err := os.Create(prefix + "-cpu.pprof")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		cpu.Close()
+		if f, err := os.Create(prefix + "-allocs.pprof"); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 }
 
 // serveUntil serves h on addr until ctx ends.

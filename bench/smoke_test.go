@@ -39,7 +39,7 @@ func TestSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, Options{
-		Targets: targets, Rounds: 1, Duration: time.Second, Warmup: time.Second,
+		Targets: targets, Rounds: 1, Duration: time.Second, Warmup: -1,
 		Conns: []int{16}, LatencyDuration: time.Second, LoadFraction: 0.1,
 		Log: testWriter{t},
 	})

@@ -52,6 +52,8 @@ type env struct {
 	procs       int    // cores given to the target
 	secret      string // HS256 secret of the full chain's issuer
 	backendProc *proc
+	profile     string // directory for the gatescale targets' pprof files
+	profileRun  int
 }
 
 // Targets lists every target in report order.
@@ -94,7 +96,12 @@ func gatescaleCmd(kind string, accessLog bool) func(e *env, addr string) (*exec.
 		if accessLog {
 			al = "1"
 		}
-		return roleCmd(e, "gatescale", envConfig+"="+file, envAccessLog+"="+al, envJWTSecret+"="+e.secret), ""
+		extra := []string{envConfig + "=" + file, envAccessLog + "=" + al, envJWTSecret + "=" + e.secret}
+		if e.profile != "" {
+			e.profileRun++
+			extra = append(extra, envProfile+"="+filepath.Join(e.profile, fmt.Sprintf("gatescale-%s-%02d", kind, e.profileRun)))
+		}
+		return roleCmd(e, "gatescale", extra...), ""
 	}
 }
 
