@@ -117,3 +117,30 @@ func InfoFrom(ctx context.Context) *Info {
 	info, _ := ctx.Value(infoKey{}).(*Info)
 	return info
 }
+
+// EntryContext returns ctx carrying a new Info for client (as NewInfo, the
+// route name still to be set) and, when key is not nil, val under key: what
+// a route table adds to every request's context, in one allocation instead
+// of three (the Info and two context values).
+func EntryContext(ctx context.Context, client Client, key, val any) (context.Context, *Info) {
+	c := &entryCtx{Context: ctx, key: key, val: val}
+	c.info.client, c.info.hasClient = client, true
+	return c, &c.info
+}
+
+// entryCtx is a context node holding the request's Info and one more value.
+type entryCtx struct {
+	context.Context
+	info     Info
+	key, val any
+}
+
+func (c *entryCtx) Value(k any) any {
+	if k == any(infoKey{}) {
+		return &c.info
+	}
+	if c.key != nil && k == c.key {
+		return c.val
+	}
+	return c.Context.Value(k)
+}
