@@ -6,7 +6,7 @@ BIN   := $(CACHE)/bin
 export PATH := $(BIN):$(PATH)
 GOFILES = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './vendor/*')
 
-.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps e2e-deps e2e e2e-plot bench bench-adapter fuzz tools clean help image image-test
+.PHONY: all demo demo-consul test lint fmt-check vet staticcheck unit deps e2e-deps e2e e2e-plot bench bench-adapter bench-compare bench-peers fuzz tools clean help image image-test
 
 all: test
 
@@ -14,6 +14,7 @@ help:
 	@echo "make demo   - gateway + demo backends + load + live QPS view (no cluster, no servers)"
 	@echo "make test   - gofmt, go vet, staticcheck, go test -race ./... (installs what it needs)"
 	@echo "make bench  - Go benchmarks of the hot path (-benchmem)"
+	@echo "make bench-compare - gatescale side by side with nginx, Caddy, Traefik, lura (docs/performance.md)"
 	@echo "make image  - the gatescale and gatescale-adapter images, tagged $$(cat VERSION) (offline, podman)"
 
 ## demo: run the gateway on embedded defaults with a live view (Ctrl-C stops it)
@@ -46,7 +47,7 @@ staticcheck: tools
 deps: tools
 	hack/build-consul.sh
 	hack/build-jaeger.sh
-	hack/install-debs.sh prometheus redis-server
+	hack/install-debs.sh prometheus redis-server wrk nginx-light
 
 # GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.
 unit: deps
@@ -88,6 +89,20 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./gateway/compose
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChange$$' -fuzztime $(FUZZTIME) ./gateway/admin
 	$(GO) test -run '^$$' -fuzz '^FuzzSanitize$$' -fuzztime $(FUZZTIME) ./gateway/refusallog
+
+## bench-peers: nginx and wrk from Debian; Caddy, Traefik and lura built from the Go module proxy into
+## .cache/peers (cold: ~12 min for Caddy + Traefik on 2 cores; cached afterwards)
+bench-peers:
+	hack/build-peers.sh
+
+## bench-compare: gatescale side by side with the peers (wrk, alternating rounds, fixed-rate latency);
+## prints the report and writes it into docs/performance.md. `make test` runs only its smoke test (bench/).
+BENCH_FLAGS ?=
+# A peer that fails to build is reported "not built" in the table, not an error here.
+bench-compare:
+	hack/build-peers.sh || echo "make bench-compare: some peers did not build; they are reported as not built"
+	$(GO) build -o $(BIN)/bench-compare ./bench/compare
+	$(BIN)/bench-compare -peers $(CACHE)/peers -out docs/performance.md $(BENCH_FLAGS)
 
 ## bench: hot-path benchmarks (route match + pick, whole proxy path, middleware)
 bench:

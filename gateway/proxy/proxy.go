@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log"
@@ -145,44 +144,27 @@ func New(up Upstream, opts ...Option) *Proxy {
 	return p
 }
 
-// call is what ServeHTTP learns from its one Do; the reverse proxy runs the
-// transport and the error handler on the request's goroutine.
-type call struct {
-	res    Result
-	reason string // set by serveError: why the gateway answered itself
-}
-
-type callKey struct{}
-
 // ServeHTTP forwards r and streams the answer back: the reverse proxy
 // (forwarding and hop-by-hop headers, trailers, upgrades, flushing) around
-// one Do, then the outcome in r's request.Info when there is one.
+// one Do. The outcome goes into r's request.Info, when there is one, as
+// soon as it is known (by the transport or the error handler), so a client
+// gone mid-body — which aborts the handler with a panic — loses nothing, and
+// no per-request state has to travel through the context.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{}
-	defer func() { // deferred: a client gone mid-body aborts the handler with a panic
-		info := request.InfoFrom(r.Context())
-		if info == nil {
-			return
-		}
-		if c.res.Attempts > 0 {
-			info.AddAttempts(c.res.Attempts)
-			info.SetInstance(c.res.Instance)
-		}
-		if c.reason != "" {
-			info.SetError(c.reason)
-		}
-	}()
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	p.rp.ServeHTTP(w, r)
 }
 
 // serveTransport is the reverse proxy's transport: Do, with the Result
-// kept for ServeHTTP.
+// recorded in the request's Info.
 type serveTransport struct{ p *Proxy }
 
 func (t serveTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	resp, res, err := t.p.do(out, true)
-	if c, ok := out.Context().Value(callKey{}).(*call); ok {
-		c.res = res
+	if res.Attempts > 0 {
+		if info := request.InfoFrom(out.Context()); info != nil {
+			info.AddAttempts(res.Attempts)
+			info.SetInstance(res.Instance)
+		}
 	}
 	return resp, err
 }
@@ -198,42 +180,67 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 			}
 		}
 	}
-	pr.SetXForwarded()
-	if trusted { // keep what the trusted proxy in front said about the original request
-		for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
-			if v := in.Header.Get(h); v != "" {
-				out.Header.Set(h, v)
-			}
-		}
-	}
-	out.Header.Add("Forwarded", forwardedElement(in))
+	setForwarded(in, out.Header, trusted)
 	out.URL.Scheme = "http"
 	out.URL.Host = "upstream.invalid" // replaced per attempt
 }
 
-// forwardedElement is this hop's RFC 7239 element.
-func forwardedElement(r *http.Request) string {
+// setForwarded sets X-Forwarded-For, -Host and -Proto as
+// httputil.ProxyRequest.SetXForwarded does (appending to the kept
+// X-Forwarded-For), keeps a trusted proxy's -Host and -Proto, and adds this
+// hop's Forwarded element. The four header values share one backing array:
+// one allocation instead of four on every request.
+func setForwarded(in *http.Request, h http.Header, trusted bool) {
+	vals := make([]string, 4)
+	set := func(i int, name, v string) {
+		vals[i] = v
+		h[name] = vals[i : i+1 : i+1] // capacity 1: an Add elsewhere copies, never overwrites a neighbour
+	}
+	if clientIP, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+			clientIP = strings.Join(prior, ", ") + ", " + clientIP
+		}
+		set(0, "X-Forwarded-For", clientIP)
+	} else {
+		delete(h, "X-Forwarded-For")
+	}
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	xhost, xproto := in.Host, proto
+	if trusted { // keep what the trusted proxy in front said about the original request
+		if v := in.Header.Get("X-Forwarded-Host"); v != "" {
+			xhost = v
+		}
+		if v := in.Header.Get("X-Forwarded-Proto"); v != "" {
+			xproto = v
+		}
+	}
+	set(1, "X-Forwarded-Host", xhost)
+	set(2, "X-Forwarded-Proto", xproto)
+	fwd := forwardedElement(in, proto)
+	if prior := h["Forwarded"]; len(prior) > 0 {
+		h["Forwarded"] = append(prior[:len(prior):len(prior)], fwd)
+	} else {
+		set(3, "Forwarded", fwd)
+	}
+}
+
+// forwardedElement is this hop's RFC 7239 element, built in one allocation.
+func forwardedElement(r *http.Request, proto string) string {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
 	}
+	open, end := "", ""
 	if strings.Contains(ip, ":") {
-		ip = `"[` + ip + `]"`
+		open, end = `"[`, `]"`
 	}
-	proto := "http"
-	if r.TLS != nil {
-		proto = "https"
+	if r.Host == "" {
+		return "for=" + open + ip + end + ";proto=" + proto
 	}
-	var b strings.Builder
-	b.WriteString("for=")
-	b.WriteString(ip)
-	if r.Host != "" {
-		b.WriteString(";host=")
-		b.WriteString(quoteIfNeeded(r.Host))
-	}
-	b.WriteString(";proto=")
-	b.WriteString(proto)
-	return b.String()
+	return "for=" + open + ip + end + ";host=" + quoteIfNeeded(r.Host) + ";proto=" + proto
 }
 
 func quoteIfNeeded(s string) string {
@@ -249,8 +256,8 @@ func quoteIfNeeded(s string) string {
 // serveError answers with a problem body when no upstream response came.
 func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	f := classify(r.Context(), err)
-	if c, ok := r.Context().Value(callKey{}).(*call); ok {
-		c.reason = f.reason
+	if info := request.InfoFrom(r.Context()); info != nil {
+		info.SetError(f.reason)
 	}
 	if f.status == outcome.StatusClientClosedRequest {
 		// The client went away; nobody reads this answer, but logs and

@@ -66,3 +66,14 @@ func ExampleClientOf() {
 	// 10.0.0.2
 	// 198.51.100.7
 }
+
+// EntryContext is how a route table starts a request's record: one context
+// node carries the Info and the router's own value.
+func ExampleEntryContext() {
+	type routerKey struct{}
+	req := httptest.NewRequest("GET", "/users/42", nil)
+	ctx, info := request.EntryContext(req.Context(), request.ResolveClient(req, nil), routerKey{}, "router state")
+	info.Route = "users"
+	fmt.Println(request.InfoFrom(ctx).Route, ctx.Value(routerKey{}))
+	// Output: users router state
+}

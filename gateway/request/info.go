@@ -20,11 +20,12 @@ type Info struct {
 	client    Client // set at the table's entry, then only read
 	hasClient bool
 
-	mu       sync.Mutex
-	upstream string
-	instance string
-	attempts int
-	err      string
+	mu        sync.Mutex
+	requestID string
+	upstream  string
+	instance  string
+	attempts  int
+	err       string
 }
 
 // InfoState is a copy of Info's mutable fields at one moment.
@@ -58,6 +59,21 @@ func (i *Info) State() InfoState {
 // Client returns who sent the request, as decided when the Info was made;
 // ok is false for an Info made without one (a literal &Info{}).
 func (i *Info) Client() (c Client, ok bool) { return i.client, i.hasClient }
+
+// SetRequestID records the request's id (package requestid keeps it here
+// when there is an Info, rather than in a copy of the request).
+func (i *Info) SetRequestID(id string) {
+	i.mu.Lock()
+	i.requestID = id
+	i.mu.Unlock()
+}
+
+// RequestID returns the id SetRequestID recorded, or "".
+func (i *Info) RequestID() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.requestID
+}
 
 // SetUpstream records the upstream the request goes to (e.g. a variant's).
 func (i *Info) SetUpstream(name string) {
@@ -100,4 +116,31 @@ func WithInfo(ctx context.Context, info *Info) context.Context {
 func InfoFrom(ctx context.Context) *Info {
 	info, _ := ctx.Value(infoKey{}).(*Info)
 	return info
+}
+
+// EntryContext returns ctx carrying a new Info for client (as NewInfo, the
+// route name still to be set) and, when key is not nil, val under key: what
+// a route table adds to every request's context, in one allocation instead
+// of three (the Info and two context values).
+func EntryContext(ctx context.Context, client Client, key, val any) (context.Context, *Info) {
+	c := &entryCtx{Context: ctx, key: key, val: val}
+	c.info.client, c.info.hasClient = client, true
+	return c, &c.info
+}
+
+// entryCtx is a context node holding the request's Info and one more value.
+type entryCtx struct {
+	context.Context
+	info     Info
+	key, val any
+}
+
+func (c *entryCtx) Value(k any) any {
+	if k == any(infoKey{}) {
+		return &c.info
+	}
+	if c.key != nil && k == c.key {
+		return c.val
+	}
+	return c.Context.Value(k)
 }

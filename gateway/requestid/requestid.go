@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // Header is the header carrying the id, in canonical form.
@@ -19,22 +21,39 @@ type ctxKey struct{}
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(Header)
+		// One allocation for both header values; capacity 1 each, so an
+		// Add elsewhere copies rather than overwrites the other.
+		vals := new([2]string)
+		vals[0], vals[1] = id, id
 		if !valid(id) {
 			id = New()
+			vals[0], vals[1] = id, id
 			// Replace, not add: a rejected id must not reach the upstream.
-			r.Header.Set(Header, id)
+			r.Header[Header] = vals[0:1:1]
 		} else if len(r.Header[Header]) > 1 {
-			r.Header.Set(Header, id) // upstreams must see the same single id
+			r.Header[Header] = vals[0:1:1] // upstreams must see the same single id
 		}
-		w.Header().Set(Header, id)
+		w.Header()[Header] = vals[1:2:2]
+		// Under a route table the request's Info carries the id: no copy
+		// of the request and its context for every request.
+		if info := request.InfoFrom(r.Context()); info != nil {
+			info.SetRequestID(id)
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
 	})
 }
 
 // From returns the request id in ctx, or "" if there is none.
 func From(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
+	if id, ok := ctx.Value(ctxKey{}).(string); ok {
+		return id
+	}
+	if info := request.InfoFrom(ctx); info != nil {
+		return info.RequestID()
+	}
+	return ""
 }
 
 // NewContext returns ctx carrying id, for code that starts requests outside

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // seen runs one request through Middleware and returns the id the handler
@@ -167,5 +169,35 @@ func BenchmarkMiddleware(b *testing.B) {
 				h.ServeHTTP(w, req)
 			}
 		})
+	}
+}
+
+// Under a route table the id is kept in the request's Info rather than in a
+// copy of the request: From finds it there, for a generated id and for a
+// client's, and the handler gets the very request the table made.
+func TestKeptInInfo(t *testing.T) {
+	for _, sent := range []string{"", "client-id-7"} {
+		info := request.NewInfo("users", "", request.Client{})
+		req := httptest.NewRequest("GET", "/", nil)
+		if sent != "" {
+			req.Header.Set(Header, sent)
+		}
+		req = req.WithContext(request.WithInfo(req.Context(), info))
+		var got string
+		var same bool
+		resp := httptest.NewRecorder()
+		Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, same = From(r.Context()), r == req
+		})).ServeHTTP(resp, req)
+		want := sent
+		if sent == "" {
+			want = resp.Header().Get(Header)
+		}
+		if !isHex32(want) && want != sent || got != want || info.RequestID() != want || req.Header.Get(Header) != want {
+			t.Errorf("sent %q: From %q, Info %q, request header %q, response header %q", sent, got, info.RequestID(), req.Header.Get(Header), resp.Header().Get(Header))
+		}
+		if !same {
+			t.Errorf("sent %q: the handler got a copy of the request", sent)
+		}
 	}
 }

@@ -277,8 +277,8 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The record is made here, before matching, so the client is decided
 	// once with this table's trusted proxies; withInfo names the route.
-	info := request.NewInfo("", "", request.ResolveClient(r, t.trusted))
-	r = r.WithContext(request.WithInfo(context.WithValue(r.Context(), chi.RouteCtxKey, rctx), info))
+	ctx, _ := request.EntryContext(r.Context(), request.ResolveClient(r, t.trusted), chi.RouteCtxKey, rctx)
+	r = r.WithContext(ctx)
 	tr.mux.ServeHTTP(w, r)
 }
 
