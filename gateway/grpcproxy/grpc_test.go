@@ -46,7 +46,7 @@ type backend struct {
 	calls    atomic.Int64
 }
 
-func startBackend(t *testing.T, id string, opts ...grpc.ServerOption) *backend {
+func startBackend(t testing.TB, id string, opts ...grpc.ServerOption) *backend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -163,7 +163,7 @@ type gatewayUnderTest struct {
 	logs *syncBuffer
 }
 
-func startGateway(t *testing.T, doc string) *gatewayUnderTest {
+func startGateway(t testing.TB, doc string) *gatewayUnderTest {
 	t.Helper()
 	loaded, err := config.Parse("grpc.yaml", []byte(doc))
 	if err != nil {
