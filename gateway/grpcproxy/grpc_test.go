@@ -44,6 +44,7 @@ type backend struct {
 
 	deadline atomic.Int64 // time left before the deadline of the last UnaryCall, -1 for none
 	calls    atomic.Int64
+	ended    atomic.Int64 // sleeping UnaryCalls ended by their context
 }
 
 func startBackend(t testing.TB, id string, opts ...grpc.ServerOption) *backend {
@@ -79,6 +80,7 @@ func (b *backend) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*te
 	if string(req.GetPayload().GetBody()) == "sleep" {
 		select {
 		case <-ctx.Done():
+			b.ended.Add(1)
 			return nil, status.FromContextError(ctx.Err()).Err()
 		case <-time.After(10 * time.Second):
 		}
@@ -451,6 +453,24 @@ routes:
 	}
 
 	g.wantCounter(t, "gatescale_grpc_responses_total", map[string]string{"route": "test-service", "grpc_code": "DEADLINE_EXCEEDED"}, 1)
+}
+
+// TestCancelReachesBackend: a client that gives up cancels the call at the
+// backend too (the gateway resets the upstream stream).
+func TestCancelReachesBackend(t *testing.T) {
+	b := startBackend(t, "a")
+	g := startGateway(t, fmt.Sprintf(`
+upstreams:
+  svc:
+    protocol: h2c
+    instances: [%q]
+routes:`+routeTestService, b.addr))
+	c := g.client(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{Payload: payload("sleep")})
+	wantCode(t, "cancelled call", err, codes.Canceled)
+	eventually(t, "backend call ended by the cancellation", func() bool { return b.ended.Load() == 1 })
 }
 
 func TestUpstreamKilledMidStream(t *testing.T) {
