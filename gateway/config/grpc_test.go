@@ -3,9 +3,11 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/live"
 )
 
@@ -48,5 +50,37 @@ func TestGRPCUpstreamKeys(t *testing.T) {
 	}
 	if err := l.Check(live.NewRuntime()); err != nil {
 		t.Errorf("valid gRPC upstream: %v", err)
+	}
+}
+
+// TestGRPCTransportKeptAcrossReloads: a reload that keeps an upstream's
+// protocol and TLS keeps its transport (and so the upstream, with its
+// health state: the specs compare equal); a changed setting gets a new one.
+func TestGRPCTransportKeptAcrossReloads(t *testing.T) {
+	doc := func(serverName string) string {
+		return "upstreams:\n  svc:\n    instances: [127.0.0.1:50051]\n    protocol: h2\n    tls: {server_name: " + serverName +
+			"}\n    active_health: {grpc: {}}\nroutes:\n  - {name: r, path_prefix: /a.B, upstream: svc}\n"
+	}
+	rt := live.NewRuntime()
+	t.Cleanup(rt.Close)
+	build := func(serverName string) gateway.UpstreamSpec {
+		t.Helper()
+		l, err := Parse("t.yaml", []byte(doc(serverName)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := l.Build(rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Commit()
+		return b.Gateway.Upstreams[0]
+	}
+	first, again := build("a.internal"), build("a.internal")
+	if first.Transport == nil || first.Transport != again.Transport || !reflect.DeepEqual(first, again) {
+		t.Errorf("same settings, new transport or unequal spec:\n%+v\n%+v", first, again)
+	}
+	if other := build("b.internal"); other.Transport == first.Transport {
+		t.Error("a changed server_name kept the transport")
 	}
 }

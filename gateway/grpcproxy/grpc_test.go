@@ -44,9 +44,10 @@ type backend struct {
 
 	deadline atomic.Int64 // time left before the deadline of the last UnaryCall, -1 for none
 	calls    atomic.Int64
+	ended    atomic.Int64 // sleeping UnaryCalls ended by their context
 }
 
-func startBackend(t *testing.T, id string, opts ...grpc.ServerOption) *backend {
+func startBackend(t testing.TB, id string, opts ...grpc.ServerOption) *backend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,6 +80,7 @@ func (b *backend) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*te
 	if string(req.GetPayload().GetBody()) == "sleep" {
 		select {
 		case <-ctx.Done():
+			b.ended.Add(1)
 			return nil, status.FromContextError(ctx.Err()).Err()
 		case <-time.After(10 * time.Second):
 		}
@@ -163,7 +165,7 @@ type gatewayUnderTest struct {
 	logs *syncBuffer
 }
 
-func startGateway(t *testing.T, doc string) *gatewayUnderTest {
+func startGateway(t testing.TB, doc string) *gatewayUnderTest {
 	t.Helper()
 	loaded, err := config.Parse("grpc.yaml", []byte(doc))
 	if err != nil {
@@ -217,6 +219,22 @@ func (g *gatewayUnderTest) conn(t *testing.T, creds credentials.TransportCredent
 	}
 	t.Cleanup(func() { cc.Close() })
 	return cc
+}
+
+// wantCounter waits for a counter series to reach want: a call's series
+// are updated when the gateway's handler returns, which may be just after
+// the client got its answer.
+func (g *gatewayUnderTest) wantCounter(t *testing.T, name string, labels map[string]string, want float64) {
+	t.Helper()
+	var got float64
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if got = g.counter(t, name, labels); got == want || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got != want {
+		t.Errorf("%s%v = %v, want %v", name, labels, got, want)
+	}
 }
 
 // counter returns the value of a counter series with these labels.
@@ -363,12 +381,8 @@ routes:`+routeTestService, b.addr))
 	wantCode(t, "unimplemented method at the upstream", err, codes.Unimplemented)
 
 	// Metrics and access log carry grpc-status.
-	if n := g.counter(t, "gatescale_grpc_responses_total", map[string]string{"route": "test-service", "grpc_code": "OK"}); n != 4 {
-		t.Errorf("gatescale_grpc_responses_total{grpc_code=OK} = %v, want 4", n)
-	}
-	if n := g.counter(t, "gatescale_grpc_responses_total", map[string]string{"route": "test-service", "grpc_code": "UNIMPLEMENTED"}); n != 1 {
-		t.Errorf("gatescale_grpc_responses_total{grpc_code=UNIMPLEMENTED} = %v, want 1", n)
-	}
+	g.wantCounter(t, "gatescale_grpc_responses_total", map[string]string{"route": "test-service", "grpc_code": "OK"}, 4)
+	g.wantCounter(t, "gatescale_grpc_responses_total", map[string]string{"route": "test-service", "grpc_code": "UNIMPLEMENTED"}, 1)
 	logs := g.logs.String()
 	if !strings.Contains(logs, `"path":"/grpc.testing.TestService/FullDuplexCall"`) || !strings.Contains(logs, `"grpc_status":0`) || !strings.Contains(logs, `"grpc_status":12`) {
 		t.Errorf("access log lacks the calls' grpc_status:\n%s", logs)
@@ -438,9 +452,25 @@ routes:
 		t.Errorf("stream cut after %v, want about 400ms", d)
 	}
 
-	if n := g.counter(t, "gatescale_grpc_responses_total", map[string]string{"route": "test-service", "grpc_code": "DEADLINE_EXCEEDED"}); n != 1 {
-		t.Errorf("gatescale_grpc_responses_total{route=test-service,grpc_code=DEADLINE_EXCEEDED} = %v, want 1", n)
-	}
+	g.wantCounter(t, "gatescale_grpc_responses_total", map[string]string{"route": "test-service", "grpc_code": "DEADLINE_EXCEEDED"}, 1)
+}
+
+// TestCancelReachesBackend: a client that gives up cancels the call at the
+// backend too (the gateway resets the upstream stream).
+func TestCancelReachesBackend(t *testing.T) {
+	b := startBackend(t, "a")
+	g := startGateway(t, fmt.Sprintf(`
+upstreams:
+  svc:
+    protocol: h2c
+    instances: [%q]
+routes:`+routeTestService, b.addr))
+	c := g.client(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{Payload: payload("sleep")})
+	wantCode(t, "cancelled call", err, codes.Canceled)
+	eventually(t, "backend call ended by the cancellation", func() bool { return b.ended.Load() == 1 })
 }
 
 func TestUpstreamKilledMidStream(t *testing.T) {
@@ -470,6 +500,12 @@ routes:`+routeTestService, b.addr))
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("client saw the end after %v", d)
 	}
+
+	// The line is written when the handler returns, just after the client
+	// got its status.
+	eventually(t, "access log line of the broken stream", func() bool {
+		return strings.Contains(g.logs.String(), `"error":"upstream stream broke","grpc_status":14`)
+	})
 
 	// Further calls: the instance is gone, the gateway says UNAVAILABLE.
 	_, err = c.UnaryCall(ctx, &testpb.SimpleRequest{})

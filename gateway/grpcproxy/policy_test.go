@@ -109,9 +109,7 @@ routes:
 		{"test-service", "UNAUTHENTICATED", 3}, {"test-service", "OK", 2},
 		{"limited", "OK", 1}, {"limited", "RESOURCE_EXHAUSTED", 1}, {"unmatched", "UNIMPLEMENTED", 1},
 	} {
-		if got := g.counter(t, "gatescale_grpc_responses_total", map[string]string{"route": w.route, "grpc_code": w.code}); got != w.want {
-			t.Errorf("gatescale_grpc_responses_total{route=%s,grpc_code=%s} = %v, want %v", w.route, w.code, got, w.want)
-		}
+		g.wantCounter(t, "gatescale_grpc_responses_total", map[string]string{"route": w.route, "grpc_code": w.code}, w.want)
 	}
 	if logs := g.logs.String(); !strings.Contains(logs, `"grpc_status":16`) || !strings.Contains(logs, `"grpc_status":8`) {
 		t.Errorf("access log lacks the refusals' grpc_status:\n%s", logs)

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/grpcstatus"
+	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // Protocol is how the gateway speaks to an upstream's instances.
@@ -187,6 +189,13 @@ func (b *trailerBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Reasons recorded in request.Info (the access log's error) when a stream
+// that had started is ended by the gateway.
+const (
+	ReasonStreamBroke    = "upstream stream broke"
+	ReasonStreamDeadline = "deadline exceeded mid-stream"
+)
+
 // streamBody ends a gRPC response whose upstream stream broke after it
 // started with grpc-status trailers, which the reverse proxy then sends:
 // without them the server resets the stream and the client sees INTERNAL.
@@ -206,12 +215,15 @@ func (b *streamBody) Read(p []byte) (int, error) {
 		return n, err
 	}
 	b.broken = true
-	code, msg := grpcstatus.Unavailable, "upstream stream broke: "+streamError(err)
+	code, msg, reason := grpcstatus.Unavailable, "upstream stream broke: "+streamError(err), ReasonStreamBroke
 	switch {
 	case errors.Is(b.ctx.Err(), context.DeadlineExceeded):
-		code, msg = grpcstatus.DeadlineExceeded, "deadline exceeded at the gateway"
+		code, msg, reason = grpcstatus.DeadlineExceeded, "deadline exceeded at the gateway", ReasonStreamDeadline
 	case b.ctx.Err() != nil:
-		code, msg = grpcstatus.Canceled, "call cancelled"
+		code, msg, reason = grpcstatus.Canceled, "call cancelled", outcome.ErrClientClosed
+	}
+	if info := request.InfoFrom(b.ctx); info != nil {
+		info.SetError(reason) // the access log's error
 	}
 	if b.resp.Trailer == nil {
 		b.resp.Trailer = http.Header{}
