@@ -39,6 +39,7 @@ func FuzzParse(f *testing.F) {
 		"consumers:\n  - {id: a, api_keys: [{id: k, sha256: zz}], certificates: [\"cn:\"]}\n  - {id: a}\n",
 		"upstreams: {u: {instances: [\"a:1\"]}}\nroutes:\n  - {name: r, path: /, upstream: u, auth: {methods: [jwt]}, authorize: {methods: {get: {anonymous: true, scopes: [x]}}}, rate_limit: [{rate: 0, key: \"header:\"}], concurrency: {max: -1}}\n",
 		"rate_limit: {redis: {addr: \":\", db: -1}}\nlimits: {max_header_bytes: 1TiB, max_header_count: 0}\ntls: {client_auth: maybe}\n",
+		"route_shadowing: refuse\nupstreams: {u: {instances: [\"a:1\"]}}\nroutes:\n  - {name: a, path: /Admin/{id}, upstream: u, auth: {methods: [mtls]}, shadowing_accepted: [b]}\n  - {name: b, path_prefix: /, strip_prefix: /x, upstream: u}\n",
 	} {
 		f.Add([]byte(seed))
 	}

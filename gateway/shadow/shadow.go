@@ -110,7 +110,7 @@ func Find(routes []spec.Route, opts ...Option) ([]Finding, error) {
 			for _, method := range methodsOf(exp, methods) {
 				for _, sample := range samples(exp) {
 					got, reaches, ok := p.serve(host, method, sample)
-					if !ok || got != ei {
+					if !ok || got != ei || !strings.HasPrefix(reaches, "/") {
 						continue // not a request of this route (another one is more specific)
 					}
 					for _, n := range o.norms {
