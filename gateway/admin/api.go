@@ -599,6 +599,12 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, msg string, edit fu
 		return
 	}
 	a.logger.Info("admin change", "actor", actor, "revision", rev, "method", r.Method, "path", r.URL.Path, "message", msg)
+	// What the state is warned about but not refused for (route
+	// shadowing): one Gatescale-Warning per finding, "POINTER: message".
+	for _, fe := range live.Warnings(&cand) {
+		w.Header().Add("Gatescale-Warning", fe.Pointer()+": "+fe.Message)
+		a.logger.Warn("admin change applied with a warning", "revision", rev, "pointer", fe.Pointer(), "warning", fe.Message)
+	}
 	writeJSON(w, status, rev, out)
 }
 

@@ -220,3 +220,38 @@ func TestWriteRunsCheck(t *testing.T) {
 		t.Fatal("a refused change changed the revision")
 	}
 }
+
+// A change the state is warned about (route shadowing) is saved, and the
+// answer carries each warning with its pointer.
+func TestWriteWarnings(t *testing.T) {
+	f := newAPI(t, nil, admin.Options{})
+	body := `{"path_prefix":"/secret","upstream":"b","auth":{"methods":["api_key"]}}`
+	if a := f.do("operator", "PUT", "/admin/consumers/c1", f.etag(), `{"roles":["r"]}`); a.code != 201 {
+		t.Fatalf("consumer: %d %s", a.code, a.raw)
+	}
+	req, _ := http.NewRequest("PUT", f.srv.URL+"/admin/routes/secret", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer s-operator")
+	req.Header.Set("If-Match", f.etag())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// The seeded route "base" (/base, anonymous) and "secret" share
+	// upstream b; an anonymous catch-all makes /SECRET reach it.
+	if resp.StatusCode != 201 {
+		t.Fatalf("put: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("PUT", f.srv.URL+"/admin/routes/all", strings.NewReader(`{"path_prefix":"/","upstream":"b"}`))
+	req.Header.Set("Authorization", "Bearer s-operator")
+	req.Header.Set("If-Match", f.etag())
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	warnings := resp.Header.Values("Gatescale-Warning")
+	if resp.StatusCode != 201 || len(warnings) == 0 || !strings.HasPrefix(warnings[0], "/routes/") || !strings.Contains(strings.Join(warnings, "\n"), "case_insensitive") {
+		t.Fatalf("shadowing warning: %d %q", resp.StatusCode, warnings)
+	}
+}
