@@ -64,6 +64,14 @@ func (a *API) OpenAPI() map[string]any {
 			"429": problemResponse("Too many failed authentications from this address."),
 			"503": problemResponse("The admin store cannot be reached; nothing was changed."),
 		}
+		if e.write {
+			ok := responses[strconv.Itoa(status)].(map[string]any)
+			ok["headers"] = map[string]any{
+				"ETag": map[string]any{"description": "The new revision.", "schema": map[string]any{"type": "string"}},
+				"Gatescale-Warning": map[string]any{"description": "One per warning the new state has (route shadowing): POINTER: message.",
+					"schema": map[string]any{"type": "string"}},
+			}
+		}
 		if e.method == "PUT" && e.answer == e.body && e.path != "/admin/tokens/{name}" {
 			responses["201"] = map[string]any{"description": "Created",
 				"content": map[string]any{"application/json": map[string]any{"schema": ref(e.answer)}}}
