@@ -84,6 +84,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCacheControl$$' -fuzztime $(FUZZTIME) ./gateway/cache
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME) ./gateway/transform
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./gateway/compose
+	$(GO) test -run '^$$' -fuzz '^FuzzPropagation$$' -fuzztime $(FUZZTIME) ./gateway/tracing
 
 ## bench: hot-path benchmarks (route match + pick, whole proxy path, middleware)
 bench:
