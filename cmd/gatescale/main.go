@@ -172,6 +172,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		}
 	}()
 	logger.Info("tracing", "export", tracer.String())
+	if tracer == nil && boot.File.Tracing != nil {
+		logger.Warn("tracing section present but tracing is off: no endpoint in it nor in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, or OTEL_SDK_DISABLED=true / OTEL_TRACES_EXPORTER=none")
+	}
 	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithTracing(tracer))
 	if err != nil {
 		return err
