@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/admin"
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/consumer"
@@ -146,11 +148,25 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	if *adminTokens != "" && *adminStore == "" {
 		return errors.New("-admin-tokens needs -admin-store")
 	}
+	// One lock for the process log and the access log on stderr: their
+	// lines never interleave.
+	stderr = &syncWriter{w: stderr}
 	var handler slog.Handler = slog.NewJSONHandler(stderr, nil)
+	accessFormat := accesslog.FormatJSON // the access log's format when the file names none
 	if *logFormat == "text" {
 		handler = slog.NewTextHandler(stderr, nil)
+		accessFormat = accesslog.FormatText
 	}
 	logger := slog.New(handler)
+
+	// The access log follows the file's access_log section, reload after
+	// reload; its output file is reopened on SIGHUP (log rotation).
+	accessLog, err := accesslog.New(accesslog.Options{Format: accessFormat, Writer: stderr})
+	if err != nil {
+		return err
+	}
+	defer accessLog.Close()
+	accessLog.ReopenOn(ctx, func(err error) { logger.Error("access log not reopened", "err", err.Error()) })
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -175,7 +191,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	if tracer == nil && boot.File.Tracing != nil {
 		logger.Warn("tracing section present but tracing is off: no endpoint in it nor in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, or OTEL_SDK_DISABLED=true / OTEL_TRACES_EXPORTER=none")
 	}
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithTracing(tracer))
+	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithTracing(tracer),
+		gateway.WithAccessLog(false), gateway.WithMiddleware(accessLog.Middleware))
 	if err != nil {
 		return err
 	}
@@ -201,9 +218,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 				return reload.Result{}, err
 			}
 		}
-		if err := l.Apply(ctx, gw, rt); err != nil {
+		access, err := prepareAccessLog(l, accessLog, accessFormat, stderr)
+		if err != nil {
 			return reload.Result{}, err
 		}
+		if err := l.Apply(ctx, gw, rt); err != nil {
+			access.Discard()
+			return reload.Result{}, err
+		}
+		access.Commit()
 		if loaded == nil {
 			loaded = l
 		}
@@ -228,6 +251,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		if tlsConfig, err = loaded.TLSConfig(); err != nil {
 			return err
 		}
+		access, err := prepareAccessLog(loaded, accessLog, accessFormat, stderr)
+		if err != nil {
+			return err
+		}
+		access.Commit()
 		st, err := openStore(ctx, *adminStore, &loaded.Spec)
 		if err != nil {
 			return err
@@ -296,6 +324,26 @@ func withWarnings(apply reload.ApplyFunc) reload.ApplyFunc {
 		}
 		return res, nil
 	}
+}
+
+// prepareAccessLog prepares l's access_log section; output stderr is the
+// command's stderr (the same stream as the rest of the log).
+func prepareAccessLog(l *config.Loaded, log *accesslog.Log, format accesslog.Format, stderr io.Writer) (*accesslog.Pending, error) {
+	if o := &l.AccessLog; o.Output == "" || o.Output == accesslog.OutputStderr {
+		o.Output, o.Writer = "", stderr
+	}
+	return l.PrepareAccessLog(log, format)
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
 }
 
 // openStore opens the admin store named by flag; an empty store is seeded

@@ -29,7 +29,7 @@ func TestServeTracing(t *testing.T) {
 admin_listen: 127.0.0.1:0
 drain_period: 50ms
 tracing:
-  endpoint: ` + j.OTLPGRPC + `
+  endpoint: "` + j.OTLPGRPC + `"
   protocol: grpc
   service_name: gatescale-cmd-test
   sampling_ratio: ` + ratio + `

@@ -1,10 +1,15 @@
 package accesslog_test
 
 import (
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/requestid"
@@ -31,4 +36,89 @@ func Example() {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	// Output:
 	// level=WARN msg=request method=GET path=/users/7 route=unmatched upstream="" instance="" attempts=0 status=503 bytes=12 request_id=abc-123 remote=192.0.2.1:1234
+}
+
+// A Log with a chosen format and fields, changed at run time.
+func ExampleNew() {
+	log, err := accesslog.New(accesslog.Options{
+		Format:       accesslog.FormatText,
+		Fields:       []string{accesslog.KeyMethod, accesslog.KeyPath, accesslog.KeyStatus},
+		ExcludePaths: []string{"/healthz"},
+		Writer:       timeless{os.Stdout},
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer log.Close()
+	// In the gateway: gateway.WithAccessLog(false), gateway.WithMiddleware(log.Middleware).
+	h := log.Middleware(http.NotFoundHandler())
+	for _, p := range []string{"/healthz", "/users/7"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
+	}
+	// A reload: the next requests get the common log format.
+	if err := log.Apply(accesslog.Options{Format: accesslog.FormatCommon, Writer: timeless{os.Stdout}}); err != nil {
+		panic(err)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/8", nil))
+	// Output:
+	// level=INFO msg=request method=GET path=/users/7 status=404
+	// 192.0.2.1 - - [TIME] "GET /users/8 HTTP/1.1" 404 19
+}
+
+// timeless drops the time from a line so the output above is stable.
+type timeless struct{ w io.Writer }
+
+func (t timeless) Write(b []byte) (int, error) {
+	s := regexp.MustCompile(`time=\S+ |\[[^]]+\]`).ReplaceAllStringFunc(string(b), func(m string) string {
+		if m[0] == '[' {
+			return "[TIME]"
+		}
+		return ""
+	})
+	_, err := io.WriteString(t.w, s)
+	return len(b), err
+}
+
+// Log rotation: rename the file, then Reopen (gatescale does it on SIGHUP
+// with ReopenOn).
+func ExampleLog_Reopen() {
+	dir, _ := os.MkdirTemp("", "accesslog")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "access.log")
+	log, err := accesslog.New(accesslog.Options{Output: path, Format: accesslog.FormatCommon})
+	if err != nil {
+		panic(err)
+	}
+	defer log.Close()
+	h := log.Middleware(http.NotFoundHandler())
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/before", nil))
+	_ = os.Rename(path, path+".1")
+	if err := log.Reopen(); err != nil {
+		panic(err)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/after", nil))
+	old, _ := os.ReadFile(path + ".1")
+	cur, _ := os.ReadFile(path)
+	fmt.Println(strings.Contains(string(old), "/before"), strings.Contains(string(cur), "/after"), strings.Contains(string(cur), "/before"))
+	// Output: true true false
+}
+
+// Prepare checks and opens everything; nothing changes until Commit, so a
+// caller can apply the access log together with the rest of a
+// configuration, or Discard it.
+func ExampleLog_Prepare() {
+	log, _ := accesslog.New(accesslog.Options{Writer: io.Discard})
+	defer log.Close()
+	ratio := 0.1
+	p, err := log.Prepare(accesslog.Options{SampleRatio: &ratio, Writer: io.Discard})
+	if err != nil {
+		panic(err)
+	}
+	p.Commit()
+	fmt.Println(*log.Options().SampleRatio)
+	_, err = log.Prepare(accesslog.Options{Format: "xml"})
+	fmt.Println(err)
+	// Output:
+	// 0.1
+	// format: "xml" is not one of json, text, common, combined
 }

@@ -29,5 +29,7 @@
 // skipped.
 //
 // docs/configuration.md describes every key, its default, and a complete
-// example; testdata/gatescale.yaml is that example as a file.
+// example; testdata/gatescale.yaml is that example as a file. Schema
+// generates the file's JSON Schema from the same Go types
+// (docs/gatescale.schema.json, go generate).
 package config

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
@@ -19,7 +20,9 @@ type File struct {
 	DrainPeriod Duration `yaml:"drain_period,omitempty"`
 	// ShutdownTimeout bounds the wait for in-flight requests (default 30s).
 	ShutdownTimeout Duration `yaml:"shutdown_timeout,omitempty"`
-	// The gateway's state: see the fields of spec.Config of the same keys.
+	// The gateway's state: see the fields of spec.Config of the same keys
+	// (their comments there are the keys' descriptions in the schema).
+
 	TrustedProxies []string                 `yaml:"trusted_proxies,omitempty"`
 	Consul         *spec.ConsulAgent        `yaml:"consul,omitempty"`
 	Upstreams      map[string]spec.Upstream `yaml:"upstreams,omitempty"`
@@ -37,6 +40,9 @@ type File struct {
 	Tracing *Tracing `yaml:"tracing,omitempty"`
 	// RouteShadowing is warn (default), refuse or off (spec.Config).
 	RouteShadowing string `yaml:"route_shadowing,omitempty"`
+	// AccessLog is the per-request log: format, fields, sampling,
+	// exclusions and output. A reload applies it without a restart.
+	AccessLog *accesslog.Options `yaml:"access_log,omitempty"`
 }
 
 // Spec returns the gateway's state the file declares: its mapping onto the

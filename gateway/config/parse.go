@@ -11,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/gateway/tracing"
 	"github.com/gatescale/gatescale/internal/fileerr"
@@ -52,6 +53,9 @@ type Loaded struct {
 	// live.Warnings: route shadowing), at their place in the file, sorted
 	// by position.
 	Warnings []*Error
+	// AccessLog is the access_log section, validated; zero without one
+	// (see PrepareAccessLog).
+	AccessLog accesslog.Options
 
 	// doc places problems found after Parse (Build) in the file.
 	doc *yamldoc.Doc
@@ -81,8 +85,15 @@ func Parse(name string, data []byte) (*Loaded, error) {
 		return nil, err
 	}
 	loaded.Hash = sha256.Sum256(data)
+	if testHookParsed != nil {
+		testHookParsed(name, data)
+	}
 	return loaded, nil
 }
+
+// testHookParsed, set by the package's tests, sees every document Parse
+// accepts (each must also be valid under the JSON Schema).
+var testHookParsed func(name string, data []byte)
 
 // parseState holds one Parse: the indexed document (which collects the
 // errors) and what has been decoded so far.

@@ -11,7 +11,7 @@ import (
 // shutdown timing, which gateway.Server reads once when it starts, and
 // tracing, whose tracer the gateway is built with. A reload
 // applies the rest of next (upstreams, routes, security, trusted_proxies,
-// limits.max_body_bytes, consul: a new agent address gives the upstreams a
+// limits.max_body_bytes, access_log, consul: a new agent address gives the upstreams a
 // new client). Defaults count: removing "listen: 127.0.0.1:8080" changes
 // nothing.
 func RestartRequired(running, next *Loaded) []string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/harden"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -39,6 +40,7 @@ func (p *parseState) build() *Loaded {
 	l.ShutdownTimeout = p.positiveOrDefault("shutdown_timeout", time.Duration(f.ShutdownTimeout), DefaultShutdownTimeout)
 	p.listener(l)
 	p.tracingSection(l)
+	p.accessLog(l)
 
 	// The gateway's state: the same validation as the admin API's.
 	err := live.Validate(&l.Spec, spec.WithDocument(document{p}),
@@ -54,6 +56,58 @@ func (p *parseState) build() *Loaded {
 	}
 	yamldoc.SortByPos(l.Warnings)
 	return l
+}
+
+// accessLog validates the access_log section (accesslog.Options.Validate).
+func (p *parseState) accessLog(l *Loaded) {
+	if f := p.file.AccessLog; f != nil && !p.hasStructErr("access_log") {
+		l.AccessLog = *f
+		p.locate(accessLogErrors(f.Validate()))
+	}
+}
+
+// accessLogErrors places the access log's *accesslog.FieldError leaves
+// under access_log.
+func accessLogErrors(err error) error {
+	var out []error
+	for _, e := range leaves(err) {
+		var fe *accesslog.FieldError
+		if errors.As(e, &fe) {
+			e = &spec.FieldError{Path: "access_log." + fe.Field, Message: fe.Message}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
+
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+// PrepareAccessLog prepares l's access_log section for log (a file that
+// cannot be opened is located at access_log.output); the caller commits it
+// once the rest of the file is in force. defaultFormat is used when the
+// file names none.
+func (l *Loaded) PrepareAccessLog(log *accesslog.Log, defaultFormat accesslog.Format) (*accesslog.Pending, error) {
+	o := l.AccessLog
+	if o.Format == "" {
+		o.Format = defaultFormat
+	}
+	p, err := log.Prepare(o)
+	if err != nil {
+		return nil, l.Locate(accessLogErrors(err))
+	}
+	return p, nil
 }
 
 // document tells spec.Validate what the YAML file says beyond its values.

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// The access_log section end to end: lines go to the file it names; after
+// the file is renamed (logrotate) a SIGHUP makes new lines land in a new
+// file of that name, none lost; a reload changes the format and the
+// exclusions without a restart.
+func TestAccessLogRotationAndReload(t *testing.T) {
+	a := backend(t, "a")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gatescale.yaml")
+	logPath := filepath.Join(dir, "access.log")
+	write := func(s string) {
+		if err := os.WriteFile(path+".tmp", []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: [" + a + "]\nroutes:\n  - {name: a, path_prefix: /, upstream: a}\n"
+	write(base + "access_log:\n  fields: [path, status]\n  exclude_paths: [/healthz]\n  output: " + logPath + "\n")
+
+	var logs lockedBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
+	}()
+	var url string
+	select {
+	case addr := <-addrc:
+		url = "http://" + addr.String()
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+	}
+	lines := func(p string) []string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	}
+	get(url + "/healthz")
+	get(url + "/one")
+	if got := lines(logPath); len(got) != 1 || !regexp.MustCompile(`^\{"time":"[^"]+","level":"INFO","msg":"request","path":"/one","status":200\}$`).MatchString(got[0]) {
+		t.Fatalf("access.log: %q", got)
+	}
+	if strings.Contains(logs.String(), `"/one"`) {
+		t.Error("the access log also went to stderr")
+	}
+
+	if err := os.Rename(logPath, logPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	get(url + "/two") // still the renamed file: nothing lost
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "a new access.log after SIGHUP", func() bool { _, err := os.Stat(logPath); return err == nil })
+	get(url + "/three")
+	if old, cur := lines(logPath+".1"), lines(logPath); len(old) != 2 || !strings.Contains(old[1], "/two") ||
+		len(cur) != 1 || !strings.Contains(cur[0], "/three") {
+		t.Errorf("rotated %q, new %q", old, cur)
+	}
+
+	write(base + "access_log:\n  format: common\n  exclude_paths: [\"/skip/*\"]\n  output: " + logPath + "\n")
+	common := regexp.MustCompile(`^127\.0\.0\.1 - - \[[^]]+\] "GET /four HTTP/1\.1" 200 \d+$`)
+	waitUntil(t, "the common format after a reload", func() bool {
+		get(url + "/skip/x")
+		get(url + "/four")
+		cur := lines(logPath)
+		return common.MatchString(cur[len(cur)-1])
+	})
+	for _, l := range lines(logPath) {
+		if strings.Contains(l, "/skip/") && !strings.HasPrefix(l, "{") {
+			t.Errorf("excluded path logged under the new section: %q", l)
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
