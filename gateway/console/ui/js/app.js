@@ -8,6 +8,12 @@ import { pollStats, renderTraffic, loadAutoscaling } from './traffic.js';
 import { showConsumers } from './consumers.js';
 import { showHistory } from './history.js';
 
+// A blocked script, style or connection is a bug of the page: say so where
+// an operator (and the browser tests) will see it.
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error('Content-Security-Policy violation:', e.violatedDirective, e.blockedURI);
+});
+
 // Each view: what to load when shown, and how often to refresh it (ms, 0:
 // only when shown). The traffic numbers are polled every sample period
 // whatever the view (the APIs table shows them too).
