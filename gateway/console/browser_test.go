@@ -309,7 +309,7 @@ func TestBrowserOperatorFlow(t *testing.T) {
 		const js = `(() => { const svg = document.querySelector('svg[data-route="order-page"]');
 		  return { nodes: [...svg.querySelectorAll('g.node')].map(n => n.dataset.id + '/' + n.querySelector('.node-label').textContent),
 		    edges: [...svg.querySelectorAll('g.edge')].map(e => e.dataset.from + '>' + e.dataset.to),
-		    labels: [...svg.querySelectorAll('g.edge text')].map(t => t.textContent) }; })()`
+		    labels: [...svg.querySelectorAll('text.edge-label')].map(t => t.textContent) }; })()`
 		var g graph
 		deadline := time.Now().Add(10 * time.Second)
 		for { // the labels appear once the calls have metrics

@@ -78,7 +78,7 @@ export function confirmAction({ title, text, fields = [], diff = null, ok = 'Con
   pre.hidden = !diff;
   if (diff) {
     for (const d of diff) {
-      const cls = d.op === '+' ? 'add' : d.op === '-' ? 'del' : d.op === '…' ? 'skip' : 'same';
+      const cls = d.op === '+' ? 'add' : d.op === '-' ? 'del' : d.op === '…' ? 'gap' : 'same';
       pre.append(h('span', { class: 'dl ' + cls, text: (d.op === '…' ? '…' : d.op + ' ' + d.line) + '\n' }));
     }
   }

@@ -1,7 +1,7 @@
 import { get } from './api.js';
 import { $, h, s, fmtMs, fmtPct } from './dom.js';
 
-const W = 170, H = 46, GX = 230, GY = 66, PAD = 12;
+const W = 170, H = 46, GX = 340, GY = 70, PAD = 12;
 
 // showGraphs draws each route as a left-to-right graph: the route, then its
 // upstream or its composite calls in layers (a call one layer right of the
@@ -35,7 +35,14 @@ function draw(g) {
     const label = e.stats ? `p99 ${fmtMs(e.stats.p99)} · ${fmtPct(e.stats.error_rate)} err` : '';
     return s('g', { class: 'edge' + (e.stats && e.stats.error_rate > 0.01 ? ' bad' : ''), 'data-from': e.from, 'data-to': e.to },
       s('path', { d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, 'marker-end': `url(#${markerId})` }),
-      label ? s('text', { x: mx, y: (y1 + y2) / 2 - 5, 'text-anchor': 'middle', class: 'edge-label', text: label }) : null);
+      label ? s('title', { text: `${e.from} → ${e.to}: ${label}` }) : null);
+  });
+  // Labels last, so no node covers them; each sits above its edge's middle.
+  const labels = g.edges.filter((e) => e.stats).map((e) => {
+    const a = pos.get(e.from), b = pos.get(e.to);
+    const x = (a.x + W + b.x) / 2, y = (a.y + b.y) / 2 + H / 2 - 6;
+    return s('text', { x, y, 'text-anchor': 'middle', class: 'edge-label', 'data-from': e.from, 'data-to': e.to,
+      text: `p99 ${fmtMs(e.stats.p99)} · ${fmtPct(e.stats.error_rate)} err` });
   });
   const nodes = g.nodes.map((n) => {
     const p = pos.get(n.id);
@@ -52,5 +59,5 @@ function draw(g) {
       s('title', { text: desc }),
       s('defs', {}, s('marker', { id: markerId, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
         s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow' }))),
-      ...edges, ...nodes)));
+      ...edges, ...nodes, ...labels)));
 }
