@@ -168,3 +168,31 @@ func TestStatsUpstreamsGraph(t *testing.T) {
 }
 
 func itoa(n uint64) string { b, _ := json.Marshal(n); return string(b) }
+
+// With peers, each sample has one row per replica, computed from its own
+// /metrics; a peer that cannot be read says why.
+func TestPerReplica(t *testing.T) {
+	peer := newEnv(t, 200*time.Millisecond)
+	e := newEnvWith(t, 200*time.Millisecond, []string{peer.admin, "http://127.0.0.1:1"})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var stats console.Stats
+		getJSON(t, e.admin+"/console/api/stats", viewerSecret, &stats)
+		if n := len(stats.Samples); n > 0 {
+			reps := stats.Samples[n-1].Replicas
+			if len(reps) != 3 {
+				t.Fatalf("replicas %+v, want local, the peer and the unreachable one", reps)
+			}
+			if reps[0].Name == "local" && reps[0].Row != nil && reps[0].Row.QPS > 0 &&
+				reps[1].Name == peer.admin && reps[1].Row != nil && reps[1].Row.QPS > 0 && reps[1].Row.P99 > 0 &&
+				reps[2].Row == nil && reps[2].Error != "" {
+				t.Logf("replicas: local %.1f QPS, peer %.1f QPS p99 %.4fs, down: %s", reps[0].Row.QPS, reps[1].Row.QPS, reps[1].Row.P99, reps[2].Error)
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replicas %+v", reps)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

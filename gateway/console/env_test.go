@@ -85,7 +85,10 @@ func seed(users, orders, catalog string) spec.Config {
 	}
 }
 
-func newEnv(t *testing.T, every time.Duration) *env {
+func newEnv(t *testing.T, every time.Duration) *env { t.Helper(); return newEnvWith(t, every, nil) }
+
+// newEnvWith is newEnv whose console also reads the peers' /metrics.
+func newEnvWith(t *testing.T, every time.Duration, peers []string) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.DiscardHandler)
@@ -119,7 +122,7 @@ func newEnv(t *testing.T, every time.Duration) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	con, err := console.New(console.Options{Gateway: gw, Gatherer: reg, Guard: api.Guard, Every: every, Logger: logger})
+	con, err := console.New(console.Options{Gateway: gw, Gatherer: reg, Guard: api.Guard, Every: every, Logger: logger, Peers: peers})
 	if err != nil {
 		t.Fatal(err)
 	}
