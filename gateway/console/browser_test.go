@@ -458,5 +458,3 @@ func mapsKeys(m map[string]bool) func(func(string) bool) {
 		}
 	}
 }
-
-

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -183,6 +184,13 @@ func (s *sampler) gather(ctx context.Context, src *source) ([]*dto.MetricFamily,
 	}
 	out := make([]*dto.MetricFamily, 0, len(byName))
 	for _, mf := range byName {
+		// The text format lists the +Inf bucket, which a Gather leaves
+		// implicit (the sample count): drop it so both read the same.
+		for _, m := range mf.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				h.Bucket = slices.DeleteFunc(h.Bucket, func(b *dto.Bucket) bool { return math.IsInf(b.GetUpperBound(), 1) })
+			}
+		}
 		out = append(out, mf)
 	}
 	return out, nil
