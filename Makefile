@@ -45,7 +45,7 @@ staticcheck: tools
 ## deps: the real servers tests run against, built or installed once and cached
 deps: tools
 	hack/build-consul.sh
-	hack/install-debs.sh prometheus redis-server
+	hack/install-debs.sh prometheus redis-server chromium
 
 # GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.
 unit: deps
