@@ -67,11 +67,10 @@ type Stats struct {
 }
 
 type source struct {
-	name    string
-	url     string // "" for the local registry
-	prev    []*dto.MetricFamily
-	prevAt  time.Time
-	lastErr string
+	name   string
+	url    string // "" for the local registry
+	prev   []*dto.MetricFamily
+	prevAt time.Time
 }
 
 type sampler struct {
