@@ -399,6 +399,21 @@ func TestBrowserOperatorFlow(t *testing.T) {
 		e.waitStatus(t, "/beta/x", 404)
 	})
 
+	t.Run("text contrast", func(t *testing.T) {
+		for _, view := range []string{"apis", "graph", "upstreams", "traffic", "consumers", "history"} {
+			run(t, ctx, view, chromedp.Navigate(e.admin+"/console/#"+view),
+				chromedp.WaitVisible(chromedp.CSS("#view-"+view+" :is(tbody tr, svg, article)")))
+			type result struct {
+				Checked int      `json:"checked"`
+				Bad     []string `json:"bad"`
+			}
+			r := eval[result](t, ctx, contrastJS)
+			if len(r.Bad) > 0 || r.Checked < 10 {
+				t.Errorf("%s: %d texts checked; below 4.5:1 contrast: %q", view, r.Checked, r.Bad)
+			}
+		}
+	})
+
 	t.Run("narrow screen", func(t *testing.T) {
 		run(t, ctx, "narrow", chromedp.EmulateViewport(390, 844), chromedp.Navigate(e.admin+"/console/#apis"),
 			chromedp.WaitVisible(chromedp.CSS(`#apis-table tr[data-route="beta"]`)))
@@ -459,3 +474,22 @@ func mapsKeys(m map[string]bool) func(func(string) bool) {
 		}
 	}
 }
+
+// contrastJS checks the visible HTML text and lists the text whose colour has less than 4.5:1
+// contrast (WCAG AA) with the first opaque background behind it.
+const contrastJS = `(() => {
+  const parse = (c) => { const p = c.match(/rgba?\(([^)]+)\)/)[1].split(',').map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+  const lum = ({ r, g, b }) => { const f = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4); return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c.a > 0.5) return c; } return { r: 255, g: 255, b: 255, a: 1 }; };
+  const bad = [];
+  let checked = 0;
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.offsetParent === null || el.closest('svg') || el.disabled) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    checked++;
+    const a = lum(parse(getComputedStyle(el).color)), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) bad.push(el.tagName + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+  }
+  return { checked, bad };
+})()`
