@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,6 +261,35 @@ func TestBrowserOperatorFlow(t *testing.T) {
 			t.Error("a retired API still offers Retire")
 		}
 		screenshot(t, ctx, "apis")
+	})
+
+	t.Run("deprecate with a sunset", func(t *testing.T) {
+		run(t, ctx, "deprecate users with a bad sunset",
+			chromedp.Click(chromedp.CSS(`button[data-action="deprecate"][data-route="users"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#cf-sunset")),
+			chromedp.SendKeys(chromedp.CSS("#cf-sunset"), "next spring"),
+			chromedp.Click(chromedp.CSS("#confirm-ok")),
+			chromedp.WaitVisible(chromedp.CSS("#cf-sunset-err")))
+		t.Logf("refused sunset, at its field: %q", text(t, ctx, "#cf-sunset-err"))
+		eval[string](t, ctx, `document.querySelector("#cf-sunset").value = "2027-01-31T00:00:00Z"`)
+		run(t, ctx, "deprecate users",
+			chromedp.Click(chromedp.CSS("#confirm-ok")),
+			chromedp.WaitVisible(chromedp.CSS(`#apis-table tr[data-route="users"][data-state="deprecated"]`)))
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := http.Get(e.base + "/users/1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.Header.Get("Sunset") == "Sun, 31 Jan 2027 00:00:00 GMT" && resp.Header.Get("Deprecation") != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("users answers without Deprecation/Sunset: %v", resp.Header)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	})
 
 	t.Run("validation error at its field", func(t *testing.T) {
