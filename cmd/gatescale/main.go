@@ -129,6 +129,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	adminStore := fs.String("admin-store", "", "keep upstreams, routes and consumers in an admin store instead of the file: file:PATH or consul:PREFIX (agent from CONSUL_HTTP_ADDR); the file then gives the listeners and seeds an empty store")
 	adminTokens := fs.String("admin-tokens", "", "admin tokens file (hashed secrets, roles): serve the admin API under /admin/ on the admin listener (needs -admin-store)")
 	consolePeers := fs.String("console-peers", "", "comma-separated admin listener URLs of the other replicas (http://10.0.0.6:9090), for the console's per-replica view")
+	consoleProm := fs.String("console-prometheus", "", "URL of a Prometheus that scrapes every replica, for the console's cluster view")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -233,7 +234,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		if *consolePeers != "" {
 			peers = strings.Split(*consolePeers, ",")
 		}
-		con, err := console.New(console.Options{Gateway: gw, Gatherer: reg, Guard: adminAPI.Guard, Peers: peers, Logger: logger})
+		con, err := console.New(console.Options{Gateway: gw, Gatherer: reg, Guard: adminAPI.Guard, Peers: peers, PrometheusURL: *consoleProm, Logger: logger})
 		if err != nil {
 			return err
 		}

@@ -230,8 +230,8 @@ func TestBrowserOperatorFlow(t *testing.T) {
 		if !strings.HasSuffix(p99, "ms") && !strings.HasSuffix(p99, " s") {
 			t.Errorf("users p99 %q", p99)
 		}
-		if !eval[bool](t, ctx, `document.querySelector('#replicas').hidden && document.querySelector('#autoscaling').hidden`) {
-			t.Error("one replica and no Kubernetes: the per-replica and autoscaling views should be hidden")
+		if !eval[bool](t, ctx, `document.querySelector('#replicas').hidden && document.querySelector('#autoscaling').hidden && document.querySelector('#cluster').hidden`) {
+			t.Error("one replica, no Prometheus, no Kubernetes: the per-replica, cluster and autoscaling views should be hidden")
 		}
 		screenshot(t, ctx, "traffic")
 	})

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway"
@@ -51,6 +52,10 @@ type Options struct {
 	// ("http://10.0.0.6:9090"); their /metrics is read each period for the
 	// per-replica view. Empty: only this replica is shown.
 	Peers []string
+	// PrometheusURL, when set, adds the cluster-wide view: every replica's
+	// traffic per API over the last minute, queried from that Prometheus
+	// (which scrapes the replicas' /metrics).
+	PrometheusURL string
 	// Autoscaling, when set, gives the autoscaling view (replicas and the
 	// QPS per pod the HPA reads); nil hides it (not in Kubernetes, or no
 	// permission to read the HPA).
@@ -79,6 +84,7 @@ type Console struct {
 	opts    Options
 	sampler *sampler
 	ui      fs.FS
+	prom    promv1.API // nil without Options.PrometheusURL
 }
 
 // New checks o and returns a Console.
@@ -110,7 +116,13 @@ func New(o Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Console{opts: o, sampler: newSampler(o), ui: ui}, nil
+	c := &Console{opts: o, sampler: newSampler(o), ui: ui}
+	if o.PrometheusURL != "" {
+		if c.prom, err = newPromAPI(o.PrometheusURL); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // Run samples the gateway's metrics (and the peers') every period until
@@ -128,6 +140,7 @@ func (c *Console) Handlers() map[string]http.Handler {
 		"GET " + Prefix + "api/upstreams":   g(c.upstreams),
 		"GET " + Prefix + "api/graph":       g(c.graph),
 		"GET " + Prefix + "api/autoscaling": g(c.autoscaling),
+		"GET " + Prefix + "api/cluster":     g(c.cluster),
 	}
 }
 

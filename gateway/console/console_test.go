@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatescale/gatescale/adapter/promtest"
 	"github.com/gatescale/gatescale/gateway/console"
 )
 
@@ -94,6 +95,9 @@ func TestAPIAuthentication(t *testing.T) {
 	if code := getJSON(t, e.admin+"/console/api/autoscaling", viewerSecret, nil); code != http.StatusNotFound {
 		t.Errorf("autoscaling without Kubernetes: %d, want 404 (the view is hidden)", code)
 	}
+	if code := getJSON(t, e.admin+"/console/api/cluster", viewerSecret, nil); code != http.StatusNotFound {
+		t.Errorf("cluster without a Prometheus URL: %d, want 404 (the view is hidden)", code)
+	}
 }
 
 func TestStatsUpstreamsGraph(t *testing.T) {
@@ -173,7 +177,7 @@ func itoa(n uint64) string { b, _ := json.Marshal(n); return string(b) }
 // /metrics; a peer that cannot be read says why.
 func TestPerReplica(t *testing.T) {
 	peer := newEnv(t, 200*time.Millisecond)
-	e := newEnvWith(t, 200*time.Millisecond, []string{peer.admin, "http://127.0.0.1:1"})
+	e := newEnvWith(t, 200*time.Millisecond, func(o *console.Options) { o.Peers = []string{peer.admin, "http://127.0.0.1:1"} })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var stats console.Stats
@@ -194,5 +198,28 @@ func TestPerReplica(t *testing.T) {
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// With a Prometheus URL, the cluster view has every replica Prometheus
+// scrapes, per API (a real Prometheus scraping two real gateways).
+func TestClusterFromPrometheus(t *testing.T) {
+	prom := promtest.Start(t, promtest.Options{ScrapeInterval: time.Second})
+	peer := newEnv(t, time.Second)
+	e := newEnvWith(t, time.Second, func(o *console.Options) { o.PrometheusURL = prom.URL })
+	prom.SetTargets(t, promtest.Target{Addr: strings.TrimPrefix(e.admin, "http://")}, promtest.Target{Addr: strings.TrimPrefix(peer.admin, "http://")})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var c console.Cluster
+		code := getJSON(t, e.admin+"/console/api/cluster", viewerSecret, &c)
+		u := c.Routes["users"]
+		if code == 200 && c.Instances == 2 && u.QPS > 10 && u.P99 > 0 { // two gateways under load
+			t.Logf("cluster: %d instances, users %.1f QPS p99 %.4fs errors %.3f", c.Instances, u.QPS, u.P99, u.ErrorRate)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster view: %d %+v", code, c)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }

@@ -18,6 +18,7 @@
 //	GET /console/api/stats        per-API QPS, p50/p99 and error rate each second, and per replica
 //	GET /console/api/upstreams    upstreams and their instances with health
 //	GET /console/api/graph        routes and composite pipelines as nodes and edges
+//	GET /console/api/cluster      every replica per API from Prometheus, 404 unless Options.PrometheusURL is set
 //	GET /console/api/autoscaling  the HPA view, 404 unless Options.Autoscaling is set
 //
 // See docs/console.md.

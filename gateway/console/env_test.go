@@ -87,8 +87,8 @@ func seed(users, orders, catalog string) spec.Config {
 
 func newEnv(t *testing.T, every time.Duration) *env { t.Helper(); return newEnvWith(t, every, nil) }
 
-// newEnvWith is newEnv whose console also reads the peers' /metrics.
-func newEnvWith(t *testing.T, every time.Duration, peers []string) *env {
+// newEnvWith is newEnv with more console options.
+func newEnvWith(t *testing.T, every time.Duration, more func(*console.Options)) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.DiscardHandler)
@@ -122,7 +122,11 @@ func newEnvWith(t *testing.T, every time.Duration, peers []string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	con, err := console.New(console.Options{Gateway: gw, Gatherer: reg, Guard: api.Guard, Every: every, Logger: logger, Peers: peers})
+	opts := console.Options{Gateway: gw, Gatherer: reg, Guard: api.Guard, Every: every, Logger: logger}
+	if more != nil {
+		more(&opts)
+	}
+	con, err := console.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

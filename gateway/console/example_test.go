@@ -37,6 +37,7 @@ func ExampleNew() {
 	// /admin/
 	// GET /console/
 	// GET /console/api/autoscaling
+	// GET /console/api/cluster
 	// GET /console/api/graph
 	// GET /console/api/session
 	// GET /console/api/stats

@@ -4,7 +4,7 @@ import { state, notify } from './state.js';
 import { initAPIs, loadRoutes, renderAPIs } from './apis.js';
 import { showGraphs } from './graph.js';
 import { showUpstreams } from './upstreams.js';
-import { pollStats, renderTraffic, loadAutoscaling } from './traffic.js';
+import { pollStats, renderTraffic, loadAutoscaling, loadCluster } from './traffic.js';
 import { showConsumers } from './consumers.js';
 import { showHistory } from './history.js';
 
@@ -21,7 +21,7 @@ const views = {
   apis: { show: async () => { await loadRoutes(); renderAPIs(); }, every: 5000 },
   graph: { show: showGraphs, every: 2000 },
   upstreams: { show: showUpstreams, every: 2000 },
-  traffic: { show: async () => { renderTraffic(); await loadAutoscaling(); }, every: 0 },
+  traffic: { show: async () => { renderTraffic(); await Promise.all([loadAutoscaling(), loadCluster()]); }, every: 5000 },
   consumers: { show: showConsumers, every: 0 },
   history: { show: showHistory, every: 0 },
 };

@@ -75,3 +75,24 @@ export async function loadAutoscaling() {
     $('#autoscaling').hidden = true;
   }
 }
+
+// loadCluster shows every replica's traffic per API from Prometheus when the
+// server has a Prometheus URL (404: hidden).
+export async function loadCluster() {
+  let data;
+  try {
+    ({ data } = await get('/console/api/cluster'));
+  } catch (err) {
+    $('#cluster').hidden = err.status === 404;
+    if (err.status !== 404) $('#cluster-hint').textContent = '(cannot be read: ' + err.message + ')';
+    return;
+  }
+  $('#cluster-hint').textContent = `(Prometheus, last ${data.window}, ${data.instances} instance${data.instances === 1 ? '' : 's'})`;
+  fill($('#cluster-table tbody'), Object.keys(data.routes).sort().map((name) => {
+    const r = data.routes[name];
+    return h('tr', { dataset: { route: name } }, h('th', { scope: 'row', text: name }),
+      h('td', { class: 'num qps', text: fmtQPS(r.qps) }), h('td', { class: 'num', text: fmtMs(r.p50) }),
+      h('td', { class: 'num', text: fmtMs(r.p99) }), h('td', { class: 'num', text: fmtPct(r.error_rate) }));
+  }), 'Prometheus has no gateway traffic yet.', 5);
+  $('#cluster').hidden = false;
+}
