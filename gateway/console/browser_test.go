@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -179,7 +180,10 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	// Read in one evaluation: live tables are rebuilt every second, so a
+	// node found by one protocol call may be gone by the next.
+	js, _ := json.Marshal(sel)
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const el = document.querySelector(`+string(js)+`); return el ? el.innerText : "(no `+strings.ReplaceAll(strings.Trim(string(js), `"`), "`", "")+`)"; })()`))
 	if err != nil {
 		screenshot(t, ctx, "failed-"+strings.ReplaceAll(t.Name(), "/", "_"))
 		t.Fatalf("text of %s: %v", sel, err)
