@@ -18,7 +18,17 @@ function versions(name) {
   return state.audit.filter((e) => (e.summary || []).some((s) => s.slice(1) === 'route/' + name));
 }
 
+let shown = '';
+
+// renderAPIs redraws the table only when the routes or their history
+// changed (the live QPS cells are updated in place), and keeps the keyboard
+// focus on the same button across a redraw.
 export function renderAPIs() {
+  const sig = JSON.stringify([state.role, state.rev, state.routes, state.audit.map((e) => e.revision)]);
+  if (sig === shown && $('#apis-table tbody tr')) return;
+  shown = sig;
+  const focused = document.activeElement && document.activeElement.closest('#apis-table') ? document.activeElement : null;
+  const again = focused && focused.dataset.action ? `button[data-action="${focused.dataset.action}"][data-route="${CSS.escape(focused.dataset.route)}"]` : null;
   $('#apis-rev').textContent = state.rev ? 'revision ' + state.rev : '';
   $('#api-new').hidden = !can('operator');
   const rows = state.routes.map((r) => {
@@ -48,6 +58,7 @@ export function renderAPIs() {
       h('td', { class: 'actions' }, actions));
   });
   fill($('#apis-table tbody'), rows, 'No routes yet.', 7);
+  if (again) ($(again) || $('#main')).focus();
 }
 
 // put writes a route with the revision the page last read; a 412 reloads.
