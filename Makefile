@@ -47,7 +47,7 @@ staticcheck: tools
 deps: tools
 	hack/build-consul.sh
 	hack/build-jaeger.sh
-	hack/install-debs.sh prometheus redis-server wrk nginx-light
+	hack/install-debs.sh prometheus redis-server wrk nginx-light chromium
 
 # GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.
 unit: deps

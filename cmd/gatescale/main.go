@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +32,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/admin"
 	"github.com/gatescale/gatescale/gateway/config"
+	"github.com/gatescale/gatescale/gateway/console"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/live"
@@ -142,6 +144,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	advertise := fs.String("advertise", "", "host:port to register (default: the listener's address)")
 	adminStore := fs.String("admin-store", "", "keep upstreams, routes and consumers in an admin store instead of the file: file:PATH or consul:PREFIX (agent from CONSUL_HTTP_ADDR); the file then gives the listeners and seeds an empty store")
 	adminTokens := fs.String("admin-tokens", "", "admin tokens file (hashed secrets, roles): serve the admin API under /admin/ on the admin listener (needs -admin-store)")
+	consolePeers := fs.String("console-peers", "", "comma-separated admin listener URLs of the other replicas (http://10.0.0.6:9090), for the console's per-replica view")
+	consoleProm := fs.String("console-prometheus", "", "URL of a Prometheus that scrapes every replica, for the console's cluster view")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -241,7 +245,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		}, nil
 	}
 	var src reload.Source = reload.NewFile(*path, *watch)
-	var adminAPI http.Handler
+	var adminAPI *admin.API
 	if *adminStore != "" {
 		// The file gives the listeners (read once); the store gives the
 		// rest, followed by every replica.
@@ -293,6 +297,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	}
 	if adminAPI != nil {
 		srv.AdminHandlers["/admin/"] = adminAPI
+		// The operator console, on the same listener and tokens (docs/console.md).
+		var peers []string
+		if *consolePeers != "" {
+			peers = strings.Split(*consolePeers, ",")
+		}
+		con, err := console.New(console.Options{Gateway: gw, Gatherer: reg, Guard: adminAPI.Guard, Peers: peers, PrometheusURL: *consoleProm, Logger: logger})
+		if err != nil {
+			return err
+		}
+		maps.Copy(srv.AdminHandlers, con.Handlers())
+		go con.Run(loopCtx)
 	}
 	if *register != "" {
 		self := &selfRegistration{service: *register, advertise: *advertise, logger: logger}

@@ -194,7 +194,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer gw.Close()
 	cfg := Config(addrs["users"], addrs["orders"], addrs["catalog"])
-	consulNote := ""
+	consulNote, consulAddr := "", ""
 	if o.Consul {
 		agent, err := startConsul(ctx, io.Discard)
 		if err != nil {
@@ -216,13 +216,17 @@ func Run(ctx context.Context, o Options) error {
 			}
 			defer r.Deregister(context.Background())
 		}
-		resolver := consul.NewResolver(client, consul.WithLogger(o.Logger))
-		for i := range cfg.Upstreams {
-			cfg.Upstreams[i].Resolver, cfg.Upstreams[i].Instances = resolver, nil
-		}
+		consulAddr = agent.addr
 		consulNote = fmt.Sprintf("consul: http://%s/ui  (backends registered themselves; try: consul services deregister)\n", agent.addr)
 	}
-	if err := gw.Apply(ctx, cfg); err != nil {
+	// The state lives in an admin store the console changes; the reload
+	// loop applies it to the gateway, as on every replica of gatescale run.
+	ac, err := startAdminConsole(ctx, gw, reg, SpecConfig(cfg, consulAddr), o.Logger)
+	if err != nil {
+		return err
+	}
+	defer ac.close()
+	if err := ac.loop.Load(ctx); err != nil {
 		return err
 	}
 	if o.Consul {
@@ -248,12 +252,15 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("admin listener: %w (use -admin-listen)", err)
 	}
 	srv := &gateway.Server{Gateway: gw, Listener: ln, AdminListener: adminLn, Gatherer: reg,
-		DrainPeriod: 10 * time.Millisecond, ShutdownTimeout: 5 * time.Second, Logger: o.Logger}
+		DrainPeriod: 10 * time.Millisecond, ShutdownTimeout: 5 * time.Second, Logger: o.Logger,
+		AdminHandlers: ac.handlers}
 
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
-	wg.Add(1)
+	wg.Add(3)
 	go func() { defer wg.Done(); serveErr <- srv.Run(ctx) }()
+	go func() { defer wg.Done(); ac.loop.Run(ctx) }()
+	go func() { defer wg.Done(); ac.console.Run(ctx) }()
 	if o.Started != nil {
 		o.Started(ln.Addr(), adminLn.Addr())
 	}
@@ -275,8 +282,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	header := fmt.Sprintf("gatescale demo — gateway http://%s  metrics http://%s/metrics  (Ctrl-C to stop)\n"+
-		"try: curl %s/users/1   curl %s/orders/7   curl %s/api/catalog/x   curl %s/order-page/7 (one request, three calls)\n%s",
-		ln.Addr(), adminLn.Addr(), base, base, base, base, consulNote)
+		"try: curl %s/users/1   curl %s/orders/7   curl %s/api/catalog/x   curl %s/order-page/7 (one request, three calls)\n"+
+		"console: http://%s/console/  admin token: %s  (this run only)\n%s",
+		ln.Addr(), adminLn.Addr(), base, base, base, base, adminLn.Addr(), ac.token, consulNote)
 	out := o.Out
 	if o.Terminal {
 		out = &headerWriter{w: o.Out, header: header} // the banner survives each screen clear

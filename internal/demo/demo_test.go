@@ -75,6 +75,27 @@ func TestDemoRuns(t *testing.T) {
 			t.Errorf("GET %s = %d %s, want it to contain %s", path, resp.StatusCode, body, want)
 		}
 	}
+	// The console is on the admin listener, with the token the banner prints.
+	tokenRE := regexp.MustCompile(`console: http://(\S+)/console/\s+admin token: (\S+)`)
+	var m []string
+	for deadline := time.Now().Add(3 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		m = tokenRE.FindStringSubmatch(out.String())
+	}
+	if m == nil || m[1] != addrs[1].String() {
+		t.Errorf("the banner names no console on %s: %q", addrs[1], out.String())
+	} else {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+m[1]+"/console/api/session", nil)
+		req.Header.Set("Authorization", "Bearer "+m[2])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"role":"admin"`) {
+			t.Errorf("console session with the printed token: %d %s", resp.StatusCode, body)
+		}
+	}
 	<-stopped
 	if runErr != nil {
 		t.Fatalf("demo: %v", runErr)
