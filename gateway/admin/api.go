@@ -50,12 +50,14 @@ type Options struct {
 // API is the admin REST API: mount it on the admin listener under /admin/
 // (gateway.Server.AdminHandlers{"/admin/": api}).
 type API struct {
-	store    Store
-	opts     Options
-	logger   *slog.Logger
-	mux      *http.ServeMux
-	roles    map[string]Role // by mux pattern
-	failures ratelimit.Local
+	store  Store
+	opts   Options
+	logger *slog.Logger
+	mux    *http.ServeMux
+	// authorized is mux behind the token check and each endpoint's role.
+	authorized http.Handler
+	roles      map[string]Role // by mux pattern
+	failures   ratelimit.Local
 
 	mu      sync.Mutex
 	blocked map[string]time.Time // client IP → refused until
@@ -95,6 +97,7 @@ func NewAPI(st Store, opts Options) (*API, error) {
 	a.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "no such admin resource", nil)
 	})
+	a.authorized = a.guard(a.required, a.mux)
 	return a, nil
 }
 
@@ -111,10 +114,7 @@ func (a *API) required(r *http.Request) Role {
 	return Viewer
 }
 
-type (
-	actorKey struct{}
-	roleKey  struct{}
-)
+type actorKey struct{}
 
 // Whoami is GET /admin/whoami: who the token is and what it may do.
 type Whoami struct {
@@ -123,47 +123,18 @@ type Whoami struct {
 }
 
 func (a *API) whoami(w http.ResponseWriter, r *http.Request) {
-	name, _ := r.Context().Value(actorKey{}).(string)
-	role, _ := r.Context().Value(roleKey{}).(Role)
-	writeBody(w, http.StatusOK, Whoami{Name: name, Role: role.String()})
+	p, _ := PrincipalOf(r.Context())
+	writeBody(w, http.StatusOK, Whoami{Name: p.Name, Role: p.Role.String()})
 }
 
 // ServeHTTP authenticates, authorizes and serves one request.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w, code: 200}
-	defer func() { a.requests.WithLabelValues(strconv.Itoa(rec.code)).Inc() }()
-	w = rec
 	if r.URL.Path == OpenAPIPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		a.requests.WithLabelValues("200").Inc()
 		a.serveOpenAPI(w)
 		return
 	}
-	ip := clientIP(r)
-	if until, ok := a.isBlocked(ip); ok {
-		a.refuse(r, ip, "", "throttled")
-		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(until).Seconds())+1))
-		writeProblem(w, http.StatusTooManyRequests, "too many failed authentications from this address", nil)
-		return
-	}
-	secret, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	name, role, ok := a.lookup(r.Context(), strings.TrimSpace(secret))
-	if !ok {
-		reason := "invalid"
-		if !hasBearer {
-			reason = "missing"
-		}
-		a.refuse(r, ip, "", reason)
-		a.failed(ip)
-		w.Header().Set("WWW-Authenticate", `Bearer realm="gatescale-admin"`)
-		writeProblem(w, http.StatusUnauthorized, "an admin token is required (Authorization: Bearer TOKEN)", nil)
-		return
-	}
-	if need := a.required(r); role < need {
-		a.refuse(r, ip, name, "forbidden")
-		writeProblem(w, http.StatusForbidden, fmt.Sprintf("role %s may not do this; it needs %s", role, need), nil)
-		return
-	}
-	ctx := context.WithValue(context.WithValue(r.Context(), actorKey{}, name), roleKey{}, role)
-	a.mux.ServeHTTP(w, r.WithContext(ctx))
+	a.authorized.ServeHTTP(w, r)
 }
 
 // lookup finds a secret among the file's tokens, then the store's.

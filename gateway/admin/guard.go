@@ -31,6 +31,12 @@ func PrincipalOf(ctx context.Context) (Principal, bool) {
 // the API (the console's statistics) share its authentication rather than
 // grow a second one. h finds the caller with PrincipalOf.
 func (a *API) Guard(need Role, h http.Handler) http.Handler {
+	return a.guard(func(*http.Request) Role { return need }, h)
+}
+
+// guard is Guard with the role a request needs decided per request (the
+// API's own: by endpoint).
+func (a *API) guard(needs func(*http.Request) Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, code: 200}
 		defer func() { a.requests.WithLabelValues(strconv.Itoa(rec.code)).Inc() }()
@@ -55,7 +61,7 @@ func (a *API) Guard(need Role, h http.Handler) http.Handler {
 			writeProblem(w, http.StatusUnauthorized, "an admin token is required (Authorization: Bearer TOKEN)", nil)
 			return
 		}
-		if role < need {
+		if need := needs(r); role < need {
 			a.refuse(r, ip, name, "forbidden")
 			writeProblem(w, http.StatusForbidden, fmt.Sprintf("role %s may not do this; it needs %s", role, need), nil)
 			return
