@@ -70,7 +70,7 @@ func (p *parseState) accessLog(l *Loaded) {
 // under access_log.
 func accessLogErrors(err error) error {
 	var out []error
-	for _, e := range leaves(err) {
+	for _, e := range spec.Leaves(err) {
 		var fe *accesslog.FieldError
 		if errors.As(e, &fe) {
 			e = &spec.FieldError{Path: "access_log." + fe.Field, Message: fe.Message}
@@ -80,19 +80,6 @@ func accessLogErrors(err error) error {
 	return errors.Join(out...)
 }
 
-func leaves(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leaves(e)...)
-		}
-		return out
-	}
-	if err == nil {
-		return nil
-	}
-	return []error{err}
-}
 
 // PrepareAccessLog prepares l's access_log section for log (a file that
 // cannot be opened is located at access_log.output); the caller commits it

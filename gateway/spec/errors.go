@@ -87,7 +87,7 @@ func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]
 // FieldErrors returns the *FieldError leaves of err (an errors.Join tree),
 // and the errors that are not field errors.
 func FieldErrors(err error) (fields []*FieldError, other []error) {
-	for _, e := range leaves(err) {
+	for _, e := range Leaves(err) {
 		var fe *FieldError
 		if errors.As(e, &fe) {
 			fields = append(fields, fe)
@@ -98,11 +98,13 @@ func FieldErrors(err error) (fields []*FieldError, other []error) {
 	return fields, other
 }
 
-func leaves(err error) []error {
+// Leaves returns the errors err joins (errors.Join, at any depth), or err
+// itself.
+func Leaves(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, leaves(e)...)
+			out = append(out, Leaves(e)...)
 		}
 		return out
 	}

@@ -202,7 +202,7 @@ func (v *validator) processing(path string, r *Route) {
 // nested reports a capability package's field errors (Field relative to
 // path) at their full path.
 func (v *validator) nested(path string, err error) {
-	for _, e := range leaves(err) {
+	for _, e := range Leaves(err) {
 		var cf *cache.FieldError
 		var tf *transform.FieldError
 		switch {
@@ -734,7 +734,7 @@ func (v *validator) auth() {
 	}
 	if len(c.Consumers) > 0 && !v.doc.Broken("consumers") {
 		if err := consumer.Validate(c.Consumers); err != nil {
-			for _, e := range leaves(err) {
+			for _, e := range Leaves(err) {
 				path, msg, ok := strings.Cut(e.Error(), ": ")
 				if !ok {
 					path, msg = "consumers", e.Error()
