@@ -80,7 +80,6 @@ func accessLogErrors(err error) error {
 	return errors.Join(out...)
 }
 
-
 // PrepareAccessLog prepares l's access_log section for log (a file that
 // cannot be opened is located at access_log.output); the caller commits it
 // once the rest of the file is in force. defaultFormat is used when the
