@@ -378,6 +378,7 @@ func TestSchemaKeywordsAgree(t *testing.T) {
 	places := map[string]place{
 		"Upstream.balancer":     {up: "    balancer: %s", refusal: "unknown balance policy"},
 		"Upstream.discovery":    {up: "    discovery: %s", refusal: "is not supported (valid: static"},
+		"Upstream.protocol":     {up: "    protocol: %s", refusal: "is not a protocol"},
 		"Lifecycle.state":       {route: "    lifecycle: {state: %s}", refusal: "want draft, published"},
 		"RouteAuth.methods":     {route: "    auth: {methods: " + quoteList + "}", refusal: "is not an authentication method"},
 		"RateLimitPolicy.store": {route: "    rate_limit: [{rate: 1, store: %s}]", refusal: "is not local or redis"},
