@@ -4,10 +4,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatescale/gatescale/gateway/grpcstatus"
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/requestid"
@@ -46,7 +46,8 @@ func gather(r *http.Request, rec *outcome.Recorder, status int, start, end time.
 	if e.id = requestid.From(ctx); e.id == "" {
 		e.id = rec.Header().Get(requestid.Header)
 	}
-	e.grpcCode, e.grpc = grpcStatus(rec.Header())
+	c, ok := grpcstatus.FromHeader(rec.Header())
+	e.grpcCode, e.grpc = int(c), ok
 	return e
 }
 
@@ -62,25 +63,6 @@ func (e *entry) level() string {
 		return "WARN"
 	}
 	return "INFO"
-}
-
-// grpcStatus returns the grpc-status a response carried: a header of a
-// trailers-only response, or a trailer (as httputil.ReverseProxy copies an
-// upstream's). A value that is not a number is UNKNOWN (2). The same
-// reading as grpcstatus.FromHeader, where that package exists.
-func grpcStatus(h http.Header) (code int, ok bool) {
-	v := h.Get("Grpc-Status")
-	if v == "" {
-		v = h.Get(http.TrailerPrefix + "Grpc-Status")
-	}
-	if v == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
-	if err != nil {
-		return 2, true
-	}
-	return int(n), true
 }
 
 // grpcServerFault: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
