@@ -146,6 +146,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	adminTokens := fs.String("admin-tokens", "", "admin tokens file (hashed secrets, roles): serve the admin API under /admin/ on the admin listener (needs -admin-store)")
 	consolePeers := fs.String("console-peers", "", "comma-separated admin listener URLs of the other replicas (http://10.0.0.6:9090), for the console's per-replica view")
 	consoleProm := fs.String("console-prometheus", "", "URL of a Prometheus that scrapes every replica, for the console's cluster view")
+	consoleHPA := fs.String("console-hpa", "", "NAMESPACE/NAME of the HorizontalPodAutoscaler scaling this gateway, for the console's autoscaling view (read through the Kubernetes API; hidden when it cannot be read)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -302,7 +303,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		if *consolePeers != "" {
 			peers = strings.Split(*consolePeers, ",")
 		}
-		con, err := console.New(console.Options{Gateway: gw, Gatherer: reg, Guard: adminAPI.Guard, Peers: peers, PrometheusURL: *consoleProm, Logger: logger})
+		opts := console.Options{Gateway: gw, Gatherer: reg, Guard: adminAPI.Guard, Peers: peers, PrometheusURL: *consoleProm, Logger: logger}
+		if *consoleHPA != "" {
+			opts.Autoscaling = autoscalingView(ctx, rt, *consoleHPA, logger)
+		}
+		con, err := console.New(opts)
 		if err != nil {
 			return err
 		}
@@ -451,5 +456,27 @@ func runAPIKey(args []string, stdout io.Writer) error {
 	key, hash := consumer.GenerateKey(*prefix)
 	fmt.Fprintf(stdout, "key (give it to the consumer; it is not stored): %s\n", key)
 	fmt.Fprintf(stdout, "consumers entry: api_keys: [{id: %s, sha256: %s}]\n", *id, hash)
+	return nil
+}
+
+// autoscalingView returns the console's view of the HPA ns/name, or nil
+// (the view hidden) when it cannot be read: not in Kubernetes, no RBAC
+// permission, no such HPA — said once in the log.
+func autoscalingView(ctx context.Context, rt *live.Runtime, hpa string, logger *slog.Logger) func(context.Context) (console.Autoscaling, error) {
+	ns, name, ok := strings.Cut(hpa, "/")
+	if !ok || ns == "" || name == "" {
+		logger.Warn("console: -console-hpa wants NAMESPACE/NAME; autoscaling view hidden", "value", hpa)
+		return nil
+	}
+	client, err := rt.Kubernetes()
+	if err == nil {
+		view := console.HPA(client, ns, name)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err = view(cctx); err == nil {
+			return view
+		}
+	}
+	logger.Warn("console: the HPA cannot be read; autoscaling view hidden", "hpa", hpa, "err", err.Error())
 	return nil
 }

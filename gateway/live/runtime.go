@@ -416,6 +416,11 @@ func (s *buildState) consulClient() (*api.Client, string, bool) {
 
 // kubeClient builds the Kubernetes client once it can: a failure is not
 // kept, so a later build (a mounted service account arriving) retries.
+// Kubernetes returns the runtime's Kubernetes client (WithKubernetes, else
+// in-cluster, else KUBECONFIG or ~/.kube/config), made once: discovery and
+// the console's autoscaling view share it.
+func (rt *Runtime) Kubernetes() (kubernetes.Interface, error) { return rt.kubeClient() }
+
 func (rt *Runtime) kubeClient() (kubernetes.Interface, error) {
 	if rt.kube != nil {
 		return rt.kube, nil

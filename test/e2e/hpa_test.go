@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gatescale/gatescale/adapter/promtest"
+	"github.com/gatescale/gatescale/gateway/console"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/internal/consultest"
@@ -203,6 +204,7 @@ func TestHPAScalesGatewayOnQPS(t *testing.T) {
 
 	first := runProfile(t, ctx, c, k, &load, hpa, "HPA on gatescale_requests_per_second")
 	report(t, first)
+	checkConsoleView(t, ctx, c, hpa)
 
 	// The same load with the HPA on the 30 s forecast of the total QPS, an
 	// external metric divided by the replica count (averageValue 45).
@@ -469,4 +471,32 @@ func cpuScaleOut(t *testing.T, ctx context.Context, load *targets, hpa func() *a
 		t.Errorf("CPU phase: %d of %d requests failed: %v", r.Failed, r.Sent, r.Errors)
 	}
 	return res
+}
+
+// checkConsoleView reads the console's autoscaling view of the real HPA
+// (console.HPA, as `gatescale run -console-hpa` serves it) and compares it
+// with the HPA object: replicas, bounds, and the per-pod QPS against its
+// target of 45. The HPA controller may write between the two reads, so a
+// mismatch is retried.
+func checkConsoleView(t *testing.T, ctx context.Context, c *cluster.Cluster, hpa func() *autoscalingv2.HorizontalPodAutoscaler) {
+	t.Helper()
+	view := console.HPA(c.Client, "gatescale", "gatescale")
+	var got console.Autoscaling
+	var h *autoscalingv2.HorizontalPodAutoscaler
+	for range 5 {
+		var err error
+		if got, err = view(ctx); err != nil {
+			t.Fatalf("console autoscaling view: %v", err)
+		}
+		h = hpa()
+		want := console.Autoscaling{HPA: "gatescale/gatescale", CurrentReplicas: int(h.Status.CurrentReplicas),
+			DesiredReplicas: int(h.Status.DesiredReplicas), MinReplicas: int(*h.Spec.MinReplicas), MaxReplicas: int(h.Spec.MaxReplicas),
+			QPSPerPod: perPodQPS(h), TargetQPSPerPod: 45}
+		if got == want {
+			t.Logf("console autoscaling view: %+v", got)
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Errorf("console autoscaling view %+v differs from the HPA %+v / %+v", got, h.Spec, h.Status)
 }
