@@ -49,6 +49,7 @@ type Gateway struct {
 	accessLog    bool
 	refusals     *refusallog.Logger
 	refusalOpts  refusallog.Options
+	maxHeaders   int // header field lines a request may have
 	readyTimeout time.Duration
 
 	ctx    context.Context
@@ -99,6 +100,25 @@ func WithAccessLog(on bool) Option {
 	return func(g *Gateway) error { g.accessLog = on; return nil }
 }
 
+// DefaultMaxHeaderCount is the number of header field lines a request may
+// have unless WithMaxHeaderCount says otherwise.
+const DefaultMaxHeaderCount = 100
+
+// WithMaxHeaderCount bounds the header field lines of a request (each value
+// of a repeated header counts): more gets 431, counted in
+// gatescale_http_refused_total{reason="too_many_headers"} and logged with
+// the other refused requests. Many tiny headers fit in the server's
+// MaxHeaderBytes yet cost a map entry each here and upstream.
+func WithMaxHeaderCount(n int) Option {
+	return func(g *Gateway) error {
+		if n < 1 {
+			return fmt.Errorf("gateway: max header count %d must be at least 1", n)
+		}
+		g.maxHeaders = n
+		return nil
+	}
+}
+
 // WithRefusalLog sets the budget of the log of requests refused before
 // routing (see package refusallog; default 1 line/s and a burst of 5 per
 // reason, the rest counted as suppressed). Those requests are left out of
@@ -142,6 +162,7 @@ func New(opts ...Option) (*Gateway, error) {
 		accessLog:    true,
 		readyTimeout: 10 * time.Second,
 		upstreams:    map[string]*liveUpstream{},
+		maxHeaders:   DefaultMaxHeaderCount,
 	}
 	for _, opt := range opts {
 		if err := opt(g); err != nil {
@@ -231,7 +252,8 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		routes = append(routes, rt)
 	}
 	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...),
-		route.WithRefusedMiddleware(g.refusedMiddleware()...), route.WithTrustedProxies(cfg.TrustedProxies...))
+		route.WithRefusedMiddleware(g.refusedMiddleware()...), route.WithTrustedProxies(cfg.TrustedProxies...),
+		route.WithMaxHeaderCount(g.maxHeaders))
 	if err != nil {
 		return err // nothing was started
 	}

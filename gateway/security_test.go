@@ -347,7 +347,7 @@ routes:
 	reg := prometheus.NewRegistry()
 	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(slog.New(slog.DiscardHandler)))
 	t.Cleanup(rt.Close)
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(slog.New(slog.DiscardHandler)))
+	gw, err := gateway.New(append(loaded.GatewayOptions(), gateway.WithRegistry(reg), gateway.WithLogger(slog.New(slog.DiscardHandler)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &gateway.Server{Gateway: gw, Handler: loaded.Middleware()(gw), Listener: ln, TLSConfig: tlsConfig,
+	srv := &gateway.Server{Gateway: gw, Handler: gw, Listener: ln, TLSConfig: tlsConfig,
 		DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second, Logger: slog.New(slog.DiscardHandler),
 		MaxHeaderBytes: loaded.Server.MaxHeaderBytes, ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout}
 	go func() { done <- srv.Run(ctx) }()
@@ -517,14 +517,14 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, _, _ := newGateway(t, built.Gateway)
+	gw, _, reg := newGateway(t, built.Gateway, loaded.GatewayOptions()...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	srv := &gateway.Server{Gateway: gw, Handler: loaded.Middleware()(gw), Listener: ln, Logger: slog.New(slog.DiscardHandler),
+	srv := &gateway.Server{Gateway: gw, Handler: gw, Listener: ln, Logger: slog.New(slog.DiscardHandler),
 		MaxHeaderBytes: loaded.Server.MaxHeaderBytes, ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout,
 		IdleTimeout: loaded.Server.IdleTimeout, DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second}
 	go func() { done <- srv.Run(ctx) }()
@@ -543,6 +543,10 @@ routes:
 	}
 	if code := rawRequest(t, addr, "GET", "/", many...); code != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("25 headers with a limit of 20: %d, want 431", code)
+	}
+	// ...counted with the other refused requests, by reason.
+	if n := metricValue(t, reg, "gatescale_http_refused_total", "reason", "too_many_headers"); n != 1 {
+		t.Errorf("gatescale_http_refused_total{reason=too_many_headers} = %v, want 1", n)
 	}
 
 	// A body over the limit, sent chunked so nothing announces its size:
@@ -573,3 +577,4 @@ routes:
 		t.Errorf("slow client: connection not closed by the server in time (%v after %v)", err, elapsed)
 	}
 }
+

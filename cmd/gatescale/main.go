@@ -196,8 +196,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	if tracer == nil && boot.File.Tracing != nil {
 		logger.Warn("tracing section present but tracing is off: no endpoint in it nor in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, or OTEL_SDK_DISABLED=true / OTEL_TRACES_EXPORTER=none")
 	}
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithTracing(tracer),
-		gateway.WithAccessLog(false), gateway.WithMiddleware(accessLog.Middleware))
+	gw, err := gateway.New(append(boot.GatewayOptions(), gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithTracing(tracer),
+		gateway.WithAccessLog(false), gateway.WithMiddleware(accessLog.Middleware))...)
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		// Security settings: TLS (and client certificates), header and
 		// timeout limits; a change to these needs a restart (the reload
 		// loop says which in its status and log).
-		Handler: loaded.Middleware()(gw), TLSConfig: tlsConfig, MaxHeaderBytes: loaded.Server.MaxHeaderBytes,
+		Handler: gw, TLSConfig: tlsConfig, MaxHeaderBytes: loaded.Server.MaxHeaderBytes,
 		ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout, IdleTimeout: loaded.Server.IdleTimeout,
 		AdminHandlers: map[string]http.Handler{"GET /config": loop.StatusHandler()},
 	}

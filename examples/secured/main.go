@@ -133,7 +133,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(false))
+	gw, err := gateway.New(append(loaded.GatewayOptions(), gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(false))...)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	srvCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	srv := &gateway.Server{Gateway: gw, Handler: loaded.Middleware()(gw), Listener: ln, TLSConfig: tlsConfig,
+	srv := &gateway.Server{Gateway: gw, Handler: gw, Listener: ln, TLSConfig: tlsConfig,
 		MaxHeaderBytes: loaded.Server.MaxHeaderBytes, ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout,
 		IdleTimeout: loaded.Server.IdleTimeout, DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second, Logger: logger}
 	go func() { done <- srv.Run(srvCtx) }()

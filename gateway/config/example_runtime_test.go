@@ -35,7 +35,7 @@ routes:
 	reg := prometheus.NewRegistry()
 	rt := live.NewRuntime(live.WithRegistry(reg)) // one per process: reused across reloads
 	defer rt.Close()
-	gw, _ := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
+	gw, _ := gateway.New(append(loaded.GatewayOptions(), gateway.WithRegistry(reg), gateway.WithAccessLog(false))...)
 	defer gw.Close()
 	// Reads files, connects Redis, builds each route's middleware, applies.
 	if err := loaded.Apply(context.Background(), gw, rt); err != nil {
@@ -43,7 +43,7 @@ routes:
 	}
 
 	rec := httptest.NewRecorder()
-	loaded.Middleware()(gw).ServeHTTP(rec, httptest.NewRequest("GET", "/orders/1", nil))
+	gw.ServeHTTP(rec, httptest.NewRequest("GET", "/orders/1", nil))
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
 	// Output: 401 APIKey realm="gatescale", header="X-API-Key"
 }

@@ -2,13 +2,15 @@ package config
 
 import (
 	"time"
+
+	"github.com/gatescale/gatescale/gateway"
 )
 
 // Defaults of the security settings (see docs/configuration.md and
 // docs/security.md).
 const (
 	DefaultMaxHeaderBytes    = 64 << 10
-	DefaultMaxHeaderCount    = 100
+	DefaultMaxHeaderCount    = gateway.DefaultMaxHeaderCount
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 )

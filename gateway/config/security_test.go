@@ -130,7 +130,7 @@ func TestSecurityParseAndBuild(t *testing.T) {
 
 	// The declared routes alone are refused: gateway.Apply does not serve
 	// a route's policies unbuilt.
-	gw, err := gateway.New(gateway.WithAccessLog(false))
+	gw, err := gateway.New(append(l.GatewayOptions(), gateway.WithAccessLog(false))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestSecurityParseAndBuild(t *testing.T) {
 	if err := l.Apply(context.Background(), gw, rt); err != nil {
 		t.Fatal(err)
 	}
-	h := l.Middleware()(gw)
+	var h http.Handler = gw
 	tok := func(sub string, roles ...string) string {
 		s, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "https://idp.test", "aud": "shop", "sub": sub,
 			"scope": "orders:read", "realm_access": map[string]any{"roles": roles}, "exp": time.Now().Add(time.Hour).Unix()}).

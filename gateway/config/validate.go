@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/accesslog"
-	"github.com/gatescale/gatescale/gateway/harden"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/internal/yamldoc"
@@ -249,7 +247,8 @@ func (l *Loaded) Apply(ctx context.Context, gw *gateway.Gateway, rt *live.Runtim
 	return nil
 }
 
-// Middleware goes around the whole gateway: the header count limit.
-func (l *Loaded) Middleware() func(http.Handler) http.Handler {
-	return harden.MaxHeaderCount(l.Server.MaxHeaderCount)
+// GatewayOptions are the gateway.New options the file sets: the header
+// count limit (limits.max_header_count).
+func (l *Loaded) GatewayOptions() []gateway.Option {
+	return []gateway.Option{gateway.WithMaxHeaderCount(l.Server.MaxHeaderCount)}
 }

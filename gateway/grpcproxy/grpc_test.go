@@ -175,7 +175,7 @@ func startGateway(t testing.TB, doc string) *gatewayUnderTest {
 	logger := slog.New(slog.NewJSONHandler(g.logs, nil))
 	rt := live.NewRuntime(live.WithRegistry(g.reg), live.WithLogger(logger))
 	t.Cleanup(rt.Close)
-	gw, err := gateway.New(gateway.WithRegistry(g.reg), gateway.WithLogger(logger))
+	gw, err := gateway.New(append(loaded.GatewayOptions(), gateway.WithRegistry(g.reg), gateway.WithLogger(logger))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func startGateway(t testing.TB, doc string) *gatewayUnderTest {
 	g.addr = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	srv := &gateway.Server{Gateway: gw, Handler: loaded.Middleware()(gw), Listener: ln, TLSConfig: tlsConfig,
+	srv := &gateway.Server{Gateway: gw, Handler: gw, Listener: ln, TLSConfig: tlsConfig,
 		DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second, Logger: logger}
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatescale/gatescale/gateway/harden"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -23,6 +24,8 @@ import (
 // http.Handler. Build it with NewTable.
 type Table struct {
 	refuse http.Handler // the gateway-wide chain around a 400 for refused paths
+	// maxHeaders bounds the header field lines of a request (0: none).
+	maxHeaders int
 	routes []Route
 	exact  map[string]*tree // by lower-case host
 	wild   []wildHost       // "*.example.com", longest suffix first
@@ -49,11 +52,17 @@ type wildHost struct {
 type Option func(*tableOptions)
 
 type tableOptions struct {
+	maxHeaders int
 	middleware []func(http.Handler) http.Handler
 	refused    []func(http.Handler) http.Handler
 	hasRefused bool
 	trusted    []netip.Prefix
 }
+
+// WithMaxHeaderCount refuses requests with more than max header field lines
+// (431), through the refused chain like a malformed path: counted with
+// reason too_many_headers and logged. 0 is no limit.
+func WithMaxHeaderCount(max int) Option { return func(o *tableOptions) { o.maxHeaders = max } }
 
 // WithMiddleware adds middleware that runs for every route, outside the
 // route's own middleware (request id, metrics, access log). Info is already
@@ -108,7 +117,7 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 	if o.hasRefused {
 		refusedChain = o.refused
 	}
-	t := &Table{refuse: chain(refusedChain, http.HandlerFunc(refused)), routes: append([]Route(nil), routes...), exact: map[string]*tree{}, trusted: o.trusted}
+	t := &Table{refuse: chain(refusedChain, http.HandlerFunc(refused)), routes: append([]Route(nil), routes...), exact: map[string]*tree{}, trusted: o.trusted, maxHeaders: o.maxHeaders}
 	handlers := make([]http.Handler, len(routes))
 	for i := range t.routes {
 		h, err := t.routes[i].handler(o.middleware)
@@ -239,19 +248,22 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if parent := chi.RouteContext(r.Context()); parent != nil && parent.RoutePath != "" {
 		r = belowMount(r, parent.RoutePath)
 	}
+	if t.maxHeaders > 0 {
+		if n := harden.HeaderCount(r.Header); n > t.maxHeaders {
+			t.refused(w, r, ReasonTooManyHeaders, &headerCountError{n, t.maxHeaders})
+			return
+		}
+	}
 	esc := r.URL.EscapedPath()
 	if needsNormalize(esc) {
 		n, err := NormalizePath(esc)
 		if err != nil {
-			// Refused before matching, but through the gateway-wide chain:
-			// counted (route "(refused)") and logged, so attacks show.
-			info := request.NewInfo(request.Refused, "", request.ResolveClient(r, t.trusted))
+			reason := ""
 			var pe *PathError
 			if errors.As(err, &pe) {
-				info.SetError("refused: " + pe.Reason)
+				reason = pe.Reason
 			}
-			ctx := context.WithValue(request.WithInfo(r.Context(), info), refusalKey{}, err)
-			t.refuse.ServeHTTP(w, r.WithContext(ctx))
+			t.refused(w, r, reason, err)
 			return
 		}
 		c := *r.URL // the caller's URL is not ours to change
@@ -607,9 +619,35 @@ func belowMount(r *http.Request, rest string) *http.Request {
 
 type refusalKey struct{}
 
-// refused answers 400 with the reason put in the context by ServeHTTP.
+// ReasonTooManyHeaders is the refusal reason of a request over
+// WithMaxHeaderCount.
+const ReasonTooManyHeaders = "too_many_headers"
+
+type headerCountError struct{ n, max int }
+
+func (e *headerCountError) Error() string { return "too many header fields" }
+
+// refused sends r, refused before matching for reason, through the
+// gateway-wide refused chain: counted (route "(refused)") and logged, so
+// attacks show.
+func (t *Table) refused(w http.ResponseWriter, r *http.Request, reason string, err error) {
+	info := request.NewInfo(request.Refused, "", request.ResolveClient(r, t.trusted))
+	if reason != "" {
+		info.SetError("refused: " + reason)
+	}
+	ctx := context.WithValue(request.WithInfo(r.Context(), info), refusalKey{}, err)
+	t.refuse.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// refused answers with the error put in the context by Table.refused: 431
+// for too many header fields, else 400.
 func refused(w http.ResponseWriter, r *http.Request) {
 	err, _ := r.Context().Value(refusalKey{}).(error)
+	var hc *headerCountError
+	if errors.As(err, &hc) {
+		harden.TooManyHeaders(w, hc.n, hc.max)
+		return
+	}
 	detail := "malformed request path"
 	if err != nil {
 		detail = err.Error()

@@ -41,7 +41,7 @@ func startGateway(t *testing.T, cfg string) *gatewayUnderTest {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger))
+	gw, err := gateway.New(append(loaded.GatewayOptions(), gateway.WithRegistry(reg), gateway.WithLogger(logger))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func startGateway(t *testing.T, cfg string) *gatewayUnderTest {
 	ln := listen(t)
 	adminLn := listen(t)
 	srv := &gateway.Server{
-		Gateway: gw, Handler: loaded.Middleware()(gw), Listener: ln, AdminListener: adminLn, Gatherer: reg,
+		Gateway: gw, Handler: gw, Listener: ln, AdminListener: adminLn, Gatherer: reg,
 		DrainPeriod: 10 * time.Millisecond, ShutdownTimeout: time.Second, Logger: logger,
 	}
 	done := make(chan error, 1)
