@@ -577,4 +577,3 @@ routes:
 		t.Errorf("slow client: connection not closed by the server in time (%v after %v)", err, elapsed)
 	}
 }
-

@@ -26,10 +26,10 @@ type Table struct {
 	refuse http.Handler // the gateway-wide chain around a 400 for refused paths
 	// maxHeaders bounds the header field lines of a request (0: none).
 	maxHeaders int
-	routes []Route
-	exact  map[string]*tree // by lower-case host
-	wild   []wildHost       // "*.example.com", longest suffix first
-	any    *tree            // routes without hosts
+	routes     []Route
+	exact      map[string]*tree // by lower-case host
+	wild       []wildHost       // "*.example.com", longest suffix first
+	any        *tree            // routes without hosts
 	// trusted are the proxies whose forwarding headers are believed.
 	trusted []netip.Prefix
 }
