@@ -40,6 +40,8 @@ type Options struct {
 	// LatencyDuration is how long each fixed-rate run lasts (default 8s;
 	// negative: no fixed-rate runs).
 	LatencyDuration time.Duration
+	// LatencyRounds of fixed-rate runs, in alternating order (default 2).
+	LatencyRounds int
 	// LoadFraction of direct's maximum is the fixed rate (default 0.5).
 	LoadFraction float64
 	// PeersDir holds the peers hack/build-peers.sh built.
@@ -73,10 +75,12 @@ type Measurement struct {
 type TargetResult struct {
 	Target
 	// Missing says why the target was not measured ("not built").
-	Missing  string
-	Runs     []Measurement
-	Latency  *openLoopResult
-	LatError string
+	Missing string
+	Runs    []Measurement
+	// Latency is the median over LatencyRuns, metric by metric.
+	Latency     *openLoopResult
+	LatencyRuns []openLoopResult
+	LatError    string
 }
 
 // Result is a whole run.
@@ -115,6 +119,9 @@ func (o *Options) defaults() {
 	}
 	if o.LatencyDuration == 0 {
 		o.LatencyDuration = 8 * time.Second
+	}
+	if o.LatencyRounds <= 0 {
+		o.LatencyRounds = 2
 	}
 	if o.LoadFraction <= 0 {
 		o.LoadFraction = 0.5
@@ -223,8 +230,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				res.FixedRate = o.LoadFraction * medianOf(tr.Runs, func(m Measurement) float64 { return m.RPS })
 			}
 		}
-		if res.FixedRate > 0 {
-			for _, tr := range res.Targets {
+		for round := 0; res.FixedRate > 0 && round < o.LatencyRounds; round++ {
+			order := slices.Clone(res.Targets)
+			if round%2 == 1 {
+				slices.Reverse(order)
+			}
+			for _, tr := range order {
 				if tr.Missing != "" || ctx.Err() != nil {
 					continue
 				}
@@ -232,14 +243,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				if err != nil {
 					tr.LatError = err.Error()
 				}
-				tr.Latency = lr
 				if lr != nil {
-					fmt.Fprintf(o.Log, "fixed %-18s %7.0f/s offered %7.0f/s achieved  p50 %6.0fµs p99 %6.0fµs p99.9 %6.0fµs errors %d late %d\n",
-						tr.Name, lr.Offered, lr.Achieved, lr.P50, lr.P99, lr.P999, lr.Errors, lr.Late)
+					tr.LatencyRuns = append(tr.LatencyRuns, *lr)
+					fmt.Fprintf(o.Log, "fixed %d %-18s %7.0f/s offered %7.0f/s achieved  p50 %6.0fµs p99 %6.0fµs p99.9 %6.0fµs errors %d late %d\n",
+						round+1, tr.Name, lr.Offered, lr.Achieved, lr.P50, lr.P99, lr.P999, lr.Errors, lr.Late)
 				} else {
-					fmt.Fprintf(o.Log, "fixed %-18s %s\n", tr.Name, tr.LatError)
+					fmt.Fprintf(o.Log, "fixed %d %-18s %s\n", round+1, tr.Name, tr.LatError)
 				}
 			}
+		}
+		for _, tr := range res.Targets {
+			tr.Latency = medianLatency(tr.LatencyRuns)
 		}
 	}
 	res.LoadEnd = loadAvg()
@@ -338,6 +352,35 @@ func fixedRate(ctx context.Context, e *env, res *Result, t Target, headers map[s
 		}
 	}
 	return run(res.Options.LatencyDuration, res.FixedRate)
+}
+
+// medianLatency is the metric-by-metric median of fixed-rate runs (nil for
+// none); errors and late requests are summed.
+func medianLatency(runs []openLoopResult) *openLoopResult {
+	if len(runs) == 0 {
+		return nil
+	}
+	pick := func(f func(openLoopResult) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	out := openLoopResult{
+		Offered:  runs[0].Offered,
+		Achieved: pick(func(r openLoopResult) float64 { return r.Achieved }),
+		P50:      pick(func(r openLoopResult) float64 { return r.P50 }),
+		P99:      pick(func(r openLoopResult) float64 { return r.P99 }),
+		P999:     pick(func(r openLoopResult) float64 { return r.P999 }),
+		Max:      pick(func(r openLoopResult) float64 { return r.Max }),
+	}
+	for _, r := range runs {
+		out.Sent += r.Sent
+		out.Errors += r.Errors
+		out.Late += r.Late
+	}
+	return &out
 }
 
 // wrkScript prints wrk's summary with the percentiles wrk's own report

@@ -181,8 +181,8 @@ func (r *Result) Markdown() string {
 	if r.FixedRate > 0 {
 		direct := r.target("direct")
 		fmt.Fprintf(&b, "#### Fixed rate: %.0f req/s (%.0f%% of direct's median maximum), open loop\n\n", r.FixedRate, 100*o.LoadFraction)
-		fmt.Fprintf(&b, "Open-loop generator (bench, role openloop; %d keep-alive connections, %s per target after a warm-up): each request's latency is measured from the time the schedule meant to send it, so a stall counts against every request it delayed (coordinated-omission correction, as wrk2). A target that cannot keep up with the rate is marked *saturated*: its queue grows for the whole run and its latencies measure that queue.\n\n",
-			o.Conns[0], o.LatencyDuration)
+		fmt.Fprintf(&b, "Open-loop generator (bench, role openloop; %d keep-alive connections, %d rounds of %s per target in alternating order, medians shown): each request's latency is measured from the time the schedule meant to send it, so a stall counts against every request it delayed (coordinated-omission correction, as wrk2). A target that cannot keep up with the rate is marked *saturated*: its queue grows for the whole run and its latencies measure that queue.\n\n",
+			o.Conns[0], o.LatencyRounds, o.LatencyDuration)
 		b.WriteString("| target | achieved req/s | p50 | p99 | p99.9 | added p99 over direct | added p99.9 over direct | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, tr := range r.Targets {
 			switch {
@@ -241,7 +241,8 @@ func (r *Result) Markdown() string {
 	return b.String()
 }
 
-// saturated: the target fell more than 5% behind the schedule.
+// saturated: the target fell more than 5% behind the schedule (in the
+// median run) or left requests unsent.
 func (l *openLoopResult) saturated() bool {
 	return l.Achieved < 0.95*l.Offered || l.Late > 0
 }
