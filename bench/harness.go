@@ -40,6 +40,8 @@ type Options struct {
 	// LatencyDuration is how long each fixed-rate run lasts (default 8s;
 	// negative: no fixed-rate runs).
 	LatencyDuration time.Duration
+	// LatencyRounds of fixed-rate runs, in alternating order (default 2).
+	LatencyRounds int
 	// LoadFraction of direct's maximum is the fixed rate (default 0.5).
 	LoadFraction float64
 	// PeersDir holds the peers hack/build-peers.sh built.
@@ -73,24 +75,32 @@ type Measurement struct {
 type TargetResult struct {
 	Target
 	// Missing says why the target was not measured ("not built").
-	Missing  string
-	Runs     []Measurement
-	Latency  *openLoopResult
-	LatError string
+	Missing string
+	Runs    []Measurement
+	// Latency is the median over LatencyRuns, metric by metric.
+	Latency     *openLoopResult
+	LatencyRuns []openLoopResult
+	// Common is the same at Result.CommonRate.
+	Common     *openLoopResult
+	CommonRuns []openLoopResult
+	LatError   string
 }
 
 // Result is a whole run.
 type Result struct {
-	Started     time.Time
-	Options     Options
-	CPUs        []int // usable cores
-	GenCPUs     []int // the load generator's
-	TargetCPUs  []int // the targets' and the backend's
-	Pinned      bool
-	LoadStart   [3]float64
-	LoadEnd     [3]float64
-	WrkVersion  string
-	FixedRate   float64
+	Started    time.Time
+	Options    Options
+	CPUs       []int // usable cores
+	GenCPUs    []int // the load generator's
+	TargetCPUs []int // the targets' and the backend's
+	Pinned     bool
+	LoadStart  [3]float64
+	LoadEnd    [3]float64
+	WrkVersion string
+	FixedRate  float64
+	// CommonRate is LoadFraction of the slowest target's maximum: a rate
+	// every target serves (0: not run, when it is close to FixedRate).
+	CommonRate  float64
 	Targets     []*TargetResult
 	Environment string
 }
@@ -115,6 +125,9 @@ func (o *Options) defaults() {
 	}
 	if o.LatencyDuration == 0 {
 		o.LatencyDuration = 8 * time.Second
+	}
+	if o.LatencyRounds <= 0 {
+		o.LatencyRounds = 2
 	}
 	if o.LoadFraction <= 0 {
 		o.LoadFraction = 0.5
@@ -223,23 +236,44 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				res.FixedRate = o.LoadFraction * medianOf(tr.Runs, func(m Measurement) float64 { return m.RPS })
 			}
 		}
-		if res.FixedRate > 0 {
-			for _, tr := range res.Targets {
-				if tr.Missing != "" || ctx.Err() != nil {
-					continue
+		phase := func(label string, rate float64, runs func(*TargetResult) *[]openLoopResult) {
+			for round := 0; rate > 0 && round < o.LatencyRounds; round++ {
+				order := slices.Clone(res.Targets)
+				if round%2 == 1 {
+					slices.Reverse(order)
 				}
-				lr, err := fixedRate(ctx, e, res, tr.Target, headers)
-				if err != nil {
-					tr.LatError = err.Error()
-				}
-				tr.Latency = lr
-				if lr != nil {
-					fmt.Fprintf(o.Log, "fixed %-18s %7.0f/s offered %7.0f/s achieved  p50 %6.0fµs p99 %6.0fµs p99.9 %6.0fµs errors %d late %d\n",
-						tr.Name, lr.Offered, lr.Achieved, lr.P50, lr.P99, lr.P999, lr.Errors, lr.Late)
-				} else {
-					fmt.Fprintf(o.Log, "fixed %-18s %s\n", tr.Name, tr.LatError)
+				for _, tr := range order {
+					if tr.Missing != "" || ctx.Err() != nil {
+						continue
+					}
+					lr, err := fixedRate(ctx, e, res, tr.Target, headers, rate)
+					if err != nil {
+						tr.LatError = err.Error()
+						fmt.Fprintf(o.Log, "%s %d %-18s %s\n", label, round+1, tr.Name, tr.LatError)
+						continue
+					}
+					*runs(tr) = append(*runs(tr), *lr)
+					fmt.Fprintf(o.Log, "%s %d %-18s %7.0f/s offered %7.0f/s achieved  p50 %6.0fµs p99 %6.0fµs p99.9 %6.0fµs errors %d late %d\n",
+						label, round+1, tr.Name, lr.Offered, lr.Achieved, lr.P50, lr.P99, lr.P999, lr.Errors, lr.Late)
 				}
 			}
+		}
+		phase("fixed", res.FixedRate, func(tr *TargetResult) *[]openLoopResult { return &tr.LatencyRuns })
+		// A second rate every target can serve: LoadFraction of the slowest
+		// target's maximum, so that added latencies compare like for like.
+		for _, tr := range res.Targets {
+			if v := medianOf(tr.Runs, func(m Measurement) float64 { return m.RPS }); v > 0 && (res.CommonRate == 0 || o.LoadFraction*v < res.CommonRate) {
+				res.CommonRate = o.LoadFraction * v
+			}
+		}
+		if res.CommonRate > 0 && res.CommonRate < 0.95*res.FixedRate {
+			phase("common", res.CommonRate, func(tr *TargetResult) *[]openLoopResult { return &tr.CommonRuns })
+		} else {
+			res.CommonRate = 0
+		}
+		for _, tr := range res.Targets {
+			tr.Latency = medianLatency(tr.LatencyRuns)
+			tr.Common = medianLatency(tr.CommonRuns)
 		}
 	}
 	res.LoadEnd = loadAvg()
@@ -306,7 +340,7 @@ func measure(ctx context.Context, e *env, res *Result, t Target, wrk string, con
 	return m
 }
 
-func fixedRate(ctx context.Context, e *env, res *Result, t Target, headers map[string]string) (*openLoopResult, error) {
+func fixedRate(ctx context.Context, e *env, res *Result, t Target, headers map[string]string, rate float64) (*openLoopResult, error) {
 	p, addr, err := startTarget(ctx, e, res, t, headers)
 	if err != nil {
 		return nil, err
@@ -333,11 +367,40 @@ func fixedRate(ctx context.Context, e *env, res *Result, t Target, headers map[s
 	}
 	// A short warm-up at the same rate, then the measured run.
 	if res.Options.Warmup > 0 {
-		if _, err := run(res.Options.Warmup, res.FixedRate); err != nil {
+		if _, err := run(res.Options.Warmup, rate); err != nil {
 			return nil, err
 		}
 	}
-	return run(res.Options.LatencyDuration, res.FixedRate)
+	return run(res.Options.LatencyDuration, rate)
+}
+
+// medianLatency is the metric-by-metric median of fixed-rate runs (nil for
+// none); errors and late requests are summed.
+func medianLatency(runs []openLoopResult) *openLoopResult {
+	if len(runs) == 0 {
+		return nil
+	}
+	pick := func(f func(openLoopResult) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	out := openLoopResult{
+		Offered:  runs[0].Offered,
+		Achieved: pick(func(r openLoopResult) float64 { return r.Achieved }),
+		P50:      pick(func(r openLoopResult) float64 { return r.P50 }),
+		P99:      pick(func(r openLoopResult) float64 { return r.P99 }),
+		P999:     pick(func(r openLoopResult) float64 { return r.P999 }),
+		Max:      pick(func(r openLoopResult) float64 { return r.Max }),
+	}
+	for _, r := range runs {
+		out.Sent += r.Sent
+		out.Errors += r.Errors
+		out.Late += r.Late
+	}
+	return &out
 }
 
 // wrkScript prints wrk's summary with the percentiles wrk's own report

@@ -178,33 +178,39 @@ func (r *Result) Markdown() string {
 		b.WriteString("\n")
 	}
 
-	if r.FixedRate > 0 {
+	latencyTable := func(title string, rate float64, of func(*TargetResult) *openLoopResult) {
 		direct := r.target("direct")
-		fmt.Fprintf(&b, "#### Fixed rate: %.0f req/s (%.0f%% of direct's median maximum), open loop\n\n", r.FixedRate, 100*o.LoadFraction)
-		fmt.Fprintf(&b, "Open-loop generator (bench, role openloop; %d keep-alive connections, %s per target after a warm-up): each request's latency is measured from the time the schedule meant to send it, so a stall counts against every request it delayed (coordinated-omission correction, as wrk2). A target that cannot keep up with the rate is marked *saturated*: its queue grows for the whole run and its latencies measure that queue.\n\n",
-			o.Conns[0], o.LatencyDuration)
+		fmt.Fprintf(&b, "#### %s: %.0f req/s, open loop\n\n", title, rate)
 		b.WriteString("| target | achieved req/s | p50 | p99 | p99.9 | added p99 over direct | added p99.9 over direct | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, tr := range r.Targets {
+			l := of(tr)
 			switch {
 			case tr.Missing != "":
 				fmt.Fprintf(&b, "| %s | %s | | | | | | |\n", tr.Name, tr.Missing)
 				continue
-			case tr.Latency == nil:
+			case l == nil:
 				fmt.Fprintf(&b, "| %s | failed: %s | | | | | | |\n", tr.Name, tr.LatError)
 				continue
 			}
-			l := tr.Latency
 			ach := fmt.Sprintf("%.0f", l.Achieved)
 			if l.saturated() {
 				ach += " (saturated)"
 			}
 			add99, add999 := "—", "—"
-			if direct != nil && direct.Latency != nil && tr.Name != "direct" {
-				add99, add999 = us(l.P99-direct.Latency.P99), us(l.P999-direct.Latency.P999)
+			if direct != nil && of(direct) != nil && tr.Name != "direct" {
+				add99, add999 = us(l.P99-of(direct).P99), us(l.P999-of(direct).P999)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d |\n", tr.Name, ach, us(l.P50), us(l.P99), us(l.P999), add99, add999, l.Errors)
 		}
 		b.WriteString("\n")
+	}
+	if r.FixedRate > 0 {
+		fmt.Fprintf(&b, "Fixed-rate latency: an open-loop generator (bench, role openloop; %d keep-alive connections, %d rounds of %s per target in alternating order, medians shown): each request's latency is measured from the time the schedule meant to send it, so a stall counts against every request it delayed (coordinated-omission correction, as wrk2). A target that cannot keep up with the rate is marked *saturated*: its queue grows for the whole run and its latencies measure that queue, not its service time.\n\n",
+			o.Conns[0], o.LatencyRounds, o.LatencyDuration)
+		latencyTable(fmt.Sprintf("Fixed rate at %.0f%% of direct's median maximum (the issue's goal)", 100*o.LoadFraction), r.FixedRate, func(t *TargetResult) *openLoopResult { return t.Latency })
+	}
+	if r.CommonRate > 0 {
+		latencyTable(fmt.Sprintf("Fixed rate every target serves: %.0f%% of the slowest target's median maximum", 100*o.LoadFraction), r.CommonRate, func(t *TargetResult) *openLoopResult { return t.Common })
 	}
 
 	b.WriteString("#### Goals (issue 14) next to this run\n\n| goal | measured | |\n|---|---:|---|\n")
@@ -238,10 +244,18 @@ func (r *Result) Markdown() string {
 			}
 		}
 	}
+	if d := r.target("direct"); d != nil && d.Common != nil {
+		for _, name := range []string{"gatescale-routing", "gatescale-full"} {
+			if t := r.target(name); t != nil && t.Common != nil {
+				fmt.Fprintf(&b, "| (for reference) %s: added p99 at the common rate, %.0f req/s | %s | |\n", name, r.CommonRate, us(t.Common.P99-d.Common.P99))
+			}
+		}
+	}
 	return b.String()
 }
 
-// saturated: the target fell more than 5% behind the schedule.
+// saturated: the target fell more than 5% behind the schedule (in the
+// median run) or left requests unsent.
 func (l *openLoopResult) saturated() bool {
 	return l.Achieved < 0.95*l.Offered || l.Late > 0
 }

@@ -40,7 +40,7 @@ func TestSmoke(t *testing.T) {
 	defer cancel()
 	res, err := Run(ctx, Options{
 		Targets: targets, Rounds: 1, Duration: time.Second, Warmup: -1,
-		Conns: []int{16}, LatencyDuration: time.Second, LoadFraction: 0.1,
+		Conns: []int{16}, LatencyDuration: time.Second, LatencyRounds: 1, LoadFraction: 0.1,
 		Log: testWriter{t},
 	})
 	if err != nil {

@@ -19,6 +19,8 @@ TRAEFIK=v3.6.12
 LURA=v2.14.1
 status=0
 
+version() { case $1 in caddy) echo "$CADDY" ;; traefik) echo "$TRAEFIK" ;; lura) echo "$LURA" ;; esac; }
+
 timed() { # name cmd... — runs cmd, prints how long it took
   local name=$1 start=$SECONDS; shift
   if "$@"; then
@@ -31,14 +33,12 @@ timed() { # name cmd... — runs cmd, prints how long it took
 build_debs() { hack/install-debs.sh nginx-light wrk || status=1; }
 
 build_caddy() {
-  [ -x "$OUT/caddy-$CADDY" ] && return 0
   echo "hack/build-peers.sh: building caddy $CADDY (cold: several minutes)"
   GOBIN="$OUT/tmp-caddy" go install "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY" &&
     mv "$OUT/tmp-caddy/caddy" "$OUT/caddy-$CADDY" && rmdir "$OUT/tmp-caddy"
 }
 
 build_traefik() {
-  [ -x "$OUT/traefik-$TRAEFIK" ] && return 0
   echo "hack/build-peers.sh: building traefik $TRAEFIK (cold: ~9 min)"
   (cd hack/tools/traefik && GOFLAGS=-mod=mod go mod tidy &&
     GOFLAGS=-mod=mod go build -trimpath -o "$OUT/traefik-$TRAEFIK.tmp" github.com/traefik/traefik/v3/cmd/traefik) &&
@@ -46,7 +46,6 @@ build_traefik() {
 }
 
 build_lura() {
-  [ -x "$OUT/lura-$LURA" ] && return 0
   echo "hack/build-peers.sh: building lura $LURA (cold: ~1 min)"
   (cd hack/tools/lura && { grep -q "luraproject/lura/v2 $LURA" go.mod || GOFLAGS=-mod=mod go get "github.com/luraproject/lura/v2@$LURA"; } &&
     GOFLAGS=-mod=mod go mod tidy && GOFLAGS=-mod=mod go build -trimpath -o "$OUT/lura-$LURA.tmp" .) &&
@@ -58,7 +57,9 @@ what=("$@")
 for w in "${what[@]}"; do
   case $w in
   debs) build_debs ;;
-  caddy | traefik | lura) timed "$w" "build_$w" ;;
+  caddy | traefik | lura)
+    bin="$OUT/$w-$(version "$w")"
+    if [ -x "$bin" ]; then echo "hack/build-peers.sh: $w cached ($bin)"; else timed "$w" "build_$w"; fi ;;
   *) echo "hack/build-peers.sh: unknown peer $w" >&2; exit 2 ;;
   esac
 done

@@ -31,6 +31,7 @@ func main() {
 	flag.DurationVar(&o.Duration, "duration", 8*time.Second, "each wrk run")
 	flag.DurationVar(&o.Warmup, "warmup", time.Second, "warm-up before each run")
 	flag.DurationVar(&o.LatencyDuration, "latency-duration", 8*time.Second, "each fixed-rate run (negative: none)")
+	flag.IntVar(&o.LatencyRounds, "latency-rounds", 2, "fixed-rate rounds")
 	flag.Float64Var(&o.LoadFraction, "load", 0.5, "fixed rate as a fraction of direct's maximum")
 	flag.StringVar(&o.PeersDir, "peers", ".cache/peers", "where hack/build-peers.sh put the peers")
 	flag.StringVar(&o.ProfileDir, "profile", "", "write CPU and allocation pprof files of the gatescale targets here (e.g. bench/out, git-ignored)")
