@@ -172,24 +172,24 @@ func serveGatescale(ctx context.Context, path string, accessLog bool) error {
 	defer devnull.Close()
 	logger := slog.New(slog.NewJSONHandler(devnull, nil))
 	reg := prometheus.NewRegistry()
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(accessLog))
+	loaded, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(append(loaded.GatewayOptions(), gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(accessLog))...)
 	if err != nil {
 		return err
 	}
 	defer gw.Close()
 	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(logger))
 	defer rt.Close()
-	loaded, err := config.Load(path)
-	if err != nil {
-		return err
-	}
 	if err := loaded.Apply(ctx, gw, rt); err != nil {
 		return err
 	}
 	srv := &gateway.Server{
 		Gateway: gw, Addr: loaded.Listen, AdminAddr: loaded.AdminListen, Gatherer: reg,
 		DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second, Logger: logger,
-		Handler: loaded.Middleware()(gw), MaxHeaderBytes: loaded.Server.MaxHeaderBytes,
+		Handler: gw, MaxHeaderBytes: loaded.Server.MaxHeaderBytes,
 		ReadHeaderTimeout: loaded.Server.ReadHeaderTimeout, IdleTimeout: loaded.Server.IdleTimeout,
 	}
 	return srv.Run(ctx)
