@@ -278,11 +278,27 @@ func classify(ctx context.Context, err error) failure {
 
 func reasonFor(ctx context.Context, err error) string { return classify(ctx, err).reason }
 
-// pick chooses an endpoint, preferring one not tried yet.
+// otherPicker is an Upstream that can name an admitted endpoint not tried
+// yet (upstream.Upstream does).
+type otherPicker interface {
+	PickOther(tried []*balance.Endpoint) *balance.Endpoint
+}
+
+// pick chooses an endpoint, preferring one not tried yet: the balancer's
+// choice, asked again a few times, then any untried admitted endpoint, so a
+// retry does not go back to the instance that just failed while another
+// one is there.
 func (p *Proxy) pick(r *http.Request, tried []*balance.Endpoint) *balance.Endpoint {
 	ep := p.up.Pick(r)
 	for i := 0; i < 3 && ep != nil && wasTried(ep, tried); i++ {
 		ep = p.up.Pick(r)
+	}
+	if ep != nil && wasTried(ep, tried) {
+		if o, ok := p.up.(otherPicker); ok {
+			if other := o.PickOther(tried); other != nil {
+				return other
+			}
+		}
 	}
 	return ep
 }

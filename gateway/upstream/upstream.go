@@ -160,6 +160,19 @@ func (u *Upstream) Pick(r *http.Request) *balance.Endpoint {
 	return u.snap.Load().picker.Pick(r)
 }
 
+// PickOther returns an admitted endpoint that is not in tried, or nil when
+// every admitted one was tried: the proxy's retry when the balancer keeps
+// choosing an instance that just failed (with two instances a random
+// policy does so half the time).
+func (u *Upstream) PickOther(tried []*balance.Endpoint) *balance.Endpoint {
+	for _, ep := range u.snap.Load().admitted {
+		if !slices.Contains(tried, ep) {
+			return ep
+		}
+	}
+	return nil
+}
+
 // Admitted returns how many endpoints may receive requests now.
 func (u *Upstream) Admitted() int { return len(u.snap.Load().admitted) }
 
