@@ -12,9 +12,12 @@ import (
 	"github.com/gatescale/gatescale/gateway/admin"
 )
 
-// -admin-store file:PATH seeds the store from the file and serves it;
-// -admin-tokens serves the admin API, whose writes the gateway applies.
-func TestServeFromAdminStore(t *testing.T) {
+// adminServe runs `gatescale run` with a file admin store seeded from a
+// config with one route (/a) and a tokens file of one token; it returns the
+// gateway's and the admin listener's URLs and stop, which shuts the command
+// down and checks it ended cleanly.
+func adminServe(t *testing.T, token, secret, role string) (url, adminURL string, stop func()) {
+	t.Helper()
 	a := backend(t, "a")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gatescale.yaml")
@@ -22,26 +25,38 @@ func TestServeFromAdminStore(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tokens := `{"tokens":[{"name":"ops","sha256":"` + admin.HashToken("s3cret") + `","role":"operator"}]}`
+	tokens := `{"tokens":[{"name":"` + token + `","sha256":"` + admin.HashToken(secret) + `","role":"` + role + `"}]}`
 	if err := os.WriteFile(filepath.Join(dir, "tokens.json"), []byte(tokens), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	ctx, stop := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, []string{"-config", path, "-admin-store", "file:" + filepath.Join(dir, "state.json"),
 			"-admin-tokens", filepath.Join(dir, "tokens.json")}, &logs, func(addr net.Addr) { addrc <- addr })
 	}()
-	var url string
 	select {
 	case addr := <-addrc:
 		url = "http://" + addr.String()
 	case err := <-done:
+		cancel()
 		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
 	}
-	adminURL := "http://" + logged(t, logs.String(), "admin listening", "addr")
+	adminURL = "http://" + logged(t, logs.String(), "admin listening", "addr")
+	return url, adminURL, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	}
+}
+
+// -admin-store file:PATH seeds the store from the file and serves it;
+// -admin-tokens serves the admin API, whose writes the gateway applies.
+func TestServeFromAdminStore(t *testing.T) {
+	url, adminURL, stop := adminServe(t, "ops", "s3cret", "operator")
 	if code, _ := get(url + "/a/x"); code != 200 {
 		t.Fatalf("seeded route: %d", code)
 	}
@@ -61,9 +76,6 @@ func TestServeFromAdminStore(t *testing.T) {
 	}
 	waitUntil(t, "the new route", func() bool { code, _ := get(url + "/b/x"); return code == 200 })
 	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
-	}
 }
 
 func TestAdminFlagsRefused(t *testing.T) {
