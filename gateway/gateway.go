@@ -144,7 +144,7 @@ func WithTracing(t *tracing.Tracer) Option {
 }
 
 // WithTransport sets the RoundTripper for all upstreams (default:
-// proxy.NewTransport()).
+// proxy.NewHTTP1Transport(proxy.NewTransport())).
 func WithTransport(rt http.RoundTripper) Option {
 	return func(g *Gateway) error { g.transport = rt; return nil }
 }
@@ -170,7 +170,7 @@ func New(opts ...Option) (*Gateway, error) {
 		}
 	}
 	if g.transport == nil {
-		g.transport = proxy.NewTransport()
+		g.transport = proxy.NewHTTP1Transport(proxy.NewTransport())
 	}
 	g.refusals = refusallog.New(g.logger, g.refusalOpts)
 	g.ctx, g.cancel = context.WithCancel(context.Background())

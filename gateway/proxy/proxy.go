@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log"
@@ -9,10 +10,13 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"net/textproto"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/outcome"
@@ -83,7 +87,7 @@ type Proxy struct {
 type Option func(*Proxy)
 
 // WithTransport sets the RoundTripper used for upstream attempts (default: a
-// shared NewTransport()).
+// shared NewHTTP1Transport(NewTransport())).
 func WithTransport(rt http.RoundTripper) Option { return func(p *Proxy) { p.transport = rt } }
 
 // WithObserver reports attempts and retries to o.
@@ -118,7 +122,7 @@ func WithLogger(l *slog.Logger) Option { return func(p *Proxy) { p.logger = l } 
 
 var (
 	defaultTransportOnce sync.Once
-	defaultTransport     *http.Transport
+	defaultTransport     *HTTP1Transport
 )
 
 // New returns a Proxy to up.
@@ -128,7 +132,7 @@ func New(up Upstream, opts ...Option) *Proxy {
 		opt(p)
 	}
 	if p.transport == nil {
-		defaultTransportOnce.Do(func() { defaultTransport = NewTransport() })
+		defaultTransportOnce.Do(func() { defaultTransport = NewHTTP1Transport(NewTransport()) })
 		p.transport = defaultTransport
 	}
 	if p.retry.Attempts > 1 && len(p.retry.Statuses) == 0 {
@@ -144,14 +148,193 @@ func New(up Upstream, opts ...Option) *Proxy {
 	return p
 }
 
-// ServeHTTP forwards r and streams the answer back: the reverse proxy
-// (forwarding and hop-by-hop headers, trailers, upgrades, flushing) around
-// one Do. The outcome goes into r's request.Info, when there is one, as
-// soon as it is known (by the transport or the error handler), so a client
-// gone mid-body — which aborts the handler with a panic — loses nothing, and
-// no per-request state has to travel through the context.
+// ServeHTTP forwards r and streams the answer back: forwarding and
+// hop-by-hop headers, trailers and flushing as httputil.ReverseProxy does
+// them, around one Do. A protocol upgrade (WebSocket) goes through an
+// httputil.ReverseProxy around the same Do; everything else is forwarded
+// here, without the reverse proxy's copies of the request and its headers.
+// The outcome goes into r's request.Info, when there is one, as soon as it
+// is known, so a client gone mid-body — which aborts the handler with a
+// panic — loses nothing, and no per-request state has to travel through
+// the context.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.rp.ServeHTTP(w, r)
+	if len(r.Header["Upgrade"]) > 0 {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	out := new(http.Request)
+	*out = *r
+	u := *r.URL
+	out.URL = &u
+	out.RequestURI = "" // a client request must not carry one
+	out.Close = false
+	if r.ContentLength == 0 {
+		out.Body = nil // the reverse proxy's rule: no body, whatever the client's framing said
+	}
+	trusted := request.ClientOf(r, p.trusted).ViaTrustedProxy
+	out.Header = forwardHeader(r.Header, trusted)
+	setForwarded(r, out.Header, trusted)
+	out.URL.Scheme, out.URL.Host = "http", "upstream.invalid" // replaced per attempt
+
+	resp, err := serveTransport{p}.RoundTrip(out)
+	if err != nil {
+		p.serveError(w, out, err)
+		return
+	}
+	removeHopByHop(resp.Header)
+	dst := w.Header()
+	for k, vv := range resp.Header {
+		if prior, ok := dst[k]; ok {
+			dst[k] = append(prior, vv...)
+		} else {
+			dst[k] = vv // resp is ours: its slices need no copy
+		}
+	}
+	announced := len(resp.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range resp.Trailer {
+			keys = append(keys, k)
+		}
+		dst.Add("Trailer", strings.Join(keys, ", "))
+	}
+	w.WriteHeader(resp.StatusCode)
+	if err := p.copyBody(w, resp); err != nil {
+		resp.Body.Close()
+		if r.Context().Value(http.ServerContextKey) == nil {
+			return // not under an http.Server: nobody to abort
+		}
+		// The answer is cut short; aborting tells the server to drop the
+		// connection instead of pretending the response ended well.
+		panic(http.ErrAbortHandler)
+	}
+	resp.Body.Close()
+	if len(resp.Trailer) > 0 {
+		_ = http.NewResponseController(w).Flush()
+	}
+	if len(resp.Trailer) == announced {
+		for k, vv := range resp.Trailer {
+			dst[k] = append(dst[k], vv...)
+		}
+		return
+	}
+	for k, vv := range resp.Trailer {
+		for _, v := range vv {
+			dst.Add(http.TrailerPrefix+k, v)
+		}
+	}
+}
+
+// hopHeaders are the hop-by-hop headers (RFC 9110 7.6.1, and the older
+// ones httputil.ReverseProxy also drops).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// dropped reports whether an inbound header stays on this hop: a
+// hop-by-hop header, or a forwarding header that setForwarded rewrites.
+func dropped(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true
+	}
+	return false
+}
+
+// forwardHeader is the upstream request's header: in without the
+// hop-by-hop headers (those named in Connection too) and the forwarding
+// headers, keeping a trusted proxy's X-Forwarded-For and Forwarded for
+// setForwarded to append to. One map and one backing array for the values,
+// as Header.Clone — the reverse proxy clones and then deletes.
+func forwardHeader(in http.Header, trusted bool) http.Header {
+	var listed map[string]bool // named in Connection: rare
+	for _, f := range in["Connection"] {
+		for name := range strings.SplitSeq(f, ",") {
+			if name = textproto.TrimString(name); name != "" {
+				if listed == nil {
+					listed = map[string]bool{}
+				}
+				listed[textproto.CanonicalMIMEHeaderKey(name)] = true
+			}
+		}
+	}
+	n := 0
+	for _, vv := range in {
+		n += len(vv)
+	}
+	vals := make([]string, n)
+	out := make(http.Header, len(in)+4)
+	for k, vv := range in {
+		if (dropped(k) && !(trusted && (k == "X-Forwarded-For" || k == "Forwarded"))) || listed[k] {
+			continue
+		}
+		c := copy(vals, vv)
+		out[k] = vals[:c:c]
+		vals = vals[c:]
+	}
+	if httpguts.HeaderValuesContainsToken(in["Te"], "trailers") {
+		out["Te"] = []string{"trailers"} // a gRPC client's signal travels on
+	}
+	if _, ok := out["User-Agent"]; !ok {
+		out["User-Agent"] = []string{""} // not Go's default: the client sent none
+	}
+	return out
+}
+
+// removeHopByHop deletes an answer's hop-by-hop headers, those named in its
+// Connection header included.
+func removeHopByHop(h http.Header) {
+	for _, f := range h["Connection"] {
+		for name := range strings.SplitSeq(f, ",") {
+			if name = textproto.TrimString(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
+}
+
+// copyBody streams resp's body to w, flushing after every write when the
+// answer is a stream (unknown length, or server-sent events) as the reverse
+// proxy does; a read error is logged, as a write error is not (the client
+// went away).
+func (p *Proxy) copyBody(w http.ResponseWriter, resp *http.Response) error {
+	var rc *http.ResponseController
+	if resp.ContentLength == -1 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		rc = http.NewResponseController(w)
+	}
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	buf := *bp
+	for {
+		nr, rerr := resp.Body.Read(buf)
+		if nr > 0 {
+			nw, werr := w.Write(buf[:nr])
+			if werr != nil {
+				return werr
+			}
+			if nw != nr {
+				return io.ErrShortWrite
+			}
+			if rc != nil {
+				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			if !errors.Is(rerr, context.Canceled) {
+				p.logger.Warn("proxy: upstream body read failed", "upstream", p.up.Name(), "err", rerr)
+			}
+			return rerr
+		}
+	}
 }
 
 // serveTransport is the reverse proxy's transport: Do, with the Result
@@ -243,15 +426,30 @@ func forwardedElement(r *http.Request, proto string) string {
 	return "for=" + open + ip + end + ";host=" + quoteIfNeeded(r.Host) + ";proto=" + proto
 }
 
+// quoteIfNeeded returns s as an RFC 7239 value: a token as is, anything
+// else (a host with a port, an IPv6 address) as a quoted string.
 func quoteIfNeeded(s string) string {
+	plain, escapes := true, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c == '\\' || c == '"' {
+			escapes = true
+		}
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+			plain = false
 		}
 	}
-	return s
+	switch {
+	case plain:
+		return s
+	case !escapes:
+		return `"` + s + `"`
+	}
+	return `"` + quoteEscaper.Replace(s) + `"`
 }
+
+// quoteEscaper is built once: a Replacer builds its tables on first use.
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // serveError answers with a problem body when no upstream response came.
 func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {

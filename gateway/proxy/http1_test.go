@@ -1,0 +1,505 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatescale/gatescale/gateway/proxy"
+)
+
+// connCounter counts the connections a test server accepted.
+type connCounter struct{ n atomic.Int64 }
+
+func (c *connCounter) hook(_ net.Conn, s http.ConnState) {
+	if s == http.StateNew {
+		c.n.Add(1)
+	}
+}
+
+func countedServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *connCounter) {
+	t.Helper()
+	cc := &connCounter{}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = cc.hook
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, cc
+}
+
+func newH1(t *testing.T) *proxy.HTTP1Transport {
+	t.Helper()
+	tr := proxy.NewHTTP1Transport(nil)
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
+func get(t *testing.T, tr http.RoundTripper, method, url string, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, url, err)
+	}
+	return resp, string(b)
+}
+
+// TestHTTP1KeepAlive: sequential requests share one connection; what the
+// upstream sees is the request as sent (method, path, query, headers, Host,
+// body with its length); it adds no User-Agent of its own.
+func TestHTTP1KeepAlive(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	srv, cc := countedServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, fmt.Sprintf("%s %s host=%s ua=%q x=%q cl=%d te=%v body=%q",
+			r.Method, r.URL.RequestURI(), r.Host, r.Header.Get("User-Agent"), r.Header.Values("X-Multi"), r.ContentLength, r.TransferEncoding, b))
+		mu.Unlock()
+		w.Header().Set("X-Answer", "yes")
+		io.WriteString(w, "ok "+r.Method)
+	})
+	tr := newH1(t)
+	for i := range 5 {
+		req, _ := http.NewRequest("GET", srv.URL+"/a%2Fb/c?q=1&r=two", nil)
+		req.Header["User-Agent"] = []string{""}
+		req.Header["X-Multi"] = []string{"1", "2"}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok GET" || resp.Header.Get("X-Answer") != "yes" || resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %q %v", i, resp.StatusCode, b, resp.Header)
+		}
+	}
+	resp, body := get(t, tr, "POST", srv.URL+"/post", strings.NewReader("payload"))
+	if body != "ok POST" || resp.StatusCode != 200 {
+		t.Fatalf("POST: %q", body)
+	}
+	get(t, tr, "POST", srv.URL+"/empty", nil)
+	if n := cc.n.Load(); n != 1 {
+		t.Fatalf("%d connections for 7 sequential requests, want 1", n)
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	want := []string{
+		fmt.Sprintf(`GET /a%%2Fb/c?q=1&r=two host=%s ua="" x=["1" "2"] cl=0 te=[] body=""`, host),
+		fmt.Sprintf(`POST /post host=%s ua="" x=[] cl=7 te=[] body="payload"`, host),
+		fmt.Sprintf(`POST /empty host=%s ua="" x=[] cl=0 te=[] body=""`, host),
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	got := []string{seen[0], seen[5], seen[6]}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("upstream saw\n %s\nwant\n %s", got[i], want[i])
+		}
+	}
+}
+
+// TestHTTP1Framing: chunked answers with trailers, answers delimited by the
+// connection's close, HEAD, 204 and informational answers all arrive whole,
+// and a connection is reused only when its answer ended cleanly.
+func TestHTTP1Framing(t *testing.T) {
+	srv, cc := countedServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			w.Header().Set("Trailer", "X-Sum")
+			io.WriteString(w, "part1,")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "part2")
+			w.Header().Set("X-Sum", "42")
+		case "/close":
+			w.Header().Set("Connection", "close")
+			io.WriteString(w, "closing")
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+		case "/hints":
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "after hints")
+		default:
+			io.WriteString(w, "plain")
+		}
+	})
+	tr := newH1(t)
+	resp, body := get(t, tr, "GET", srv.URL+"/chunked", nil)
+	if body != "part1,part2" || resp.Trailer.Get("X-Sum") != "42" || resp.ContentLength != -1 {
+		t.Fatalf("chunked: %q trailer %v length %d", body, resp.Trailer, resp.ContentLength)
+	}
+	resp, body = get(t, tr, "HEAD", srv.URL+"/plain", nil)
+	if body != "" || resp.StatusCode != 200 {
+		t.Fatalf("HEAD: %d %q", resp.StatusCode, body)
+	}
+	resp, body = get(t, tr, "GET", srv.URL+"/nocontent", nil)
+	if body != "" || resp.StatusCode != 204 {
+		t.Fatalf("204: %d %q", resp.StatusCode, body)
+	}
+	resp, body = get(t, tr, "GET", srv.URL+"/hints", nil)
+	if body != "after hints" || resp.StatusCode != 200 {
+		t.Fatalf("103 then 200: %d %q", resp.StatusCode, body)
+	}
+	if n := cc.n.Load(); n != 1 {
+		t.Fatalf("%d connections so far, want 1", n)
+	}
+	resp, body = get(t, tr, "GET", srv.URL+"/close", nil)
+	if body != "closing" || !resp.Close {
+		t.Fatalf("close: %q close=%v", body, resp.Close)
+	}
+	get(t, tr, "GET", srv.URL+"/plain", nil)
+	if n := cc.n.Load(); n != 2 {
+		t.Fatalf("%d connections after Connection: close, want 2", n)
+	}
+
+	// A body closed before its end takes its connection with it: the next
+	// answer would otherwise start in the middle of this one.
+	req, _ := http.NewRequest("GET", srv.URL+"/chunked", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, body := get(t, tr, "GET", srv.URL+"/plain", nil); body != "plain" {
+		t.Fatalf("after an abandoned body: %q", body)
+	}
+	if n := cc.n.Load(); n != 3 {
+		t.Fatalf("%d connections after an abandoned body, want 3", n)
+	}
+}
+
+// staleServer answers each connection's first request and then closes it
+// without saying so — an upstream whose keep-alive timeout ended while the
+// connection sat in the gateway's pool.
+func staleServer(t *testing.T) (addr string, conns *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns = new(atomic.Int64)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				// Wait for the next request, then drop the connection
+				// unanswered.
+				_, _ = br.Peek(1)
+			}()
+		}
+	}()
+	return ln.Addr().String(), conns
+}
+
+// TestHTTP1StaleConnection: a GET on a pooled connection the upstream
+// dropped goes again on a new one; a POST, which the upstream may have
+// received, does not (http.Transport's rule), unless it carries an
+// idempotency key.
+func TestHTTP1StaleConnection(t *testing.T) {
+	a, conns := staleServer(t)
+	tr := newH1(t)
+	for i := range 3 {
+		if _, body := get(t, tr, "GET", "http://"+a+"/", nil); body != "ok" {
+			t.Fatalf("GET %d: %q", i, body)
+		}
+	}
+	if n := conns.Load(); n != 3 {
+		t.Fatalf("%d connections for 3 GETs, want 3 (each retried on a new one)", n)
+	}
+	req, _ := http.NewRequest("POST", "http://"+a+"/", strings.NewReader("once"))
+	if _, err := tr.RoundTrip(req); err == nil {
+		t.Fatal("a POST on a dropped connection succeeded: it was sent twice")
+	}
+	req, _ = http.NewRequest("POST", "http://"+a+"/", strings.NewReader("twice is fine"))
+	req.Header.Set("Idempotency-Key", "k1")
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("a POST with an idempotency key: %v", err)
+	}
+	resp.Body.Close()
+}
+
+// TestHTTP1Cancel: cancelling the request's context ends a wait for the
+// answer's head at once and leaves nothing in the pool.
+func TestHTTP1Cancel(t *testing.T) {
+	release := make(chan struct{})
+	srv, cc := countedServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		io.WriteString(w, "done")
+	})
+	defer close(release)
+	tr := newH1(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/slow", nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tr.RoundTrip(req)
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RoundTrip after cancel: %v, want context.Canceled", err)
+	}
+	if _, body := get(t, tr, "GET", srv.URL+"/fast", nil); body != "done" {
+		t.Fatalf("after a cancel: %q", body)
+	}
+	if n := cc.n.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2: the cancelled one must not be reused", n)
+	}
+
+	// Cancelled while the body is read: the read fails, the body's
+	// connection is not pooled.
+	srv2, _ := countedServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "head")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	ctx, cancel = context.WithCancel(context.Background())
+	req, _ = http.NewRequestWithContext(ctx, "GET", srv2.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Fatal("reading a body after its context was cancelled succeeded")
+	}
+	resp.Body.Close()
+}
+
+// TestHTTP1Fallback: what the transport does not send itself — a body of
+// unknown length, a large body, an https upstream — goes through the
+// http.Transport and arrives whole; a header value that would start a new
+// header is refused.
+func TestHTTP1Fallback(t *testing.T) {
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%d %v", len(b), r.TransferEncoding)
+	}
+	srv, _ := countedServer(t, echo)
+	tr := newH1(t)
+	req, _ := http.NewRequest("POST", srv.URL, io.NopCloser(strings.NewReader("unknown length")))
+	req.ContentLength = -1
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "14 [chunked]" {
+		t.Fatalf("chunked upload: %q", b)
+	}
+	resp.Body.Close()
+	big := strings.Repeat("x", 200<<10)
+	if _, body := get(t, tr, "PUT", srv.URL, strings.NewReader(big)); body != fmt.Sprint(len(big), " []") {
+		t.Fatalf("large upload: %q", body)
+	}
+
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(echo))
+	defer tlsSrv.Close()
+	fb := proxy.NewTransport()
+	fb.TLSClientConfig = tlsSrv.Client().Transport.(*http.Transport).TLSClientConfig
+	trTLS := proxy.NewHTTP1Transport(fb)
+	defer trTLS.CloseIdleConnections()
+	if _, body := get(t, trTLS, "POST", tlsSrv.URL, strings.NewReader("abc")); body != "3 []" {
+		t.Fatalf("https: %q", body)
+	}
+
+	req, _ = http.NewRequest("GET", srv.URL, nil)
+	req.Header["X-Evil"] = []string{"a\r\nX-Injected: 1"}
+	if _, err := tr.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "X-Evil") {
+		t.Fatalf("a header value with CRLF: %v", err)
+	}
+}
+
+// TestHTTP1Concurrent: many goroutines at once get their own answers, and
+// the pool keeps the connections for the next round.
+func TestHTTP1Concurrent(t *testing.T) {
+	srv, cc := countedServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.URL.Query().Get("i"))
+	})
+	tr := newH1(t)
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for i := range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/?i=%d", srv.URL, i), nil)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) != fmt.Sprint(i) {
+					errs <- fmt.Errorf("round %d request %d got %q", round, i, b)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+	if n := cc.n.Load(); n > 32 {
+		t.Fatalf("%d connections for 3 rounds of 32 concurrent requests, want at most 32", n)
+	}
+}
+
+// TestServeHeadersTrailersStreams: ServeHTTP (without the reverse proxy
+// for a plain request) drops hop-by-hop headers both ways, those a
+// Connection header names included, passes a client's "TE: trailers",
+// forwards announced and unannounced trailers, flushes a server-sent
+// event stream as it comes, and aborts the client's connection when the
+// upstream's body breaks off (so the client cannot take a cut answer for a
+// whole one).
+func TestServeHeadersTrailersStreams(t *testing.T) {
+	release := make(chan struct{})
+	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/headers":
+			var seen []string
+			for _, k := range []string{"X-Hop", "Keep-Alive", "Proxy-Authorization", "Te", "X-Kept", "Connection", "Upgrade"} {
+				if v := r.Header.Values(k); len(v) > 0 {
+					seen = append(seen, k+"="+strings.Join(v, ","))
+				}
+			}
+			w.Header().Set("Connection", "X-Resp-Hop")
+			w.Header().Set("X-Resp-Hop", "1")
+			w.Header().Set("Keep-Alive", "timeout=5")
+			w.Header().Set("X-Resp-Kept", "1")
+			io.WriteString(w, strings.Join(seen, " "))
+		case "/trailers":
+			w.Header().Set("Trailer", "X-Announced")
+			io.WriteString(w, "body")
+			w.Header().Set("X-Announced", "a")
+			w.Header().Set(http.TrailerPrefix+"X-Late", "b")
+		case "/events":
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: 1\n\n")
+			w.(http.Flusher).Flush()
+			<-release
+			io.WriteString(w, "data: 2\n\n")
+		case "/cut":
+			w.Header().Set("Content-Length", "100")
+			io.WriteString(w, "only ten b")
+			w.(http.Flusher).Flush()
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				c.Close()
+			}
+		}
+	})
+	u := startUpstream(t, []string{addr(back)})
+	front := httptest.NewServer(proxy.New(u))
+	defer front.Close()
+
+	req, _ := http.NewRequest("GET", front.URL+"/headers", nil)
+	req.Header.Set("Connection", "X-Hop")
+	req.Header.Set("X-Hop", "1")
+	req.Header.Set("Keep-Alive", "300")
+	req.Header.Set("Proxy-Authorization", "Basic eDp5")
+	req.Header.Set("Te", "trailers")
+	req.Header.Set("X-Kept", "yes")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "Te=trailers X-Kept=yes" {
+		t.Errorf("upstream saw %q, want only Te=trailers X-Kept=yes", b)
+	}
+	for _, k := range []string{"X-Resp-Hop", "Keep-Alive"} {
+		if v := resp.Header.Get(k); v != "" {
+			t.Errorf("client got hop-by-hop %s: %q", k, v)
+		}
+	}
+	if resp.Header.Get("X-Resp-Kept") != "1" {
+		t.Errorf("client lost X-Resp-Kept: %v", resp.Header)
+	}
+
+	resp, err = http.Get(front.URL + "/trailers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "body" || resp.Trailer.Get("X-Announced") != "a" || resp.Trailer.Get("X-Late") != "b" {
+		t.Errorf("trailers: body %q trailer %v", b, resp.Trailer)
+	}
+
+	resp, err = http.Get(front.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, len("data: 1\n\n"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "data: 1\n\n" {
+		t.Fatalf("first event before the stream ends: %q %v", first, err)
+	}
+	close(release)
+	rest, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(rest) != "data: 2\n\n" {
+		t.Errorf("second event: %q", rest)
+	}
+
+	// The connection drops before or after the head (it may still sit in
+	// the server's buffer): either way the client sees an error.
+	resp, err = http.Get(front.URL + "/cut")
+	if err == nil {
+		b, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Fatalf("a cut upstream body reached the client as a whole answer: %d %q", resp.StatusCode, b)
+		}
+	}
+}
