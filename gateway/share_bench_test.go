@@ -95,11 +95,11 @@ func allocsPer(n int, f func()) (allocs, bytes float64) {
 // proxied request (goal: ≤ 20 allocs and ≤ 2 KB). It measures, in one run
 // and with the same transport and backend:
 //   - the baseline: the upstream round trip the gateway cannot avoid, a
-//     prepared GET through proxy.NewTransport's RoundTrip, body read into a
-//     reused buffer and closed;
+//     prepared GET through the gateway's default transport
+//     (proxy.NewHTTP1Transport), body read into a reused buffer and closed;
 //   - the gateway: Gateway.ServeHTTP of a prepared request into a
-//     nopWriter (request id, metrics, route table, balancer, reverse
-//     proxy, optionally the access log), the same round trip inside.
+//     nopWriter (request id, metrics, route table, balancer, proxy,
+//     optionally the access log), the same round trip inside.
 //
 // own-allocs/op and own-B/op are the difference. The backend allocates
 // nothing (rawBackend) and the client side is not in the process; the
@@ -107,7 +107,7 @@ func allocsPer(n int, f func()) (allocs, bytes float64) {
 // lura's published figure leaves it out.
 func BenchmarkGatewayShare(b *testing.B) {
 	addr := rawBackend(b)
-	tr := proxy.NewTransport()
+	tr := proxy.NewHTTP1Transport(nil)
 	defer tr.CloseIdleConnections()
 	buf := make([]byte, 32<<10)
 	baseReq, _ := http.NewRequest("GET", "http://"+addr+"/users/42", nil)

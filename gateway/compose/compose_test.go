@@ -192,10 +192,19 @@ func TestOptionalCallPartial(t *testing.T) {
 // A required call that fails fails the request at once, naming the call,
 // and the calls still running are cancelled.
 func TestRequiredFailureCancelsOthers(t *testing.T) {
-	cancelled := make(chan struct{})
+	cancelled, started := make(chan struct{}), make(chan struct{})
 	b := newBackends(t, map[string]http.HandlerFunc{
-		"orders": func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) },
+		// The failure comes once the slow call is under way: one that was
+		// cancelled before it was sent would never reach its server.
+		"orders": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-started:
+			case <-time.After(5 * time.Second):
+			}
+			http.Error(w, "boom", 500)
+		},
 		"slow": func(w http.ResponseWriter, r *http.Request) {
+			close(started)
 			select {
 			case <-r.Context().Done():
 				close(cancelled)

@@ -12,8 +12,8 @@ import (
 // writes, exactly like the http.ResponseWriter it wraps.
 type Recorder struct {
 	w        http.ResponseWriter
-	status   int
 	bytes    int64
+	status   int32 // with hijacked, fits the 32-byte size class: one per request
 	hijacked bool
 }
 
@@ -30,7 +30,7 @@ func Wrap(w http.ResponseWriter) *Recorder {
 // Status returns the final status code written so far, or 0 if none was.
 // Informational 1xx responses other than 101 are not final and are not
 // recorded.
-func (rec *Recorder) Status() int { return rec.status }
+func (rec *Recorder) Status() int { return int(rec.status) }
 
 // Bytes returns the number of response body bytes written.
 func (rec *Recorder) Bytes() int64 { return rec.bytes }
@@ -50,7 +50,7 @@ func (rec *Recorder) WriteHeader(code int) {
 	// 1xx (103 Early Hints, 100 Continue) may be followed by the real status;
 	// 101 ends HTTP on the connection, so it is final.
 	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols || code < 100) {
-		rec.status = code
+		rec.status = int32(code)
 	}
 	rec.w.WriteHeader(code)
 }

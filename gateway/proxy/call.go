@@ -143,7 +143,7 @@ func (p *Proxy) do(req *http.Request, owned bool) (*http.Response, Result, error
 			p.up.Observe(ep, err != nil || resp.StatusCode >= 500)
 		}
 		if err == nil {
-			a.code = resp.StatusCode
+			a.code = int32(resp.StatusCode)
 		} else {
 			a.err = err
 		}
@@ -180,27 +180,28 @@ type attemptEnd struct {
 	p      *Proxy
 	ep     *balance.Endpoint
 	start  time.Time
-	code   int
 	err    error
 	cancel context.CancelCauseFunc
 	end    func(status int, err error) // the tracer's, when there is one
-	once   sync.Once
-	rc     io.ReadCloser // the response body
+	rc     io.ReadCloser               // the response body
+	code   int32
+	over   atomic.Bool // one per request: no sync.Once, the struct stays in a smaller size class
 }
 
 func (a *attemptEnd) done() {
-	a.once.Do(func() {
-		a.ep.Release()
-		if a.cancel != nil {
-			a.cancel(nil)
-		}
-		if a.p.observer != nil {
-			a.p.observer.ObserveUpstream(a.p.up.Name(), a.code, time.Since(a.start))
-		}
-		if a.end != nil {
-			a.end(a.code, a.err)
-		}
-	})
+	if !a.over.CompareAndSwap(false, true) {
+		return
+	}
+	a.ep.Release()
+	if a.cancel != nil {
+		a.cancel(nil)
+	}
+	if a.p.observer != nil {
+		a.p.observer.ObserveUpstream(a.p.up.Name(), int(a.code), time.Since(a.start))
+	}
+	if a.end != nil {
+		a.end(int(a.code), a.err)
+	}
 }
 
 // wrap returns resp's body, ending the attempt when it is closed or read

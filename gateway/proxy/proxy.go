@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"syscall"
@@ -162,10 +163,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.rp.ServeHTTP(w, r)
 		return
 	}
-	out := new(http.Request)
-	*out = *r
-	u := *r.URL
-	out.URL = &u
+	o := &outgoing{req: *r, url: *r.URL}
+	out := &o.req
+	out.URL = &o.url
 	out.RequestURI = "" // a client request must not carry one
 	out.Close = false
 	if r.ContentLength == 0 {
@@ -225,6 +225,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// outgoing is the upstream request with its own URL, in one allocation.
+type outgoing struct {
+	req http.Request
+	url url.URL
+}
+
 // hopHeaders are the hop-by-hop headers (RFC 9110 7.6.1, and the older
 // ones httputil.ReverseProxy also drops).
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
@@ -245,8 +251,8 @@ func dropped(k string) bool {
 // forwardHeader is the upstream request's header: in without the
 // hop-by-hop headers (those named in Connection too) and the forwarding
 // headers, keeping a trusted proxy's X-Forwarded-For and Forwarded for
-// setForwarded to append to. One map and one backing array for the values,
-// as Header.Clone — the reverse proxy clones and then deletes.
+// setForwarded to append to. One map, the values shared — the reverse proxy
+// clones everything and then deletes.
 func forwardHeader(in http.Header, trusted bool) http.Header {
 	var listed map[string]bool // named in Connection: rare
 	for _, f := range in["Connection"] {
@@ -259,19 +265,15 @@ func forwardHeader(in http.Header, trusted bool) http.Header {
 			}
 		}
 	}
-	n := 0
-	for _, vv := range in {
-		n += len(vv)
-	}
-	vals := make([]string, n)
 	out := make(http.Header, len(in)+4)
 	for k, vv := range in {
 		if (dropped(k) && !(trusted && (k == "X-Forwarded-For" || k == "Forwarded"))) || listed[k] {
 			continue
 		}
-		c := copy(vals, vv)
-		out[k] = vals[:c:c]
-		vals = vals[c:]
+		// The values are shared, capacity-limited: an Add to the upstream
+		// request appends to a copy, and nothing assigns into a value
+		// slice in place, so the client's header stays as it came.
+		out[k] = vv[:len(vv):len(vv)]
 	}
 	if httpguts.HeaderValuesContainsToken(in["Te"], "trailers") {
 		out["Te"] = []string{"trailers"} // a gRPC client's signal travels on
@@ -371,10 +373,11 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // setForwarded sets X-Forwarded-For, -Host and -Proto as
 // httputil.ProxyRequest.SetXForwarded does (appending to the kept
 // X-Forwarded-For), keeps a trusted proxy's -Host and -Proto, and adds this
-// hop's Forwarded element. The four header values share one backing array:
-// one allocation instead of four on every request.
+// hop's Forwarded element. Three header values share one backing array and
+// X-Forwarded-Proto is a shared constant: one allocation instead of four on
+// every request.
 func setForwarded(in *http.Request, h http.Header, trusted bool) {
-	vals := make([]string, 4)
+	vals := make([]string, 3)
 	set := func(i int, name, v string) {
 		vals[i] = v
 		h[name] = vals[i : i+1 : i+1] // capacity 1: an Add elsewhere copies, never overwrites a neighbour
@@ -391,24 +394,31 @@ func setForwarded(in *http.Request, h http.Header, trusted bool) {
 	if in.TLS != nil {
 		proto = "https"
 	}
-	xhost, xproto := in.Host, proto
+	xhost := in.Host
+	h["X-Forwarded-Proto"] = protoHTTP
+	if proto == "https" {
+		h["X-Forwarded-Proto"] = protoHTTPS
+	}
 	if trusted { // keep what the trusted proxy in front said about the original request
 		if v := in.Header.Get("X-Forwarded-Host"); v != "" {
 			xhost = v
 		}
 		if v := in.Header.Get("X-Forwarded-Proto"); v != "" {
-			xproto = v
+			h["X-Forwarded-Proto"] = []string{v}
 		}
 	}
 	set(1, "X-Forwarded-Host", xhost)
-	set(2, "X-Forwarded-Proto", xproto)
 	fwd := forwardedElement(in, proto)
 	if prior := h["Forwarded"]; len(prior) > 0 {
 		h["Forwarded"] = append(prior[:len(prior):len(prior)], fwd)
 	} else {
-		set(3, "Forwarded", fwd)
+		set(2, "Forwarded", fwd)
 	}
 }
+
+// protoValues are shared X-Forwarded-Proto values: capacity 1, so an Add
+// copies, and nothing assigns into a header's value slice in place.
+var protoHTTP, protoHTTPS = []string{"http"}, []string{"https"}
 
 // forwardedElement is this hop's RFC 7239 element, built in one allocation.
 func forwardedElement(r *http.Request, proto string) string {
