@@ -6,16 +6,20 @@ import (
 	"sort"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -27,10 +31,12 @@ import (
 // synced, requests are answered by a LIST (Dynamic), so an answer is never
 // staler than the watch. The cached objects keep only what a selector can
 // look at (name, namespace, labels and, for pods, status.phase), so a large
-// cluster costs little memory.
+// cluster costs little memory; and they arrive as protobuf, pods as Pods
+// (for their phase), every other resource as metadata only.
 type Informed struct {
 	ctx      context.Context
-	client   dynamic.Interface
+	pods     kubernetes.Interface
+	metadata metadata.Interface
 	mapper   apimeta.RESTMapper
 	fallback *Dynamic
 
@@ -38,13 +44,28 @@ type Informed struct {
 	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
 }
 
-// NewInformed returns an Informed whose informers run until ctx ends.
-func NewInformed(ctx context.Context, client dynamic.Interface, mapper apimeta.RESTMapper) *Informed {
-	return &Informed{
-		ctx: ctx, client: client, mapper: mapper,
-		fallback:  &Dynamic{Client: client, Mapper: mapper},
-		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
+// NewInformed returns an Informed of the cluster rc reaches, whose
+// informers run until ctx ends.
+func NewInformed(ctx context.Context, rc *rest.Config, mapper apimeta.RESTMapper) (*Informed, error) {
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, err
 	}
+	md, err := metadata.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	pc := rest.CopyConfig(rc)
+	pc.ContentType = "application/vnd.kubernetes.protobuf"
+	pods, err := kubernetes.NewForConfig(pc)
+	if err != nil {
+		return nil, err
+	}
+	return &Informed{
+		ctx: ctx, pods: pods, metadata: md, mapper: mapper,
+		fallback:  &Dynamic{Client: dyn, Mapper: mapper},
+		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
+	}, nil
 }
 
 // Watch starts the informers of grs now rather than on their first
@@ -81,8 +102,13 @@ func (c *Informed) informer(gr schema.GroupResource) (cache.SharedIndexInformer,
 	if inf, ok := c.informers[gvr]; ok {
 		return inf, gvr, nil
 	}
-	inf := dynamicinformer.NewFilteredDynamicInformer(c.client, gvr, metav1.NamespaceAll, 0,
-		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil).Informer()
+	indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
+	var inf cache.SharedIndexInformer
+	if gvr.GroupResource() == podsGR {
+		inf = coreinformers.NewPodInformer(c.pods, metav1.NamespaceAll, 0, indexers)
+	} else {
+		inf = metadatainformer.NewFilteredMetadataInformer(c.metadata, gvr, metav1.NamespaceAll, 0, indexers, nil).Informer()
+	}
 	if err := inf.SetTransform(strip); err != nil {
 		return nil, gvr, err
 	}
@@ -106,15 +132,22 @@ func (o *object) DeepCopyObject() runtime.Object {
 	return &c
 }
 
+var podsGR = schema.GroupResource{Resource: "pods"}
+
 // strip turns a listed or watched object into an object.
 func strip(obj any) (any, error) {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
+	var o object
+	switch v := obj.(type) {
+	case *corev1.Pod:
+		o.ObjectMeta, o.phase = v.ObjectMeta, string(v.Status.Phase)
+	case *metav1.PartialObjectMetadata:
+		o.ObjectMeta = v.ObjectMeta
+	default:
 		return obj, nil // a DeletedFinalStateUnknown tombstone
 	}
-	o := &object{ObjectMeta: metav1.ObjectMeta{Name: u.GetName(), Namespace: u.GetNamespace(), Labels: u.GetLabels(), ResourceVersion: u.GetResourceVersion(), UID: u.GetUID()}}
-	o.phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")
-	return o, nil
+	m := &o.ObjectMeta
+	*m = metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, ResourceVersion: m.ResourceVersion, UID: m.UID}
+	return &o, nil
 }
 
 // cached returns the synced cache's objects of gr in namespace (all

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/gatescale/gatescale/adapter/promtest"
 	"github.com/gatescale/gatescale/test/e2e/cluster"
@@ -75,11 +74,10 @@ func TestInformedFollowsTheCluster(t *testing.T) {
 	newPod("web-1", "web")
 	newPod("db-1", "db")
 
-	dyn, err := dynamic.NewForConfig(c.RESTConfig)
+	inf, err := NewInformed(ctx, c.RESTConfig, StaticMapper())
 	if err != nil {
 		t.Fatal(err)
 	}
-	inf := NewInformed(ctx, dyn, StaticMapper())
 	podsGR := schema.GroupResource{Resource: "pods"}
 	web := labels.SelectorFromSet(labels.Set{"app": "web"})
 	// Before any sync the answer comes from a LIST: already right.

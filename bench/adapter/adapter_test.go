@@ -90,6 +90,7 @@ type peer struct {
 	// discovery: from process start to the metric listed in the API.
 	discovery time.Duration
 	latencies []time.Duration
+	idleKB    int    // resident set once the metric is discovered
 	pprof     string // the profiler's base URL, with GATESCALE_BENCH_PROFILE
 }
 
@@ -181,10 +182,14 @@ func get(url, token string) (int, []byte, error) {
 }
 
 // rssKB is the process's peak resident set (VmHWM).
-func rssKB(pid int) int {
+func rssKB(pid int) int { return statusKB(pid, "VmHWM") }
+
+// statusKB is a kB field of /proc/PID/status: VmHWM (peak resident set),
+// VmRSS, RssAnon (heap, stacks), RssFile (the binary's pages).
+func statusKB(pid int, field string) int {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
 			return n
 		}
@@ -285,6 +290,7 @@ func TestAdaptersAt1000Pods(t *testing.T) {
 			code, body, _ := get(p.url+"/apis/custom.metrics.k8s.io/v1beta1", token)
 			if code == 200 && strings.Contains(string(body), "pods/"+metric) {
 				p.discovery = time.Since(began)
+				p.idleKB = statusKB(p.cmd.Process.Pid, "VmRSS")
 				break
 			}
 			if time.Since(began) > 2*time.Minute {
@@ -335,6 +341,7 @@ func TestAdaptersAt1000Pods(t *testing.T) {
 	<-cpuDone
 	if peers[0].pprof != "" {
 		saveProfile(t, peers[0], "/debug/pprof/heap", "heap.pprof")
+		saveProfile(t, peers[0], "/debug/pprof/heap?debug=1", "heap.txt") // ends with runtime.MemStats
 		saveProfile(t, peers[0], "/debug/pprof/allocs", "allocs.pprof")
 	}
 	var load string
@@ -354,6 +361,11 @@ func TestAdaptersAt1000Pods(t *testing.T) {
 		pct(a.latencies, 0.5).Seconds()/pct(b.latencies, 0.5).Seconds(),
 		pct(a.latencies, 0.99).Seconds()/pct(b.latencies, 0.99).Seconds(),
 		float64(rssKB(a.cmd.Process.Pid))/float64(rssKB(b.cmd.Process.Pid)))
+	out.WriteString("\nResident set (MB): once the metric is listed; at the end, anonymous (heap, stacks) + file-backed (the binary's pages).\n\n| adapter | at discovery | at the end: anon + file |\n|---|---|---|\n")
+	for _, p := range peers {
+		pid := p.cmd.Process.Pid
+		fmt.Fprintf(&out, "| %s | %d | %d + %d |\n", p.name, p.idleKB/1024, statusKB(pid, "RssAnon")/1024, statusKB(pid, "RssFile")/1024)
+	}
 	t.Log("\n" + out.String())
 	if dst := os.Getenv("GATESCALE_BENCH_OUT"); dst != "" {
 		if err := os.WriteFile(dst, []byte(out.String()), 0o644); err != nil {

@@ -101,7 +101,10 @@ func (c *common) kubeAccess(ctx context.Context, watch bool) (apimeta.RESTMapper
 	if !watch {
 		return mapper, &kube.Dynamic{Client: dyn, Mapper: mapper}, "cluster " + rc.Host, nil
 	}
-	informed := kube.NewInformed(ctx, dyn, mapper)
+	informed, err := kube.NewInformed(ctx, rc, mapper)
+	if err != nil {
+		return nil, nil, "", err
+	}
 	// Pods at once: Pods metrics (the HPA's usual kind) and metrics.k8s.io
 	// select them; other resources start on their first request.
 	if err := informed.Watch(naming.Pods); err != nil {
