@@ -68,17 +68,6 @@ func NewInformed(ctx context.Context, rc *rest.Config, mapper apimeta.RESTMapper
 	}, nil
 }
 
-// Watch starts the informers of grs now rather than on their first
-// request (the adapter starts pods at once: every Pods metric needs them).
-func (c *Informed) Watch(grs ...schema.GroupResource) error {
-	for _, gr := range grs {
-		if _, _, err := c.informer(gr); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // WaitForSync waits until the informers started so far have synced or ctx
 // ends, and reports whether they synced.
 func (c *Informed) WaitForSync(ctx context.Context) bool {

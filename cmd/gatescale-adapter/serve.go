@@ -25,7 +25,6 @@ import (
 
 	"github.com/gatescale/gatescale/adapter/config"
 	"github.com/gatescale/gatescale/adapter/kube"
-	"github.com/gatescale/gatescale/adapter/naming"
 	"github.com/gatescale/gatescale/adapter/prom"
 	"github.com/gatescale/gatescale/adapter/provider"
 	"github.com/gatescale/gatescale/adapter/server"
@@ -101,14 +100,12 @@ func (c *common) kubeAccess(ctx context.Context, watch bool) (apimeta.RESTMapper
 	if !watch {
 		return mapper, &kube.Dynamic{Client: dyn, Mapper: mapper}, "cluster " + rc.Host, nil
 	}
+	// Each resource is watched from its first request on (answered by a
+	// LIST meanwhile): nothing competes with start-up and series discovery,
+	// and an adapter serving only external metrics watches nothing.
 	informed, err := kube.NewInformed(ctx, rc, mapper)
 	if err != nil {
 		return nil, nil, "", err
-	}
-	// Pods at once: Pods metrics (the HPA's usual kind) and metrics.k8s.io
-	// select them; other resources start on their first request.
-	if err := informed.Watch(naming.Pods); err != nil {
-		return nil, nil, "", fmt.Errorf("watching pods in %s: %w", rc.Host, err)
 	}
 	return mapper, informed, "cluster " + rc.Host + " (watched)", nil
 }
