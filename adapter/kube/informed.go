@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -14,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -27,9 +28,10 @@ import (
 // instead of asking the API server on every request: the HPA asks for the
 // same pods every sync period, and a LIST of a thousand pods through the
 // API server costs more than the Prometheus query it feeds. The first
-// request for a resource starts its informer; until the informer has
-// synced, requests are answered by a LIST (Dynamic), so an answer is never
-// staler than the watch. The cached objects keep only what a selector can
+// request for a resource starts its informer and waits for its first sync
+// (at most syncWait); a request the cache cannot answer (not synced, e.g.
+// watch is forbidden, or a field it does not keep) is answered by a LIST of
+// object metadata, so an answer is never staler than the watch. The cached objects keep only what a selector can
 // look at (name, namespace, labels and, for pods, status.phase), so a large
 // cluster costs little memory; and they arrive as protobuf, pods as Pods
 // (for their phase), every other resource as metadata only.
@@ -38,19 +40,25 @@ type Informed struct {
 	pods     kubernetes.Interface
 	metadata metadata.Interface
 	mapper   apimeta.RESTMapper
-	fallback *Dynamic
 
 	mu        sync.Mutex
-	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
+	informers map[schema.GroupVersionResource]*informer
 }
+
+type informer struct {
+	cache.SharedIndexInformer
+	// waited is set once a request has waited for the first sync: later
+	// ones do not wait again (LIST instead) if the watch does not work.
+	waited atomic.Bool
+}
+
+// syncWait bounds how long the first request for a resource waits for its
+// informer to sync (a LIST of a thousand pods takes well under a second).
+const syncWait = 5 * time.Second
 
 // NewInformed returns an Informed of the cluster rc reaches, whose
 // informers run until ctx ends.
 func NewInformed(ctx context.Context, rc *rest.Config, mapper apimeta.RESTMapper) (*Informed, error) {
-	dyn, err := dynamic.NewForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
 	md, err := metadata.NewForConfig(rc)
 	if err != nil {
 		return nil, err
@@ -63,8 +71,7 @@ func NewInformed(ctx context.Context, rc *rest.Config, mapper apimeta.RESTMapper
 	}
 	return &Informed{
 		ctx: ctx, pods: pods, metadata: md, mapper: mapper,
-		fallback:  &Dynamic{Client: dyn, Mapper: mapper},
-		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
+		informers: map[schema.GroupVersionResource]*informer{},
 	}, nil
 }
 
@@ -81,7 +88,7 @@ func (c *Informed) WaitForSync(ctx context.Context) bool {
 }
 
 // informer returns gr's informer, starting it if it is the first request.
-func (c *Informed) informer(gr schema.GroupResource) (cache.SharedIndexInformer, schema.GroupVersionResource, error) {
+func (c *Informed) informer(gr schema.GroupResource) (*informer, schema.GroupVersionResource, error) {
 	gvr, err := c.mapper.ResourceFor(gr.WithVersion(""))
 	if err != nil {
 		return nil, gvr, err
@@ -101,9 +108,9 @@ func (c *Informed) informer(gr schema.GroupResource) (cache.SharedIndexInformer,
 	if err := inf.SetTransform(strip); err != nil {
 		return nil, gvr, err
 	}
-	c.informers[gvr] = inf
+	c.informers[gvr] = &informer{SharedIndexInformer: inf}
 	go inf.Run(c.ctx.Done())
-	return inf, gvr, nil
+	return c.informers[gvr], gvr, nil
 }
 
 // object is what the cache keeps of an object: what a label or field
@@ -140,30 +147,65 @@ func strip(obj any) (any, error) {
 }
 
 // cached returns the synced cache's objects of gr in namespace (all
-// namespaces if empty), or ok false while the informer has not synced.
-func (c *Informed) cached(gr schema.GroupResource, namespace string) (objs []any, ok bool, err error) {
-	inf, _, err := c.informer(gr)
+// namespaces if empty), or ok false if the informer has not synced.
+func (c *Informed) cached(ctx context.Context, gr schema.GroupResource, namespace string) (objs []any, gvr schema.GroupVersionResource, ok bool, err error) {
+	inf, gvr, err := c.informer(gr)
 	if err != nil {
-		return nil, false, err
+		return nil, gvr, false, err
+	}
+	if !inf.HasSynced() && !inf.waited.Swap(true) {
+		wctx, cancel := context.WithTimeout(ctx, syncWait)
+		for !inf.HasSynced() && wctx.Err() == nil {
+			select {
+			case <-wctx.Done():
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		cancel()
 	}
 	if !inf.HasSynced() {
-		return nil, false, nil
+		return nil, gvr, false, nil
 	}
 	if namespace == "" {
-		return inf.GetStore().List(), true, nil
+		return inf.GetStore().List(), gvr, true, nil
 	}
 	objs, err = inf.GetIndexer().ByIndex(cache.NamespaceIndex, namespace)
-	return objs, err == nil, err
+	return objs, gvr, err == nil, err
+}
+
+// list asks the API server for the metadata of the objects the selectors
+// match (it selects pods by status.phase too).
+func (c *Informed) list(ctx context.Context, gvr schema.GroupVersionResource, namespace string, selector labels.Selector, fieldSelector fields.Selector) ([]types.NamespacedName, error) {
+	var ri metadata.ResourceInterface = c.metadata.Resource(gvr)
+	if namespace != "" {
+		ri = c.metadata.Resource(gvr).Namespace(namespace)
+	}
+	list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector.String(), FieldSelector: fieldSelector.String()})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s in %q with selector %q and field selector %q: %w", gvr.GroupResource(), namespace, selector, fieldSelector, err)
+	}
+	out := make([]types.NamespacedName, 0, len(list.Items))
+	for _, it := range list.Items {
+		out = append(out, types.NamespacedName{Namespace: it.Namespace, Name: it.Name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
 }
 
 // List implements Objects.
 func (c *Informed) List(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector) ([]string, error) {
-	objs, ok, err := c.cached(gr, namespace)
+	objs, gvr, ok, err := c.cached(ctx, gr, namespace)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s in %q with selector %q: %w", gr, namespace, selector, err)
 	}
 	if !ok {
-		return c.fallback.List(ctx, gr, namespace, selector)
+		refs, err := c.list(ctx, gvr, namespace, selector, fields.Everything())
+		names := make([]string, len(refs))
+		for i, r := range refs {
+			names[i] = r.Name
+		}
+		sort.Strings(names)
+		return names, err
 	}
 	var names []string
 	for _, o := range objs {
@@ -181,17 +223,15 @@ var cachedFields = map[string]bool{"metadata.name": true, "metadata.namespace": 
 
 // ListByFields implements FieldLister.
 func (c *Informed) ListByFields(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector, fieldSelector fields.Selector) ([]types.NamespacedName, error) {
-	for _, r := range fieldSelector.Requirements() {
-		if !cachedFields[r.Field] {
-			return c.fallback.ListByFields(ctx, gr, namespace, selector, fieldSelector)
-		}
-	}
-	objs, ok, err := c.cached(gr, namespace)
+	objs, gvr, ok, err := c.cached(ctx, gr, namespace)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s in %q with selector %q: %w", gr, namespace, selector, err)
 	}
+	for _, r := range fieldSelector.Requirements() {
+		ok = ok && cachedFields[r.Field]
+	}
 	if !ok {
-		return c.fallback.ListByFields(ctx, gr, namespace, selector, fieldSelector)
+		return c.list(ctx, gvr, namespace, selector, fieldSelector)
 	}
 	var out []types.NamespacedName
 	for _, o := range objs {

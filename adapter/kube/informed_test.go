@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,11 +11,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gatescale/gatescale/adapter/promtest"
 	"github.com/gatescale/gatescale/test/e2e/cluster"
@@ -80,10 +83,13 @@ func TestInformedFollowsTheCluster(t *testing.T) {
 	}
 	podsGR := schema.GroupResource{Resource: "pods"}
 	web := labels.SelectorFromSet(labels.Set{"app": "web"})
-	// Before any sync the answer comes from a LIST: already right.
+	// The first request waits for the informer's first sync.
 	names, err := inf.List(ctx, podsGR, "shop", web)
 	if err != nil || !slices.Equal(names, []string{"web-1"}) {
-		t.Fatalf("first list (LIST while the informer syncs): %v %v", names, err)
+		t.Fatalf("first list: %v %v", names, err)
+	}
+	if !inf.informers[podsGR.WithVersion("v1")].HasSynced() {
+		t.Fatal("the first request did not wait for the pod informer to sync")
 	}
 	syncCtx, done := context.WithTimeout(ctx, 30*time.Second)
 	defer done()
@@ -157,6 +163,53 @@ func TestInformedFollowsTheCluster(t *testing.T) {
 	if err != nil || len(got) != 2 {
 		t.Errorf("spec.nodeName (by the API server): %v %v", got, err)
 	}
+	// A user who may list pods but not watch them still gets right answers
+	// (the informer relists when its watch fails); one who may not even
+	// list services waits for their informer's sync once (at most
+	// syncWait), then gets the API server's refusal at once.
+	if _, err := c.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "list-pods"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "list-pods"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "list-pods"},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: "gatescale-adapter"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfigs["adapter"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	listOnly, err := NewInformed(ctx, rc, StaticMapper())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "LIST without watch", func() string {
+		got, err := listOnly.List(ctx, podsGR, "shop", web)
+		if err != nil || !slices.Equal(got, []string{"db-1", "web-2"}) {
+			return fmt.Sprintf("got %v %v", got, err)
+		}
+		return ""
+	})
+	if got, err := listOnly.ListByFields(ctx, podsGR, "shop", labels.Everything(), RunningPods); err != nil || fmtRefs(got) != "shop/web-2" {
+		t.Errorf("running pods without watch: %v %v", got, err)
+	}
+	services := schema.GroupResource{Resource: "services"}
+	began := time.Now()
+	if _, err := listOnly.List(ctx, services, "shop", labels.Everything()); err == nil || !strings.Contains(err.Error(), "forbidden") {
+		t.Errorf("services the user may not list: %v", err)
+	}
+	if d := time.Since(began); d < syncWait || d > syncWait+10*time.Second {
+		t.Errorf("the first request waited %v for a sync that cannot happen, want syncWait (%v)", d, syncWait)
+	}
+	began = time.Now()
+	if _, err := listOnly.List(ctx, services, "shop", labels.Everything()); err == nil {
+		t.Errorf("services the user may not list: no error")
+	}
+	if d := time.Since(began); d >= syncWait {
+		t.Errorf("a second request waited for the sync again (%v)", d)
+	}
+
 	// Another resource starts its own informer on first use.
 	ns, err := inf.List(ctx, schema.GroupResource{Resource: "namespaces"}, "", labels.Everything())
 	if err != nil || !slices.Contains(ns, "shop") {
