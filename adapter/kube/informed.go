@@ -31,10 +31,11 @@ import (
 // request for a resource starts its informer and waits for its first sync
 // (at most syncWait); a request the cache cannot answer (not synced, e.g.
 // watch is forbidden, or a field it does not keep) is answered by a LIST of
-// object metadata, so an answer is never staler than the watch. The cached objects keep only what a selector can
-// look at (name, namespace, labels and, for pods, status.phase), so a large
-// cluster costs little memory; and they arrive as protobuf, pods as Pods
-// (for their phase), every other resource as metadata only.
+// object metadata, so an answer is never staler than the watch. The cached
+// objects keep only what a selector can look at (name, namespace, labels
+// and, for pods, status.phase), so a large cluster costs little memory; and
+// they arrive as protobuf, pods as Pods (for their phase), every other
+// resource as metadata only.
 type Informed struct {
 	ctx      context.Context
 	pods     kubernetes.Interface
@@ -65,6 +66,7 @@ func NewInformed(ctx context.Context, rc *rest.Config, mapper apimeta.RESTMapper
 	}
 	pc := rest.CopyConfig(rc)
 	pc.ContentType = "application/vnd.kubernetes.protobuf"
+	pc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	pods, err := kubernetes.NewForConfig(pc)
 	if err != nil {
 		return nil, err
