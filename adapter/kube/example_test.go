@@ -61,3 +61,23 @@ func ExampleDynamic() {
 	names, err := objs.List(context.Background(), schema.GroupResource{Resource: "pods"}, "shop", labels.SelectorFromSet(labels.Set{"app": "web"}))
 	fmt.Println(names, err)
 }
+
+// A server keeps the objects it is asked about in watch-fed caches: the
+// first request for pods starts their informer and waits for its sync;
+// later ones match the selector in memory.
+func ExampleNewInformed() {
+	cfg, err := clientcmd.BuildConfigFromFlags("", "/etc/adapter/kubeconfig")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop() // stops the informers
+	objs, err := kube.NewInformed(ctx, cfg, kube.StaticMapper())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	names, err := objs.List(ctx, schema.GroupResource{Resource: "pods"}, "shop", labels.SelectorFromSet(labels.Set{"app": "web"}))
+	fmt.Println(names, err)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -139,6 +140,11 @@ type customResult struct {
 	promql string
 	window time.Duration
 	values map[string]*model.Sample
+
+	// Set by metricValue's first call.
+	once             sync.Once
+	kind, apiVersion string
+	selector         *metav1.LabelSelector
 }
 
 // customQuery finds the rule serving info (running discovery on demand
@@ -205,18 +211,26 @@ func (p *Provider) normalize(gr schema.GroupResource) (schema.GroupResource, err
 	return n, nil
 }
 
-// metricValue builds the API value of one sample.
+// metricValue builds the API value of one sample. The object's kind and
+// the metric selector are worked out once per result (res.ref, res.selector):
+// a thousand pods would otherwise ask the REST mapper a thousand times.
 func (p *Provider) metricValue(res *customResult, namespace, name string, s *model.Sample, metric string, metricSelector labels.Selector) (*custom_metrics.MetricValue, error) {
 	q, err := quantity(float64(s.Value))
 	if err != nil {
 		return nil, notFound("metric %s for %s %s: %v (PromQL: %s)", metric, res.gr, name, err, res.promql)
 	}
-	ref := custom_metrics.ObjectReference{Namespace: namespace, Name: name}
-	if gvk, err := p.opts.Mapper.KindFor(res.gr.WithVersion("")); err == nil {
-		ref.Kind, ref.APIVersion = gvk.Kind, gvk.GroupVersion().String()
-	}
+	res.once.Do(func() {
+		if gvk, err := p.opts.Mapper.KindFor(res.gr.WithVersion("")); err == nil {
+			res.kind, res.apiVersion = gvk.Kind, gvk.GroupVersion().String()
+		}
+		if metricSelector != nil && !metricSelector.Empty() {
+			if ls, err := metav1.ParseToLabelSelector(metricSelector.String()); err == nil {
+				res.selector = ls
+			}
+		}
+	})
 	v := &custom_metrics.MetricValue{
-		DescribedObject: ref,
+		DescribedObject: custom_metrics.ObjectReference{Kind: res.kind, APIVersion: res.apiVersion, Namespace: namespace, Name: name},
 		Metric:          custom_metrics.MetricIdentifier{Name: metric},
 		Timestamp:       metav1.NewTime(s.Timestamp.Time()),
 		Value:           q,
@@ -225,10 +239,8 @@ func (p *Provider) metricValue(res *customResult, namespace, name string, s *mod
 		w := int64(res.window / time.Second)
 		v.WindowSeconds = &w
 	}
-	if metricSelector != nil && !metricSelector.Empty() {
-		if ls, err := metav1.ParseToLabelSelector(metricSelector.String()); err == nil {
-			v.Metric.Selector = ls
-		}
+	if res.selector != nil {
+		v.Metric.Selector = res.selector.DeepCopy()
 	}
 	return v, nil
 }

@@ -27,8 +27,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/gatescale/gatescale/adapter/promtest"
 	"github.com/gatescale/gatescale/test/e2e/cluster"
@@ -87,6 +90,33 @@ type peer struct {
 	// discovery: from process start to the metric listed in the API.
 	discovery time.Duration
 	latencies []time.Duration
+	idleKB    int    // resident set once the metric is discovered
+	pprof     string // the profiler's base URL, with GATESCALE_BENCH_PROFILE
+}
+
+// profile is GATESCALE_BENCH_PROFILE: a folder to write gatescale-adapter's
+// CPU profile (of the timed requests) and heap profile (after them) to.
+var profile = os.Getenv("GATESCALE_BENCH_PROFILE")
+
+// saveProfile writes the profiler's answer at path (e.g.
+// /debug/pprof/heap) to the profile folder.
+func saveProfile(t *testing.T, p *peer, path, file string) {
+	resp, err := http.Get(p.pprof + path)
+	if err != nil {
+		t.Errorf("profile %s: %v", path, err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(profile, file), b, 0o644)
+	}
+	if err != nil {
+		t.Errorf("profile %s: %v", path, err)
+	}
 }
 
 func start(t *testing.T, name, bin, kubeconfig, promURL, rulesPath string) *peer {
@@ -101,7 +131,16 @@ func start(t *testing.T, name, bin, kubeconfig, promURL, rulesPath string) *peer
 		t.Fatal(err)
 	}
 	p := &peer{name: name, done: make(chan struct{}), url: "https://127.0.0.1:" + strconv.Itoa(port)}
-	p.cmd = exec.Command(bin, "--secure-port="+strconv.Itoa(port), "--bind-address=127.0.0.1", "--cert-dir="+filepath.Join(dir, "certs"),
+	p.cmd = exec.Command(bin)
+	if profile != "" && strings.HasPrefix(name, "gatescale") {
+		pport, err := cluster.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.pprof = "http://127.0.0.1:" + strconv.Itoa(pport)
+		p.cmd.Env = append(os.Environ(), "GATESCALE_ADAPTER_PPROF=127.0.0.1:"+strconv.Itoa(pport))
+	}
+	p.cmd.Args = append(p.cmd.Args, "--secure-port="+strconv.Itoa(port), "--bind-address=127.0.0.1", "--cert-dir="+filepath.Join(dir, "certs"),
 		"--lister-kubeconfig="+kubeconfig, "--authentication-kubeconfig="+kubeconfig, "--authorization-kubeconfig="+kubeconfig,
 		"--prometheus-url="+promURL, "--config="+rulesPath, "--metrics-relist-interval=1m")
 	p.cmd.Stdout, p.cmd.Stderr = log, log
@@ -143,10 +182,14 @@ func get(url, token string) (int, []byte, error) {
 }
 
 // rssKB is the process's peak resident set (VmHWM).
-func rssKB(pid int) int {
+func rssKB(pid int) int { return statusKB(pid, "VmHWM") }
+
+// statusKB is a kB field of /proc/PID/status: VmHWM (peak resident set),
+// VmRSS, RssAnon (heap, stacks), RssFile (the binary's pages).
+func statusKB(pid int, field string) int {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
 			return n
 		}
@@ -189,12 +232,26 @@ func TestAdaptersAt1000Pods(t *testing.T) {
 	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Created by 8 workers, without client-side throttling (5 requests/s
+	// by default: over 3 minutes for 1,000 pods).
+	rc := rest.CopyConfig(c.RESTConfig)
+	rc.QPS, rc.Burst = 1000, 1000
+	fast, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g errgroup.Group
+	g.SetLimit(8)
 	for i := range pods {
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pod-%04d", i), Labels: map[string]string{"app": "bench"}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
-		if _, err := c.Client.CoreV1().Pods("bench").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		g.Go(func() error {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pod-%04d", i), Labels: map[string]string{"app": "bench"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
+			_, err := fast.CoreV1().Pods("bench").Create(ctx, pod, metav1.CreateOptions{})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 
 	exp := &http.Server{Handler: exporter()}
@@ -233,6 +290,7 @@ func TestAdaptersAt1000Pods(t *testing.T) {
 			code, body, _ := get(p.url+"/apis/custom.metrics.k8s.io/v1beta1", token)
 			if code == 200 && strings.Contains(string(body), "pods/"+metric) {
 				p.discovery = time.Since(began)
+				p.idleKB = statusKB(p.cmd.Process.Pid, "VmRSS")
 				break
 			}
 			if time.Since(began) > 2*time.Minute {
@@ -260,6 +318,16 @@ func TestAdaptersAt1000Pods(t *testing.T) {
 			t.Fatalf("%s: %d items (want %d): %v", p.name, len(list.Items), pods, err)
 		}
 	}
+	cpuDone := make(chan struct{})
+	if peers[0].pprof != "" {
+		if err := os.MkdirAll(profile, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// Covers most of the timed requests (each ~0.1-0.3 s, both adapters).
+		go func() { defer close(cpuDone); saveProfile(t, peers[0], "/debug/pprof/profile?seconds=30", "cpu.pprof") }()
+	} else {
+		close(cpuDone)
+	}
 	for i := range rounds * len(peers) {
 		p := peers[i%len(peers)] // alternate: drift on a shared machine hits both alike
 		began := time.Now()
@@ -270,6 +338,12 @@ func TestAdaptersAt1000Pods(t *testing.T) {
 		p.latencies = append(p.latencies, time.Since(began))
 	}
 
+	<-cpuDone
+	if peers[0].pprof != "" {
+		saveProfile(t, peers[0], "/debug/pprof/heap", "heap.pprof")
+		saveProfile(t, peers[0], "/debug/pprof/heap?debug=1", "heap.txt") // ends with runtime.MemStats
+		saveProfile(t, peers[0], "/debug/pprof/allocs", "allocs.pprof")
+	}
 	var load string
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		load = strings.Join(strings.Fields(string(b))[:3], " ")
@@ -287,6 +361,11 @@ func TestAdaptersAt1000Pods(t *testing.T) {
 		pct(a.latencies, 0.5).Seconds()/pct(b.latencies, 0.5).Seconds(),
 		pct(a.latencies, 0.99).Seconds()/pct(b.latencies, 0.99).Seconds(),
 		float64(rssKB(a.cmd.Process.Pid))/float64(rssKB(b.cmd.Process.Pid)))
+	out.WriteString("\nResident set (MB): once the metric is listed; at the end, anonymous (heap, stacks) + file-backed (the binary's pages).\n\n| adapter | at discovery | at the end: anon + file |\n|---|---|---|\n")
+	for _, p := range peers {
+		pid := p.cmd.Process.Pid
+		fmt.Fprintf(&out, "| %s | %d | %d + %d |\n", p.name, p.idleKB/1024, statusKB(pid, "RssAnon")/1024, statusKB(pid, "RssFile")/1024)
+	}
 	t.Log("\n" + out.String())
 	if dst := os.Getenv("GATESCALE_BENCH_OUT"); dst != "" {
 		if err := os.WriteFile(dst, []byte(out.String()), 0o644); err != nil {

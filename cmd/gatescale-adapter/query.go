@@ -92,7 +92,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	mapper, objects, _, err := c.kubeAccess(ctx)
+	mapper, objects, _, err := c.kubeAccess(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -62,8 +62,11 @@ func (c *common) loadConfig() (*config.Config, error) {
 
 // kubeAccess returns the REST mapper and object lister: from the cluster
 // when there is a kubeconfig (or the adapter runs in one), built-in
-// otherwise. The returned mapper refreshes itself until ctx ends.
-func (c *common) kubeAccess(ctx context.Context) (apimeta.RESTMapper, kube.Objects, string, error) {
+// otherwise. The returned mapper refreshes itself until ctx ends. With
+// watch, the lister keeps the objects it is asked for in watch-fed caches
+// (a server answers the same selectors over and over); without, it lists
+// them on every request (a one-shot query).
+func (c *common) kubeAccess(ctx context.Context, watch bool) (apimeta.RESTMapper, kube.Objects, string, error) {
 	var rc *rest.Config
 	var err error
 	switch {
@@ -94,7 +97,17 @@ func (c *common) kubeAccess(ctx context.Context) (apimeta.RESTMapper, kube.Objec
 	if err != nil {
 		return nil, nil, "", err
 	}
-	return mapper, &kube.Dynamic{Client: dyn, Mapper: mapper}, "cluster " + rc.Host, nil
+	if !watch {
+		return mapper, &kube.Dynamic{Client: dyn, Mapper: mapper}, "cluster " + rc.Host, nil
+	}
+	// Each resource is watched from its first request on (answered by a
+	// LIST meanwhile): nothing competes with start-up and series discovery,
+	// and an adapter serving only external metrics watches nothing.
+	informed, err := kube.NewInformed(ctx, rc, mapper)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return mapper, informed, "cluster " + rc.Host + " (watched)", nil
 }
 
 // adapter is one `serve` run.
@@ -174,6 +187,7 @@ func metrics() (*provider.Metrics, *reload.Metrics) {
 }
 
 func (a *adapter) serve(ctx context.Context) error {
+	servePprof()
 	m, reloads := metrics()
 	logger := slog.New(logr.ToSlogHandler(klog.Background()))
 	// The rules file goes through the reload loop from the start, so that
@@ -220,7 +234,7 @@ func (a *adapter) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mapper, objects, where, err := a.kubeAccess(ctx)
+	mapper, objects, where, err := a.kubeAccess(ctx, true)
 	if err != nil {
 		return err
 	}
