@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/maypok86/otter/v2"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
 )
@@ -68,6 +69,8 @@ type Issuer struct {
 type JWT struct {
 	issuers map[string]*issuer // by iss
 	now     func() time.Time
+	// verified remembers tokens whose signature was checked (verified.go).
+	verified *otter.Cache[string, *verified]
 }
 
 type issuer struct {
@@ -84,7 +87,7 @@ func NewJWT(issuers ...Issuer) (*JWT, error) {
 	if len(issuers) == 0 {
 		return nil, errors.New("jwt: no issuers")
 	}
-	j := &JWT{issuers: map[string]*issuer{}, now: time.Now}
+	j := &JWT{issuers: map[string]*issuer{}, now: time.Now, verified: newVerifiedCache()}
 	var errs []error
 	for i, is := range issuers {
 		if is.Name == "" {
@@ -221,6 +224,11 @@ func (j *JWT) Verify(ctx context.Context, tok string) (*consumer.Identity, error
 	// below verifies "iss" again as part of the signed claims. Parsing it a
 	// second time with jwt.Parser.ParseWithClaims cost a sixth of a full
 	// request's CPU (docs/performance.md).
+	if v, ok := j.verified.GetIfPresent(tok); ok {
+		if id, ok, err := j.reuse(ctx, v); ok {
+			return id, err
+		}
+	}
 	var claims jwt.MapClaims
 	token, parts, err := tokenParser.ParseUnverified(tok, &claims)
 	if errors.Is(err, jwt.ErrTokenUnverifiable) { // an "alg" no issuer could accept, e.g. "None"
@@ -248,28 +256,36 @@ func (j *JWT) Verify(ctx context.Context, tok string) (*consumer.Identity, error
 		return nil, fail(ReasonKeysUnavailable, "the issuer's signing keys are unavailable", err)
 	}
 	signed := tok[:len(parts[0])+1+len(parts[1])] // header.claims, as signed
-	verified, tried := false, false
+	var key any
+	tried := false
 	for _, k := range keys {
 		if !fits(k, alg) {
 			continue
 		}
 		tried = true
 		if err = token.Method.Verify(signed, token.Signature, k.Public); err == nil {
-			verified = true
+			key = k.Public
 			break
 		}
 	}
 	if !tried {
 		return nil, fail(ReasonUnknownKey, "the token was signed with a key the issuer does not publish", fmt.Errorf("kid %q", kid))
 	}
-	if !verified {
+	if key == nil {
 		return nil, classify(fmt.Errorf("%w: %w", jwt.ErrTokenSignatureInvalid, err))
 	}
 	if err := is.validator.Validate(claims); err != nil {
-		return nil, classify(fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, err))
+		return nil, classify(wrapClaims(err))
 	}
+	// Only a token valid now is remembered: a bad one costs its sender the
+	// full check every time, and cannot push good ones out.
+	j.verified.Set(tok, &verified{claims: claims, is: is, alg: alg, kid: kid, key: key})
 	return is.identity(ctx, claims)
 }
+
+// wrapClaims marks a validator's error as a claims error, as
+// jwt.Parser.ParseWithClaims does.
+func wrapClaims(err error) error { return fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, err) }
 
 // classify maps a jwt library error to a failure.
 func classify(err error) *Error {

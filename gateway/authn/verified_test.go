@@ -1,0 +1,119 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// rotatingKeys is a KeySet whose keys a test replaces, counting lookups.
+type rotatingKeys struct {
+	mu   sync.Mutex
+	keys []Key
+}
+
+func (r *rotatingKeys) Keys(_ context.Context, kid string) ([]Key, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return matchKID(r.keys, kid), nil
+}
+
+func (r *rotatingKeys) set(keys ...Key) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keys = keys
+}
+
+// TestVerifiedTokensAreRememberedNotTrusted: a token verified once is not
+// decoded again, but what can change is checked on every request: expiry
+// (the clock moves on), the key (the issuer stops publishing it), and a
+// tampered copy is a different token.
+func TestVerifiedTokensAreRememberedNotTrusted(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	keys := &rotatingKeys{}
+	keys.set(Key{ID: "k1", Public: secret})
+	j, err := NewJWT(Issuer{Issuer: "https://idp.test", Audiences: []string{"api"}, Algorithms: []string{"HS256"}, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	j.now = func() time.Time { return now }
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": "https://idp.test", "aud": "api", "sub": "alice", "scope": "read",
+		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+	})
+	tok.Header["kid"] = "k1"
+	signed, err := tok.SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 3 {
+		id, err := j.Verify(ctx, signed)
+		if err != nil {
+			t.Fatalf("verify %d: %v", i, err)
+		}
+		if id.ConsumerID != "alice" || len(id.Scopes) != 1 || id.Scopes[0] != "read" {
+			t.Fatalf("verify %d: identity %+v", i, id)
+		}
+	}
+	if _, ok := j.verified.GetIfPresent(signed); !ok {
+		t.Fatal("a verified token was not remembered")
+	}
+
+	// A tampered signature is another token: checked in full, refused.
+	tampered := signed[:len(signed)-2] + "AA"
+	if tampered == signed {
+		tampered = signed[:len(signed)-2] + "BB"
+	}
+	var e *Error
+	if _, err := j.Verify(ctx, tampered); !errors.As(err, &e) || e.Reason != ReasonBadSignature {
+		t.Fatalf("tampered token: %v", err)
+	}
+	if _, ok := j.verified.GetIfPresent(tampered); ok {
+		t.Fatal("a refused token was remembered")
+	}
+
+	// The issuer stops publishing the key: the remembered token is refused.
+	keys.set(Key{ID: "k2", Public: []byte("another secret, another key......")})
+	if _, err := j.Verify(ctx, signed); !errors.As(err, &e) || e.Reason != ReasonUnknownKey {
+		t.Fatalf("after the key was withdrawn: %v", err)
+	}
+	keys.set(Key{ID: "k1", Public: append([]byte(nil), secret...)}) // same secret, a new value
+	if _, err := j.Verify(ctx, signed); err != nil {
+		t.Fatalf("after the key came back: %v", err)
+	}
+
+	// Time passes beyond exp and the leeway: refused though remembered.
+	now = now.Add(time.Minute + DefaultLeeway + time.Second)
+	if _, err := j.Verify(ctx, signed); !errors.As(err, &e) || e.Reason != ReasonExpired {
+		t.Fatalf("after expiry: %v", err)
+	}
+}
+
+// TestSameKey: secrets and Ed25519 keys compare by bytes; keys of other
+// types by identity, and never panic on types == cannot compare.
+func TestSameKey(t *testing.T) {
+	type pair struct {
+		a, b any
+		want bool
+	}
+	x := &struct{ n int }{1}
+	for i, c := range []pair{
+		{[]byte("s"), []byte("s"), true},
+		{[]byte("s"), []byte("t"), false},
+		{x, x, true},
+		{x, &struct{ n int }{1}, false},
+		{[]byte("s"), x, false},
+		{map[string]int{}, map[string]int{}, false},
+		{nil, x, false},
+	} {
+		if got := sameKey(c.a, c.b); got != c.want {
+			t.Errorf("case %d: sameKey = %v, want %v", i, got, c.want)
+		}
+	}
+}
