@@ -100,3 +100,29 @@ func ExampleProxy_RoundTrip() {
 	fmt.Println(errors.As(err, &perr), errors.Is(err, balance.ErrNoInstances), perr.Result.Reason)
 	// Output: true true no healthy instances
 }
+
+// The gateway's transport used on its own: plain HTTP/1.1 requests go over
+// its pooled connections, anything else through the http.Transport given.
+func ExampleNewHTTP1Transport() {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello "+r.URL.Path)
+	}))
+	defer backend.Close()
+
+	tr := proxy.NewHTTP1Transport(proxy.NewTransport())
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	for _, path := range []string{"/a", "/b"} {
+		resp, err := client.Get(backend.URL + path)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, string(body))
+	}
+	// Output:
+	// 200 hello /a
+	// 200 hello /b
+}

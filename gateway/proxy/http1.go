@@ -25,10 +25,10 @@ import (
 // goroutine per connection and passes every exchange between them and the
 // caller over channels. On a proxy whose work is one small request and
 // answer, that hand-off costs more CPU than the rest of the request:
-// measured with `make bench-compare` (one core for proxy and backend),
-// forwarding through this transport serves 1.7× the requests per second of
-// httputil.ReverseProxy over a tuned http.Transport (see
-// docs/performance.md). Parsing stays net/http's (http.ReadResponse).
+// measured with `make bench-compare` (one core for proxy and backend), the
+// gateway's routing through this transport serves 1.3–1.7 times the
+// requests per second of httputil.ReverseProxy over a tuned http.Transport
+// (docs/performance.md). Parsing stays net/http's (http.ReadResponse).
 //
 // What the caller gets is what http.Transport gives: a response whose body
 // releases the connection for reuse when read to EOF, and closes it when
