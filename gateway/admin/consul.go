@@ -85,9 +85,12 @@ func (s *Consul) historyKey(rev uint64) string { return fmt.Sprintf("%shistory/%
 
 func unavailable(err error) error { return fmt.Errorf("%w: %v", ErrUnavailable, err) }
 
-// list reads every state key in one request.
-func (s *Consul) list(ctx context.Context, wait uint64) (api.KVPairs, *api.QueryMeta, error) {
-	q := (&api.QueryOptions{WaitIndex: wait, WaitTime: s.WaitTime}).WithContext(ctx)
+// list reads every state key in one request. A write reads with
+// consistent set: a leader just elected (after a restart) may still answer
+// from before its log was applied, and a base read there would refuse a
+// good write as a conflict.
+func (s *Consul) list(ctx context.Context, wait uint64, consistent bool) (api.KVPairs, *api.QueryMeta, error) {
+	q := (&api.QueryOptions{WaitIndex: wait, WaitTime: s.WaitTime, RequireConsistent: consistent}).WithContext(ctx)
 	pairs, meta, err := s.client.KV().List(s.prefix+"state/", q)
 	if err != nil {
 		return nil, nil, unavailable(err)
@@ -170,7 +173,7 @@ func (s *Consul) decode(pairs api.KVPairs) (State, uint64, error) {
 
 // Load implements Store.
 func (s *Consul) Load(ctx context.Context) (State, error) {
-	pairs, _, err := s.list(ctx, 0)
+	pairs, _, err := s.list(ctx, 0, false)
 	if err != nil {
 		return State{}, err
 	}
@@ -183,7 +186,7 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	if err := checkNames(c); err != nil {
 		return 0, err
 	}
-	pairs, _, err := s.list(ctx, 0)
+	pairs, _, err := s.list(ctx, 0, true)
 	if err != nil {
 		return 0, err
 	}
@@ -335,7 +338,7 @@ func (s *Consul) Watch(ctx context.Context, fn func(State, error)) {
 	var index uint64
 	backoff := 250 * time.Millisecond
 	for ctx.Err() == nil {
-		pairs, meta, err := s.list(ctx, index)
+		pairs, meta, err := s.list(ctx, index, false)
 		if ctx.Err() != nil {
 			return
 		}
