@@ -50,7 +50,9 @@ deps: tools
 	hack/install-debs.sh prometheus redis-server wrk nginx-light chromium
 
 # GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.
-unit: deps
+# e2e-deps: adapter/kube's informer test runs against a real kube-apiserver and etcd (built once for
+# the e2e anyway, so the run is no longer).
+unit: e2e-deps
 	GATESCALE_REQUIRE_REAL=1 $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e '/test/e2e$$' -e '/test/image$$')
 
 ## image: ghcr.io/gatescale/gatescale:$(cat VERSION) and .../gatescale-adapter, built offline
