@@ -16,11 +16,15 @@ import (
 // middleware of every route, so that a budget is shared across routes.
 func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.Handler {
 	o := newOptions(opts)
-	// Compiled policies by consumer record. Records are immutable (a
-	// consumers reload makes new ones), so the pointer is the cache key;
-	// the cache lives as long as the route table that built it.
-	var cache sync.Map // *consumer.Consumer -> compiled
+	// Compiled policies by consumer ID, each with the record it was
+	// compiled from. Records are immutable (a consumers reload makes new
+	// ones), so a different pointer means "compile again" and replaces the
+	// entry: the cache holds one entry per consumer however often the
+	// consumers file is reloaded, and lives as long as the route table
+	// that built it.
+	var cache sync.Map // consumer ID -> *compiled
 	type compiled struct {
+		from   *consumer.Consumer
 		states []*policyState
 		header string
 	}
@@ -32,8 +36,8 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 				return
 			}
 			c := id.Consumer
-			v, ok := cache.Load(c)
-			if !ok {
+			v, ok := cache.Load(c.ID)
+			if !ok || v.(*compiled).from != c {
 				policies := make([]Policy, 0, len(c.RateLimit))
 				for j, l := range c.RateLimit {
 					p := Policy{Name: c.LimitName(j), Limit: Limit{Rate: l.Rate, Period: time.Duration(l.Per), Burst: l.Burst},
@@ -53,9 +57,10 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 					policies = append(policies, p)
 				}
 				states, header := compile(policies)
-				v, _ = cache.LoadOrStore(c, compiled{states, header})
+				v = &compiled{from: c, states: states, header: header}
+				cache.Store(c.ID, v)
 			}
-			cc := v.(compiled)
+			cc := v.(*compiled)
 			if len(cc.states) == 0 || o.enforce(w, r, cc.states, cc.header) {
 				next.ServeHTTP(w, r)
 			}
