@@ -297,8 +297,12 @@ func TestLoopRestartRequired(t *testing.T) {
 	if current.Spec.Routes[0].PathPrefix != "/v2" {
 		t.Error("the rest of the file was not applied")
 	}
-	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "restart_required=[listen]") {
-		t.Errorf("no warning naming listen:\n%s", l)
+	// The status is published before the warning is logged: wait for it.
+	for l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "restart_required=[listen]"); l = logs.String() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning naming listen:\n%s", l)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 
 	// The status as the admin listener serves it.
