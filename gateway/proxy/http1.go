@@ -139,10 +139,13 @@ func (t *HTTP1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// before any byte of an answer: the request never reached a handler,
 		// so it goes again, once, on a new connection.
 		var nr nothingRead
-		if reused && errors.As(err, &nr) && (!nr.written || replayable(req)) {
+		if !errors.As(err, &nr) {
+			return nil, err
+		}
+		if reused && (!nr.written || replayable(req)) {
 			continue
 		}
-		return nil, errors.Unwrap(err)
+		return nil, nr.err
 	}
 }
 
@@ -280,12 +283,6 @@ func replayable(req *http.Request) bool {
 	return len(req.Header["Idempotency-Key"]) > 0 || len(req.Header["X-Idempotency-Key"]) > 0
 }
 
-// wrapped is an exchange's error, with the cause for the caller.
-type wrapped struct{ err error }
-
-func (e wrapped) Error() string { return e.err.Error() }
-func (e wrapped) Unwrap() error { return e.err }
-
 // aLongTimeAgo is a deadline in the past: setting it wakes a blocked read or
 // write at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -315,7 +312,7 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte) (
 		}
 		r, err := http.ReadResponse(c.br, req)
 		if err != nil {
-			return fail(wrapped{err})
+			return fail(err)
 		}
 		// Informational answers (100 Continue, 103 Early Hints) precede the
 		// real one; 101 is never asked for here.
@@ -326,11 +323,10 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte) (
 		break
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		return fail(wrapped{fmt.Errorf("proxy: unexpected 101 Switching Protocols")})
+		return fail(errors.New("proxy: unexpected 101 Switching Protocols"))
 	}
 	reuse := !resp.Close && !req.Close
-	if resp.Body == http.NoBody || resp.Body == nil {
-		resp.Body = http.NoBody
+	if resp.Body == http.NoBody {
 		c.release(stop, reuse)
 		return resp, nil
 	}
