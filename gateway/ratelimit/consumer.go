@@ -26,7 +26,7 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 	type compiled struct {
 		from   *consumer.Consumer
 		states []*policyState
-		header string
+		header []string
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -423,3 +424,57 @@ func TestKeys(t *testing.T) {
 		t.Errorf("Header = %q", got)
 	}
 }
+
+// Two limiters on one route (e.g. before and after authentication) list
+// both policies, and the value one request shares with the next is not
+// changed by what a later handler adds to the header.
+func TestMiddlewareStackedHeaders(t *testing.T) {
+	var addedByHandler bool
+	final := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !addedByHandler {
+			w.Header().Add("RateLimit-Policy", `"upstream";q=5;w=1`)
+			addedByHandler = true
+		}
+		w.WriteHeader(204)
+	})
+	outer := ratelimit.Middleware([]ratelimit.Policy{{Name: "outer", Limit: ratelimit.Limit{Rate: 100, Period: time.Second}}})
+	inner := ratelimit.Middleware([]ratelimit.Policy{{Name: "inner", Limit: ratelimit.Limit{Rate: 50, Period: time.Minute}}})
+	h := outer(inner(final))
+	want := []string{`"outer";q=100;w=1`, `"inner";q=50;w=60`, `"upstream";q=5;w=1`}
+	rec := serve(h, nil, "")
+	if got := rec.Header().Values("RateLimit-Policy"); !slices.Equal(got, want) {
+		t.Fatalf("first request: RateLimit-Policy = %q, want %q", got, want)
+	}
+	if got := rec.Header().Values("RateLimit"); !slices.Equal(got, []string{`"outer";r=99;t=1`, `"inner";r=49;t=2`}) {
+		t.Fatalf("first request: RateLimit = %q", got)
+	}
+	rec = serve(h, nil, "")
+	if got := rec.Header().Values("RateLimit-Policy"); !slices.Equal(got, want[:2]) {
+		t.Fatalf("second request: RateLimit-Policy = %q, want %q", got, want[:2])
+	}
+}
+
+// An allowed request through one keyed policy costs the bucket key, the
+// RateLimit value and its header slice, nothing more (the key function's
+// own allocations aside: this one has none).
+func TestMiddlewareAllocations(t *testing.T) {
+	h := ratelimit.Middleware([]ratelimit.Policy{
+		{Name: "per-client", Limit: ratelimit.Limit{Rate: 1_000_000_000, Period: time.Second},
+			Key: func(*http.Request) string { return "client" }},
+	})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	r := httptest.NewRequest("GET", "/", nil)
+	w := &headerOnly{h: http.Header{}}
+	allocs := testing.AllocsPerRun(200, func() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	})
+	if allocs > 3 {
+		t.Fatalf("%.1f allocations per allowed request, want at most 3 (key, RateLimit value, its header slice)", allocs)
+	}
+}
+
+type headerOnly struct{ h http.Header }
+
+func (w *headerOnly) Header() http.Header         { return w.h }
+func (w *headerOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (w *headerOnly) WriteHeader(int)             {}
