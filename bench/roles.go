@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/live"
 )
@@ -161,9 +162,10 @@ func serveBareProxy(ctx context.Context, addr, backend string) error {
 }
 
 // serveGatescale serves a gatescale YAML file the way `gatescale run`
-// does (same config loading, live runtime, gateway and server), except
-// that the access log is a choice of the harness and goes to /dev/null:
-// the formatting is paid, the terminal is not.
+// does (same config loading, live runtime, gateway, access log and
+// server), except that the access log is a choice of the harness and goes
+// to /dev/null: the formatting and the write are paid, the terminal is
+// not.
 func serveGatescale(ctx context.Context, path string, accessLog bool) error {
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
@@ -176,7 +178,18 @@ func serveGatescale(ctx context.Context, path string, accessLog bool) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(append(loaded.GatewayOptions(), gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(accessLog))...)
+	opts := append(loaded.GatewayOptions(), gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(false))
+	if accessLog {
+		o := loaded.AccessLog
+		o.Output, o.Writer = "", devnull
+		al, err := accesslog.New(o)
+		if err != nil {
+			return err
+		}
+		defer al.Close()
+		opts = append(opts, gateway.WithMiddleware(al.Middleware))
+	}
+	gw, err := gateway.New(opts...)
 	if err != nil {
 		return err
 	}

@@ -7,9 +7,12 @@
 // *) and the output (stderr, stdout, a file reopened by Reopen for log
 // rotation, or any io.Writer). Apply, or Prepare then Commit, changes the
 // options at run time atomically: a request is logged wholly under the
-// options in force when it started, and each line is one Write, so lines
-// never tear or interleave and none is lost when the output changes. A
-// disabled log or an excluded path adds no allocation to a request.
+// options in force when it started, and each Write carries whole lines,
+// so lines never tear or interleave and none is lost when the output
+// changes. Options.Buffer batches lines into fewer writes (flushed when
+// full, after Options.FlushInterval, and before the output changes, is
+// reopened or closed). A disabled log or an excluded path adds no
+// allocation to a request.
 //
 // Middleware is the plain form the gateway uses by default: every request
 // to a slog.Logger, at Info level, or Warn when the status is 5xx, with

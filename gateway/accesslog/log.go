@@ -90,6 +90,7 @@ func (p *Pending) Commit() {
 	if p.tgt != nil {
 		p.l.out.swap(p.tgt)
 	}
+	p.l.out.buffer(int(p.st.opts.Buffer), p.st.opts.FlushInterval.Std())
 	p.l.state.Store(p.st)
 }
 
@@ -154,8 +155,11 @@ func (l *Log) ReopenOn(ctx context.Context, onError func(error), sigs ...os.Sign
 	}()
 }
 
-// Close closes the output file, if any. Requests logged after Close are
-// dropped.
+// Flush writes the buffered lines now (see Options.Buffer).
+func (l *Log) Flush() { l.out.flush() }
+
+// Close writes the buffered lines and closes the output file, if any.
+// Requests logged after Close are dropped.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -285,23 +289,90 @@ func sameOutput(a, b Options) bool {
 	return norm(a.Output) == norm(b.Output)
 }
 
-// sink serialises the lines: each is one Write under mu, so lines never
-// interleave and a swap or reopen falls between two lines.
+// sink serialises the lines: each is written under mu, whole, so lines
+// never interleave and a swap or reopen falls between two lines. With a
+// buffer, a Write carries the whole lines buffered; every path that lets
+// go of a target (swap, reopen) or ends buffering writes them first, so
+// none is lost to a change.
 type sink struct {
-	mu  sync.Mutex
-	tgt *target
+	mu       sync.Mutex
+	tgt      *target
+	limit    int           // buffer size; 0: write each line at once
+	interval time.Duration // the longest a buffered line waits
+	buf      []byte
+	timer    *time.Timer // flushes a buffer that is not filling up
 }
 
 func (s *sink) write(b []byte) {
 	s.mu.Lock()
-	if s.tgt != nil {
+	switch {
+	case s.tgt == nil:
+	case s.limit == 0:
 		_, _ = s.tgt.w.Write(b)
+	default:
+		if len(s.buf)+len(b) > s.limit {
+			s.flushLocked()
+		}
+		if len(b) > s.limit {
+			_, _ = s.tgt.w.Write(b)
+			break
+		}
+		if len(s.buf) == 0 {
+			// The first line of a batch starts the clock; no timer runs
+			// while nothing waits.
+			if s.timer == nil {
+				s.timer = time.AfterFunc(s.interval, s.flush)
+			} else {
+				s.timer.Reset(s.interval)
+			}
+		}
+		s.buf = append(s.buf, b...)
 	}
 	s.mu.Unlock()
 }
 
+// buffer sets the buffering of later lines, writing what the previous
+// setting held.
+func (s *sink) buffer(limit int, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultFlushInterval
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit == s.limit && interval == s.interval {
+		return
+	}
+	s.flushLocked()
+	s.limit, s.interval = limit, interval
+	if limit == 0 {
+		s.buf = nil
+	} else if cap(s.buf) < limit {
+		s.buf = make([]byte, 0, limit)
+	}
+}
+
+func (s *sink) flush() {
+	s.mu.Lock()
+	s.flushLocked()
+	s.mu.Unlock()
+}
+
+func (s *sink) flushLocked() {
+	if len(s.buf) == 0 {
+		return
+	}
+	if s.tgt != nil {
+		_, _ = s.tgt.w.Write(s.buf)
+	}
+	s.buf = s.buf[:0]
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+}
+
 func (s *sink) swap(t *target) error {
 	s.mu.Lock()
+	s.flushLocked()
 	old := s.tgt
 	s.tgt = t
 	s.mu.Unlock()
@@ -331,6 +402,8 @@ func (s *sink) reopen() error {
 		s.mu.Unlock()
 		return errors.Join(f.Close())
 	}
+	// What is buffered belongs to the time before the rotation.
+	s.flushLocked()
 	old := s.tgt
 	s.tgt = &target{w: f, f: f, path: path}
 	s.mu.Unlock()

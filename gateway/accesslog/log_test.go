@@ -24,6 +24,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/requestid"
+	"github.com/gatescale/gatescale/gateway/units"
 )
 
 // lockedBuffer is a Writer safe for the concurrent tests.
@@ -286,11 +287,20 @@ func readLines(t *testing.T, path string) []string {
 
 // The logrotate dance: rename the file, reopen; the lines written before
 // the reopen are in the renamed file, those after in a new file of the
-// original name, and none is lost or torn, under concurrent requests.
+// original name, and none is lost or torn, under concurrent requests;
+// buffered too.
 func TestReopenAfterRename(t *testing.T) {
+	t.Run("unbuffered", func(t *testing.T) { testReopenAfterRename(t, Options{}) })
+	t.Run("buffered", func(t *testing.T) {
+		testReopenAfterRename(t, Options{Buffer: 4 << 10, FlushInterval: units.Duration(10 * time.Millisecond)})
+	})
+}
+
+func testReopenAfterRename(t *testing.T, o Options) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "access.log")
-	l := newLog(t, Options{Output: path})
+	o.Output = path
+	l := newLog(t, o)
 	h := routed("r", l.Middleware(proxyLike(200, "", "")))
 
 	stop := make(chan struct{})
@@ -306,6 +316,7 @@ func TestReopenAfterRename(t *testing.T) {
 	waitLines(t, path, 100)
 	close(stop)
 	sent := wait()
+	l.Flush()
 
 	before, after := readLines(t, path+".1"), readLines(t, path)
 	if len(before)+len(after) != sent {
@@ -318,6 +329,7 @@ func TestReopenAfterRename(t *testing.T) {
 	}
 	// After the reopen nothing more goes to the renamed file.
 	serve(h, "GET", "/last")
+	l.Flush()
 	if got := readLines(t, path+".1"); len(got) != len(before) {
 		t.Errorf("renamed file grew after the reopen")
 	}
@@ -494,13 +506,14 @@ func unescapedQuotes(s string) int {
 }
 
 func benchLog(b *testing.B, o Options, path string) {
-	if o.Writer == nil {
+	if o.Writer == nil && o.Output == "" {
 		o.Writer = io.Discard
 	}
 	l, err := New(o)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = l.Close() })
 	h := l.Middleware(proxyLike(200, "ok", ""))
 	req := httptest.NewRequest("GET", path, nil)
 	req = req.WithContext(request.WithInfo(req.Context(), &request.Info{Route: "users"}))
@@ -610,5 +623,19 @@ func TestGRPCStatus(t *testing.T) {
 	if len(got) != 2 || !strings.Contains(got[0], `"level":"INFO"`) || !strings.HasSuffix(got[0], `"grpc_status":5}`) ||
 		strings.Contains(got[1], "grpc_status") {
 		t.Errorf("lines %q", got)
+	}
+}
+
+// A file output written line by line, and through a buffer: the buffer
+// saves a write system call per request.
+func BenchmarkLogFileOutput(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		buffer units.Size
+	}{{"unbuffered", 0}, {"buffer-64KiB", 64 << 10}} {
+		b.Run(c.name, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "a.log")
+			benchLog(b, Options{Output: path, Buffer: c.buffer}, "/users/7")
+		})
 	}
 }
