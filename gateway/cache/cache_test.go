@@ -611,7 +611,7 @@ func TestMetrics(t *testing.T) {
 	for i := range MaxRouteLabels + 10 {
 		m.count("r"+itoa(int64(i)), ResultHit)
 	}
-	if n := len(*m.routes.Load()); n != MaxRouteLabels+1 {
+	if n := m.routes.Len(); n != MaxRouteLabels+1 {
 		t.Fatalf("%d route series, want %d", n, MaxRouteLabels+1)
 	}
 	// The fixture's route took one place: 11 names did not get one.

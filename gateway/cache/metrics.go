@@ -3,11 +3,11 @@ package cache
 import (
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/internal/cowmap"
 )
 
 // Metric names, fixed like the gateway's others (docs/metrics.md).
@@ -53,8 +53,7 @@ type Metrics struct {
 	bytes     *prometheus.GaugeVec
 	objects   *prometheus.GaugeVec
 
-	mu     sync.Mutex
-	routes atomic.Pointer[map[string]*routeSeries] // copy-on-write
+	routes cowmap.Map[string, *routeSeries]
 }
 
 type routeSeries struct {
@@ -96,28 +95,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, fmt.Errorf("cache metrics: register: %w", err)
 		}
 	}
-	m.routes.Store(&map[string]*routeSeries{})
 	return m, nil
 }
 
 func (m *Metrics) route(name string) *routeSeries {
-	if rs, ok := (*m.routes.Load())[name]; ok {
-		return rs
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old := *m.routes.Load()
-	if rs, ok := old[name]; ok {
-		return rs
-	}
-	if len(old) >= MaxRouteLabels {
-		// OtherRoute itself is admitted beyond the bound, once.
-		name = OtherRoute
-		if rs, ok := old[name]; ok {
-			return rs
-		}
-	}
-	rs := &routeSeries{
+	// OtherRoute itself is admitted beyond the bound, once.
+	return m.routes.GetWithin(name, MaxRouteLabels, OtherRoute, m.newRouteSeries)
+}
+
+func (m *Metrics) newRouteSeries(name string) *routeSeries {
+	return &routeSeries{
 		hit:          m.requests.WithLabelValues(name, ResultHit),
 		miss:         m.requests.WithLabelValues(name, ResultMiss),
 		stale:        m.requests.WithLabelValues(name, ResultStale),
@@ -128,13 +115,6 @@ func (m *Metrics) route(name string) *routeSeries {
 		bytes:        m.bytes.WithLabelValues(name),
 		objects:      m.objects.WithLabelValues(name),
 	}
-	next := make(map[string]*routeSeries, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[name] = rs
-	m.routes.Store(&next)
-	return rs
 }
 
 func (m *Metrics) count(route, result string) {

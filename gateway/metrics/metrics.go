@@ -16,6 +16,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/grpcstatus"
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/request"
+	"github.com/gatescale/gatescale/internal/cowmap"
 )
 
 // Metric names. They are fixed (no namespace option) because the HPA's
@@ -102,10 +103,9 @@ type Metrics struct {
 	grpc      *prometheus.CounterVec
 
 	// Copy-on-write maps: the request path only loads a pointer and does a
-	// map lookup; the mutex is taken the first time a name is seen.
-	mu        sync.Mutex
-	routes    atomic.Pointer[map[string]*routeSeries]
-	upstreams atomic.Pointer[map[string]*upstreamSeries]
+	// map lookup; a lock is taken the first time a name is seen.
+	routes    cowmap.Map[string, *routeSeries]
+	upstreams cowmap.Map[string, *upstreamSeries]
 }
 
 // New creates the collectors and registers them on reg. It fails, leaving
@@ -191,8 +191,6 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			return nil, fmt.Errorf("metrics: register: %w", err)
 		}
 	}
-	m.routes.Store(&map[string]*routeSeries{})
-	m.upstreams.Store(&map[string]*upstreamSeries{})
 	return m, nil
 }
 
@@ -281,9 +279,7 @@ func (m *Metrics) ObserveRetry(upstream, reason string) {
 // by a reload stops being exported. Call it after the upstream stopped
 // taking requests; a later observation would create the series again.
 func (m *Metrics) ForgetUpstream(upstream string) {
-	m.mu.Lock()
-	m.upstreams.Store(without(*m.upstreams.Load(), upstream))
-	m.mu.Unlock()
+	m.upstreams.Delete(upstream)
 	l := prometheus.Labels{"upstream": upstream}
 	m.upReqs.DeletePartialMatch(l)
 	m.upDur.DeletePartialMatch(l)
@@ -375,27 +371,15 @@ type methodSeries struct {
 type counter struct{ prometheus.Counter }
 
 func (m *Metrics) route(name string) *routeSeries {
-	if rs, ok := (*m.routes.Load())[name]; ok {
-		return rs
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old := *m.routes.Load()
-	if rs, ok := old[name]; ok {
-		return rs
-	}
-	rs := &routeSeries{
+	return m.routes.Get(name, m.newRouteSeries)
+}
+
+func (m *Metrics) newRouteSeries(name string) *routeSeries {
+	return &routeSeries{
 		name:     name,
 		inFlight: m.inFlight.WithLabelValues(name),
 		size:     m.size.WithLabelValues(name),
 	}
-	next := make(map[string]*routeSeries, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[name] = rs
-	m.routes.Store(&next)
-	return rs
 }
 
 func (rs *routeSeries) method(m *Metrics, i int) *methodSeries {
@@ -430,27 +414,15 @@ type upstreamSeries struct {
 }
 
 func (m *Metrics) upstream(name string) *upstreamSeries {
-	if us, ok := (*m.upstreams.Load())[name]; ok {
-		return us
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old := *m.upstreams.Load()
-	if us, ok := old[name]; ok {
-		return us
-	}
-	us := &upstreamSeries{
+	return m.upstreams.Get(name, m.newUpstreamSeries)
+}
+
+func (m *Metrics) newUpstreamSeries(name string) *upstreamSeries {
+	return &upstreamSeries{
 		name:     name,
 		duration: m.upDur.WithLabelValues(name),
 		retries:  map[string]prometheus.Counter{},
 	}
-	next := make(map[string]*upstreamSeries, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[name] = us
-	m.upstreams.Store(&next)
-	return us
 }
 
 func (us *upstreamSeries) code(m *Metrics, i int) prometheus.Counter {
