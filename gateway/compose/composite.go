@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Defaults and bounds of composite routes.
@@ -193,7 +195,7 @@ func (c *Composite) Validate(routePath string, upstreams []string) []*FieldError
 			check(p+".query."+k, call.Query[k])
 		}
 		for _, k := range sortedKeys(call.Headers) {
-			if !validHeaderName(k) {
+			if !httpguts.ValidHeaderFieldName(k) {
 				bad(p+".headers."+k, "%q is not a header name", k)
 			}
 			check(p+".headers."+k, call.Headers[k])
@@ -301,17 +303,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }

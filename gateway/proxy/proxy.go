@@ -444,7 +444,7 @@ func quoteIfNeeded(s string) string {
 		if c == '\\' || c == '"' {
 			escapes = true
 		}
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+		if !httpguts.IsTokenRune(rune(c)) {
 			plain = false
 		}
 	}

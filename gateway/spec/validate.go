@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
@@ -372,13 +374,13 @@ func (v *validator) hash(path string, h *Hash) {
 	var set []string
 	if v.present(Join(path, "header")) || h.Header != "" {
 		set = append(set, "header")
-		if !isToken(h.Header) {
+		if !httpguts.ValidHeaderFieldName(h.Header) {
 			v.errf(Join(path, "header"), "%q is not a valid header name", h.Header)
 		}
 	}
 	if v.present(Join(path, "cookie")) || h.Cookie != "" {
 		set = append(set, "cookie")
-		if !isToken(h.Cookie) {
+		if !httpguts.ValidHeaderFieldName(h.Cookie) {
 			v.errf(Join(path, "cookie"), "%q is not a valid cookie name", h.Cookie)
 		}
 	}
@@ -628,7 +630,7 @@ func (v *validator) route(path string, r *Route, upstreams []string, names map[s
 			if weights > 100 {
 				v.errf(Join(vp, "weight"), "the variants' weights add up to %d%%, more than 100%%", weights)
 			}
-		case !isToken(vr.Header):
+		case !httpguts.ValidHeaderFieldName(vr.Header):
 			v.errf(Join(vp, "header"), "%q is not a valid header name", vr.Header)
 		}
 		if !v.noRefs && !slices.Contains(upstreams, vr.Upstream) {
@@ -689,20 +691,6 @@ func ValidHost(h string) bool {
 	return true
 }
 
-// isToken reports whether s is an RFC 9110 token (header and cookie names).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
-
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // security validates the top-level security sections.
@@ -744,7 +732,7 @@ func (v *validator) auth() {
 		}
 	}
 	if k := a.APIKey; k != nil {
-		if k.Header != "" && !isToken(k.Header) {
+		if k.Header != "" && !httpguts.ValidHeaderFieldName(k.Header) {
 			v.errf("auth.api_key.header", "%q is not a valid header name", k.Header)
 		}
 		if v.present("auth.api_key.query") && strings.TrimSpace(k.Query) == "" {
@@ -768,7 +756,7 @@ func (v *validator) auth() {
 			}
 			canon := http.CanonicalHeaderKey(strings.ReplaceAll(h, "_", "-"))
 			switch {
-			case !isToken(h):
+			case !httpguts.ValidHeaderFieldName(h):
 				v.errf(path, "%q is not a valid header name", h)
 			case reservedHeader(canon):
 				v.errf(path, "%q is a header the gateway or HTTP itself manages: choose another name", h)
@@ -1029,7 +1017,7 @@ func (v *validator) routeSecurity(path string, r *Route) {
 			if r.Auth == nil {
 				v.errf(Join(pp, "key"), "key %s needs auth on the route", pl.Key)
 			}
-		case strings.HasPrefix(pl.Key, "header:") && isToken(strings.TrimPrefix(pl.Key, "header:")):
+		case strings.HasPrefix(pl.Key, "header:") && httpguts.ValidHeaderFieldName(strings.TrimPrefix(pl.Key, "header:")):
 		default:
 			v.errf(Join(pp, "key"), "%q is not route, ip, consumer, api_key or header:NAME", rp.Key)
 		}
