@@ -3,7 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -207,7 +209,7 @@ func (p *Provider) nodeMetrics(ctx context.Context, selector labels.Selector, na
 		}
 	}
 	out := []metrics.NodeMetrics{}
-	for _, n := range sortedKeys(usage) {
+	for _, n := range slices.Sorted(maps.Keys(usage)) {
 		if len(usage[n]) != 2 {
 			continue
 		}
@@ -312,13 +314,4 @@ func resourceQuantity(name corev1.ResourceName, v float64) resource.Quantity {
 		return *resource.NewMilliQuantity(int64(math.Round(v*1000)), resource.DecimalSI)
 	}
 	return *resource.NewQuantity(int64(math.Round(v)), resource.BinarySI)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

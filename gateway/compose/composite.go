@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -191,10 +192,10 @@ func (c *Composite) Validate(routePath string, upstreams []string) []*FieldError
 			}
 		}
 		check(p+".path", call.Path)
-		for _, k := range sortedKeys(call.Query) {
+		for _, k := range slices.Sorted(maps.Keys(call.Query)) {
 			check(p+".query."+k, call.Query[k])
 		}
-		for _, k := range sortedKeys(call.Headers) {
+		for _, k := range slices.Sorted(maps.Keys(call.Headers)) {
 			if !httpguts.ValidHeaderFieldName(k) {
 				bad(p+".headers."+k, "%q is not a header name", k)
 			}
@@ -294,13 +295,4 @@ func PathParams(pattern string) map[string]bool {
 		s = s[i+j+1:]
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

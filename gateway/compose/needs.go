@@ -1,5 +1,10 @@
 package compose
 
+import (
+	"maps"
+	"slices"
+)
+
 // Needs returns, for each call in declaration order, the names of the other
 // calls whose answers it uses — in its path, query and header templates and
 // in for_each — each once, in the order first used. It is the dependency
@@ -25,10 +30,10 @@ func (c *Composite) Needs() [][]string {
 			}
 		}
 		texts := []string{call.Path}
-		for _, k := range sortedKeys(call.Query) {
+		for _, k := range slices.Sorted(maps.Keys(call.Query)) {
 			texts = append(texts, call.Query[k])
 		}
-		for _, k := range sortedKeys(call.Headers) {
+		for _, k := range slices.Sorted(maps.Keys(call.Headers)) {
 			texts = append(texts, call.Headers[k])
 		}
 		for _, s := range texts {

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -99,11 +101,11 @@ func New(route, routePath string, c Composite, opts ...Option) (*Plan, error) {
 			cp.method = http.MethodGet
 		}
 		cp.path, _ = parseTemplate(call.Path)
-		for _, k := range sortedKeys(call.Query) {
+		for _, k := range slices.Sorted(maps.Keys(call.Query)) {
 			t, _ := parseTemplate(call.Query[k])
 			cp.query = append(cp.query, kv{k, t})
 		}
-		for _, k := range sortedKeys(call.Headers) {
+		for _, k := range slices.Sorted(maps.Keys(call.Headers)) {
 			t, _ := parseTemplate(call.Headers[k])
 			cp.headers = append(cp.headers, kv{http.CanonicalHeaderKey(k), t})
 		}

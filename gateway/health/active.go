@@ -171,20 +171,7 @@ func (a Active) Probe(ctx context.Context, base *url.URL) error {
 	req.Header.Set("User-Agent", "gatescale-health-check")
 	resp, err := a.client().Do(req)
 	if err != nil {
-		var opErr *net.OpError
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("health check %s: %w", target, ctx.Err())
-		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-			return fmt.Errorf("health check %s: timed out after %v: %w", target, timeout, context.DeadlineExceeded)
-		case errors.As(err, &opErr) && opErr.Op == "dial":
-			return fmt.Errorf("health check %s: connect: %w", target, opErr.Err)
-		}
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // its text repeats the method and URL
-		}
-		return fmt.Errorf("health check %s: %w", target, err)
+		return a.transportError(ctx, target, timeout, err)
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, maxProbeBody)
 	resp.Body.Close()

@@ -110,7 +110,7 @@ func (a Active) probeGRPC(ctx context.Context, base *url.URL) error {
 	return nil
 }
 
-// transportError words a failed probe request as Probe does.
+// transportError words a failed probe request, HTTP or gRPC, the same way.
 func (a Active) transportError(ctx context.Context, target string, timeout time.Duration, err error) error {
 	var opErr *net.OpError
 	switch {
@@ -123,7 +123,7 @@ func (a Active) transportError(ctx context.Context, target string, timeout time.
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
-		err = uerr.Err
+		err = uerr.Err // its text repeats the method and URL
 	}
 	return fmt.Errorf("health check %s: %w", target, err)
 }

@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -195,7 +196,7 @@ func (s *buildState) consumers(a *spec.Auth) consumer.Store {
 // issuers builds every auth.jwt issuer, by name.
 func (s *buildState) issuers(a *spec.Auth, store consumer.Store) map[string]authn.Issuer {
 	out := map[string]authn.Issuer{}
-	for _, name := range sortedKeys(a.JWT) {
+	for _, name := range slices.Sorted(maps.Keys(a.JWT)) {
 		ip := a.JWT[name]
 		path := spec.Join("auth.jwt", name)
 		is := authn.Issuer{
@@ -272,7 +273,7 @@ func (s *buildState) methods(path string, a *spec.Auth, ra *spec.RouteAuth, issu
 		case consumer.MethodJWT:
 			names := ra.Issuers
 			if len(names) == 0 {
-				names = sortedKeys(a.JWT)
+				names = slices.Sorted(maps.Keys(a.JWT))
 			}
 			var list []authn.Issuer
 			for _, n := range names {
@@ -304,13 +305,4 @@ func (s *buildState) methods(path string, a *spec.Auth, ra *spec.RouteAuth, issu
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

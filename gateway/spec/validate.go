@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -739,7 +740,7 @@ func (v *validator) auth() {
 			v.errf("auth.api_key.query", "must not be empty (omit it to accept keys only in the header)")
 		}
 	}
-	for _, name := range sortedKeys(a.JWT) {
+	for _, name := range slices.Sorted(maps.Keys(a.JWT)) {
 		v.issuer(Join("auth.jwt", name), name, a.JWT[name])
 	}
 	if fw := a.Forward; fw != nil {
@@ -810,15 +811,6 @@ func reservedHeader(canon string) bool {
 		return true
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 var supportedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"}
@@ -956,7 +948,7 @@ func (v *validator) routeSecurity(path string, r *Route) {
 			if v.c.Auth == nil || !hasKey(v.c.Auth.JWT, is) {
 				defined := "none are defined"
 				if v.c.Auth != nil && len(v.c.Auth.JWT) > 0 {
-					defined = "defined: " + strings.Join(sortedKeys(v.c.Auth.JWT), ", ")
+					defined = "defined: " + strings.Join(slices.Sorted(maps.Keys(v.c.Auth.JWT)), ", ")
 				}
 				v.errf(Join(ap, "issuers")+"["+strconv.Itoa(j)+"]", "%q is not an issuer under auth.jwt (%s)", is, defined)
 			}
@@ -971,7 +963,7 @@ func (v *validator) routeSecurity(path string, r *Route) {
 		v.authzRule(azp, az.Rule())
 		anonymous := az.Anonymous
 		seen := map[string]bool{}
-		for _, m := range sortedKeys(az.Methods) {
+		for _, m := range slices.Sorted(maps.Keys(az.Methods)) {
 			rule := az.Methods[m]
 			mp := Join(Join(azp, "methods"), m)
 			up := strings.ToUpper(m)
