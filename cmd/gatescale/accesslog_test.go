@@ -14,7 +14,8 @@ import (
 // The access_log section end to end: lines go to the file it names; after
 // the file is renamed (logrotate) a SIGHUP makes new lines land in a new
 // file of that name, none lost; a reload changes the format and the
-// exclusions without a restart.
+// exclusions without a restart; buffered lines are written when the
+// process stops.
 func TestAccessLogRotationAndReload(t *testing.T) {
 	a := backend(t, "a")
 	dir := t.TempDir()
@@ -88,8 +89,30 @@ func TestAccessLogRotationAndReload(t *testing.T) {
 			t.Errorf("excluded path logged under the new section: %q", l)
 		}
 	}
+
+	// Buffered, with a flush interval far beyond the test: the lines of
+	// the requests served meanwhile reach the file when the process stops.
+	reloads := strings.Count(logs.String(), "configuration reloaded")
+	write(base + "access_log:\n  fields: [path]\n  buffer: 64KiB\n  flush_interval: 1h\n  output: " + logPath + "\n")
+	waitUntil(t, "the buffered section in force", func() bool { return strings.Count(logs.String(), "configuration reloaded") > reloads })
+	before := len(lines(logPath))
+	for range 5 {
+		get(url + "/buffered")
+	}
+	if got := lines(logPath); len(got) != before {
+		t.Fatalf("buffered lines written before the stop: %q", got[before:])
+	}
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
+	}
+	got := lines(logPath)[before:]
+	if len(got) != 5 {
+		t.Fatalf("after the stop, %d new lines, want 5: %q", len(got), got)
+	}
+	for _, l := range got {
+		if !strings.HasPrefix(l, `{"time":`) || !strings.HasSuffix(l, `"path":"/buffered"}`) {
+			t.Fatalf("after the stop: line %q, want a /buffered JSON line", l)
+		}
 	}
 }
