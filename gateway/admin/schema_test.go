@@ -196,4 +196,3 @@ func fill(v reflect.Value, depth int) {
 		v.Set(reflect.ValueOf("x"))
 	}
 }
-
