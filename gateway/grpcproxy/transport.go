@@ -217,7 +217,7 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	b.broken = true
 	code, msg, reason := grpcstatus.Unavailable, "upstream stream broke: "+streamError(err), ReasonStreamBroke
 	switch {
-	case errors.Is(b.ctx.Err(), context.DeadlineExceeded) || pastDeadline(b.ctx):
+	case errors.Is(b.ctx.Err(), context.DeadlineExceeded) || proxy.PastDeadline(b.ctx):
 		code, msg, reason = grpcstatus.DeadlineExceeded, "deadline exceeded at the gateway", ReasonStreamDeadline
 	case b.ctx.Err() != nil:
 		code, msg, reason = grpcstatus.Canceled, "call cancelled", outcome.ErrClientClosed
@@ -234,14 +234,6 @@ func (b *streamBody) Read(p []byte) (int, error) {
 }
 
 func (b *streamBody) Close() error { return b.rc.Close() }
-
-// pastDeadline reports whether ctx's deadline has passed by the clock: the
-// upstream was given the same deadline (grpc-timeout, rounded up) and may
-// reset the stream before ctx's own timer has fired.
-func pastDeadline(ctx context.Context) bool {
-	d, ok := ctx.Deadline()
-	return ok && !time.Now().Before(d)
-}
 
 // streamError describes err without addresses.
 func streamError(err error) string {

@@ -268,7 +268,7 @@ func classify(ctx context.Context, err error) failure {
 		return failure{http.StatusRequestEntityTooLarge, reasonTooLarge}
 	case errors.Is(err, balance.ErrNoInstances):
 		return failure{http.StatusServiceUnavailable, reasonNoInstances}
-	case errors.Is(err, errTryTimeout), errors.Is(err, context.DeadlineExceeded), pastDeadline(ctx):
+	case errors.Is(err, errTryTimeout), errors.Is(err, context.DeadlineExceeded), PastDeadline(ctx):
 		return failure{http.StatusGatewayTimeout, reasonTimeout}
 	case isConnectError(err):
 		return failure{http.StatusBadGateway, reasonUnreachable}
@@ -277,11 +277,12 @@ func classify(ctx context.Context, err error) failure {
 	}
 }
 
-// pastDeadline reports whether ctx's deadline has passed by the clock. Its
+// PastDeadline reports whether ctx's deadline has passed by the clock. Its
 // timer may not have fired yet when an upstream holding the same deadline
 // (a gRPC server given grpc-timeout, rounded up) already reset the stream:
-// the failure is the deadline's, not the upstream's.
-func pastDeadline(ctx context.Context) bool {
+// the failure is the deadline's, not the upstream's. Proxy and
+// grpcproxy.Transport both classify a failure with it.
+func PastDeadline(ctx context.Context) bool {
 	d, ok := ctx.Deadline()
 	return ok && !time.Now().Before(d)
 }

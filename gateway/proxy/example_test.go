@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
@@ -125,4 +126,20 @@ func ExampleNewHTTP1Transport() {
 	// Output:
 	// 200 hello /a
 	// 200 hello /b
+}
+
+// A failure seen once the deadline has passed by the clock is the
+// deadline's, even before the context's timer has cancelled it.
+func ExamplePastDeadline() {
+	fmt.Println(proxy.PastDeadline(context.Background()))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	fmt.Println(proxy.PastDeadline(ctx))
+	ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	fmt.Println(proxy.PastDeadline(ctx))
+	// Output:
+	// false
+	// true
+	// false
 }

@@ -4,4 +4,8 @@
 // descriptions from the fields' doc comments (Comments). The format's own
 // forms (durations, sizes, enums) are supplied by the caller; see
 // gateway/config's Schema.
+//
+// With Generator.Tag "json" it describes the JSON form instead (the keys
+// encoding/json writes), and Defs gives the named schemas alone: the admin
+// API's OpenAPI components come from the same walk as the file's schema.
 package yamlschema

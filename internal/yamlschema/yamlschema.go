@@ -2,6 +2,7 @@ package yamlschema
 
 import (
 	"encoding"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
@@ -32,6 +33,17 @@ type Generator struct {
 	// Describe returns the description of the field key of struct type t,
 	// or "".
 	Describe func(t reflect.Type, key string) string
+	// Tag is the struct tag that names fields: "yaml" (the default) reads
+	// them as the YAML parser does, "json" as encoding/json does (embedded
+	// structs flattened, []byte as base64, UnmarshalJSON types in Custom),
+	// for a JSON API that shares the model's types.
+	Tag string
+	// RefPrefix is what a $ref puts before a $defs name; "" is "#/$defs/".
+	// An OpenAPI document uses "#/components/schemas/".
+	RefPrefix string
+	// Name returns the $defs name of type t, or "" for the default
+	// (package.Type, e.g. spec.Route).
+	Name func(t reflect.Type) string
 
 	defs  map[string]Schema
 	names map[reflect.Type]string
@@ -40,8 +52,7 @@ type Generator struct {
 // Generate returns the schema of root with the named struct types in $defs.
 // extra, if set, may adjust the root object (e.g. patternProperties).
 func (g *Generator) Generate(root reflect.Type, id, title string, extra func(Schema)) Schema {
-	g.defs = map[string]Schema{}
-	g.names = map[reflect.Type]string{}
+	g.reset()
 	s := g.object(deref(root))
 	s["$schema"] = Draft
 	if id != "" {
@@ -63,6 +74,32 @@ func (g *Generator) Generate(root reflect.Type, id, title string, extra func(Sch
 	return s
 }
 
+// Defs returns the named schemas of roots and of every struct type they
+// hold, each root under its $defs name, with no root document: the
+// components of an OpenAPI document.
+func (g *Generator) Defs(roots ...reflect.Type) map[string]Schema {
+	g.reset()
+	for _, t := range roots {
+		g.def(deref(t))
+	}
+	return g.defs
+}
+
+func (g *Generator) reset() {
+	g.defs = map[string]Schema{}
+	g.names = map[reflect.Type]string{}
+}
+
+func (g *Generator) ref(name string) Schema {
+	prefix := g.RefPrefix
+	if prefix == "" {
+		prefix = "#/$defs/"
+	}
+	return Schema{"$ref": prefix + name}
+}
+
+func (g *Generator) json() bool { return g.Tag == "json" }
+
 func deref(t reflect.Type) reflect.Type {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -78,20 +115,23 @@ func (g *Generator) of(t reflect.Type) Schema {
 	t = deref(t)
 	if g.Custom != nil {
 		if name, ok := g.names[t]; ok {
-			return Schema{"$ref": "#/$defs/" + name}
+			return g.ref(name)
 		}
 		if s := g.Custom(t); s != nil {
 			// Named in $defs once, referred to wherever it is used.
 			name := g.name(t)
 			g.defs[name] = s
-			return Schema{"$ref": "#/$defs/" + name}
+			return g.ref(name)
 		}
 	}
-	if reads, text := readsItself(t); text {
+	if g.json() && t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+		return Schema{"type": "string", "contentEncoding": "base64"} // as encoding/json writes it
+	}
+	if reads, text := g.readsItself(t); text {
 		// A TextUnmarshaler (netip.Prefix, url.URL...) is written as a string.
 		return Schema{"type": "string"}
 	} else if reads {
-		panic(fmt.Sprintf("yamlschema: %s reads itself (UnmarshalYAML): give its schema in Generator.Custom", t))
+		panic(fmt.Sprintf("yamlschema: %s reads itself (Unmarshal%s): give its schema in Generator.Custom", t, strings.ToUpper(g.tag())))
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -114,13 +154,14 @@ func (g *Generator) of(t reflect.Type) Schema {
 	case reflect.Interface:
 		return Schema{}
 	case reflect.Struct:
-		return Schema{"$ref": "#/$defs/" + g.def(t)}
+		return g.ref(g.def(t))
 	}
 	panic(fmt.Sprintf("yamlschema: no schema for %s", t))
 }
 
 var (
 	textUnmarshaler  = reflect.TypeFor[encoding.TextUnmarshaler]()
+	jsonUnmarshaler  = reflect.TypeFor[json.Unmarshaler]()
 	yamlUnmarshalers = []reflect.Type{
 		reflect.TypeFor[yaml.BytesUnmarshaler](), reflect.TypeFor[yaml.InterfaceUnmarshaler](),
 		reflect.TypeFor[yaml.NodeUnmarshaler](), reflect.TypeFor[yaml.BytesUnmarshalerContext](),
@@ -130,9 +171,13 @@ var (
 
 // readsItself reports whether the decoder hands t's values to a method of
 // t; text says the method is UnmarshalText (a scalar).
-func readsItself(t reflect.Type) (reads, text bool) {
+func (g *Generator) readsItself(t reflect.Type) (reads, text bool) {
 	p := reflect.PointerTo(t)
-	for _, u := range yamlUnmarshalers {
+	unmarshalers := yamlUnmarshalers
+	if g.json() {
+		unmarshalers = []reflect.Type{jsonUnmarshaler}
+	}
+	for _, u := range unmarshalers {
 		if p.Implements(u) {
 			return true, false
 		}
@@ -156,7 +201,13 @@ func (g *Generator) def(t reflect.Type) string {
 
 // name gives t its unique $defs name.
 func (g *Generator) name(t reflect.Type) string {
-	name := defName(t)
+	name := ""
+	if g.Name != nil {
+		name = g.Name(t)
+	}
+	if name == "" {
+		name = defName(t)
+	}
 	for taken := true; taken; {
 		taken = false
 		for other, n := range g.names {
@@ -187,7 +238,7 @@ func defName(t reflect.Type) string {
 // object is the schema of struct type t: its keys, no others.
 func (g *Generator) object(t reflect.Type) Schema {
 	props := Schema{}
-	fields := yamldoc.Fields(t)
+	fields := g.fields(t)
 	for _, key := range slices.Sorted(maps.Keys(fields)) {
 		f := fields[key]
 		// The field's owner: for an inlined field, the struct it is
@@ -214,6 +265,59 @@ func (g *Generator) object(t reflect.Type) Schema {
 		props[key] = s
 	}
 	return Schema{"type": "object", "properties": props, "additionalProperties": false}
+}
+
+func (g *Generator) tag() string {
+	if g.Tag == "" {
+		return "yaml"
+	}
+	return g.Tag
+}
+
+// fields are t's keys and the fields that hold them, read by the tag's
+// decoder.
+func (g *Generator) fields(t reflect.Type) map[string]reflect.StructField {
+	if !g.json() {
+		return yamldoc.Fields(t)
+	}
+	out := map[string]reflect.StructField{}
+	jsonFields(out, map[string]int{}, t, nil, 0)
+	return out
+}
+
+// jsonFields adds t's fields by encoding/json's rules: a tag's name or the
+// field's, "-" left out, an untagged embedded struct's fields flattened,
+// the shallowest of two same-named fields winning.
+func jsonFields(out map[string]reflect.StructField, depths map[string]int, t reflect.Type, index []int, depth int) {
+	t = deref(t)
+	if t.Kind() != reflect.Struct || depth > 8 {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		f.Index = append(slices.Clone(index), f.Index...)
+		if f.Anonymous && name == "" {
+			ft := deref(f.Type)
+			if ft.Kind() == reflect.Struct && (f.IsExported() || f.Type.Kind() != reflect.Pointer) {
+				jsonFields(out, depths, ft, f.Index, depth+1)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if d, taken := depths[name]; !taken || depth < d {
+			out[name], depths[name] = f, depth
+		}
+	}
 }
 
 // mergeInto adds extra's keywords to target, a part of s (s itself or its

@@ -3,6 +3,7 @@ package yamlschema
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -117,4 +118,70 @@ func TestTypesThatReadThemselves(t *testing.T) {
 	(&Generator{}).Generate(reflect.TypeFor[struct {
 		S selfReader `yaml:"s"`
 	}](), "", "", nil)
+}
+
+type jsonBase struct {
+	Level int    `json:"level"`
+	Note  string `json:"note"` // shadowed by jsonOuter.Note
+}
+
+type jsonReader struct{ v string }
+
+func (r *jsonReader) UnmarshalJSON(b []byte) error { r.v = string(b); return nil }
+
+type jsonOuter struct {
+	jsonBase
+	Note   string            `json:"note,omitempty" yaml:"remark"`
+	Raw    []byte            `json:"raw"`
+	Plain  int               // no tag: its Go name
+	Hidden string            `json:"-" yaml:"hidden"`
+	In     *inner            `json:"in"`
+	Tags   map[string]string `json:"tags,omitempty"`
+	secret string
+}
+
+// With Tag "json" the keys are the ones encoding/json writes: the schema's
+// properties and a marshalled value's members are the same set.
+func TestJSONTag(t *testing.T) {
+	g := &Generator{Tag: "json", RefPrefix: "#/components/schemas/", Name: func(t reflect.Type) string {
+		if t == reflect.TypeFor[jsonOuter]() {
+			return "Outer"
+		}
+		return ""
+	}}
+	defs := g.Defs(reflect.TypeFor[*jsonOuter]())
+	outer, ok := defs["Outer"]
+	if !ok {
+		t.Fatalf("no Outer in %v", slices.Sorted(maps.Keys(defs)))
+	}
+	props := outer["properties"].(Schema)
+	b, err := json.Marshal(jsonOuter{Note: "n", In: &inner{}, Tags: map[string]string{"a": "b"}, secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members map[string]any
+	if err := json.Unmarshal(b, &members); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slices.Sorted(maps.Keys(props)), slices.Sorted(maps.Keys(members)); !slices.Equal(got, want) {
+		t.Fatalf("schema keys %v, encoding/json writes %v", got, want)
+	}
+	if !reflect.DeepEqual(props["raw"], Schema{"type": "string", "contentEncoding": "base64"}) {
+		t.Errorf("raw: %v", props["raw"])
+	}
+	if !reflect.DeepEqual(props["in"], Schema{"$ref": "#/components/schemas/yamlschema.inner"}) {
+		t.Errorf("in: %v", props["in"])
+	}
+	// inner has yaml tags only: encoding/json names its fields by Go name.
+	if _, ok := defs["yamlschema.inner"]["properties"].(Schema)["Name"]; !ok {
+		t.Errorf("inner: %v", defs["yamlschema.inner"])
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "UnmarshalJSON") {
+			t.Errorf("recover() = %v", r)
+		}
+	}()
+	(&Generator{Tag: "json"}).Defs(reflect.TypeFor[struct {
+		R jsonReader `json:"r"`
+	}]())
 }
