@@ -279,7 +279,13 @@ func (j *JWT) Verify(ctx context.Context, tok string) (*consumer.Identity, error
 	}
 	// Only a token valid now is remembered: a bad one costs its sender the
 	// full check every time, and cannot push good ones out.
-	j.verified.Set(tok, &verified{claims: claims, is: is, alg: alg, kid: kid, key: key})
+	v := &verified{claims: claims, is: is, alg: alg, kid: kid, key: key}
+	// The validator requires exp, so it is there; taken after Validate
+	// passed, checked is no earlier than the time it passed at.
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		v.checked, v.expires = j.now(), exp.Add(is.Leeway)
+	}
+	j.verified.Set(tok, v)
 	return is.identity(ctx, claims)
 }
 

@@ -117,3 +117,81 @@ func TestSameKey(t *testing.T) {
 		}
 	}
 }
+
+// A remembered token skips the claims check only between the time it was
+// checked and exp plus the leeway: at exp + leeway it is refused, one
+// nanosecond before it is not, and a clock set back before nbf refuses it
+// again.
+func TestVerifiedTokenWindow(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	keys := &rotatingKeys{}
+	keys.set(Key{ID: "k1", Public: secret})
+	j, err := NewJWT(Issuer{Issuer: "https://idp.test", Audiences: []string{"api"}, Algorithms: []string{"HS256"}, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1_800_000_000, 0)
+	now := start
+	j.now = func() time.Time { return now }
+	exp := start.Add(time.Minute)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": "https://idp.test", "aud": "api", "sub": "alice",
+		"iat": start.Unix(), "nbf": start.Unix(), "exp": exp.Unix(),
+	})
+	tok.Header["kid"] = "k1"
+	signed, err := tok.SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	verify := func(at time.Time) error {
+		now = at
+		_, err := j.Verify(ctx, signed)
+		return err
+	}
+	if err := verify(start); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := j.verified.GetIfPresent(signed); !ok {
+		t.Fatal("not remembered")
+	}
+	var e *Error
+	if err := verify(start.Add(-time.Hour)); !errors.As(err, &e) || e.Reason != ReasonNotYetValid {
+		t.Fatalf("clock set back before nbf: %v, want %s", err, ReasonNotYetValid)
+	}
+	if err := verify(exp.Add(DefaultLeeway - time.Nanosecond)); err != nil {
+		t.Fatalf("just before exp + leeway: %v", err)
+	}
+	if err := verify(exp.Add(DefaultLeeway)); !errors.As(err, &e) || e.Reason != ReasonExpired {
+		t.Fatalf("at exp + leeway: %v, want %s", err, ReasonExpired)
+	}
+}
+
+// BenchmarkVerifyRemembered: the per-request cost of a token already
+// verified (the cache hit: key still published, claims window, identity).
+func BenchmarkVerifyRemembered(b *testing.B) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	keys := &rotatingKeys{}
+	keys.set(Key{ID: "k1", Public: secret})
+	j, err := NewJWT(Issuer{Issuer: "https://idp.test", Audiences: []string{"api"}, Algorithms: []string{"HS256"}, Keys: keys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": "https://idp.test", "aud": "api", "sub": "alice", "scope": "read",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	})
+	tok.Header["kid"] = "k1"
+	signed, err := tok.SignedString(secret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := j.Verify(ctx, signed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
