@@ -92,7 +92,7 @@ func (l *Loop) Load(ctx context.Context) error {
 		err = l.attempt(ctx, data, false)
 	}
 	if err != nil {
-		l.record(data, err) // not logged: nothing runs yet, the caller reports it
+		l.record(data, err, nil) // not logged: nothing runs yet, the caller reports it
 	}
 	return err
 }
@@ -139,17 +139,17 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 	warnings := append([]string{}, res.Warnings...)
 	l.mu.Lock()
 	prev := l.status.Revision
-	l.applied, l.refused = hash(data), [32]byte{}
-	l.status.Revision, l.status.AppliedAt, l.status.RestartRequired = rev, now, restart
-	l.status.Warnings = warnings
-	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = "", "", time.Time{}
 	l.mu.Unlock()
 
+	// Metrics and logs first, the status last: whoever sees the new
+	// revision in the status (the admin API, a test) finds the metrics
+	// and the log lines already saying so. The new revision's series is
+	// set before the old one goes, so a scrape never finds none.
 	if m := l.metrics; m != nil {
-		if prev != rev {
-			m.revision.Reset()
-		}
 		m.revision.WithLabelValues(rev).Set(1)
+		if prev != "" && prev != rev {
+			m.revision.DeleteLabelValues(prev)
+		}
 		m.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
 		m.successful.Set(1)
 	}
@@ -166,31 +166,47 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 		l.logger.Warn("these settings changed but keep their running values until a restart; the rest of the configuration is applied",
 			"source", l.status.Source, "revision", rev, "restart_required", restart)
 	}
+
+	l.mu.Lock()
+	l.applied, l.refused = hash(data), [32]byte{}
+	l.status.Revision, l.status.AppliedAt, l.status.RestartRequired = rev, now, restart
+	l.status.Warnings = warnings
+	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = "", "", time.Time{}
+	l.mu.Unlock()
 	return nil
 }
 
 // refuse records and logs a failure to read or apply data (nil: to read).
+// As in attempt, the log line comes before the status says so.
 func (l *Loop) refuse(data []byte, err error) {
-	rev, inForce := l.record(data, err)
-	l.logger.Error("configuration refused; the running one stays in force",
-		"source", l.status.Source, "refused_revision", rev, "revision", inForce, "err", err.Error())
+	l.record(data, err, func(refused, inForce string) {
+		l.logger.Error("configuration refused; the running one stays in force",
+			"source", l.status.Source, "refused_revision", refused, "revision", inForce, "err", err.Error())
+	})
 }
 
-// record puts a failure in the status and the metrics; it returns the
-// refused revision and the one in force.
-func (l *Loop) record(data []byte, err error) (refused, inForce string) {
-	l.mu.Lock()
+// record puts a failure in the metrics, calls log (if set) with the
+// refused revision and the one in force, and then puts it in the status.
+func (l *Loop) record(data []byte, err error, log func(refused, inForce string)) {
+	var refused string
 	if data != nil {
 		refused = Revision(data)
-		l.refused = hash(data)
 	}
-	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = err.Error(), refused, time.Now()
-	inForce = l.status.Revision
+	l.mu.Lock()
+	inForce := l.status.Revision
 	l.mu.Unlock()
 	if m := l.metrics; m != nil {
 		m.successful.Set(0)
 	}
-	return refused, inForce
+	if log != nil {
+		log(refused, inForce)
+	}
+	l.mu.Lock()
+	if data != nil {
+		l.refused = hash(data)
+	}
+	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = err.Error(), refused, time.Now()
+	l.mu.Unlock()
 }
 
 func (l *Loop) count(result string) {
