@@ -28,29 +28,36 @@ func (r *rotatingKeys) set(keys ...Key) {
 	r.keys = keys
 }
 
+var rememberSecret = []byte("0123456789abcdef0123456789abcdef")
+
+// newRemembering returns a JWT verifier for https://idp.test (audience
+// api, HS256 with key k1 of keys) and a token it accepts with claims.
+func newRemembering(tb testing.TB, keys *rotatingKeys, claims jwt.MapClaims) (*JWT, string) {
+	tb.Helper()
+	keys.set(Key{ID: "k1", Public: rememberSecret})
+	j, err := NewJWT(Issuer{Issuer: "https://idp.test", Audiences: []string{"api"}, Algorithms: []string{"HS256"}, Keys: keys})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	claims["iss"], claims["aud"] = "https://idp.test", "api"
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["kid"] = "k1"
+	signed, err := tok.SignedString(rememberSecret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return j, signed
+}
+
 // TestVerifiedTokensAreRememberedNotTrusted: a token verified once is not
 // decoded again, but what can change is checked on every request: expiry
 // (the clock moves on), the key (the issuer stops publishing it), and a
 // tampered copy is a different token.
 func TestVerifiedTokensAreRememberedNotTrusted(t *testing.T) {
-	secret := []byte("0123456789abcdef0123456789abcdef")
 	keys := &rotatingKeys{}
-	keys.set(Key{ID: "k1", Public: secret})
-	j, err := NewJWT(Issuer{Issuer: "https://idp.test", Audiences: []string{"api"}, Algorithms: []string{"HS256"}, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
+	j, signed := newRemembering(t, keys, jwt.MapClaims{"sub": "alice", "scope": "read", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
 	j.now = func() time.Time { return now }
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": "https://idp.test", "aud": "api", "sub": "alice", "scope": "read",
-		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
-	})
-	tok.Header["kid"] = "k1"
-	signed, err := tok.SignedString(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	for i := range 3 {
 		id, err := j.Verify(ctx, signed)
@@ -83,7 +90,7 @@ func TestVerifiedTokensAreRememberedNotTrusted(t *testing.T) {
 	if _, err := j.Verify(ctx, signed); !errors.As(err, &e) || e.Reason != ReasonUnknownKey {
 		t.Fatalf("after the key was withdrawn: %v", err)
 	}
-	keys.set(Key{ID: "k1", Public: append([]byte(nil), secret...)}) // same secret, a new value
+	keys.set(Key{ID: "k1", Public: append([]byte(nil), rememberSecret...)}) // same secret, a new value
 	if _, err := j.Verify(ctx, signed); err != nil {
 		t.Fatalf("after the key came back: %v", err)
 	}
@@ -123,26 +130,11 @@ func TestSameKey(t *testing.T) {
 // nanosecond before it is not, and a clock set back before nbf refuses it
 // again.
 func TestVerifiedTokenWindow(t *testing.T) {
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	keys := &rotatingKeys{}
-	keys.set(Key{ID: "k1", Public: secret})
-	j, err := NewJWT(Issuer{Issuer: "https://idp.test", Audiences: []string{"api"}, Algorithms: []string{"HS256"}, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Unix(1_800_000_000, 0)
+	exp := start.Add(time.Minute)
+	j, signed := newRemembering(t, &rotatingKeys{}, jwt.MapClaims{"sub": "alice", "iat": start.Unix(), "nbf": start.Unix(), "exp": exp.Unix()})
 	now := start
 	j.now = func() time.Time { return now }
-	exp := start.Add(time.Minute)
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": "https://idp.test", "aud": "api", "sub": "alice",
-		"iat": start.Unix(), "nbf": start.Unix(), "exp": exp.Unix(),
-	})
-	tok.Header["kid"] = "k1"
-	signed, err := tok.SignedString(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	verify := func(at time.Time) error {
 		now = at
@@ -170,23 +162,8 @@ func TestVerifiedTokenWindow(t *testing.T) {
 // BenchmarkVerifyRemembered: the per-request cost of a token already
 // verified (the cache hit: key still published, claims window, identity).
 func BenchmarkVerifyRemembered(b *testing.B) {
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	keys := &rotatingKeys{}
-	keys.set(Key{ID: "k1", Public: secret})
-	j, err := NewJWT(Issuer{Issuer: "https://idp.test", Audiences: []string{"api"}, Algorithms: []string{"HS256"}, Keys: keys})
-	if err != nil {
-		b.Fatal(err)
-	}
 	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": "https://idp.test", "aud": "api", "sub": "alice", "scope": "read",
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-	})
-	tok.Header["kid"] = "k1"
-	signed, err := tok.SignedString(secret)
-	if err != nil {
-		b.Fatal(err)
-	}
+	j, signed := newRemembering(b, &rotatingKeys{}, jwt.MapClaims{"sub": "alice", "scope": "read", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
