@@ -122,3 +122,25 @@ func ExampleLog_Prepare() {
 	// 0.1
 	// format: "xml" is not one of json, text, common, combined
 }
+
+// With Buffer, lines are written in batches: when the buffer fills, after
+// FlushInterval, and on Flush, Reopen, a change of output or Close.
+func ExampleLog_Flush() {
+	dir, _ := os.MkdirTemp("", "accesslog")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "access.log")
+	log, err := accesslog.New(accesslog.Options{Output: path, Format: accesslog.FormatCommon, Buffer: 64 << 10})
+	if err != nil {
+		panic(err)
+	}
+	defer log.Close()
+	h := log.Middleware(http.NotFoundHandler())
+	for range 3 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/7", nil))
+	}
+	held, _ := os.ReadFile(path)
+	log.Flush()
+	written, _ := os.ReadFile(path)
+	fmt.Println(strings.Count(string(held), "\n"), strings.Count(string(written), "\n"))
+	// Output: 0 3
+}
