@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/requestid"
+	"github.com/gatescale/gatescale/gateway/units"
 )
 
 func Example() {
@@ -129,7 +131,8 @@ func ExampleLog_Flush() {
 	dir, _ := os.MkdirTemp("", "accesslog")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "access.log")
-	log, err := accesslog.New(accesslog.Options{Output: path, Format: accesslog.FormatCommon, Buffer: 64 << 10})
+	log, err := accesslog.New(accesslog.Options{Output: path, Format: accesslog.FormatCommon,
+		Buffer: 64 << 10, FlushInterval: units.Duration(time.Hour)})
 	if err != nil {
 		panic(err)
 	}
