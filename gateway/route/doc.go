@@ -12,4 +12,8 @@
 //
 // Matching is done by go-chi/chi's radix tree, one tree per host; routes
 // without hosts are merged into every host's tree so one lookup suffices.
+// A route's handler finds its URL parameters with chi.URLParam and its
+// pattern in Request.Pattern; named parameters are also net/http path values
+// (Request.PathValue), the catch-all "*" of a prefix route is not, because
+// setting it would cost a map on every request.
 package route
