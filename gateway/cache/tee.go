@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatescale/gatescale/internal/interim"
 )
 
 // tee is the ResponseWriter a fetch runs next with. It streams the answer
@@ -56,8 +58,7 @@ func (t *tee) WriteHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		// 103 Early Hints and the like: pass on, the final answer follows.
 		if t.w != nil {
-			copyInto(t.w.Header(), t.header)
-			t.w.WriteHeader(code)
+			interim.Write(t.w, code, t.header)
 		}
 		return
 	}

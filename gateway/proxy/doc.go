@@ -28,8 +28,11 @@
 // does not handle (https, upgrades, large or unsized bodies) to an
 // http.Transport; forwarding through it serves about 1.3 times the
 // requests per second of httputil.ReverseProxy over http.Transport on one
-// core (docs/performance.md). Informational answers (103 Early Hints) are
-// not passed on.
+// core (docs/performance.md). Interim answers (103 Early Hints) reach the
+// client as through httputil.ReverseProxy, without their hop-by-hop fields
+// and without leaving their fields in the final answer; 100 Continue is the
+// client's server's to send. HTTP1Transport gives them to the request's
+// httptrace.ClientTrace, as http.Transport does.
 //
 // NewTransport returns the tuned http.Transport that HTTP1Transport falls
 // back on; Go's defaults (two idle connections per host) collapse throughput

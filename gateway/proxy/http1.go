@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strconv"
 	"sync"
 	"time"
@@ -283,6 +285,12 @@ func replayable(req *http.Request) bool {
 	return len(req.Header["Idempotency-Key"]) > 0 || len(req.Header["X-Idempotency-Key"]) > 0
 }
 
+// maxInterim bounds the interim (1xx) answers read before the real one, so
+// that an upstream cannot keep a request busy with them.
+const maxInterim = 16
+
+var errTooManyInterim = fmt.Errorf("proxy: more than %d interim (1xx) answers", maxInterim)
+
 // aLongTimeAgo is a deadline in the past: setting it wakes a blocked read or
 // write at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -306,17 +314,26 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte) (
 		return fail(nothingRead{err: err})
 	}
 	var resp *http.Response
-	for first := true; ; first = false {
-		if _, err := c.br.Peek(1); err != nil && first {
+	for interim := 0; ; interim++ {
+		if _, err := c.br.Peek(1); err != nil && interim == 0 {
 			return fail(nothingRead{err: err, written: true})
 		}
 		r, err := http.ReadResponse(c.br, req)
 		if err != nil {
 			return fail(err)
 		}
-		// Informational answers (100 Continue, 103 Early Hints) precede the
-		// real one; 101 is never asked for here.
+		// Interim answers (100 Continue, 103 Early Hints) precede the real
+		// one and go to the request's httptrace.ClientTrace, as with
+		// http.Transport; 101 is never asked for here.
 		if r.StatusCode >= 100 && r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
+			if interim == maxInterim {
+				return fail(errTooManyInterim)
+			}
+			if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+				if err := trace.Got1xxResponse(r.StatusCode, textproto.MIMEHeader(r.Header)); err != nil {
+					return fail(err)
+				}
+			}
 			continue
 		}
 		resp = r

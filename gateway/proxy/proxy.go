@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/netip"
 	"net/textproto"
@@ -24,6 +25,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
+	"github.com/gatescale/gatescale/internal/interim"
 )
 
 // Upstream is what the proxy needs from an upstream service;
@@ -164,7 +166,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.rp.ServeHTTP(w, r)
 		return
 	}
-	o := &outgoing{req: *r, url: *r.URL}
+	o := &outgoing{url: *r.URL}
+	o.ctx = interimContext{Context: r.Context(), w: w}
+	o.req = *r.WithContext(&o.ctx)
 	out := &o.req
 	out.URL = &o.url
 	out.RequestURI = "" // a client request must not carry one
@@ -178,6 +182,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.URL.Scheme, out.URL.Host = "http", "upstream.invalid" // replaced per attempt
 
 	resp, err := serveTransport{p}.RoundTrip(out)
+	o.ctx.finish()
 	if err != nil {
 		p.serveError(w, out, err)
 		return
@@ -226,10 +231,82 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// outgoing is the upstream request with its own URL, in one allocation.
+// outgoing is the upstream request with its own URL and context, in one
+// allocation.
 type outgoing struct {
 	req http.Request
 	url url.URL
+	ctx interimContext
+}
+
+// interimContext is the upstream request's context. Asked by a transport for
+// its httptrace.ClientTrace, it gives one whose Got1xxResponse passes the
+// upstream's interim answers (103 Early Hints) on to the client, as
+// httputil.ReverseProxy does. The trace is made only when asked for
+// (HTTP1Transport asks when a 1xx arrives, http.Transport on every request):
+// one set up front would cost three allocations on every request.
+type interimContext struct {
+	context.Context
+	w http.ResponseWriter
+
+	// http.Transport calls Got1xxResponse on its read goroutine, which may
+	// still be reading after RoundTrip returned (cancelled): from then on
+	// the ResponseWriter is ServeHTTP's alone.
+	mu   sync.Mutex
+	done bool
+}
+
+// clientTraceKey is httptrace's context key for a ClientTrace. It is not
+// exported; httptrace.ContextClientTrace is asked once for the trace of a
+// context that records the key it is asked for.
+var clientTraceKey = func() any {
+	var p keyProbe
+	httptrace.ContextClientTrace(&p)
+	return p.key
+}()
+
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any { p.key = key; return nil }
+
+func (c *interimContext) Value(key any) any {
+	if key == clientTraceKey {
+		own := &httptrace.ClientTrace{Got1xxResponse: c.forward}
+		if httptrace.ContextClientTrace(c.Context) == nil {
+			return own
+		}
+		// The caller's context has a trace of its own: both are called.
+		return httptrace.ContextClientTrace(httptrace.WithClientTrace(c.Context, own))
+	}
+	return c.Context.Value(key)
+}
+
+// forward passes an interim answer on to the client, without its hop-by-hop
+// fields and without changing the final answer's header. 100 Continue is
+// not passed on: the client's server sends its own when the body is read.
+func (c *interimContext) forward(code int, header textproto.MIMEHeader) error {
+	if code == http.StatusContinue {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return nil
+	}
+	h := http.Header(header)
+	removeHopByHop(h)
+	interim.Write(c.w, code, h)
+	return nil
+}
+
+// finish ends forwarding: the exchange with the upstream is over.
+func (c *interimContext) finish() {
+	c.mu.Lock()
+	c.done = true
+	c.mu.Unlock()
 }
 
 // hopHeaders are the hop-by-hop headers (RFC 9110 7.6.1, and the older

@@ -228,7 +228,11 @@ func TestServeAllocations(t *testing.T) {
 	req := httptest.NewRequest("GET", "/api/v1/items/7", nil)
 	w := httptest.NewRecorder()
 	allocs := testing.AllocsPerRun(1000, func() { tbl.ServeHTTP(w, req) })
-	if allocs > 2 {
-		t.Errorf("%.1f allocations per request, want at most 2 (request copy, context node)", allocs)
+	limit := 2.0
+	if raceEnabled {
+		limit++ // the pooled chi route context, dropped by the race detector's sync.Pool
+	}
+	if allocs > limit {
+		t.Errorf("%.1f allocations per request, want at most %.0f (request copy, context node)", allocs, limit)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
+	"github.com/gatescale/gatescale/internal/interim"
 )
 
 // Transformer applies one route's Rules. It is safe for concurrent use.
@@ -193,8 +194,7 @@ func (sw *shapeWriter) WriteHeader(code int) {
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		copyInto(sw.w.Header(), sw.header)
-		sw.w.WriteHeader(code)
+		interim.Write(sw.w, code, sw.header)
 		return
 	}
 	sw.status = code
