@@ -553,9 +553,6 @@ func BenchmarkLogFile(b *testing.B) {
 // metrics' recorder (as in the gateway): not when off or excluded, and not
 // when it writes a line either (pooled buffers, no slog records).
 func TestNoAllocations(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
 	zero := 0.0
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })
 	req := httptest.NewRequest("GET", "/users/7", nil)
