@@ -4,10 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptrace"
-	"net/textproto"
-	"sync"
 	"testing"
+
+	"github.com/gatescale/gatescale/internal/interim/interimtest"
 )
 
 // TestEarlyHints: a 103 from the upstream reaches the client through the
@@ -21,23 +20,14 @@ func TestEarlyHints(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "page")
 	})
-	var mu sync.Mutex
-	var hints []string
-	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-		mu.Lock()
-		defer mu.Unlock()
-		hints = append(hints, http.StatusText(code)+": "+h.Get("Link"))
-		return nil
-	}})
-	r := f.do(ctx, http.MethodGet, "/p")
+	var hints interimtest.Recorder
+	r := f.do(hints.Context(context.Background()), http.MethodGet, "/p")
 	if r.code != 200 || r.body != "page" || r.xcache() != Miss || r.header.Get("Link") != "" {
 		t.Fatalf("miss: %d %q %s Link=%q", r.code, r.body, r.xcache(), r.header.Get("Link"))
 	}
-	mu.Lock()
-	if len(hints) != 1 || hints[0] != "Early Hints: </a.css>; rel=preload" {
-		t.Errorf("interim answers %q", hints)
+	if a := hints.Answers(); len(a) != 1 || a[0].Code != http.StatusEarlyHints || a[0].Header.Get("Link") != "</a.css>; rel=preload" {
+		t.Errorf("interim answers %v", a)
 	}
-	mu.Unlock()
 	if r = f.get("/p"); r.xcache() != Hit || r.body != "page" || r.header.Get("Link") != "" {
 		t.Fatalf("hit: %s %q Link=%q", r.xcache(), r.body, r.header.Get("Link"))
 	}

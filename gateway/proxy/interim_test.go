@@ -6,31 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
-	"net/textproto"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/internal/interim/interimtest"
 )
-
-// interimSeen is what a client saw of interim answers.
-type interimSeen struct {
-	mu      sync.Mutex
-	codes   []int
-	headers []textproto.MIMEHeader
-}
-
-func (s *interimSeen) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.codes = append(s.codes, code)
-		s.headers = append(s.headers, h)
-		return nil
-	}}
-}
 
 // gatewayFor serves p behind a middleware that sets a header for the final
 // answer before the proxy runs, as the gateway's own middleware does.
@@ -72,12 +53,12 @@ func TestForwardsInterimAnswers(t *testing.T) {
 		{"fallback", bytes.Repeat([]byte("x"), 100<<10)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var seen interimSeen
+			var seen interimtest.Recorder
 			method := "GET"
 			if tc.body != nil {
 				method = "POST"
 			}
-			req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), seen.trace()), method, gw.URL+"/page", bytes.NewReader(tc.body))
+			req, err := http.NewRequestWithContext(seen.Context(context.Background()), method, gw.URL+"/page", bytes.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,12 +76,11 @@ func TestForwardsInterimAnswers(t *testing.T) {
 			if resp.Header.Get("X-Request-Id") != "rid-1" {
 				t.Errorf("final answer lost the middleware's field: %v", resp.Header)
 			}
-			seen.mu.Lock()
-			defer seen.mu.Unlock()
-			if len(seen.codes) != 1 || seen.codes[0] != http.StatusEarlyHints {
-				t.Fatalf("interim answers %v, want [103]", seen.codes)
+			got := seen.Answers()
+			if len(got) != 1 || got[0].Code != http.StatusEarlyHints {
+				t.Fatalf("interim answers %v, want [103]", seen.Codes())
 			}
-			h := seen.headers[0]
+			h := got[0].Header
 			if h.Get("Link") != "</app.css>; rel=preload" {
 				t.Errorf("103 Link %q", h.Get("Link"))
 			}
@@ -121,8 +101,8 @@ func TestTooManyInterimAnswers(t *testing.T) {
 		io.WriteString(w, "late")
 	})
 	gw := gatewayFor(t, proxy.New(startUpstream(t, []string{addr(up)})))
-	var seen interimSeen
-	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), seen.trace()), "GET", gw.URL+"/", nil)
+	var seen interimtest.Recorder
+	req, _ := http.NewRequestWithContext(seen.Context(context.Background()), "GET", gw.URL+"/", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -131,10 +111,8 @@ func TestTooManyInterimAnswers(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "invalid response") {
 		t.Errorf("%d %q, want 502 for an invalid response", resp.StatusCode, body)
 	}
-	seen.mu.Lock()
-	defer seen.mu.Unlock()
-	if len(seen.codes) != 16 {
-		t.Errorf("%d interim answers passed on, want 16 (the bound)", len(seen.codes))
+	if n := len(seen.Answers()); n != 16 {
+		t.Errorf("%d interim answers passed on, want 16 (the bound)", n)
 	}
 }
 
@@ -149,8 +127,8 @@ func TestHTTP1TransportInterimTrace(t *testing.T) {
 	})
 	tr := proxy.NewHTTP1Transport(nil)
 	defer tr.CloseIdleConnections()
-	var seen interimSeen
-	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), seen.trace()), "GET", up.URL, nil)
+	var seen interimtest.Recorder
+	req, _ := http.NewRequestWithContext(seen.Context(context.Background()), "GET", up.URL, nil)
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
@@ -158,10 +136,8 @@ func TestHTTP1TransportInterimTrace(t *testing.T) {
 	if body := readAll(t, resp); body != "ok" {
 		t.Fatalf("body %q", body)
 	}
-	seen.mu.Lock()
-	defer seen.mu.Unlock()
-	if len(seen.codes) != 2 || seen.headers[0].Get("Link") != "</a.js>; rel=preload" {
-		t.Errorf("interim answers %v %v", seen.codes, seen.headers)
+	if got := seen.Answers(); len(got) != 2 || got[0].Header.Get("Link") != "</a.js>; rel=preload" {
+		t.Errorf("interim answers %v", got)
 	}
 }
 
@@ -185,16 +161,14 @@ func TestInterimWithCallersTrace(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	p := proxy.New(startUpstream(t, []string{addr(up)}))
-	var seen interimSeen
-	r := httptest.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), seen.trace()), "GET", "/", nil)
+	var seen interimtest.Recorder
+	r := httptest.NewRequestWithContext(seen.Context(context.Background()), "GET", "/", nil)
 	w := &codesWriter{h: http.Header{}}
 	p.ServeHTTP(w, r)
 	if len(w.codes) != 2 || w.codes[0] != 103 || w.codes[1] != 200 || w.body.String() != "ok" {
 		t.Errorf("client got %v %q, want [103 200] ok", w.codes, w.body.String())
 	}
-	seen.mu.Lock()
-	defer seen.mu.Unlock()
-	if len(seen.codes) != 1 || seen.codes[0] != 103 {
-		t.Errorf("caller's trace saw %v, want [103]", seen.codes)
+	if codes := seen.Codes(); len(codes) != 1 || codes[0] != 103 {
+		t.Errorf("caller's trace saw %v, want [103]", codes)
 	}
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptrace"
-	"net/textproto"
-	"sync"
 	"testing"
+
+	"github.com/gatescale/gatescale/internal/interim/interimtest"
 )
 
 // TestEarlyHints: a 103 before a JSON answer reaches the client through the
@@ -19,15 +18,8 @@ func TestEarlyHints(t *testing.T) {
 		w.Header().Del("Link")
 		jsonBackend(`{"id":1,"items":[{"id":1},{"id":2},{"id":3}]}`)(w, r)
 	})
-	var mu sync.Mutex
-	var hints []string
-	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-		mu.Lock()
-		defer mu.Unlock()
-		hints = append(hints, http.StatusText(code)+": "+h.Get("Link"))
-		return nil
-	}})
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/", nil)
+	var hints interimtest.Recorder
+	req, _ := http.NewRequestWithContext(hints.Context(context.Background()), "GET", srv.URL+"/", nil)
 	req.Header.Set("X-Client-Type", "mobile")
 	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
 	if err != nil {
@@ -38,9 +30,7 @@ func TestEarlyHints(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != `{"id":1,"items":[{"id":1},{"id":2}]}` || resp.Header.Get("Link") != "" {
 		t.Fatalf("final: %d %s Link=%q", resp.StatusCode, body, resp.Header.Get("Link"))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(hints) != 1 || hints[0] != "Early Hints: </a.css>; rel=preload" {
-		t.Errorf("interim answers %q", hints)
+	if a := hints.Answers(); len(a) != 1 || a[0].Code != http.StatusEarlyHints || a[0].Header.Get("Link") != "</a.css>; rel=preload" {
+		t.Errorf("interim answers %v", a)
 	}
 }

@@ -1,14 +1,14 @@
 package interim_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
-	"net/textproto"
 
 	"github.com/gatescale/gatescale/internal/interim"
+	"github.com/gatescale/gatescale/internal/interim/interimtest"
 )
 
 // A handler sends 103 Early Hints with a Link field; the final answer keeps
@@ -21,12 +21,8 @@ func ExampleWrite() {
 	}))
 	defer srv.Close()
 
-	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-		fmt.Println(code, h.Get("Link"), h.Get("X-Request-Id"))
-		return nil
-	}}
-	req, _ := http.NewRequest("GET", srv.URL, nil)
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	var hints interimtest.Recorder
+	req, _ := http.NewRequestWithContext(hints.Context(context.Background()), "GET", srv.URL, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		fmt.Println(err)
@@ -34,6 +30,9 @@ func ExampleWrite() {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	for _, a := range hints.Answers() {
+		fmt.Println(a.Code, a.Header.Get("Link"), a.Header.Get("X-Request-Id"))
+	}
 	fmt.Printf("%d %s Link=%q X-Request-Id=%s\n", resp.StatusCode, body, resp.Header.Get("Link"), resp.Header.Get("X-Request-Id"))
 	// Output:
 	// 103 </app.css>; rel=preload abc
