@@ -252,8 +252,9 @@ type interimContext struct {
 	// http.Transport calls Got1xxResponse on its read goroutine, which may
 	// still be reading after RoundTrip returned (cancelled): from then on
 	// the ResponseWriter is ServeHTTP's alone.
-	mu   sync.Mutex
-	done bool
+	mu    sync.Mutex
+	done  bool
+	trace *httptrace.ClientTrace // made on the first lookup
 }
 
 // clientTraceKey is httptrace's context key for a ClientTrace. It is not
@@ -274,14 +275,24 @@ func (p *keyProbe) Value(key any) any { p.key = key; return nil }
 
 func (c *interimContext) Value(key any) any {
 	if key == clientTraceKey {
-		own := &httptrace.ClientTrace{Got1xxResponse: c.forward}
-		if httptrace.ContextClientTrace(c.Context) == nil {
-			return own
-		}
-		// The caller's context has a trace of its own: both are called.
-		return httptrace.ContextClientTrace(httptrace.WithClientTrace(c.Context, own))
+		return c.clientTrace()
 	}
 	return c.Context.Value(key)
+}
+
+// clientTrace returns the trace, made once: http.Transport looks it up more
+// than once per request.
+func (c *interimContext) clientTrace() *httptrace.ClientTrace {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.trace == nil {
+		c.trace = &httptrace.ClientTrace{Got1xxResponse: c.forward}
+		if httptrace.ContextClientTrace(c.Context) != nil {
+			// The caller's context has a trace of its own: both are called.
+			c.trace = httptrace.ContextClientTrace(httptrace.WithClientTrace(c.Context, c.trace))
+		}
+	}
+	return c.trace
 }
 
 // forward passes an interim answer on to the client, without its hop-by-hop
