@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -170,5 +171,29 @@ func TestInterimWithCallersTrace(t *testing.T) {
 	}
 	if codes := seen.Codes(); len(codes) != 1 || codes[0] != 103 {
 		t.Errorf("caller's trace saw %v, want [103]", codes)
+	}
+}
+
+// TestNoInterimForHTTP10: an HTTP/1.0 client gets no interim answer (RFC
+// 9110 15.2), only the final one.
+func TestNoInterimForHTTP10(t *testing.T) {
+	up, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "final")
+	})
+	gw := gatewayFor(t, proxy.New(startUpstream(t, []string{addr(up)})))
+	conn, err := net.Dial("tcp", addr(gw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /page HTTP/1.0\r\nHost: gw\r\n\r\n")
+	raw, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(raw), "HTTP/1.0 200 ") || strings.Contains(string(raw), " 103 ") || !strings.HasSuffix(string(raw), "final") {
+		t.Errorf("HTTP/1.0 answer:\n%s", raw)
 	}
 }

@@ -167,7 +167,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := &outgoing{url: *r.URL}
-	o.ctx = interimContext{Context: r.Context(), w: w}
+	o.ctx = interimContext{Context: r.Context()}
+	if r.ProtoAtLeast(1, 1) { // RFC 9110 15.2: no 1xx to an HTTP/1.0 client
+		o.ctx.w = w
+	}
 	o.req = *r.WithContext(&o.ctx)
 	out := &o.req
 	out.URL = &o.url
