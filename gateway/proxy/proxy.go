@@ -301,8 +301,9 @@ func (c *interimContext) clientTrace() *httptrace.ClientTrace {
 // forward passes an interim answer on to the client, without its hop-by-hop
 // fields and without changing the final answer's header. 100 Continue is
 // not passed on: the client's server sends its own when the body is read.
+// An HTTP/1.0 client gets none (w is nil).
 func (c *interimContext) forward(code int, header textproto.MIMEHeader) error {
-	if code == http.StatusContinue {
+	if code == http.StatusContinue || c.w == nil {
 		return nil
 	}
 	c.mu.Lock()
