@@ -340,3 +340,41 @@ func FuzzParseTemplate(f *testing.F) {
 		}
 	})
 }
+
+// TestNumbersKeepTheirText: numbers pass through as the upstream wrote them —
+// a 64-bit id beyond float64's 2^53 stays exact in the merged answer and in
+// a dependent call's path — and a decimal or exponent in a path is written
+// without exponent noise.
+func TestNumbersKeepTheirText(t *testing.T) {
+	var customerPath, scorePath atomic.Value
+	b := newBackends(t, map[string]http.HandlerFunc{
+		"orders": jsonHandler(0, `{"customer_id":9007199254740993,"score":1e3,"ratio":0.1,"big":123456789012345678901234567890}`),
+		"customers": func(w http.ResponseWriter, r *http.Request) {
+			customerPath.Store(r.URL.Path)
+			jsonHandler(0, `{"name":"Ada"}`)(w, r)
+		},
+		"scores": func(w http.ResponseWriter, r *http.Request) {
+			scorePath.Store(r.URL.Path)
+			jsonHandler(0, `{}`)(w, r)
+		},
+	})
+	p := mustPlan(t, b, "/orders/{id}", Composite{Calls: []Call{
+		{Name: "order", Upstream: "orders", Path: "/orders/{id}"},
+		{Name: "customer", Upstream: "customers", Path: "/customers/{order.customer_id}", Group: "customer"},
+		{Name: "score", Upstream: "scores", Path: "/scores/{order.score}/{order.ratio}", Hidden: true},
+	}})
+	r := chi.NewRouter()
+	r.Handle("/orders/{id}", p)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/orders/o1", nil))
+	want := `{"big":123456789012345678901234567890,"customer":{"name":"Ada"},"customer_id":9007199254740993,"ratio":0.1,"score":1e3}` + "\n"
+	if rec.Code != 200 || rec.Body.String() != want {
+		t.Errorf("merged %d\n got %s\nwant %s", rec.Code, rec.Body, want)
+	}
+	if got := customerPath.Load(); got != "/customers/9007199254740993" {
+		t.Errorf("dependent call's path %v", got)
+	}
+	if got := scorePath.Load(); got != "/scores/1000/0.1" {
+		t.Errorf("path from a decimal and an exponent %v", got)
+	}
+}

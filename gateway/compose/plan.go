@@ -431,7 +431,7 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	if int64(len(data)) > rn.p.maxBytes {
 		return nil, fail(http.StatusBadGateway, "too_large", "the answer of %s is larger than %d bytes", c.Upstream, rn.p.maxBytes)
 	}
-	if err := json.Unmarshal(data, &v); err != nil {
+	if v, err = decodeJSON(data); err != nil {
 		return nil, fail(http.StatusBadGateway, "not_json", "the answer of %s is not valid JSON", c.Upstream)
 	}
 	if c.pick != nil {
@@ -550,4 +550,20 @@ func containsInt(s []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// decodeJSON decodes one JSON value, numbers as json.Number: their text is
+// kept, so a 64-bit id above 2^53 reaches the merged answer and a dependent
+// call's path exactly (a float64 would round it to a neighbour's id).
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the top-level value")
+	}
+	return v, nil
 }

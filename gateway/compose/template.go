@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -123,8 +124,8 @@ func scalarText(v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
 		return x, true
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case json.Number:
+		return numberText(x), true
 	case bool:
 		return strconv.FormatBool(x), true
 	case nil:
@@ -144,4 +145,18 @@ func parsePick(s string) ([]string, error) {
 		return nil, err
 	}
 	return append([]string{r.source}, r.path...), nil
+}
+
+// numberText is an integer's own text (exact at any size) and any other
+// number's value without an exponent: 1e3 is "1000", 0.1 stays "0.1".
+func numberText(n json.Number) string {
+	digits := strings.TrimPrefix(string(n), "-")
+	if digits != "" && strings.Trim(digits, "0123456789") == "" {
+		return string(n)
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return string(n) // out of float64's range: the text is still a number
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
