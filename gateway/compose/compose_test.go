@@ -378,3 +378,38 @@ func TestNumbersKeepTheirText(t *testing.T) {
 		t.Errorf("path from a decimal and an exponent %v", got)
 	}
 }
+
+// TestForEachEndsWithTheRequest: when another call's failure cancels the
+// request, for_each waits for its calls in flight before the answer goes
+// out, so none of its work outlives the request.
+func TestForEachEndsWithTheRequest(t *testing.T) {
+	started := make(chan struct{}, 10)
+	b := newBackends(t, map[string]http.HandlerFunc{
+		"orders": jsonHandler(0, `{"items":[{"sku":"a"},{"sku":"b"},{"sku":"c"}]}`),
+		"catalog": func(w http.ResponseWriter, r *http.Request) {
+			started <- struct{}{}
+			<-r.Context().Done() // answers only when the gateway gives up
+		},
+		"broken": func(w http.ResponseWriter, r *http.Request) {
+			<-started // fail once a for_each call is in flight
+			started <- struct{}{}
+			w.WriteHeader(http.StatusInternalServerError)
+		},
+	})
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustPlan(t, b, "/o", Composite{Calls: []Call{
+		{Name: "order", Upstream: "orders", Path: "/o", Hidden: true},
+		{Name: "products", Upstream: "catalog", Path: "/products/{item.sku}", ForEach: "order.items", Workers: 1},
+		{Name: "stock", Upstream: "broken", Path: "/stock"},
+	}}, WithMetrics(m))
+	if code, _, doc := serve(t, p, "/o", "/o"); code != http.StatusBadGateway {
+		t.Fatalf("%d %v", code, doc)
+	}
+	// Read at once: a call still in flight would not have been counted yet.
+	if n := testutil.ToFloat64(m.calls.WithLabelValues("orders", "products", "cancelled")); n != 1 {
+		t.Errorf("products calls ended and counted when the answer went out: %v, want 1", n)
+	}
+}

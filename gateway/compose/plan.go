@@ -314,6 +314,7 @@ func (rn *run) forEach(c *callPlan) (any, *callError) {
 		select {
 		case sem <- struct{}{}:
 		case <-rn.ctx.Done():
+			wg.Wait() // the calls in flight end with the request, not after it
 			return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "cancelled", detail: "cancelled"}
 		}
 		wg.Add(1)
