@@ -20,6 +20,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/internal/jsonvalue"
 )
 
 // PartialHeader lists the optional calls left out of an answer.
@@ -432,7 +433,7 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	if int64(len(data)) > rn.p.maxBytes {
 		return nil, fail(http.StatusBadGateway, "too_large", "the answer of %s is larger than %d bytes", c.Upstream, rn.p.maxBytes)
 	}
-	if v, err = decodeJSON(data); err != nil {
+	if v, err = jsonvalue.Decode(data); err != nil {
 		return nil, fail(http.StatusBadGateway, "not_json", "the answer of %s is not valid JSON", c.Upstream)
 	}
 	if c.pick != nil {
@@ -551,20 +552,4 @@ func containsInt(s []int, v int) bool {
 		}
 	}
 	return false
-}
-
-// decodeJSON decodes one JSON value, numbers as json.Number: their text is
-// kept, so a 64-bit id above 2^53 reaches the merged answer and a dependent
-// call's path exactly (a float64 would round it to a neighbour's id).
-func decodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the top-level value")
-	}
-	return v, nil
 }

@@ -3,10 +3,10 @@ package transform
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"slices"
 	"strings"
+
+	"github.com/gatescale/gatescale/internal/jsonvalue"
 )
 
 // shape is a compiled ClientType.
@@ -274,21 +274,14 @@ func emptyLike(v any) any {
 	return map[string]any{}
 }
 
-var errTrailingData = errors.New("invalid JSON: data after the top-level value")
-
 // transformJSON decodes body, applies s and encodes the result. Numbers
 // keep their exact text (json.Number); members come out sorted by name
 // (encoding/json's order); HTML characters are not escaped, so strings
 // reach the client as the upstream wrote them.
 func (s *shape) transformJSON(body []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
+	doc, err := jsonvalue.Decode(body)
+	if err != nil {
 		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errTrailingData
 	}
 	doc = s.apply(doc)
 	var out bytes.Buffer
