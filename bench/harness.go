@@ -49,6 +49,10 @@ type Options struct {
 	// Self is the binary to re-execute in a role (default os.Executable);
 	// its main or TestMain must call RunRole first.
 	Self string
+	// Syscalls adds one run per target, after the others, in which perf
+	// stat counts the target's system calls by kind (see Syscalls). The
+	// tracing slows every target, so that run's throughput is not reported.
+	Syscalls bool
 	// ProfileDir, when set, receives a CPU and an allocation pprof file of
 	// every gatescale target process (its whole life: warm-up and run).
 	ProfileDir string
@@ -69,6 +73,10 @@ type Measurement struct {
 	Load1    float64 // load average (1 min) when the run ended
 	Err      string  // why nothing was measured
 	Requests int64
+	// CPU is the user + system time the target's processes used during
+	// the run, BackendCPU the backend's (for direct, both are the
+	// backend's): CPU / Requests is what a request costs the target.
+	CPU, BackendCPU time.Duration
 }
 
 // TargetResult gathers a target's measurements.
@@ -84,6 +92,10 @@ type TargetResult struct {
 	Common     *openLoopResult
 	CommonRuns []openLoopResult
 	LatError   string
+	// Syscalls is what the Options.Syscalls run counted (nil: not run, or
+	// SyscallsErr says why not).
+	Syscalls    *Syscalls
+	SyscallsErr string
 }
 
 // Result is a whole run.
@@ -276,6 +288,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			tr.Common = medianLatency(tr.CommonRuns)
 		}
 	}
+	if o.Syscalls {
+		for _, tr := range res.Targets {
+			if tr.Missing != "" || ctx.Err() != nil {
+				continue
+			}
+			s, err := countSyscalls(ctx, e, res, tr.Target, wrk, o.Conns[0], headers)
+			if err != nil {
+				tr.SyscallsErr = err.Error()
+				fmt.Fprintf(o.Log, "syscalls %-18s %s\n", tr.Name, tr.SyscallsErr)
+				continue
+			}
+			tr.Syscalls = s
+			fmt.Fprintf(o.Log, "syscalls %-18s %6.2f per request: reads %.2f (empty %.2f) writes %.2f polls %.2f futex %.2f; switches %.2f\n",
+				tr.Name, s.Total, s.Reads, s.EmptyReads, s.Writes, s.Polls, s.Futex, s.Switches)
+		}
+	}
 	res.LoadEnd = loadAvg()
 	return res, nil
 }
@@ -308,15 +336,10 @@ func measure(ctx context.Context, e *env, res *Result, t Target, wrk string, con
 	if p != nil {
 		defer p.stop()
 	}
-	script := filepath.Join(e.dir, "report.lua")
-	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
+	args, err := wrkArgs(e, res, conns, headers)
+	if err != nil {
 		m.Err = err.Error()
 		return m
-	}
-	threads := max(1, len(res.GenCPUs))
-	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns), "--timeout", "5s", "-s", script}
-	for k, v := range headers {
-		args = append(args, "-H", k+": "+v)
 	}
 	url := "http://" + addr + requestPath
 	// Warm up: connections, pools, the JIT-free but lazily built parts.
@@ -327,7 +350,10 @@ func measure(ctx context.Context, e *env, res *Result, t Target, wrk string, con
 		p = e.backendProc // direct: the backend is the target
 	}
 	p.resetPeak()
+	pids, backendPIDs := p.groupPIDs(), e.backendProc.groupPIDs()
+	cpu0, backend0 := cpuTime(pids), cpuTime(backendPIDs)
 	out, err := runPinned(ctx, res, res.GenCPUs, wrk, append(slices.Clone(args), "-d"+durArg(res.Options.Duration), url)...)
+	m.CPU, m.BackendCPU = cpuTime(pids)-cpu0, cpuTime(backendPIDs)-backend0
 	m.Load1 = loadAvg()[0]
 	m.RSS = p.peakRSS()
 	if err != nil {
@@ -338,6 +364,21 @@ func measure(ctx context.Context, e *env, res *Result, t Target, wrk string, con
 		m.Err = err.Error()
 	}
 	return m
+}
+
+// wrkArgs are wrk's arguments but the duration and the URL: one thread
+// per generator core, conns connections, the report script, headers.
+func wrkArgs(e *env, res *Result, conns int, headers map[string]string) ([]string, error) {
+	script := filepath.Join(e.dir, "report.lua")
+	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
+		return nil, err
+	}
+	threads := max(1, len(res.GenCPUs))
+	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns), "--timeout", "5s", "-s", script}
+	for k, v := range headers {
+		args = append(args, "-H", k+": "+v)
+	}
+	return args, nil
 }
 
 func fixedRate(ctx context.Context, e *env, res *Result, t Target, headers map[string]string, rate float64) (*openLoopResult, error) {

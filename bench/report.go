@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Markers around the generated part of docs/performance.md; the text
@@ -113,10 +114,10 @@ func (r *Result) Markdown() string {
 
 	for _, conns := range o.Conns {
 		fmt.Fprintf(&b, "#### Closed loop, wrk -c%d (requests/s: median of rounds; latency: median of the rounds' percentiles)\n\n", conns)
-		b.WriteString("| target | req/s | × direct | p50 | p99 | p99.9 | peak RSS | load (1 min) | req/s per round |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		b.WriteString("| target | req/s | × direct | p50 | p99 | p99.9 | CPU per request: target + backend | peak RSS | load (1 min) | req/s per round |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, tr := range r.Targets {
 			if tr.Missing != "" {
-				fmt.Fprintf(&b, "| %s | %s | | | | | | | |\n", tr.Name, tr.Missing)
+				fmt.Fprintf(&b, "| %s | %s | | | | | | | | |\n", tr.Name, tr.Missing)
 				continue
 			}
 			ms := tr.runs(conns)
@@ -135,15 +136,16 @@ func (r *Result) Markdown() string {
 				per = append(per, s)
 			}
 			if medianOf(ms, func(m Measurement) float64 { return m.RPS }) == 0 {
-				fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | |\n", tr.Name, strings.Join(errs, "; "))
+				fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | | |\n", tr.Name, strings.Join(errs, "; "))
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %.0f MB | %.2f | %s |\n", tr.Name,
+			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %s | %.0f MB | %.2f | %s |\n", tr.Name,
 				medianOf(ms, func(m Measurement) float64 { return m.RPS }),
 				ratio(r.Ratio(tr.Name, "direct", conns)),
 				us(medianOf(ms, func(m Measurement) float64 { return m.P50 })),
 				us(medianOf(ms, func(m Measurement) float64 { return m.P99 })),
 				us(medianOf(ms, func(m Measurement) float64 { return m.P999 })),
+				cpuPerRequest(tr.Name == "direct", ms),
 				medianOf(ms, func(m Measurement) float64 { return float64(m.RSS) })/1e6,
 				medianOf(ms, func(m Measurement) float64 { return m.Load1 }),
 				strings.Join(per, ", "))
@@ -176,6 +178,10 @@ func (r *Result) Markdown() string {
 			}
 		}
 		b.WriteString("\n")
+	}
+
+	if o.Syscalls {
+		b.WriteString(syscallTable(r))
 	}
 
 	latencyTable := func(title string, rate float64, of func(*TargetResult) *openLoopResult) {
@@ -279,4 +285,47 @@ func WriteDoc(path, md string) error {
 		s += "\n" + block + "\n"
 	}
 	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+// cpuPerRequest is the median over runs of the target's and the backend's
+// CPU time per request ("—" when /proc gave nothing); for direct the
+// target is the backend.
+func cpuPerRequest(direct bool, ms []Measurement) string {
+	per := func(d func(Measurement) time.Duration) float64 {
+		return medianOf(ms, func(m Measurement) float64 {
+			if m.Requests == 0 {
+				return 0
+			}
+			return float64(d(m).Microseconds()) / float64(m.Requests)
+		})
+	}
+	t, bk := per(func(m Measurement) time.Duration { return m.CPU }), per(func(m Measurement) time.Duration { return m.BackendCPU })
+	switch {
+	case bk == 0:
+		return "—"
+	case direct:
+		return fmt.Sprintf("%.1f µs (backend)", bk)
+	}
+	return fmt.Sprintf("%.1f + %.1f µs", t, bk)
+}
+
+// syscallTable renders the Options.Syscalls run.
+func syscallTable(r *Result) string {
+	var b strings.Builder
+	b.WriteString("#### System calls per request (one more wrk run per target, counted by `perf stat` on the target's processes)\n\n")
+	b.WriteString("Tracing every call slows each target, so this run's requests/s are not compared; what counts is the calls per request. *Empty reads* returned EAGAIN: the socket had nothing yet. Direct counts the backend.\n\n")
+	b.WriteString("| target | calls | reads | empty reads | writes | epoll & poll | futex | context switches | CPU (traced) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, tr := range r.Targets {
+		switch s := tr.Syscalls; {
+		case tr.Missing != "":
+			fmt.Fprintf(&b, "| %s | %s | | | | | | | |\n", tr.Name, tr.Missing)
+		case s == nil:
+			fmt.Fprintf(&b, "| %s | not counted: %s | | | | | | | |\n", tr.Name, tr.SyscallsErr)
+		default:
+			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f µs |\n",
+				tr.Name, s.Total, s.Reads, s.EmptyReads, s.Writes, s.Polls, s.Futex, s.Switches, s.CPU)
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
 }

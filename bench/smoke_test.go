@@ -41,7 +41,7 @@ func TestSmoke(t *testing.T) {
 	res, err := Run(ctx, Options{
 		Targets: targets, Rounds: 1, Duration: time.Second, Warmup: -1,
 		Conns: []int{16}, LatencyDuration: time.Second, LatencyRounds: 1, LoadFraction: 0.1,
-		Log: testWriter{t},
+		Syscalls: true, Log: testWriter{t},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +60,18 @@ func TestSmoke(t *testing.T) {
 		}
 		if tr.Latency == nil || tr.Latency.Achieved == 0 || tr.Latency.Errors != 0 {
 			t.Errorf("%s: fixed-rate run %+v (%s): want answers and no errors", tr.Name, tr.Latency, tr.LatError)
+		}
+		if m.CPU <= 0 || m.BackendCPU <= 0 {
+			t.Errorf("%s: CPU time %v, backend's %v: want both measured", tr.Name, m.CPU, m.BackendCPU)
+		}
+		// perf and tracefs are not part of what make test installs: where
+		// they cannot count, the report says why and so does this log.
+		if s := tr.Syscalls; s == nil {
+			t.Logf("%s: system calls not counted: %s", tr.Name, tr.SyscallsErr)
+		} else if s.Requests == 0 || s.Reads < 1 || s.Writes < 1 || s.Total < s.Reads+s.Writes {
+			// Every answer takes at least a read of the request and a
+			// write of the answer.
+			t.Errorf("%s: system calls per request %+v", tr.Name, *s)
 		}
 	}
 	md := res.Markdown()

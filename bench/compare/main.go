@@ -35,6 +35,7 @@ func main() {
 	flag.Float64Var(&o.LoadFraction, "load", 0.5, "fixed rate as a fraction of direct's maximum")
 	flag.StringVar(&o.PeersDir, "peers", ".cache/peers", "where hack/build-peers.sh put the peers")
 	flag.StringVar(&o.ProfileDir, "profile", "", "write CPU and allocation pprof files of the gatescale targets here (e.g. bench/out, git-ignored)")
+	flag.BoolVar(&o.Syscalls, "syscalls", true, "one more run per target counting its system calls with perf stat (needs perf and tracefs)")
 	out := flag.String("out", "docs/performance.md", "Markdown file to write the report into (empty: print only)")
 	flag.Parse()
 	if *targets != "" {
