@@ -3,7 +3,6 @@ package compose
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -198,14 +197,19 @@ func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i := range p.calls {
 		rn.results[i] = &result{done: make(chan struct{})}
 	}
+	// The last call runs on this goroutine, whose stack has already grown
+	// to the depth of a proxied call: a fresh goroutine's stack is copied
+	// bigger on the way down (5% of the CPU of a two-call route).
 	var wg sync.WaitGroup
-	for _, c := range p.calls {
+	last := len(p.calls) - 1
+	for _, c := range p.calls[:last] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rn.runCall(c)
 		}()
 	}
+	rn.runCall(p.calls[last])
 	wg.Wait()
 
 	if f := rn.failed; f != nil {
@@ -218,7 +222,7 @@ func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		doc["_partial"] = partial
 		w.Header().Set(PartialHeader, strings.Join(partial, ", "))
 	}
-	body, err := json.Marshal(doc)
+	body, err := jsonvalue.Append(make([]byte, 0, 512), doc, true)
 	if err != nil {
 		problem.Write(w, problem.Details{Status: http.StatusInternalServerError, Route: p.route, Detail: "merging answers: " + err.Error()})
 		return
@@ -386,10 +390,13 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	if c.ForwardBody {
 		body = bytes.NewReader(rn.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, c.method, u.String(), body)
+	// The URL is built, not parsed: an empty target parses to nothing and
+	// is replaced (parsing u.String() again cost 5% of a two-call route).
+	req, err := http.NewRequestWithContext(ctx, c.method, "", body)
 	if err != nil {
 		return nil, fail(http.StatusBadGateway, "bad_input", "%v", err)
 	}
+	req.URL, req.Host = u, u.Host
 	copyHeaders(req.Header, rn.r.Header, c.ForwardBody)
 	for _, kv := range c.headers {
 		s, err := rn.render(kv.val, item, nil)

@@ -1,8 +1,6 @@
 package transform
 
 import (
-	"bytes"
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -283,13 +281,5 @@ func (s *shape) transformJSON(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc = s.apply(doc)
-	var out bytes.Buffer
-	out.Grow(len(body))
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
+	return jsonvalue.Append(make([]byte, 0, len(body)), s.apply(doc), false)
 }
