@@ -1,8 +1,12 @@
 package jsonvalue_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gatescale/gatescale/internal/jsonvalue"
@@ -61,6 +65,74 @@ func FuzzDecode(f *testing.F) {
 		}
 		if twice, _ := json.Marshal(again); string(twice) != string(once) {
 			t.Fatalf("round trip changed %s into %s", once, twice)
+		}
+	})
+}
+
+// decodeWithEncodingJSON is what Decode must agree with: encoding/json's
+// Decoder with UseNumber, and nothing but whitespace after the value.
+func decodeWithEncodingJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, jsonvalue.ErrTrailingData
+	}
+	return v, nil
+}
+
+func TestDecodeLikeEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"a":1,"a":2}`, `"\ud83d\ude00"`, `"\ud83d"`, `"\ud83dx"`, `"\ude00\ud83d"`, `"\ud83d\u0041"`, `"\ud83d\ud83d\ude00"`,
+		"\"\xff\xfe\"", "\"a\xc3\"", "\"\xed\xa0\x80\"", `"\/\b\f\n\r\t\"\\"`, `"\u00e9\u00E9"`, `"é😀"`, "\"\x7f\"",
+		"\"\x01\"", `"\x"`, `"\u12"`, `"\u12g4"`, `"abc`, `-`, `-0`, `-01`, `0.`, `.5`, `1e`, `1E+`, `1e-5`, `2.5E+10`,
+		`01`, `1x`, `[1,]`, `[,1]`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `{"a":1 "b":2}`, `[]`, `{}`, ` [ ] `, `tru`, `nul`,
+		`true false`, "\ufeff{}", ``, ` `, `[1 2]`, `{"":null}`, `[[[[]]]]`, `"` + strings.Repeat("x", 100) + `é"`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat("}", 10001),
+	} {
+		want, werr := decodeWithEncodingJSON([]byte(in))
+		got, err := jsonvalue.Decode([]byte(in))
+		if (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%.60q: Decode %#v, %v; encoding/json %#v, %v", in, got, err, want, werr)
+		}
+	}
+}
+
+// FuzzDecodeLikeEncodingJSON: Decode accepts exactly what encoding/json
+// accepts and makes the same values.
+func FuzzDecodeLikeEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"id":9007199254740993,"a":[1e3,-0.5,null,true,false,"\u00e9\ud83d\ude00"]}`,
+		"\"\xff\\ud800x\"", `{"a":{"a":1},"a":[]}`, ` 1 `, `[1] 2`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := decodeWithEncodingJSON(data)
+		got, err := jsonvalue.Decode(data)
+		if (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: Decode %#v, %v; encoding/json %#v, %v", data, got, err, want, werr)
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	b.Run("jsonvalue.Decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := jsonvalue.Decode(benchDoc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeWithEncodingJSON(benchDoc); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
