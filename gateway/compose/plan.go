@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/internal/jsonvalue"
+	"github.com/gatescale/gatescale/internal/mediatype"
 )
 
 // PartialHeader lists the optional calls left out of an answer.
@@ -427,8 +427,8 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	if c.method == http.MethodHead || resp.StatusCode == http.StatusNoContent {
 		return nil, nil
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return nil, fail(http.StatusBadGateway, "not_json", "upstream %s answered %q, not JSON", c.Upstream, mt)
+	if ct := resp.Header.Get("Content-Type"); !mediatype.IsJSON(ct) {
+		return nil, fail(http.StatusBadGateway, "not_json", "upstream %s answered %q, not JSON", c.Upstream, mediatype.Of(ct))
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, rn.p.maxBytes+1))
 	if err != nil {

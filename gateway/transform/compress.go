@@ -2,7 +2,6 @@ package transform
 
 import (
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/gatescale/gatescale/internal/mediatype"
 )
 
 // Compressor compresses answers with gzip or zstd, as the client's
@@ -226,8 +227,8 @@ func (c *Compressor) eligible(code int, h http.Header) bool {
 			return false
 		}
 	}
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil {
+	mt := mediatype.Of(h.Get("Content-Type"))
+	if mt == "" {
 		return false
 	}
 	for _, p := range c.types {

@@ -2,7 +2,6 @@ package transform
 
 import (
 	"errors"
-	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/internal/interim"
+	"github.com/gatescale/gatescale/internal/mediatype"
 )
 
 // Transformer applies one route's Rules. It is safe for concurrent use.
@@ -233,20 +233,12 @@ func transformable(code int, h http.Header) bool {
 	if code < 200 || code > 299 || code == http.StatusNoContent || code == http.StatusPartialContent {
 		return false
 	}
-	return isJSON(h.Get("Content-Type"))
+	return mediatype.IsJSON(h.Get("Content-Type"))
 }
 
 func encoded(h http.Header) bool {
 	ce := h.Get("Content-Encoding")
 	return ce != "" && !strings.EqualFold(ce, "identity")
-}
-
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || (strings.Contains(mt, "/") && strings.HasSuffix(mt, "+json"))
 }
 
 func (sw *shapeWriter) Write(b []byte) (int, error) {
