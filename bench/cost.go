@@ -33,18 +33,8 @@ const userHZ = 100
 func cpuTime(pids []int) time.Duration {
 	var ticks int64
 	for _, pid := range pids {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		// After the parenthesised command, field 3 (state) is f[0]:
-		// utime (14) and stime (15) are f[11] and f[12].
-		f := strings.Fields(s[i+1:])
+		// utime (field 14) and stime (15).
+		f := procStat(strconv.Itoa(pid))
 		if len(f) < 13 {
 			continue
 		}

@@ -623,22 +623,28 @@ func (p *proc) groupPIDs() []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// Fields after the parenthesised command: state ppid pgrp ...
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 2 && f[2] == strconv.Itoa(pgid) {
+		// Fields state ppid pgrp ...
+		if f := procStat(ent.Name()); len(f) > 2 && f[2] == strconv.Itoa(pgid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// procStat returns the fields of /proc/PID/stat after the parenthesised
+// command (which may hold spaces): f[0] is field 3, the state, so field N
+// is f[N-3]. nil when the process is gone.
+func procStat(pid string) []string {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
 }
 
 // peakRSS sums VmHWM (peak resident set) over the target's processes.
