@@ -15,6 +15,13 @@
 // (median over rounds of the paired per-round ratios), the cores used and
 // the load average as a Markdown report.
 //
+// Each run also says what a request cost: the CPU time of the target's and
+// the backend's processes over the run (from /proc), and, with
+// Options.Syscalls, the target's system calls per request by kind, counted
+// by perf stat in one more run — which is where a Go proxy and nginx part:
+// Go's netpoller reads a socket before waiting on it, so three of a Go
+// proxy's five reads per request find nothing.
+//
 // The numbers are never asserted: a benchmark reports, it does not fail on
 // a number. bench/compare is the command behind `make bench-compare`.
 package bench
