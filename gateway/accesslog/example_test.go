@@ -147,3 +147,42 @@ func ExampleLog_Flush() {
 	fmt.Println(strings.Count(string(held), "\n"), strings.Count(string(written), "\n"))
 	// Output: 0 3
 }
+
+// Middleware logs a 5xx at Warn and the rest at Info, so a logger at Warn
+// keeps only the failures; a request whose handler panics is logged as a
+// 500 before the panic goes on.
+func ExampleMiddleware() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level: slog.LevelWarn,
+		// Keep a few attributes so the output below is short and stable.
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			switch a.Key {
+			case slog.LevelKey, slog.MessageKey, "method", "path", "status":
+				return a
+			}
+			return slog.Attr{}
+		},
+	}))
+	h := accesslog.Middleware(logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/down":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/bug":
+			panic("boom")
+		}
+	}))
+	for _, path := range []string{"/ok", "/down", "/bug"} {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					fmt.Println("recovered:", v) // net/http's server would do this
+				}
+			}()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+		}()
+	}
+	// Output:
+	// level=WARN msg=request method=GET path=/down status=503
+	// level=WARN msg=request method=GET path=/bug status=500
+	// recovered: boom
+}

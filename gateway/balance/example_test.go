@@ -82,3 +82,44 @@ func ExampleHash() {
 	fmt.Println(len(rest), pk.Pick(r) == first, policy.Picker(rest).Pick(r) == first)
 	// Output: 2 true true
 }
+
+// An Endpoint is an instance plus what the gateway keeps for it: the base
+// URL (scheme http unless the instance says otherwise), the requests in
+// flight and the weight that weighted policies use.
+func ExampleNewEndpoint() {
+	e := balance.NewEndpoint(discovery.Instance{Addr: "10.0.0.1:8443", Scheme: "https"})
+	fmt.Println(e.URL, e.Key(), e.EffectiveWeight())
+
+	plain := balance.NewEndpoint(discovery.Instance{ID: "users-b", Addr: "10.0.0.2:8080", Weight: 3})
+	plain.Acquire() // a request starts ...
+	fmt.Println(plain.URL, plain.Key(), plain.EffectiveWeight(), plain.InFlight())
+	plain.Release() // ... and ends
+	fmt.Println(plain.InFlight())
+	// Output:
+	// https://10.0.0.1:8443 10.0.0.1:8443 1
+	// http://10.0.0.2:8080 users-b 3 1
+	// 0
+}
+
+// ByName maps a configuration's balancer name onto its Policy; hash is
+// refused because it needs a request key.
+func ExampleByName() {
+	for _, name := range []string{"round_robin", "weighted", "p2c"} {
+		p, err := balance.ByName(name)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Printf("%s %T\n", p.Name(), p)
+	}
+	_, err := balance.ByName("hash")
+	fmt.Println(err)
+	_, err = balance.ByName("random")
+	fmt.Println(err)
+	// Output:
+	// round_robin balance.RoundRobin
+	// weighted balance.Weighted
+	// p2c balance.P2C
+	// balance policy "hash" needs a request key: build balance.Hash{Key: ...} (e.g. balance.HeaderKey, CookieKey, ClientIPKey) instead of ByName
+	// unknown balance policy "random" (valid: round_robin, weighted, p2c, hash)
+}

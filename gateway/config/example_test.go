@@ -1,7 +1,12 @@
 package config_test
 
 import (
+	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/gatescale/gatescale/gateway/config"
 )
@@ -46,4 +51,47 @@ routes:
 	// users /users [get] 1048576 users
 	// gatescale.yaml:4:17: upstreams.users.instances[0]: addr must be host:port: address 127.0.0.1: missing port in address
 	// gatescale.yaml:8:15: routes[0].upstream: "userz" is not defined (defined: users)
+}
+
+// Load reads the file and parses it like Parse; the path names the file in
+// every error.
+func ExampleLoad() {
+	dir, err := os.MkdirTemp("", "config")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "gatescale.yaml")
+	doc := []byte(`
+listen: 127.0.0.1:8000
+upstreams:
+  users:
+    instances: [127.0.0.1:9001]
+routes:
+  - name: users
+    path_prefix: /users
+    upstream: users
+`)
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	l, err := config.Load(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(l.Listen, l.AdminListen, l.Spec.Routes[0].Name, l.Spec.Routes[0].Upstream)
+	// A reload compares Hash to skip a file whose bytes did not change.
+	fmt.Println(l.Hash == sha256.Sum256(doc))
+
+	// A file that cannot be read is an error naming its path.
+	_, err = config.Load("testdata/missing.yaml")
+	fmt.Println(err, errors.Is(err, fs.ErrNotExist))
+	// Output:
+	// 127.0.0.1:8000 127.0.0.1:9090 users users
+	// true
+	// testdata/missing.yaml: no such file or directory true
 }

@@ -66,3 +66,41 @@ func ExampleLoadFile() {
 	fmt.Println(c.ID, err)
 	// Output: billing <nil>
 }
+
+// Validate checks consumers as a Store's Replace would, all problems at
+// once, without storing them: for a consumers file before it is used.
+func ExampleValidate() {
+	key := consumer.HashKey("gsk_example-only").String()
+	err := consumer.Validate([]consumer.Consumer{
+		{ID: "alice", APIKeys: []consumer.APIKey{{ID: "cli", SHA256: key}}},
+		{ID: "bob", APIKeys: []consumer.APIKey{{ID: "cli", SHA256: key}}},
+		{ID: "alice", Certificates: []string{"spiffe://example.org/alice"}},
+	})
+	fmt.Println(err)
+	// Output:
+	// consumers[1].api_keys[0].id: "cli" is already used by consumers[0].api_keys[0]
+	// consumers[1].api_keys[0].sha256: the same key is listed twice
+	// consumers[2].id: "alice" is already used
+	// consumers[2].certificates[0]: "spiffe://example.org/alice" is not one of cn:, subject:, dns:, uri:, email: or sha256: followed by a value
+}
+
+// Merge combines what a token grants with what the consumer record adds,
+// each value once and the token's first.
+func ExampleMerge() {
+	fromToken := []string{"orders:read", "orders:write"}
+	fromConsumer := []string{"orders:read", "", "billing:read"}
+	fmt.Println(consumer.Merge(fromToken, fromConsumer))
+	// Output: [orders:read orders:write billing:read]
+}
+
+// HashKey is how a key is stored and looked up: its SHA-256, written in
+// hex in the consumer's api_keys.
+func ExampleHashKey() {
+	h := consumer.HashKey("gsk_example-only")
+	parsed, err := consumer.ParseKeyHash(h.String())
+	fmt.Println(len(h.String()), parsed == h, err)
+	fmt.Println(h.String()[:16]) // sha256sum's first digits for the same bytes
+	// Output:
+	// 64 true <nil>
+	// d31d3cc0030fded9
+}

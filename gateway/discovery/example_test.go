@@ -21,3 +21,22 @@ func ExampleStatic() {
 	// 1 instance(s)
 	// 2 instance(s)
 }
+
+// NewStatic copies the lists it is given, and knows only those services.
+// With a context already cancelled, Watch delivers the current list and
+// returns at once.
+func ExampleNewStatic() {
+	services := map[string][]discovery.Instance{"users": {{Addr: "10.0.0.1:80"}}}
+	s := discovery.NewStatic(services)
+	services["users"][0].Addr = "10.0.0.9:80" // not seen by s: it holds a copy
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Watch(ctx, "users", func(u discovery.Update) { fmt.Println(u.Instances[0].Addr) })
+	fmt.Println(err)
+	fmt.Println(s.Watch(ctx, "orders", func(discovery.Update) {}))
+	// Output:
+	// 10.0.0.1:80
+	// <nil>
+	// static resolver: no service "orders"
+}

@@ -3,6 +3,11 @@ package live_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/live"
@@ -48,4 +53,47 @@ func ExampleValidate() {
 	}
 	fmt.Println(live.Validate(c))
 	// Output: routes[1].path: GET /a is already routed by route "a"
+}
+
+// One Runtime per process builds every revision and keeps what an unchanged
+// part owns: here route users' rate-limit bucket, so a reload does not hand
+// its clients a fresh budget. It needs no cluster: Kubernetes and Consul
+// clients are made only for upstreams that use them.
+func ExampleNewRuntime() {
+	reg := prometheus.NewRegistry()
+	rt := live.NewRuntime(live.WithRegistry(reg))
+	defer rt.Close()
+
+	c := &spec.Config{
+		Upstreams: map[string]spec.Upstream{"users": {Instances: []spec.Instance{{Addr: "127.0.0.1:9001"}}}},
+		Routes: []spec.Route{{Name: "users", PathPrefix: "/users", Upstream: "users",
+			RateLimit: []spec.RateLimitPolicy{{Rate: 1, Per: spec.Duration(time.Minute), Burst: 1}}}},
+	}
+	for _, prefix := range []string{"/users", "/v2/users"} { // a revision, then a reload
+		c.Routes[0].PathPrefix = prefix
+		built, err := rt.Build(c)
+		if err != nil {
+			panic(err)
+		}
+		built.Commit() // as after a successful (*gateway.Gateway).Apply
+		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+		mw := built.Gateway.Routes[0].Middleware
+		for i := len(mw) - 1; i >= 0; i-- {
+			h = mw[i](h)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", prefix, nil))
+		fmt.Println(prefix, rec.Code, rt.Resources())
+	}
+
+	// The metrics are registered once per registry: a second Runtime needs
+	// its own.
+	func() {
+		defer func() { fmt.Println(recover()) }()
+		live.NewRuntime(live.WithRegistry(reg))
+	}()
+	// Output:
+	// /users 200 [local|users]
+	// /v2/users 429 [local|users]
+	// authn metrics: register: duplicate metrics collector registration attempted
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -41,4 +42,39 @@ func Example() {
 	// Output:
 	// gatescale_http_requests_in_flight{route="unmatched"} 0
 	// gatescale_http_requests_total{code="200",method="GET",route="unmatched"} 3
+}
+
+// New registers the collectors with the options' buckets. A second
+// Metrics on the same registry, or buckets that are not increasing, is an
+// error rather than a panic.
+func ExampleNew() {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg,
+		metrics.WithBuckets([]float64{.01, .1, 1}), // seconds
+		metrics.WithNativeHistogram(1))             // classic buckets only
+	if err != nil {
+		panic(err)
+	}
+	m.ObserveUpstream("users", 200, 50*time.Millisecond)
+
+	families, _ := reg.Gather()
+	for _, mf := range families {
+		if mf.GetName() != metrics.UpstreamRequestDuration {
+			continue
+		}
+		for _, b := range mf.GetMetric()[0].GetHistogram().GetBucket() {
+			fmt.Printf("le=%g %d\n", b.GetUpperBound(), b.GetCumulativeCount())
+		}
+	}
+
+	_, err = metrics.New(reg)
+	fmt.Println(err)
+	_, err = metrics.New(prometheus.NewRegistry(), metrics.WithSizeBuckets([]float64{1e3, 1e2}))
+	fmt.Println(err)
+	// Output:
+	// le=0.01 0
+	// le=0.1 1
+	// le=1 1
+	// metrics: register: duplicate metrics collector registration attempted
+	// metrics: buckets [1000 100] must be non-empty and strictly increasing
 }

@@ -143,3 +143,34 @@ func ExamplePastDeadline() {
 	// true
 	// false
 }
+
+// The transport's tuning, for a gateway rather than a browser: a large idle
+// pool per upstream, no HTTP_PROXY, bounded handshakes, and bodies passed
+// through compressed or not as the upstream sent them.
+func ExampleNewTransport() {
+	tr := proxy.NewTransport()
+	defer tr.CloseIdleConnections()
+	fmt.Println(tr.MaxIdleConnsPerHost, tr.Proxy == nil, tr.TLSHandshakeTimeout, tr.DisableCompression, tr.ForceAttemptHTTP2)
+
+	// A Proxy's default transport is NewHTTP1Transport(NewTransport());
+	// WithTransport replaces it, e.g. with this one after changing a field.
+	// Output: 512 true 5s true false
+}
+
+// A budget of 20% of requests and no floor: after ten requests two retries
+// fit and the third does not. A Retry with this Budget stops retrying there.
+func ExampleNewBudget() {
+	b := proxy.NewBudget(0.2, 0)
+	for range 10 {
+		b.Request()
+	}
+	fmt.Println(b.Withdraw(), b.Withdraw(), b.Withdraw())
+
+	// The floor lets a quiet upstream still retry: 0.3 per second is 3
+	// retries over the 10-second window, with no requests counted.
+	quiet := proxy.NewBudget(0.2, 0.3)
+	fmt.Println(quiet.Withdraw(), quiet.Withdraw(), quiet.Withdraw(), quiet.Withdraw())
+	// Output:
+	// true true false
+	// true true true false
+}

@@ -76,3 +76,32 @@ func ExampleClientIP() {
 	fmt.Println(key(r))
 	// Output: ip:203.0.113.7
 }
+
+// One InFlight given to the middleware before a reload and to the one the
+// reload builds: a request still in flight in the old one counts against
+// the new one's limit.
+func ExampleNewInFlight() {
+	counter := ratelimit.NewInFlight()
+	policy := ratelimit.ConcurrencyPolicy{Name: "uploads", Max: 1, Counter: counter}
+
+	var reloaded http.Handler
+	before := ratelimit.Concurrency(policy)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// This request is in flight while the new middleware serves another.
+		fmt.Println("in flight:", counter.Count(""))
+		rec := httptest.NewRecorder()
+		reloaded.ServeHTTP(rec, httptest.NewRequest("PUT", "/files/b", nil))
+		fmt.Println("during the old request:", rec.Code)
+	}))
+	reloaded = ratelimit.Concurrency(policy)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+
+	before.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("PUT", "/files/a", nil))
+	fmt.Println("in flight:", counter.Count(""))
+	rec := httptest.NewRecorder()
+	reloaded.ServeHTTP(rec, httptest.NewRequest("PUT", "/files/b", nil))
+	fmt.Println("after it:", rec.Code)
+	// Output:
+	// in flight: 1
+	// during the old request: 429
+	// in flight: 0
+	// after it: 200
+}

@@ -38,3 +38,27 @@ func ExampleSanitize() {
 	// /log%0D%0Alevel=ERROR forged
 	// /very/long/pa...
 }
+
+// New writes at level Warn; zero Options fields take the defaults
+// (DefaultPerSecond, DefaultBurst, DefaultMaxPath), and a path longer than
+// MaxPath is cut, with its full length alongside.
+func ExampleNew() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // a stable output
+			}
+			return a
+		}}))
+	l := refusallog.New(logger, refusallog.Options{MaxPath: 16})
+	defer l.Close()
+	r := httptest.NewRequest("GET", "/static/%2e%2e/%2e%2e/etc/passwd", nil)
+	l.Log(r, "dot segment")
+
+	// A logger that drops Warn gets no lines at all.
+	quiet := refusallog.New(slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelError})), refusallog.Options{})
+	quiet.Log(r, "dot segment")
+	quiet.Close()
+	// Output:
+	// level=WARN msg="request refused" reason="dot segment" method=GET path=/static/%2e... path_bytes=32 client=192.0.2.1
+}

@@ -28,3 +28,21 @@ func ExamplePointer() {
 	fmt.Println(spec.Pointer(`upstreams["a/b"].instances[0].addr`))
 	// Output: /upstreams/a~1b/instances/0/addr
 }
+
+// CheckRoutes checks a route table built in Go on its own: the routes'
+// fields and unique names, but not that their upstreams exist (there is
+// no Config to look them up in).
+func ExampleCheckRoutes() {
+	users := spec.Route{Name: "users", PathPrefix: "/users", Upstream: "defined-elsewhere"}
+	fmt.Println(spec.CheckRoutes([]spec.Route{users}))
+
+	err := spec.CheckRoutes([]spec.Route{users, {Name: "users", PathPrefix: "orders", Upstream: "orders"}})
+	fields, _ := spec.FieldErrors(err)
+	for _, fe := range fields {
+		fmt.Println(fe.Pointer(), fe.Message)
+	}
+	// Output:
+	// <nil>
+	// /routes/1/name "users" is already used by routes[0]
+	// /routes/1/path_prefix "orders" must begin with /
+}

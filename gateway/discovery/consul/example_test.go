@@ -42,3 +42,17 @@ func ExampleRegister() {
 	}
 	defer reg.Deregister(ctx)
 }
+
+// NewClient only builds the client: it does not dial, so it succeeds with
+// no agent running; a non-empty addr or token wins over the environment. An
+// address the Consul client cannot use is refused at once.
+func ExampleNewClient() {
+	client, err := consul.NewClient("http://127.0.0.1:8500", "a-token")
+	fmt.Println(client != nil, err)
+
+	_, err = consul.NewClient("tcp://127.0.0.1:8500", "")
+	fmt.Println(err)
+	// Output:
+	// true <nil>
+	// Unknown protocol scheme: tcp
+}
