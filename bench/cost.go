@@ -70,7 +70,7 @@ var (
 var tracefsEvents = []string{"/sys/kernel/tracing/events/syscalls", "/sys/kernel/debug/tracing/events/syscalls"}
 
 // perfEvents returns perf stat's -e/--filter arguments for the tracepoints
-// this kernel has, and the name each counted line will carry.
+// this kernel has.
 func perfEvents() ([]string, error) {
 	var dir string
 	for _, d := range tracefsEvents {

@@ -196,40 +196,53 @@ func (p *parser) array() (any, error) {
 
 // number takes the JSON number at p.i as it is written.
 func (p *parser) number() (any, error) {
-	start := p.i
-	digits := func() int {
-		n := 0
-		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
-	if p.s[p.i] == '-' {
-		p.i++
-	}
-	switch {
-	case p.i < len(p.s) && p.s[p.i] == '0':
-		p.i++
-	case digits() == 0:
+	n, ok := numberLen(p.s[p.i:])
+	if !ok {
+		p.i += n
 		return nil, p.unexpected("a digit")
 	}
-	if p.i < len(p.s) && p.s[p.i] == '.' {
-		p.i++
+	v := json.Number(p.s[p.i : p.i+n])
+	p.i += n
+	return v, nil
+}
+
+// numberLen measures the JSON number (RFC 8259 section 6) s starts with.
+// ok false means s does not start with one; n is then where a digit was
+// wanted.
+func numberLen(s string) (n int, ok bool) {
+	i := 0
+	digits := func() int {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return i, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
 		if digits() == 0 {
-			return nil, p.unexpected("a digit after '.'")
+			return i, false
 		}
 	}
-	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
-			p.i++
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
 		}
 		if digits() == 0 {
-			return nil, p.unexpected("a digit in the exponent")
+			return i, false
 		}
 	}
-	return json.Number(p.s[start:p.i]), nil
+	return i, true
 }
 
 // str decodes the string at p.i. One without escapes or invalid UTF-8 is
