@@ -114,8 +114,12 @@ func (t *HTTP1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	var body []byte
 	read := false
+	// A request that is never sent twice first makes sure a pooled
+	// connection is still open (one system call); others find out by
+	// trying, and go again.
+	check := !replayable(req)
 	for fresh := false; ; fresh = true {
-		c, reused, err := pool.get(ctx, &t.dialer, fresh)
+		c, reused, err := pool.get(ctx, &t.dialer, fresh, check)
 		if err != nil {
 			closeBody(req)
 			return nil, err
@@ -194,21 +198,26 @@ type connPool struct {
 	idle []*h1conn
 }
 
-func (p *connPool) get(ctx context.Context, d *net.Dialer, fresh bool) (*h1conn, bool, error) {
-	if !fresh {
+// get takes the most recently used idle connection, or dials a new one
+// when there is none or fresh is set. With check, an idle connection the
+// upstream has closed (or written to unasked) is closed and skipped.
+func (p *connPool) get(ctx context.Context, d *net.Dialer, fresh, check bool) (*h1conn, bool, error) {
+	for !fresh {
 		p.mu.Lock()
-		for n := len(p.idle); n > 0; n = len(p.idle) {
-			c := p.idle[n-1]
-			p.idle[n-1] = nil
-			p.idle = p.idle[:n-1]
-			if p.idleTimeout > 0 && time.Since(c.idleSince) > p.idleTimeout {
-				c.conn.Close()
-				continue
-			}
+		n := len(p.idle)
+		if n == 0 {
 			p.mu.Unlock()
-			return c, true, nil
+			break
 		}
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
+		if (p.idleTimeout > 0 && time.Since(c.idleSince) > p.idleTimeout) || (check && !c.open()) {
+			c.conn.Close()
+			continue
+		}
+		return c, true, nil
 	}
 	conn, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
@@ -263,6 +272,18 @@ type h1conn struct {
 }
 
 func (c *h1conn) close() { c.conn.Close() }
+
+// open reports whether an idle connection can carry a request: the
+// upstream has not closed it and has sent nothing. http.Transport learns
+// this from the read it keeps pending on every connection; this transport
+// keeps none (it would cost a goroutine and a system call per request), so
+// it peeks once, without waiting, for the requests that need to know.
+func (c *h1conn) open() bool {
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	return socketOpen(c.conn)
+}
 
 // nothingRead is the error of an exchange that failed before any byte of
 // the answer arrived; written says whether the request had been sent.

@@ -503,3 +503,72 @@ func TestServeHeadersTrailersStreams(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP1UpstreamClosedIdle: an upstream that closes keep-alive
+// connections after a short idle time (Node's default is 5 s) must not
+// cost a request: a POST, which is never sent twice, finds the pooled
+// connection closed before it is written and goes on a new one, as with
+// http.Transport, whose read loop sees the close while the connection is
+// idle.
+func TestHTTP1UpstreamClosedIdle(t *testing.T) {
+	var posts, opened, closed atomic.Int64
+	hold := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+		} else {
+			<-hold // keep both GETs in flight: two connections
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s", r.Method, b)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed:
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	tr := newH1(t)
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("GET", srv.URL, nil)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}()
+		}
+		for opened.Load()-closed.Load() < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		hold <- struct{}{}
+		hold <- struct{}{}
+		wg.Wait()
+		// Both pooled connections are now closed by the upstream.
+		srv.CloseClientConnections()
+		for deadline := time.Now().Add(10 * time.Second); closed.Load() < opened.Load(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the upstream did not close its connections")
+			}
+		}
+		before := posts.Load()
+		_, body := get(t, tr, "POST", srv.URL, strings.NewReader("once"))
+		if body != "POST once" {
+			t.Fatalf("round %d: POST answered %q", round, body)
+		}
+		if n := posts.Load() - before; n != 1 {
+			t.Fatalf("round %d: the upstream saw the POST %d times", round, n)
+		}
+	}
+}
