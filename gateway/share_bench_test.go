@@ -3,18 +3,28 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/accesslog"
+	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/proxy"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -99,7 +109,12 @@ func allocsPer(n int, f func()) (allocs, bytes float64) {
 //     (proxy.NewHTTP1Transport), body read into a reused buffer and closed;
 //   - the gateway: Gateway.ServeHTTP of a prepared request into a
 //     nopWriter (request id, metrics, route table, balancer, proxy,
-//     optionally the access log), the same round trip inside.
+//     optionally the access log), the same round trip inside;
+//   - the full chain of `make bench-compare`'s gatescale-full target, from
+//     the same kind of file: JWT (HS256, one token, so the verified-token
+//     memory answers after the first request) + scope authorization +
+//     local rate limit per consumer + passive health + access log (as
+//     `gatescale run` writes it).
 //
 // own-allocs/op and own-B/op are the difference. The backend allocates
 // nothing (rawBackend) and the client side is not in the process; the
@@ -131,24 +146,51 @@ func BenchmarkGatewayShare(b *testing.B) {
 	for _, variant := range []struct {
 		name      string
 		accessLog bool
-	}{{"routing", false}, {"routing+accesslog", true}} {
+		full      bool
+	}{{"routing", false, false}, {"routing+accesslog", true, false}, {"full", false, true}} {
 		b.Run(variant.name, func(b *testing.B) {
-			gw, err := gateway.New(gateway.WithRegistry(prometheus.NewRegistry()), gateway.WithAccessLog(variant.accessLog),
-				gateway.WithTransport(tr), gateway.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+			logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+			opts := []gateway.Option{gateway.WithRegistry(prometheus.NewRegistry()), gateway.WithAccessLog(variant.accessLog),
+				gateway.WithTransport(tr), gateway.WithLogger(logger)}
+			var loaded *config.Loaded
+			if variant.full {
+				loaded = loadFullChain(b, addr)
+				// The access log as `gatescale run` writes it (accesslog.Log's
+				// own encoder), not the slog one of WithAccessLog.
+				o := loaded.AccessLog
+				o.Output, o.Writer = "", io.Discard
+				al, err := accesslog.New(o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer al.Close()
+				opts = append(append(loaded.GatewayOptions(), opts...), gateway.WithMiddleware(al.Middleware))
+			}
+			gw, err := gateway.New(opts...)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer gw.Close()
-			if err := gw.Apply(context.Background(), gateway.Config{
-				Upstreams: []gateway.UpstreamSpec{{Name: "u", Instances: []discovery.Instance{{Addr: addr}}}},
-				Routes:    []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/", Upstream: "u"}}},
-			}); err != nil {
+			if loaded != nil {
+				rt := live.NewRuntime(live.WithLogger(logger))
+				defer rt.Close()
+				err = loaded.Apply(context.Background(), gw, rt)
+			} else {
+				err = gw.Apply(context.Background(), gateway.Config{
+					Upstreams: []gateway.UpstreamSpec{{Name: "u", Instances: []discovery.Instance{{Addr: addr}}}},
+					Routes:    []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/", Upstream: "u"}}},
+				})
+			}
+			if err != nil {
 				b.Fatal(err)
 			}
 			req, _ := http.NewRequest("GET", "http://gateway.example/users/42", nil)
 			req.RemoteAddr = "127.0.0.1:40000"
 			req.Header.Set("User-Agent", "bench")
 			req.Header.Set("Accept", "application/json")
+			if variant.full {
+				req.Header.Set("Authorization", "Bearer "+fullChainToken)
+			}
 			orig := req.Header.Clone()
 			w := &nopWriter{h: http.Header{}}
 			serve := func() {
@@ -165,6 +207,15 @@ func BenchmarkGatewayShare(b *testing.B) {
 			for range 100 {
 				serve()
 			}
+			if variant.full {
+				// A refusal would be cheaper than a proxied request: make
+				// sure the chain let it through.
+				rec := &statusWriter{nopWriter: nopWriter{h: http.Header{}}}
+				gw.ServeHTTP(rec, req)
+				if rec.status != 0 && rec.status != http.StatusOK {
+					b.Fatalf("the full chain answered %d", rec.status)
+				}
+			}
 			gwAllocs, gwBytes := allocsPer(5000, serve)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -176,4 +227,64 @@ func BenchmarkGatewayShare(b *testing.B) {
 			b.ReportMetric(gwBytes-baseBytes, "own-B/op")
 		})
 	}
+}
+
+// statusWriter is a nopWriter that keeps the status.
+type statusWriter struct {
+	nopWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code }
+
+// fullChainSecret and fullChainToken are the HS256 issuer's secret and the
+// token every request of the full variant carries.
+const fullChainSecret = "share-bench-secret-of-at-least-32-bytes"
+
+var fullChainToken = func() string {
+	enc := base64.RawURLEncoding
+	hdr := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	claims := fmt.Sprintf(`{"iss":"https://bench.gatescale.test","aud":"bench","sub":"bench-client","scope":"bench:read","iat":%d,"exp":%d}`,
+		time.Now().Unix(), time.Now().Add(24*time.Hour).Unix())
+	msg := hdr + "." + enc.EncodeToString([]byte(claims))
+	mac := hmac.New(sha256.New, []byte(fullChainSecret))
+	mac.Write([]byte(msg))
+	return msg + "." + enc.EncodeToString(mac.Sum(nil))
+}()
+
+// loadFullChain loads the full chain's file (bench/targets.go's "full"
+// target) with backend as the upstream's one instance.
+func loadFullChain(b *testing.B, backend string) *config.Loaded {
+	b.Helper()
+	b.Setenv("SHARE_BENCH_JWT_SECRET", fullChainSecret)
+	path := filepath.Join(b.TempDir(), "full.yaml")
+	yaml := fmt.Sprintf(`auth:
+  jwt:
+    bench:
+      issuer: https://bench.gatescale.test
+      audiences: [bench]
+      algorithms: [HS256]
+      secret_env: SHARE_BENCH_JWT_SECRET
+upstreams:
+  backend:
+    instances: [%s]
+    balancer: round_robin
+    passive_health: {}
+routes:
+  - name: users
+    path_prefix: /
+    upstream: backend
+    auth: {methods: [jwt]}
+    authorize: {scopes: ["bench:read"]}
+    rate_limit:
+      - {rate: 100000000, per: 1s, key: consumer}
+`, backend)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	loaded, err := config.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return loaded
 }
