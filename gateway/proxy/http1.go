@@ -133,7 +133,7 @@ func (t *HTTP1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			read = true
 		}
-		resp, err := c.exchange(ctx, req, body)
+		resp, err := c.exchange(ctx, req, body, reused)
 		if err == nil {
 			return resp, nil
 		}
@@ -312,13 +312,16 @@ const maxInterim = 16
 
 var errTooManyInterim = fmt.Errorf("proxy: more than %d interim (1xx) answers", maxInterim)
 
+var errIdle408 = errors.New("proxy: 408 Request Timeout on an idle pooled connection")
+
 // aLongTimeAgo is a deadline in the past: setting it wakes a blocked read or
 // write at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// exchange sends req (with body, already read) and reads the answer's
-// head. The connection belongs to the returned body until it ends.
-func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte) (*http.Response, error) {
+// exchange sends req (with body, already read) on c, pooled when reused,
+// and reads the answer's head. The connection belongs to the returned body
+// until it ends.
+func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte, reused bool) (*http.Response, error) {
 	var stop func() bool
 	if ctx.Done() != nil {
 		conn := c.conn
@@ -362,6 +365,14 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte) (
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("proxy: unexpected 101 Switching Protocols"))
+	}
+	// Some servers write a 408 on a keep-alive connection as they close it
+	// for idleness: it was waiting before the request went, and answers
+	// nothing. http.Transport drops it unread; here a request that may go
+	// again does, on a new connection (a 408 that was the request's own
+	// comes again there).
+	if resp.StatusCode == http.StatusRequestTimeout && reused && replayable(req) {
+		return fail(nothingRead{err: errIdle408, written: true})
 	}
 	reuse := !resp.Close && !req.Close
 	if resp.Body == http.NoBody {

@@ -572,3 +572,52 @@ func TestHTTP1UpstreamClosedIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP1Idle408: some servers send "408 Request Timeout" on a keep-alive
+// connection before closing it for idleness. That answer belongs to no
+// request: a GET sent on the pooled connection afterwards must get its own
+// answer from a new connection, not the 408 (http.Transport drops such a
+// connection silently).
+func TestHTTP1Idle408(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				// The connection's idle timeout ends at once.
+				io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+				c.Close()
+				gone <- struct{}{}
+			}()
+		}
+	}()
+	tr := newH1(t)
+	url := "http://" + ln.Addr().String() + "/"
+	for i := range 3 {
+		resp, body := get(t, tr, "GET", url, nil)
+		if resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("GET %d: %d %q, want the upstream's own answer", i, resp.StatusCode, body)
+		}
+		<-gone
+	}
+}
