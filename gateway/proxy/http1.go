@@ -194,8 +194,10 @@ type connPool struct {
 	max         int
 	idleTimeout time.Duration
 
-	mu   sync.Mutex
-	idle []*h1conn
+	mu    sync.Mutex
+	idle  []*h1conn
+	sweep *time.Timer // made once; armed while idle holds a connection
+	armed bool
 }
 
 // get takes the most recently used idle connection, or dials a new one
@@ -226,29 +228,55 @@ func (p *connPool) get(ctx context.Context, d *net.Dialer, fresh, check bool) (*
 	return &h1conn{pool: p, conn: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
 }
 
-// put returns c to the pool, or closes it when the pool is full. Idle
-// connections past the timeout are closed here, from the oldest, so no
-// goroutine sweeps the pool.
+// put returns c to the pool, or closes it when the pool is full.
 func (p *connPool) put(c *h1conn) {
+	c.idleSince = time.Now()
+	p.mu.Lock()
+	full := len(p.idle) >= p.max
+	if !full {
+		p.idle = append(p.idle, c)
+		p.armLocked(p.idleTimeout)
+	}
+	p.mu.Unlock()
+	if full {
+		c.conn.Close()
+	}
+}
+
+// armLocked makes sure the sweep runs within d. A pool whose address gets
+// no more requests (an instance scaled in) is not looked at again, so only
+// a timer can close its connections; one per pool, reset rather than made,
+// costs a request nothing.
+func (p *connPool) armLocked(d time.Duration) {
+	if p.idleTimeout <= 0 || p.armed {
+		return
+	}
+	p.armed = true
+	if p.sweep == nil {
+		p.sweep = time.AfterFunc(d, p.sweepIdle)
+	} else {
+		p.sweep.Reset(d)
+	}
+}
+
+// sweepIdle closes the idle connections past the timeout, from the oldest,
+// and comes back when the next one will be.
+func (p *connPool) sweepIdle() {
 	now := time.Now()
-	c.idleSince = now
 	p.mu.Lock()
 	var stale []*h1conn
-	for len(p.idle) > 0 && p.idleTimeout > 0 && now.Sub(p.idle[0].idleSince) > p.idleTimeout {
+	for len(p.idle) > 0 && now.Sub(p.idle[0].idleSince) >= p.idleTimeout {
 		stale = append(stale, p.idle[0])
 		p.idle[0] = nil
 		p.idle = p.idle[1:]
 	}
-	full := len(p.idle) >= p.max
-	if !full {
-		p.idle = append(p.idle, c)
+	p.armed = false
+	if len(p.idle) > 0 {
+		p.armLocked(p.idle[0].idleSince.Add(p.idleTimeout).Sub(now))
 	}
 	p.mu.Unlock()
 	for _, s := range stale {
 		s.conn.Close()
-	}
-	if full {
-		c.conn.Close()
 	}
 }
 

@@ -621,3 +621,34 @@ func TestHTTP1Idle408(t *testing.T) {
 		<-gone
 	}
 }
+
+// TestHTTP1IdleTimeoutWithoutTraffic: an idle connection is closed once it
+// outlives the idle timeout even when no request goes to its address again
+// — an instance scaled in or replaced keeps no connection (and no file
+// descriptor) of the gateway's forever, as with http.Transport.
+func TestHTTP1IdleTimeoutWithoutTraffic(t *testing.T) {
+	var closed atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	srv.Config.IdleTimeout = time.Hour // the gateway's side must close it
+	srv.Start()
+	t.Cleanup(srv.Close)
+	fb := proxy.NewTransport()
+	fb.IdleConnTimeout = 50 * time.Millisecond
+	tr := proxy.NewHTTP1Transport(fb)
+	t.Cleanup(tr.CloseIdleConnections)
+	if _, body := get(t, tr, "GET", srv.URL, nil); body != "ok" {
+		t.Fatalf("GET: %q", body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); closed.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection is still open 10 s after its 50 ms idle timeout")
+		}
+	}
+}
