@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -42,6 +43,7 @@ type HTTP1Transport struct {
 	dialer      net.Dialer
 	maxIdle     int
 	idleTimeout time.Duration
+	maxHeader   int64
 
 	mu    sync.Mutex
 	pools map[string]*connPool
@@ -52,8 +54,8 @@ type HTTP1Transport struct {
 // closed can be sent again. Larger bodies stream through the fallback.
 const maxInlineBody = 64 << 10
 
-// NewHTTP1Transport returns an HTTP1Transport whose idle pool, idle timeout
-// and dial timeout follow fallback's settings (a nil fallback is
+// NewHTTP1Transport returns an HTTP1Transport whose idle pool, idle timeout,
+// response header limit and dial timeout follow fallback's settings (a nil fallback is
 // NewTransport()).
 func NewHTTP1Transport(fallback *http.Transport) *HTTP1Transport {
 	if fallback == nil {
@@ -64,10 +66,14 @@ func NewHTTP1Transport(fallback *http.Transport) *HTTP1Transport {
 		dialer:      net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
 		maxIdle:     fallback.MaxIdleConnsPerHost,
 		idleTimeout: fallback.IdleConnTimeout,
+		maxHeader:   fallback.MaxResponseHeaderBytes,
 		pools:       map[string]*connPool{},
 	}
 	if t.maxIdle <= 0 {
 		t.maxIdle = http.DefaultMaxIdleConnsPerHost
+	}
+	if t.maxHeader <= 0 {
+		t.maxHeader = 10 << 20 // http.Transport's default
 	}
 	return t
 }
@@ -179,7 +185,7 @@ func (t *HTTP1Transport) pool(addr string) *connPool {
 	t.mu.Lock()
 	p := t.pools[addr]
 	if p == nil {
-		p = &connPool{addr: addr, max: t.maxIdle, idleTimeout: t.idleTimeout}
+		p = &connPool{addr: addr, max: t.maxIdle, idleTimeout: t.idleTimeout, maxHeader: t.maxHeader}
 		t.pools[addr] = p
 	}
 	t.mu.Unlock()
@@ -193,6 +199,7 @@ type connPool struct {
 	addr        string
 	max         int
 	idleTimeout time.Duration
+	maxHeader   int64
 
 	mu    sync.Mutex
 	idle  []*h1conn
@@ -225,7 +232,9 @@ func (p *connPool) get(ctx context.Context, d *net.Dialer, fresh, check bool) (*
 	if err != nil {
 		return nil, false, err
 	}
-	return &h1conn{pool: p, conn: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
+	c := &h1conn{pool: p, conn: conn, bw: bufio.NewWriterSize(conn, 4<<10), limit: math.MaxInt64}
+	c.br = bufio.NewReaderSize(c, 4<<10)
+	return c, false, nil
 }
 
 // put returns c to the pool, or closes it when the pool is full.
@@ -297,9 +306,25 @@ type h1conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
+	limit     int64 // bytes br may still read; bounds an answer's head
 }
 
 func (c *h1conn) close() { c.conn.Close() }
+
+// Read is br's source: the connection, read no further than limit, so an
+// upstream cannot grow an answer's head without end (http.Transport's
+// MaxResponseHeaderBytes).
+func (c *h1conn) Read(p []byte) (int, error) {
+	if c.limit <= 0 {
+		return 0, fmt.Errorf("proxy: upstream response headers exceeded %d bytes", c.pool.maxHeader)
+	}
+	if int64(len(p)) > c.limit {
+		p = p[:c.limit]
+	}
+	n, err := c.conn.Read(p)
+	c.limit -= int64(n)
+	return n, err
+}
 
 // open reports whether an idle connection can carry a request: the
 // upstream has not closed it and has sent nothing. http.Transport learns
@@ -367,6 +392,7 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte, r
 	}
 	var resp *http.Response
 	for interim := 0; ; interim++ {
+		c.limit = c.pool.maxHeader // what br already holds is not counted: a little generous
 		if _, err := c.br.Peek(1); err != nil && interim == 0 {
 			return fail(nothingRead{err: err, written: true})
 		}
@@ -391,6 +417,7 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte, r
 		resp = r
 		break
 	}
+	c.limit = math.MaxInt64 // the body is not bounded
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("proxy: unexpected 101 Switching Protocols"))
 	}

@@ -652,3 +652,58 @@ func TestHTTP1IdleTimeoutWithoutTraffic(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP1ResponseHeaderLimit: an upstream's answer head is bounded like
+// http.Transport's (MaxResponseHeaderBytes of the fallback, 10 MiB when
+// unset), so a broken upstream that sends an endless header line cannot
+// grow the gateway's memory without end.
+func TestHTTP1ResponseHeaderLimit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				size := 1 << 20
+				if req.URL.Path == "/huge" {
+					size = 11 << 20
+				}
+				bw := bufio.NewWriter(c)
+				bw.WriteString("HTTP/1.1 200 OK\r\nX-Big: ")
+				bw.WriteString(strings.Repeat("a", size))
+				bw.WriteString("\r\nContent-Length: 2\r\n\r\nok")
+				bw.Flush()
+			}()
+		}
+	}()
+	fb := proxy.NewTransport()
+	fb.MaxResponseHeaderBytes = 64 << 10
+	small := proxy.NewHTTP1Transport(fb)
+	t.Cleanup(small.CloseIdleConnections)
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/big", nil)
+	if resp, err := small.RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Error("a 1 MiB answer head passed a limit of 64 KiB")
+	}
+	req, _ = http.NewRequest("GET", "http://"+ln.Addr().String()+"/huge", nil)
+	if resp, err := newH1(t).RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Error("an 11 MiB answer head passed the default limit of 10 MiB")
+	}
+}
