@@ -13,6 +13,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -134,7 +135,7 @@ func (t *HTTP1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			// Read only once connected: a dial that fails leaves the body
 			// unread, so the caller may send it to another instance.
 			if body, err = readBody(req); err != nil {
-				c.release(nil, true)
+				c.release(true)
 				return nil, err
 			}
 			read = true
@@ -306,7 +307,8 @@ type h1conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
-	limit     int64 // bytes br may still read; bounds an answer's head
+	limit     int64       // bytes br may still read; bounds an answer's head
+	stop      func() bool // ends the exchange's watch of its context, when it has one
 }
 
 func (c *h1conn) close() { c.conn.Close() }
@@ -375,14 +377,13 @@ var aLongTimeAgo = time.Unix(1, 0)
 // and reads the answer's head. The connection belongs to the returned body
 // until it ends.
 func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte, reused bool) (*http.Response, error) {
-	var stop func() bool
 	if ctx.Done() != nil {
 		conn := c.conn
-		stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(aLongTimeAgo) })
+		c.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(aLongTimeAgo) })
 	}
 	fail := func(err error) (*http.Response, error) {
-		if stop != nil {
-			stop()
+		if c.stop != nil {
+			c.stop()
 		}
 		return nil, err
 	}
@@ -431,19 +432,20 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte, r
 	}
 	reuse := !resp.Close && !req.Close
 	if resp.Body == http.NoBody {
-		c.release(stop, reuse)
+		c.release(reuse)
 		return resp, nil
 	}
-	resp.Body = &h1body{rc: resp.Body, c: c, stop: stop, reuse: reuse}
+	resp.Body = &h1body{rc: resp.Body, c: c, ctx: ctx, reuse: reuse}
 	return resp, nil
 }
 
 // release ends an exchange: the connection goes back to the pool when it
 // can carry another request, and is closed otherwise.
-func (c *h1conn) release(stop func() bool, reuse bool) {
-	if stop != nil && !stop() {
+func (c *h1conn) release(reuse bool) {
+	if c.stop != nil && !c.stop() {
 		reuse = false // the context ended: the deadline may already be set
 	}
+	c.stop = nil
 	if reuse {
 		c.pool.put(c)
 	} else {
@@ -455,16 +457,20 @@ func (c *h1conn) release(stop func() bool, reuse bool) {
 type h1body struct {
 	rc    io.ReadCloser
 	c     *h1conn
-	stop  func() bool
+	ctx   context.Context // the request's
 	reuse bool
-
-	mu   sync.Mutex
-	done bool
+	done  atomic.Bool // not a mutex: the struct stays in its size class
 }
 
 func (b *h1body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
+		if err != io.EOF && b.ctx.Err() != nil {
+			// The read failed on the deadline the context's end set: the
+			// error is the context's, as with http.Transport, not a
+			// timeout that reads as the upstream's fault.
+			err = context.Cause(b.ctx)
+		}
 		b.end(err == io.EOF)
 	}
 	return n, err
@@ -478,14 +484,9 @@ func (b *h1body) Close() error {
 // end releases the connection: for reuse only after a clean EOF (the whole
 // answer was read, so the next one starts at the buffer's head).
 func (b *h1body) end(eof bool) {
-	b.mu.Lock()
-	if b.done {
-		b.mu.Unlock()
-		return
+	if b.done.CompareAndSwap(false, true) {
+		b.c.release(b.reuse && eof)
 	}
-	b.done = true
-	b.mu.Unlock()
-	b.c.release(b.stop, b.reuse && eof)
 }
 
 // writeRequest writes req's head and body. Like http.Transport it adds no

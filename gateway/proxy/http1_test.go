@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -705,5 +706,78 @@ func TestHTTP1ResponseHeaderLimit(t *testing.T) {
 	if resp, err := newH1(t).RoundTrip(req); err == nil {
 		resp.Body.Close()
 		t.Error("an 11 MiB answer head passed the default limit of 10 MiB")
+	}
+}
+
+// logRecorder keeps the messages logged at Warn or above.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecorder) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelWarn }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// TestHTTP1BodyReadAfterCancel: reading an answer's body after the
+// request's context was cancelled fails with the context's error, as with
+// http.Transport — not with an i/o timeout, which reads as the upstream's
+// fault: a client that leaves a stream is no upstream failure to log.
+func TestHTTP1BodyReadAfterCancel(t *testing.T) {
+	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	tr := newH1(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", back.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, len("data: 1\n\n"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("reading the body after a cancel: %v, want context.Canceled", err)
+	}
+
+	// Through the proxy: a client that leaves a stream logs no warning.
+	logs := &logRecorder{}
+	p := proxy.New(startUpstream(t, []string{addr(back)}), proxy.WithTransport(tr), proxy.WithLogger(slog.New(logs)))
+	served := make(chan struct{})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(served) // before the server sees the abort's panic
+		p.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	ctx, cancel = context.WithCancel(context.Background())
+	req, _ = http.NewRequestWithContext(ctx, "GET", front.URL, nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	<-served
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if len(logs.msgs) > 0 {
+		t.Errorf("a client leaving a stream logged %q", logs.msgs)
 	}
 }
