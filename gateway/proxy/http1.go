@@ -446,6 +446,11 @@ func (c *h1conn) release(reuse bool) {
 		reuse = false // the context ended: the deadline may already be set
 	}
 	c.stop = nil
+	if c.br.Buffered() > 0 {
+		// Bytes after a whole answer belong to none (a body sent with a
+		// HEAD's or a 204's answer): the next answer would start with them.
+		reuse = false
+	}
 	if reuse {
 		c.pool.put(c)
 	} else {

@@ -781,3 +781,63 @@ func TestHTTP1BodyReadAfterCancel(t *testing.T) {
 		t.Errorf("a client leaving a stream logged %q", logs.msgs)
 	}
 }
+
+// TestHTTP1BytesAfterAnswer: an upstream that answers a HEAD with a body,
+// or a 204 with one (a common framework bug), leaves bytes that belong to
+// no answer; the connection must not carry the next request, which would
+// read them as its answer's start and fail (http.Transport drops such a
+// connection as it sees "unsolicited" bytes).
+func TestHTTP1BytesAfterAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					switch req.URL.Path {
+					case "/head":
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+					case "/204":
+						io.WriteString(c, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello")
+					default:
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					}
+				}
+			}()
+		}
+	}()
+	tr := newH1(t)
+	base := "http://" + ln.Addr().String()
+	for _, first := range [][2]string{{"HEAD", "/head"}, {"GET", "/204"}} {
+		get(t, tr, first[0], base+first[1], nil)
+		req, _ := http.NewRequest("GET", base+"/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Errorf("GET after %s %s with a body: %v", first[0], first[1], err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok" {
+			t.Errorf("GET after %s %s with a body: %q", first[0], first[1], b)
+		}
+	}
+}
