@@ -355,7 +355,7 @@ func (e nothingRead) Unwrap() error { return e.err }
 // that said so with an idempotency key.
 func replayable(req *http.Request) bool {
 	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
 	return len(req.Header["Idempotency-Key"]) > 0 || len(req.Header["X-Idempotency-Key"]) > 0
@@ -498,7 +498,11 @@ func (b *h1body) end(eof bool) {
 // header of its own but Host, Content-Length and Connection: close; unlike
 // it, no default User-Agent (a gateway forwards the client's).
 func writeRequest(w *bufio.Writer, req *http.Request, body []byte) {
-	w.WriteString(req.Method)
+	if req.Method == "" {
+		w.WriteString(http.MethodGet) // a client request's empty method means GET
+	} else {
+		w.WriteString(req.Method)
+	}
 	w.WriteByte(' ')
 	u := req.URL
 	switch {
@@ -553,10 +557,19 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) {
 	w.Write(body)
 }
 
-// checkHeader refuses what http.Transport refuses: an invalid Host, a field
-// name that is not a token, or a value with a control character other than
-// tab — so that no value can start a header or a request of its own.
+// checkHeader refuses what http.Transport refuses: a method that is not a
+// token, a control character in the request target (the path is written
+// escaped, the query and an opaque target as they are), an invalid Host, a
+// field name that is not a token, or a value with a control character
+// other than tab — so that nothing can end the request line or a header
+// and start a request of its own.
 func checkHeader(req *http.Request) error {
+	if req.Method != "" && !httpguts.ValidHeaderFieldName(req.Method) { // the same token rule
+		return fmt.Errorf("net/http: invalid method %q", req.Method)
+	}
+	if hasCTL(req.URL.RawQuery) || hasCTL(req.URL.Opaque) {
+		return errors.New("net/http: can't write control character in Request.URL")
+	}
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
@@ -575,4 +588,14 @@ func checkHeader(req *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// hasCTL reports whether s holds an ASCII control character.
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -838,6 +839,51 @@ func TestHTTP1BytesAfterAnswer(t *testing.T) {
 		resp.Body.Close()
 		if string(b) != "ok" {
 			t.Errorf("GET after %s %s with a body: %q", first[0], first[1], b)
+		}
+	}
+}
+
+// TestHTTP1RequestLine: the request line is written as http.Transport
+// writes it: an empty method means GET, and a method or a request target
+// that could end the line (and start a request of the upstream's own) is
+// refused, not sent.
+func TestHTTP1RequestLine(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv, _ := countedServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.RequestURI())
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	})
+	tr := newH1(t)
+	u, _ := url.Parse(srv.URL + "/x")
+	resp, err := tr.RoundTrip(&http.Request{URL: u, Header: http.Header{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "ok" {
+		t.Errorf("a request with an empty method: %d %q, want GET's answer", resp.StatusCode, b)
+	}
+
+	evil := &http.Request{Method: "GET /admin HTTP/1.1\r\nHost: internal\r\n\r\nGET", URL: u, Header: http.Header{}}
+	if resp, err := tr.RoundTrip(evil); err == nil {
+		resp.Body.Close()
+		t.Error("a method with CR LF was sent")
+	}
+	q := *u
+	q.RawQuery = "a=1 HTTP/1.1\r\nHost: internal\r\n\r\nGET /admin?b=2"
+	if resp, err := tr.RoundTrip(&http.Request{Method: "GET", URL: &q, Header: http.Header{}}); err == nil {
+		resp.Body.Close()
+		t.Error("a query with CR LF was sent")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range seen {
+		if strings.Contains(s, "admin") {
+			t.Errorf("the upstream got a smuggled request: %q", s)
 		}
 	}
 }
