@@ -139,7 +139,9 @@ func (p *Proxy) do(req *http.Request, owned bool) (*http.Response, Result, error
 			err = errTryTimeout
 		}
 		ctxDone := ctx.Err() != nil
-		if !ctxDone {
+		// A client's body that failed (too large, cut short) is no sign of
+		// the instance's health.
+		if !ctxDone && (err == nil || body == nil || !body.failed.Load()) {
 			p.up.Observe(ep, err != nil || resp.StatusCode >= 500)
 		}
 		if err == nil {
@@ -390,8 +392,9 @@ func isConnectError(err error) bool {
 // after RoundTrip returned — and only the last attempt's Close may close
 // the real body.
 type replayableBody struct {
-	rc io.ReadCloser
-	n  atomic.Int64 // read by the retry decision while the transport may still read
+	rc     io.ReadCloser
+	n      atomic.Int64 // read by the retry decision while the transport may still read
+	failed atomic.Bool  // a read of rc failed: the client's fault, not the instance's
 
 	mu     sync.Mutex
 	final  *bodyView // the attempt whose response was returned
@@ -407,6 +410,9 @@ type bodyView struct {
 func (v *bodyView) Read(p []byte) (int, error) {
 	n, err := v.b.rc.Read(p)
 	v.b.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		v.b.failed.Store(true)
+	}
 	return n, err
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/balance"
@@ -315,3 +316,48 @@ type closeCounter struct {
 }
 
 func (c *closeCounter) Close() error { c.closed.Add(1); return nil }
+
+// TestClientBodyFailureIsNotTheInstances: a request body that fails on the
+// client's side — larger than LimitBody allows, or cut short by a client
+// that went away — says nothing about the instance: it must not count
+// towards passive ejection, or a few such clients eject healthy instances.
+func TestClientBodyFailureIsNotTheInstances(t *testing.T) {
+	a, _ := backend(t, "a", nil)
+	b, _ := backend(t, "b", nil)
+	u := startUpstream(t, []string{addr(a), addr(b)},
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: time.Minute, MaxEjectionPercent: 100}))
+	p := proxy.New(u, proxy.WithLogger(slog.New(slog.DiscardHandler)))
+	front := httptest.NewServer(proxy.LimitBody(16)(p))
+	t.Cleanup(front.Close)
+
+	// Bodies of unknown length over the limit: 413 each.
+	for i := range 4 {
+		req, _ := http.NewRequest("POST", front.URL+"/upload", io.NopCloser(strings.NewReader(strings.Repeat("x", 100))))
+		req.ContentLength = -1
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("oversized upload %d: %d, want 413", i, resp.StatusCode)
+		}
+	}
+	if n := u.Admitted(); n != 2 {
+		t.Fatalf("admitted = %d after oversized uploads, want both instances", n)
+	}
+
+	// Bodies that break off before their length.
+	for range 4 {
+		body := io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(io.ErrUnexpectedEOF))
+		req, _ := http.NewRequest("POST", "http://svc/upload", body)
+		req.ContentLength = 10
+		if resp, _, err := p.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatal("a call with a broken body succeeded")
+		}
+	}
+	if n := u.Admitted(); n != 2 {
+		t.Fatalf("admitted = %d after uploads cut short, want both instances", n)
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -42,6 +44,7 @@ type HTTP1Transport struct {
 	dialer      net.Dialer
 	maxIdle     int
 	idleTimeout time.Duration
+	maxHeader   int64
 
 	mu    sync.Mutex
 	pools map[string]*connPool
@@ -52,8 +55,8 @@ type HTTP1Transport struct {
 // closed can be sent again. Larger bodies stream through the fallback.
 const maxInlineBody = 64 << 10
 
-// NewHTTP1Transport returns an HTTP1Transport whose idle pool, idle timeout
-// and dial timeout follow fallback's settings (a nil fallback is
+// NewHTTP1Transport returns an HTTP1Transport whose idle pool, idle timeout,
+// response header limit and dial timeout follow fallback's settings (a nil fallback is
 // NewTransport()).
 func NewHTTP1Transport(fallback *http.Transport) *HTTP1Transport {
 	if fallback == nil {
@@ -64,10 +67,14 @@ func NewHTTP1Transport(fallback *http.Transport) *HTTP1Transport {
 		dialer:      net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
 		maxIdle:     fallback.MaxIdleConnsPerHost,
 		idleTimeout: fallback.IdleConnTimeout,
+		maxHeader:   fallback.MaxResponseHeaderBytes,
 		pools:       map[string]*connPool{},
 	}
 	if t.maxIdle <= 0 {
 		t.maxIdle = http.DefaultMaxIdleConnsPerHost
+	}
+	if t.maxHeader <= 0 {
+		t.maxHeader = 10 << 20 // http.Transport's default
 	}
 	return t
 }
@@ -128,12 +135,12 @@ func (t *HTTP1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			// Read only once connected: a dial that fails leaves the body
 			// unread, so the caller may send it to another instance.
 			if body, err = readBody(req); err != nil {
-				c.release(nil, true)
+				c.release(true)
 				return nil, err
 			}
 			read = true
 		}
-		resp, err := c.exchange(ctx, req, body)
+		resp, err := c.exchange(ctx, req, body, reused)
 		if err == nil {
 			return resp, nil
 		}
@@ -179,7 +186,7 @@ func (t *HTTP1Transport) pool(addr string) *connPool {
 	t.mu.Lock()
 	p := t.pools[addr]
 	if p == nil {
-		p = &connPool{addr: addr, max: t.maxIdle, idleTimeout: t.idleTimeout}
+		p = &connPool{addr: addr, max: t.maxIdle, idleTimeout: t.idleTimeout, maxHeader: t.maxHeader}
 		t.pools[addr] = p
 	}
 	t.mu.Unlock()
@@ -193,9 +200,12 @@ type connPool struct {
 	addr        string
 	max         int
 	idleTimeout time.Duration
+	maxHeader   int64
 
-	mu   sync.Mutex
-	idle []*h1conn
+	mu    sync.Mutex
+	idle  []*h1conn
+	sweep *time.Timer // made once; armed while idle holds a connection
+	armed bool
 }
 
 // get takes the most recently used idle connection, or dials a new one
@@ -223,32 +233,60 @@ func (p *connPool) get(ctx context.Context, d *net.Dialer, fresh, check bool) (*
 	if err != nil {
 		return nil, false, err
 	}
-	return &h1conn{pool: p, conn: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
+	c := &h1conn{pool: p, conn: conn, bw: bufio.NewWriterSize(conn, 4<<10), limit: math.MaxInt64}
+	c.br = bufio.NewReaderSize(c, 4<<10)
+	return c, false, nil
 }
 
-// put returns c to the pool, or closes it when the pool is full. Idle
-// connections past the timeout are closed here, from the oldest, so no
-// goroutine sweeps the pool.
+// put returns c to the pool, or closes it when the pool is full.
 func (p *connPool) put(c *h1conn) {
+	c.idleSince = time.Now()
+	p.mu.Lock()
+	full := len(p.idle) >= p.max
+	if !full {
+		p.idle = append(p.idle, c)
+		p.armLocked(p.idleTimeout)
+	}
+	p.mu.Unlock()
+	if full {
+		c.conn.Close()
+	}
+}
+
+// armLocked makes sure the sweep runs within d. A pool whose address gets
+// no more requests (an instance scaled in) is not looked at again, so only
+// a timer can close its connections; one per pool, reset rather than made,
+// costs a request nothing.
+func (p *connPool) armLocked(d time.Duration) {
+	if p.idleTimeout <= 0 || p.armed {
+		return
+	}
+	p.armed = true
+	if p.sweep == nil {
+		p.sweep = time.AfterFunc(d, p.sweepIdle)
+	} else {
+		p.sweep.Reset(d)
+	}
+}
+
+// sweepIdle closes the idle connections past the timeout, from the oldest,
+// and comes back when the next one will be.
+func (p *connPool) sweepIdle() {
 	now := time.Now()
-	c.idleSince = now
 	p.mu.Lock()
 	var stale []*h1conn
-	for len(p.idle) > 0 && p.idleTimeout > 0 && now.Sub(p.idle[0].idleSince) > p.idleTimeout {
+	for len(p.idle) > 0 && now.Sub(p.idle[0].idleSince) >= p.idleTimeout {
 		stale = append(stale, p.idle[0])
 		p.idle[0] = nil
 		p.idle = p.idle[1:]
 	}
-	full := len(p.idle) >= p.max
-	if !full {
-		p.idle = append(p.idle, c)
+	p.armed = false
+	if len(p.idle) > 0 {
+		p.armLocked(p.idle[0].idleSince.Add(p.idleTimeout).Sub(now))
 	}
 	p.mu.Unlock()
 	for _, s := range stale {
 		s.conn.Close()
-	}
-	if full {
-		c.conn.Close()
 	}
 }
 
@@ -269,9 +307,26 @@ type h1conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
+	limit     int64       // bytes br may still read; bounds an answer's head
+	stop      func() bool // ends the exchange's watch of its context, when it has one
 }
 
 func (c *h1conn) close() { c.conn.Close() }
+
+// Read is br's source: the connection, read no further than limit, so an
+// upstream cannot grow an answer's head without end (http.Transport's
+// MaxResponseHeaderBytes).
+func (c *h1conn) Read(p []byte) (int, error) {
+	if c.limit <= 0 {
+		return 0, fmt.Errorf("proxy: upstream response headers exceeded %d bytes", c.pool.maxHeader)
+	}
+	if int64(len(p)) > c.limit {
+		p = p[:c.limit]
+	}
+	n, err := c.conn.Read(p)
+	c.limit -= int64(n)
+	return n, err
+}
 
 // open reports whether an idle connection can carry a request: the
 // upstream has not closed it and has sent nothing. http.Transport learns
@@ -300,7 +355,7 @@ func (e nothingRead) Unwrap() error { return e.err }
 // that said so with an idempotency key.
 func replayable(req *http.Request) bool {
 	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
 	return len(req.Header["Idempotency-Key"]) > 0 || len(req.Header["X-Idempotency-Key"]) > 0
@@ -312,21 +367,23 @@ const maxInterim = 16
 
 var errTooManyInterim = fmt.Errorf("proxy: more than %d interim (1xx) answers", maxInterim)
 
+var errIdle408 = errors.New("proxy: 408 Request Timeout on an idle pooled connection")
+
 // aLongTimeAgo is a deadline in the past: setting it wakes a blocked read or
 // write at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// exchange sends req (with body, already read) and reads the answer's
-// head. The connection belongs to the returned body until it ends.
-func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte) (*http.Response, error) {
-	var stop func() bool
+// exchange sends req (with body, already read) on c, pooled when reused,
+// and reads the answer's head. The connection belongs to the returned body
+// until it ends.
+func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte, reused bool) (*http.Response, error) {
 	if ctx.Done() != nil {
 		conn := c.conn
-		stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(aLongTimeAgo) })
+		c.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(aLongTimeAgo) })
 	}
 	fail := func(err error) (*http.Response, error) {
-		if stop != nil {
-			stop()
+		if c.stop != nil {
+			c.stop()
 		}
 		return nil, err
 	}
@@ -336,6 +393,7 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte) (
 	}
 	var resp *http.Response
 	for interim := 0; ; interim++ {
+		c.limit = c.pool.maxHeader // what br already holds is not counted: a little generous
 		if _, err := c.br.Peek(1); err != nil && interim == 0 {
 			return fail(nothingRead{err: err, written: true})
 		}
@@ -360,23 +418,38 @@ func (c *h1conn) exchange(ctx context.Context, req *http.Request, body []byte) (
 		resp = r
 		break
 	}
+	c.limit = math.MaxInt64 // the body is not bounded
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("proxy: unexpected 101 Switching Protocols"))
 	}
+	// Some servers write a 408 on a keep-alive connection as they close it
+	// for idleness: it was waiting before the request went, and answers
+	// nothing. http.Transport drops it unread; here a request that may go
+	// again does, on a new connection (a 408 that was the request's own
+	// comes again there).
+	if resp.StatusCode == http.StatusRequestTimeout && reused && replayable(req) {
+		return fail(nothingRead{err: errIdle408, written: true})
+	}
 	reuse := !resp.Close && !req.Close
 	if resp.Body == http.NoBody {
-		c.release(stop, reuse)
+		c.release(reuse)
 		return resp, nil
 	}
-	resp.Body = &h1body{rc: resp.Body, c: c, stop: stop, reuse: reuse}
+	resp.Body = &h1body{rc: resp.Body, c: c, ctx: ctx, reuse: reuse}
 	return resp, nil
 }
 
 // release ends an exchange: the connection goes back to the pool when it
 // can carry another request, and is closed otherwise.
-func (c *h1conn) release(stop func() bool, reuse bool) {
-	if stop != nil && !stop() {
+func (c *h1conn) release(reuse bool) {
+	if c.stop != nil && !c.stop() {
 		reuse = false // the context ended: the deadline may already be set
+	}
+	c.stop = nil
+	if c.br.Buffered() > 0 {
+		// Bytes after a whole answer belong to none (a body sent with a
+		// HEAD's or a 204's answer): the next answer would start with them.
+		reuse = false
 	}
 	if reuse {
 		c.pool.put(c)
@@ -389,16 +462,20 @@ func (c *h1conn) release(stop func() bool, reuse bool) {
 type h1body struct {
 	rc    io.ReadCloser
 	c     *h1conn
-	stop  func() bool
+	ctx   context.Context // the request's
 	reuse bool
-
-	mu   sync.Mutex
-	done bool
+	done  atomic.Bool // not a mutex: the struct stays in its size class
 }
 
 func (b *h1body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
+		if err != io.EOF && b.ctx.Err() != nil {
+			// The read failed on the deadline the context's end set: the
+			// error is the context's, as with http.Transport, not a
+			// timeout that reads as the upstream's fault.
+			err = context.Cause(b.ctx)
+		}
 		b.end(err == io.EOF)
 	}
 	return n, err
@@ -412,21 +489,20 @@ func (b *h1body) Close() error {
 // end releases the connection: for reuse only after a clean EOF (the whole
 // answer was read, so the next one starts at the buffer's head).
 func (b *h1body) end(eof bool) {
-	b.mu.Lock()
-	if b.done {
-		b.mu.Unlock()
-		return
+	if b.done.CompareAndSwap(false, true) {
+		b.c.release(b.reuse && eof)
 	}
-	b.done = true
-	b.mu.Unlock()
-	b.c.release(b.stop, b.reuse && eof)
 }
 
 // writeRequest writes req's head and body. Like http.Transport it adds no
 // header of its own but Host, Content-Length and Connection: close; unlike
 // it, no default User-Agent (a gateway forwards the client's).
 func writeRequest(w *bufio.Writer, req *http.Request, body []byte) {
-	w.WriteString(req.Method)
+	if req.Method == "" {
+		w.WriteString(http.MethodGet) // a client request's empty method means GET
+	} else {
+		w.WriteString(req.Method)
+	}
 	w.WriteByte(' ')
 	u := req.URL
 	switch {
@@ -481,10 +557,19 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) {
 	w.Write(body)
 }
 
-// checkHeader refuses what http.Transport refuses: an invalid Host, a field
-// name that is not a token, or a value with a control character other than
-// tab — so that no value can start a header or a request of its own.
+// checkHeader refuses what http.Transport refuses: a method that is not a
+// token, a control character in the request target (the path is written
+// escaped, the query and an opaque target as they are), an invalid Host, a
+// field name that is not a token, or a value with a control character
+// other than tab — so that nothing can end the request line or a header
+// and start a request of its own.
 func checkHeader(req *http.Request) error {
+	if req.Method != "" && !httpguts.ValidHeaderFieldName(req.Method) { // the same token rule
+		return fmt.Errorf("net/http: invalid method %q", req.Method)
+	}
+	if hasCTL(req.URL.RawQuery) || hasCTL(req.URL.Opaque) {
+		return errors.New("net/http: can't write control character in Request.URL")
+	}
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
@@ -503,4 +588,14 @@ func checkHeader(req *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// hasCTL reports whether s holds an ASCII control character.
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }

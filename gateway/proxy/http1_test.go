@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -569,6 +571,319 @@ func TestHTTP1UpstreamClosedIdle(t *testing.T) {
 		}
 		if n := posts.Load() - before; n != 1 {
 			t.Fatalf("round %d: the upstream saw the POST %d times", round, n)
+		}
+	}
+}
+
+// TestHTTP1Idle408: some servers send "408 Request Timeout" on a keep-alive
+// connection before closing it for idleness. That answer belongs to no
+// request: a GET sent on the pooled connection afterwards must get its own
+// answer from a new connection, not the 408 (http.Transport drops such a
+// connection silently).
+func TestHTTP1Idle408(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				// The connection's idle timeout ends at once.
+				io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+				c.Close()
+				gone <- struct{}{}
+			}()
+		}
+	}()
+	tr := newH1(t)
+	url := "http://" + ln.Addr().String() + "/"
+	for i := range 3 {
+		resp, body := get(t, tr, "GET", url, nil)
+		if resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("GET %d: %d %q, want the upstream's own answer", i, resp.StatusCode, body)
+		}
+		<-gone
+	}
+}
+
+// TestHTTP1IdleTimeoutWithoutTraffic: an idle connection is closed once it
+// outlives the idle timeout even when no request goes to its address again
+// — an instance scaled in or replaced keeps no connection (and no file
+// descriptor) of the gateway's forever, as with http.Transport.
+func TestHTTP1IdleTimeoutWithoutTraffic(t *testing.T) {
+	var closed atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	srv.Config.IdleTimeout = time.Hour // the gateway's side must close it
+	srv.Start()
+	t.Cleanup(srv.Close)
+	fb := proxy.NewTransport()
+	fb.IdleConnTimeout = 50 * time.Millisecond
+	tr := proxy.NewHTTP1Transport(fb)
+	t.Cleanup(tr.CloseIdleConnections)
+	if _, body := get(t, tr, "GET", srv.URL, nil); body != "ok" {
+		t.Fatalf("GET: %q", body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); closed.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection is still open 10 s after its 50 ms idle timeout")
+		}
+	}
+}
+
+// TestHTTP1ResponseHeaderLimit: an upstream's answer head is bounded like
+// http.Transport's (MaxResponseHeaderBytes of the fallback, 10 MiB when
+// unset), so a broken upstream that sends an endless header line cannot
+// grow the gateway's memory without end.
+func TestHTTP1ResponseHeaderLimit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				size := 1 << 20
+				if req.URL.Path == "/huge" {
+					size = 11 << 20
+				}
+				bw := bufio.NewWriter(c)
+				bw.WriteString("HTTP/1.1 200 OK\r\nX-Big: ")
+				bw.WriteString(strings.Repeat("a", size))
+				bw.WriteString("\r\nContent-Length: 2\r\n\r\nok")
+				bw.Flush()
+			}()
+		}
+	}()
+	fb := proxy.NewTransport()
+	fb.MaxResponseHeaderBytes = 64 << 10
+	small := proxy.NewHTTP1Transport(fb)
+	t.Cleanup(small.CloseIdleConnections)
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/big", nil)
+	if resp, err := small.RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Error("a 1 MiB answer head passed a limit of 64 KiB")
+	}
+	req, _ = http.NewRequest("GET", "http://"+ln.Addr().String()+"/huge", nil)
+	if resp, err := newH1(t).RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Error("an 11 MiB answer head passed the default limit of 10 MiB")
+	}
+}
+
+// logRecorder keeps the messages logged at Warn or above.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecorder) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelWarn }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// TestHTTP1BodyReadAfterCancel: reading an answer's body after the
+// request's context was cancelled fails with the context's error, as with
+// http.Transport — not with an i/o timeout, which reads as the upstream's
+// fault: a client that leaves a stream is no upstream failure to log.
+func TestHTTP1BodyReadAfterCancel(t *testing.T) {
+	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	tr := newH1(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", back.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, len("data: 1\n\n"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("reading the body after a cancel: %v, want context.Canceled", err)
+	}
+
+	// Through the proxy: a client that leaves a stream logs no warning.
+	logs := &logRecorder{}
+	p := proxy.New(startUpstream(t, []string{addr(back)}), proxy.WithTransport(tr), proxy.WithLogger(slog.New(logs)))
+	served := make(chan struct{})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(served) // before the server sees the abort's panic
+		p.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	ctx, cancel = context.WithCancel(context.Background())
+	req, _ = http.NewRequestWithContext(ctx, "GET", front.URL, nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	<-served
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if len(logs.msgs) > 0 {
+		t.Errorf("a client leaving a stream logged %q", logs.msgs)
+	}
+}
+
+// TestHTTP1BytesAfterAnswer: an upstream that answers a HEAD with a body,
+// or a 204 with one (a common framework bug), leaves bytes that belong to
+// no answer; the connection must not carry the next request, which would
+// read them as its answer's start and fail (http.Transport drops such a
+// connection as it sees "unsolicited" bytes).
+func TestHTTP1BytesAfterAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					switch req.URL.Path {
+					case "/head":
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+					case "/204":
+						io.WriteString(c, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello")
+					default:
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					}
+				}
+			}()
+		}
+	}()
+	tr := newH1(t)
+	base := "http://" + ln.Addr().String()
+	for _, first := range [][2]string{{"HEAD", "/head"}, {"GET", "/204"}} {
+		get(t, tr, first[0], base+first[1], nil)
+		req, _ := http.NewRequest("GET", base+"/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Errorf("GET after %s %s with a body: %v", first[0], first[1], err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok" {
+			t.Errorf("GET after %s %s with a body: %q", first[0], first[1], b)
+		}
+	}
+}
+
+// TestHTTP1RequestLine: the request line is written as http.Transport
+// writes it: an empty method means GET, and a method or a request target
+// that could end the line (and start a request of the upstream's own) is
+// refused, not sent.
+func TestHTTP1RequestLine(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv, _ := countedServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.RequestURI())
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	})
+	tr := newH1(t)
+	u, _ := url.Parse(srv.URL + "/x")
+	resp, err := tr.RoundTrip(&http.Request{URL: u, Header: http.Header{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "ok" {
+		t.Errorf("a request with an empty method: %d %q, want GET's answer", resp.StatusCode, b)
+	}
+
+	evil := &http.Request{Method: "GET /admin HTTP/1.1\r\nHost: internal\r\n\r\nGET", URL: u, Header: http.Header{}}
+	if resp, err := tr.RoundTrip(evil); err == nil {
+		resp.Body.Close()
+		t.Error("a method with CR LF was sent")
+	}
+	q := *u
+	q.RawQuery = "a=1 HTTP/1.1\r\nHost: internal\r\n\r\nGET /admin?b=2"
+	if resp, err := tr.RoundTrip(&http.Request{Method: "GET", URL: &q, Header: http.Header{}}); err == nil {
+		resp.Body.Close()
+		t.Error("a query with CR LF was sent")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range seen {
+		if strings.Contains(s, "admin") {
+			t.Errorf("the upstream got a smuggled request: %q", s)
 		}
 	}
 }
