@@ -135,7 +135,14 @@ func (p *Proxy) do(req *http.Request, owned bool) (*http.Response, Result, error
 			timer = time.AfterFunc(p.tryTimeout, func() { a.cancel(errTryTimeout) })
 		}
 		resp, err := p.transport.RoundTrip(out)
-		if timer != nil && !timer.Stop() && err != nil {
+		if timer != nil && !timer.Stop() {
+			if err == nil {
+				// The timer fired as the head arrived: the attempt's context
+				// is gone, so its body could break off at any read. It is a
+				// timed-out attempt, retried or answered 504 like any other.
+				resp.Body.Close()
+				resp = nil
+			}
 			err = errTryTimeout
 		}
 		ctxDone := ctx.Err() != nil

@@ -361,3 +361,42 @@ func TestClientBodyFailureIsNotTheInstances(t *testing.T) {
 		t.Fatalf("admitted = %d after uploads cut short, want both instances", n)
 	}
 }
+
+// lateHead is a real transport whose answer reaches the proxy only after
+// the attempt's context ended: the try timeout fired while the head was on
+// its way, the window between the transport returning and the timer being
+// stopped.
+type lateHead struct{ rt http.RoundTripper }
+
+func (l lateHead) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.rt.RoundTrip(r)
+	<-r.Context().Done()
+	return resp, err
+}
+
+// TestTryTimeoutAsHeadArrives: an answer whose try timeout fired as it
+// arrived is a timed-out attempt (retried, or a 504), not a 200 whose body
+// cannot be read because its context is gone.
+func TestTryTimeoutAsHeadArrives(t *testing.T) {
+	srv, hits := backend(t, "a", nil)
+	u := startUpstream(t, []string{addr(srv)})
+	tr := proxy.NewHTTP1Transport(nil)
+	t.Cleanup(tr.CloseIdleConnections)
+	p := proxy.New(u, proxy.WithTransport(lateHead{tr}), proxy.WithTryTimeout(20*time.Millisecond))
+	req, _ := http.NewRequest("GET", "http://svc/x", nil)
+	resp, res, err := p.Do(req)
+	if err == nil {
+		b, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Fatalf("Do returned %d %q (body read: %v) for an attempt whose try timeout fired", resp.StatusCode, b, rerr)
+	}
+	if res.Reason != "upstream timeout" {
+		t.Fatalf("reason %q, want upstream timeout (%v)", res.Reason, err)
+	}
+	if hits.Load() == 0 {
+		t.Fatal("the backend was never called")
+	}
+	if n := inFlight(u); n != 0 {
+		t.Fatalf("in flight after the call = %d", n)
+	}
+}
