@@ -39,6 +39,15 @@ import (
 // closed earlier; a request on a pooled connection the upstream had
 // already closed is sent again on a new one, as http.Transport does; the
 // request's context cancels the exchange at any point.
+//
+// One difference: http.Transport keeps a read pending on every idle
+// connection and so sees at once an upstream that closes it or writes to
+// it unasked. This transport keeps none (it would cost a goroutine and a
+// system call per request): a request that must not be sent twice peeks
+// at the connection first; any other finds out by using it and, when that
+// fails before an answer, goes again on a new connection. An upstream
+// that writes a whole unasked answer onto an idle connection (a broken
+// one) would have it read as the next request's.
 type HTTP1Transport struct {
 	fallback    *http.Transport
 	dialer      net.Dialer
@@ -186,11 +195,24 @@ func (t *HTTP1Transport) pool(addr string) *connPool {
 	t.mu.Lock()
 	p := t.pools[addr]
 	if p == nil {
-		p = &connPool{addr: addr, max: t.maxIdle, idleTimeout: t.idleTimeout, maxHeader: t.maxHeader}
+		p = &connPool{addr: addr, max: t.maxIdle, idleTimeout: t.idleTimeout, maxHeader: t.maxHeader, forget: t.forget}
 		t.pools[addr] = p
 	}
 	t.mu.Unlock()
 	return p
+}
+
+// forget drops p from the pools once it has had neither an idle connection
+// nor a request for an idle timeout, so that instances come and gone (pods
+// replaced at every rollout) do not each leave a pool behind. A request
+// still holding p puts its connection back into p alone, whose sweep
+// closes it.
+func (t *HTTP1Transport) forget(p *connPool) {
+	t.mu.Lock()
+	if t.pools[p.addr] == p {
+		delete(t.pools, p.addr)
+	}
+	t.mu.Unlock()
 }
 
 // connPool keeps one upstream address's idle connections, most recently
@@ -201,11 +223,13 @@ type connPool struct {
 	max         int
 	idleTimeout time.Duration
 	maxHeader   int64
+	forget      func(*connPool)
 
 	mu    sync.Mutex
 	idle  []*h1conn
 	sweep *time.Timer // made once; armed while idle holds a connection
 	armed bool
+	used  bool // a request came since the last sweep
 }
 
 // get takes the most recently used idle connection, or dials a new one
@@ -214,6 +238,7 @@ type connPool struct {
 func (p *connPool) get(ctx context.Context, d *net.Dialer, fresh, check bool) (*h1conn, bool, error) {
 	for !fresh {
 		p.mu.Lock()
+		p.used = true
 		n := len(p.idle)
 		if n == 0 {
 			p.mu.Unlock()
@@ -270,7 +295,8 @@ func (p *connPool) armLocked(d time.Duration) {
 }
 
 // sweepIdle closes the idle connections past the timeout, from the oldest,
-// and comes back when the next one will be.
+// and comes back when the next one will be; a pool left with none, and no
+// request since the last sweep, is forgotten.
 func (p *connPool) sweepIdle() {
 	now := time.Now()
 	p.mu.Lock()
@@ -281,12 +307,22 @@ func (p *connPool) sweepIdle() {
 		p.idle = p.idle[1:]
 	}
 	p.armed = false
-	if len(p.idle) > 0 {
+	forget := false
+	switch {
+	case len(p.idle) > 0:
 		p.armLocked(p.idle[0].idleSince.Add(p.idleTimeout).Sub(now))
+	case p.used:
+		p.used = false
+		p.armLocked(p.idleTimeout) // in use: look again after a timeout
+	default:
+		forget = true
 	}
 	p.mu.Unlock()
 	for _, s := range stale {
 		s.conn.Close()
+	}
+	if forget && p.forget != nil {
+		p.forget(p)
 	}
 }
 
