@@ -30,8 +30,9 @@ type Result struct {
 	Status int
 	// Reason says briefly why a call failed; empty when it returned a
 	// response. One of "no healthy instances", "upstream timeout",
-	// "upstream unreachable", "upstream error", "request body too large"
-	// and outcome.ErrClientClosed: a bounded set, fit for logs and labels.
+	// "upstream unreachable", "upstream error", "request body too large",
+	// "request body incomplete" and outcome.ErrClientClosed: a bounded set,
+	// fit for logs and labels.
 	Reason string
 }
 
@@ -146,9 +147,13 @@ func (p *Proxy) do(req *http.Request, owned bool) (*http.Response, Result, error
 			err = errTryTimeout
 		}
 		ctxDone := ctx.Err() != nil
+		clientBody := err != nil && body != nil && body.failed.Load()
+		if clientBody {
+			err = clientBodyError{err}
+		}
 		// A client's body that failed (too large, cut short) is no sign of
 		// the instance's health.
-		if !ctxDone && (err == nil || body == nil || !body.failed.Load()) {
+		if !ctxDone && !clientBody {
 			p.up.Observe(ep, err != nil || resp.StatusCode >= 500)
 		}
 		if err == nil {
@@ -257,9 +262,18 @@ const (
 	reasonUnreachable = "upstream unreachable"
 	reasonError       = "upstream error"
 	reasonTooLarge    = "request body too large"
+	reasonClientBody  = "request body incomplete"
 )
 
 var errTryTimeout = errors.New("upstream attempt timed out")
+
+// clientBodyError is a call that failed because the client's request body
+// did: it broke off, or was larger than allowed (an *http.MaxBytesError
+// inside). The client's fault, answered 4xx, not the upstream's.
+type clientBodyError struct{ err error }
+
+func (e clientBodyError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e clientBodyError) Unwrap() error { return e.err }
 
 // failure is how the gateway answers a call that got no response.
 type failure struct {
@@ -275,6 +289,8 @@ func classify(ctx context.Context, err error) failure {
 		return failure{outcome.StatusClientClosedRequest, outcome.ErrClientClosed}
 	case errors.As(err, &maxBytes):
 		return failure{http.StatusRequestEntityTooLarge, reasonTooLarge}
+	case errors.As(err, new(clientBodyError)):
+		return failure{http.StatusBadRequest, reasonClientBody}
 	case errors.Is(err, balance.ErrNoInstances):
 		return failure{http.StatusServiceUnavailable, reasonNoInstances}
 	case errors.Is(err, errTryTimeout), errors.Is(err, context.DeadlineExceeded), PastDeadline(ctx):

@@ -347,7 +347,8 @@ func TestClientBodyFailureIsNotTheInstances(t *testing.T) {
 		t.Fatalf("admitted = %d after oversized uploads, want both instances", n)
 	}
 
-	// Bodies that break off before their length.
+	// Bodies that break off before their length: the client's fault, so a
+	// 400 (not a 502 that counts as the gateway's error) and no ejection.
 	for range 4 {
 		body := io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(io.ErrUnexpectedEOF))
 		req, _ := http.NewRequest("POST", "http://svc/upload", body)
@@ -355,6 +356,13 @@ func TestClientBodyFailureIsNotTheInstances(t *testing.T) {
 		if resp, _, err := p.Do(req); err == nil {
 			resp.Body.Close()
 			t.Fatal("a call with a broken body succeeded")
+		}
+		rec := httptest.NewRecorder()
+		req, _ = http.NewRequest("POST", "http://svc/upload", io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(io.ErrUnexpectedEOF)))
+		req.ContentLength = 10
+		p.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "request body") {
+			t.Fatalf("a request whose body broke off: %d %s, want 400 saying the body was incomplete", rec.Code, rec.Body)
 		}
 	}
 	if n := u.Admitted(); n != 2 {

@@ -21,7 +21,9 @@
 // upstream has no admitted instance, 502 when the instance could not be
 // reached or broke the connection, 504 when the route's deadline or the
 // per-attempt timeout passed, 413 when the body was larger than LimitBody
-// allows.
+// allows, 400 when the client's body broke off before its length (the
+// client's failure: it neither counts against the instance's health nor
+// reads as the gateway's 5xx).
 //
 // HTTP1Transport, the default, exchanges a request and its answer on the
 // calling goroutine over pooled keep-alive connections and leaves what it

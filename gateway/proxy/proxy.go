@@ -571,6 +571,8 @@ func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	switch f.reason {
 	case reasonTooLarge:
 		d.Detail = "request body is larger than the route allows"
+	case reasonClientBody:
+		d.Detail = "the request body ended before its announced length or could not be read"
 	case reasonNoInstances:
 		d.Detail = "upstream " + p.up.Name() + " has no healthy instances"
 	case reasonTimeout:
