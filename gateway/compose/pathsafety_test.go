@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,5 +63,47 @@ func TestPathValueCannotWalkThePath(t *testing.T) {
 	}
 	if got := seen[len(seen)-1]; got != "/customers/c7/profile" {
 		t.Fatalf("upstream got %q", got)
+	}
+}
+
+// TestPathValueCannotEmptyASegment: a value that is empty (a query
+// parameter or header the client left out, "" in an answer) would turn
+// /customers/{query.id} into /customers/ — the collection, every customer
+// — or /customers//orders, which nginx's merge_slashes makes
+// /customers/orders. The call fails instead.
+func TestPathValueCannotEmptyASegment(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	b := newBackends(t, map[string]http.HandlerFunc{
+		"customers": func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen = append(seen, r.RequestURI)
+			mu.Unlock()
+			jsonHandler(0, `{"name":"Ada"}`)(w, r)
+		},
+	})
+	p := mustPlan(t, b, "/o", Composite{Calls: []Call{
+		{Name: "customer", Upstream: "customers", Path: "/customers/{query.id}", Group: "customer"},
+		{Name: "orders", Upstream: "customers", Path: "/customers/{header.X-Id}/orders", Optional: true, Group: "orders"},
+		// A value within a segment may be empty: the segment is not.
+		{Name: "search", Upstream: "customers", Path: "/search/name-{query.q}", Group: "search"},
+	}})
+	code, _, doc := serve(t, p, "/o", "/o")
+	if code != http.StatusBadGateway || doc["call"] != "customer" || !strings.Contains(fmt.Sprint(doc["detail"]), "{query.id} is empty") {
+		t.Errorf("no id: %d %v", code, doc)
+	}
+	code, _, doc = serve(t, p, "/o", "/o?id=c7")
+	if code != 200 || fmt.Sprint(doc["_partial"]) != "[orders]" {
+		t.Errorf("no X-Id: %d %v", code, doc)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, uri := range seen {
+		if strings.HasSuffix(uri, "/") || strings.Contains(uri, "//") {
+			t.Errorf("the upstream got %q", uri)
+		}
+	}
+	if !slices.Contains(seen, "/search/name-") || !slices.Contains(seen, "/customers/c7") {
+		t.Errorf("calls made: %q", seen)
 	}
 }

@@ -476,13 +476,21 @@ func (rn *run) render(t template, item any) (string, error) {
 // make a whole segment "." or "..", which the upstream's server resolves to
 // another path (/customers/../admin is /admin to nginx, Go's ServeMux and
 // most frameworks; escaping the dots does not help, as %2E is decoded
-// before dot segments are removed): such a call is refused.
+// before dot segments are removed), or empty (/customers/ is the
+// collection, /customers//orders is /customers/orders to nginx): such a
+// call is refused.
 func (rn *run) renderPath(t template, item any) (string, error) {
 	var b strings.Builder
 	segStart, filled := 0, false // filled: a value is part of the segment
 	var last *ref
 	endSegment := func() error {
-		if seg := b.String()[segStart:]; filled && (seg == "." || seg == "..") {
+		if !filled {
+			return nil
+		}
+		switch seg := b.String()[segStart:]; seg {
+		case "":
+			return fmt.Errorf("{%s} is empty: the path would have an empty segment", last)
+		case ".", "..":
 			return fmt.Errorf("{%s} makes the path segment %q", last, seg)
 		}
 		return nil
