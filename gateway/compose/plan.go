@@ -432,7 +432,8 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, rn.p.maxBytes+1))
 	if err != nil {
-		if context.Cause(ctx) == errTimeout {
+		// The call's own timeout or the route's deadline, as for RoundTrip.
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fail(http.StatusGatewayTimeout, "timeout", "upstream %s did not answer in time", c.Upstream)
 		}
 		return nil, fail(http.StatusBadGateway, "error", "reading the answer of %s: %v", c.Upstream, err)
