@@ -107,3 +107,20 @@ func TestPathValueCannotEmptyASegment(t *testing.T) {
 		t.Errorf("calls made: %q", seen)
 	}
 }
+
+// TestPathTemplateWithQuery: a query written into the path template would
+// be sent escaped, as part of the path (/search%3Fq=x): the upstream
+// answers 404 and the route fails at run time with a confusing 502.
+// Validation refuses it and points at the query field.
+func TestPathTemplateWithQuery(t *testing.T) {
+	for _, path := range []string{"/search?q={query.q}", "/page#top"} {
+		c := Composite{Calls: []Call{{Name: "a", Upstream: "u", Path: path}}}
+		var all []string
+		for _, e := range c.Validate("/o", []string{"u"}) {
+			all = append(all, e.Error())
+		}
+		if want := "calls[0].path: "; len(all) != 1 || !strings.HasPrefix(all[0], want) || !strings.Contains(all[0], "query") {
+			t.Errorf("%s: got %q", path, all)
+		}
+	}
+}
