@@ -549,7 +549,17 @@ func (rn *run) value(r ref, item any) (string, error) {
 		return "", fmt.Errorf("{%s} is not a string, number or boolean in the answer of %s", r, r.source)
 	}
 	if rn.rctx != nil {
-		return rn.rctx.URLParam(r.source), nil
+		v := rn.rctx.URLParam(r.source)
+		// The router matches the escaped path when the client's path
+		// needed its raw form kept (RawPath: %2F, lower-case hex...), and
+		// the parameter is then still escaped; it is escaped again where
+		// it is substituted.
+		if rn.r.URL.RawPath != "" {
+			if u, err := url.PathUnescape(v); err == nil {
+				v = u
+			}
+		}
+		return v, nil
 	}
 	return "", fmt.Errorf("{%s}: no path parameters", r)
 }
