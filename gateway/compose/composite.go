@@ -131,6 +131,10 @@ func (c *Composite) Validate(routePath string, upstreams []string) []*FieldError
 		if !strings.HasPrefix(call.Path, "/") {
 			bad(p+".path", "%q must begin with /", call.Path)
 		}
+		if strings.ContainsAny(call.Path, "?#") {
+			// It would be sent escaped, as part of the path (/search%3Fq=x).
+			bad(p+".path", "%q must not contain ? or #: put the query parameters in query", call.Path)
+		}
 		if call.Timeout != "" {
 			if d, err := time.ParseDuration(call.Timeout); err != nil || d <= 0 {
 				bad(p+".timeout", "%q is not a positive duration (e.g. \"2s\")", call.Timeout)

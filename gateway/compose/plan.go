@@ -363,7 +363,7 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	fail := func(status int, outcome, format string, args ...any) *callError {
 		return &callError{call: c.Name, status: status, outcome: outcome, detail: fmt.Sprintf("call "+c.Name+": "+format, args...)}
 	}
-	path, err := rn.render(c.path, item, url.PathEscape)
+	path, err := rn.renderPath(c.path, item)
 	if err != nil {
 		return nil, fail(http.StatusBadGateway, "bad_input", "path: %v", err)
 	}
@@ -372,7 +372,7 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	if len(c.query) > 0 {
 		q := url.Values{}
 		for _, kv := range c.query {
-			s, err := rn.render(kv.val, item, nil)
+			s, err := rn.render(kv.val, item)
 			if err != nil {
 				return nil, fail(http.StatusBadGateway, "bad_input", "query %s: %v", kv.key, err)
 			}
@@ -399,7 +399,7 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	req.URL, req.Host = u, u.Host
 	copyHeaders(req.Header, rn.r.Header, c.ForwardBody)
 	for _, kv := range c.headers {
-		s, err := rn.render(kv.val, item, nil)
+		s, err := rn.render(kv.val, item)
 		if err != nil || strings.ContainsAny(s, "\r\n") {
 			return nil, fail(http.StatusBadGateway, "bad_input", "header %s: not a header value", kv.key)
 		}
@@ -432,7 +432,8 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, rn.p.maxBytes+1))
 	if err != nil {
-		if context.Cause(ctx) == errTimeout {
+		// The call's own timeout or the route's deadline, as for RoundTrip.
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fail(http.StatusGatewayTimeout, "timeout", "upstream %s did not answer in time", c.Upstream)
 		}
 		return nil, fail(http.StatusBadGateway, "error", "reading the answer of %s: %v", c.Upstream, err)
@@ -453,10 +454,9 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	return v, nil
 }
 
-// render fills a template's references; escape applies to substituted
-// values (a path's values are path-escaped, so an answer containing
-// "../admin" cannot walk the upstream's path).
-func (rn *run) render(t template, item any, escape func(string) string) (string, error) {
+// render fills a query or header template's references (paths use
+// renderPath).
+func (rn *run) render(t template, item any) (string, error) {
 	var b strings.Builder
 	for _, p := range t.parts {
 		if p.ref == nil {
@@ -467,10 +467,63 @@ func (rn *run) render(t template, item any, escape func(string) string) (string,
 		if err != nil {
 			return "", err
 		}
-		if escape != nil {
-			s = escape(s)
-		}
 		b.WriteString(s)
+	}
+	return b.String(), nil
+}
+
+// renderPath fills a path template, path-escaping its values so that an
+// answer containing "../admin" stays within its segment. A value can still
+// make a whole segment "." or "..", which the upstream's server resolves to
+// another path (/customers/../admin is /admin to nginx, Go's ServeMux and
+// most frameworks; escaping the dots does not help, as %2E is decoded
+// before dot segments are removed), or empty (/customers/ is the
+// collection, /customers//orders is /customers/orders to nginx): such a
+// call is refused.
+func (rn *run) renderPath(t template, item any) (string, error) {
+	var b strings.Builder
+	segStart, filled := 0, false // filled: a value is part of the segment
+	var last *ref
+	endSegment := func() error {
+		if !filled {
+			return nil
+		}
+		switch seg := b.String()[segStart:]; seg {
+		case "":
+			return fmt.Errorf("{%s} is empty: the path would have an empty segment", last)
+		case ".", "..":
+			return fmt.Errorf("{%s} makes the path segment %q", last, seg)
+		}
+		return nil
+	}
+	for _, p := range t.parts {
+		if p.ref != nil {
+			s, err := rn.value(*p.ref, item)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(url.PathEscape(s))
+			filled, last = true, p.ref
+			continue
+		}
+		lit := p.literal
+		for {
+			i := strings.IndexByte(lit, '/')
+			if i < 0 {
+				b.WriteString(lit)
+				break
+			}
+			b.WriteString(lit[:i])
+			if err := endSegment(); err != nil {
+				return "", err
+			}
+			b.WriteByte('/')
+			segStart, filled = b.Len(), false
+			lit = lit[i+1:]
+		}
+	}
+	if err := endSegment(); err != nil {
+		return "", err
 	}
 	return b.String(), nil
 }
@@ -496,7 +549,17 @@ func (rn *run) value(r ref, item any) (string, error) {
 		return "", fmt.Errorf("{%s} is not a string, number or boolean in the answer of %s", r, r.source)
 	}
 	if rn.rctx != nil {
-		return rn.rctx.URLParam(r.source), nil
+		v := rn.rctx.URLParam(r.source)
+		// The router matches the escaped path when the client's path
+		// needed its raw form kept (RawPath: %2F, lower-case hex...), and
+		// the parameter is then still escaped; it is escaped again where
+		// it is substituted.
+		if rn.r.URL.RawPath != "" {
+			if u, err := url.PathUnescape(v); err == nil {
+				v = u
+			}
+		}
+		return v, nil
 	}
 	return "", fmt.Errorf("{%s}: no path parameters", r)
 }

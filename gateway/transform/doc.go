@@ -19,10 +19,12 @@
 //
 // Only successful JSON answers are transformed: status 2xx except 204
 // and 206, Content-Type application/json or */*+json. Anything else —
-// HTML, event streams, errors (problem+json included), HEAD — passes
-// through as it comes, flushes included. Requests of a client type with
-// steps ask the upstream for an unencoded answer (Accept-Encoding:
-// identity), since a compressed one cannot be shaped.
+// HTML, event streams, errors (problem+json included) — passes through
+// as it comes, flushes included. Requests of a client type with steps ask
+// the upstream for an unencoded answer (Accept-Encoding: identity), since
+// a compressed one cannot be shaped. A HEAD gets the header its GET would
+// get: Vary, and no Content-Length, ETag or digests where the GET's
+// answer is transformed.
 // A JSON answer is read whole (so it does not stream), transformed, and
 // sent with its new Content-Length; it loses its ETag and digests, which
 // describe the upstream's bytes, and says Vary on the request headers the

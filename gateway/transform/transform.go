@@ -140,14 +140,10 @@ func (t *Transformer) Apply(clientType string, body []byte) ([]byte, error) {
 // and says Vary on the headers the client type was chosen by. An answer
 // over Rules.MaxBodySize, encoded all the same, or not valid JSON becomes a
 // 502 problem: passing it through would hand the client the fields its
-// type must not see.
+// type must not see. A HEAD gets the header its GET would get.
 func (t *Transformer) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead {
-			next.ServeHTTP(w, r)
-			return
-		}
-		sw := &shapeWriter{w: w, t: t, shape: t.types[t.clientType(r)], header: http.Header{}}
+		sw := &shapeWriter{w: w, t: t, shape: t.types[t.clientType(r)], header: http.Header{}, head: r.Method == http.MethodHead}
 		if sw.shape != nil {
 			// An encoded answer cannot be shaped: ask for the plain one.
 			// (Compressor, outside, encodes the result for the client.)
@@ -178,6 +174,10 @@ type shapeWriter struct {
 	reason string // why a refused answer was refused
 	status int
 	buf    []byte
+	// head: the answer to a HEAD, which gets the header a GET's
+	// transformed answer would have (RFC 9110 §9.3.2), without the fields
+	// only the transformed body could tell.
+	head bool
 }
 
 // Header is the answer's own header until it is passed on, then the
@@ -220,8 +220,20 @@ func (sw *shapeWriter) WriteHeader(code int) {
 		sw.mode, sw.reason = refused, errOversize
 		return
 	}
+	if sw.head {
+		for _, name := range upstreamBytes {
+			h.Del(name)
+		}
+		sw.pass()
+		return
+	}
 	sw.mode = buffering
 }
+
+// upstreamBytes are the fields that describe the upstream's bytes: a
+// transformed answer loses them (its validators and digests would be the
+// upstream's, not of what the client gets).
+var upstreamBytes = []string{"Content-Length", "ETag", "Content-MD5", "Digest", "Content-Digest", "Repr-Digest", "Accept-Ranges"}
 
 func (sw *shapeWriter) pass() {
 	sw.mode = passing
@@ -283,9 +295,7 @@ func (sw *shapeWriter) finish(r *http.Request) {
 		}
 		h := sw.w.Header()
 		copyInto(h, sw.header)
-		// The upstream's validators and digests describe bytes the client
-		// no longer gets.
-		for _, name := range []string{"Content-Length", "ETag", "Content-MD5", "Digest", "Content-Digest", "Repr-Digest", "Accept-Ranges"} {
+		for _, name := range upstreamBytes {
 			h.Del(name)
 		}
 		h.Set("Content-Length", strconv.Itoa(len(out)))
