@@ -17,6 +17,7 @@ const (
 	DefaultMaxItems       = 100
 	DefaultItemWorkers    = 8
 	DefaultMaxAnswerBytes = 1 << 20
+	DefaultMaxBodyBytes   = 1 << 20
 	MaxCalls              = 64
 )
 
@@ -28,6 +29,10 @@ type Composite struct {
 	Calls []Call `yaml:"calls" json:"calls"`
 	// MaxAnswerBytes bounds each call's answer (default 1 MiB).
 	MaxAnswerBytes int64 `yaml:"max_answer_bytes,omitempty" json:"max_answer_bytes,omitempty"`
+	// MaxBodyBytes bounds the client's body that calls with ForwardBody
+	// send (default 1 MiB): it is held in memory to be sent to each of
+	// them, so it is bounded even where the route sets no max_body_bytes.
+	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty" json:"max_body_bytes,omitempty"`
 }
 
 // Call is one backend call of a composite route.
@@ -96,6 +101,9 @@ func (c *Composite) Validate(routePath string, upstreams []string) []*FieldError
 	}
 	if c.MaxAnswerBytes < 0 {
 		bad("max_answer_bytes", "must not be negative")
+	}
+	if c.MaxBodyBytes < 0 {
+		bad("max_body_bytes", "must not be negative")
 	}
 	params := PathParams(routePath)
 	index := map[string]int{}

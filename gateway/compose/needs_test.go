@@ -13,7 +13,7 @@ func TestNeeds(t *testing.T) {
 		{Name: "order", Upstream: "orders", Path: "/orders/{id}"},
 		{Name: "user", Upstream: "users", Path: "/users/{order.user_id}", Headers: map[string]string{"X-Order": "{order.id}"}},
 		{Name: "items", Upstream: "catalog", Path: "/items/{item.sku}", ForEach: "order.items", Query: map[string]string{"u": "{user.id}"}},
-		{Name: "ads", Upstream: "ads", Path: "/ads?q={query.q}"},
+		{Name: "ads", Upstream: "ads", Path: "/ads", Query: map[string]string{"q": "{query.q}"}},
 	}}
 	got := c.Needs()
 	want := [][]string{nil, {"order"}, {"user", "order"}, nil}

@@ -31,6 +31,7 @@ type Plan struct {
 	route      string
 	calls      []*callPlan
 	maxBytes   int64
+	maxBody    int64 // the client's body, read for ForwardBody
 	transports func(upstream string) http.RoundTripper
 	metrics    *Metrics
 	logger     *slog.Logger
@@ -81,9 +82,12 @@ func New(route, routePath string, c Composite, opts ...Option) (*Plan, error) {
 		}
 		return nil, errors.Join(all...)
 	}
-	p := &Plan{route: route, maxBytes: c.MaxAnswerBytes, logger: slog.Default()}
+	p := &Plan{route: route, maxBytes: c.MaxAnswerBytes, maxBody: c.MaxBodyBytes, logger: slog.Default()}
 	if p.maxBytes == 0 {
 		p.maxBytes = DefaultMaxAnswerBytes
+	}
+	if p.maxBody == 0 {
+		p.maxBody = DefaultMaxBodyBytes
 	}
 	for _, opt := range opts {
 		opt(p)
@@ -180,7 +184,14 @@ func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel(nil)
 	rn := &run{p: p, r: r, rctx: chi.RouteContext(r.Context()), ctx: ctx, cancel: cancel}
 	if p.needBody && r.Body != nil {
-		b, err := io.ReadAll(r.Body)
+		b, err := io.ReadAll(io.LimitReader(r.Body, p.maxBody+1))
+		if err == nil && int64(len(b)) > p.maxBody {
+			err = fmt.Errorf("larger than the composite's max_body_bytes (%d bytes)", p.maxBody)
+			status := http.StatusRequestEntityTooLarge
+			problem.Write(w, problem.Details{Status: status, Route: p.route, Detail: "request body: " + err.Error(),
+				RequestID: r.Header.Get("X-Request-Id")})
+			return
+		}
 		if err != nil {
 			var mb *http.MaxBytesError
 			status := http.StatusBadRequest
@@ -597,22 +608,38 @@ func (rn *run) merge() (map[string]any, []string) {
 // copyHeaders sends the caller's end-to-end headers with a call — identity
 // headers from authentication's forward, X-Request-Id, trace context —
 // never hop-by-hop ones, nor framing that belongs to the client's body.
+// notForwarded are the client's fields a call does not get: hop-by-hop
+// fields, those the call's own request sets, and the conditions and
+// ranges, which describe the composite answer (the gateway's own
+// document), not any backend's — forwarded, a backend that honours them
+// answers 304, 412 or 206, which the composite cannot merge.
+var notForwarded = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
+	"Accept-Encoding": true, "Expect": true,
+	"If-None-Match": true, "If-Modified-Since": true, "If-Match": true, "If-Unmodified-Since": true, "If-Range": true, "Range": true}
+
 func copyHeaders(dst, src http.Header, withBody bool) {
-	hop := map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
-		"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
-		"Accept-Encoding": true, "Expect": true}
-	for _, f := range src.Values("Connection") {
-		for _, name := range strings.Split(f, ",") {
-			hop[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
-		}
-	}
+	connection := src["Connection"]
 	for k, vs := range src {
-		if hop[k] || !withBody && (k == "Content-Type" || k == "Content-Encoding") {
+		if notForwarded[k] || !withBody && (k == "Content-Type" || k == "Content-Encoding") || listedIn(connection, k) {
 			continue
 		}
 		dst[k] = append([]string(nil), vs...)
 	}
 	dst.Set("Accept", "application/json")
+}
+
+// listedIn reports whether the Connection field values name key (a
+// canonical key; the names are compared without case).
+func listedIn(connection []string, key string) bool {
+	for _, f := range connection {
+		for name := range strings.SplitSeq(f, ",") {
+			if strings.EqualFold(strings.TrimSpace(name), key) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func containsInt(s []int, v int) bool {
