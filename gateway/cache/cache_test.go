@@ -206,6 +206,27 @@ func TestVary(t *testing.T) {
 	}
 }
 
+// A Vary comparison ignores the optional whitespace around commas (RFC
+// 9111 §4.1): "en, fr" and "en,fr" are one variant, not a miss each.
+func TestVaryWhitespaceAroundCommas(t *testing.T) {
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		io.WriteString(w, "langs")
+	})
+	for _, step := range []struct{ lang, xcache string }{
+		{"en, fr", Miss}, {"en,fr", Hit}, {" en ,\tfr ", Hit}, {"fr,en", Miss},
+	} {
+		lang := step.lang
+		if r := f.get("/langs", "Accept-Language", lang); r.xcache() != step.xcache {
+			t.Fatalf("lang %q: %s, want %s", lang, r.xcache(), step.xcache)
+		}
+	}
+	if n := f.back.calls.Load(); n != 2 {
+		t.Fatalf("backend calls = %d, want 2", n)
+	}
+}
+
 // Answers to authenticated requests are stored per consumer: one consumer
 // never gets another's.
 func TestPerConsumer(t *testing.T) {

@@ -194,7 +194,7 @@ func varyMatches(names, values []string, r *http.Request) bool {
 // with optional whitespace around commas removed.
 func headerValue(h http.Header, name string) string {
 	vs := h.Values(name) // the header's own slice: not to be modified
-	if len(vs) == 1 {
+	if len(vs) == 1 && !strings.Contains(vs[0], ",") {
 		return strings.TrimSpace(vs[0])
 	}
 	var b strings.Builder
@@ -202,7 +202,12 @@ func headerValue(h http.Header, name string) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(strings.TrimSpace(v))
+		for j, item := range strings.Split(v, ",") {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strings.TrimSpace(item))
+		}
 	}
 	return b.String()
 }
