@@ -252,6 +252,8 @@ func storeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrConflict):
 		writeProblem(w, http.StatusPreconditionFailed, "the state changed since the revision in If-Match; GET it again and retry", nil)
+	case errors.Is(err, ErrTooLarge):
+		writeProblem(w, http.StatusRequestEntityTooLarge, "nothing was changed: "+err.Error(), nil)
 	case errors.Is(err, ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		writeProblem(w, http.StatusServiceUnavailable, "the admin store cannot be reached; nothing was changed and the gateway keeps serving the last state: "+err.Error(), nil)
