@@ -505,3 +505,25 @@ func TestTokensThroughAPI(t *testing.T) {
 		}
 	})
 }
+
+// A member given twice is refused with its pointer: encoding/json would
+// keep the last one silently (also for names differing only in case, which
+// it matches to the same field), so what was applied is not what a
+// reviewer of the body read.
+func TestRepeatedMembersRefused(t *testing.T) {
+	f := newAPI(t, nil, admin.Options{})
+	tag := f.etag()
+	for _, c := range []struct{ role, path, body, ptr string }{
+		{"operator", "/admin/routes/x", `{"path_prefix":"/x","path_prefix":"/y","upstream":"b"}`, "/path_prefix"},
+		{"operator", "/admin/routes/x", `{"path_prefix":"/x","upstream":"b","Upstream":"b"}`, "/upstream"},
+		{"admin", "/admin/upstreams/u", `{"instances":[{"addr":"127.0.0.1:1","addr":"127.0.0.1:2"}]}`, "/instances/0/addr"},
+		{"operator", "/admin/consumers/c", `{"id":"c","metadata":{"plan":"free","plan":"gold"}}`, "/metadata/plan"},
+	} {
+		if a := f.do(c.role, "PUT", c.path, tag, c.body); a.code != 400 || pointers(a) != c.ptr {
+			t.Errorf("%s: %d %s", c.body, a.code, a.raw)
+		}
+	}
+	if f.etag() != tag {
+		t.Fatal("a body with a repeated member was applied")
+	}
+}

@@ -80,7 +80,7 @@ func (a *API) OpenAPI() map[string]any {
 			responses["404"] = problemResponse("No such object or revision.")
 		}
 		if e.body != "" || e.write {
-			responses["400"] = problemResponse("The body is not valid JSON of this shape (unknown members are refused, with their pointer).")
+			responses["400"] = problemResponse("The body is not valid JSON of this shape (unknown or repeated members are refused, with their pointer).")
 		}
 		if e.write {
 			responses["409"] = problemResponse("A lifecycle transition that makes no sense (e.g. retired → draft).")
