@@ -527,3 +527,33 @@ func TestRepeatedMembersRefused(t *testing.T) {
 		t.Fatal("a body with a repeated member was applied")
 	}
 }
+
+// A write refused because the state moved on says which revision the
+// state is at, whether the If-Match was stale when it arrived or the write
+// lost the race in the store, so the client can re-read from there.
+func TestConflictNamesCurrentRevision(t *testing.T) {
+	f := newAPI(t, nil, admin.Options{})
+	if a := f.do("operator", "PUT", "/admin/routes/x", `"1"`, `{"path_prefix":"/x","upstream":"b"}`); a.code != 201 {
+		t.Fatalf("create: %d %s", a.code, a.raw)
+	}
+	a := f.do("operator", "PUT", "/admin/routes/y", `"1"`, `{"path_prefix":"/y","upstream":"b"}`)
+	if a.code != 412 || a.body["revision"] != float64(2) {
+		t.Fatalf("stale If-Match: %d %s", a.code, a.raw)
+	}
+	for round := range 10 {
+		tag := f.etag()
+		var wg sync.WaitGroup
+		answers := make([]answer, 4)
+		for w := range answers {
+			wg.Go(func() {
+				answers[w] = f.do("operator", "PUT", fmt.Sprintf("/admin/routes/r%d-%d", round, w), tag, fmt.Sprintf(`{"path_prefix":"/r%d-%d","upstream":"b"}`, round, w))
+			})
+		}
+		wg.Wait()
+		for _, a := range answers {
+			if a.code == 412 && a.body["revision"] == nil {
+				t.Fatalf("round %d: 412 without the revision: %s", round, a.raw)
+			}
+		}
+	}
+}
