@@ -224,7 +224,18 @@ type problemBody struct {
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string, errs []FieldProblem) {
-	body := problemBody{Details: problem.Details{Title: http.StatusText(status), Status: status, Detail: detail}, Errors: errs}
+	writeProblemBody(w, problemBody{Details: problem.Details{Title: http.StatusText(status), Status: status, Detail: detail}, Errors: errs})
+}
+
+// conflict answers a write whose base is not the revision in force, rev:
+// named in the body, so the client re-reads knowing where the state is.
+func conflict(w http.ResponseWriter, detail string, rev uint64) {
+	status := http.StatusPreconditionFailed
+	writeProblemBody(w, problemBody{Details: problem.Details{Title: http.StatusText(status), Status: status, Detail: detail}, Revision: &rev})
+}
+
+func writeProblemBody(w http.ResponseWriter, body problemBody) {
+	status := body.Status
 	b, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", problem.ContentType)
 	w.Header().Set("Cache-Control", "no-store")
@@ -252,6 +263,8 @@ func storeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrConflict):
 		writeProblem(w, http.StatusPreconditionFailed, "the state changed since the revision in If-Match; GET it again and retry", nil)
+	case errors.Is(err, ErrTooLarge):
+		writeProblem(w, http.StatusRequestEntityTooLarge, "nothing was changed: "+err.Error(), nil)
 	case errors.Is(err, ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		writeProblem(w, http.StatusServiceUnavailable, "the admin store cannot be reached; nothing was changed and the gateway keeps serving the last state: "+err.Error(), nil)
@@ -532,7 +545,7 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, msg string, edit fu
 		return
 	}
 	if st.Revision != base {
-		writeProblem(w, http.StatusPreconditionFailed, fmt.Sprintf("If-Match names revision %d; the state is at %d", base, st.Revision), nil)
+		conflict(w, fmt.Sprintf("If-Match names revision %d; the state is at %d", base, st.Revision), st.Revision)
 		return
 	}
 	cand, err := clone(&st.Config)
@@ -565,6 +578,12 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, msg string, edit fu
 		msg = m
 	}
 	rev, err := a.store.Save(r.Context(), base, &cand, Change{Actor: actor, Message: msg})
+	if errors.Is(err, ErrConflict) { // another write committed since the load above
+		if now, lerr := a.store.Load(r.Context()); lerr == nil {
+			conflict(w, fmt.Sprintf("another change was committed first; the state is at revision %d", now.Revision), now.Revision)
+			return
+		}
+	}
 	if err != nil {
 		storeError(w, err)
 		return

@@ -505,3 +505,55 @@ func TestTokensThroughAPI(t *testing.T) {
 		}
 	})
 }
+
+// A member given twice is refused with its pointer: encoding/json would
+// keep the last one silently (also for names differing only in case, which
+// it matches to the same field), so what was applied is not what a
+// reviewer of the body read.
+func TestRepeatedMembersRefused(t *testing.T) {
+	f := newAPI(t, nil, admin.Options{})
+	tag := f.etag()
+	for _, c := range []struct{ role, path, body, ptr string }{
+		{"operator", "/admin/routes/x", `{"path_prefix":"/x","path_prefix":"/y","upstream":"b"}`, "/path_prefix"},
+		{"operator", "/admin/routes/x", `{"path_prefix":"/x","upstream":"b","Upstream":"b"}`, "/upstream"},
+		{"admin", "/admin/upstreams/u", `{"instances":[{"addr":"127.0.0.1:1","addr":"127.0.0.1:2"}]}`, "/instances/0/addr"},
+		{"operator", "/admin/consumers/c", `{"id":"c","metadata":{"plan":"free","plan":"gold"}}`, "/metadata/plan"},
+	} {
+		if a := f.do(c.role, "PUT", c.path, tag, c.body); a.code != 400 || pointers(a) != c.ptr {
+			t.Errorf("%s: %d %s", c.body, a.code, a.raw)
+		}
+	}
+	if f.etag() != tag {
+		t.Fatal("a body with a repeated member was applied")
+	}
+}
+
+// A write refused because the state moved on says which revision the
+// state is at, whether the If-Match was stale when it arrived or the write
+// lost the race in the store, so the client can re-read from there.
+func TestConflictNamesCurrentRevision(t *testing.T) {
+	f := newAPI(t, nil, admin.Options{})
+	if a := f.do("operator", "PUT", "/admin/routes/x", `"1"`, `{"path_prefix":"/x","upstream":"b"}`); a.code != 201 {
+		t.Fatalf("create: %d %s", a.code, a.raw)
+	}
+	a := f.do("operator", "PUT", "/admin/routes/y", `"1"`, `{"path_prefix":"/y","upstream":"b"}`)
+	if a.code != 412 || a.body["revision"] != float64(2) {
+		t.Fatalf("stale If-Match: %d %s", a.code, a.raw)
+	}
+	for round := range 10 {
+		tag := f.etag()
+		var wg sync.WaitGroup
+		answers := make([]answer, 4)
+		for w := range answers {
+			wg.Go(func() {
+				answers[w] = f.do("operator", "PUT", fmt.Sprintf("/admin/routes/r%d-%d", round, w), tag, fmt.Sprintf(`{"path_prefix":"/r%d-%d","upstream":"b"}`, round, w))
+			})
+		}
+		wg.Wait()
+		for _, a := range answers {
+			if a.code == 412 && a.body["revision"] == nil {
+				t.Fatalf("round %d: 412 without the revision: %s", round, a.raw)
+			}
+		}
+	}
+}

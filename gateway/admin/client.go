@@ -32,6 +32,8 @@ type Problem struct {
 	Status int            `json:"status"`
 	Detail string         `json:"detail"`
 	Errors []FieldProblem `json:"errors,omitempty"`
+	// Revision is the revision the state is at, in a 412.
+	Revision uint64 `json:"revision,omitempty"`
 }
 
 func (p *Problem) Error() string {

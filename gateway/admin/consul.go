@@ -85,6 +85,26 @@ func (s *Consul) historyKey(rev uint64) string { return fmt.Sprintf("%shistory/%
 
 func unavailable(err error) error { return fmt.Errorf("%w: %v", ErrUnavailable, err) }
 
+// txnFailed classifies a transaction request that failed. Consul answers
+// 413 to a transaction over txn_max_req_len or a value over
+// kv_max_value_size ("Request body(N bytes) too large", "Value for key ...
+// is too large"; the client keeps only the text): that is no outage, and
+// the largest object of the state is named, as the likely culprit.
+func txnFailed(err error, now split) error {
+	if !strings.Contains(err.Error(), "too large") {
+		return unavailable(err)
+	}
+	name, size := "settings", len(now.settings)
+	for kind, m := range map[string]map[string][]byte{"upstream": now.upstreams, "route": now.routes, "consumer": now.consumers} {
+		for n, v := range m {
+			if len(v) > size {
+				name, size = kind+"/"+n, len(v)
+			}
+		}
+	}
+	return fmt.Errorf("%w: consul refused the write: %v; the largest object is %s (%d bytes of JSON)", ErrTooLarge, err, name, size)
+}
+
 // list reads every state key in one request. A write reads with
 // consistent set: a leader just elected (after a restart) may still answer
 // from before its log was applied, and a base read there would refuse a
@@ -281,7 +301,7 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 		return 0, fmt.Errorf("admin: this change rewrites or deletes %d existing keys; one Consul transaction holds at most %d (new objects do not count)", len(ops)+1, MaxOps)
 	}
 	ops = append(ops, cleanup[:min(len(cleanup), MaxOps-1-len(ops))]...)
-	if err := s.stage(ctx, staged); err != nil {
+	if err := s.stage(ctx, staged, now); err != nil {
 		return 0, err
 	}
 	m := manifest{Revision: rev, Upstreams: slices.Sorted(maps.Keys(now.upstreams)), Routes: now.routeOrder, Consumers: now.consumerOrder}
@@ -289,7 +309,7 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	ops = append(ops, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.stateKey("manifest"), Value: mustJSON(m), Index: index}})
 	ok, resp, _, err := s.client.Txn().Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, txnFailed(err, now)
 	}
 	if !ok {
 		if resp != nil && len(resp.Errors) > 0 && resp.Errors[0].OpIndex == len(ops)-1 {
@@ -312,7 +332,7 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 // stage writes new objects' keys ahead of the manifest, in transactions
 // of at most MaxOps operations and about 256 KB. Only a write with more
 // than MaxOps operations stages; any other is one transaction.
-func (s *Consul) stage(ctx context.Context, staged api.TxnOps) error {
+func (s *Consul) stage(ctx context.Context, staged api.TxnOps, now split) error {
 	for len(staged) > 0 {
 		n, size := 0, 0
 		for n < len(staged) && n < MaxOps && (n == 0 || size+len(staged[n].KV.Value) < 256<<10) {
@@ -321,7 +341,7 @@ func (s *Consul) stage(ctx context.Context, staged api.TxnOps) error {
 		}
 		ok, _, _, err := s.client.Txn().Txn(staged[:n], (&api.QueryOptions{}).WithContext(ctx))
 		if err != nil {
-			return unavailable(err)
+			return txnFailed(err, now)
 		}
 		if !ok { // a key exists: another writer is creating it
 			return ErrConflict

@@ -30,7 +30,9 @@ func (e *DecodeError) Error() string {
 
 // DecodeStrict decodes one JSON value into v, refusing unknown members at
 // any depth (also inside types with their own UnmarshalJSON, which
-// encoding/json does not check), trailing data, and bodies over MaxBody.
+// encoding/json does not check), members given twice (encoding/json keeps
+// the last one silently, and matches names in any case to one field),
+// trailing data, and bodies over MaxBody.
 func DecodeStrict(data []byte, v any) error {
 	if len(data) > MaxBody {
 		return &DecodeError{Message: fmt.Sprintf("body over %d bytes", MaxBody)}
@@ -44,8 +46,11 @@ func DecodeStrict(data []byte, v any) error {
 	if dec.More() {
 		return &DecodeError{Message: "trailing data after the JSON value"}
 	}
-	if ptr, ok := stray(raw, reflect.TypeOf(v), ""); ok {
-		return &DecodeError{Pointer: ptr, Message: "unknown field"}
+	if ptr, ok := repeated(data); ok {
+		return &DecodeError{Pointer: ptr, Message: "member given twice"}
+	}
+	if ptr, msg, ok := stray(raw, reflect.TypeOf(v), ""); ok {
+		return &DecodeError{Pointer: ptr, Message: msg}
 	}
 	dec = json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -73,9 +78,52 @@ func fieldPointer(f string) string {
 
 func escapePointer(s string) string { return strings.NewReplacer("~", "~0", "/", "~1").Replace(s) }
 
+// repeated returns the pointer of the first member repeated within one
+// object of data, valid JSON.
+func repeated(data []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var walk func(ptr string) (string, bool)
+	walk = func(ptr string) (string, bool) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return "", false
+				}
+				key, _ := k.(string)
+				p := ptr + "/" + escapePointer(key)
+				if seen[key] {
+					return p, true
+				}
+				seen[key] = true
+				if p, dup := walk(p); dup {
+					return p, true
+				}
+			}
+			_, _ = dec.Token()
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if p, dup := walk(fmt.Sprintf("%s/%d", ptr, i)); dup {
+					return p, true
+				}
+			}
+			_, _ = dec.Token()
+		}
+		return "", false
+	}
+	return walk("")
+}
+
 // stray returns the pointer of the first member of v that t has no field
-// for.
-func stray(v any, t reflect.Type, ptr string) (string, bool) {
+// for, or that names a field another member named already (in another
+// case), and what is wrong with it.
+func stray(v any, t reflect.Type, ptr string) (string, string, bool) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -83,48 +131,54 @@ func stray(v any, t reflect.Type, ptr string) (string, bool) {
 	case reflect.Struct:
 		m, ok := v.(map[string]any)
 		if !ok {
-			return "", false // another form (a string for an Instance, a Duration)
+			return "", "", false // another form (a string for an Instance, a Duration)
 		}
 		fields := jsonFields(t)
+		claimed := map[string]bool{}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
+			name := k
 			ft, ok := fields[k]
 			if !ok {
-				for name, f := range fields { // encoding/json matches names case-insensitively
-					if strings.EqualFold(name, k) {
-						ft, ok = f, true
+				for n, f := range fields { // encoding/json matches names case-insensitively
+					if strings.EqualFold(n, k) {
+						name, ft, ok = n, f, true
 						break
 					}
 				}
 			}
 			if !ok {
-				return ptr + "/" + escapePointer(k), true
+				return ptr + "/" + escapePointer(k), "unknown field", true
 			}
-			if p, bad := stray(m[k], ft, ptr+"/"+escapePointer(k)); bad {
-				return p, true
+			if claimed[name] {
+				return ptr + "/" + escapePointer(name), fmt.Sprintf("member given twice (as %q too)", k), true
+			}
+			claimed[name] = true
+			if p, msg, bad := stray(m[k], ft, ptr+"/"+escapePointer(k)); bad {
+				return p, msg, true
 			}
 		}
 	case reflect.Map:
 		m, ok := v.(map[string]any)
 		if !ok {
-			return "", false
+			return "", "", false
 		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if p, bad := stray(m[k], t.Elem(), ptr+"/"+escapePointer(k)); bad {
-				return p, true
+			if p, msg, bad := stray(m[k], t.Elem(), ptr+"/"+escapePointer(k)); bad {
+				return p, msg, true
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		a, ok := v.([]any)
 		if !ok {
-			return "", false
+			return "", "", false
 		}
 		for i, e := range a {
-			if p, bad := stray(e, t.Elem(), fmt.Sprintf("%s/%d", ptr, i)); bad {
-				return p, true
+			if p, msg, bad := stray(e, t.Elem(), fmt.Sprintf("%s/%d", ptr, i)); bad {
+				return p, msg, true
 			}
 		}
 	}
-	return "", false
+	return "", "", false
 }
 
 // jsonFields maps a struct's JSON member names to their types, embedded

@@ -80,11 +80,12 @@ func (a *API) OpenAPI() map[string]any {
 			responses["404"] = problemResponse("No such object or revision.")
 		}
 		if e.body != "" || e.write {
-			responses["400"] = problemResponse("The body is not valid JSON of this shape (unknown members are refused, with their pointer).")
+			responses["400"] = problemResponse("The body is not valid JSON of this shape (unknown or repeated members are refused, with their pointer).")
 		}
 		if e.write {
 			responses["409"] = problemResponse("A lifecycle transition that makes no sense (e.g. retired → draft).")
-			responses["412"] = problemResponse("If-Match does not name the current revision: reload and retry.")
+			responses["412"] = problemResponse("If-Match does not name the current revision (revision is the current one): reload and retry.")
+			responses["413"] = problemResponse("The state would not fit the store (an object over Consul's 512 KiB value limit); nothing was changed.")
 			responses["422"] = problemResponse("The state this change would make is not valid; errors[] has a JSON pointer per problem.")
 			responses["428"] = problemResponse("If-Match is required.")
 		}
@@ -160,7 +161,8 @@ func schemas() map[string]any {
 		"message": str, "summary": array(str)})
 	out := map[string]any{
 		"Problem": obj(nil, map[string]any{"type": str, "title": str, "status": integer, "detail": str,
-			"errors": array(obj([]string{"pointer", "detail"}, map[string]any{"pointer": str, "detail": str}))}),
+			"errors":   array(obj([]string{"pointer", "detail"}, map[string]any{"pointer": str, "detail": str})),
+			"revision": integer}),
 		"AuditEntry":   entry,
 		"AuditLog":     array(ref("AuditEntry")),
 		"RevisionView": map[string]any{"allOf": []any{ref("AuditEntry"), obj(nil, map[string]any{"config": ref("Config")})}},

@@ -116,6 +116,11 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 		}
 	}
+	// A write names the store refusing it as too large.
+	put := doc["paths"].(map[string]any)["/admin/routes/{name}"].(map[string]any)["put"].(map[string]any)
+	if _, ok := put["responses"].(map[string]any)["413"]; !ok {
+		t.Error("PUT /admin/routes/{name} does not document 413")
+	}
 	// Every $ref names a schema the document has.
 	var walk func(v any)
 	walk = func(v any) {

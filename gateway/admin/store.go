@@ -22,6 +22,11 @@ var ErrConflict = errors.New("admin: the state changed since the base revision")
 // ErrUnavailable wraps a failure to reach the store. The API answers 503.
 var ErrUnavailable = errors.New("admin: store unavailable")
 
+// ErrTooLarge is returned by Store.Save when the state, or one object of
+// it, is larger than the store takes (Consul: 512 KiB per value and per
+// transaction by default). Retrying cannot help. The API answers 413.
+var ErrTooLarge = errors.New("admin: too large for the store")
+
 // AuditSize is how many audit entries a store keeps.
 const AuditSize = 100
 

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -296,5 +297,42 @@ func TestFileWritersShareLock(t *testing.T) {
 		if (errs[0] == nil) == (errs[1] == nil) {
 			t.Fatalf("round %d: %v", round, errs)
 		}
+	}
+}
+
+// An object over Consul's value limit (512 KiB by default) cannot be
+// stored: the write says so and names the object, and is not reported as
+// Consul being unreachable (which the API answers 503 "retry later").
+func TestConsulObjectTooLarge(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/admin")
+	ctx := context.Background()
+	var hosts []string
+	for i := range 40000 { // about 800 KiB of JSON in one route
+		hosts = append(hosts, fmt.Sprintf("h%06d.example.com", i))
+	}
+	c := sample("127.0.0.1:1", "small", "huge")
+	c.Routes[1].Hosts = hosts
+	_, err := s.Save(ctx, 0, c, admin.Change{})
+	if err == nil || errors.Is(err, admin.ErrUnavailable) || !errors.Is(err, admin.ErrTooLarge) || !strings.Contains(err.Error(), "route/huge") {
+		t.Fatalf("save of a route over the value limit: %v", err)
+	}
+	if st, err := s.Load(ctx); err != nil || st.Revision != 0 {
+		t.Fatalf("after the refusal: %+v %v", st, err)
+	}
+	c.Routes = c.Routes[:1]
+	if _, err := s.Save(ctx, 0, c, admin.Change{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Through the API: 413 saying why, the revision unchanged.
+	f := newAPI(t, admin.NewConsul(a.Client, "gs/api"), admin.Options{})
+	huge, _ := json.Marshal(spec.Route{Name: "huge", PathPrefix: "/huge", Upstream: "b", Hosts: hosts})
+	tag := f.etag()
+	if r := f.do("operator", "PUT", "/admin/routes/huge", tag, string(huge)); r.code != 413 || !strings.Contains(r.raw, "route/huge") {
+		t.Fatalf("PUT of a route over the value limit: %d %.300s", r.code, r.raw)
+	}
+	if f.etag() != tag {
+		t.Fatal("the refused write made a revision")
 	}
 }

@@ -111,9 +111,13 @@ func (l *Loop) handle(ctx context.Context, u Update) {
 	if !u.Forced {
 		h := hash(u.Data)
 		l.mu.Lock()
-		seen := h == l.applied || h == l.refused
+		inForce, refused := h == l.applied, h == l.refused
 		l.mu.Unlock()
-		if seen {
+		if inForce {
+			l.recovered()
+			return
+		}
+		if refused {
 			return
 		}
 	}
@@ -174,6 +178,27 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = "", "", time.Time{}
 	l.mu.Unlock()
 	return nil
+}
+
+// recovered clears a failure once the latest content read is the one in
+// force again (a bad edit reverted, a source readable again): the status
+// and last_reload_successful describe the latest content, and it applies.
+func (l *Loop) recovered() {
+	l.mu.Lock()
+	failed, rev := l.status.LastError != "", l.status.Revision
+	l.mu.Unlock()
+	if !failed {
+		return
+	}
+	// As in attempt: metrics and log first, the status last.
+	if m := l.metrics; m != nil {
+		m.successful.Set(1)
+	}
+	l.logger.Info("configuration back to the revision in force", "source", l.status.Source, "revision", rev)
+	l.mu.Lock()
+	l.refused = [32]byte{}
+	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = "", "", time.Time{}
+	l.mu.Unlock()
 }
 
 // refuse records and logs a failure to read or apply data (nil: to read).

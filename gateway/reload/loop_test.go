@@ -363,3 +363,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Going back to the content in force after a refusal (an edit reverted, a
+// file that was missing on SIGHUP back again) is the latest content read
+// and it is in force: the error is cleared and last_reload_successful is 1
+// again, not left at 0 until the next change.
+func TestLoopErrorClearedWhenContentInForceReturns(t *testing.T) {
+	f := newFixture(t, 5*time.Millisecond, "good")
+	trigger := make(chan struct{})
+	f.file.Trigger = trigger
+	f.run()
+	cleared := func() bool {
+		return f.loop.Status().LastError == "" && gauge(t, f.reg, "test_config_last_reload_successful") == 1
+	}
+
+	f.write("bad edit")
+	f.waitFor("the refusal", func() bool { return f.loop.Status().LastError != "" })
+	f.write("good") // reverted
+	f.waitFor("the error cleared after the revert", cleared)
+
+	if err := os.Remove(f.path); err != nil {
+		t.Fatal(err)
+	}
+	trigger <- struct{}{}
+	f.waitFor("the read error", func() bool { return strings.Contains(f.loop.Status().LastError, "no such file") })
+	f.write("good") // back, unchanged
+	f.waitFor("the error cleared after the file came back", cleared)
+	if s := f.loop.Status(); s.Revision != reload.Revision([]byte("good")) || s.RefusedRevision != "" || !s.LastErrorAt.IsZero() {
+		t.Errorf("status: %+v", s)
+	}
+	if got := f.applied(); len(got) != 1 {
+		t.Errorf("the content in force was applied again: %q", got)
+	}
+}
