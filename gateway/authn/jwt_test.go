@@ -421,3 +421,34 @@ func TestParseKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestJWTCritHeader: RFC 7515 §4.1.11 — a token whose "crit" header names
+// extensions must be refused by a recipient that does not understand them
+// (the gateway understands none), however well it is signed: the issuer
+// asked that it not be accepted by one that ignores them.
+func TestJWTCritHeader(t *testing.T) {
+	f := newFixture(t)
+	for name, crit := range map[string]any{
+		"unknown extension": []any{"http://example.com/must-understand"},
+		"empty list":        []any{},
+		"not a list":        "exp",
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims(corpIss, aud, "bob", nil))
+			tok.Header["kid"] = f.rs.kid
+			tok.Header["crit"] = crit
+			tok.Header["http://example.com/must-understand"] = true
+			signed, err := tok.SignedString(f.rs.priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id, err := f.jwt.Verify(context.Background(), signed); reasonOf(err) != authn.ReasonMalformed {
+				t.Fatalf("token with crit %v: identity %v, err %v; want %s", crit, id, err, authn.ReasonMalformed)
+			}
+		})
+	}
+	// The same token without crit is accepted: the refusal is the header's.
+	if _, err := f.jwt.Verify(context.Background(), f.rs.sign(t, claims(corpIss, aud, "bob", nil))); err != nil {
+		t.Fatalf("without crit: %v", err)
+	}
+}
