@@ -3,6 +3,8 @@ package authn
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
 )
@@ -74,10 +76,35 @@ func (a *APIKey) Authenticate(r *http.Request) (*consumer.Identity, error) {
 func (a *APIKey) strip(r *http.Request) {
 	r.Header.Del(a.header())
 	if a.Query != "" && r.URL.RawQuery != "" {
-		q := r.URL.Query()
-		if q.Has(a.Query) {
-			q.Del(a.Query)
-			r.URL.RawQuery = q.Encode()
-		}
+		r.URL.RawQuery = withoutParam(r.URL.RawQuery, a.Query)
 	}
+}
+
+// withoutParam removes from a raw query the parameters named name, however
+// their name is escaped, and keeps the rest byte for byte: re-encoding the
+// query (url.Values.Encode) would sort it, rewrite its escapes and drop
+// what it cannot parse, which changes what the upstream reads or signs.
+// A parameter holding ';' (which url.ParseQuery refuses, but some servers
+// split on) goes too if any of its ';' parts is named name.
+func withoutParam(raw, name string) string {
+	named := func(pair string) bool {
+		for part := range strings.SplitSeq(pair, ";") {
+			k, _, _ := strings.Cut(part, "=")
+			if k, err := url.QueryUnescape(k); err == nil && k == name {
+				return true
+			}
+		}
+		return false
+	}
+	var b strings.Builder
+	for pair := range strings.SplitSeq(raw, "&") {
+		if named(pair) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(pair)
+	}
+	return b.String()
 }

@@ -16,7 +16,8 @@
 //     or JWK files, HMAC secrets) or a JWKS URL, cached and refreshed in
 //     the background, with one rate-limited refresh when a token names an
 //     unknown key ID. exp is required; exp, nbf and iat are checked with a
-//     small leeway.
+//     small leeway. A token with a "crit" header is refused: it names
+//     extensions the gateway would have to understand (RFC 7515 §4.1.11).
 //   - APIKey: a key in a header (or a query parameter), looked up by its
 //     SHA-256 in a consumer.Store and removed before the request goes
 //     upstream.

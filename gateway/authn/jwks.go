@@ -26,6 +26,7 @@ const (
 // MinRefreshInterval, so that an issuer's key rotation is picked up at
 // once while a flood of tokens with made-up key IDs costs the issuer at
 // most one request per interval. A failed fetch keeps the keys in hand.
+// An https URL that redirects to plain http is a failed fetch.
 //
 // Set the fields before first use; the zero values take the defaults.
 type JWKS struct {
@@ -171,6 +172,13 @@ func (j *JWKS) fetch(ctx context.Context) ([]Key, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	// An https key set is trusted because TLS authenticates its server; one
+	// that redirected to http came over a connection anyone on the path can
+	// rewrite. (The client follows redirects before this sees them, and may
+	// be the caller's, so the final URL is checked here.)
+	if req.URL.Scheme == "https" && resp.Request != nil && resp.Request.URL.Scheme != "https" {
+		return nil, fmt.Errorf("redirected from https to %s: refused", resp.Request.URL.Redacted())
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("status %s", resp.Status)
 	}

@@ -237,6 +237,12 @@ func (j *JWT) Verify(ctx context.Context, tok string) (*consumer.Identity, error
 	if err != nil {
 		return nil, fail(ReasonMalformed, "the bearer token is not a well-formed JWT", err)
 	}
+	// RFC 7515 §4.1.11: extensions listed in "crit" must be understood or
+	// the token refused. The gateway understands none (and an empty or
+	// malformed "crit" is invalid), so any "crit" refuses the token.
+	if _, ok := token.Header["crit"]; ok {
+		return nil, fail(ReasonMalformed, "the token has critical header extensions (crit) the gateway does not support", nil)
+	}
 	iss, _ := claims["iss"].(string)
 	is := j.issuers[iss]
 	if is == nil {

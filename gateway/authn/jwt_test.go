@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -419,5 +421,75 @@ func TestParseKeys(t *testing.T) {
 		if _, err := authn.ParseKeys([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestJWTCritHeader: RFC 7515 §4.1.11 — a token whose "crit" header names
+// extensions must be refused by a recipient that does not understand them
+// (the gateway understands none), however well it is signed: the issuer
+// asked that it not be accepted by one that ignores them.
+func TestJWTCritHeader(t *testing.T) {
+	f := newFixture(t)
+	for name, crit := range map[string]any{
+		"unknown extension": []any{"http://example.com/must-understand"},
+		"empty list":        []any{},
+		"not a list":        "exp",
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims(corpIss, aud, "bob", nil))
+			tok.Header["kid"] = f.rs.kid
+			tok.Header["crit"] = crit
+			tok.Header["http://example.com/must-understand"] = true
+			signed, err := tok.SignedString(f.rs.priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id, err := f.jwt.Verify(context.Background(), signed); reasonOf(err) != authn.ReasonMalformed {
+				t.Fatalf("token with crit %v: identity %v, err %v; want %s", crit, id, err, authn.ReasonMalformed)
+			}
+		})
+	}
+	// The same token without crit is accepted: the refusal is the header's.
+	if _, err := f.jwt.Verify(context.Background(), f.rs.sign(t, claims(corpIss, aud, "bob", nil))); err != nil {
+		t.Fatalf("without crit: %v", err)
+	}
+}
+
+// TestJWKSRefusesRedirectToPlainHTTP: a key set configured at an https URL
+// is trusted because TLS authenticates the issuer. If that URL redirects to
+// plain http (a misconfigured proxy, or someone who can answer on the https
+// endpoint's path), the keys would come over a connection anyone on the
+// path can rewrite; they are refused, and the keys in hand stay. A
+// redirect to another https URL is followed as before.
+func TestJWKSRefusesRedirectToPlainHTTP(t *testing.T) {
+	forged := signer{"k1", jwt.SigningMethodES256, ecKey(t, elliptic.P256())}
+	plain := newJWKSServer(t, forged)
+	toPlain := httptest.NewTLSServer(http.RedirectHandler(plain.URL, http.StatusFound))
+	t.Cleanup(toPlain.Close)
+
+	jwks := &authn.JWKS{URL: toPlain.URL, Client: toPlain.Client(), MinRefreshInterval: time.Hour, Logger: discard}
+	j, err := authn.NewJWT(authn.Issuer{Issuer: corpIss, Algorithms: []string{"ES256"}, Keys: jwks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := forged.sign(t, claims(corpIss, aud, "admin", nil))
+	if id, err := j.Verify(context.Background(), tok); reasonOf(err) != authn.ReasonKeysUnavailable {
+		t.Fatalf("keys fetched after a redirect to http: identity %v, err %v; want %s", id, err, authn.ReasonKeysUnavailable)
+	}
+
+	// https → https: followed.
+	good := signer{"k1", jwt.SigningMethodES256, ecKey(t, elliptic.P256())}
+	idp := newJWKSServer(t, good)
+	realTLS := httptest.NewTLSServer(idp.Config.Handler)
+	t.Cleanup(realTLS.Close)
+	toTLS := httptest.NewTLSServer(http.RedirectHandler(realTLS.URL, http.StatusFound))
+	t.Cleanup(toTLS.Close)
+	jwks = &authn.JWKS{URL: toTLS.URL, Client: toTLS.Client(), MinRefreshInterval: time.Hour, Logger: discard}
+	j, err = authn.NewJWT(authn.Issuer{Issuer: corpIss, Algorithms: []string{"ES256"}, Keys: jwks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Verify(context.Background(), good.sign(t, claims(corpIss, aud, "a", nil))); err != nil {
+		t.Fatalf("https to https redirect: %v", err)
 	}
 }

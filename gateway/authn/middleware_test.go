@@ -332,3 +332,36 @@ func TestMTLS(t *testing.T) {
 		t.Fatalf("no TLS: %d", rec.Code)
 	}
 }
+
+// TestAPIKeyQueryStrippedAlone: removing an API key sent as a query
+// parameter leaves the rest of the query as the client wrote it (order,
+// escapes, parameters without "=") — upstreams that sign, cache by or read
+// the raw query see what they would without the gateway — while every
+// spelling of the key's parameter that Authenticate reads is removed.
+func TestAPIKeyQueryStrippedAlone(t *testing.T) {
+	key := "gsk_test-key-for-alice-0123456789"
+	store, err := consumer.NewMemory([]consumer.Consumer{
+		{ID: "alice", APIKeys: []consumer.APIKey{{ID: "alice-1", SHA256: consumer.HashKey(key).String()}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s seen
+	h := authn.Middleware([]authn.Method{&authn.APIKey{Store: store, Query: "api_key"}})(s.handler())
+	for _, c := range []struct{ query, want string }{
+		{"z=1&api_key=" + key + "&sort=b&sort=a&path=%2fx&flag", "z=1&sort=b&sort=a&path=%2fx&flag"},
+		{"api_key=" + key, ""},
+		{"q=a+b&api%5Fkey=" + key + "&api_key=other", "q=a+b"},
+		{"api_key=" + key + "&x=1;api_key=other&y=2", "y=2"},
+	} {
+		s = seen{}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/p?"+c.query, nil))
+		if rec.Code != 200 || s.id == nil || s.id.ConsumerID != "alice" {
+			t.Fatalf("?%s: %d %s", c.query, rec.Code, rec.Body)
+		}
+		if s.url.RawQuery != c.want {
+			t.Errorf("?%s: upstream query %q, want %q", c.query, s.url.RawQuery, c.want)
+		}
+	}
+}

@@ -17,7 +17,8 @@ import (
 type Consumer struct {
 	// ID identifies the consumer in authorization rules, rate limits,
 	// metrics-free logs and the identity headers sent upstream. Required,
-	// unique.
+	// unique; at most 256 bytes, no control characters, no white space at
+	// either end (a header could not carry it as it is).
 	ID string `yaml:"id" json:"id"`
 	// Roles and Groups are matched by authorization rules, together with
 	// those a JWT carries.
@@ -43,7 +44,8 @@ type Consumer struct {
 // APIKey is one API key of a consumer. Only its hash is kept.
 type APIKey struct {
 	// ID names the key (not secret): it is what logs, rate limits by API
-	// key and the upstream see. Required, unique across all consumers.
+	// key and the upstream see. Required, unique across all consumers;
+	// the same rules as Consumer.ID.
 	ID string `yaml:"id" json:"id"`
 	// SHA256 is the hex SHA-256 of the key (HashKey(key).String()).
 	SHA256 string `yaml:"sha256" json:"sha256"`

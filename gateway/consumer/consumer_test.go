@@ -223,3 +223,46 @@ func TestParseFileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateIDsFitHeaders: a consumer's ID and its keys' IDs are sent
+// upstream in identity headers (authn.Forward), used in rate-limit keys and
+// logged. An ID a header cannot carry (a control character) made the
+// gateway send an authenticated request upstream with no consumer header
+// at all; one with white space at an end reached the upstream trimmed, as
+// another consumer's ID ("alice " as "alice"). They are refused, as JWT
+// subjects with control characters are, and so are IDs over 256 bytes.
+func TestValidateIDsFitHeaders(t *testing.T) {
+	h := consumer.HashKey("k").String()
+	long := strings.Repeat("a", 257)
+	err := consumer.Validate([]consumer.Consumer{
+		{ID: "alice\r\nX-Admin: 1"},
+		{ID: "alice "},
+		{ID: "\talice"},
+		{ID: long},
+		{ID: "ok", APIKeys: []consumer.APIKey{{ID: "cli\x00", SHA256: h}}},
+	})
+	want := []string{
+		`consumers[0].id: "alice\r\nX-Admin: 1" `,
+		`consumers[1].id: "alice " `,
+		`consumers[2].id: "\talice" `,
+		`consumers[3].id: is 257 bytes long`,
+		`consumers[4].api_keys[0].id: "cli\x00" `,
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%s", len(lines), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("error %d = %q, want prefix %q", i, lines[i], w)
+		}
+	}
+	// What stays valid: inner spaces, punctuation, UTF-8, 256 bytes.
+	if err := consumer.Validate([]consumer.Consumer{{ID: "Acme Corp"}, {ID: "team:a/b#2"}, {ID: "zoë"}, {ID: long[:256]},
+		{ID: "k", APIKeys: []consumer.APIKey{{ID: "alice cli", SHA256: h}}}}); err != nil {
+		t.Fatalf("valid IDs refused: %v", err)
+	}
+}

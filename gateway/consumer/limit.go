@@ -13,7 +13,9 @@ import (
 // whichever route it calls — and whichever replica serves it, with store
 // redis. Route limits still apply on top.
 type Limit struct {
-	// Name names the budget (default "consumer:ID", then "#2", "#3"...).
+	// Name names the limit in the RateLimit headers and metrics (default
+	// "consumer:ID", then "#2", "#3"...). The budget is the consumer's own
+	// whatever the name: consumers on a plan of one name do not share it.
 	Name  string         `yaml:"name,omitempty" json:"name,omitempty"`
 	Rate  int            `yaml:"rate" json:"rate"`
 	Per   units.Duration `yaml:"per,omitempty" json:"per,omitempty"`

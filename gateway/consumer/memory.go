@@ -148,6 +148,29 @@ func Validate(consumers []Consumer) error {
 	return err
 }
 
+// maxNameBytes bounds consumer and key IDs, as authn bounds JWT subjects.
+const maxNameBytes = 256
+
+// badName says what makes a consumer or key ID unfit for what it is used
+// in (identity headers sent upstream, rate-limit keys, logs), or "". A
+// header cannot carry a control character, so such an ID went upstream as
+// no header at all; white space at an end is trimmed by the upstream's
+// parser, so "alice " arrived as "alice".
+func badName(s string) string {
+	if len(s) > maxNameBytes {
+		return fmt.Sprintf("is %d bytes long, more than %d", len(s), maxNameBytes)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c == 0x7f {
+			return fmt.Sprintf("%q has a control character", s)
+		}
+	}
+	if strings.TrimSpace(s) != s {
+		return fmt.Sprintf("%q begins or ends with white space", s)
+	}
+	return ""
+}
+
 func build(consumers []Consumer) (*snapshot, error) {
 	s := &snapshot{
 		byID:  map[string]*Consumer{},
@@ -166,6 +189,8 @@ func build(consumers []Consumer) (*snapshot, error) {
 		switch {
 		case strings.TrimSpace(c.ID) == "":
 			bad("%s.id: is required", path)
+		case badName(c.ID) != "":
+			bad("%s.id: %s", path, badName(c.ID))
 		case s.byID[c.ID] != nil:
 			bad("%s.id: %q is already used", path, c.ID)
 		default:
@@ -175,6 +200,8 @@ func build(consumers []Consumer) (*snapshot, error) {
 			kp := fmt.Sprintf("%s.api_keys[%d]", path, j)
 			if strings.TrimSpace(k.ID) == "" {
 				bad("%s.id: is required (a name for the key, not the key)", kp)
+			} else if why := badName(k.ID); why != "" {
+				bad("%s.id: %s", kp, why)
 			} else if other, dup := keyIDs[k.ID]; dup {
 				bad("%s.id: %q is already used by %s", kp, k.ID, other)
 			} else {

@@ -9,8 +9,9 @@ import (
 )
 
 // ConsumerLimits enforces the limits attached to the authenticated consumer
-// (consumer.Consumer.RateLimit): one budget per limit name, whichever route
-// the consumer calls. Put it after authentication; a request without a
+// (consumer.Consumer.RateLimit): one budget per consumer and limit name,
+// whichever route the consumer calls (two consumers never share one, even
+// under the same limit name). Put it after authentication; a request without a
 // consumer record passes. local keeps store: local budgets, redis (may be
 // nil when no limit uses it) store: redis ones; pass the same stores to the
 // middleware of every route, so that a budget is shared across routes.
@@ -57,6 +58,14 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 					policies = append(policies, p)
 				}
 				states, header := compile(policies)
+				// The budgets are this consumer's: limit names alone
+				// collide between consumers ("consumer:a#2" is both a's
+				// second default and a#2's first; a plan name such as
+				// "gold" is shared). The ID comes last, after a fixed
+				// prefix, so two IDs never give one bucket.
+				for _, st := range states {
+					st.bucket += "consumer:" + c.ID
+				}
 				v = &compiled{from: c, states: states, header: header}
 				cache.Store(c.ID, v)
 			}

@@ -79,3 +79,41 @@ func TestConsumerLimitsMemoryAcrossReloads(t *testing.T) {
 		t.Fatalf("the heap grew by %d bytes over %d reloads of one consumer's record (%d B each)", after-before, reloads, (after-before)/reloads)
 	}
 }
+
+// TestConsumerLimitsAreEachConsumers: a consumer's limits are its own
+// budgets. Neither a default name that another consumer's defaults also
+// produce ("consumer:a#2" is both a's second limit and a#2's first) nor a
+// plan name several consumers share ("gold") lets one consumer spend
+// another's budget.
+func TestConsumerLimitsAreEachConsumers(t *testing.T) {
+	h := ratelimit.ConsumerLimits(&ratelimit.Local{}, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	call := func(c *consumer.Consumer) int {
+		req := httptest.NewRequest("GET", "/", nil)
+		req = req.WithContext(consumer.NewContext(req.Context(), &consumer.Identity{ConsumerID: c.ID, Consumer: c}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	perMinute := func(name string, rate int) consumer.Limit {
+		return consumer.Limit{Name: name, Rate: rate, Per: spec.Duration(time.Minute)}
+	}
+	a := &consumer.Consumer{ID: "a", RateLimit: []consumer.Limit{perMinute("", 1000), perMinute("", 1)}}
+	a2 := &consumer.Consumer{ID: "a#2", RateLimit: []consumer.Limit{perMinute("", 1)}}
+	if a.LimitName(1) != a2.LimitName(0) {
+		t.Fatalf("the case needs colliding default names: %q, %q", a.LimitName(1), a2.LimitName(0))
+	}
+	alice := &consumer.Consumer{ID: "alice", RateLimit: []consumer.Limit{perMinute("gold", 1)}}
+	bob := &consumer.Consumer{ID: "bob", RateLimit: []consumer.Limit{perMinute("gold", 1)}}
+	for _, pair := range [][2]*consumer.Consumer{{a2, a}, {alice, bob}} {
+		first, second := pair[0], pair[1]
+		if code := call(first); code != 200 {
+			t.Fatalf("%s's first call: %d", first.ID, code)
+		}
+		if code := call(first); code != 429 {
+			t.Fatalf("%s's second call: %d, want 429 (its budget is spent)", first.ID, code)
+		}
+		if code := call(second); code != 200 {
+			t.Fatalf("%s's first call after %s spent its own budget: %d, want 200", second.ID, first.ID, code)
+		}
+	}
+}

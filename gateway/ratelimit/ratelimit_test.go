@@ -478,3 +478,40 @@ type headerOnly struct{ h http.Header }
 func (w *headerOnly) Header() http.Header         { return w.h }
 func (w *headerOnly) Write(b []byte) (int, error) { return len(b), nil }
 func (w *headerOnly) WriteHeader(int)             {}
+
+// TestRedisTimeoutBoundsTheCall: Timeout bounds a call to a Redis that
+// holds it (here a real one whose clients are paused with CLIENT PAUSE),
+// whatever the client's own timeouts: go-redis ignores a context's
+// deadline unless the client was made with ContextTimeoutEnabled, which
+// redis.NewClient does not set, so a request used to wait for the client's
+// read timeout (3 s by default; here none) instead of failing open.
+func TestRedisTimeoutBoundsTheCall(t *testing.T) {
+	srv, admin := newRedis(t)
+	ctx := context.Background()
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, ReadTimeout: -1})
+	t.Cleanup(func() { client.Close() })
+	s := &ratelimit.Redis{Client: client, Timeout: 100 * time.Millisecond, Backoff: time.Hour}
+	l := ratelimit.Limit{Rate: 5, Period: time.Second}
+	if _, err := s.Allow(ctx, "k", l); err != nil {
+		t.Fatal(err)
+	}
+	// Pause commands (not the admin's UNPAUSE, which CLIENT PAUSE WRITE
+	// lets through): the limiter's script is a write.
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "600000", "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Do(context.Background(), "CLIENT", "UNPAUSE") })
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Allow(ctx, "k", l)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ratelimit.ErrUnavailable) {
+			t.Fatalf("Redis paused: err = %v, want ErrUnavailable", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Allow against a paused Redis had not returned after 30 s (Timeout is 100 ms)")
+	}
+}

@@ -33,15 +33,35 @@ type Redis struct {
 	Client redis.UniversalClient
 	// Prefix is put before every key (default "gatescale:rl:").
 	Prefix string
-	// Timeout bounds one call (default 100ms).
+	// Timeout bounds one call (default 100ms), whatever the client's own
+	// timeouts. A client made with ContextTimeoutEnabled lets the call
+	// itself end there; with others the request stops waiting but the call
+	// runs on until the client gives up.
 	Timeout time.Duration
 	// Backoff is how long calls are skipped after a failure (default 1s).
 	Backoff time.Duration
 
 	once      sync.Once
 	limiter   *redis_rate.Limiter
+	ctxBound  bool // the client ends a call at its context's deadline
 	mu        sync.Mutex
 	downUntil time.Time
+}
+
+// honoursDeadline reports whether c ends a call when its context's
+// deadline passes. go-redis clients only do with ContextTimeoutEnabled
+// (redis.NewClient's default is off: they wait for their own read
+// timeout, 3 s by default, or forever); unknown clients are assumed not to.
+func honoursDeadline(c redis.UniversalClient) bool {
+	switch c := c.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
 }
 
 // Allow implements Store.
@@ -49,7 +69,10 @@ func (s *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 	if err := l.Validate(); err != nil {
 		return Result{}, err
 	}
-	s.once.Do(func() { s.limiter = redis_rate.NewLimiter(s.Client) })
+	s.once.Do(func() {
+		s.limiter = redis_rate.NewLimiter(s.Client)
+		s.ctxBound = honoursDeadline(s.Client)
+	})
 	s.mu.Lock()
 	backingOff := time.Now().Before(s.downUntil)
 	s.mu.Unlock()
@@ -66,7 +89,7 @@ func (s *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	res, err := s.limiter.Allow(ctx, prefix+key, redis_rate.Limit{Rate: l.Rate, Period: l.Period, Burst: l.burst()})
+	res, err := s.allow(ctx, prefix+key, redis_rate.Limit{Rate: l.Rate, Period: l.Period, Burst: l.burst()})
 	if err != nil {
 		backoff := s.Backoff
 		if backoff <= 0 {
@@ -82,4 +105,29 @@ func (s *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 		out.RetryAfter = max(res.RetryAfter, 0)
 	}
 	return out, nil
+}
+
+// allow runs the limiter's script, returning by ctx's deadline. With a
+// client that ignores the deadline the call runs in a goroutine left to
+// finish on its own: the backoff that follows a failure keeps such calls
+// few.
+func (s *Redis) allow(ctx context.Context, key string, l redis_rate.Limit) (*redis_rate.Result, error) {
+	if s.ctxBound {
+		return s.limiter.Allow(ctx, key, l)
+	}
+	type answer struct {
+		res *redis_rate.Result
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		res, err := s.limiter.Allow(ctx, key, l)
+		ch <- answer{res, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.res, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
