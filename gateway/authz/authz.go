@@ -104,6 +104,12 @@ func (p *Policy) Decide(id *consumer.Identity, method string) Decision {
 		}
 	}
 	r, ok := p.Methods[method]
+	if !ok && method == http.MethodHead {
+		// HEAD is GET without the body (RFC 9110 9.3.2): the upstream
+		// runs its GET handler, so GET's rule guards it unless HEAD has
+		// one of its own.
+		r, ok = p.Methods[http.MethodGet]
+	}
 	if !ok {
 		if r, ok = p.Methods["*"]; !ok {
 			return Decision{Reason: ReasonMethod, Detail: method + " is not allowed on this route"}

@@ -59,6 +59,11 @@ func TestDecide(t *testing.T) {
 		{"other methods need the group", publicReads, anon, "PUT", authz.ReasonAnonymous, "for PUT"},
 		{"other methods with the group", publicReads, alice, "PUT", "", ""},
 		{"other methods without the group", publicReads, bob, "PUT", authz.ReasonGroup, ""},
+		// HEAD is GET without the body (RFC 9110 9.3.2): the upstream runs its
+		// GET handler, so GET's rule guards it unless HEAD has its own.
+		{"HEAD follows GET, not *", authz.Policy{Methods: map[string]authz.Rule{"GET": {Scopes: []string{"orders:read"}}, "*": {Anonymous: true}}}, anon, "HEAD", authz.ReasonAnonymous, "for HEAD"},
+		{"HEAD allowed as GET is", readWrite, bob, "HEAD", "", ""},
+		{"HEAD's own rule", authz.Policy{Methods: map[string]authz.Rule{"GET": {Scopes: []string{"orders:read"}}, "HEAD": {Anonymous: true}}}, anon, "HEAD", "", ""},
 		{"many missing scopes are listed briefly", authz.Policy{Rule: authz.Rule{Scopes: []string{"a", "b", "c", "d", "e", "f", "g"}}}, bob, "GET", authz.ReasonScope, "missing scopes: a, b, c, d, e (and 2 more)"},
 	}
 	for _, c := range cases {

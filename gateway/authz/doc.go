@@ -13,5 +13,6 @@
 // A rule's Scopes must all be held (OAuth practice: a token carries what
 // it may do); of its Roles, Groups and Consumers at least one must match
 // (each is a list of alternatives). A route-wide rule and the rule of the
-// request's method must both hold.
+// request's method must both hold. HEAD, when the policy gives it no rule
+// of its own, takes GET's: an upstream answers it with its GET handler.
 package authz
