@@ -73,6 +73,16 @@ func (a *APIKey) Authenticate(r *http.Request) (*consumer.Identity, error) {
 
 // strip removes the key from r, which the middleware owns (a copy with its
 // own header map and URL).
+// carries reports whether r holds this method's key, in the header or
+// the query (under its name however escaped, as strip sees it).
+func (a *APIKey) carries(r *http.Request) bool {
+	if len(r.Header.Values(a.header())) > 0 {
+		return true
+	}
+	q := r.URL.RawQuery
+	return a.Query != "" && q != "" && withoutParam(q, a.Query) != q
+}
+
 func (a *APIKey) strip(r *http.Request) {
 	r.Header.Del(a.header())
 	if a.Query != "" && r.URL.RawQuery != "" {

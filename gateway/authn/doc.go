@@ -20,7 +20,7 @@
 //     extensions the gateway would have to understand (RFC 7515 §4.1.11).
 //   - APIKey: a key in a header (or a query parameter), looked up by its
 //     SHA-256 in a consumer.Store and removed before the request goes
-//     upstream.
+//     upstream, also when another of the route's methods decided.
 //   - MTLS: the client certificate the TLS listener verified, mapped to a
 //     consumer by its SAN or subject (consumer.CertIdentities).
 //

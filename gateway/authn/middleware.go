@@ -26,7 +26,12 @@ type Method interface {
 
 // stripper is implemented by methods whose credential must not go
 // upstream.
-type stripper interface{ strip(r *http.Request) }
+// stripper is a method whose credentials are the gateway's alone (an API
+// key): they never go upstream, whichever method decided.
+type stripper interface {
+	strip(r *http.Request)
+	carries(r *http.Request) bool
+}
 
 // DefaultRealm is the realm of the challenges.
 const DefaultRealm = "gatescale"
@@ -84,10 +89,18 @@ func Middleware(methods []Method, opts ...Option) func(http.Handler) http.Handle
 					return
 				}
 				r2 := r.WithContext(consumer.NewContext(r.Context(), id))
-				if s, ok := m.(stripper); ok {
-					r2.Header = r.Header.Clone()
-					u := *r.URL
-					r2.URL = &u
+				cloned := false
+				for _, m := range methods {
+					s, ok := m.(stripper)
+					if !ok || !s.carries(r) {
+						continue
+					}
+					if !cloned { // the caller's request stays as it was
+						r2.Header = r.Header.Clone()
+						u := *r.URL
+						r2.URL = &u
+						cloned = true
+					}
 					s.strip(r2)
 				}
 				next.ServeHTTP(w, r2)

@@ -92,12 +92,16 @@ func TestMiddleware(t *testing.T) {
 		{"bearer scheme is case-insensitive", req{strict, "/", map[string]string{"Authorization": "bearer " + good}}, 200, "bob", "jwt", nil, ""},
 		{"api key header", req{strict, "/", map[string]string{"X-API-Key": key}}, 200, "alice", "api_key", nil, ""},
 		{"api key query", req{strict, "/?a=1&api_key=" + url.QueryEscape(key), nil}, 200, "alice", "api_key", nil, ""},
+		{"api key query, name escaped", req{strict, "/?a=1&api%5Fkey=" + url.QueryEscape(key), nil}, 200, "alice", "api_key", nil, ""},
 		{"no credentials", req{strict, "/", nil}, 401, "", "", []string{`Bearer realm="shop"`, `APIKey realm="shop", header="X-API-Key"`}, "missing_credentials"},
 		{"other auth scheme is no credentials", req{strict, "/", map[string]string{"Authorization": "Basic YTpi"}}, 401, "", "", nil, "missing_credentials"},
 		{"expired jwt", req{strict, "/", map[string]string{"Authorization": "Bearer " + expired}}, 401, "", "",
 			[]string{`Bearer realm="shop", error="invalid_token", error_description="the token has expired"`}, "expired"},
 		// The first method whose credentials are present decides: a bad
 		// token is not rescued by a good API key.
+		// The key is the gateway's credential even when the token decided:
+		// it does not go on to the upstream.
+		{"jwt decides, the key stays here", req{strict, "/?api_key=" + url.QueryEscape(key), map[string]string{"Authorization": "Bearer " + good, "X-API-Key": key}}, 200, "bob", "jwt", nil, ""},
 		{"bad jwt with good key", req{strict, "/", map[string]string{"Authorization": "Bearer " + expired, "X-API-Key": key}}, 401, "", "", nil, "expired"},
 		{"unknown key", req{strict, "/", map[string]string{"X-API-Key": "nope"}}, 401, "", "", []string{`APIKey realm="shop", header="X-API-Key"`}, "unknown_api_key"},
 		{"disabled consumer", req{strict, "/", map[string]string{"X-API-Key": "mallory-key"}}, 401, "", "", nil, "disabled_consumer"},
