@@ -519,7 +519,12 @@ func ifMatch(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 		writeProblem(w, http.StatusPreconditionRequired, `writes need If-Match: "REVISION" (the ETag of GET /admin/config or of the object)`, nil)
 		return 0, false
 	}
-	v = strings.TrimPrefix(v, "W/")
+	if strings.HasPrefix(v, "W/") {
+		// If-Match compares strongly (RFC 9110 13.1.1): a weak tag never
+		// matches, and the revisions' ETags are strong.
+		writeProblem(w, http.StatusPreconditionFailed, fmt.Sprintf("If-Match %q is a weak tag; it takes the strong ETag, \"REVISION\"", r.Header.Get("If-Match")), nil)
+		return 0, false
+	}
 	if u, err := strconv.Unquote(v); err == nil {
 		v = u
 	}
@@ -609,7 +614,7 @@ func (a *API) put(k kind) http.HandlerFunc {
 		if err := DecodeStrict(body, obj); err != nil {
 			var de *DecodeError
 			errors.As(err, &de)
-			writeProblem(w, http.StatusBadRequest, "the body is not a "+k.singular, []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
+			writeProblem(w, de.status(), "the body is not a "+k.singular, []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
 			return
 		}
 		name := r.PathValue("name")
@@ -665,7 +670,7 @@ func (a *API) newKey(w http.ResponseWriter, r *http.Request) {
 		if err := DecodeStrict(body, &req); err != nil {
 			var de *DecodeError
 			errors.As(err, &de)
-			writeProblem(w, http.StatusBadRequest, "the body is not a key request", []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
+			writeProblem(w, de.status(), "the body is not a key request", []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
 			return
 		}
 	}
@@ -735,7 +740,7 @@ func (a *API) putToken(w http.ResponseWriter, r *http.Request) {
 	if err := DecodeStrict(body, &req); err != nil {
 		var de *DecodeError
 		errors.As(err, &de)
-		writeProblem(w, http.StatusBadRequest, "the body is not a token request", []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
+		writeProblem(w, de.status(), "the body is not a token request", []FieldProblem{{Pointer: de.Pointer, Detail: de.Message}})
 		return
 	}
 	if _, err := ParseRole(req.Role); err != nil {

@@ -557,3 +557,24 @@ func TestConflictNamesCurrentRevision(t *testing.T) {
 		}
 	}
 }
+
+// A body over the admin API's limit is 413, not a 400 that reads as
+// malformed JSON; a weak If-Match never matches (RFC 9110 13.1.1: If-Match
+// compares strongly), so nothing is written with it.
+func TestBodyLimitAndWeakIfMatch(t *testing.T) {
+	f := newAPI(t, nil, admin.Options{})
+	tag := f.etag()
+	big := `{"path_prefix":"/x","upstream":"b","metadata":{"pad":"` + strings.Repeat("x", admin.MaxBody) + `"}}`
+	if a := f.do("operator", "PUT", "/admin/routes/x", tag, big); a.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a body over MaxBody: %d %s", a.code, a.raw)
+	}
+	if a := f.do("operator", "PUT", "/admin/routes/x", "W/"+tag, `{"path_prefix":"/x","upstream":"b"}`); a.code != http.StatusPreconditionFailed || !strings.Contains(a.raw, "weak") {
+		t.Fatalf("a weak If-Match: %d %s", a.code, a.raw)
+	}
+	if f.etag() != tag {
+		t.Fatal("a refused write was applied")
+	}
+	if a := f.do("operator", "PUT", "/admin/routes/x", tag, `{"path_prefix":"/x","upstream":"b"}`); a.code/100 != 2 {
+		t.Fatalf("the same write with the strong tag: %d %s", a.code, a.raw)
+	}
+}

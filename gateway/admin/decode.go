@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,6 +20,16 @@ const MaxBody = 1 << 20
 type DecodeError struct {
 	Pointer string
 	Message string
+	// TooLarge: the body is over MaxBody (answered 413, not 400).
+	TooLarge bool
+}
+
+// status is the API's answer to e.
+func (e *DecodeError) status() int {
+	if e != nil && e.TooLarge {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 func (e *DecodeError) Error() string {
@@ -35,7 +46,7 @@ func (e *DecodeError) Error() string {
 // trailing data, and bodies over MaxBody.
 func DecodeStrict(data []byte, v any) error {
 	if len(data) > MaxBody {
-		return &DecodeError{Message: fmt.Sprintf("body over %d bytes", MaxBody)}
+		return &DecodeError{Message: fmt.Sprintf("body over %d bytes", MaxBody), TooLarge: true}
 	}
 	var raw any
 	dec := json.NewDecoder(bytes.NewReader(data))

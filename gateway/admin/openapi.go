@@ -84,8 +84,8 @@ func (a *API) OpenAPI() map[string]any {
 		}
 		if e.write {
 			responses["409"] = problemResponse("A lifecycle transition that makes no sense (e.g. retired → draft).")
-			responses["412"] = problemResponse("If-Match does not name the current revision (revision is the current one): reload and retry.")
-			responses["413"] = problemResponse("The state would not fit the store (an object over Consul's 512 KiB value limit); nothing was changed.")
+			responses["412"] = problemResponse("If-Match does not name the current revision (revision is the current one), or is a weak tag: reload and retry.")
+			responses["413"] = problemResponse("The body is over 1 MiB, or the state would not fit the store (an object over Consul's 512 KiB value limit); nothing was changed.")
 			responses["422"] = problemResponse("The state this change would make is not valid; errors[] has a JSON pointer per problem.")
 			responses["428"] = problemResponse("If-Match is required.")
 		}
