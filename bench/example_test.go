@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gatescale/gatescale/bench"
@@ -43,4 +44,16 @@ func ExampleRun() {
 		return
 	}
 	_ = bench.WriteDoc("docs/performance.md", res.Markdown())
+}
+
+// FullChainYAML is the full-chain target's configuration without its
+// listeners; FullChainToken signs the token its requests carry.
+func ExampleFullChainYAML() {
+	yaml := bench.FullChainYAML("127.0.0.1:8081")
+	token := bench.FullChainToken("a-secret-of-at-least-32-bytes-long")
+	fmt.Println(strings.Contains(yaml, "instances: [127.0.0.1:8081]"), strings.Contains(yaml, "secret_env: "+bench.FullChainSecretEnv))
+	fmt.Println(strings.Count(token, "."))
+	// Output:
+	// true true
+	// 2
 }

@@ -185,7 +185,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	secretBytes := make([]byte, 32)
 	_, _ = rand.Read(secretBytes)
 	e := &env{self: o.Self, dir: dir, peers: o.PeersDir, procs: len(res.TargetCPUs), secret: hex.EncodeToString(secretBytes), profile: o.ProfileDir}
-	headers := map[string]string{"Authorization": "Bearer " + benchToken(e.secret)}
+	headers := map[string]string{"Authorization": "Bearer " + FullChainToken(e.secret)}
 
 	backendAddr, err := freeAddr()
 	if err != nil {

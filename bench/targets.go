@@ -110,27 +110,7 @@ func gatescaleYAML(kind, addr, admin, backend string) string {
 	head := fmt.Sprintf("listen: %s\nadmin_listen: %s\n", addr, admin)
 	switch kind {
 	case "full":
-		return head + fmt.Sprintf(`auth:
-  jwt:
-    bench:
-      issuer: %s
-      audiences: [bench]
-      algorithms: [HS256]
-      secret_env: %s
-upstreams:
-  backend:
-    instances: [%s]
-    balancer: round_robin
-    passive_health: {}
-routes:
-  - name: users
-    path_prefix: /
-    upstream: backend
-    auth: {methods: [jwt]}
-    authorize: {scopes: ["bench:read"]}
-    rate_limit:
-      - {rate: 100000000, per: 1s, key: consumer}
-`, jwtIssuer, envJWTSecret, backend)
+		return head + FullChainYAML(backend)
 	case "compose":
 		return head + fmt.Sprintf(`upstreams:
   backend:
@@ -155,11 +135,46 @@ routes:
 	}
 }
 
+// FullChainYAML is the body of the full-chain target's configuration (no
+// listeners): JWT (HS256, its secret in the environment variable
+// FullChainSecretEnv) + scope authorization + a per-consumer local limit +
+// passive health, one route to backend. The in-process benchmark of the
+// gateway's own share (gateway.BenchmarkGatewayShare/full) loads it too,
+// so both measure the same chain.
+func FullChainYAML(backend string) string {
+	return fmt.Sprintf(`auth:
+  jwt:
+    bench:
+      issuer: %s
+      audiences: [bench]
+      algorithms: [HS256]
+      secret_env: %s
+upstreams:
+  backend:
+    instances: [%s]
+    balancer: round_robin
+    passive_health: {}
+routes:
+  - name: users
+    path_prefix: /
+    upstream: backend
+    auth: {methods: [jwt]}
+    authorize: {scopes: ["bench:read"]}
+    rate_limit:
+      - {rate: 100000000, per: 1s, key: consumer}
+`, jwtIssuer, FullChainSecretEnv, backend)
+}
+
+// FullChainSecretEnv names the environment variable holding the HS256
+// secret of the full chain's issuer.
+const FullChainSecretEnv = envJWTSecret
+
 const jwtIssuer = "https://bench.gatescale.test"
 
-// benchToken is an HS256 token the full chain accepts (valid for a day);
-// every target is sent it, so that all requests are the same size.
-func benchToken(secret string) string {
+// FullChainToken is an HS256 token, signed with secret, that the full
+// chain accepts (valid for a day); every target is sent it, so that all
+// requests are the same size.
+func FullChainToken(secret string) string {
 	enc := base64.RawURLEncoding
 	hdr := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 	claims, _ := json.Marshal(map[string]any{

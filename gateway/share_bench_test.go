@@ -3,10 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,10 +12,10 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gatescale/gatescale/bench"
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/config"
@@ -189,7 +185,7 @@ func BenchmarkGatewayShare(b *testing.B) {
 			req.Header.Set("User-Agent", "bench")
 			req.Header.Set("Accept", "application/json")
 			if variant.full {
-				req.Header.Set("Authorization", "Bearer "+fullChainToken)
+				req.Header.Set("Authorization", "Bearer "+bench.FullChainToken(fullChainSecret))
 			}
 			orig := req.Header.Clone()
 			w := &nopWriter{h: http.Header{}}
@@ -237,48 +233,16 @@ type statusWriter struct {
 
 func (w *statusWriter) WriteHeader(code int) { w.status = code }
 
-// fullChainSecret and fullChainToken are the HS256 issuer's secret and the
-// token every request of the full variant carries.
+// fullChainSecret is the HS256 secret of the full variant's issuer.
 const fullChainSecret = "share-bench-secret-of-at-least-32-bytes"
 
-var fullChainToken = func() string {
-	enc := base64.RawURLEncoding
-	hdr := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
-	claims := fmt.Sprintf(`{"iss":"https://bench.gatescale.test","aud":"bench","sub":"bench-client","scope":"bench:read","iat":%d,"exp":%d}`,
-		time.Now().Unix(), time.Now().Add(24*time.Hour).Unix())
-	msg := hdr + "." + enc.EncodeToString([]byte(claims))
-	mac := hmac.New(sha256.New, []byte(fullChainSecret))
-	mac.Write([]byte(msg))
-	return msg + "." + enc.EncodeToString(mac.Sum(nil))
-}()
-
-// loadFullChain loads the full chain's file (bench/targets.go's "full"
-// target) with backend as the upstream's one instance.
+// loadFullChain loads the full chain's file (bench-compare's "full"
+// target, bench.FullChainYAML) with backend as the upstream's one instance.
 func loadFullChain(b *testing.B, backend string) *config.Loaded {
 	b.Helper()
-	b.Setenv("SHARE_BENCH_JWT_SECRET", fullChainSecret)
+	b.Setenv(bench.FullChainSecretEnv, fullChainSecret)
 	path := filepath.Join(b.TempDir(), "full.yaml")
-	yaml := fmt.Sprintf(`auth:
-  jwt:
-    bench:
-      issuer: https://bench.gatescale.test
-      audiences: [bench]
-      algorithms: [HS256]
-      secret_env: SHARE_BENCH_JWT_SECRET
-upstreams:
-  backend:
-    instances: [%s]
-    balancer: round_robin
-    passive_health: {}
-routes:
-  - name: users
-    path_prefix: /
-    upstream: backend
-    auth: {methods: [jwt]}
-    authorize: {scopes: ["bench:read"]}
-    rate_limit:
-      - {rate: 100000000, per: 1s, key: consumer}
-`, backend)
+	yaml := bench.FullChainYAML(backend)
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		b.Fatal(err)
 	}

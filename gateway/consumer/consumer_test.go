@@ -96,18 +96,7 @@ func TestValidate(t *testing.T) {
 		`consumers[2].certificates[1]: "foo:bar" is not one of`,
 		`consumers[2].certificates[2]: "sha256:12" is not one of`,
 	}
-	if err == nil {
-		t.Fatal("no error")
-	}
-	lines := strings.Split(err.Error(), "\n")
-	if len(lines) != len(want) {
-		t.Fatalf("got %d errors, want %d:\n%s", len(lines), len(want), err)
-	}
-	for i, w := range want {
-		if !strings.HasPrefix(lines[i], w) {
-			t.Errorf("error %d = %q, want prefix %q", i, lines[i], w)
-		}
-	}
+	wantErrorLines(t, err, want)
 }
 
 func TestCertIdentities(t *testing.T) {
@@ -248,6 +237,18 @@ func TestValidateIDsFitHeaders(t *testing.T) {
 		`consumers[3].id: is 257 bytes long`,
 		`consumers[4].api_keys[0].id: "cli\x00" `,
 	}
+	wantErrorLines(t, err, want)
+	// What stays valid: inner spaces, punctuation, UTF-8, 256 bytes.
+	if err := consumer.Validate([]consumer.Consumer{{ID: "Acme Corp"}, {ID: "team:a/b#2"}, {ID: "zoë"}, {ID: long[:256]},
+		{ID: "k", APIKeys: []consumer.APIKey{{ID: "alice cli", SHA256: h}}}}); err != nil {
+		t.Fatalf("valid IDs refused: %v", err)
+	}
+}
+
+// wantErrorLines checks that err has one line per want, each beginning
+// with it.
+func wantErrorLines(t *testing.T, err error, want []string) {
+	t.Helper()
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -259,10 +260,5 @@ func TestValidateIDsFitHeaders(t *testing.T) {
 		if !strings.HasPrefix(lines[i], w) {
 			t.Errorf("error %d = %q, want prefix %q", i, lines[i], w)
 		}
-	}
-	// What stays valid: inner spaces, punctuation, UTF-8, 256 bytes.
-	if err := consumer.Validate([]consumer.Consumer{{ID: "Acme Corp"}, {ID: "team:a/b#2"}, {ID: "zoë"}, {ID: long[:256]},
-		{ID: "k", APIKeys: []consumer.APIKey{{ID: "alice cli", SHA256: h}}}}); err != nil {
-		t.Fatalf("valid IDs refused: %v", err)
 	}
 }

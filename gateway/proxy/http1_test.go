@@ -192,16 +192,16 @@ func TestHTTP1Framing(t *testing.T) {
 	}
 }
 
-// staleServer answers each connection's first request and then closes it
-// without saying so — an upstream whose keep-alive timeout ended while the
-// connection sat in the gateway's pool.
-func staleServer(t *testing.T) (addr string, conns *atomic.Int64) {
+// rawServer serves each connection with serve on a goroutine of its own,
+// the connection closed when serve returns: an upstream that says on the
+// wire what no net/http server would. Listener and goroutines end with
+// the test.
+func rawServer(t *testing.T, serve func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns = new(atomic.Int64)
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
@@ -212,25 +212,37 @@ func staleServer(t *testing.T) (addr string, conns *atomic.Int64) {
 			if err != nil {
 				return
 			}
-			conns.Add(1)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, req.Body)
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				// Wait for the next request, then drop the connection
-				// unanswered.
-				_, _ = br.Peek(1)
+				serve(c)
 			}()
 		}
 	}()
-	return ln.Addr().String(), conns
+	return ln.Addr().String()
+}
+
+// staleServer answers each connection's first request and then closes it
+// without saying so — an upstream whose keep-alive timeout ended while the
+// connection sat in the gateway's pool.
+func staleServer(t *testing.T) (addr string, conns *atomic.Int64) {
+	t.Helper()
+	conns = new(atomic.Int64)
+	addr = rawServer(t, func(c net.Conn) {
+		conns.Add(1)
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		// Wait for the next request, then drop the connection
+		// unanswered.
+		_, _ = br.Peek(1)
+	})
+	return addr, conns
 }
 
 // TestHTTP1StaleConnection: a GET on a pooled connection the upstream
@@ -581,40 +593,21 @@ func TestHTTP1UpstreamClosedIdle(t *testing.T) {
 // answer from a new connection, not the 408 (http.Transport drops such a
 // connection silently).
 func TestHTTP1Idle408(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	gone := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, req.Body)
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				// The connection's idle timeout ends at once.
-				io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-				c.Close()
-				gone <- struct{}{}
-			}()
+	addr := rawServer(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
 		}
-	}()
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		// The connection's idle timeout ends at once.
+		io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		c.Close()
+		gone <- struct{}{}
+	})
 	tr := newH1(t)
-	url := "http://" + ln.Addr().String() + "/"
+	url := "http://" + addr + "/"
 	for i := range 3 {
 		resp, body := get(t, tr, "GET", url, nil)
 		if resp.StatusCode != 200 || body != "ok" {
@@ -660,50 +653,31 @@ func TestHTTP1IdleTimeoutWithoutTraffic(t *testing.T) {
 // unset), so a broken upstream that sends an endless header line cannot
 // grow the gateway's memory without end.
 func TestHTTP1ResponseHeaderLimit(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				size := 1 << 20
-				if req.URL.Path == "/huge" {
-					size = 11 << 20
-				}
-				bw := bufio.NewWriter(c)
-				bw.WriteString("HTTP/1.1 200 OK\r\nX-Big: ")
-				bw.WriteString(strings.Repeat("a", size))
-				bw.WriteString("\r\nContent-Length: 2\r\n\r\nok")
-				bw.Flush()
-			}()
+	addr := rawServer(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
 		}
-	}()
+		size := 1 << 20
+		if req.URL.Path == "/huge" {
+			size = 11 << 20
+		}
+		bw := bufio.NewWriter(c)
+		bw.WriteString("HTTP/1.1 200 OK\r\nX-Big: ")
+		bw.WriteString(strings.Repeat("a", size))
+		bw.WriteString("\r\nContent-Length: 2\r\n\r\nok")
+		bw.Flush()
+	})
 	fb := proxy.NewTransport()
 	fb.MaxResponseHeaderBytes = 64 << 10
 	small := proxy.NewHTTP1Transport(fb)
 	t.Cleanup(small.CloseIdleConnections)
-	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/big", nil)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/big", nil)
 	if resp, err := small.RoundTrip(req); err == nil {
 		resp.Body.Close()
 		t.Error("a 1 MiB answer head passed a limit of 64 KiB")
 	}
-	req, _ = http.NewRequest("GET", "http://"+ln.Addr().String()+"/huge", nil)
+	req, _ = http.NewRequest("GET", "http://"+addr+"/huge", nil)
 	if resp, err := newH1(t).RoundTrip(req); err == nil {
 		resp.Body.Close()
 		t.Error("an 11 MiB answer head passed the default limit of 10 MiB")
@@ -789,44 +763,25 @@ func TestHTTP1BodyReadAfterCancel(t *testing.T) {
 // read them as its answer's start and fail (http.Transport drops such a
 // connection as it sees "unsolicited" bytes).
 func TestHTTP1BytesAfterAnswer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	addr := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					switch req.URL.Path {
-					case "/head":
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
-					case "/204":
-						io.WriteString(c, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello")
-					default:
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-					}
-				}
-			}()
+			switch req.URL.Path {
+			case "/head":
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+			case "/204":
+				io.WriteString(c, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello")
+			default:
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
 		}
-	}()
+	})
 	tr := newH1(t)
-	base := "http://" + ln.Addr().String()
+	base := "http://" + addr
 	for _, first := range [][2]string{{"HEAD", "/head"}, {"GET", "/204"}} {
 		get(t, tr, first[0], base+first[1], nil)
 		req, _ := http.NewRequest("GET", base+"/", nil)

@@ -23,13 +23,7 @@ func TestConsumerLimitsAcrossRecordReloads(t *testing.T) {
 	record := func(rate int) *consumer.Consumer {
 		return &consumer.Consumer{ID: "acme", RateLimit: []consumer.Limit{{Rate: rate, Per: spec.Duration(time.Minute)}}}
 	}
-	call := func(c *consumer.Consumer) int {
-		req := httptest.NewRequest("GET", "/", nil)
-		req = req.WithContext(consumer.NewContext(req.Context(), &consumer.Identity{ConsumerID: c.ID, Consumer: c}))
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec.Code
-	}
+	call := func(c *consumer.Consumer) int { return serveAs(h, c) }
 	first := record(2)
 	for i := range 2 {
 		if code := call(first); code != 200 {
@@ -87,13 +81,7 @@ func TestConsumerLimitsMemoryAcrossReloads(t *testing.T) {
 // another's budget.
 func TestConsumerLimitsAreEachConsumers(t *testing.T) {
 	h := ratelimit.ConsumerLimits(&ratelimit.Local{}, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	call := func(c *consumer.Consumer) int {
-		req := httptest.NewRequest("GET", "/", nil)
-		req = req.WithContext(consumer.NewContext(req.Context(), &consumer.Identity{ConsumerID: c.ID, Consumer: c}))
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec.Code
-	}
+	call := func(c *consumer.Consumer) int { return serveAs(h, c) }
 	perMinute := func(name string, rate int) consumer.Limit {
 		return consumer.Limit{Name: name, Rate: rate, Per: spec.Duration(time.Minute)}
 	}
@@ -116,4 +104,13 @@ func TestConsumerLimitsAreEachConsumers(t *testing.T) {
 			t.Fatalf("%s's first call after %s spent its own budget: %d, want 200", second.ID, first.ID, code)
 		}
 	}
+}
+
+// serveAs serves a request of consumer c through h and returns the status.
+func serveAs(h http.Handler, c *consumer.Consumer) int {
+	req := httptest.NewRequest("GET", "/", nil)
+	req = req.WithContext(consumer.NewContext(req.Context(), &consumer.Identity{ConsumerID: c.ID, Consumer: c}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code
 }
