@@ -44,14 +44,5 @@ func TestHeadLikeGet(t *testing.T) {
 
 func head(t *testing.T, srv *httptest.Server, path string, header ...string) answer {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodHead, srv.URL+path, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return answer{resp.StatusCode, resp.Header, ""}
+	return do(t, http.MethodHead, srv, path, header...)
 }

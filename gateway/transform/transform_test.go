@@ -35,7 +35,13 @@ type answer struct {
 
 func get(t *testing.T, srv *httptest.Server, path string, header ...string) answer {
 	t.Helper()
-	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	return do(t, http.MethodGet, srv, path, header...)
+}
+
+// do sends one request with header's name/value pairs and reads the answer.
+func do(t *testing.T, method string, srv *httptest.Server, path string, header ...string) answer {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, nil)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
