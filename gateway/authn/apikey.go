@@ -71,18 +71,25 @@ func (a *APIKey) Authenticate(r *http.Request) (*consumer.Identity, error) {
 	return id, nil
 }
 
-// strip removes the key from r, which the middleware owns (a copy with its
-// own header map and URL).
 // carries reports whether r holds this method's key, in the header or
 // the query (under its name however escaped, as strip sees it).
 func (a *APIKey) carries(r *http.Request) bool {
 	if len(r.Header.Values(a.header())) > 0 {
 		return true
 	}
-	q := r.URL.RawQuery
-	return a.Query != "" && q != "" && withoutParam(q, a.Query) != q
+	if a.Query == "" {
+		return false
+	}
+	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		if paramNamed(pair, a.Query) {
+			return true
+		}
+	}
+	return false
 }
 
+// strip removes the key from r, which the middleware owns (a copy with its
+// own header map and URL).
 func (a *APIKey) strip(r *http.Request) {
 	r.Header.Del(a.header())
 	if a.Query != "" && r.URL.RawQuery != "" {
@@ -94,21 +101,10 @@ func (a *APIKey) strip(r *http.Request) {
 // their name is escaped, and keeps the rest byte for byte: re-encoding the
 // query (url.Values.Encode) would sort it, rewrite its escapes and drop
 // what it cannot parse, which changes what the upstream reads or signs.
-// A parameter holding ';' (which url.ParseQuery refuses, but some servers
-// split on) goes too if any of its ';' parts is named name.
 func withoutParam(raw, name string) string {
-	named := func(pair string) bool {
-		for part := range strings.SplitSeq(pair, ";") {
-			k, _, _ := strings.Cut(part, "=")
-			if k, err := url.QueryUnescape(k); err == nil && k == name {
-				return true
-			}
-		}
-		return false
-	}
 	var b strings.Builder
 	for pair := range strings.SplitSeq(raw, "&") {
-		if named(pair) {
+		if paramNamed(pair, name) {
 			continue
 		}
 		if b.Len() > 0 {
@@ -117,4 +113,17 @@ func withoutParam(raw, name string) string {
 		b.WriteString(pair)
 	}
 	return b.String()
+}
+
+// paramNamed reports whether a query pair is named name, however escaped.
+// A pair holding ';' (which url.ParseQuery refuses, but some servers split
+// on) is named name if any of its ';' parts is.
+func paramNamed(pair, name string) bool {
+	for part := range strings.SplitSeq(pair, ";") {
+		k, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(k); err == nil && k == name {
+			return true
+		}
+	}
+	return false
 }

@@ -186,11 +186,11 @@ func build(consumers []Consumer) (*snapshot, error) {
 		s.list[i] = c
 		cp := &s.list[i]
 		path := fmt.Sprintf("consumers[%d]", i)
-		switch {
+		switch why := badName(c.ID); {
 		case strings.TrimSpace(c.ID) == "":
 			bad("%s.id: is required", path)
-		case badName(c.ID) != "":
-			bad("%s.id: %s", path, badName(c.ID))
+		case why != "":
+			bad("%s.id: %s", path, why)
 		case s.byID[c.ID] != nil:
 			bad("%s.id: %q is already used", path, c.ID)
 		default:
