@@ -26,8 +26,9 @@ type Client struct {
 // From an untrusted peer nothing in the headers is believed. From a
 // trusted one, X-Forwarded-For is walked from the right (each proxy
 // appends the address it received from) and the first address that is not
-// a trusted proxy is the client; an unparseable entry stops the walk, so
-// garbage further left is never believed.
+// a trusted proxy is the client; an entry with a port is read as its
+// address, and an unparseable one stops the walk, so garbage further left
+// is never believed.
 func ResolveClient(r *http.Request, trusted []netip.Prefix) Client {
 	host := remoteHost(r.RemoteAddr)
 	peer, err := netip.ParseAddr(host)
@@ -50,7 +51,7 @@ walk:
 			} else {
 				part, rest = rest, ""
 			}
-			a, err := netip.ParseAddr(strings.TrimSpace(part))
+			a, err := parseHop(strings.TrimSpace(part))
 			if err != nil {
 				break walk // garbage: believe nothing further left
 			}
@@ -65,6 +66,25 @@ walk:
 		c.Host = client.String()
 	}
 	return c
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or one with its
+// port as some proxies write it (IIS/ARR, Azure's gateways:
+// "203.0.113.7:50412", "[2001:db8::7]:443", "[2001:db8::7]").
+func parseHop(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err == nil {
+		return a, nil
+	}
+	if ap, perr := netip.ParseAddrPort(s); perr == nil {
+		return ap.Addr(), nil
+	}
+	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		if a, berr := netip.ParseAddr(s[1 : len(s)-1]); berr == nil && a.Is6() {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, err
 }
 
 // ClientOf returns r's client as decided once for the request: by the
