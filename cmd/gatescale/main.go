@@ -398,12 +398,19 @@ func openStore(ctx context.Context, flag string, seed *spec.Config) (admin.Store
 
 // selfRegistration registers the gateway's own listener in Consul with an
 // HTTP check on /readyz: when the gateway starts draining its readiness
-// fails, so Consul stops handing it out before it stops serving.
+// fails, so Consul stops handing it out before it stops serving. A first
+// attempt that fails (the local agent not up yet: a sidecar that starts
+// after the gateway, an agent restarting) is tried again in the
+// background until it succeeds or the gateway stops.
 type selfRegistration struct {
 	service, advertise string
 	admin              net.Addr
 	logger             *slog.Logger
-	reg                *consul.Registrar
+
+	mu       sync.Mutex
+	reg      *consul.Registrar
+	stop     context.CancelFunc // ends the retries
+	retrying chan struct{}      // closed when they have ended
 }
 
 func (s *selfRegistration) register(ctx context.Context, listen net.Addr) {
@@ -426,20 +433,52 @@ func (s *selfRegistration) register(ctx context.Context, listen net.Addr) {
 	if s.admin != nil {
 		reg.HealthURL = "http://" + s.admin.String() + "/readyz"
 	}
-	if s.reg, err = consul.Register(ctx, client, reg, consul.WithRegistrarLogger(s.logger)); err != nil {
-		s.logger.Error("cannot register in Consul", "err", err.Error())
+	attempt := func(ctx context.Context) error {
+		r, err := consul.Register(ctx, client, reg, consul.WithRegistrarLogger(s.logger))
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.reg = r
+		s.mu.Unlock()
+		s.logger.Info("registered in Consul", "service", s.service, "id", r.ID())
+		return nil
+	}
+	if err = attempt(ctx); err == nil {
 		return
 	}
-	s.logger.Info("registered in Consul", "service", s.service, "id", s.reg.ID())
+	s.logger.Warn("cannot register in Consul yet; trying again in the background", "err", err.Error())
+	rctx, stop := context.WithCancel(ctx)
+	s.stop, s.retrying = stop, make(chan struct{})
+	go func() {
+		defer close(s.retrying)
+		for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+			select {
+			case <-rctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			if err := attempt(rctx); err == nil || rctx.Err() != nil {
+				return
+			}
+		}
+	}()
 }
 
 func (s *selfRegistration) deregister() {
-	if s.reg == nil {
+	if s.stop != nil {
+		s.stop()
+		<-s.retrying
+	}
+	s.mu.Lock()
+	reg := s.reg
+	s.mu.Unlock()
+	if reg == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.reg.Deregister(ctx); err != nil {
+	if err := reg.Deregister(ctx); err != nil {
 		s.logger.Warn("consul deregistration failed", "err", err.Error())
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,6 +183,95 @@ func TestSelfRegistration(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, _, err := agent.Client.Health().Service("edge-gateway", "", false, nil)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("after shutdown Consul still lists %d gateway instances (err %v)", len(entries), err)
+	}
+}
+
+// TestSelfRegistrationRetries: a gateway that starts before its Consul
+// agent can be reached (a sidecar starting later, an agent restarting)
+// registers once the agent answers, instead of giving up after the first
+// attempt. The agent is real; a relay in front of it refuses connections
+// until the gateway has failed once.
+func TestSelfRegistrationRetries(t *testing.T) {
+	agent := consultest.Start(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open atomic.Bool
+	refused := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn // closed at the end: the Consul client keeps its connections
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			if !open.Load() {
+				c.Close()
+				select {
+				case refused <- struct{}{}:
+				default:
+				}
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				up, err := net.Dial("tcp", agent.Addr)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() { io.Copy(up, c); up.Close() }()
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	t.Setenv("CONSUL_HTTP_ADDR", ln.Addr().String())
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gatescale.yaml")
+	os.WriteFile(path, []byte("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: ["+backend(t, "a")+"]\nroutes:\n  - {name: a, path_prefix: /, upstream: a}\n"), 0o600)
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-config", path, "-consul-register", "late-agent"}, io.Discard, func(a net.Addr) { addrc <- a })
+	}()
+	addr := <-addrc
+	select {
+	case <-refused:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the gateway never tried to register")
+	}
+	open.Store(true)
+	waitUntil(t, "a passing gateway instance in Consul after the agent came up", func() bool {
+		entries, _, err := agent.Client.Health().Service("late-agent", "", true, nil)
+		return err == nil && len(entries) == 1 && fmt.Sprintf("%s:%d", entries[0].Service.Address, entries[0].Service.Port) == addr.String()
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := agent.Client.Health().Service("late-agent", "", false, nil)
 	if err != nil || len(entries) != 0 {
 		t.Fatalf("after shutdown Consul still lists %d gateway instances (err %v)", len(entries), err)
 	}
