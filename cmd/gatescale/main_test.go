@@ -164,25 +164,33 @@ func TestValidateCommand(t *testing.T) {
 func TestSelfRegistration(t *testing.T) {
 	agent := consultest.Start(t)
 	t.Setenv("CONSUL_HTTP_ADDR", agent.Addr)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "gatescale.yaml")
+	registerAndLeave(t, agent, "edge-gateway", func() {})
+}
+
+// registerAndLeave runs the gateway with -consul-register service, calls
+// started once it serves, waits for Consul to list it passing at its own
+// address, stops it and checks that Consul no longer lists it.
+func registerAndLeave(t *testing.T, agent *consultest.Agent, service string, started func()) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatescale.yaml")
 	os.WriteFile(path, []byte("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: ["+backend(t, "a")+"]\nroutes:\n  - {name: a, path_prefix: /, upstream: a}\n"), 0o600)
 	ctx, stop := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, []string{"-config", path, "-consul-register", "edge-gateway"}, io.Discard, func(a net.Addr) { addrc <- a })
+		done <- serve(ctx, []string{"-config", path, "-consul-register", service}, io.Discard, func(a net.Addr) { addrc <- a })
 	}()
 	addr := <-addrc
+	started()
 	waitUntil(t, "a passing gateway instance in Consul", func() bool {
-		entries, _, err := agent.Client.Health().Service("edge-gateway", "", true, nil)
+		entries, _, err := agent.Client.Health().Service(service, "", true, nil)
 		return err == nil && len(entries) == 1 && fmt.Sprintf("%s:%d", entries[0].Service.Address, entries[0].Service.Port) == addr.String()
 	})
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	entries, _, err := agent.Client.Health().Service("edge-gateway", "", false, nil)
+	entries, _, err := agent.Client.Health().Service(service, "", false, nil)
 	if err != nil || len(entries) != 0 {
 		t.Fatalf("after shutdown Consul still lists %d gateway instances (err %v)", len(entries), err)
 	}
@@ -247,34 +255,14 @@ func TestSelfRegistrationRetries(t *testing.T) {
 		}
 	}()
 	t.Setenv("CONSUL_HTTP_ADDR", ln.Addr().String())
-	dir := t.TempDir()
-	path := filepath.Join(dir, "gatescale.yaml")
-	os.WriteFile(path, []byte("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: ["+backend(t, "a")+"]\nroutes:\n  - {name: a, path_prefix: /, upstream: a}\n"), 0o600)
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-consul-register", "late-agent"}, io.Discard, func(a net.Addr) { addrc <- a })
-	}()
-	addr := <-addrc
-	select {
-	case <-refused:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the gateway never tried to register")
-	}
-	open.Store(true)
-	waitUntil(t, "a passing gateway instance in Consul after the agent came up", func() bool {
-		entries, _, err := agent.Client.Health().Service("late-agent", "", true, nil)
-		return err == nil && len(entries) == 1 && fmt.Sprintf("%s:%d", entries[0].Service.Address, entries[0].Service.Port) == addr.String()
+	registerAndLeave(t, agent, "late-agent", func() {
+		select {
+		case <-refused:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the gateway never tried to register")
+		}
+		open.Store(true)
 	})
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	entries, _, err := agent.Client.Health().Service("late-agent", "", false, nil)
-	if err != nil || len(entries) != 0 {
-		t.Fatalf("after shutdown Consul still lists %d gateway instances (err %v)", len(entries), err)
-	}
 }
 
 func TestPlanCommand(t *testing.T) {
