@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/maypok86/otter/v2"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
 )
@@ -69,8 +68,9 @@ type Issuer struct {
 type JWT struct {
 	issuers map[string]*issuer // by iss
 	now     func() time.Time
-	// verified remembers tokens whose signature was checked (verified.go).
-	verified *otter.Cache[string, *verified]
+	// id keys the tokens it verified in the process's memory of them
+	// (verified.go).
+	id uint64
 }
 
 type issuer struct {
@@ -87,7 +87,7 @@ func NewJWT(issuers ...Issuer) (*JWT, error) {
 	if len(issuers) == 0 {
 		return nil, errors.New("jwt: no issuers")
 	}
-	j := &JWT{issuers: map[string]*issuer{}, now: time.Now, verified: newVerifiedCache()}
+	j := &JWT{issuers: map[string]*issuer{}, now: time.Now, id: jwtIDs.Add(1)}
 	var errs []error
 	for i, is := range issuers {
 		if is.Name == "" {
@@ -224,7 +224,7 @@ func (j *JWT) Verify(ctx context.Context, tok string) (*consumer.Identity, error
 	// below verifies "iss" again as part of the signed claims. Parsing it a
 	// second time with jwt.Parser.ParseWithClaims cost a sixth of a full
 	// request's CPU (docs/performance.md).
-	if v, ok := j.verified.GetIfPresent(tok); ok {
+	if v, ok := j.remembered(tok); ok {
 		if id, ok, err := j.reuse(ctx, v); ok {
 			return id, err
 		}
@@ -291,7 +291,7 @@ func (j *JWT) Verify(ctx context.Context, tok string) (*consumer.Identity, error
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
 		v.checked, v.expires = j.now(), exp.Add(is.Leeway)
 	}
-	j.verified.Set(tok, v)
+	j.remember(tok, v)
 	return is.identity(ctx, claims)
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -13,11 +15,28 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 )
 
-// verifiedCacheBytes bounds the tokens a JWT remembers as verified. A
-// client sends the same bearer token on every request until it expires;
-// decoding its JSON claims and checking its signature again each time was
-// the largest cost of a JWT-authenticated request (docs/performance.md).
-const verifiedCacheBytes = 4 << 20
+// verifiedCacheBytes bounds the tokens remembered as verified, for the
+// whole process. A client sends the same bearer token on every request
+// until it expires; decoding its JSON claims and checking its signature
+// again each time was the largest cost of a JWT-authenticated request
+// (docs/performance.md). One bound for all JWTs, not one each: a gateway
+// builds a JWT per route and again on every reload, so a bound per JWT
+// grew with the number of routes (TestVerifiedTokensBoundedPerProcess).
+const verifiedCacheBytes = 8 << 20
+
+// verifiedTokens is that process-wide memory. A key names the JWT it was
+// verified by (its id), since issuers, audiences and keys differ between
+// JWTs. A JWT dropped by a reload leaves its entries behind until newer
+// ones push them out: they count against the same bound.
+var verifiedTokens = sync.OnceValue(newVerifiedCache)
+
+// jwtIDs numbers JWTs for verifiedTokens' keys.
+var jwtIDs atomic.Uint64
+
+type verifiedKey struct {
+	jwt uint64
+	tok string
+}
 
 // verified is a token whose signature was checked. What a later request
 // with the same token checks again is what can change: the time claims,
@@ -37,19 +56,31 @@ type verified struct {
 }
 
 // newVerifiedCache is size-bounded and has no expiry, so otter runs no
-// clean-up goroutine: a JWT rebuilt on every reload leaves nothing behind.
-// Expired tokens are refused on read (the validator) and age out by size.
-func newVerifiedCache() *otter.Cache[string, *verified] {
-	c, err := otter.New(&otter.Options[string, *verified]{
+// clean-up goroutine. Expired tokens are refused on read (the validator)
+// and age out by size. An entry weighs its token, the claims decoded from
+// it (their text is at most three quarters of the token's: base64) and
+// the maps and structures around them.
+func newVerifiedCache() *otter.Cache[verifiedKey, *verified] {
+	c, err := otter.New(&otter.Options[verifiedKey, *verified]{
 		MaximumWeight: verifiedCacheBytes,
-		Weigher: func(tok string, v *verified) uint32 {
-			return uint32(len(tok) + 128 + 96*len(v.claims))
+		Weigher: func(k verifiedKey, v *verified) uint32 {
+			return uint32(len(k.tok) + 3*len(k.tok)/4 + 192 + 96*len(v.claims))
 		},
 	})
 	if err != nil {
 		panic("authn: verified-token cache: " + err.Error()) // constant options
 	}
 	return c
+}
+
+// remembered returns what j remembers of tok.
+func (j *JWT) remembered(tok string) (*verified, bool) {
+	return verifiedTokens().GetIfPresent(verifiedKey{j.id, tok})
+}
+
+// remember keeps v, a token j verified.
+func (j *JWT) remember(tok string, v *verified) {
+	verifiedTokens().Set(verifiedKey{j.id, tok}, v)
 }
 
 // reuse answers for a token verified before. ok false means "verify it in

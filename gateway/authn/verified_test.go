@@ -3,6 +3,9 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,7 +71,7 @@ func TestVerifiedTokensAreRememberedNotTrusted(t *testing.T) {
 			t.Fatalf("verify %d: identity %+v", i, id)
 		}
 	}
-	if _, ok := j.verified.GetIfPresent(signed); !ok {
+	if _, ok := j.remembered(signed); !ok {
 		t.Fatal("a verified token was not remembered")
 	}
 
@@ -81,7 +84,7 @@ func TestVerifiedTokensAreRememberedNotTrusted(t *testing.T) {
 	if _, err := j.Verify(ctx, tampered); !errors.As(err, &e) || e.Reason != ReasonBadSignature {
 		t.Fatalf("tampered token: %v", err)
 	}
-	if _, ok := j.verified.GetIfPresent(tampered); ok {
+	if _, ok := j.remembered(tampered); ok {
 		t.Fatal("a refused token was remembered")
 	}
 
@@ -144,7 +147,7 @@ func TestVerifiedTokenWindow(t *testing.T) {
 	if err := verify(start); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := j.verified.GetIfPresent(signed); !ok {
+	if _, ok := j.remembered(signed); !ok {
 		t.Fatal("not remembered")
 	}
 	var e *Error
@@ -170,5 +173,56 @@ func BenchmarkVerifyRemembered(b *testing.B) {
 		if _, err := j.Verify(ctx, signed); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestVerifiedTokensBoundedPerProcess: the memory of verified tokens is
+// bounded for the whole process, not per JWT. A gateway builds one JWT per
+// route that authenticates with tokens, so a bound per JWT grew with the
+// number of routes — 4 MiB each, 400 MiB for 100 routes whose clients
+// send many tokens — and is paid again after each reload.
+func TestVerifiedTokensBoundedPerProcess(t *testing.T) {
+	const routes, tokensPerRoute = 8, 1600
+	keys := &rotatingKeys{}
+	keys.set(Key{ID: "k1", Public: rememberSecret})
+	// 3 KB of claims per token: 1,600 of them are more than 4 MiB.
+	roles := strings.Repeat("role-", 600)
+	exp := time.Now().Add(time.Hour).Unix()
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	var js []*JWT
+	ctx := context.Background()
+	for r := range routes {
+		j, err := NewJWT(Issuer{Issuer: "https://idp.test", Audiences: []string{"api"}, Algorithms: []string{"HS256"}, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		js = append(js, j)
+		for i := range tokensPerRoute {
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+				"iss": "https://idp.test", "aud": "api", "sub": fmt.Sprintf("user-%d-%d", r, i), "roles": roles, "exp": exp})
+			tok.Header["kid"] = "k1"
+			signed, err := tok.SignedString(rememberSecret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := j.Verify(ctx, signed); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	grown := heap() - before
+	runtime.KeepAlive(js)
+	t.Logf("%d JWTs, %d tokens each: the heap grew by %.1f MiB", routes, tokensPerRoute, float64(grown)/(1<<20))
+	// The bound is verifiedCacheBytes for all eight JWTs together; the
+	// heap may hold somewhat more (the weights are estimates, the cache has
+	// overhead of its own), not a bound per JWT: before, eight held 57 MiB.
+	if limit := uint64(2 * verifiedCacheBytes); grown > limit {
+		t.Fatalf("%d JWTs remember %.1f MiB of verified tokens; the process-wide bound is %.1f MiB", routes, float64(grown)/(1<<20), float64(verifiedCacheBytes)/(1<<20))
 	}
 }
