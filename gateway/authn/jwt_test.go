@@ -3,12 +3,14 @@ package authn_test
 import (
 	"context"
 	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -407,10 +409,18 @@ func TestParseKeys(t *testing.T) {
 		t.Fatalf("JWK set: %+v %v", keys, err)
 	}
 	smallRSA := `{"kty":"RSA","n":"` + base64.RawURLEncoding.EncodeToString(make([]byte, 128)) + `","e":"AQAB"}`
+	// A modulus over 8192 bits: verifying one signature with a 256-kbit
+	// key takes seconds, and every token naming the key (or none) pays it.
+	hugeN := make([]byte, 8192/8+1)
+	hugeN[0], hugeN[len(hugeN)-1] = 1, 1
+	hugeRSA := `{"kty":"RSA","n":"` + base64.RawURLEncoding.EncodeToString(hugeN) + `","e":"AQAB"}`
+	hugePEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&rsa.PublicKey{N: new(big.Int).SetBytes(hugeN), E: 65537})}))
 	for name, bad := range map[string]string{
 		"private PEM":     "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
 		"private JWK":     `{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}`,
 		"small RSA":       smallRSA,
+		"huge RSA":        hugeRSA,
+		"huge RSA PEM":    hugePEM,
 		"nothing":         "hello",
 		"unsupported crv": `{"kty":"EC","crv":"P-192","x":"a","y":"b"}`,
 		"point not on P-256": func() string {
