@@ -99,6 +99,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPropagation$$' -fuzztime $(FUZZTIME) ./gateway/tracing
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTP1Answer$$' -fuzztime $(FUZZTIME) ./gateway/proxy
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKeys$$' -fuzztime $(FUZZTIME) ./gateway/authn
+	$(GO) test -run '^$$' -fuzz '^FuzzResolveClient$$' -fuzztime $(FUZZTIME) ./gateway/request
 
 ## bench-peers: nginx and wrk from Debian; Caddy, Traefik and lura built from the Go module proxy into
 ## .cache/peers (cold: ~12 min for Caddy + Traefik on 2 cores; cached afterwards)
