@@ -100,6 +100,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTP1Answer$$' -fuzztime $(FUZZTIME) ./gateway/proxy
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKeys$$' -fuzztime $(FUZZTIME) ./gateway/authn
 	$(GO) test -run '^$$' -fuzz '^FuzzResolveClient$$' -fuzztime $(FUZZTIME) ./gateway/request
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./adapter/config
 
 ## bench-peers: nginx and wrk from Debian; Caddy, Traefik and lura built from the Go module proxy into
 ## .cache/peers (cold: ~12 min for Caddy + Traefik on 2 cores; cached afterwards)
