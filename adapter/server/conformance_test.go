@@ -330,6 +330,33 @@ func TestConformance(t *testing.T) {
 		}
 	})
 
+	// kubectl top --field-selector and informers list with a field
+	// selector on the object's name or namespace; metrics-server (and so
+	// prometheus-adapter, which serves its storage) filters by it.
+	t.Run("field selectors", func(t *testing.T) {
+		v1b := mc.MetricsV1beta1()
+		pl, err := v1b.PodMetricses("shop").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=web-2"})
+		if err != nil || len(pl.Items) != 1 || pl.Items[0].Name != "web-2" {
+			t.Errorf("pods by name: %+v %v", pl, err)
+		}
+		pl, err = v1b.PodMetricses("").List(ctx, metav1.ListOptions{FieldSelector: "metadata.namespace!=shop"})
+		if err != nil || len(pl.Items) != 0 {
+			t.Errorf("pods of every namespace but shop: %+v %v", pl, err)
+		}
+		pl, err = v1b.PodMetricses("shop").List(ctx, metav1.ListOptions{LabelSelector: "app=web", FieldSelector: "metadata.name!=web-1"})
+		if err != nil || len(pl.Items) != 1 || pl.Items[0].Name != "web-2" {
+			t.Errorf("pods by label and not by name: %+v %v", pl, err)
+		}
+		nl, err := mc.MetricsV1().NodeMetricses().List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=node-9"})
+		if err != nil || len(nl.Items) != 0 {
+			t.Errorf("nodes by an unknown name: %+v %v", nl, err)
+		}
+		nl, err = mc.MetricsV1().NodeMetricses().List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=node-1"})
+		if err != nil || len(nl.Items) != 1 || nl.Items[0].Name != "node-1" {
+			t.Errorf("nodes by name: %+v %v", nl, err)
+		}
+	})
+
 	// The HPA controller's own client: what it computes from our answers
 	// is what the HPA would act on.
 	hpa := hpametrics.NewRESTMetricsClient(mc.MetricsV1beta1(), cm, emc)
