@@ -1,6 +1,7 @@
 package naming
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -178,8 +179,18 @@ func TestMetricSelectorMatchers(t *testing.T) {
 		}
 	}
 	gt, _ := labels.Parse("a>3")
-	if _, err := r.ExternalQuery("x", "ns", gt); err == nil || !strings.Contains(err.Error(), "no PromQL equivalent") {
+	if _, err := r.ExternalQuery("x", "ns", gt); err == nil || !strings.Contains(err.Error(), "no PromQL equivalent") || !errors.Is(err, ErrMetricSelector) {
 		t.Errorf("a>3: %v", err)
+	}
+	if _, err := r.ExternalQuery("x", "ns", labels.Nothing()); !errors.Is(err, ErrMetricSelector) {
+		t.Errorf("a selector of nothing: %v", err)
+	}
+	noQuery, err := CompileRule(config.DiscoveryRule{SeriesQuery: "x"}, "externalRules[1]", true, kube.StaticMapper(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := noQuery.ExternalQuery("x", "ns", labels.Everything()); err == nil || errors.Is(err, ErrMetricSelector) {
+		t.Errorf("a rule without metricsQuery is not the selector's fault: %v", err)
 	}
 }
 

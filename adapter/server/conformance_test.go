@@ -217,6 +217,8 @@ func TestConformance(t *testing.T) {
 			{"bad metric selector, custom v1beta1", cm1 + "/namespaces/shop/pods/web-1/app_queue_depth?metricLabelSelector=" + url.QueryEscape("queue in ("), 400, metav1.StatusReasonBadRequest},
 			{"bad metric selector, external", em + "/namespaces/shop/app_queue_depth" + sel("queue in ("), 400, metav1.StatusReasonBadRequest},
 			{"metric selector without PromQL equivalent", em + "/namespaces/shop/app_queue_depth" + sel("queue>3"), 400, metav1.StatusReasonBadRequest},
+			{"metric selector without PromQL equivalent, custom", cm2 + "/namespaces/shop/pods/web-1/app_queue_depth?metricLabelSelector=" + url.QueryEscape("queue>3"), 400, metav1.StatusReasonBadRequest},
+			{"metric selector without PromQL equivalent, custom by selector", cm1 + "/namespaces/shop/pods/*/app_queue_depth?metricLabelSelector=" + url.QueryEscape("queue<3") + "&labelSelector=app%3Dweb", 400, metav1.StatusReasonBadRequest},
 			{"bad label selector, pods", rm1 + "/namespaces/shop/pods" + sel("app in ("), 400, metav1.StatusReasonBadRequest},
 		} {
 			code, _, body := getRaw(t, rc, c.path)
