@@ -67,7 +67,7 @@ func (p *Provider) getBySelector(ctx context.Context, namespace string, selector
 	case p.opts.Objects != nil:
 		names, err = p.opts.Objects.List(ctx, gr, namespace, selector)
 		if err != nil {
-			return nil, queryError(fmt.Errorf("listing %s matching %q: %w", gr, selector, err), "")
+			return nil, listError(fmt.Errorf("listing %s matching %q: %w", gr, selector, err))
 		}
 		if len(names) == 0 {
 			// No object matches: an empty list, as Kubernetes lists

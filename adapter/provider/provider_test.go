@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	cmprovider "sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/gatescale/gatescale/adapter/config"
@@ -524,5 +526,45 @@ func TestPrometheusAdapterConfigsGiveTheSameNames(t *testing.T) {
 	// label (only kubernetes_namespace), so the default rules skip it.
 	if got, want := names("../config/testdata/helm-default.yaml"), "namespaces/cpu_usage(namespaced=false) namespaces/memory_working_set_bytes(namespaced=false) pods/cpu_usage(namespaced=true) pods/memory_working_set_bytes(namespaced=true)"; got != want {
 		t.Errorf("helm default:\n got %s\nwant %s", got, want)
+	}
+}
+
+// An object listing that fails (the Kubernetes API unreachable) is
+// reported as that listing, not as a Prometheus query with an empty
+// PromQL: whoever reads the HPA's events must look at the right server.
+func TestListingErrorsNameTheListing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	dyn, err := dynamic.NewForConfig(&rest.Config{Host: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, testConfig+`
+resourceRules:
+  cpu:
+    containerQuery: sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    nodeQuery: sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  memory:
+    containerQuery: sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    nodeQuery: sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  window: 1m
+`, &kube.Dynamic{Client: dyn, Mapper: kube.StaticMapper()})
+	ctx := context.Background()
+	web := labels.SelectorFromSet(labels.Set{"app": "web"})
+	_, err = f.provider.GetMetricBySelector(ctx, "shop", web, cmprovider.CustomMetricInfo{GroupResource: pods, Metric: "app_queue_depth", Namespaced: true}, labels.Everything())
+	if code, msg := status(err); code != 500 || strings.Contains(msg, "prometheus") || !strings.Contains(msg, `listing pods matching "app=web"`) || !strings.Contains(msg, "connection refused") {
+		t.Errorf("custom metric of pods by selector: %d %s", code, msg)
+	}
+	_, err = f.provider.NodeMetrics(ctx, labels.SelectorFromSet(labels.Set{"role": "edge"}), nil)
+	if code, msg := status(err); code != 500 || strings.Contains(msg, "prometheus") || !strings.Contains(msg, `listing nodes`) || !strings.Contains(msg, "connection refused") {
+		t.Errorf("node metrics by selector: %d %s", code, msg)
 	}
 }

@@ -297,7 +297,7 @@ func (p *Provider) resourceObjects(ctx context.Context, gr schema.GroupResource,
 	default:
 		names, err := p.opts.Objects.List(ctx, gr, namespace, selector)
 		if err != nil {
-			return q, false, queryError(err, "")
+			return q, false, listError(err)
 		}
 		if len(names) == 0 {
 			return q, true, nil
