@@ -568,3 +568,26 @@ resourceRules:
 		t.Errorf("node metrics by selector: %d %s", code, msg)
 	}
 }
+
+// A rule that cannot make a query (no metricsQuery: loaded with a warning,
+// as prometheus-adapter loads it) is the adapter's fault, a 500 on both
+// APIs; a 400 would tell the HPA's reader to fix the request.
+func TestRuleErrorsAreInternal(t *testing.T) {
+	f := newFixture(t, `
+rules:
+- seriesQuery: '{__name__="app_inflight",namespace!="",pod!=""}'
+  resources: {template: <<.Resource>>}
+externalRules:
+- seriesQuery: '{__name__="app_inflight",namespace!=""}'
+  resources: {template: <<.Resource>>}
+`, nil)
+	ctx := context.Background()
+	_, err := f.provider.GetExternalMetric(ctx, "shop", labels.Everything(), cmprovider.ExternalMetricInfo{Metric: "app_inflight"})
+	if code, msg := status(err); code != 500 || !strings.Contains(msg, "externalRules[0] has no metricsQuery") {
+		t.Errorf("external rule without metricsQuery: %d %s", code, msg)
+	}
+	_, err = f.provider.GetMetricByName(ctx, types.NamespacedName{Namespace: "shop", Name: "web-1"}, cmprovider.CustomMetricInfo{GroupResource: pods, Metric: "app_inflight", Namespaced: true}, labels.Everything())
+	if code, msg := status(err); code != 500 || !strings.Contains(msg, "rules[0] has no metricsQuery") {
+		t.Errorf("rule without metricsQuery: %d %s", code, msg)
+	}
+}
