@@ -591,3 +591,38 @@ externalRules:
 		t.Errorf("rule without metricsQuery: %d %s", code, msg)
 	}
 }
+
+// A containerQuery or nodeQuery that computes usage (a working set as
+// usage minus inactive file, say) can dip below zero; the HPA would read
+// a negative usage as a reason to scale in. It is reported as zero, as
+// prometheus-adapter reports it.
+func TestNegativeResourceUsageIsZero(t *testing.T) {
+	const rule = `label_replace(%s sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>), "container", "app", "", "")`
+	f := newFixture(t, testConfig+fmt.Sprintf(`
+resourceRules:
+  cpu:
+    containerQuery: '%[1]s'
+    nodeQuery: '%[1]s'
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  memory:
+    containerQuery: '%[2]s'
+    nodeQuery: '%[2]s'
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  window: 1m
+`, fmt.Sprintf(rule, "-"), fmt.Sprintf(rule, "-1024 *")), nil)
+	pm, err := f.provider.PodMetrics(context.Background(), "shop", labels.Everything(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pm {
+		for _, c := range p.Containers {
+			got = append(got, fmt.Sprintf("%s/%s cpu=%s memory=%s", p.Name, c.Name, c.Usage.Cpu(), c.Usage.Memory()))
+		}
+	}
+	if strings.Join(got, " ") != "web-1/app cpu=0 memory=0 web-2/app cpu=0 memory=0" {
+		t.Errorf("pod metrics: %v", got)
+	}
+}
