@@ -1,10 +1,12 @@
 package naming
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -177,8 +179,18 @@ func TestMetricSelectorMatchers(t *testing.T) {
 		}
 	}
 	gt, _ := labels.Parse("a>3")
-	if _, err := r.ExternalQuery("x", "ns", gt); err == nil || !strings.Contains(err.Error(), "no PromQL equivalent") {
+	if _, err := r.ExternalQuery("x", "ns", gt); err == nil || !strings.Contains(err.Error(), "no PromQL equivalent") || !errors.Is(err, ErrMetricSelector) {
 		t.Errorf("a>3: %v", err)
+	}
+	if _, err := r.ExternalQuery("x", "ns", labels.Nothing()); !errors.Is(err, ErrMetricSelector) {
+		t.Errorf("a selector of nothing: %v", err)
+	}
+	noQuery, err := CompileRule(config.DiscoveryRule{SeriesQuery: "x"}, "externalRules[1]", true, kube.StaticMapper(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := noQuery.ExternalQuery("x", "ns", labels.Everything()); err == nil || errors.Is(err, ErrMetricSelector) {
+		t.Errorf("a rule without metricsQuery is not the selector's fault: %v", err)
 	}
 }
 
@@ -229,5 +241,35 @@ func TestWindow(t *testing.T) {
 		if got := Window(q); got != want {
 			t.Errorf("Window(%s) = %v, want %v", q, got, want)
 		}
+	}
+}
+
+// A label that names no resource the cluster serves is asked about again
+// later: a CRD installed after start-up (or whose group's discovery failed
+// at start-up) is learnt by the REST mapper on its next refresh, and its
+// metrics must then be served, as prometheus-adapter serves them.
+func TestLabelOfAResourceLearntLater(t *testing.T) {
+	core := schema.GroupVersion{Version: "v1"}
+	argo := schema.GroupVersion{Group: "argoproj.io", Version: "v1alpha1"}
+	mapper := apimeta.NewDefaultRESTMapper([]schema.GroupVersion{core, argo})
+	mapper.Add(core.WithKind("Pod"), apimeta.RESTScopeNamespace)
+	r, err := CompileRule(config.DiscoveryRule{SeriesQuery: `{__name__="x"}`, Resources: config.ResourceMapping{Template: "<<.Resource>>"}}, "rules[0]", false, mapper, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r.Resources.now = func() time.Time { return clock }
+	if gr, ok := r.Resources.ForLabel("rollout"); ok {
+		t.Fatalf("rollout maps to %v before the cluster serves it", gr)
+	}
+	// The mapper's refresh learns the CRD.
+	mapper.Add(argo.WithKind("Rollout"), apimeta.RESTScopeNamespace)
+	clock = clock.Add(2 * time.Minute)
+	want := schema.GroupResource{Group: "argoproj.io", Resource: "rollouts"}
+	if gr, ok := r.Resources.ForLabel("rollout"); !ok || gr != want {
+		t.Errorf("rollout after the mapper learnt rollouts: %v %v, want %v", gr, ok, want)
+	}
+	if grs, _ := r.Resources.ForLabels([]string{"namespace", "rollout"}); len(grs) != 1 || grs[0] != want {
+		t.Errorf("ForLabels: %v", grs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -43,12 +44,21 @@ type Resources struct {
 	mu      sync.RWMutex
 	byLabel map[string]labelResource // template matches, cached
 	byGR    map[schema.GroupResource]string
+	now     func() time.Time
 }
 
 type labelResource struct {
 	gr schema.GroupResource
 	ok bool
+	at time.Time // when a miss was cached
 }
+
+// missTTL is how long a label that names no resource is taken at its word.
+// The cluster's REST mapper learns CRDs installed after start-up on its
+// refresh; a miss kept for good would never serve their metrics. A minute
+// (the default relist interval) still spares the mapper one question per
+// label and series in each discovery run.
+const missTTL = time.Minute
 
 // NewResources compiles a resources section. path and src locate it for
 // error messages (src may be nil).
@@ -63,6 +73,7 @@ func NewResources(m config.ResourceMapping, mapper apimeta.RESTMapper, src *conf
 		groupIdx:  -1,
 		byLabel:   map[string]labelResource{},
 		byGR:      map[schema.GroupResource]string{},
+		now:       time.Now,
 	}
 	labels := make([]string, 0, len(m.Overrides))
 	for l := range m.Overrides {
@@ -132,13 +143,13 @@ func (r *Resources) ForLabel(label string) (schema.GroupResource, bool) {
 	r.mu.RLock()
 	c, cached := r.byLabel[label]
 	r.mu.RUnlock()
-	if cached {
+	if cached && (c.ok || r.now().Sub(c.at) < missTTL) {
 		return c.gr, c.ok
 	}
 	// Most labels (code, method, le...) are not resources: the mapper says
-	// so once, and the answer is cached like a hit, so discovery does not
-	// ask the mapper again for each series.
-	c = labelResource{}
+	// so, and the answer is cached for missTTL, so discovery does not ask
+	// the mapper again for each series.
+	c = labelResource{at: r.now()}
 	if m := r.extract.FindStringSubmatch(label); m != nil {
 		gr := schema.GroupResource{Resource: m[r.resIdx]}
 		if r.groupIdx >= 0 {

@@ -2,6 +2,7 @@ package naming
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -285,6 +286,16 @@ func (m *matchers) add(label, op, value, raw string) {
 	m.values[label] = raw
 }
 
+// ErrMetricSelector is matched (errors.Is) by the errors of a metric
+// selector that has no PromQL equivalent: the request is at fault, not
+// the rule.
+var ErrMetricSelector = errors.New("metric selector has no PromQL equivalent")
+
+type selectorError struct{ msg string }
+
+func (e *selectorError) Error() string        { return e.msg }
+func (e *selectorError) Is(target error) bool { return target == ErrMetricSelector }
+
 // selectorMatchers turns a Kubernetes label selector into PromQL label
 // matchers. Several values become a regular expression alternation, as in
 // prometheus-adapter, which also lets a single In value pass a regular
@@ -298,7 +309,7 @@ func selectorMatchers(sel labels.Selector) (*matchers, error) {
 	}
 	reqs, selectable := sel.Requirements()
 	if !selectable {
-		return nil, fmt.Errorf("metric selector %q selects nothing", sel.String())
+		return nil, &selectorError{fmt.Sprintf("metric selector %q selects nothing", sel.String())}
 	}
 	for _, req := range reqs {
 		key, vals := req.Key(), req.Values().List()
@@ -317,7 +328,7 @@ func selectorMatchers(sel labels.Selector) (*matchers, error) {
 		case selection.DoesNotExist:
 			m.add(key, "=", "", "")
 		default:
-			return nil, fmt.Errorf("metric selector %q: operator %q has no PromQL equivalent", sel.String(), op)
+			return nil, &selectorError{fmt.Sprintf("metric selector %q: operator %q has no PromQL equivalent", sel.String(), op)}
 		}
 	}
 	return m, nil

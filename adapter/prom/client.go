@@ -135,6 +135,21 @@ func (c *Client) Series(ctx context.Context, selector string, start, end time.Ti
 	if err != nil {
 		return 0, c.classify(err, selector)
 	}
+	if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented {
+		// A proxy that allows only GET: ask again with GET, as
+		// client_golang's queries do.
+		resp.Body.Close()
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += form.Encode()
+		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil); err != nil {
+			return 0, err
+		}
+		if resp, err = c.http.Do(req); err != nil {
+			return 0, c.classify(err, selector)
+		}
+	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -265,5 +267,45 @@ func TestDiscoveryLookbackAndTokenFile(t *testing.T) {
 	}
 	if got := auth.Load(); got != "Bearer tok-1" {
 		t.Errorf("Authorization: %q", got)
+	}
+}
+
+// Behind a proxy that allows only GET (405 for POST), series discovery
+// falls back to GET as client_golang's queries do; prometheus-adapter
+// lists series with GET by default.
+func TestSeriesBehindAGetOnlyProxy(t *testing.T) {
+	p, _ := startWithSeries(t, 1, 3)
+	target, err := url.Parse(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var posts atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			posts.Add(1)
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	c, err := New(Config{URL: proxy.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	n, err := c.Series(context.Background(), `{__name__=~"bench_.*",namespace="bench"}`, time.Now().Add(-time.Minute), time.Now(), func(name string, labels []string) {
+		names = append(names, name)
+	})
+	if err != nil || n != 3 || len(names) != 3 || names[0] != "bench_m0_total" {
+		t.Errorf("series through a GET-only proxy: %d %v %v", n, names, err)
+	}
+	if posts.Load() == 0 {
+		t.Errorf("the client did not try POST first")
+	}
+	if _, err := c.Series(context.Background(), `{`, time.Now(), time.Now(), func(string, []string) {}); !IsBadQuery(err) {
+		t.Errorf("bad selector through a GET-only proxy: %v", err)
 	}
 }

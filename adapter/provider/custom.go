@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -66,7 +67,7 @@ func (p *Provider) getBySelector(ctx context.Context, namespace string, selector
 	case p.opts.Objects != nil:
 		names, err = p.opts.Objects.List(ctx, gr, namespace, selector)
 		if err != nil {
-			return nil, queryError(fmt.Errorf("listing %s matching %q: %w", gr, selector, err), "")
+			return nil, listError(fmt.Errorf("listing %s matching %q: %w", gr, selector, err))
 		}
 		if len(names) == 0 {
 			// No object matches: an empty list, as Kubernetes lists
@@ -125,6 +126,9 @@ func (p *Provider) planCustom(ctx context.Context, info cmprovider.CustomMetricI
 	}
 	q.Series, q.Resource, q.Namespace = e.series, gr, namespace
 	promql, label, err := e.rule.Query(q)
+	if errors.Is(err, naming.ErrMetricSelector) {
+		return gr, e, "", "", badRequest("metric %s for %s: %v", info.Metric, gr, err)
+	}
 	if err != nil {
 		return gr, e, "", "", apiInternal(fmt.Errorf("metric %s for %s: %w", info.Metric, gr, err))
 	}

@@ -48,6 +48,15 @@ func queryError(err error, promql string) error {
 	}
 }
 
+// listError is the status of a failed object listing: the Kubernetes API,
+// not Prometheus, failed, and the message says so.
+func listError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return apierrors.NewTimeoutError("request canceled", 0)
+	}
+	return apierrors.NewInternalError(err)
+}
+
 // explainMissing says why no rule serves a metric: which rules exist,
 // what each discovered, and where the metric is served if elsewhere.
 func (st *state) explainMissing(metric string, elsewhere []string, external bool, now time.Time) string {

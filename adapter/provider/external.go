@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -29,8 +30,11 @@ func (p *Provider) planExternal(ctx context.Context, metric, namespace string, m
 		return e, "", notFound("external metric %s is not served%s", metric, st.explainMissing(metric, nil, true, p.opts.Now()))
 	}
 	promql, err := e.rule.ExternalQuery(e.series, namespace, metricSelector)
-	if err != nil {
+	if errors.Is(err, naming.ErrMetricSelector) {
 		return e, "", badRequest("external metric %s: %v", metric, err)
+	}
+	if err != nil {
+		return e, "", apiInternal(fmt.Errorf("external metric %s: %w", metric, err))
 	}
 	if e.fc != nil {
 		promql = e.fc.wrap(promql, e.h)

@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	cmprovider "sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/gatescale/gatescale/adapter/config"
@@ -524,5 +526,103 @@ func TestPrometheusAdapterConfigsGiveTheSameNames(t *testing.T) {
 	// label (only kubernetes_namespace), so the default rules skip it.
 	if got, want := names("../config/testdata/helm-default.yaml"), "namespaces/cpu_usage(namespaced=false) namespaces/memory_working_set_bytes(namespaced=false) pods/cpu_usage(namespaced=true) pods/memory_working_set_bytes(namespaced=true)"; got != want {
 		t.Errorf("helm default:\n got %s\nwant %s", got, want)
+	}
+}
+
+// An object listing that fails (the Kubernetes API unreachable) is
+// reported as that listing, not as a Prometheus query with an empty
+// PromQL: whoever reads the HPA's events must look at the right server.
+func TestListingErrorsNameTheListing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	dyn, err := dynamic.NewForConfig(&rest.Config{Host: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, testConfig+`
+resourceRules:
+  cpu:
+    containerQuery: sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    nodeQuery: sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  memory:
+    containerQuery: sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    nodeQuery: sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  window: 1m
+`, &kube.Dynamic{Client: dyn, Mapper: kube.StaticMapper()})
+	ctx := context.Background()
+	web := labels.SelectorFromSet(labels.Set{"app": "web"})
+	_, err = f.provider.GetMetricBySelector(ctx, "shop", web, cmprovider.CustomMetricInfo{GroupResource: pods, Metric: "app_queue_depth", Namespaced: true}, labels.Everything())
+	if code, msg := status(err); code != 500 || strings.Contains(msg, "prometheus") || !strings.Contains(msg, `listing pods matching "app=web"`) || !strings.Contains(msg, "connection refused") {
+		t.Errorf("custom metric of pods by selector: %d %s", code, msg)
+	}
+	_, err = f.provider.NodeMetrics(ctx, labels.SelectorFromSet(labels.Set{"role": "edge"}), nil)
+	if code, msg := status(err); code != 500 || strings.Contains(msg, "prometheus") || !strings.Contains(msg, `listing nodes`) || !strings.Contains(msg, "connection refused") {
+		t.Errorf("node metrics by selector: %d %s", code, msg)
+	}
+}
+
+// A rule that cannot make a query (no metricsQuery: loaded with a warning,
+// as prometheus-adapter loads it) is the adapter's fault, a 500 on both
+// APIs; a 400 would tell the HPA's reader to fix the request.
+func TestRuleErrorsAreInternal(t *testing.T) {
+	f := newFixture(t, `
+rules:
+- seriesQuery: '{__name__="app_inflight",namespace!="",pod!=""}'
+  resources: {template: <<.Resource>>}
+externalRules:
+- seriesQuery: '{__name__="app_inflight",namespace!=""}'
+  resources: {template: <<.Resource>>}
+`, nil)
+	ctx := context.Background()
+	_, err := f.provider.GetExternalMetric(ctx, "shop", labels.Everything(), cmprovider.ExternalMetricInfo{Metric: "app_inflight"})
+	if code, msg := status(err); code != 500 || !strings.Contains(msg, "externalRules[0] has no metricsQuery") {
+		t.Errorf("external rule without metricsQuery: %d %s", code, msg)
+	}
+	_, err = f.provider.GetMetricByName(ctx, types.NamespacedName{Namespace: "shop", Name: "web-1"}, cmprovider.CustomMetricInfo{GroupResource: pods, Metric: "app_inflight", Namespaced: true}, labels.Everything())
+	if code, msg := status(err); code != 500 || !strings.Contains(msg, "rules[0] has no metricsQuery") {
+		t.Errorf("rule without metricsQuery: %d %s", code, msg)
+	}
+}
+
+// A containerQuery or nodeQuery that computes usage (a working set as
+// usage minus inactive file, say) can dip below zero; the HPA would read
+// a negative usage as a reason to scale in. It is reported as zero, as
+// prometheus-adapter reports it.
+func TestNegativeResourceUsageIsZero(t *testing.T) {
+	const rule = `label_replace(%s sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>), "container", "app", "", "")`
+	f := newFixture(t, testConfig+fmt.Sprintf(`
+resourceRules:
+  cpu:
+    containerQuery: '%[1]s'
+    nodeQuery: '%[1]s'
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  memory:
+    containerQuery: '%[2]s'
+    nodeQuery: '%[2]s'
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  window: 1m
+`, fmt.Sprintf(rule, "-"), fmt.Sprintf(rule, "-1024 *")), nil)
+	pm, err := f.provider.PodMetrics(context.Background(), "shop", labels.Everything(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pm {
+		for _, c := range p.Containers {
+			got = append(got, fmt.Sprintf("%s/%s cpu=%s memory=%s", p.Name, c.Name, c.Usage.Cpu(), c.Usage.Memory()))
+		}
+	}
+	if strings.Join(got, " ") != "web-1/app cpu=0 memory=0 web-2/app cpu=0 memory=0" {
+		t.Errorf("pod metrics: %v", got)
 	}
 }

@@ -297,7 +297,7 @@ func (p *Provider) resourceObjects(ctx context.Context, gr schema.GroupResource,
 	default:
 		names, err := p.opts.Objects.List(ctx, gr, namespace, selector)
 		if err != nil {
-			return q, false, queryError(err, "")
+			return q, false, listError(err)
 		}
 		if len(names) == 0 {
 			return q, true, nil
@@ -308,8 +308,11 @@ func (p *Provider) resourceObjects(ctx context.Context, gr schema.GroupResource,
 }
 
 // resourceQuantity is CPU in millicores and memory in bytes, as
-// metrics-server reports them.
+// metrics-server reports them. A negative value (a query computing usage
+// by subtraction) is zero, as in prometheus-adapter: the HPA would take a
+// negative usage for a reason to scale in.
 func resourceQuantity(name corev1.ResourceName, v float64) resource.Quantity {
+	v = max(v, 0)
 	if name == corev1.ResourceCPU {
 		return *resource.NewMilliQuantity(int64(math.Round(v*1000)), resource.DecimalSI)
 	}

@@ -217,6 +217,8 @@ func TestConformance(t *testing.T) {
 			{"bad metric selector, custom v1beta1", cm1 + "/namespaces/shop/pods/web-1/app_queue_depth?metricLabelSelector=" + url.QueryEscape("queue in ("), 400, metav1.StatusReasonBadRequest},
 			{"bad metric selector, external", em + "/namespaces/shop/app_queue_depth" + sel("queue in ("), 400, metav1.StatusReasonBadRequest},
 			{"metric selector without PromQL equivalent", em + "/namespaces/shop/app_queue_depth" + sel("queue>3"), 400, metav1.StatusReasonBadRequest},
+			{"metric selector without PromQL equivalent, custom", cm2 + "/namespaces/shop/pods/web-1/app_queue_depth?metricLabelSelector=" + url.QueryEscape("queue>3"), 400, metav1.StatusReasonBadRequest},
+			{"metric selector without PromQL equivalent, custom by selector", cm1 + "/namespaces/shop/pods/*/app_queue_depth?metricLabelSelector=" + url.QueryEscape("queue<3") + "&labelSelector=app%3Dweb", 400, metav1.StatusReasonBadRequest},
 			{"bad label selector, pods", rm1 + "/namespaces/shop/pods" + sel("app in ("), 400, metav1.StatusReasonBadRequest},
 		} {
 			code, _, body := getRaw(t, rc, c.path)
@@ -327,6 +329,33 @@ func TestConformance(t *testing.T) {
 		}
 		if _, err := v1.NodeMetricses().Get(ctx, "node-9", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Errorf("v1 unknown node: %v", err)
+		}
+	})
+
+	// kubectl top --field-selector and informers list with a field
+	// selector on the object's name or namespace; metrics-server (and so
+	// prometheus-adapter, which serves its storage) filters by it.
+	t.Run("field selectors", func(t *testing.T) {
+		v1b := mc.MetricsV1beta1()
+		pl, err := v1b.PodMetricses("shop").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=web-2"})
+		if err != nil || len(pl.Items) != 1 || pl.Items[0].Name != "web-2" {
+			t.Errorf("pods by name: %+v %v", pl, err)
+		}
+		pl, err = v1b.PodMetricses("").List(ctx, metav1.ListOptions{FieldSelector: "metadata.namespace!=shop"})
+		if err != nil || len(pl.Items) != 0 {
+			t.Errorf("pods of every namespace but shop: %+v %v", pl, err)
+		}
+		pl, err = v1b.PodMetricses("shop").List(ctx, metav1.ListOptions{LabelSelector: "app=web", FieldSelector: "metadata.name!=web-1"})
+		if err != nil || len(pl.Items) != 1 || pl.Items[0].Name != "web-2" {
+			t.Errorf("pods by label and not by name: %+v %v", pl, err)
+		}
+		nl, err := mc.MetricsV1().NodeMetricses().List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=node-9"})
+		if err != nil || len(nl.Items) != 0 {
+			t.Errorf("nodes by an unknown name: %+v %v", nl, err)
+		}
+		nl, err = mc.MetricsV1().NodeMetricses().List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=node-1"})
+		if err != nil || len(nl.Items) != 1 || nl.Items[0].Name != "node-1" {
+			t.Errorf("nodes by name: %+v %v", nl, err)
 		}
 	})
 

@@ -8,9 +8,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/kube-openapi/pkg/common"
@@ -83,6 +85,16 @@ func selectorOf(o *metainternalversion.ListOptions) labels.Selector {
 	return labels.Everything()
 }
 
+// matchesFields applies a list's field selector (kubectl top
+// --field-selector) to an item's metadata.name and, for namespaced
+// objects, metadata.namespace, as metrics-server does.
+func matchesFields(o *metainternalversion.ListOptions, meta *metav1.ObjectMeta, namespaced bool) bool {
+	if o == nil || o.FieldSelector == nil || o.FieldSelector.Empty() {
+		return true
+	}
+	return o.FieldSelector.Matches(generic.AddObjectMetaFieldsSet(fields.Set{}, meta, namespaced))
+}
+
 func (s *podStorage) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
 	ns := genericapirequest.NamespaceValue(ctx)
 	items, err := s.p.PodMetrics(ctx, ns, labels.Everything(), []string{name})
@@ -100,10 +112,13 @@ func (s *podStorage) List(ctx context.Context, o *metainternalversion.ListOption
 	if err != nil {
 		return nil, err
 	}
-	if items == nil {
-		items = []metrics.PodMetrics{} // "items": [], as Kubernetes sends
+	out := []metrics.PodMetrics{} // "items": [], as Kubernetes sends
+	for i := range items {
+		if matchesFields(o, &items[i].ObjectMeta, true) {
+			out = append(out, items[i])
+		}
 	}
-	return &metrics.PodMetricsList{Items: items}, nil
+	return &metrics.PodMetricsList{Items: out}, nil
 }
 
 type nodeStorage struct {
@@ -132,10 +147,13 @@ func (s *nodeStorage) List(ctx context.Context, o *metainternalversion.ListOptio
 	if err != nil {
 		return nil, err
 	}
-	if items == nil {
-		items = []metrics.NodeMetrics{}
+	out := []metrics.NodeMetrics{}
+	for i := range items {
+		if matchesFields(o, &items[i].ObjectMeta, false) {
+			out = append(out, items[i])
+		}
 	}
-	return &metrics.NodeMetricsList{Items: items}, nil
+	return &metrics.NodeMetricsList{Items: out}, nil
 }
 
 // resourceOpenAPIDefinitions describes the metrics.k8s.io types, which
