@@ -145,7 +145,12 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 			continue
 		}
 		for _, h := range rt.Hosts {
-			h = strings.ToLower(h)
+			// Keyed as tree looks a Host header up: "api.example.com." is
+			// "api.example.com", which one route may list in both spellings.
+			h = strings.TrimSuffix(strings.ToLower(h), ".")
+			if own := hostRoutes[h]; len(own) > 0 && own[len(own)-1] == i {
+				continue
+			}
 			hostRoutes[h] = append(hostRoutes[h], i)
 		}
 	}
@@ -384,6 +389,8 @@ func (t *Table) tree(host string) *tree {
 	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
+	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1] // an IPv6 literal without a port
 	}
 	host = strings.TrimSuffix(host, ".") // "example.com." is "example.com"
 	if tr, ok := t.exact[host]; ok {

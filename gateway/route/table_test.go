@@ -102,6 +102,44 @@ func TestFindAndServe(t *testing.T) {
 	}
 }
 
+// TestHostSpellings: a route host is matched the way a Host header can
+// spell it. Validation accepts a fully qualified name with its final dot
+// ("api.example.com.") and a bare IPv6 address ("::1"); a client sends the
+// name with or without the dot and the address in brackets, with or
+// without a port, as net/http and curl write them.
+func TestHostSpellings(t *testing.T) {
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "fqdn", Hosts: []string{"api.example.com."}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "both", Hosts: []string{"b.example.com", "B.example.com."}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "wild-fqdn", Hosts: []string{"*.w.example.com."}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "v6", Hosts: []string{"2001:DB8::1"}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "fallback", PathPrefix: "/"}, Handler: ok},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx := chi.NewRouteContext()
+	for _, c := range []struct{ host, want string }{
+		{"api.example.com", "fqdn"},
+		{"api.example.com.", "fqdn"},
+		{"API.Example.com:8443", "fqdn"},
+		{"b.example.com.", "both"},
+		{"a.w.example.com", "wild-fqdn"},
+		{"a.w.example.com.:80", "wild-fqdn"},
+		{"[2001:db8::1]", "v6"},
+		{"[2001:db8::1]:8080", "v6"},
+		{"other.example.com", "fallback"},
+	} {
+		name := ""
+		if got := tbl.Find(rctx, c.host, "GET", "/x"); got != nil {
+			name = got.Name
+		}
+		if name != c.want {
+			t.Errorf("Host %q matched route %q, want %q", c.host, name, c.want)
+		}
+	}
+}
+
 func TestCleanPath(t *testing.T) {
 	cases := []struct{ path, raw, wantPath string }{
 		{"/a//b", "", "/a/b"},
