@@ -319,7 +319,7 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := tr.endpoint(rctx, r.Method, routePath); e != nil {
 		for i, key := range rctx.URLParams.Keys {
 			if key != "*" {
-				r.SetPathValue(key, rctx.URLParams.Values[i])
+				r.SetPathValue(key, pathValue(rctx.URLParams.Values[i], r.URL.RawPath != ""))
 			}
 		}
 		r.Pattern = rctx.RoutePattern()
@@ -330,6 +330,20 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// gateway-wide middleware.
 	rctx.Reset()
 	tr.mux.ServeHTTP(w, r)
+}
+
+// pathValue is a URL parameter as Request.PathValue gives it under
+// net/http's ServeMux: unescaped. chi matched the escaped path when RawPath
+// is set ("/t/a%40b"), and its parameter is then still escaped, so one value
+// would have two spellings.
+func pathValue(v string, escaped bool) string {
+	if !escaped || strings.IndexByte(v, '%') < 0 {
+		return v
+	}
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
 }
 
 // endpoint returns what serves method and path in the tree, or nil; rctx

@@ -274,3 +274,31 @@ func TestServeAllocations(t *testing.T) {
 		t.Errorf("%.1f allocations per request, want at most %.0f (request copy, context node)", allocs, limit)
 	}
 }
+
+// TestPathValueDecoded: Request.PathValue is net/http's API, and a handler
+// or middleware reading it (a tenant id, a user id) gets the unescaped value
+// from net/http's ServeMux whatever the spelling of the path. The table must
+// give the same: "/t/a%40b/x" and "/t/a@b/x" are one tenant, "a@b", even
+// though chi matched the first on its escaped form.
+func TestPathValueDecoded(t *testing.T) {
+	tenant := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(r.PathValue("tenant")))
+	})
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "t", Path: "/t/{tenant}/x"}, Handler: tenant},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := http.NewServeMux() // the reference behaviour
+	ref.Handle("/t/{tenant}/x", tenant)
+	for _, target := range []string{"/t/a@b/x", "/t/a%40b/x", "/t/a%3Fb/x", "/t/caf%C3%A9/x", "/t/a%20b/x", "/t/a%2Bb/x"} {
+		want := httptest.NewRecorder()
+		ref.ServeHTTP(want, httptest.NewRequest("GET", target, nil))
+		got := httptest.NewRecorder()
+		tbl.ServeHTTP(got, httptest.NewRequest("GET", target, nil))
+		if got.Code != 200 || got.Body.String() != want.Body.String() {
+			t.Errorf("GET %s: PathValue(\"tenant\") = %q (%d), net/http's ServeMux gives %q", target, got.Body.String(), got.Code, want.Body.String())
+		}
+	}
+}
