@@ -78,8 +78,8 @@ func TestRoutingAndRewrite(t *testing.T) {
 			}
 		})
 	}
-	if got := do(t, "POST", srv.URL+"/orders/7", nil); got.header.Get("Allow") != "GET" {
-		t.Fatalf("405 Allow = %q, want GET", got.header.Get("Allow"))
+	if got := do(t, "POST", srv.URL+"/orders/7", nil); got.header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("405 Allow = %q, want GET, HEAD", got.header.Get("Allow"))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,6 +201,25 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		}
 		for _, i := range anyRoutes {
 			add(i, host != "")
+		}
+		// HEAD follows GET (RFC 9110 9.1; net/http's ServeMux does the
+		// same): a GET route serves HEAD, with its policies, where no
+		// route claimed HEAD for the pattern.
+		for _, i := range append(own[:len(own):len(own)], anyRoutes...) {
+			rt := &t.routes[i]
+			ms := rt.methodList()
+			if handlers[i] == nil || !slices.Contains(ms, http.MethodGet) || slices.Contains(ms, http.MethodHead) {
+				continue
+			}
+			for _, p := range rt.patterns() {
+				key := http.MethodHead + " " + p
+				if _, ok := seen[key]; ok || badPattern[p] {
+					continue
+				}
+				seen[key] = rt.Name
+				tr.index[p][methodIndex(http.MethodHead)] = endpoint{route: rt, handler: handlers[i]}
+				_ = register(mux, http.MethodHead, p, handlers[i]) // GET registered it already
+			}
 		}
 		return tr, errors.Join(append(errs, conflicts.errors()...)...)
 	}

@@ -251,7 +251,7 @@ func TestWhatTheHandlerSees(t *testing.T) {
 	if rec := serve("GET", "/nowhere"); rec.Code != http.StatusNotFound {
 		t.Errorf("unmatched: %d", rec.Code)
 	}
-	if rec := serve("DELETE", "/users/42"); rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET" {
+	if rec := serve("DELETE", "/users/42"); rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
 		t.Errorf("wrong method: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
 }
@@ -300,5 +300,44 @@ func TestPathValueDecoded(t *testing.T) {
 		if got.Code != 200 || got.Body.String() != want.Body.String() {
 			t.Errorf("GET %s: PathValue(\"tenant\") = %q (%d), net/http's ServeMux gives %q", target, got.Body.String(), got.Code, want.Body.String())
 		}
+	}
+}
+
+// TestHeadFollowsGet: every general-purpose server must support HEAD where
+// it supports GET (RFC 9110 9.1), and net/http's ServeMux serves HEAD with
+// a GET pattern. A route for GET serves HEAD too, with the same policies,
+// unless another route claims HEAD for that path.
+func TestHeadFollowsGet(t *testing.T) {
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "read", Path: "/items/{id}", Methods: []string{"GET"}}, Handler: ok},
+		{Route: spec.Route{Name: "write", Path: "/items/{id}", Methods: []string{"PUT"}}, Handler: ok},
+		{Route: spec.Route{Name: "docs", PathPrefix: "/docs", Methods: []string{"get"}}, Handler: ok},
+		{Route: spec.Route{Name: "page", Path: "/page", Methods: []string{"GET"}}, Handler: ok},
+		{Route: spec.Route{Name: "page-head", Path: "/page", Methods: []string{"HEAD"}}, Handler: ok},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, target, want string }{
+		{"HEAD", "/items/1", "read"},
+		{"HEAD", "/docs/a/b", "docs"},
+		{"HEAD", "/page", "page-head"}, // its own HEAD route wins
+		{"GET", "/page", "page"},
+	} {
+		req := httptest.NewRequest(c.method, c.target, nil)
+		req.Host = "test.local"
+		if got := tbl.Match(req); got == nil || got.Name != c.want {
+			t.Errorf("%s %s matched %v, want route %q", c.method, c.target, got, c.want)
+		}
+		rec := httptest.NewRecorder()
+		tbl.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Errorf("%s %s: %d, want 200", c.method, c.target, rec.Code)
+		}
+	}
+	rec := httptest.NewRecorder()
+	tbl.ServeHTTP(rec, httptest.NewRequest("POST", "/items/1", nil))
+	if allow := rec.Header().Get("Allow"); rec.Code != 405 || allow != "GET, HEAD, PUT" {
+		t.Errorf("POST /items/1: %d, Allow %q; want 405 and Allow \"GET, HEAD, PUT\"", rec.Code, allow)
 	}
 }
