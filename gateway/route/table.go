@@ -454,13 +454,38 @@ func (t *Table) Find(rctx *chi.Context, host, method, path string) *Route {
 	return nil
 }
 
-// Match returns the route r would be served by, or nil.
+// Match returns the route r would be served by, or nil (also for a path
+// ServeHTTP refuses). The path is prepared as ServeHTTP prepares it.
 func (t *Table) Match(r *http.Request) *Route {
-	p := r.URL.RawPath
-	if p == "" {
-		p = r.URL.Path
+	u := *r.URL
+	esc := u.EscapedPath()
+	if needsNormalize(esc) {
+		n, err := NormalizePath(esc)
+		if err != nil {
+			return nil
+		}
+		setEscapedPath(&u, n)
+		esc = n
 	}
-	return t.Find(chi.NewRouteContext(), r.Host, r.Method, p)
+	tr := t.tree(r.Host)
+	rctx := chi.NewRouteContext()
+	if tr.caseInsensitive && hasUpperASCII(esc) {
+		if lower := lowerASCII(esc); tr.matchesCaseInsensitive(rctx, r.Method, lower) {
+			setEscapedPath(&u, lower)
+		}
+	}
+	p := u.RawPath
+	if p == "" {
+		p = u.Path
+	}
+	if p == "" {
+		p = "/"
+	}
+	rctx.Reset()
+	if e := tr.endpoint(rctx, r.Method, p); e != nil {
+		return e.route
+	}
+	return nil
 }
 
 func methodIndex(m string) int {

@@ -341,3 +341,35 @@ func TestHeadFollowsGet(t *testing.T) {
 		t.Errorf("POST /items/1: %d, Allow %q; want 405 and Allow \"GET, HEAD, PUT\"", rec.Code, allow)
 	}
 }
+
+// TestMatchAgreesWithServe: Match says which route a request would be
+// served by, so it must see the path as ServeHTTP does: normalised, in the
+// lower case a case-insensitive route serves, escaped where chi routes on
+// the escaped form.
+func TestMatchAgreesWithServe(t *testing.T) {
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "files", Path: "/Files/{name}", CaseInsensitive: true}, Handler: ok},
+		{Route: spec.Route{Name: "tenant", Path: "/t/{tenant}/x"}, Handler: ok},
+		{Route: spec.Route{Name: "api", PathPrefix: "/api"}, Handler: ok},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/api//v1/./items", "/x/../api/v1", "/FILES/Report.pdf", "/files/a%2Bb", "/t/a%40b/x", "/t/a%2Fb/x", "/nowhere"} {
+		req := httptest.NewRequest("GET", target, nil)
+		req.Host = "test.local"
+		served := ""
+		rec := httptest.NewRecorder()
+		tbl.ServeHTTP(rec, req)
+		if rec.Code == 200 {
+			served, _, _ = strings.Cut(rec.Body.String(), " ")
+		}
+		matched := ""
+		if rt := tbl.Match(req); rt != nil {
+			matched = rt.Name
+		}
+		if matched != served {
+			t.Errorf("GET %s: Match says %q, ServeHTTP served %q", target, matched, served)
+		}
+	}
+}
