@@ -327,12 +327,14 @@ func (g *Gateway) globalMiddleware() []func(http.Handler) http.Handler {
 
 // refusedMiddleware is the chain of requests refused before routing: the
 // global chain with the rate-limited refusal log in place of the access log.
+// A refused gRPC call gets its gRPC status too (431: RESOURCE_EXHAUSTED),
+// where a grpc-go client could only report the problem body as UNKNOWN.
 func (g *Gateway) refusedMiddleware() []func(http.Handler) http.Handler {
 	mw := []func(http.Handler) http.Handler{requestid.Middleware}
 	if g.metrics != nil {
 		mw = append(mw, g.metrics.Middleware)
 	}
-	mw = append(mw, g.refusals.Middleware)
+	mw = append(mw, g.refusals.Middleware, grpcproxy.Middleware)
 	return append(mw, g.middleware...)
 }
 

@@ -78,8 +78,8 @@ func TestRoutingAndRewrite(t *testing.T) {
 			}
 		})
 	}
-	if got := do(t, "POST", srv.URL+"/orders/7", nil); got.header.Get("Allow") != "GET" {
-		t.Fatalf("405 Allow = %q, want GET", got.header.Get("Allow"))
+	if got := do(t, "POST", srv.URL+"/orders/7", nil); got.header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("405 Allow = %q, want GET, HEAD", got.header.Get("Allow"))
 	}
 }
 
@@ -706,6 +706,30 @@ func TestCanaryBySubsetAndHeader(t *testing.T) {
 		if got := do(t, "GET", srv.URL+"/u", nil, "X-Canary", "1").header.Get("X-Backend"); got != "v2" {
 			t.Fatalf("canary request went to %q, want v2", got)
 		}
+	}
+}
+
+// TestHeaderVariantNeedsValue: a header variant selects requests whose
+// header equals its value, and the value is required (docs/configuration.md).
+// Without one, every request that lacks the header has the header equal to
+// "" and went to the canary: all ordinary traffic on the untested upstream.
+// Such a route is refused, the running configuration left in force.
+func TestHeaderVariantNeedsValue(t *testing.T) {
+	stable, canary := newBackend(t, "stable"), newBackend(t, "canary")
+	ups := []gateway.UpstreamSpec{
+		{Name: "stable", Instances: []discovery.Instance{stable.instance()}},
+		{Name: "canary", Instances: []discovery.Instance{canary.instance()}},
+	}
+	gw, srv, _ := newGateway(t, gateway.Config{Upstreams: ups,
+		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/", Upstream: "stable"}}}})
+	err := gw.Apply(context.Background(), gateway.Config{Upstreams: ups,
+		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/", Upstream: "stable",
+			Variants: []spec.Variant{{Header: "X-Canary", Upstream: "canary"}}}}}})
+	if err == nil || !strings.Contains(err.Error(), "routes[0].variants[0].value") {
+		t.Errorf("a header variant without a value was applied (err %v)", err)
+	}
+	if got := do(t, "GET", srv.URL+"/u", nil).header.Get("X-Backend"); got != "stable" {
+		t.Fatalf("a request without X-Canary went to %q, want stable", got)
 	}
 }
 

@@ -48,7 +48,8 @@ type Server struct {
 	TLSConfig *tls.Config
 	// DrainPeriod keeps serving after readiness fails (default 5s).
 	DrainPeriod time.Duration
-	// ShutdownTimeout bounds the wait for in-flight requests (default 30s).
+	// ShutdownTimeout bounds the wait for in-flight requests (default 30s);
+	// the connections of those still running then are closed.
 	ShutdownTimeout time.Duration
 	// ReadHeaderTimeout guards against slow-header clients (default 10s).
 	ReadHeaderTimeout time.Duration
@@ -168,7 +169,13 @@ func (s *Server) Run(ctx context.Context) error {
 		_ = admin.Shutdown(sctx)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		logger.Warn("shutdown timeout passed with requests still in flight")
+		logger.Warn("shutdown timeout passed with requests still in flight; closing their connections")
+		// Shutdown leaves them open; Close ends them, so their clients
+		// see the connection close instead of waiting on a stopped server.
+		_ = main.Close()
+		if admin != nil {
+			_ = admin.Close()
+		}
 	}
 	logger.Info("stopped")
 	return err

@@ -62,3 +62,49 @@ func TestServerAdminHandlers(t *testing.T) {
 		t.Errorf("conflicting pattern: %v", err)
 	}
 }
+
+// TestShutdownTimeoutEndsStragglers: ShutdownTimeout bounds the wait for
+// in-flight requests. A request still running when it passes (a long poll,
+// a stream, a stuck upstream) must be ended — its connection closed, its
+// context canceled — as http.Server.Close does, not left running with its
+// client waiting after Run has returned.
+func TestShutdownTimeoutEndsStragglers(t *testing.T) {
+	started := make(chan struct{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done() // runs until the server gives up on it
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &gateway.Server{Handler: handler, Listener: ln, DrainPeriod: time.Millisecond, ShutdownTimeout: 50 * time.Millisecond}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := client.Get("http://" + ln.Addr().String() + "/long-poll")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	<-started
+	stop()
+	if err := <-done; err == nil {
+		t.Fatal("Run returned nil with a request still in flight past ShutdownTimeout")
+	}
+	select {
+	case err := <-answered:
+		if err == nil {
+			t.Error("the straggler got a complete answer; want its connection closed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run returned but the straggling request is still running: its connection was never closed")
+	}
+}

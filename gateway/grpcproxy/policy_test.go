@@ -115,3 +115,33 @@ routes:
 		t.Errorf("access log lacks the refusals' grpc_status:\n%s", logs)
 	}
 }
+
+// TestRefusedBeforeRoutingAnswersInGRPC: a call the route table refuses
+// before matching (here more metadata entries than the header count limit)
+// is the gateway's own answer too, and must reach a grpc-go client as a
+// gRPC status with its message, not as an HTTP 431 with a problem body,
+// which the client can only report as UNKNOWN.
+func TestRefusedBeforeRoutingAnswersInGRPC(t *testing.T) {
+	b := startBackend(t, "a")
+	g := startGateway(t, fmt.Sprintf(`
+upstreams:
+  svc:
+    protocol: h2c
+    instances: [%q]
+routes:`+routeTestService, b.addr))
+	c := g.client(t, nil)
+	var kv []string
+	for i := range 150 {
+		kv = append(kv, fmt.Sprintf("x-meta-%d", i), "v")
+	}
+	ctx := metadata.NewOutgoingContext(context.Background(), metadata.Pairs(kv...))
+	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
+	wantCode(t, "150 metadata entries", err, codes.ResourceExhausted)
+	if s, _ := status.FromError(err); !strings.Contains(s.Message(), "header") {
+		t.Errorf("refusal message %q does not say what was refused", s.Message())
+	}
+	if calls := b.calls.Load(); calls != 0 {
+		t.Errorf("refused call reached the backend %d times", calls)
+	}
+	g.wantCounter(t, "gatescale_grpc_responses_total", map[string]string{"route": "(refused)", "grpc_code": "RESOURCE_EXHAUSTED"}, 1)
+}

@@ -67,7 +67,8 @@ func Middleware(l spec.Lifecycle) func(http.Handler) http.Handler {
 		case spec.LifecycleDraft:
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Header.Get(PreviewHeader) == "" {
-					problem.Write(w, problem.Details{Status: http.StatusNotFound, Detail: "no route matches this request"})
+					// The route table's own 404, so the draft does not show.
+					problem.Write(w, problem.Details{Status: http.StatusNotFound, Detail: "no route matches " + r.Method + " " + r.URL.Path})
 					return
 				}
 				next.ServeHTTP(w, r)

@@ -5,9 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gatescale/gatescale/gateway/lifecycle"
+	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
 
@@ -71,5 +73,32 @@ func TestValidation(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "/routes/0/lifecycle/state" || got[1] != "/routes/0/lifecycle/sunset" {
 		t.Errorf("pointers: %v", got)
+	}
+}
+
+// TestDraftLooksUnrouted: a draft route is not there for callers without
+// the preview header, so its 404 must be the route table's own for a path
+// no route serves, byte for byte: a different detail told anyone probing
+// that an unreleased API lives at the path.
+func TestDraftLooksUnrouted(t *testing.T) {
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "v2", PathPrefix: "/v2"}, Handler: ok,
+			Middleware: []func(http.Handler) http.Handler{lifecycle.Middleware(spec.Lifecycle{State: "draft"})}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(target string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		tbl.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		return rec
+	}
+	draft, unrouted := get("/v2/orders"), get("/v3/orders")
+	if draft.Code != 404 || unrouted.Code != 404 {
+		t.Fatalf("draft %d, unrouted %d; want 404 for both", draft.Code, unrouted.Code)
+	}
+	want := strings.Replace(unrouted.Body.String(), "/v3/orders", "/v2/orders", 1)
+	if draft.Body.String() != want {
+		t.Errorf("draft route answers %q, a path without a route %q", draft.Body.String(), want)
 	}
 }

@@ -9,7 +9,8 @@
 // the same as a shared atomic counter once two cores contend for it.
 //
 // The id is set on the request header (so the upstream logs it too), on the
-// response header, and in the context (From).
+// response header, and in the context (From). Other spellings of the header
+// (X_Request_Id, which CGI-style upstreams read as the same) are deleted.
 //
 // W3C trace context (traceparent, tracestate) is not touched: those headers
 // are end to end and the proxy forwards them as they came.

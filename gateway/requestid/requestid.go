@@ -20,6 +20,7 @@ type ctxKey struct{}
 // Middleware makes sure every request has an id; see the package doc.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dropOtherSpellings(r.Header)
 		id := r.Header.Get(Header)
 		// One allocation for both header values; capacity 1 each, so an
 		// Add elsewhere copies rather than overwrites the other.
@@ -43,6 +44,37 @@ func Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
 	})
+}
+
+// dropOtherSpellings deletes the headers CGI-style upstreams (PHP, WSGI,
+// Rack) read as X-Request-Id, X_Request_Id in any case: what they carry was
+// never validated and is not the id the gateway logs.
+func dropOtherSpellings(h http.Header) {
+	for k := range h {
+		if len(k) == len(Header) && k != Header && sameName(k) {
+			delete(h, k)
+		}
+	}
+}
+
+// sameName reports whether k is Header, ignoring case and with '_' for '-'.
+func sameName(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if lowerDash(k[i]) != lowerDash(Header[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerDash(c byte) byte {
+	switch {
+	case c == '_':
+		return '-'
+	case c >= 'A' && c <= 'Z':
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // From returns the request id in ctx, or "" if there is none.

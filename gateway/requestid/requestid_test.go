@@ -201,3 +201,43 @@ func TestKeptInInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestUnderscoreSpellingDropped: CGI-style upstreams (PHP, WSGI, Rack) read
+// X_Request_Id as X-Request-Id (both become HTTP_X_REQUEST_ID), so a client
+// could send an id through that spelling which was never validated and
+// differs from the one the gateway logged. Like authn.Forward with the
+// identity headers, the middleware drops every other spelling.
+func TestUnderscoreSpellingDropped(t *testing.T) {
+	got := make(chan http.Header, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	defer upstream.Close()
+	u, _ := url.Parse(upstream.URL)
+	gw := httptest.NewServer(Middleware(httputil.NewSingleHostReverseProxy(u)))
+	defer gw.Close()
+
+	for _, incoming := range []string{"", "client-id-1", "bad id"} {
+		req, _ := http.NewRequest("GET", gw.URL, nil)
+		if incoming != "" {
+			req.Header.Set(Header, incoming)
+		}
+		req.Header["X_Request_Id"] = []string{`smuggled"` + strings.Repeat("x", 500)}
+		req.Header["x_request_ID"] = []string{"another"}
+		resp, err := gw.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := <-got
+		id := resp.Header.Get(Header)
+		for k, v := range h {
+			if k != Header && strings.EqualFold(strings.ReplaceAll(k, "_", "-"), Header) {
+				t.Errorf("incoming %q: upstream got %s (%d values) next to the id %q", incoming, k, len(v), id)
+			}
+		}
+		if h.Get(Header) != id || id == "" {
+			t.Errorf("incoming %q: upstream saw id %q, client got %q", incoming, h.Get(Header), id)
+		}
+	}
+}

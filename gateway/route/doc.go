@@ -14,6 +14,8 @@
 // without hosts are merged into every host's tree so one lookup suffices.
 // A route's handler finds its URL parameters with chi.URLParam and its
 // pattern in Request.Pattern; named parameters are also net/http path values
-// (Request.PathValue), the catch-all "*" of a prefix route is not, because
-// setting it would cost a map on every request.
+// (Request.PathValue, unescaped as net/http's ServeMux gives them, where
+// chi.URLParam is escaped when the path kept its raw form), the catch-all "*"
+// of a prefix route is not, because setting it would cost a map on every
+// request.
 package route

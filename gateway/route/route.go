@@ -17,7 +17,8 @@ import (
 // PathPrefix is set. Matching:
 //   - Hosts restricts the route to these Host header values (case
 //     insensitive, port ignored); "*.example.com" matches any subdomain.
-//   - Methods restricts the route to these methods (any case).
+//   - Methods restricts the route to these methods (any case). A route
+//     with GET serves HEAD too, unless another route has HEAD for the path.
 //   - Path is a chi pattern: "/users/{id}", "/files/*", "/v{n:[0-9]+}/x".
 //   - PathPrefix matches the prefix and everything below it at a segment
 //     boundary: "/api" matches /api, /api/ and /api/x, not /apix.

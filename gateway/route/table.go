@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,7 +146,12 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 			continue
 		}
 		for _, h := range rt.Hosts {
-			h = strings.ToLower(h)
+			// Keyed as tree looks a Host header up: "api.example.com." is
+			// "api.example.com", which one route may list in both spellings.
+			h = strings.TrimSuffix(strings.ToLower(h), ".")
+			if own := hostRoutes[h]; len(own) > 0 && own[len(own)-1] == i {
+				continue
+			}
 			hostRoutes[h] = append(hostRoutes[h], i)
 		}
 	}
@@ -195,6 +201,25 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 		}
 		for _, i := range anyRoutes {
 			add(i, host != "")
+		}
+		// HEAD follows GET (RFC 9110 9.1; net/http's ServeMux does the
+		// same): a GET route serves HEAD, with its policies, where no
+		// route claimed HEAD for the pattern.
+		for _, i := range append(own[:len(own):len(own)], anyRoutes...) {
+			rt := &t.routes[i]
+			ms := rt.methodList()
+			if handlers[i] == nil || !slices.Contains(ms, http.MethodGet) || slices.Contains(ms, http.MethodHead) {
+				continue
+			}
+			for _, p := range rt.patterns() {
+				key := http.MethodHead + " " + p
+				if _, ok := seen[key]; ok || badPattern[p] {
+					continue
+				}
+				seen[key] = rt.Name
+				tr.index[p][methodIndex(http.MethodHead)] = endpoint{route: rt, handler: handlers[i]}
+				_ = register(mux, http.MethodHead, p, handlers[i]) // GET registered it already
+			}
 		}
 		return tr, errors.Join(append(errs, conflicts.errors()...)...)
 	}
@@ -314,7 +339,7 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := tr.endpoint(rctx, r.Method, routePath); e != nil {
 		for i, key := range rctx.URLParams.Keys {
 			if key != "*" {
-				r.SetPathValue(key, rctx.URLParams.Values[i])
+				r.SetPathValue(key, pathValue(rctx.URLParams.Values[i], r.URL.RawPath != ""))
 			}
 		}
 		r.Pattern = rctx.RoutePattern()
@@ -325,6 +350,20 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// gateway-wide middleware.
 	rctx.Reset()
 	tr.mux.ServeHTTP(w, r)
+}
+
+// pathValue is a URL parameter as Request.PathValue gives it under
+// net/http's ServeMux: unescaped. chi matched the escaped path when RawPath
+// is set ("/t/a%40b"), and its parameter is then still escaped, so one value
+// would have two spellings.
+func pathValue(v string, escaped bool) string {
+	if !escaped || strings.IndexByte(v, '%') < 0 {
+		return v
+	}
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
 }
 
 // endpoint returns what serves method and path in the tree, or nil; rctx
@@ -384,6 +423,8 @@ func (t *Table) tree(host string) *tree {
 	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
+	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1] // an IPv6 literal without a port
 	}
 	host = strings.TrimSuffix(host, ".") // "example.com." is "example.com"
 	if tr, ok := t.exact[host]; ok {
@@ -413,13 +454,38 @@ func (t *Table) Find(rctx *chi.Context, host, method, path string) *Route {
 	return nil
 }
 
-// Match returns the route r would be served by, or nil.
+// Match returns the route r would be served by, or nil (also for a path
+// ServeHTTP refuses). The path is prepared as ServeHTTP prepares it.
 func (t *Table) Match(r *http.Request) *Route {
-	p := r.URL.RawPath
-	if p == "" {
-		p = r.URL.Path
+	u := *r.URL
+	esc := u.EscapedPath()
+	if needsNormalize(esc) {
+		n, err := NormalizePath(esc)
+		if err != nil {
+			return nil
+		}
+		setEscapedPath(&u, n)
+		esc = n
 	}
-	return t.Find(chi.NewRouteContext(), r.Host, r.Method, p)
+	tr := t.tree(r.Host)
+	rctx := chi.NewRouteContext()
+	if tr.caseInsensitive && hasUpperASCII(esc) {
+		if lower := lowerASCII(esc); tr.matchesCaseInsensitive(rctx, r.Method, lower) {
+			setEscapedPath(&u, lower)
+		}
+	}
+	p := u.RawPath
+	if p == "" {
+		p = u.Path
+	}
+	if p == "" {
+		p = "/"
+	}
+	rctx.Reset()
+	if e := tr.endpoint(rctx, r.Method, p); e != nil {
+		return e.route
+	}
+	return nil
 }
 
 func methodIndex(m string) int {

@@ -102,6 +102,44 @@ func TestFindAndServe(t *testing.T) {
 	}
 }
 
+// TestHostSpellings: a route host is matched the way a Host header can
+// spell it. Validation accepts a fully qualified name with its final dot
+// ("api.example.com.") and a bare IPv6 address ("::1"); a client sends the
+// name with or without the dot and the address in brackets, with or
+// without a port, as net/http and curl write them.
+func TestHostSpellings(t *testing.T) {
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "fqdn", Hosts: []string{"api.example.com."}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "both", Hosts: []string{"b.example.com", "B.example.com."}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "wild-fqdn", Hosts: []string{"*.w.example.com."}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "v6", Hosts: []string{"2001:DB8::1"}, PathPrefix: "/"}, Handler: ok},
+		{Route: spec.Route{Name: "fallback", PathPrefix: "/"}, Handler: ok},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx := chi.NewRouteContext()
+	for _, c := range []struct{ host, want string }{
+		{"api.example.com", "fqdn"},
+		{"api.example.com.", "fqdn"},
+		{"API.Example.com:8443", "fqdn"},
+		{"b.example.com.", "both"},
+		{"a.w.example.com", "wild-fqdn"},
+		{"a.w.example.com.:80", "wild-fqdn"},
+		{"[2001:db8::1]", "v6"},
+		{"[2001:db8::1]:8080", "v6"},
+		{"other.example.com", "fallback"},
+	} {
+		name := ""
+		if got := tbl.Find(rctx, c.host, "GET", "/x"); got != nil {
+			name = got.Name
+		}
+		if name != c.want {
+			t.Errorf("Host %q matched route %q, want %q", c.host, name, c.want)
+		}
+	}
+}
+
 func TestCleanPath(t *testing.T) {
 	cases := []struct{ path, raw, wantPath string }{
 		{"/a//b", "", "/a/b"},
@@ -213,7 +251,7 @@ func TestWhatTheHandlerSees(t *testing.T) {
 	if rec := serve("GET", "/nowhere"); rec.Code != http.StatusNotFound {
 		t.Errorf("unmatched: %d", rec.Code)
 	}
-	if rec := serve("DELETE", "/users/42"); rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET" {
+	if rec := serve("DELETE", "/users/42"); rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
 		t.Errorf("wrong method: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
 }
@@ -234,5 +272,104 @@ func TestServeAllocations(t *testing.T) {
 	}
 	if allocs > limit {
 		t.Errorf("%.1f allocations per request, want at most %.0f (request copy, context node)", allocs, limit)
+	}
+}
+
+// TestPathValueDecoded: Request.PathValue is net/http's API, and a handler
+// or middleware reading it (a tenant id, a user id) gets the unescaped value
+// from net/http's ServeMux whatever the spelling of the path. The table must
+// give the same: "/t/a%40b/x" and "/t/a@b/x" are one tenant, "a@b", even
+// though chi matched the first on its escaped form.
+func TestPathValueDecoded(t *testing.T) {
+	tenant := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(r.PathValue("tenant")))
+	})
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "t", Path: "/t/{tenant}/x"}, Handler: tenant},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := http.NewServeMux() // the reference behaviour
+	ref.Handle("/t/{tenant}/x", tenant)
+	for _, target := range []string{"/t/a@b/x", "/t/a%40b/x", "/t/a%3Fb/x", "/t/caf%C3%A9/x", "/t/a%20b/x", "/t/a%2Bb/x"} {
+		want := httptest.NewRecorder()
+		ref.ServeHTTP(want, httptest.NewRequest("GET", target, nil))
+		got := httptest.NewRecorder()
+		tbl.ServeHTTP(got, httptest.NewRequest("GET", target, nil))
+		if got.Code != 200 || got.Body.String() != want.Body.String() {
+			t.Errorf("GET %s: PathValue(\"tenant\") = %q (%d), net/http's ServeMux gives %q", target, got.Body.String(), got.Code, want.Body.String())
+		}
+	}
+}
+
+// TestHeadFollowsGet: every general-purpose server must support HEAD where
+// it supports GET (RFC 9110 9.1), and net/http's ServeMux serves HEAD with
+// a GET pattern. A route for GET serves HEAD too, with the same policies,
+// unless another route claims HEAD for that path.
+func TestHeadFollowsGet(t *testing.T) {
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "read", Path: "/items/{id}", Methods: []string{"GET"}}, Handler: ok},
+		{Route: spec.Route{Name: "write", Path: "/items/{id}", Methods: []string{"PUT"}}, Handler: ok},
+		{Route: spec.Route{Name: "docs", PathPrefix: "/docs", Methods: []string{"get"}}, Handler: ok},
+		{Route: spec.Route{Name: "page", Path: "/page", Methods: []string{"GET"}}, Handler: ok},
+		{Route: spec.Route{Name: "page-head", Path: "/page", Methods: []string{"HEAD"}}, Handler: ok},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, target, want string }{
+		{"HEAD", "/items/1", "read"},
+		{"HEAD", "/docs/a/b", "docs"},
+		{"HEAD", "/page", "page-head"}, // its own HEAD route wins
+		{"GET", "/page", "page"},
+	} {
+		req := httptest.NewRequest(c.method, c.target, nil)
+		req.Host = "test.local"
+		if got := tbl.Match(req); got == nil || got.Name != c.want {
+			t.Errorf("%s %s matched %v, want route %q", c.method, c.target, got, c.want)
+		}
+		rec := httptest.NewRecorder()
+		tbl.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Errorf("%s %s: %d, want 200", c.method, c.target, rec.Code)
+		}
+	}
+	rec := httptest.NewRecorder()
+	tbl.ServeHTTP(rec, httptest.NewRequest("POST", "/items/1", nil))
+	if allow := rec.Header().Get("Allow"); rec.Code != 405 || allow != "GET, HEAD, PUT" {
+		t.Errorf("POST /items/1: %d, Allow %q; want 405 and Allow \"GET, HEAD, PUT\"", rec.Code, allow)
+	}
+}
+
+// TestMatchAgreesWithServe: Match says which route a request would be
+// served by, so it must see the path as ServeHTTP does: normalised, in the
+// lower case a case-insensitive route serves, escaped where chi routes on
+// the escaped form.
+func TestMatchAgreesWithServe(t *testing.T) {
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "files", Path: "/Files/{name}", CaseInsensitive: true}, Handler: ok},
+		{Route: spec.Route{Name: "tenant", Path: "/t/{tenant}/x"}, Handler: ok},
+		{Route: spec.Route{Name: "api", PathPrefix: "/api"}, Handler: ok},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/api//v1/./items", "/x/../api/v1", "/FILES/Report.pdf", "/files/a%2Bb", "/t/a%40b/x", "/t/a%2Fb/x", "/nowhere"} {
+		req := httptest.NewRequest("GET", target, nil)
+		req.Host = "test.local"
+		served := ""
+		rec := httptest.NewRecorder()
+		tbl.ServeHTTP(rec, req)
+		if rec.Code == 200 {
+			served, _, _ = strings.Cut(rec.Body.String(), " ")
+		}
+		matched := ""
+		if rt := tbl.Match(req); rt != nil {
+			matched = rt.Name
+		}
+		if matched != served {
+			t.Errorf("GET %s: Match says %q, ServeHTTP served %q", target, matched, served)
+		}
 	}
 }

@@ -633,6 +633,10 @@ func (v *validator) route(path string, r *Route, upstreams []string, names map[s
 			}
 		case !httpguts.ValidHeaderFieldName(vr.Header):
 			v.errf(Join(vp, "header"), "%q is not a valid header name", vr.Header)
+		case vr.Value == "":
+			// Every request without the header has it equal to "": all of
+			// them would go to the variant.
+			v.errf(Join(vp, "value"), "is required with header %q: the requests whose header equals it go to the variant", vr.Header)
 		}
 		if !v.noRefs && !slices.Contains(upstreams, vr.Upstream) {
 			v.errf(Join(vp, "upstream"), "%q is not defined (%s)", vr.Upstream, definedList(upstreams))
