@@ -51,6 +51,9 @@ type informer struct {
 	// waited is set once a request has waited for the first sync: later
 	// ones do not wait again (LIST instead) if the watch does not work.
 	waited atomic.Bool
+	// waits counts the requests that waited for the first sync (at most
+	// one): for tests, which must not time requests.
+	waits atomic.Int32
 }
 
 // syncWait bounds how long the first request for a resource waits for its
@@ -156,6 +159,7 @@ func (c *Informed) cached(ctx context.Context, gr schema.GroupResource, namespac
 		return nil, gvr, false, err
 	}
 	if !inf.HasSynced() && !inf.waited.Swap(true) {
+		inf.waits.Add(1)
 		wctx, cancel := context.WithTimeout(ctx, syncWait)
 		for !inf.HasSynced() && wctx.Err() == nil {
 			select {
