@@ -222,13 +222,22 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	if t := u.timers[ep]; t != nil {
 		t.Stop()
 	}
-	u.timers[ep] = time.AfterFunc(until.Sub(now), func() {
+	var timer *time.Timer
+	timer = time.AfterFunc(until.Sub(now), func() {
 		u.mu.Lock()
+		defer u.mu.Unlock()
+		if u.timers[ep] != timer {
+			return // removed from the set, or ejected again with a new timer
+		}
 		delete(u.timers, ep)
-		u.mu.Unlock()
+		// Readmit, not just the passing of until: it drops the failures of
+		// requests that were in flight at the ejection, and it does not
+		// depend on the wall clock agreeing with the timer.
+		ep.Health.Readmit()
 		u.logger.Info("instance re-admitted", "upstream", u.name, "instance", ep.Addr)
-		u.rebuild()
+		u.rebuildLocked()
 	})
+	u.timers[ep] = timer
 	u.rebuildLocked()
 }
 

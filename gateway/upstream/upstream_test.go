@@ -148,3 +148,31 @@ func TestActiveChecksTakeInstancesOut(t *testing.T) {
 	<-u.Ready()
 	waitFor(t, "active checks mark the 404ing instance down", func() bool { return u.Admitted() == 0 })
 }
+
+// TestReadmissionStartsANewFailureRun: requests that were already in flight
+// when an instance was ejected keep failing after the ejection. Those
+// failures belong to the ejected period; once the instance is re-admitted a
+// single new failure must not eject it again (State.Readmit's contract).
+func TestReadmissionStartsANewFailureRun(t *testing.T) {
+	insts := []discovery.Instance{{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}, {Addr: "127.0.0.1:3"}}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}), quiet,
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 3, BaseEjection: 50 * time.Millisecond, MaxEjectionPercent: 50}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	ep := u.Endpoints()[0]
+	for range 3 {
+		u.Observe(ep, true)
+	}
+	if got := u.Admitted(); got != 2 {
+		t.Fatalf("admitted = %d after 3 failures, want 2", got)
+	}
+	for range 3 { // the requests in flight at the ejection fail late
+		u.Observe(ep, true)
+	}
+	waitFor(t, "re-admission", func() bool { return u.Admitted() == 3 })
+	u.Observe(ep, true)
+	if got := u.Admitted(); got != 3 {
+		t.Fatalf("admitted = %d: one failure after re-admission ejected the instance again (failures counted %d)", got, ep.Health.ConsecutiveFailures())
+	}
+}
