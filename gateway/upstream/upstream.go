@@ -208,13 +208,16 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	if u.members[ep.Key()] != ep || ep.Health.Ejected(now) {
 		return // gone from the set, or another request ejected it first
 	}
-	ejected := 0
+	// Instances that active checks hold down are out as surely as ejected
+	// ones: leaving them out of the count could eject the last instance
+	// standing.
+	out := 0
 	for _, m := range u.members {
-		if m.Health.Ejected(now) {
-			ejected++
+		if m.Health.ActiveDown() || m.Health.Ejected(now) {
+			out++
 		}
 	}
-	if !u.passive.MayEject(ejected, len(u.members)) {
+	if !u.passive.MayEject(out, len(u.members)) {
 		return
 	}
 	until := u.passive.Eject(&ep.Health, now)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -174,5 +175,35 @@ func TestReadmissionStartsANewFailureRun(t *testing.T) {
 	u.Observe(ep, true)
 	if got := u.Admitted(); got != 3 {
 		t.Fatalf("admitted = %d: one failure after re-admission ejected the instance again (failures counted %d)", got, ep.Health.ConsecutiveFailures())
+	}
+}
+
+// TestEjectionCountsActiveDown: with one of two instances held down by
+// active checks, passive health must not eject the other — that would leave
+// no instance at all, which MaxEjectionPercent exists to prevent.
+func TestEjectionCountsActiveDown(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler()) // fails every probe
+	defer down.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer up.Close()
+	insts := []discovery.Instance{{Addr: down.Listener.Addr().String()}, {Addr: up.Listener.Addr().String()}}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}), quiet,
+		upstream.WithActiveHealth(health.Active{Interval: 10 * time.Millisecond, UnhealthyThreshold: 1, HealthyThreshold: 1}),
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: time.Hour}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	waitFor(t, "active checks take the 404ing instance down", func() bool { return u.Admitted() == 1 })
+	var last *balance.Endpoint
+	for _, ep := range u.Endpoints() {
+		if ep.Addr == up.Listener.Addr().String() {
+			last = ep
+		}
+	}
+	for range 4 {
+		u.Observe(last, true)
+	}
+	if got := u.Admitted(); got != 1 {
+		t.Fatalf("admitted = %d: passive health ejected the last instance active checks left", got)
 	}
 }
