@@ -6,5 +6,8 @@
 // Service into one instance set. An endpoint receives new requests only while
 // it is ready and not terminating: a pod that is shutting down keeps serving
 // the requests it has, but gets no new ones — the gateway-side half of a
-// scale-in that drops nothing.
+// scale-in that drops nothing. Only when no endpoint of the Service is ready
+// do the terminating ones that still serve take new requests, as with
+// kube-proxy: a Service whose every pod is shutting down answers until a
+// replacement is ready rather than failing.
 package kube

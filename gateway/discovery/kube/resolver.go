@@ -115,10 +115,16 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 	}
 }
 
-// instances merges the slices' endpoints that may take new requests.
+// instances merges the slices' endpoints that may take new requests: the
+// ready ones, or — when no endpoint of the Service is ready — the ones that
+// are terminating but still serving, as kube-proxy does (KEP-1669), so a
+// Service whose every pod is shutting down keeps answering until one is
+// replaced instead of failing outright.
 func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Instance {
-	var out []discovery.Instance
-	seen := map[string]bool{}
+	var ready, serving []discovery.Instance
+	// The same endpoint can sit in two slices during a move; one entry per
+	// list is kept.
+	seenReady, seenServing := map[string]bool{}, map[string]bool{}
 	for _, s := range list {
 		if s.AddressType == discoveryv1.AddressTypeFQDN {
 			continue
@@ -128,15 +134,25 @@ func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Inst
 			continue
 		}
 		for _, ep := range s.Endpoints {
-			// Ready nil means ready (the API's rule); a terminating endpoint
-			// is not ready, but say so explicitly in case a controller sets
-			// Serving without Ready.
-			if (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) ||
-				(ep.Conditions.Terminating != nil && *ep.Conditions.Terminating) || len(ep.Addresses) == 0 {
+			if len(ep.Addresses) == 0 {
+				continue
+			}
+			// Nil Ready and Serving mean true, nil Terminating false (the
+			// API's rules). A terminating endpoint is not ready, but say so
+			// explicitly in case a controller sets Ready on one.
+			c := ep.Conditions
+			terminating := c.Terminating != nil && *c.Terminating
+			isReady := (c.Ready == nil || *c.Ready) && !terminating
+			isServing := terminating && (c.Serving == nil || *c.Serving)
+			if !isReady && !isServing {
 				continue
 			}
 			addr := net.JoinHostPort(ep.Addresses[0], strconv.Itoa(port))
-			if seen[addr] { // the same endpoint in two slices during a move
+			seen := seenServing
+			if isReady {
+				seen = seenReady
+			}
+			if seen[addr] {
 				continue
 			}
 			seen[addr] = true
@@ -150,8 +166,16 @@ func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Inst
 			if ep.Zone != nil {
 				inst.Meta["zone"] = *ep.Zone
 			}
-			out = append(out, inst)
+			if isReady {
+				ready = append(ready, inst)
+			} else {
+				serving = append(serving, inst)
+			}
 		}
+	}
+	out := ready
+	if len(out) == 0 {
+		out = serving
 	}
 	slices.SortFunc(out, func(a, b discovery.Instance) int { return strings.Compare(a.ID, b.ID) })
 	return out
