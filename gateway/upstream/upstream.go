@@ -225,6 +225,12 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	if t := u.timers[ep]; t != nil {
 		t.Stop()
 	}
+	u.readmitAt(ep, until, now)
+	u.rebuildLocked()
+}
+
+// readmitAt arms the timer that ends ep's ejection at until. u.mu is held.
+func (u *Upstream) readmitAt(ep *balance.Endpoint, until, now time.Time) {
 	var timer *time.Timer
 	timer = time.AfterFunc(until.Sub(now), func() {
 		u.mu.Lock()
@@ -241,7 +247,6 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 		u.rebuildLocked()
 	})
 	u.timers[ep] = timer
-	u.rebuildLocked()
 }
 
 // update applies a resolver delivery.
@@ -268,6 +273,7 @@ func (u *Upstream) update(up discovery.Update) {
 		}
 	}
 	next := make(map[string]*balance.Endpoint, len(up.Instances))
+	inherited := map[*balance.Endpoint]bool{}
 	for _, inst := range up.Instances {
 		if u.keep != nil && !u.keep(inst) {
 			continue
@@ -277,17 +283,38 @@ func (u *Upstream) update(up discovery.Update) {
 			continue
 		}
 		key := inst.Key()
-		if old, ok := u.members[key]; ok && sameInstance(old.Instance, inst) {
+		old, ok := u.members[key]
+		if ok && sameInstance(old.Instance, inst) {
 			next[key] = old
 			continue
 		}
-		next[key] = balance.NewEndpoint(inst)
+		ep := balance.NewEndpoint(inst)
+		if ok && old.Addr == inst.Addr && old.Scheme == inst.Scheme {
+			// Same instance at the same address with new attributes (a
+			// weight, metadata): its health is still its own, so an
+			// ejection or a failed active check is not forgotten.
+			ep.Health.Inherit(&old.Health)
+			inherited[ep] = true
+		}
+		next[key] = ep
 	}
+	now := u.now()
 	for key, old := range u.members {
-		if next[key] != old {
-			if t := u.timers[old]; t != nil {
-				t.Stop()
-				delete(u.timers, old)
+		ep := next[key]
+		if ep == old {
+			continue
+		}
+		t := u.timers[old]
+		if t == nil {
+			continue
+		}
+		t.Stop()
+		delete(u.timers, old)
+		if inherited[ep] {
+			if until := ep.Health.EjectedUntil(); now.Before(until) {
+				u.readmitAt(ep, until, now)
+			} else {
+				ep.Health.Readmit() // the old timer was due
 			}
 		}
 	}

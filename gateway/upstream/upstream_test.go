@@ -207,3 +207,37 @@ func TestEjectionCountsActiveDown(t *testing.T) {
 		t.Fatalf("admitted = %d: passive health ejected the last instance active checks left", got)
 	}
 }
+
+// TestChangedInstanceKeepsHealth: an instance whose attributes change under
+// the same key (Consul moves a degrading instance from its passing to its
+// warning weight, a reload changes a static weight) is the same instance:
+// an ejection in force stays in force and still ends on time.
+func TestChangedInstanceKeepsHealth(t *testing.T) {
+	res := pushResolver{ch: make(chan discovery.Update)}
+	u := upstream.New("svc", res, quiet,
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: 200 * time.Millisecond}))
+	u.Start(context.Background())
+	defer u.Close()
+	a := discovery.Instance{ID: "a", Addr: "127.0.0.1:1001", Weight: 5}
+	b := discovery.Instance{ID: "b", Addr: "127.0.0.1:1002"}
+	res.ch <- discovery.Update{Instances: []discovery.Instance{a, b}}
+	<-u.Ready()
+	waitFor(t, "two admitted", func() bool { return u.Admitted() == 2 })
+	epA := u.Endpoints()[0]
+	u.Observe(epA, true)
+	u.Observe(epA, true)
+	if u.Admitted() != 1 {
+		t.Fatalf("admitted = %d, want a ejected", u.Admitted())
+	}
+
+	a.Weight = 1
+	res.ch <- discovery.Update{Instances: []discovery.Instance{a, b}}
+	waitFor(t, "the new weight", func() bool { return u.Endpoints()[0].Weight == 1 })
+	if got := u.Admitted(); got != 1 {
+		t.Fatalf("admitted = %d after a's weight changed: its ejection was forgotten", got)
+	}
+	if n := u.Endpoints()[0].Health.Ejections(); n != 1 {
+		t.Errorf("ejection count %d after the change, want 1", n)
+	}
+	waitFor(t, "re-admission at the end of the ejection", func() bool { return u.Admitted() == 2 })
+}
