@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -163,14 +164,30 @@ func (u *Upstream) Pick(r *http.Request) *balance.Endpoint {
 // PickOther returns an admitted endpoint that is not in tried, or nil when
 // every admitted one was tried: the proxy's retry when the balancer keeps
 // choosing an instance that just failed (with two instances a random
-// policy does so half the time).
+// policy does so half the time). The choice among the untried ones is
+// random, so the retries of a failing instance that hashing keeps choosing
+// spread over the others rather than all going to the first.
 func (u *Upstream) PickOther(tried []*balance.Endpoint) *balance.Endpoint {
-	for _, ep := range u.snap.Load().admitted {
+	admitted := u.snap.Load().admitted
+	untried := 0
+	for _, ep := range admitted {
 		if !slices.Contains(tried, ep) {
-			return ep
+			untried++
 		}
 	}
-	return nil
+	if untried == 0 {
+		return nil
+	}
+	k := rand.IntN(untried)
+	for _, ep := range admitted {
+		if !slices.Contains(tried, ep) {
+			if k == 0 {
+				return ep
+			}
+			k--
+		}
+	}
+	return nil // not reached
 }
 
 // Admitted returns how many endpoints may receive requests now.

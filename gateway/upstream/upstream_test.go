@@ -241,3 +241,32 @@ func TestChangedInstanceKeepsHealth(t *testing.T) {
 	}
 	waitFor(t, "re-admission at the end of the ejection", func() bool { return u.Admitted() == 2 })
 }
+
+// TestPickOtherSpreadsRetries: when the balancer keeps choosing an instance
+// that failed (a hash owner that is down but not ejected: passive health off
+// or MaxEjectionPercent reached), the retries of all its keys go through
+// PickOther. They must spread over the other instances, not all land on the
+// first one and double its load.
+func TestPickOtherSpreadsRetries(t *testing.T) {
+	insts := []discovery.Instance{{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}, {Addr: "127.0.0.1:3"}, {Addr: "127.0.0.1:4"}}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}), quiet)
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	eps := u.Endpoints()
+	tried := []*balance.Endpoint{eps[3]} // the failed owner
+	got := map[*balance.Endpoint]int{}
+	for range 300 {
+		ep := u.PickOther(tried)
+		if ep == nil || ep == eps[3] {
+			t.Fatalf("PickOther(%s) = %v", eps[3].Addr, ep)
+		}
+		got[ep]++
+	}
+	if len(got) != 3 {
+		t.Fatalf("300 retries went to %d of the 3 untried instances: %v", len(got), got)
+	}
+	if u.PickOther(eps) != nil {
+		t.Fatal("PickOther returned an endpoint although every one was tried")
+	}
+}
