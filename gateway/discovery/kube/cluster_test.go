@@ -84,3 +84,34 @@ func TestTerminatingServingFallback(t *testing.T) {
 	}
 	waitAddrs(t, col, "10.0.0.3:8080")
 }
+
+// TestDualStackOneInstancePerPod: a dual-stack Service has one EndpointSlice
+// per address family, so every pod is listed twice, once per family. The
+// gateway must see one instance per pod, not two: otherwise ejecting a
+// failing pod takes out only one of its addresses and it keeps half its
+// traffic, and every count (instances, ejection percentages) is doubled.
+// IPv4 is preferred when a pod has both; a pod with one family keeps it.
+func TestDualStackOneInstancePerPod(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	v4 := slice("api-v4", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"}, ep{ip: "10.0.0.2", pod: "api-2"})
+	v6 := slice("api-v6", "api", 8080, "http", ep{ip: "fd00::1", pod: "api-1"}, ep{ip: "fd00::2", pod: "api-2"}, ep{ip: "fd00::3", pod: "api-3"})
+	v6.AddressType = discoveryv1.AddressTypeIPv6
+	for _, s := range []*discoveryv1.EndpointSlice{v6, v4} {
+		if _, err := c.Client.DiscoveryV1().EndpointSlices("shop").Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	col := &collector{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = kube.NewResolver(c.Client, kube.WithNamespace("shop")).Watch(ctx, "api", col.fn)
+	}()
+	defer func() { cancel(); <-done }()
+	waitAddrs(t, col, "10.0.0.1:8080", "10.0.0.2:8080", "[fd00::3]:8080")
+}

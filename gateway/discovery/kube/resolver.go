@@ -121,10 +121,7 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 // Service whose every pod is shutting down keeps answering until one is
 // replaced instead of failing outright.
 func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Instance {
-	var ready, serving []discovery.Instance
-	// The same endpoint can sit in two slices during a move; one entry per
-	// list is kept.
-	seenReady, seenServing := map[string]bool{}, map[string]bool{}
+	ready, serving := picked{}, picked{}
 	for _, s := range list {
 		if s.AddressType == discoveryv1.AddressTypeFQDN {
 			continue
@@ -148,17 +145,11 @@ func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Inst
 				continue
 			}
 			addr := net.JoinHostPort(ep.Addresses[0], strconv.Itoa(port))
-			seen := seenServing
-			if isReady {
-				seen = seenReady
-			}
-			if seen[addr] {
-				continue
-			}
-			seen[addr] = true
 			inst := discovery.Instance{ID: addr, Addr: addr, Meta: map[string]string{}}
+			key := "addr:" + addr
 			if ep.TargetRef != nil {
 				inst.Meta["pod"] = ep.TargetRef.Name
+				key = "ref:" + ep.TargetRef.Kind + "/" + ep.TargetRef.Name
 			}
 			if ep.NodeName != nil {
 				inst.Meta["node"] = *ep.NodeName
@@ -166,18 +157,46 @@ func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Inst
 			if ep.Zone != nil {
 				inst.Meta["zone"] = *ep.Zone
 			}
+			p := serving
 			if isReady {
-				ready = append(ready, inst)
-			} else {
-				serving = append(serving, inst)
+				p = ready
 			}
+			p.add(key, inst, s.AddressType == discoveryv1.AddressTypeIPv4)
 		}
 	}
-	out := ready
+	out := ready.list()
 	if len(out) == 0 {
-		out = serving
+		out = serving.list()
 	}
 	slices.SortFunc(out, func(a, b discovery.Instance) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// picked holds one instance per endpoint: per pod when the endpoint names
+// one, else per address. A dual-stack Service lists every pod once in an
+// IPv4 slice and once in an IPv6 one; counting both would double every
+// count and let an ejected pod keep half its traffic through its other
+// address, so one is kept, IPv4 when there is a choice. The same endpoint
+// also sits in two slices of one family while it moves between them.
+type picked map[string]pickedInstance
+
+type pickedInstance struct {
+	inst discovery.Instance
+	ipv4 bool
+}
+
+func (p picked) add(key string, inst discovery.Instance, ipv4 bool) {
+	if old, ok := p[key]; ok && (old.ipv4 || !ipv4) {
+		return
+	}
+	p[key] = pickedInstance{inst, ipv4}
+}
+
+func (p picked) list() []discovery.Instance {
+	out := make([]discovery.Instance, 0, len(p))
+	for _, pi := range p {
+		out = append(out, pi.inst)
+	}
 	return out
 }
 
