@@ -157,7 +157,7 @@ func TestActiveChecksTakeInstancesOut(t *testing.T) {
 func TestReadmissionStartsANewFailureRun(t *testing.T) {
 	insts := []discovery.Instance{{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}, {Addr: "127.0.0.1:3"}}
 	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}), quiet,
-		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 3, BaseEjection: 50 * time.Millisecond, MaxEjectionPercent: 50}))
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 3, BaseEjection: 500 * time.Millisecond, MaxEjectionPercent: 50}))
 	u.Start(context.Background())
 	defer u.Close()
 	<-u.Ready()
@@ -215,7 +215,7 @@ func TestEjectionCountsActiveDown(t *testing.T) {
 func TestChangedInstanceKeepsHealth(t *testing.T) {
 	res := pushResolver{ch: make(chan discovery.Update)}
 	u := upstream.New("svc", res, quiet,
-		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: 200 * time.Millisecond}))
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: time.Second}))
 	u.Start(context.Background())
 	defer u.Close()
 	a := discovery.Instance{ID: "a", Addr: "127.0.0.1:1001", Weight: 5}
