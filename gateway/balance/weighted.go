@@ -1,6 +1,7 @@
 package balance
 
 import (
+	"math"
 	"math/bits"
 	"net/http"
 	"slices"
@@ -12,8 +13,9 @@ import (
 const maxScheduleSlots = 4096
 
 // maxWeight caps a single weight so that the sum over any realistic set fits
-// in a uint64 with room for the schedule arithmetic.
-const maxWeight = 1 << 31
+// in a uint64 with room for the schedule arithmetic. It is the largest int
+// of 32-bit platforms, so the package compiles there.
+const maxWeight = math.MaxInt32
 
 // Weighted is weighted round robin over Endpoint.EffectiveWeight.
 //

@@ -37,6 +37,21 @@ func ExamplePassive() {
 	// may eject the only instance: false
 }
 
+// An instance's weight changed: the State of its new balancer endpoint
+// takes over the old one's, so an ejection in force stays in force.
+func ExampleState_Inherit() {
+	p := health.Passive{ConsecutiveFailures: 1}
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	var old health.State
+	if p.Observe(&old, true, now) && p.MayEject(0, 4) {
+		p.Eject(&old, now)
+	}
+	var next health.State
+	next.Inherit(&old)
+	fmt.Println(next.Ejected(now), next.EjectedUntil().Sub(now), next.Ejections())
+	// Output: true 30s 1
+}
+
 func ExampleActive() {
 	var status atomic.Int32 // the backend's answer
 	status.Store(http.StatusOK)

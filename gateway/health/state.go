@@ -62,3 +62,16 @@ func (s *State) Readmit() {
 	// ejected must not count toward the next ejection.
 	s.consecutiveFailures.Store(0)
 }
+
+// Inherit makes s what prev is: the failure run, the ejection in force and
+// the ejection count, and the active checks' verdict. It is for a new State
+// that stands for the same instance as prev (its attributes changed, not
+// its address), before s is in use; prev is only read.
+func (s *State) Inherit(prev *State) {
+	s.consecutiveFailures.Store(prev.consecutiveFailures.Load())
+	s.ejections.Store(prev.ejections.Load())
+	s.ejectedUntil.Store(prev.ejectedUntil.Load())
+	s.decayFrom.Store(prev.decayFrom.Load())
+	s.activeDown.Store(prev.activeDown.Load())
+	s.activeRun.Store(prev.activeRun.Load())
+}

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -163,14 +164,30 @@ func (u *Upstream) Pick(r *http.Request) *balance.Endpoint {
 // PickOther returns an admitted endpoint that is not in tried, or nil when
 // every admitted one was tried: the proxy's retry when the balancer keeps
 // choosing an instance that just failed (with two instances a random
-// policy does so half the time).
+// policy does so half the time). The choice among the untried ones is
+// random, so the retries of a failing instance that hashing keeps choosing
+// spread over the others rather than all going to the first.
 func (u *Upstream) PickOther(tried []*balance.Endpoint) *balance.Endpoint {
-	for _, ep := range u.snap.Load().admitted {
+	admitted := u.snap.Load().admitted
+	untried := 0
+	for _, ep := range admitted {
 		if !slices.Contains(tried, ep) {
-			return ep
+			untried++
 		}
 	}
-	return nil
+	if untried == 0 {
+		return nil
+	}
+	k := rand.IntN(untried)
+	for _, ep := range admitted {
+		if !slices.Contains(tried, ep) {
+			if k == 0 {
+				return ep
+			}
+			k--
+		}
+	}
+	return nil // not reached
 }
 
 // Admitted returns how many endpoints may receive requests now.
@@ -208,13 +225,16 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	if u.members[ep.Key()] != ep || ep.Health.Ejected(now) {
 		return // gone from the set, or another request ejected it first
 	}
-	ejected := 0
+	// Instances that active checks hold down are out as surely as ejected
+	// ones: leaving them out of the count could eject the last instance
+	// standing.
+	out := 0
 	for _, m := range u.members {
-		if m.Health.Ejected(now) {
-			ejected++
+		if m.Health.ActiveDown() || m.Health.Ejected(now) {
+			out++
 		}
 	}
-	if !u.passive.MayEject(ejected, len(u.members)) {
+	if !u.passive.MayEject(out, len(u.members)) {
 		return
 	}
 	until := u.passive.Eject(&ep.Health, now)
@@ -222,14 +242,28 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	if t := u.timers[ep]; t != nil {
 		t.Stop()
 	}
-	u.timers[ep] = time.AfterFunc(until.Sub(now), func() {
-		u.mu.Lock()
-		delete(u.timers, ep)
-		u.mu.Unlock()
-		u.logger.Info("instance re-admitted", "upstream", u.name, "instance", ep.Addr)
-		u.rebuild()
-	})
+	u.readmitAt(ep, until, now)
 	u.rebuildLocked()
+}
+
+// readmitAt arms the timer that ends ep's ejection at until. u.mu is held.
+func (u *Upstream) readmitAt(ep *balance.Endpoint, until, now time.Time) {
+	var timer *time.Timer
+	timer = time.AfterFunc(until.Sub(now), func() {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		if u.timers[ep] != timer {
+			return // removed from the set, or ejected again with a new timer
+		}
+		delete(u.timers, ep)
+		// Readmit, not just the passing of until: it drops the failures of
+		// requests that were in flight at the ejection, and it does not
+		// depend on the wall clock agreeing with the timer.
+		ep.Health.Readmit()
+		u.logger.Info("instance re-admitted", "upstream", u.name, "instance", ep.Addr)
+		u.rebuildLocked()
+	})
+	u.timers[ep] = timer
 }
 
 // update applies a resolver delivery.
@@ -256,6 +290,7 @@ func (u *Upstream) update(up discovery.Update) {
 		}
 	}
 	next := make(map[string]*balance.Endpoint, len(up.Instances))
+	inherited := map[*balance.Endpoint]bool{}
 	for _, inst := range up.Instances {
 		if u.keep != nil && !u.keep(inst) {
 			continue
@@ -265,17 +300,38 @@ func (u *Upstream) update(up discovery.Update) {
 			continue
 		}
 		key := inst.Key()
-		if old, ok := u.members[key]; ok && sameInstance(old.Instance, inst) {
+		old, ok := u.members[key]
+		if ok && sameInstance(old.Instance, inst) {
 			next[key] = old
 			continue
 		}
-		next[key] = balance.NewEndpoint(inst)
+		ep := balance.NewEndpoint(inst)
+		if ok && old.Addr == inst.Addr && old.Scheme == inst.Scheme {
+			// Same instance at the same address with new attributes (a
+			// weight, metadata): its health is still its own, so an
+			// ejection or a failed active check is not forgotten.
+			ep.Health.Inherit(&old.Health)
+			inherited[ep] = true
+		}
+		next[key] = ep
 	}
+	now := u.now()
 	for key, old := range u.members {
-		if next[key] != old {
-			if t := u.timers[old]; t != nil {
-				t.Stop()
-				delete(u.timers, old)
+		ep := next[key]
+		if ep == old {
+			continue
+		}
+		t := u.timers[old]
+		if t == nil {
+			continue
+		}
+		t.Stop()
+		delete(u.timers, old)
+		if inherited[ep] {
+			if until := ep.Health.EjectedUntil(); now.Before(until) {
+				u.readmitAt(ep, until, now)
+			} else {
+				ep.Health.Readmit() // the old timer was due
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -147,4 +148,125 @@ func TestActiveChecksTakeInstancesOut(t *testing.T) {
 	defer u.Close()
 	<-u.Ready()
 	waitFor(t, "active checks mark the 404ing instance down", func() bool { return u.Admitted() == 0 })
+}
+
+// TestReadmissionStartsANewFailureRun: requests that were already in flight
+// when an instance was ejected keep failing after the ejection. Those
+// failures belong to the ejected period; once the instance is re-admitted a
+// single new failure must not eject it again (State.Readmit's contract).
+func TestReadmissionStartsANewFailureRun(t *testing.T) {
+	insts := []discovery.Instance{{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}, {Addr: "127.0.0.1:3"}}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}), quiet,
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 3, BaseEjection: 500 * time.Millisecond, MaxEjectionPercent: 50}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	ep := u.Endpoints()[0]
+	for range 3 {
+		u.Observe(ep, true)
+	}
+	if got := u.Admitted(); got != 2 {
+		t.Fatalf("admitted = %d after 3 failures, want 2", got)
+	}
+	for range 3 { // the requests in flight at the ejection fail late
+		u.Observe(ep, true)
+	}
+	waitFor(t, "re-admission", func() bool { return u.Admitted() == 3 })
+	u.Observe(ep, true)
+	if got := u.Admitted(); got != 3 {
+		t.Fatalf("admitted = %d: one failure after re-admission ejected the instance again (failures counted %d)", got, ep.Health.ConsecutiveFailures())
+	}
+}
+
+// TestEjectionCountsActiveDown: with one of two instances held down by
+// active checks, passive health must not eject the other — that would leave
+// no instance at all, which MaxEjectionPercent exists to prevent.
+func TestEjectionCountsActiveDown(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler()) // fails every probe
+	defer down.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer up.Close()
+	insts := []discovery.Instance{{Addr: down.Listener.Addr().String()}, {Addr: up.Listener.Addr().String()}}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}), quiet,
+		upstream.WithActiveHealth(health.Active{Interval: 10 * time.Millisecond, UnhealthyThreshold: 1, HealthyThreshold: 1}),
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: time.Hour}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	waitFor(t, "active checks take the 404ing instance down", func() bool { return u.Admitted() == 1 })
+	var last *balance.Endpoint
+	for _, ep := range u.Endpoints() {
+		if ep.Addr == up.Listener.Addr().String() {
+			last = ep
+		}
+	}
+	for range 4 {
+		u.Observe(last, true)
+	}
+	if got := u.Admitted(); got != 1 {
+		t.Fatalf("admitted = %d: passive health ejected the last instance active checks left", got)
+	}
+}
+
+// TestChangedInstanceKeepsHealth: an instance whose attributes change under
+// the same key (Consul moves a degrading instance from its passing to its
+// warning weight, a reload changes a static weight) is the same instance:
+// an ejection in force stays in force and still ends on time.
+func TestChangedInstanceKeepsHealth(t *testing.T) {
+	res := pushResolver{ch: make(chan discovery.Update)}
+	u := upstream.New("svc", res, quiet,
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: time.Second}))
+	u.Start(context.Background())
+	defer u.Close()
+	a := discovery.Instance{ID: "a", Addr: "127.0.0.1:1001", Weight: 5}
+	b := discovery.Instance{ID: "b", Addr: "127.0.0.1:1002"}
+	res.ch <- discovery.Update{Instances: []discovery.Instance{a, b}}
+	<-u.Ready()
+	waitFor(t, "two admitted", func() bool { return u.Admitted() == 2 })
+	epA := u.Endpoints()[0]
+	u.Observe(epA, true)
+	u.Observe(epA, true)
+	if u.Admitted() != 1 {
+		t.Fatalf("admitted = %d, want a ejected", u.Admitted())
+	}
+
+	a.Weight = 1
+	res.ch <- discovery.Update{Instances: []discovery.Instance{a, b}}
+	waitFor(t, "the new weight", func() bool { return u.Endpoints()[0].Weight == 1 })
+	if got := u.Admitted(); got != 1 {
+		t.Fatalf("admitted = %d after a's weight changed: its ejection was forgotten", got)
+	}
+	if n := u.Endpoints()[0].Health.Ejections(); n != 1 {
+		t.Errorf("ejection count %d after the change, want 1", n)
+	}
+	waitFor(t, "re-admission at the end of the ejection", func() bool { return u.Admitted() == 2 })
+}
+
+// TestPickOtherSpreadsRetries: when the balancer keeps choosing an instance
+// that failed (a hash owner that is down but not ejected: passive health off
+// or MaxEjectionPercent reached), the retries of all its keys go through
+// PickOther. They must spread over the other instances, not all land on the
+// first one and double its load.
+func TestPickOtherSpreadsRetries(t *testing.T) {
+	insts := []discovery.Instance{{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}, {Addr: "127.0.0.1:3"}, {Addr: "127.0.0.1:4"}}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}), quiet)
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	eps := u.Endpoints()
+	tried := []*balance.Endpoint{eps[3]} // the failed owner
+	got := map[*balance.Endpoint]int{}
+	for range 300 {
+		ep := u.PickOther(tried)
+		if ep == nil || ep == eps[3] {
+			t.Fatalf("PickOther(%s) = %v", eps[3].Addr, ep)
+		}
+		got[ep]++
+	}
+	if len(got) != 3 {
+		t.Fatalf("300 retries went to %d of the 3 untried instances: %v", len(got), got)
+	}
+	if u.PickOther(eps) != nil {
+		t.Fatal("PickOther returned an endpoint although every one was tried")
+	}
 }

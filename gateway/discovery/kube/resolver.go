@@ -115,10 +115,13 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 	}
 }
 
-// instances merges the slices' endpoints that may take new requests.
+// instances merges the slices' endpoints that may take new requests: the
+// ready ones, or — when no endpoint of the Service is ready — the ones that
+// are terminating but still serving, as kube-proxy does (KEP-1669), so a
+// Service whose every pod is shutting down keeps answering until one is
+// replaced instead of failing outright.
 func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Instance {
-	var out []discovery.Instance
-	seen := map[string]bool{}
+	ready, serving := picked{}, picked{}
 	for _, s := range list {
 		if s.AddressType == discoveryv1.AddressTypeFQDN {
 			continue
@@ -128,21 +131,25 @@ func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Inst
 			continue
 		}
 		for _, ep := range s.Endpoints {
-			// Ready nil means ready (the API's rule); a terminating endpoint
-			// is not ready, but say so explicitly in case a controller sets
-			// Serving without Ready.
-			if (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) ||
-				(ep.Conditions.Terminating != nil && *ep.Conditions.Terminating) || len(ep.Addresses) == 0 {
+			if len(ep.Addresses) == 0 {
+				continue
+			}
+			// Nil Ready and Serving mean true, nil Terminating false (the
+			// API's rules). A terminating endpoint is not ready, but say so
+			// explicitly in case a controller sets Ready on one.
+			c := ep.Conditions
+			terminating := c.Terminating != nil && *c.Terminating
+			isReady := (c.Ready == nil || *c.Ready) && !terminating
+			isServing := terminating && (c.Serving == nil || *c.Serving)
+			if !isReady && !isServing {
 				continue
 			}
 			addr := net.JoinHostPort(ep.Addresses[0], strconv.Itoa(port))
-			if seen[addr] { // the same endpoint in two slices during a move
-				continue
-			}
-			seen[addr] = true
 			inst := discovery.Instance{ID: addr, Addr: addr, Meta: map[string]string{}}
+			key := "addr:" + addr
 			if ep.TargetRef != nil {
 				inst.Meta["pod"] = ep.TargetRef.Name
+				key = "ref:" + ep.TargetRef.Kind + "/" + ep.TargetRef.Name
 			}
 			if ep.NodeName != nil {
 				inst.Meta["node"] = *ep.NodeName
@@ -150,10 +157,46 @@ func (r *Resolver) instances(list []*discoveryv1.EndpointSlice) []discovery.Inst
 			if ep.Zone != nil {
 				inst.Meta["zone"] = *ep.Zone
 			}
-			out = append(out, inst)
+			p := serving
+			if isReady {
+				p = ready
+			}
+			p.add(key, inst, s.AddressType == discoveryv1.AddressTypeIPv4)
 		}
 	}
+	out := ready.list()
+	if len(out) == 0 {
+		out = serving.list()
+	}
 	slices.SortFunc(out, func(a, b discovery.Instance) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// picked holds one instance per endpoint: per pod when the endpoint names
+// one, else per address. A dual-stack Service lists every pod once in an
+// IPv4 slice and once in an IPv6 one; counting both would double every
+// count and let an ejected pod keep half its traffic through its other
+// address, so one is kept, IPv4 when there is a choice. The same endpoint
+// also sits in two slices of one family while it moves between them.
+type picked map[string]pickedInstance
+
+type pickedInstance struct {
+	inst discovery.Instance
+	ipv4 bool
+}
+
+func (p picked) add(key string, inst discovery.Instance, ipv4 bool) {
+	if old, ok := p[key]; ok && (old.ipv4 || !ipv4) {
+		return
+	}
+	p[key] = pickedInstance{inst, ipv4}
+}
+
+func (p picked) list() []discovery.Instance {
+	out := make([]discovery.Instance, 0, len(p))
+	for _, pi := range p {
+		out = append(out, pi.inst)
+	}
 	return out
 }
 

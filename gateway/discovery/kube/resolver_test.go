@@ -65,7 +65,7 @@ func (c *collector) addrs() []string {
 
 func waitAddrs(t *testing.T, c *collector, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got := c.addrs()
 		if len(got) == len(want) {
