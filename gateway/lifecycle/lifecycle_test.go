@@ -5,7 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatescale/gatescale/gateway/lifecycle"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -71,5 +74,22 @@ func TestValidation(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "/routes/0/lifecycle/state" || got[1] != "/routes/0/lifecycle/sunset" {
 		t.Errorf("pointers: %v", got)
+	}
+}
+
+// A deprecated route without since is sent the structured-field date RFC
+// 9745 defines (not the old draft's "true"), at the latest the time the
+// middleware was built: clients parsing a Date would drop "true".
+func TestDeprecatedWithoutSince(t *testing.T) {
+	before := time.Now().Unix()
+	rec := serve(spec.Lifecycle{State: "deprecated"}, false)
+	after := time.Now().Unix()
+	v := rec.Header().Get("Deprecation")
+	secs, err := strconv.ParseInt(strings.TrimPrefix(v, "@"), 10, 64)
+	if !strings.HasPrefix(v, "@") || err != nil {
+		t.Fatalf("Deprecation: %q, want @UNIX-SECONDS", v)
+	}
+	if secs < before || secs > after {
+		t.Errorf("Deprecation: %q, want the build time (between @%d and @%d)", v, before, after)
 	}
 }
