@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,11 +23,16 @@ import (
 // file (and the directory fsynced): a crash leaves the old or the new
 // state, never a torn one. Writers are serialised by a mutex and, across
 // processes, an flock on PATH.lock; the revision is checked under both.
+// Revisions never repeat, even when the file is deleted or an older copy
+// is put back: a write takes the next revision after the highest one this
+// File wrote or PATH.lock records, so an If-Match from before cannot
+// match a different state.
 type File struct {
 	path string
 	// Every is how often Watch reads the file (default 1s).
 	Every time.Duration
 	mu    sync.Mutex
+	high  uint64 // the highest revision written, under mu
 }
 
 type fileDoc struct {
@@ -86,12 +93,13 @@ func (f *File) Save(_ context.Context, base uint64, c *spec.Config, ch Change) (
 	if err != nil {
 		return 0, err
 	}
-	e := Entry{Revision: base + 1, Actor: ch.Actor, Time: time.Now().UTC(), Message: ch.Message, Summary: Summary(&d.Config, &cfg)}
+	rev := max(base, f.high, readHighWater(f.path)) + 1
+	e := Entry{Revision: rev, Actor: ch.Actor, Time: time.Now().UTC(), Message: ch.Message, Summary: Summary(&d.Config, &cfg)}
 	d.Audit = append([]Entry{e}, d.Audit...)
 	if len(d.Audit) > AuditSize {
 		d.Audit = d.Audit[:AuditSize]
 	}
-	d.Revision, d.Config = base+1, cfg
+	d.Revision, d.Config = rev, cfg
 	if d.History == nil {
 		d.History = map[uint64][]byte{}
 	}
@@ -110,7 +118,22 @@ func (f *File) Save(_ context.Context, base uint64, c *spec.Config, ch Change) (
 	if err := writeAtomic(f.path, b); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	f.high = rev
+	// After the state: a crash in between leaves the revision in the file,
+	// which is higher than the mark.
+	_ = os.WriteFile(f.path+".lock", []byte(strconv.FormatUint(rev, 10)), 0o600)
 	return d.Revision, nil
+}
+
+// readHighWater returns the highest revision written to path, as recorded
+// in path's lock file (0 when none is: a lock file from before, or none).
+func readHighWater(path string) uint64 {
+	b, err := os.ReadFile(path + ".lock")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n
 }
 
 // writeAtomic replaces path with data: temp file, fsync, rename, fsync of

@@ -59,7 +59,8 @@ type Entry struct {
 type Store interface {
 	// Load returns the state in force.
 	Load(ctx context.Context) (State, error)
-	// Save writes c as revision base+1 if the store is still at base, and
+	// Save writes c as a revision above base (base+1, unless the store
+	// has written higher ones before) if the store is still at base, and
 	// returns the new revision; ErrConflict if it is not.
 	Save(ctx context.Context, base uint64, c *spec.Config, ch Change) (uint64, error)
 	// Watch calls fn with each new state (and the current one first), or

@@ -336,3 +336,68 @@ func TestConsulObjectTooLarge(t *testing.T) {
 		t.Fatal("the refused write made a revision")
 	}
 }
+
+// A File whose state file is deleted, or replaced by an older copy, while
+// the gateway runs or between runs never hands out a revision again: a
+// client still holding an old revision in If-Match gets a conflict instead
+// of overwriting a state it never saw (ABA).
+func TestFileRevisionsNeverRepeat(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	save := func(s *admin.File, base uint64, route string) (uint64, error) {
+		t.Helper()
+		return s.Save(ctx, base, sample("127.0.0.1:1", route), admin.Change{})
+	}
+	s := admin.NewFile(path)
+	for base := range uint64(2) {
+		if _, err := save(s, base, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A client read revision 2; the file is deleted; a new process starts
+	// over from the empty state and writes twice.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	s = admin.NewFile(path)
+	r1, err := save(s, 0, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := save(s, r1, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1 <= 2 || r2 <= r1 {
+		t.Errorf("revisions after the deletion: %d, %d; want above 2 and increasing", r1, r2)
+	}
+	if _, err := save(s, 2, "stale"); !errors.Is(err, admin.ErrConflict) {
+		t.Errorf("a write with the revision read before the deletion: %v, want ErrConflict", err)
+	}
+	// An older copy put back in place while this process runs.
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3, err := save(s, r2, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r4, err := save(s, r2, "e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r4 <= r3 {
+		t.Errorf("revision after the older copy came back: %d, want above %d", r4, r3)
+	}
+	if _, err := save(s, r3, "stale"); !errors.Is(err, admin.ErrConflict) {
+		t.Errorf("a write with a revision read before the older copy came back: %v, want ErrConflict", err)
+	}
+	if st, err := s.Load(ctx); err != nil || st.Revision != r4 || st.Config.Routes[0].Name != "e" {
+		t.Errorf("state: %+v %v, want revision %d with route e", st, err, r4)
+	}
+}
