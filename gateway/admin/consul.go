@@ -284,7 +284,9 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	rev := base + 1
 	entry := Entry{Revision: rev, Actor: ch.Actor, Time: time.Now().UTC(), Message: ch.Message, Summary: Summary(&cur.Config, c)}
 	set(s.auditKey(rev), mustJSON(entry))
+	history := -1 // the index of the history copy in ops
 	if snap := snapshot(c); snap != nil {
+		history = len(ops)
 		set(s.historyKey(rev), snap)
 	}
 	if rev > AuditSize {
@@ -308,6 +310,14 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	// The manifest last, with CAS: index 0 means "must not exist yet".
 	ops = append(ops, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.stateKey("manifest"), Value: mustJSON(m), Index: index}})
 	ok, resp, _, err := s.client.Txn().Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil && history >= 0 && strings.Contains(err.Error(), "too large") {
+		// Consul counts the request as sent, values base64-encoded (a
+		// third larger): the objects may fit without their history copy,
+		// which is optional (At says ErrNoHistory). A refused request
+		// changed nothing.
+		ops = slices.Delete(ops, history, history+1)
+		ok, resp, _, err = s.client.Txn().Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+	}
 	if err != nil {
 		return 0, txnFailed(err, now)
 	}

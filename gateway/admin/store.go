@@ -78,7 +78,9 @@ type Store interface {
 var ErrNoHistory = errors.New("admin: the state of this revision is not kept")
 
 // HistoryMax bounds a kept state, compressed: it travels in the write's
-// Consul transaction, whose default limit is 512 KB in all.
+// Consul transaction, whose default limit is 512 KiB in all, counted with
+// the values base64-encoded. A write whose objects and copy together are
+// over that limit is stored without the copy.
 const HistoryMax = 256 << 10
 
 // snapshot compresses c for the history; nil if it is too large.

@@ -1,10 +1,14 @@
 package admin_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -399,5 +403,63 @@ func TestFileRevisionsNeverRepeat(t *testing.T) {
 	}
 	if st, err := s.Load(ctx); err != nil || st.Revision != r4 || st.Config.Routes[0].Name != "e" {
 		t.Errorf("state: %+v %v, want revision %d with route e", st, err, r4)
+	}
+}
+
+// Consul's transaction limit (txn_max_req_len, 512 KiB by default) counts
+// the request as sent, values base64-encoded: a third larger than their
+// raw size. A state whose objects fit, each well under the value limit,
+// is stored even when its history copy does not fit in the same
+// transaction: the copy is left out (At says ErrNoHistory), the write is
+// not refused.
+func TestConsulHistoryDoesNotRefuseWrite(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/budget")
+	ctx := context.Background()
+	// About 300 KiB of JSON that compresses badly: in one route, under the
+	// value limit raw (300 KiB) and encoded (400 KiB); its gzipped history
+	// copy (about 230 KiB) is under HistoryMax, but both together, encoded,
+	// are over the transaction limit.
+	rnd := rand.New(rand.NewChaCha8([32]byte{1}))
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+	var hosts []string
+	for range 8500 {
+		b := make([]byte, 32)
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		hosts = append(hosts, string(b))
+	}
+	c := sample("127.0.0.1:1", "small", "large")
+	c.Routes[1].Hosts = hosts
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	raw, _ := json.Marshal(c)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	route, _ := json.Marshal(c.Routes[1])
+	if gz.Len() > admin.HistoryMax || base64.StdEncoding.EncodedLen(len(route)) > 500<<10 ||
+		base64.StdEncoding.EncodedLen(len(route))+base64.StdEncoding.EncodedLen(gz.Len()) <= 512<<10 {
+		t.Fatalf("the test state misses its sizes: route %d B, history %d B", len(route), gz.Len())
+	}
+	rev, err := s.Save(ctx, 0, c, admin.Change{})
+	if err != nil {
+		t.Fatalf("save of a state whose objects fit: %v", err)
+	}
+	st, err := s.Load(ctx)
+	if err != nil || st.Revision != rev || len(st.Config.Routes) != 2 || len(st.Config.Routes[1].Hosts) != len(hosts) {
+		t.Fatalf("after the save: revision %d, %v", st.Revision, err)
+	}
+	if _, err := s.At(ctx, rev); err != nil && !errors.Is(err, admin.ErrNoHistory) {
+		t.Fatalf("history of revision %d: %v", rev, err)
+	}
+	// A small change keeps its history as before.
+	c.Routes[0].PathPrefix = "/small2"
+	rev, err = s.Save(ctx, rev, c, admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.At(ctx, rev); err != nil {
+		t.Fatalf("history of the small change: %v", err)
 	}
 }
