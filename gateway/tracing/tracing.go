@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -260,7 +261,9 @@ func (t *Tracer) StartAttempt(out *http.Request, upstream, instance string, n in
 		AttrInstance.String(instance),
 		AttrAttempt.Int(n),
 	}
-	if host, port, ok := strings.Cut(instance, ":"); ok {
+	// SplitHostPort, not a cut at the first colon: an IPv6 instance is
+	// "[::1]:8080".
+	if host, port, err := net.SplitHostPort(instance); err == nil {
 		attrs = append(attrs, attribute.String("server.address", host))
 		if p, err := strconv.Atoi(port); err == nil {
 			attrs = append(attrs, attribute.Int("server.port", p))

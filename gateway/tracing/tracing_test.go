@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -190,5 +192,57 @@ func TestAttemptPropagation(t *testing.T) {
 	}
 	if attempts[0].Status.Code.String() != "Error" {
 		t.Errorf("the 502 attempt's status is %v, want Error", attempts[0].Status.Code)
+	}
+}
+
+// TestAttemptServerAddressIPv6: an attempt to an IPv6 instance
+// ("[::1]:8080") names its server.address and server.port as the
+// semantic conventions say ("::1", 8080), not "[" and nothing.
+func TestAttemptServerAddressIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	backend.Listener = ln
+	backend.Start()
+	defer backend.Close()
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := ln.Addr().String()
+	up := upstream.New("u", discovery.NewStatic(map[string][]discovery.Instance{"u": {{Addr: instance}}}),
+		upstream.WithPolicy(balance.RoundRobin{}))
+	up.Start(context.Background())
+	defer up.Close()
+	<-up.Ready()
+	p := proxy.New(up, proxy.WithTracer(tr))
+	req, _ := http.NewRequest(http.MethodGet, "http://u/x", nil)
+	resp, _, err := p.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	_ = tr.ForceFlush(context.Background())
+	port := ln.Addr().(*net.TCPAddr).Port
+	var found bool
+	for _, s := range exp.GetSpans() {
+		if s.SpanKind != trace.SpanKindClient {
+			continue
+		}
+		found = true
+		attrs := map[string]string{}
+		for _, kv := range s.Attributes {
+			attrs[string(kv.Key)] = kv.Value.String()
+		}
+		if attrs["server.address"] != "::1" || attrs["server.port"] != strconv.Itoa(port) {
+			t.Errorf("instance %s: server.address %q, server.port %q; want ::1 and %d", instance, attrs["server.address"], attrs["server.port"], port)
+		}
+	}
+	if !found {
+		t.Fatal("no attempt span")
 	}
 }
