@@ -211,7 +211,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dst.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(resp.StatusCode)
-	if err := p.copyBody(w, resp); err != nil {
+	if err := p.copyBody(w, r, resp); err != nil {
 		resp.Body.Close()
 		if r.Context().Value(http.ServerContextKey) == nil {
 			return // not under an http.Server: nobody to abort
@@ -437,11 +437,16 @@ func removeHopByHop(h http.Header) {
 	}
 }
 
+// ReasonUpstreamBodyBroke is the error recorded in request.Info when the
+// upstream's body broke off after its head was passed on: the client was
+// sent the upstream's status, and its connection is dropped.
+const ReasonUpstreamBodyBroke = "upstream body broke"
+
 // copyBody streams resp's body to w, flushing after every write when the
 // answer is a stream (unknown length, or server-sent events) as the reverse
-// proxy does; a read error is logged, as a write error is not (the client
-// went away).
-func (p *Proxy) copyBody(w http.ResponseWriter, resp *http.Response) error {
+// proxy does; a read error is logged and recorded in r's Info, as a write
+// error is not (the client went away).
+func (p *Proxy) copyBody(w http.ResponseWriter, r *http.Request, resp *http.Response) error {
 	var rc *http.ResponseController
 	if resp.ContentLength == -1 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		rc = http.NewResponseController(w)
@@ -471,6 +476,9 @@ func (p *Proxy) copyBody(w http.ResponseWriter, resp *http.Response) error {
 		if rerr != nil {
 			if !errors.Is(rerr, context.Canceled) {
 				p.logger.Warn("proxy: upstream body read failed", "upstream", p.up.Name(), "err", rerr)
+				if info := request.InfoFrom(r.Context()); info != nil {
+					info.SetError(ReasonUpstreamBodyBroke)
+				}
 			}
 			return rerr
 		}

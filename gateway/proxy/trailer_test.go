@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/gateway/request"
 )
 
 // TestRequestTrailersFiltered: a chunked request's trailers reach the
@@ -62,5 +64,38 @@ func TestRequestTrailersFiltered(t *testing.T) {
 	}
 	if got := <-seen; got != "body X-Checksum=abc" {
 		t.Errorf("upstream saw body and trailers %q, want %q", got, "body X-Checksum=abc")
+	}
+}
+
+// TestUpstreamBodyBrokeRecorded: an upstream whose body breaks off after
+// its head was passed on leaves the status at what the client was sent
+// (200), but the request's error says why the answer was cut, so the
+// access log line does not read as a clean 200.
+func TestUpstreamBodyBrokeRecorded(t *testing.T) {
+	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, "only ten b")
+		w.(http.Flusher).Flush()
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close()
+		}
+	})
+	u := startUpstream(t, []string{addr(back)})
+	p := proxy.New(u, proxy.WithLogger(slog.New(slog.DiscardHandler)))
+	done := make(chan string, 1)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := request.NewInfo("cut", "svc", request.Client{})
+		// Deferred: the proxy aborts the handler with a panic.
+		defer func() { done <- info.State().Error }()
+		p.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), info)))
+	}))
+	defer front.Close()
+	resp, err := http.Get(front.URL)
+	if err == nil {
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if got := <-done; got != "upstream body broke" {
+		t.Errorf("request error %q, want %q", got, "upstream body broke")
 	}
 }
