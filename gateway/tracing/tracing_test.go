@@ -246,3 +246,45 @@ func TestAttemptServerAddressIPv6(t *testing.T) {
 		t.Fatal("no attempt span")
 	}
 }
+
+// TestUnknownMethodBounded: a method outside the standard set does not
+// become part of a span name (tracing backends index operations by name:
+// every odd method a client sends would mint one); as the HTTP semantic
+// conventions say, the span is named "HTTP ROUTE", http.request.method is
+// "_OTHER" and the method sent goes to http.request.method_original.
+func TestUnknownMethodBounded(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := tr.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, m := range []string{"GET", "PURGE-1f3a"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, "/x", nil))
+	}
+	out, _ := http.NewRequest("PURGE-1f3a", "http://u/x", nil)
+	tr.StartAttempt(out, "u", "127.0.0.1:1", 1)(200, nil)
+	_ = tr.ForceFlush(context.Background())
+	spans := exp.GetSpans()
+	if len(spans) != 3 {
+		t.Fatalf("%d spans, want 3", len(spans))
+	}
+	attrs := func(s tracetest.SpanStub) map[string]string {
+		out := map[string]string{}
+		for _, kv := range s.Attributes {
+			out[string(kv.Key)] = kv.Value.String()
+		}
+		return out
+	}
+	if a := attrs(spans[0]); spans[0].Name != "GET unmatched" || a["http.request.method"] != "GET" || a["http.request.method_original"] != "" {
+		t.Errorf("GET: span %q, attributes %v", spans[0].Name, a)
+	}
+	if a := attrs(spans[1]); spans[1].Name != "HTTP unmatched" || a["http.request.method"] != "_OTHER" || a["http.request.method_original"] != "PURGE-1f3a" {
+		t.Errorf("PURGE-1f3a: span %q, method %q, original %q; want \"HTTP unmatched\", _OTHER, PURGE-1f3a",
+			spans[1].Name, a["http.request.method"], a["http.request.method_original"])
+	}
+	if a := attrs(spans[2]); spans[2].Name != "HTTP u" || a["http.request.method"] != "_OTHER" || a["http.request.method_original"] != "PURGE-1f3a" {
+		t.Errorf("attempt: span %q, method %q, original %q; want \"HTTP u\", _OTHER, PURGE-1f3a",
+			spans[2].Name, a["http.request.method"], a["http.request.method_original"])
+	}
+}
