@@ -166,13 +166,16 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// Watch implements Store by reading the file every Every.
+// Watch implements Store by reading the file every Every. A state older
+// than the one it last delivered (the file deleted, or an older copy put
+// back) is reported as an error, not delivered.
 func (f *File) Watch(ctx context.Context, fn func(State, error)) {
 	every := f.Every
 	if every <= 0 {
 		every = time.Second
 	}
 	var last []byte
+	var high uint64 // the revision last delivered
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -181,9 +184,19 @@ func (f *File) Watch(ctx context.Context, fn func(State, error)) {
 		case err != nil:
 			fn(State{}, err)
 			last = nil
-		default:
+		case d.Revision < high:
+			// Deleted, or an older copy put back: delivering it would drop
+			// what was written since. The next write takes a revision
+			// above high (Save), so it is delivered. Reported once per
+			// state seen, not at every read.
 			if b := mustJSON(d.State); !bytes.Equal(b, last) {
 				last = b
+				fn(State{}, fmt.Errorf("%w: %s went back from revision %d to %d (deleted or replaced by an older copy); revision %d stays in force until the next write",
+					ErrUnavailable, f.path, high, d.Revision, high))
+			}
+		default:
+			if b := mustJSON(d.State); !bytes.Equal(b, last) {
+				last, high = b, d.Revision
 				fn(d.State, nil)
 			}
 		}

@@ -463,3 +463,78 @@ func TestConsulHistoryDoesNotRefuseWrite(t *testing.T) {
 		t.Fatalf("history of the small change: %v", err)
 	}
 }
+
+// A File's Watch does not hand the gateway an older state when the file is
+// deleted or an older copy is put back while it runs: that would drop
+// every route written since (a deleted file reads as the empty state). It
+// reports an error, so the reload loop keeps what is in force, and the
+// next write, whose revision is above every earlier one, is delivered.
+func TestFileWatchKeepsStateWhenFileGoesBack(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "state.json")
+	s := admin.NewFile(path)
+	s.Every = 10 * time.Millisecond
+	type event struct {
+		st  admin.State
+		err error
+	}
+	events := make(chan event, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Watch(ctx, func(st admin.State, err error) {
+			select {
+			case events <- event{st, err}:
+			default: // the test reads what it waits for; a full channel only drops repeats
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	// next returns the next event that is not the state at skip.
+	next := func(skip uint64) event {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case e := <-events:
+				if e.err == nil && e.st.Revision == skip {
+					continue
+				}
+				return e
+			case <-deadline:
+				t.Fatal("no event from Watch in 30s")
+			}
+		}
+	}
+	if e := next(^uint64(0)); e.err != nil || e.st.Revision != 0 {
+		t.Fatalf("first event: %+v", e)
+	}
+	rev, err := s.Save(ctx, 0, sample("127.0.0.1:1", "a"), admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := next(0); e.err != nil || e.st.Revision != rev {
+		t.Fatalf("after the write: %+v", e)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(rev); e.err == nil {
+		t.Fatalf("after the file was deleted: state %+v delivered, want an error", e.st)
+	}
+	rev2, err := s.Save(ctx, 0, sample("127.0.0.1:1", "b"), admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		e := next(rev)
+		if e.err != nil {
+			continue // the deletion, reported until the write lands
+		}
+		if e.st.Revision != rev2 || e.st.Config.Routes[0].Name != "b" {
+			t.Fatalf("after the new write: %+v, want revision %d", e.st, rev2)
+		}
+		break
+	}
+}
