@@ -205,12 +205,23 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 }
 
 func serverAttributes(span trace.Span, r *http.Request, route string, status int) {
-	attrs := make([]attribute.KeyValue, 0, 13)
+	attrs := make([]attribute.KeyValue, 0, 14)
 	attrs = appendMethod(attrs, r.Method)
+	// server.address without the port, which is server.port, as the
+	// semantic conventions have it.
+	host := r.Host
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		host = h
+		if p, err := strconv.Atoi(port); err == nil {
+			attrs = append(attrs, attribute.Int("server.port", p))
+		}
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
 	attrs = append(attrs,
 		attribute.String("url.path", r.URL.Path), // never the query: it may carry a key
 		attribute.String("url.scheme", scheme(r)),
-		attribute.String("server.address", r.Host),
+		attribute.String("server.address", host),
 		attribute.String("network.protocol.version", protoVersion(r)),
 		attribute.Int("http.response.status_code", status),
 		AttrRoute.String(route),

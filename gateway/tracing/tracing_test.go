@@ -288,3 +288,34 @@ func TestUnknownMethodBounded(t *testing.T) {
 			spans[2].Name, a["http.request.method"], a["http.request.method_original"])
 	}
 }
+
+// TestServerAddressWithoutPort: the server span's server.address is the
+// host the client asked for without its port, which goes to server.port,
+// as the semantic conventions (and otelhttp) have it; "api.example.com"
+// and "api.example.com:8443" are one server address.
+func TestServerAddressWithoutPort(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := tr.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, host := range []string{"api.example.com:8443", "[2001:db8::1]:8080", "api.example.com"} {
+		req := httptest.NewRequest("GET", "/x", nil)
+		req.Host = host
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	_ = tr.ForceFlush(context.Background())
+	var got []string
+	for _, s := range exp.GetSpans() {
+		a := map[string]string{}
+		for _, kv := range s.Attributes {
+			a[string(kv.Key)] = kv.Value.String()
+		}
+		got = append(got, a["server.address"]+" "+a["server.port"])
+	}
+	want := []string{"api.example.com 8443", "2001:db8::1 8080", "api.example.com "}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("server.address and server.port: %q, want %q", got, want)
+	}
+}
