@@ -538,3 +538,68 @@ func TestFileWatchKeepsStateWhenFileGoesBack(t *testing.T) {
 		break
 	}
 }
+
+// A Consul store whose state keys are deleted (consul kv delete -recurse
+// PREFIX/state/) while the gateway runs: Watch does not hand the replicas
+// the empty state (which would drop every route), and the next write takes
+// a revision above every earlier one, so an If-Match from before gets a
+// conflict instead of overwriting a state it never saw.
+func TestConsulStateDeleted(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/admin")
+	s.WaitTime = 2 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type event struct {
+		rev uint64
+		err error
+	}
+	events := make(chan event, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Watch(ctx, func(st admin.State, err error) { events <- event{st.Revision, err} })
+	}()
+	defer func() { cancel(); <-done }()
+	next := func() event {
+		t.Helper()
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(30 * time.Second):
+			t.Fatal("no event from Watch in 30s")
+		}
+		return event{}
+	}
+	if e := next(); e.err != nil || e.rev != 0 {
+		t.Fatalf("first event: %+v", e)
+	}
+	for base := range uint64(2) {
+		if _, err := s.Save(ctx, base, sample("127.0.0.1:1", "a", fmt.Sprint("r", base)), admin.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		if e := next(); e.err != nil || e.rev != base+1 {
+			t.Fatalf("after write %d: %+v", base+1, e)
+		}
+	}
+	if _, err := a.Client.KV().DeleteTree("gs/admin/state/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(); e.err == nil {
+		t.Fatalf("after the state keys were deleted: revision %d delivered, want an error", e.rev)
+	}
+	// Another process (a fresh Store) writes after the deletion.
+	rev, err := admin.NewConsul(a.Client, "gs/admin").Save(ctx, 0, sample("127.0.0.1:1", "b"), admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev <= 2 {
+		t.Errorf("revision after the deletion: %d, want above 2", rev)
+	}
+	if e := next(); e.err != nil || e.rev != rev {
+		t.Fatalf("after the new write: %+v, want revision %d", e, rev)
+	}
+	if _, err := s.Save(ctx, 2, sample("127.0.0.1:1", "stale"), admin.Change{}); !errors.Is(err, admin.ErrConflict) {
+		t.Errorf("a write with the revision read before the deletion: %v, want ErrConflict", err)
+	}
+}
