@@ -620,11 +620,21 @@ func (a *API) put(k kind) http.HandlerFunc {
 		name := r.PathValue("name")
 		a.change(w, r, "put "+k.singular+" "+name, func(c *spec.Config) (int, any) {
 			prev, existed := k.find(c, name)
-			if r, ok := obj.(*spec.Route); ok && existed {
-				from, to := lifecycle.State(prev.(spec.Route).Lifecycle), lifecycle.State(r.Lifecycle)
-				if err := lifecycle.Transition(from, to); err != nil {
+			if r, ok := obj.(*spec.Route); ok {
+				from := ""
+				if existed {
+					from = lifecycle.State(prev.(spec.Route).Lifecycle)
+				}
+				to := lifecycle.State(r.Lifecycle)
+				if err := lifecycle.Transition(from, to); existed && err != nil {
 					writeProblem(w, http.StatusConflict, err.Error(), []FieldProblem{{Pointer: "/lifecycle/state", Detail: err.Error()}})
 					return 0, nil
+				}
+				// Deprecated now, without a date: the time of the transition
+				// is its Deprecation date (RFC 9745), kept in the state so
+				// that restarts and every replica send the same one.
+				if to == spec.LifecycleDeprecated && from != spec.LifecycleDeprecated && r.Lifecycle.Since == "" {
+					r.Lifecycle.Since = time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
 				}
 			}
 			if _, fp := k.put(c, name, obj); fp != nil {

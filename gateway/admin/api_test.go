@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -413,9 +414,22 @@ func TestRouteLifecycle(t *testing.T) {
 	if c, _ := status(false); c != 404 {
 		t.Fatalf("draft without preview: %d", c)
 	}
+	before := time.Now().Unix()
 	put("deprecated")
+	after := time.Now().Unix()
 	deprecatedAt := f.etag()
 	waitUntil(t, "deprecated", 5*time.Second, func() bool { _, h := status(false); return h.Get("Deprecation") != "" })
+	// Deprecated without a since date: the time of the transition is
+	// recorded in the state, so the Deprecation date (RFC 9745) survives
+	// restarts and other replicas send the same one.
+	lc, _ := f.do("viewer", "GET", "/admin/routes/v1", "", "").body["lifecycle"].(map[string]any)
+	since, err := time.Parse(time.RFC3339, fmt.Sprint(lc["since"]))
+	if err != nil || since.Unix() < before || since.Unix() > after {
+		t.Fatalf("lifecycle.since after the transition: %v (%v), want the time of the PUT", lc["since"], err)
+	}
+	if _, h := status(false); h.Get("Deprecation") != "@"+strconv.FormatInt(since.Unix(), 10) {
+		t.Fatalf("Deprecation %q, want @%d", h.Get("Deprecation"), since.Unix())
+	}
 	// Deprecated calls are counted by consumer (anonymous here).
 	if n := deprecatedCalls(t, r.reg, "v1", "(anonymous)"); n < 1 {
 		t.Fatalf("deprecated calls counted: %v", n)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,6 +228,12 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	if cur.Revision != base {
 		return 0, ErrConflict
 	}
+	// Revisions never repeat, even when the state keys were deleted: the
+	// audit entries, outside state/, name the highest revision written.
+	high, err := s.highestAudit(ctx)
+	if err != nil {
+		return 0, err
+	}
 	old, now := objects(&cur.Config), objects(c)
 	present := map[string]bool{}
 	for _, p := range pairs {
@@ -281,10 +288,12 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	if string(old.settings) != string(now.settings) || !present[s.stateKey("settings")] {
 		set(s.stateKey("settings"), now.settings)
 	}
-	rev := base + 1
+	rev := max(base, high) + 1
 	entry := Entry{Revision: rev, Actor: ch.Actor, Time: time.Now().UTC(), Message: ch.Message, Summary: Summary(&cur.Config, c)}
 	set(s.auditKey(rev), mustJSON(entry))
+	history := -1 // the index of the history copy in ops
 	if snap := snapshot(c); snap != nil {
+		history = len(ops)
 		set(s.historyKey(rev), snap)
 	}
 	if rev > AuditSize {
@@ -308,6 +317,14 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 	// The manifest last, with CAS: index 0 means "must not exist yet".
 	ops = append(ops, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.stateKey("manifest"), Value: mustJSON(m), Index: index}})
 	ok, resp, _, err := s.client.Txn().Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil && history >= 0 && strings.Contains(err.Error(), "too large") {
+		// Consul counts the request as sent, values base64-encoded (a
+		// third larger): the objects may fit without their history copy,
+		// which is optional (At says ErrNoHistory). A refused request
+		// changed nothing.
+		ops = slices.Delete(ops, history, history+1)
+		ok, resp, _, err = s.client.Txn().Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+	}
 	if err != nil {
 		return 0, txnFailed(err, now)
 	}
@@ -327,6 +344,21 @@ func (s *Consul) Save(ctx context.Context, base uint64, c *spec.Config, ch Chang
 		return 0, errors.New("admin: consul transaction refused: " + strings.Join(msgs, "; "))
 	}
 	return rev, nil
+}
+
+// highestAudit returns the highest revision with an audit entry (0: none).
+func (s *Consul) highestAudit(ctx context.Context) (uint64, error) {
+	keys, _, err := s.client.KV().Keys(s.prefix+"audit/", "", (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	var high uint64
+	for _, k := range keys {
+		if n, err := strconv.ParseUint(strings.TrimPrefix(k, s.prefix+"audit/"), 10, 64); err == nil {
+			high = max(high, n)
+		}
+	}
+	return high, nil
 }
 
 // stage writes new objects' keys ahead of the manifest, in transactions
@@ -351,11 +383,14 @@ func (s *Consul) stage(ctx context.Context, staged api.TxnOps, now split) error 
 	return nil
 }
 
-// Watch implements Store with blocking queries on the state keys. While
+// Watch implements Store with blocking queries on the state keys. A state
+// older than the one it delivered (the state keys deleted) is reported as
+// an error, not delivered. While
 // Consul cannot be reached it reports the error and retries with a backoff
 // up to 5s; the caller keeps what it has.
 func (s *Consul) Watch(ctx context.Context, fn func(State, error)) {
 	var index uint64
+	var delivered uint64 // the revision last delivered
 	backoff := 250 * time.Millisecond
 	for ctx.Err() == nil {
 		pairs, meta, err := s.list(ctx, index, false)
@@ -382,6 +417,17 @@ func (s *Consul) Watch(ctx context.Context, fn func(State, error)) {
 			index = 1
 		}
 		st, _, err := s.decode(pairs)
+		if err == nil && st.Revision < delivered {
+			// The state keys deleted, or an older state put back:
+			// delivering it would drop what was written since. The next
+			// write takes a revision above every earlier one (Save).
+			fn(State{}, fmt.Errorf("%w: %s went back from revision %d to %d (state keys deleted or replaced); revision %d stays in force until the next write",
+				ErrUnavailable, s, delivered, st.Revision, delivered))
+			continue
+		}
+		if err == nil {
+			delivered = st.Revision
+		}
 		fn(st, err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,11 +23,16 @@ import (
 // file (and the directory fsynced): a crash leaves the old or the new
 // state, never a torn one. Writers are serialised by a mutex and, across
 // processes, an flock on PATH.lock; the revision is checked under both.
+// Revisions never repeat, even when the file is deleted or an older copy
+// is put back: a write takes the next revision after the highest one this
+// File wrote or PATH.lock records, so an If-Match from before cannot
+// match a different state.
 type File struct {
 	path string
 	// Every is how often Watch reads the file (default 1s).
 	Every time.Duration
 	mu    sync.Mutex
+	high  uint64 // the highest revision written, under mu
 }
 
 type fileDoc struct {
@@ -86,12 +93,13 @@ func (f *File) Save(_ context.Context, base uint64, c *spec.Config, ch Change) (
 	if err != nil {
 		return 0, err
 	}
-	e := Entry{Revision: base + 1, Actor: ch.Actor, Time: time.Now().UTC(), Message: ch.Message, Summary: Summary(&d.Config, &cfg)}
+	rev := max(base, f.high, readHighWater(f.path)) + 1
+	e := Entry{Revision: rev, Actor: ch.Actor, Time: time.Now().UTC(), Message: ch.Message, Summary: Summary(&d.Config, &cfg)}
 	d.Audit = append([]Entry{e}, d.Audit...)
 	if len(d.Audit) > AuditSize {
 		d.Audit = d.Audit[:AuditSize]
 	}
-	d.Revision, d.Config = base+1, cfg
+	d.Revision, d.Config = rev, cfg
 	if d.History == nil {
 		d.History = map[uint64][]byte{}
 	}
@@ -110,7 +118,22 @@ func (f *File) Save(_ context.Context, base uint64, c *spec.Config, ch Change) (
 	if err := writeAtomic(f.path, b); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	f.high = rev
+	// After the state: a crash in between leaves the revision in the file,
+	// which is higher than the mark.
+	_ = os.WriteFile(f.path+".lock", []byte(strconv.FormatUint(rev, 10)), 0o600)
 	return d.Revision, nil
+}
+
+// readHighWater returns the highest revision written to path, as recorded
+// in path's lock file (0 when none is: a lock file from before, or none).
+func readHighWater(path string) uint64 {
+	b, err := os.ReadFile(path + ".lock")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n
 }
 
 // writeAtomic replaces path with data: temp file, fsync, rename, fsync of
@@ -143,13 +166,16 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// Watch implements Store by reading the file every Every.
+// Watch implements Store by reading the file every Every. A state older
+// than the one it last delivered (the file deleted, or an older copy put
+// back) is reported as an error, not delivered.
 func (f *File) Watch(ctx context.Context, fn func(State, error)) {
 	every := f.Every
 	if every <= 0 {
 		every = time.Second
 	}
 	var last []byte
+	var high uint64 // the revision last delivered
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -158,9 +184,19 @@ func (f *File) Watch(ctx context.Context, fn func(State, error)) {
 		case err != nil:
 			fn(State{}, err)
 			last = nil
-		default:
+		case d.Revision < high:
+			// Deleted, or an older copy put back: delivering it would drop
+			// what was written since. The next write takes a revision
+			// above high (Save), so it is delivered. Reported once per
+			// state seen, not at every read.
 			if b := mustJSON(d.State); !bytes.Equal(b, last) {
 				last = b
+				fn(State{}, fmt.Errorf("%w: %s went back from revision %d to %d (deleted or replaced by an older copy); revision %d stays in force until the next write",
+					ErrUnavailable, f.path, high, d.Revision, high))
+			}
+		default:
+			if b := mustJSON(d.State); !bytes.Equal(b, last) {
+				last, high = b, d.Revision
 				fn(d.State, nil)
 			}
 		}

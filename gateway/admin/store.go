@@ -59,7 +59,8 @@ type Entry struct {
 type Store interface {
 	// Load returns the state in force.
 	Load(ctx context.Context) (State, error)
-	// Save writes c as revision base+1 if the store is still at base, and
+	// Save writes c as a revision above base (base+1, unless the store
+	// has written higher ones before) if the store is still at base, and
 	// returns the new revision; ErrConflict if it is not.
 	Save(ctx context.Context, base uint64, c *spec.Config, ch Change) (uint64, error)
 	// Watch calls fn with each new state (and the current one first), or
@@ -77,7 +78,9 @@ type Store interface {
 var ErrNoHistory = errors.New("admin: the state of this revision is not kept")
 
 // HistoryMax bounds a kept state, compressed: it travels in the write's
-// Consul transaction, whose default limit is 512 KB in all.
+// Consul transaction, whose default limit is 512 KiB in all, counted with
+// the values base64-encoded. A write whose objects and copy together are
+// over that limit is stored without the copy.
 const HistoryMax = 256 << 10
 
 // snapshot compresses c for the history; nil if it is too large.

@@ -1,10 +1,14 @@
 package admin_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -334,5 +338,268 @@ func TestConsulObjectTooLarge(t *testing.T) {
 	}
 	if f.etag() != tag {
 		t.Fatal("the refused write made a revision")
+	}
+}
+
+// A File whose state file is deleted, or replaced by an older copy, while
+// the gateway runs or between runs never hands out a revision again: a
+// client still holding an old revision in If-Match gets a conflict instead
+// of overwriting a state it never saw (ABA).
+func TestFileRevisionsNeverRepeat(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	save := func(s *admin.File, base uint64, route string) (uint64, error) {
+		t.Helper()
+		return s.Save(ctx, base, sample("127.0.0.1:1", route), admin.Change{})
+	}
+	s := admin.NewFile(path)
+	for base := range uint64(2) {
+		if _, err := save(s, base, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A client read revision 2; the file is deleted; a new process starts
+	// over from the empty state and writes twice.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	s = admin.NewFile(path)
+	r1, err := save(s, 0, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := save(s, r1, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1 <= 2 || r2 <= r1 {
+		t.Errorf("revisions after the deletion: %d, %d; want above 2 and increasing", r1, r2)
+	}
+	if _, err := save(s, 2, "stale"); !errors.Is(err, admin.ErrConflict) {
+		t.Errorf("a write with the revision read before the deletion: %v, want ErrConflict", err)
+	}
+	// An older copy put back in place while this process runs.
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3, err := save(s, r2, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r4, err := save(s, r2, "e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r4 <= r3 {
+		t.Errorf("revision after the older copy came back: %d, want above %d", r4, r3)
+	}
+	if _, err := save(s, r3, "stale"); !errors.Is(err, admin.ErrConflict) {
+		t.Errorf("a write with a revision read before the older copy came back: %v, want ErrConflict", err)
+	}
+	if st, err := s.Load(ctx); err != nil || st.Revision != r4 || st.Config.Routes[0].Name != "e" {
+		t.Errorf("state: %+v %v, want revision %d with route e", st, err, r4)
+	}
+}
+
+// Consul's transaction limit (txn_max_req_len, 512 KiB by default) counts
+// the request as sent, values base64-encoded: a third larger than their
+// raw size. A state whose objects fit, each well under the value limit,
+// is stored even when its history copy does not fit in the same
+// transaction: the copy is left out (At says ErrNoHistory), the write is
+// not refused.
+func TestConsulHistoryDoesNotRefuseWrite(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/budget")
+	ctx := context.Background()
+	// About 300 KiB of JSON that compresses badly: in one route, under the
+	// value limit raw (300 KiB) and encoded (400 KiB); its gzipped history
+	// copy (about 230 KiB) is under HistoryMax, but both together, encoded,
+	// are over the transaction limit.
+	rnd := rand.New(rand.NewChaCha8([32]byte{1}))
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+	var hosts []string
+	for range 8500 {
+		b := make([]byte, 32)
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		hosts = append(hosts, string(b))
+	}
+	c := sample("127.0.0.1:1", "small", "large")
+	c.Routes[1].Hosts = hosts
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	raw, _ := json.Marshal(c)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	route, _ := json.Marshal(c.Routes[1])
+	if gz.Len() > admin.HistoryMax || base64.StdEncoding.EncodedLen(len(route)) > 500<<10 ||
+		base64.StdEncoding.EncodedLen(len(route))+base64.StdEncoding.EncodedLen(gz.Len()) <= 512<<10 {
+		t.Fatalf("the test state misses its sizes: route %d B, history %d B", len(route), gz.Len())
+	}
+	rev, err := s.Save(ctx, 0, c, admin.Change{})
+	if err != nil {
+		t.Fatalf("save of a state whose objects fit: %v", err)
+	}
+	st, err := s.Load(ctx)
+	if err != nil || st.Revision != rev || len(st.Config.Routes) != 2 || len(st.Config.Routes[1].Hosts) != len(hosts) {
+		t.Fatalf("after the save: revision %d, %v", st.Revision, err)
+	}
+	if _, err := s.At(ctx, rev); err != nil && !errors.Is(err, admin.ErrNoHistory) {
+		t.Fatalf("history of revision %d: %v", rev, err)
+	}
+	// A small change keeps its history as before.
+	c.Routes[0].PathPrefix = "/small2"
+	rev, err = s.Save(ctx, rev, c, admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.At(ctx, rev); err != nil {
+		t.Fatalf("history of the small change: %v", err)
+	}
+}
+
+// A File's Watch does not hand the gateway an older state when the file is
+// deleted or an older copy is put back while it runs: that would drop
+// every route written since (a deleted file reads as the empty state). It
+// reports an error, so the reload loop keeps what is in force, and the
+// next write, whose revision is above every earlier one, is delivered.
+func TestFileWatchKeepsStateWhenFileGoesBack(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "state.json")
+	s := admin.NewFile(path)
+	s.Every = 10 * time.Millisecond
+	type event struct {
+		st  admin.State
+		err error
+	}
+	events := make(chan event, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Watch(ctx, func(st admin.State, err error) {
+			select {
+			case events <- event{st, err}:
+			default: // the test reads what it waits for; a full channel only drops repeats
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	// next returns the next event that is not the state at skip.
+	next := func(skip uint64) event {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case e := <-events:
+				if e.err == nil && e.st.Revision == skip {
+					continue
+				}
+				return e
+			case <-deadline:
+				t.Fatal("no event from Watch in 30s")
+			}
+		}
+	}
+	if e := next(^uint64(0)); e.err != nil || e.st.Revision != 0 {
+		t.Fatalf("first event: %+v", e)
+	}
+	rev, err := s.Save(ctx, 0, sample("127.0.0.1:1", "a"), admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := next(0); e.err != nil || e.st.Revision != rev {
+		t.Fatalf("after the write: %+v", e)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(rev); e.err == nil {
+		t.Fatalf("after the file was deleted: state %+v delivered, want an error", e.st)
+	}
+	rev2, err := s.Save(ctx, 0, sample("127.0.0.1:1", "b"), admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		e := next(rev)
+		if e.err != nil {
+			continue // the deletion, reported until the write lands
+		}
+		if e.st.Revision != rev2 || e.st.Config.Routes[0].Name != "b" {
+			t.Fatalf("after the new write: %+v, want revision %d", e.st, rev2)
+		}
+		break
+	}
+}
+
+// A Consul store whose state keys are deleted (consul kv delete -recurse
+// PREFIX/state/) while the gateway runs: Watch does not hand the replicas
+// the empty state (which would drop every route), and the next write takes
+// a revision above every earlier one, so an If-Match from before gets a
+// conflict instead of overwriting a state it never saw.
+func TestConsulStateDeleted(t *testing.T) {
+	a := consultest.Start(t)
+	s := admin.NewConsul(a.Client, "gs/admin")
+	s.WaitTime = 2 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type event struct {
+		rev uint64
+		err error
+	}
+	events := make(chan event, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Watch(ctx, func(st admin.State, err error) { events <- event{st.Revision, err} })
+	}()
+	defer func() { cancel(); <-done }()
+	next := func() event {
+		t.Helper()
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(30 * time.Second):
+			t.Fatal("no event from Watch in 30s")
+		}
+		return event{}
+	}
+	if e := next(); e.err != nil || e.rev != 0 {
+		t.Fatalf("first event: %+v", e)
+	}
+	for base := range uint64(2) {
+		if _, err := s.Save(ctx, base, sample("127.0.0.1:1", "a", fmt.Sprint("r", base)), admin.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		if e := next(); e.err != nil || e.rev != base+1 {
+			t.Fatalf("after write %d: %+v", base+1, e)
+		}
+	}
+	if _, err := a.Client.KV().DeleteTree("gs/admin/state/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(); e.err == nil {
+		t.Fatalf("after the state keys were deleted: revision %d delivered, want an error", e.rev)
+	}
+	// Another process (a fresh Store) writes after the deletion.
+	rev, err := admin.NewConsul(a.Client, "gs/admin").Save(ctx, 0, sample("127.0.0.1:1", "b"), admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev <= 2 {
+		t.Errorf("revision after the deletion: %d, want above 2", rev)
+	}
+	if e := next(); e.err != nil || e.rev != rev {
+		t.Fatalf("after the new write: %+v, want revision %d", e, rev)
+	}
+	if _, err := s.Save(ctx, 2, sample("127.0.0.1:1", "stale"), admin.Change{}); !errors.Is(err, admin.ErrConflict) {
+		t.Errorf("a write with the revision read before the deletion: %v, want ErrConflict", err)
 	}
 }

@@ -18,7 +18,9 @@ func h2cClient() *http.Client {
 
 // TestTrailersBothWays sends a request trailer through the gateway to an
 // h2c upstream and gets the upstream's response trailers back, at the
-// HTTP/2 level (grpc-go clients never send request trailers).
+// HTTP/2 level (grpc-go clients never send request trailers), without
+// the request trailers the gateway filters (TestRequestTrailersFiltered in
+// package proxy).
 func TestTrailersBothWays(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -33,6 +35,7 @@ func TestTrailersBothWays(t *testing.T) {
 		_, _ = w.Write(body)
 		w.Header().Set(http.TrailerPrefix+"Grpc-Status", "0")
 		w.Header().Set(http.TrailerPrefix+"X-Seen-Checksum", r.Trailer.Get("X-Checksum"))
+		w.Header().Set(http.TrailerPrefix+"X-Seen-Forwarded-For", strings.Join(r.Trailer.Values("X-Forwarded-For"), ","))
 	})}
 	go func() { _ = up.Serve(ln) }()
 	t.Cleanup(func() { up.Close() })
@@ -51,7 +54,9 @@ routes:
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", "http://"+g.addr+"/raw.Service/Echo", pr)
 	req.Header.Set("Content-Type", "application/grpc")
-	req.Trailer = http.Header{"X-Checksum": {"c0ffee"}}
+	// A forwarding field in the trailers is the client's, not the
+	// gateway's: it stays on this hop, as in the header.
+	req.Trailer = http.Header{"X-Checksum": {"c0ffee"}, "X-Forwarded-For": {"6.6.6.6"}}
 	go func() {
 		_, _ = io.WriteString(pw, "\x00\x00\x00\x00\x03abc")
 		pw.Close()
@@ -67,6 +72,9 @@ routes:
 	}
 	if got := resp.Trailer.Get("X-Seen-Checksum"); got != "c0ffee" {
 		t.Errorf("the upstream saw request trailer X-Checksum %q, want c0ffee (response trailers %v)", got, resp.Trailer)
+	}
+	if got := resp.Trailer.Get("X-Seen-Forwarded-For"); got != "" {
+		t.Errorf("the upstream saw request trailer X-Forwarded-For %q, want none", got)
 	}
 	if got := resp.Trailer.Get("Grpc-Status"); got != "0" {
 		t.Errorf("response trailer grpc-status %q, want 0", got)

@@ -126,13 +126,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		out.Header = req.Header.Clone()
 		out.Header.Set(grpcstatus.HeaderTimeout, FormatTimeout(left))
 	}
-	if in, ok := ctx.Value(trailerKey{}).(http.Header); ok && out.Body != nil && out.Body != http.NoBody {
+	if in, ok := ctx.Value(trailerKey{}).(http.Header); ok && out.Body != nil && out.Body != http.NoBody && len(req.Trailer) > 0 {
 		if out == req {
 			out = shallow(req)
 		}
-		out.Trailer = make(http.Header, len(in))
+		// Only the trailers req declares: the proxy has left out those
+		// that must not go upstream.
+		out.Trailer = make(http.Header, len(req.Trailer))
 		for k := range in {
-			out.Trailer[k] = nil // declared now, sent after the body
+			if _, ok := req.Trailer[k]; ok {
+				out.Trailer[k] = nil // declared now, sent after the body
+			}
 		}
 		out.Body = &trailerBody{ReadCloser: out.Body, in: in, out: out.Trailer}
 	}

@@ -49,12 +49,16 @@ type retiredBody struct {
 }
 
 // Middleware serves l around a route's handler; l is valid (spec
-// validation).
+// validation). A deprecated l without Since is sent as deprecated since
+// Middleware was called: RFC 9745 defines only a date, and the old
+// draft's "true" is dropped by clients that parse it.
 func Middleware(l spec.Lifecycle) func(http.Handler) http.Handler {
-	var deprecation, sunset string
+	var sunset string
+	since := time.Now()
 	if t, err := time.Parse(time.RFC3339, l.Since); err == nil {
-		deprecation = "@" + strconv.FormatInt(t.Unix(), 10)
+		since = t
 	}
+	deprecation := "@" + strconv.FormatInt(since.Unix(), 10)
 	if t, err := time.Parse(time.RFC3339, l.Sunset); err == nil {
 		sunset = t.UTC().Format(http.TimeFormat)
 	}
@@ -76,11 +80,7 @@ func Middleware(l spec.Lifecycle) func(http.Handler) http.Handler {
 		case spec.LifecycleDeprecated:
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				h := w.Header()
-				if deprecation != "" {
-					h.Set("Deprecation", deprecation)
-				} else {
-					h.Set("Deprecation", "true")
-				}
+				h.Set("Deprecation", deprecation)
 				if sunset != "" {
 					h.Set("Sunset", sunset)
 				}

@@ -5,8 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatescale/gatescale/gateway/lifecycle"
 	"github.com/gatescale/gatescale/gateway/route"
@@ -100,5 +102,22 @@ func TestDraftLooksUnrouted(t *testing.T) {
 	want := strings.Replace(unrouted.Body.String(), "/v3/orders", "/v2/orders", 1)
 	if draft.Body.String() != want {
 		t.Errorf("draft route answers %q, a path without a route %q", draft.Body.String(), want)
+	}
+}
+
+// A deprecated route without since is sent the structured-field date RFC
+// 9745 defines (not the old draft's "true"), at the latest the time the
+// middleware was built: clients parsing a Date would drop "true".
+func TestDeprecatedWithoutSince(t *testing.T) {
+	before := time.Now().Unix()
+	rec := serve(spec.Lifecycle{State: "deprecated"}, false)
+	after := time.Now().Unix()
+	v := rec.Header().Get("Deprecation")
+	secs, err := strconv.ParseInt(strings.TrimPrefix(v, "@"), 10, 64)
+	if !strings.HasPrefix(v, "@") || err != nil {
+		t.Fatalf("Deprecation: %q, want @UNIX-SECONDS", v)
+	}
+	if secs < before || secs > after {
+		t.Errorf("Deprecation: %q, want the build time (between @%d and @%d)", v, before, after)
 	}
 }

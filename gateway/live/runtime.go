@@ -57,7 +57,11 @@ type Runtime struct {
 	res       map[string]*resource
 	committed map[string]bool // resource keys of the last committed build
 	routes    map[string]bool // route names of the last committed build
-	kube      kubernetes.Interface
+	// deprecatedAt is when each route of the last committed build that is
+	// deprecated without a since date became deprecated: its Deprecation
+	// date, kept across builds.
+	deprecatedAt map[string]time.Time
+	kube         kubernetes.Interface
 }
 
 // resource is one thing a build uses, by kind and settings.
@@ -142,7 +146,9 @@ type Built struct {
 	used    map[string]bool
 	created []string
 	routes  map[string]bool
-	done    bool
+	// deprecatedAt is Runtime.deprecatedAt once this build is committed.
+	deprecatedAt map[string]time.Time
+	done         bool
 }
 
 // Commit records that Gateway was applied: what the previously committed
@@ -170,7 +176,7 @@ func (b *Built) Commit() {
 			rt.forgetRoute(name)
 		}
 	}
-	rt.committed, rt.routes = b.used, b.routes
+	rt.committed, rt.routes, rt.deprecatedAt = b.used, b.routes, b.deprecatedAt
 	if len(stale) > 0 {
 		time.AfterFunc(CloseGrace, func() {
 			for _, r := range stale {
@@ -273,7 +279,7 @@ func (rt *Runtime) build(c *spec.Config, start bool) (*Built, error) {
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	s := &buildState{rt: rt, c: c, start: start, b: &Built{rt: rt, used: map[string]bool{}, routes: map[string]bool{}}}
+	s := &buildState{rt: rt, c: c, start: start, b: &Built{rt: rt, used: map[string]bool{}, routes: map[string]bool{}, deprecatedAt: map[string]time.Time{}}}
 	out := &s.b.Gateway
 	for _, p := range c.TrustedProxies {
 		if pfx, ok := spec.ParsePrefix(p); ok {

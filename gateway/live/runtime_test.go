@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -327,4 +328,46 @@ func newLive(t *testing.T) (*gateway.Gateway, *live.Runtime, *prometheus.Registr
 	rt := live.NewRuntime(live.WithRegistry(reg))
 	t.Cleanup(rt.Close)
 	return gw, rt, reg, strings.TrimPrefix(backend.URL, "http://")
+}
+
+// A deprecated route without since is sent Deprecation: @the time it
+// became deprecated, and a reload that keeps it deprecated keeps that
+// time: clients comparing the date must not see the route deprecated
+// anew at every configuration change. Published again and deprecated
+// again, it is a new deprecation.
+func TestDeprecationTimeKeptAcrossReloads(t *testing.T) {
+	gw, rt, _, backend := newLive(t)
+	route := func(state string) spec.Route {
+		return spec.Route{Name: "old", PathPrefix: "/v1", Upstream: "b", Lifecycle: &spec.Lifecycle{State: state}}
+	}
+	deprecation := func() int64 {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, httptest.NewRequest("GET", "/v1", nil))
+		v := rec.Header().Get("Deprecation")
+		secs, err := strconv.ParseInt(strings.TrimPrefix(v, "@"), 10, 64)
+		if !strings.HasPrefix(v, "@") || err != nil {
+			t.Fatalf("Deprecation: %q, want @UNIX-SECONDS", v)
+		}
+		return secs
+	}
+	// nextSecond waits for the clock to pass secs, so a time taken now
+	// differs from it.
+	nextSecond := func(secs int64) {
+		for time.Now().Unix() <= secs {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	apply(t, rt, gw, config(backend, "", route(spec.LifecycleDeprecated)))
+	first := deprecation()
+	nextSecond(first)
+	apply(t, rt, gw, config(backend, "", route(spec.LifecycleDeprecated), spec.Route{Name: "other", PathPrefix: "/o", Upstream: "b"}))
+	if got := deprecation(); got != first {
+		t.Errorf("after a reload: Deprecation @%d, want @%d (the time it became deprecated)", got, first)
+	}
+	apply(t, rt, gw, config(backend, "", route(spec.LifecyclePublished)))
+	apply(t, rt, gw, config(backend, "", route(spec.LifecycleDeprecated)))
+	if got := deprecation(); got <= first {
+		t.Errorf("deprecated again: Deprecation @%d, want after @%d", got, first)
+	}
 }

@@ -97,7 +97,18 @@ func (s *buildState) security() {
 		// The lifecycle first: a retired or draft route answers before
 		// limits and authentication spend anything on it.
 		if r.Lifecycle != nil {
-			mw = append(mw, lifecycle.Middleware(*r.Lifecycle))
+			l := *r.Lifecycle
+			if l.State == spec.LifecycleDeprecated && l.Since == "" {
+				// Deprecated since the first build that deprecated it, not
+				// since every reload.
+				at, ok := rt.deprecatedAt[r.Name]
+				if !ok {
+					at = time.Now().UTC().Truncate(time.Second)
+				}
+				s.b.deprecatedAt[r.Name] = at
+				l.Since = at.Format(time.RFC3339)
+			}
+			mw = append(mw, lifecycle.Middleware(l))
 		}
 		plans := r.LimitPlans()
 		pre := slices.DeleteFunc(slices.Clone(plans), func(p spec.LimitPlan) bool { return p.AfterAuthn })

@@ -182,6 +182,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	trusted := request.ClientOf(r, p.trusted).ViaTrustedProxy
 	out.Header = forwardHeader(r.Header, trusted)
 	setForwarded(r, out.Header, trusted)
+	if len(r.Trailer) > 0 {
+		forwardTrailer(r, out)
+	}
 	out.URL.Scheme, out.URL.Host = "http", "upstream.invalid" // replaced per attempt
 
 	resp, err := serveTransport{p}.RoundTrip(out)
@@ -208,7 +211,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dst.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(resp.StatusCode)
-	if err := p.copyBody(w, resp); err != nil {
+	if err := p.copyBody(w, r, resp); err != nil {
 		resp.Body.Close()
 		if r.Context().Value(http.ServerContextKey) == nil {
 			return // not under an http.Server: nobody to abort
@@ -375,6 +378,50 @@ func forwardHeader(in http.Header, trusted bool) http.Header {
 	return out
 }
 
+// forwardTrailer declares on out the trailers of r that may go upstream,
+// and fills in their values when r's body ends (the server reads them only
+// then): not hop-by-hop ones (those r's Connection header names included),
+// not forwarding ones, not Host, and none that out's header carries (kept
+// or set by the gateway). An upstream that merges trailers into the header
+// would otherwise take a client's X-Forwarded-For or identity header for
+// the gateway's; httputil.ReverseProxy passes them all.
+func forwardTrailer(r, out *http.Request) {
+	out.Trailer = nil
+	if out.Body == nil {
+		return
+	}
+	keep := make(http.Header, len(r.Trailer))
+	for k := range r.Trailer {
+		if dropped(k) || k == "Host" || out.Header[k] != nil || httpguts.HeaderValuesContainsToken(r.Header["Connection"], k) {
+			continue
+		}
+		keep[k] = nil // declared now, sent after the body
+	}
+	if len(keep) == 0 {
+		return
+	}
+	out.Trailer = keep
+	out.Body = &trailerBody{ReadCloser: out.Body, in: r.Trailer, out: keep}
+}
+
+// trailerBody copies the kept trailers' values from the client's request
+// into the upstream request's when the client's body ends, before the
+// transport writes them.
+type trailerBody struct {
+	io.ReadCloser
+	in, out http.Header
+}
+
+func (b *trailerBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		for k := range b.out {
+			b.out[k] = slices.Clone(b.in[k])
+		}
+	}
+	return n, err
+}
+
 // removeHopByHop deletes an answer's hop-by-hop headers, those named in its
 // Connection header included.
 func removeHopByHop(h http.Header) {
@@ -390,11 +437,16 @@ func removeHopByHop(h http.Header) {
 	}
 }
 
+// ReasonUpstreamBodyBroke is the error recorded in request.Info when the
+// upstream's body broke off after its head was passed on: the client was
+// sent the upstream's status, and its connection is dropped.
+const ReasonUpstreamBodyBroke = "upstream body broke"
+
 // copyBody streams resp's body to w, flushing after every write when the
 // answer is a stream (unknown length, or server-sent events) as the reverse
-// proxy does; a read error is logged, as a write error is not (the client
-// went away).
-func (p *Proxy) copyBody(w http.ResponseWriter, resp *http.Response) error {
+// proxy does; a read error is logged and recorded in r's Info, as a write
+// error is not (the client went away).
+func (p *Proxy) copyBody(w http.ResponseWriter, r *http.Request, resp *http.Response) error {
 	var rc *http.ResponseController
 	if resp.ContentLength == -1 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		rc = http.NewResponseController(w)
@@ -424,6 +476,9 @@ func (p *Proxy) copyBody(w http.ResponseWriter, resp *http.Response) error {
 		if rerr != nil {
 			if !errors.Is(rerr, context.Canceled) {
 				p.logger.Warn("proxy: upstream body read failed", "upstream", p.up.Name(), "err", rerr)
+				if info := request.InfoFrom(r.Context()); info != nil {
+					info.SetError(ReasonUpstreamBodyBroke)
+				}
 			}
 			return rerr
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -185,7 +186,7 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := t.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		route := outcome.Route(r)
-		name := r.Method
+		name := spanMethod(r.Method)
 		if route != "" {
 			name += " " + route
 		}
@@ -204,12 +205,23 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 }
 
 func serverAttributes(span trace.Span, r *http.Request, route string, status int) {
-	attrs := make([]attribute.KeyValue, 0, 12)
+	attrs := make([]attribute.KeyValue, 0, 14)
+	attrs = appendMethod(attrs, r.Method)
+	// server.address without the port, which is server.port, as the
+	// semantic conventions have it.
+	host := r.Host
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		host = h
+		if p, err := strconv.Atoi(port); err == nil {
+			attrs = append(attrs, attribute.Int("server.port", p))
+		}
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
 	attrs = append(attrs,
-		attribute.String("http.request.method", r.Method),
 		attribute.String("url.path", r.URL.Path), // never the query: it may carry a key
 		attribute.String("url.scheme", scheme(r)),
-		attribute.String("server.address", r.Host),
+		attribute.String("server.address", host),
 		attribute.String("network.protocol.version", protoVersion(r)),
 		attribute.Int("http.response.status_code", status),
 		AttrRoute.String(route),
@@ -248,19 +260,21 @@ func serverAttributes(span trace.Span, r *http.Request, route string, status int
 func (t *Tracer) StartAttempt(out *http.Request, upstream, instance string, n int) func(status int, err error) {
 	ctx := out.Context()
 	parent := trace.SpanFromContext(ctx)
-	ctx, span := t.tracer.Start(ctx, out.Method+" "+upstream, trace.WithSpanKind(trace.SpanKindClient))
+	ctx, span := t.tracer.Start(ctx, spanMethod(out.Method)+" "+upstream, trace.WithSpanKind(trace.SpanKindClient))
 	t.propagator.Inject(ctx, propagation.HeaderCarrier(out.Header))
 	if !span.IsRecording() {
 		return func(int, error) { span.End() }
 	}
-	attrs := []attribute.KeyValue{
-		attribute.String("http.request.method", out.Method),
+	attrs := appendMethod(make([]attribute.KeyValue, 0, 10), out.Method)
+	attrs = append(attrs,
 		attribute.String("url.path", out.URL.Path),
 		AttrUpstream.String(upstream),
 		AttrInstance.String(instance),
 		AttrAttempt.Int(n),
-	}
-	if host, port, ok := strings.Cut(instance, ":"); ok {
+	)
+	// SplitHostPort, not a cut at the first colon: an IPv6 instance is
+	// "[::1]:8080".
+	if host, port, err := net.SplitHostPort(instance); err == nil {
 		attrs = append(attrs, attribute.String("server.address", host))
 		if p, err := strconv.Atoi(port); err == nil {
 			attrs = append(attrs, attribute.Int("server.port", p))
@@ -290,6 +304,36 @@ func (t *Tracer) StartAttempt(out *http.Request, upstream, instance string, n in
 		}
 		span.End()
 	}
+}
+
+// knownMethod reports whether m is one of the methods the HTTP semantic
+// conventions name; any other is a client's choice, unbounded.
+func knownMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// spanMethod is the method part of a span name: "HTTP" for an unknown
+// method, so a client cannot mint span names (operations) at will.
+func spanMethod(m string) string {
+	if knownMethod(m) {
+		return m
+	}
+	return "HTTP"
+}
+
+// appendMethod adds http.request.method, "_OTHER" for an unknown method
+// with the method sent in http.request.method_original, as the semantic
+// conventions (and otelhttp) do.
+func appendMethod(attrs []attribute.KeyValue, m string) []attribute.KeyValue {
+	if knownMethod(m) {
+		return append(attrs, attribute.String("http.request.method", m))
+	}
+	return append(attrs, attribute.String("http.request.method", "_OTHER"), attribute.String("http.request.method_original", m))
 }
 
 // errorType names an attempt's failure without addresses.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -190,5 +192,130 @@ func TestAttemptPropagation(t *testing.T) {
 	}
 	if attempts[0].Status.Code.String() != "Error" {
 		t.Errorf("the 502 attempt's status is %v, want Error", attempts[0].Status.Code)
+	}
+}
+
+// TestAttemptServerAddressIPv6: an attempt to an IPv6 instance
+// ("[::1]:8080") names its server.address and server.port as the
+// semantic conventions say ("::1", 8080), not "[" and nothing.
+func TestAttemptServerAddressIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	backend.Listener = ln
+	backend.Start()
+	defer backend.Close()
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := ln.Addr().String()
+	up := upstream.New("u", discovery.NewStatic(map[string][]discovery.Instance{"u": {{Addr: instance}}}),
+		upstream.WithPolicy(balance.RoundRobin{}))
+	up.Start(context.Background())
+	defer up.Close()
+	<-up.Ready()
+	p := proxy.New(up, proxy.WithTracer(tr))
+	req, _ := http.NewRequest(http.MethodGet, "http://u/x", nil)
+	resp, _, err := p.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	_ = tr.ForceFlush(context.Background())
+	port := ln.Addr().(*net.TCPAddr).Port
+	var found bool
+	for _, s := range exp.GetSpans() {
+		if s.SpanKind != trace.SpanKindClient {
+			continue
+		}
+		found = true
+		attrs := map[string]string{}
+		for _, kv := range s.Attributes {
+			attrs[string(kv.Key)] = kv.Value.String()
+		}
+		if attrs["server.address"] != "::1" || attrs["server.port"] != strconv.Itoa(port) {
+			t.Errorf("instance %s: server.address %q, server.port %q; want ::1 and %d", instance, attrs["server.address"], attrs["server.port"], port)
+		}
+	}
+	if !found {
+		t.Fatal("no attempt span")
+	}
+}
+
+// TestUnknownMethodBounded: a method outside the standard set does not
+// become part of a span name (tracing backends index operations by name:
+// every odd method a client sends would mint one); as the HTTP semantic
+// conventions say, the span is named "HTTP ROUTE", http.request.method is
+// "_OTHER" and the method sent goes to http.request.method_original.
+func TestUnknownMethodBounded(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := tr.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, m := range []string{"GET", "PURGE-1f3a"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, "/x", nil))
+	}
+	out, _ := http.NewRequest("PURGE-1f3a", "http://u/x", nil)
+	tr.StartAttempt(out, "u", "127.0.0.1:1", 1)(200, nil)
+	_ = tr.ForceFlush(context.Background())
+	spans := exp.GetSpans()
+	if len(spans) != 3 {
+		t.Fatalf("%d spans, want 3", len(spans))
+	}
+	attrs := func(s tracetest.SpanStub) map[string]string {
+		out := map[string]string{}
+		for _, kv := range s.Attributes {
+			out[string(kv.Key)] = kv.Value.String()
+		}
+		return out
+	}
+	if a := attrs(spans[0]); spans[0].Name != "GET unmatched" || a["http.request.method"] != "GET" || a["http.request.method_original"] != "" {
+		t.Errorf("GET: span %q, attributes %v", spans[0].Name, a)
+	}
+	if a := attrs(spans[1]); spans[1].Name != "HTTP unmatched" || a["http.request.method"] != "_OTHER" || a["http.request.method_original"] != "PURGE-1f3a" {
+		t.Errorf("PURGE-1f3a: span %q, method %q, original %q; want \"HTTP unmatched\", _OTHER, PURGE-1f3a",
+			spans[1].Name, a["http.request.method"], a["http.request.method_original"])
+	}
+	if a := attrs(spans[2]); spans[2].Name != "HTTP u" || a["http.request.method"] != "_OTHER" || a["http.request.method_original"] != "PURGE-1f3a" {
+		t.Errorf("attempt: span %q, method %q, original %q; want \"HTTP u\", _OTHER, PURGE-1f3a",
+			spans[2].Name, a["http.request.method"], a["http.request.method_original"])
+	}
+}
+
+// TestServerAddressWithoutPort: the server span's server.address is the
+// host the client asked for without its port, which goes to server.port,
+// as the semantic conventions (and otelhttp) have it; "api.example.com"
+// and "api.example.com:8443" are one server address.
+func TestServerAddressWithoutPort(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := tr.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, host := range []string{"api.example.com:8443", "[2001:db8::1]:8080", "api.example.com"} {
+		req := httptest.NewRequest("GET", "/x", nil)
+		req.Host = host
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	_ = tr.ForceFlush(context.Background())
+	var got []string
+	for _, s := range exp.GetSpans() {
+		a := map[string]string{}
+		for _, kv := range s.Attributes {
+			a[string(kv.Key)] = kv.Value.String()
+		}
+		got = append(got, a["server.address"]+" "+a["server.port"])
+	}
+	want := []string{"api.example.com 8443", "2001:db8::1 8080", "api.example.com "}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("server.address and server.port: %q, want %q", got, want)
 	}
 }

@@ -1,0 +1,101 @@
+package proxy_test
+
+import (
+	"bufio"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/gateway/request"
+)
+
+// TestRequestTrailersFiltered: a chunked request's trailers reach the
+// upstream without hop-by-hop fields (those its Connection header names
+// included), without forwarding fields and without fields the gateway
+// sets in the header itself: an upstream that merges trailers into the
+// header would otherwise take a client's X-Forwarded-For or identity
+// header for the gateway's. Other announced trailers arrive with their
+// values.
+func TestRequestTrailersFiltered(t *testing.T) {
+	seen := make(chan string, 1)
+	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var got []string
+		for k, vv := range r.Trailer {
+			got = append(got, k+"="+strings.Join(vv, ","))
+		}
+		slices.Sort(got)
+		seen <- string(body) + " " + strings.Join(got, " ")
+	})
+	u := startUpstream(t, []string{addr(back)})
+	p := proxy.New(u)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set("X-Consumer-Id", "acme") // as authentication forwards it
+		p.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+
+	c, err := net.Dial("tcp", addr(front))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = io.WriteString(c, "POST /t HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: X-Private\r\n"+
+		"Trailer: X-Checksum, X-Forwarded-For, Forwarded, X-Forwarded-Host, X-Forwarded-Proto, Keep-Alive, Connection, Upgrade, Te, X-Private, X-Consumer-Id\r\n\r\n"+
+		"4\r\nbody\r\n0\r\n"+
+		"X-Checksum: abc\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\n"+
+		"Keep-Alive: 1\r\nConnection: close\r\nUpgrade: h2c\r\nTe: trailers\r\nX-Private: 1\r\nX-Consumer-Id: admin\r\n\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if got := <-seen; got != "body X-Checksum=abc" {
+		t.Errorf("upstream saw body and trailers %q, want %q", got, "body X-Checksum=abc")
+	}
+}
+
+// TestUpstreamBodyBrokeRecorded: an upstream whose body breaks off after
+// its head was passed on leaves the status at what the client was sent
+// (200), but the request's error says why the answer was cut, so the
+// access log line does not read as a clean 200.
+func TestUpstreamBodyBrokeRecorded(t *testing.T) {
+	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, "only ten b")
+		w.(http.Flusher).Flush()
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close()
+		}
+	})
+	u := startUpstream(t, []string{addr(back)})
+	p := proxy.New(u, proxy.WithLogger(slog.New(slog.DiscardHandler)))
+	done := make(chan string, 1)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := request.NewInfo("cut", "svc", request.Client{})
+		// Deferred: the proxy aborts the handler with a panic.
+		defer func() { done <- info.State().Error }()
+		p.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), info)))
+	}))
+	defer front.Close()
+	resp, err := http.Get(front.URL)
+	if err == nil {
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if got := <-done; got != "upstream body broke" {
+		t.Errorf("request error %q, want %q", got, "upstream body broke")
+	}
+}
