@@ -197,7 +197,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dst := w.Header()
 	for k, vv := range resp.Header {
 		if prior, ok := dst[k]; ok {
-			dst[k] = append(prior, vv...)
+			// The same values the gateway set already (an upstream echoing
+			// the request id) go once, not as two equal field lines.
+			if !slices.Equal(prior, vv) {
+				dst[k] = append(prior, vv...)
+			}
 		} else {
 			dst[k] = vv // resp is ours: its slices need no copy
 		}

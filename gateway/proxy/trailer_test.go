@@ -99,3 +99,36 @@ func TestUpstreamBodyBrokeRecorded(t *testing.T) {
 		t.Errorf("request error %q, want %q", got, "upstream body broke")
 	}
 }
+
+// TestEchoedHeaderNotDoubled: a header the gateway set on the answer
+// before proxying (the request id) and that the upstream echoes with the
+// same value is sent once, not as two equal field lines; a different value
+// from the upstream is still added.
+func TestEchoedHeaderNotDoubled(t *testing.T) {
+	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
+		w.Header().Set("Vary", "Origin")
+		io.WriteString(w, "ok")
+	})
+	u := startUpstream(t, []string{addr(back)})
+	p := proxy.New(u)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set("X-Request-Id", "abc")
+		w.Header().Set("X-Request-Id", "abc")
+		w.Header().Set("Vary", "Accept-Encoding")
+		p.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	resp, err := http.Get(front.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if got := resp.Header.Values("X-Request-Id"); !slices.Equal(got, []string{"abc"}) {
+		t.Errorf("X-Request-Id: %q, want it once", got)
+	}
+	if got := resp.Header.Values("Vary"); !slices.Equal(got, []string{"Accept-Encoding", "Origin"}) {
+		t.Errorf("Vary: %q, want both values", got)
+	}
+}
