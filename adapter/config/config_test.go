@@ -160,7 +160,6 @@ resourceRules:
 			"resourceRules.cpu.nodeQuery: nodeQuery is required",
 			"resourceRules.cpu.containerLabel: containerLabel is required",
 			"resourceRules.memory.containerQuery: containerQuery is required",
-			"resourceRules.window: window is required",
 		}},
 		{"forecasts and discovery", `
 forecasts:
@@ -303,5 +302,35 @@ rules:
 	}
 	if r := cfg.Rules[1]; r.SeriesQuery != `{__name__="b",namespace!=""}` || r.Resources.Overrides["namespace"].Resource != "namespace" || r.MetricsQuery != "x" {
 		t.Errorf("merged rule: %+v", r)
+	}
+}
+
+// prometheus-adapter loads resourceRules without a window and reports a
+// zero window in metrics.k8s.io answers; a migrated file must load here
+// too, with a warning saying what will be reported.
+func TestResourceRulesWithoutWindow(t *testing.T) {
+	cfg, err := Parse("w.yaml", []byte(`
+resourceRules:
+  cpu:
+    containerQuery: 'sum(rate(c{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
+    nodeQuery: 'sum(rate(n{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
+    containerLabel: container
+  memory:
+    containerQuery: 'sum(m{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+    nodeQuery: 'sum(nm{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+    containerLabel: container
+`))
+	if err != nil {
+		t.Fatalf("a resourceRules section without window must load as in prometheus-adapter: %v", err)
+	}
+	if cfg.ResourceRules == nil || cfg.ResourceRules.Window != 0 {
+		t.Fatalf("resourceRules: %+v", cfg.ResourceRules)
+	}
+	var got []string
+	for _, w := range cfg.Warnings() {
+		got = append(got, w.Error())
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "resourceRules.window: no window") {
+		t.Fatalf("warnings: got %q, want one about resourceRules.window", got)
 	}
 }

@@ -269,8 +269,10 @@ func (v *validator) resourceRules(p string, rr *ResourceRules) {
 		}
 		v.resourceMapping(rp+".resources", r.rule.Resources, false)
 	}
-	if rr.Window <= 0 {
-		v.errorf(p+".window", "window is required: the range used by the queries, e.g. 5m")
+	if rr.Window == 0 {
+		// prometheus-adapter loads such a section and reports a zero
+		// window in metrics.k8s.io answers; a migrated file must load.
+		v.warnf(p+".window", "no window: metrics.k8s.io answers will report a window of 0s; set it to the range used by the queries, e.g. 5m")
 	}
 }
 
