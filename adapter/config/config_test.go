@@ -334,3 +334,25 @@ resourceRules:
 		t.Fatalf("warnings: got %q, want one about resourceRules.window", got)
 	}
 }
+
+// In PromQL a backtick string is raw: a backslash in it escapes nothing,
+// so `\` is a complete string holding one backslash.
+func TestCheckSelectorRawString(t *testing.T) {
+	for _, s := range []string{
+		"{__name__=~\"x_.*\",path=~`C:\\`}",
+		"{path=`\\`,namespace!=\"\"}",
+		`{path="a\"b",namespace!=""}`,
+	} {
+		if err := checkSelector(s); err != nil {
+			t.Errorf("checkSelector(%s): %v", s, err)
+		}
+	}
+	for _, s := range []string{
+		`{path="a\"}`,
+		"{path=`a}",
+	} {
+		if err := checkSelector(s); err == nil {
+			t.Errorf("checkSelector(%s): no error for an unterminated string", s)
+		}
+	}
+}

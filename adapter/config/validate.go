@@ -123,7 +123,9 @@ func checkSelector(s string) error {
 		ch := s[i]
 		switch {
 		case inQuote != 0:
-			if ch == '\\' {
+			// Backtick strings are raw in PromQL: a backslash escapes
+			// nothing there.
+			if ch == '\\' && inQuote != '`' {
 				i++
 			} else if ch == inQuote {
 				inQuote = 0
