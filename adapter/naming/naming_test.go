@@ -182,6 +182,15 @@ func TestMetricSelectorMatchers(t *testing.T) {
 	if _, err := r.ExternalQuery("x", "ns", gt); err == nil || !strings.Contains(err.Error(), "no PromQL equivalent") || !errors.Is(err, ErrMetricSelector) {
 		t.Errorf("a>3: %v", err)
 	}
+	for _, bad := range []string{"app.kubernetes.io/name=web", "my-label in (a,b)", "!example.com/tier"} {
+		s, err := labels.Parse(bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.ExternalQuery("x", "ns", s); !errors.Is(err, ErrMetricSelector) || !strings.Contains(err.Error(), "not a Prometheus label name") {
+			t.Errorf("%s: got %v, want a selector error naming the key", bad, err)
+		}
+	}
 	if _, err := r.ExternalQuery("x", "ns", labels.Nothing()); !errors.Is(err, ErrMetricSelector) {
 		t.Errorf("a selector of nothing: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/prometheus/common/model"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -313,6 +314,11 @@ func selectorMatchers(sel labels.Selector) (*matchers, error) {
 	}
 	for _, req := range reqs {
 		key, vals := req.Key(), req.Values().List()
+		// Kubernetes keys may hold '.', '/' and '-'; PromQL would refuse
+		// the query, which the caller would see as our fault (a 500).
+		if !model.LegacyValidation.IsValidLabelName(key) {
+			return nil, &selectorError{fmt.Sprintf("metric selector %q: key %q is not a Prometheus label name", sel.String(), key)}
+		}
 		joined := strings.Join(vals, "|")
 		switch op := req.Operator(); op {
 		case selection.Equals, selection.DoubleEquals:

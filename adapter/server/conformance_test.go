@@ -220,6 +220,11 @@ func TestConformance(t *testing.T) {
 			{"metric selector without PromQL equivalent, custom", cm2 + "/namespaces/shop/pods/web-1/app_queue_depth?metricLabelSelector=" + url.QueryEscape("queue>3"), 400, metav1.StatusReasonBadRequest},
 			{"metric selector without PromQL equivalent, custom by selector", cm1 + "/namespaces/shop/pods/*/app_queue_depth?metricLabelSelector=" + url.QueryEscape("queue<3") + "&labelSelector=app%3Dweb", 400, metav1.StatusReasonBadRequest},
 			{"bad label selector, pods", rm1 + "/namespaces/shop/pods" + sel("app in ("), 400, metav1.StatusReasonBadRequest},
+			// Kubernetes label keys may hold '.', '/' and '-', which no
+			// Prometheus label name can: the request is at fault.
+			{"metric selector key not a Prometheus label, external", em + "/namespaces/shop/app_queue_depth" + sel("app.kubernetes.io/name=web"), 400, metav1.StatusReasonBadRequest},
+			{"metric selector key not a Prometheus label, custom", cm2 + "/namespaces/shop/pods/web-1/app_queue_depth?metricLabelSelector=" + url.QueryEscape("app.kubernetes.io/name=web"), 400, metav1.StatusReasonBadRequest},
+			{"metric selector key not a Prometheus label, custom exists", cm1 + "/namespaces/shop/pods/*/app_queue_depth?metricLabelSelector=" + url.QueryEscape("!app.kubernetes.io/name") + "&labelSelector=app%3Dweb", 400, metav1.StatusReasonBadRequest},
 		} {
 			code, _, body := getRaw(t, rc, c.path)
 			checkStatus(t, c.name, code, body, c.code, c.reason)
