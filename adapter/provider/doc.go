@@ -23,5 +23,6 @@
 //     refuses is a 500 with the query.
 //
 // Values are resource.Quantity in milli-units (45.5 → 45500m), stamped
-// with the sample's time and the query's window.
+// with the query's evaluation time (not the scrape time, as in
+// prometheus-adapter) and the query's window.
 package provider
