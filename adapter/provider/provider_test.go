@@ -626,3 +626,45 @@ resourceRules:
 		t.Errorf("pod metrics: %v", got)
 	}
 }
+
+// The CPU and memory rules may map the namespace to different labels
+// (their series come from different exporters). Across all namespaces,
+// each query must group by its own rule's namespace label, as
+// prometheus-adapter queries each rule with its own mapping; otherwise
+// the memory rows cannot be matched to their pods and the pods are left
+// out of kubectl top.
+func TestPodMetricsAcrossNamespacesWithDifferentNamespaceLabels(t *testing.T) {
+	f := newFixture(t, testConfig+`
+resourceRules:
+  cpu:
+    containerQuery: sum(app_cpu{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    nodeQuery: sum(app_cpu{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  memory:
+    containerQuery: sum(app_mem{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    nodeQuery: sum(app_mem{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources:
+      overrides:
+        k8s_ns: {resource: namespace}
+        pod: {resource: pod}
+    containerLabel: container
+  window: 1m
+`, nil)
+	f.extra.Store("app_cpu{container=\"app\"} 0.25\napp_mem{container=\"app\",k8s_ns=\"shop\"} 1024\n")
+	f.prom.WaitFor(t, `app_cpu`, 1, 30*time.Second)
+	f.prom.WaitFor(t, `app_mem`, 1, 30*time.Second)
+	pm, err := f.provider.PodMetrics(context.Background(), "", labels.Everything(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pm {
+		for _, c := range p.Containers {
+			got = append(got, fmt.Sprintf("%s/%s/%s cpu=%s memory=%s", p.Namespace, p.Name, c.Name, c.Usage.Cpu(), c.Usage.Memory()))
+		}
+	}
+	if want := "shop/web-1/app cpu=250m memory=1Ki"; strings.Join(got, " ") != want {
+		t.Errorf("pod metrics across namespaces: got %q, want %q", got, want)
+	}
+}

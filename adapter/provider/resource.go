@@ -79,15 +79,6 @@ func (p *Provider) podMetrics(ctx context.Context, namespace string, selector la
 	if empty {
 		return []metrics.PodMetrics{}, nil
 	}
-	if namespace == "" {
-		// Across namespaces two pods may share a name: group by the
-		// namespace label too.
-		nsLabel, err := rr.cpu.container.Resources.LabelFor(naming.Namespaces)
-		if err != nil {
-			return nil, apiInternal(fmt.Errorf("resourceRules: %v", err))
-		}
-		q.ExtraGroupBy = append(q.ExtraGroupBy, nsLabel)
-	}
 	type key struct{ ns, pod, container string }
 	usage := map[key]corev1.ResourceList{}
 	var ts time.Time
@@ -97,11 +88,20 @@ func (p *Provider) podMetrics(ctx context.Context, namespace string, selector la
 	}{{corev1.ResourceCPU, rr.cpu}, {corev1.ResourceMemory, rr.memory}} {
 		rq := q
 		rq.ExtraGroupBy = append([]string{r.rule.containerLabel}, q.ExtraGroupBy...)
+		var nsLabel string
+		if namespace == "" {
+			// Across namespaces two pods may share a name: group by the
+			// namespace label too, this rule's own (the CPU and memory
+			// series may come from exporters naming it differently).
+			if nsLabel, err = r.rule.container.Resources.LabelFor(naming.Namespaces); err != nil {
+				return nil, apiInternal(fmt.Errorf("resourceRules.%s: %v", r.name, err))
+			}
+			rq.ExtraGroupBy = append(rq.ExtraGroupBy, nsLabel)
+		}
 		promql, podLabel, err := r.rule.container.Query(rq)
 		if err != nil {
 			return nil, apiInternal(fmt.Errorf("resourceRules.%s: %v", r.name, err))
 		}
-		nsLabel, _ := r.rule.container.Resources.LabelFor(naming.Namespaces)
 		v, err := p.query(ctx, "resource", promql)
 		if err != nil {
 			return nil, err
