@@ -72,6 +72,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	// Without either, the server would serve a nil *Gateway and every
+	// request would panic; refuse before anything listens.
+	if s.Handler == nil && s.Gateway == nil {
+		return errors.New("gateway: Server has neither Handler nor Gateway set; set one of them")
+	}
 	drain := orDefault(s.DrainPeriod, 5*time.Second)
 	shutdownTimeout := orDefault(s.ShutdownTimeout, 30*time.Second)
 

@@ -108,3 +108,29 @@ func TestShutdownTimeoutEndsStragglers(t *testing.T) {
 		t.Fatal("Run returned but the straggling request is still running: its connection was never closed")
 	}
 }
+
+// TestServerWithoutHandlerRefusesToStart: a Server with neither Handler nor
+// Gateway would serve a nil *Gateway and panic on every request; Run must
+// refuse before it listens, with an error naming the missing fields.
+func TestServerWithoutHandlerRefusesToStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srv := &gateway.Server{Listener: ln, DrainPeriod: time.Millisecond, ShutdownTimeout: time.Second}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "Handler") || !strings.Contains(err.Error(), "Gateway") {
+			t.Fatalf("Run: %v; want an error naming Handler and Gateway", err)
+		}
+	case <-time.After(10 * time.Second):
+		stop()
+		<-done
+		t.Fatal("Run started serving with neither Handler nor Gateway set")
+	}
+}
