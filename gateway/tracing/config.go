@@ -28,7 +28,9 @@ const DefaultServiceName = "gatescale"
 type Config struct {
 	// Endpoint is the OTLP receiver's base URL: http://host:port for
 	// plaintext, https://host:port for TLS, as OTEL_EXPORTER_OTLP_ENDPOINT.
-	// For HTTP export /v1/traces is appended to its path. Empty:
+	// For HTTP export /v1/traces is appended to its path, unless the path
+	// already ends in /v1/traces (the full traces URL, as
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT takes it). Empty:
 	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT;
 	// with neither set (and no Exporter) tracing is off.
 	Endpoint string

@@ -128,13 +128,19 @@ func newExporter(ctx context.Context, c Config) (sdktrace.SpanExporter, error) {
 }
 
 // tracesURL is the HTTP traces URL of a base endpoint, as the
-// specification derives it from OTEL_EXPORTER_OTLP_ENDPOINT.
+// specification derives it from OTEL_EXPORTER_OTLP_ENDPOINT. An endpoint
+// that already ends in /v1/traces is taken as the full traces URL (as
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is), since collectors document that
+// form and appending again would post to /v1/traces/v1/traces.
 func tracesURL(base string) string {
 	u, err := url.Parse(base)
 	if err != nil { // Validate refused it already
 		return base
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	if !strings.HasSuffix(u.Path, "/v1/traces") {
+		u.Path += "/v1/traces"
+	}
 	return u.String()
 }
 

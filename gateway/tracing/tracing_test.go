@@ -319,3 +319,45 @@ func TestServerAddressWithoutPort(t *testing.T) {
 		t.Errorf("server.address and server.port: %q, want %q", got, want)
 	}
 }
+
+// TestEndpointFullTracesURL: an endpoint written as the full traces URL
+// (as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT takes it, and as collectors
+// document it) must be used as it is; appending /v1/traces again sent
+// spans to /v1/traces/v1/traces, where collectors answer 404 and the spans
+// are lost. A base URL still gets /v1/traces appended.
+func TestEndpointFullTracesURL(t *testing.T) {
+	getenv = env(nil)
+	defer func() { getenv = os.Getenv }()
+	paths := make(chan string, 16)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		paths <- r.URL.Path
+	}))
+	defer collector.Close()
+	for _, endpoint := range []string{
+		collector.URL,                      // base URL
+		collector.URL + "/v1/traces",       // full traces URL
+		collector.URL + "/otlp/v1/traces/", // full, behind a path prefix
+	} {
+		want := "/v1/traces"
+		if strings.Contains(endpoint, "/otlp") {
+			want = "/otlp/v1/traces"
+		}
+		tr, err := New(context.Background(), Config{Endpoint: endpoint, Protocol: ProtocolHTTP})
+		if err != nil || tr == nil {
+			t.Fatalf("New(%s): %v, %v", endpoint, tr, err)
+		}
+		tr.Middleware(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
+		if err := tr.Shutdown(context.Background()); err != nil {
+			t.Errorf("endpoint %s: export: %v", endpoint, err)
+		}
+		select {
+		case got := <-paths:
+			if got != want {
+				t.Errorf("endpoint %s: spans posted to %s, want %s", endpoint, got, want)
+			}
+		default:
+			t.Errorf("endpoint %s: no export reached the collector", endpoint)
+		}
+	}
+}
