@@ -44,7 +44,8 @@ type fileDoc struct {
 	Tokens []Token `json:"tokens,omitempty"`
 }
 
-// NewFile returns a Store kept in path; a missing file is the empty state.
+// NewFile returns a Store kept in path; a missing file is the empty state,
+// unless PATH.lock records that revisions were written (then Load refuses).
 func NewFile(path string) *File { return &File{path: path} }
 
 func (f *File) String() string { return "file:" + f.path }
@@ -64,10 +65,32 @@ func (f *File) read() (fileDoc, error) {
 	return d, nil
 }
 
-// Load implements Store.
+// Load implements Store. A missing file is the empty state only when
+// PATH.lock records no write either (see readStart).
 func (f *File) Load(context.Context) (State, error) {
-	d, err := f.read()
+	d, err := f.readStart()
 	return d.State, err
+}
+
+// readStart is read for a process that has seen no state yet. A missing
+// file whose lock records written revisions was deleted (or the path is
+// wrong): reading it as the empty state would start the gateway with no
+// routes, silently. Writes still start over from it (Save), keeping
+// revisions above the recorded one.
+func (f *File) readStart() (fileDoc, error) {
+	d, err := f.read()
+	if err != nil || d.Revision != 0 {
+		return d, err
+	}
+	high := readHighWater(f.path)
+	if high == 0 {
+		return d, nil
+	}
+	if _, serr := os.Stat(f.path); !errors.Is(serr, fs.ErrNotExist) {
+		return d, nil
+	}
+	return d, fmt.Errorf("%w: state file %s is missing, but %s.lock records that revision %d was written: it was deleted or moved; restore it, or delete %s.lock too to start with the empty state",
+		ErrUnavailable, f.path, f.path, high, f.path)
 }
 
 // Save implements Store.
@@ -179,7 +202,13 @@ func (f *File) Watch(ctx context.Context, fn func(State, error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		d, err := f.read()
+		var d fileDoc
+		var err error
+		if high == 0 {
+			d, err = f.readStart()
+		} else { // a deletion from here on is the going back below
+			d, err = f.read()
+		}
 		switch {
 		case err != nil:
 			fn(State{}, err)

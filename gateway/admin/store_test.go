@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -601,5 +602,51 @@ func TestConsulStateDeleted(t *testing.T) {
 	}
 	if _, err := s.Save(ctx, 2, sample("127.0.0.1:1", "stale"), admin.Change{}); !errors.Is(err, admin.ErrConflict) {
 		t.Errorf("a write with the revision read before the deletion: %v, want ErrConflict", err)
+	}
+}
+
+// TestFileMissingAfterWritesRefusesToLoad: a state file deleted between
+// runs, while PATH.lock records that revisions were written, read as the
+// empty state, so the restarted gateway came up with no routes and said
+// nothing. Load (the start-up read) must refuse with an error naming the
+// file; deleting the lock file too is how an operator starts empty.
+func TestFileMissingAfterWritesRefusesToLoad(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.json")
+	rev, err := admin.NewFile(path).Save(ctx, 0, sample("127.0.0.1:1", "a"), admin.Change{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	st, err := admin.NewFile(path).Load(ctx)
+	if err == nil {
+		t.Fatalf("Load after the state file was deleted: revision %d, %d routes, no error; want an error", st.Revision, len(st.Config.Routes))
+	}
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), path+".lock") || !strings.Contains(err.Error(), strconv.FormatUint(rev, 10)) {
+		t.Errorf("error %q does not name the file, its lock file and the revision written", err)
+	}
+	// Watch, started fresh as after such a restart, does not deliver the
+	// empty state either.
+	wctx, cancel := context.WithCancel(ctx)
+	got := make(chan error, 1)
+	s := admin.NewFile(path)
+	go s.Watch(wctx, func(_ admin.State, err error) {
+		select {
+		case got <- err:
+		default:
+		}
+		cancel()
+	})
+	if err := <-got; err == nil {
+		t.Error("Watch delivered the empty state for a deleted file whose lock records writes")
+	}
+	// The operator's way to start empty: remove the lock file as well.
+	if err := os.Remove(path + ".lock"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := admin.NewFile(path).Load(ctx); err != nil || st.Revision != 0 {
+		t.Errorf("Load with neither file: %+v, %v; want the empty state", st, err)
 	}
 }
