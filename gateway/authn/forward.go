@@ -34,8 +34,8 @@ func (h ForwardHeaders) names() []string {
 }
 
 // Forward sends the identity in the request context upstream in the
-// headers h names. It first deletes those headers from the request,
-// whatever the client sent, in any case and with underscores for dashes
+// headers h names. It first deletes those headers (and request trailers of
+// those names) from the request, whatever the client sent, in any case and with underscores for dashes
 // too (CGI-style servers read X_Consumer_Id as X-Consumer-Id), so an
 // upstream that trusts them only ever sees what the gateway established.
 // Put it after the authentication middleware; on a route without
@@ -53,6 +53,16 @@ func Forward(h ForwardHeaders) func(http.Handler) http.Handler {
 			for k, v := range r.Header {
 				if !forwarded(k, names) {
 					r2.Header[k] = v
+				}
+			}
+			// The same names declared as trailers would reach an upstream
+			// that merges trailers into the header. The server fills in
+			// trailer values at the end of the body, into this very map,
+			// so a copy would lose them: the declarations are deleted in
+			// place, and the proxy forwards only the declared trailers.
+			for k := range r.Trailer {
+				if forwarded(k, names) {
+					delete(r.Trailer, k)
 				}
 			}
 			if id := consumer.FromContext(r.Context()); id != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/proxy"
 	"github.com/gatescale/gatescale/gateway/request"
 )
@@ -130,5 +131,52 @@ func TestEchoedHeaderNotDoubled(t *testing.T) {
 	}
 	if got := resp.Header.Values("Vary"); !slices.Equal(got, []string{"Accept-Encoding", "Origin"}) {
 		t.Errorf("Vary: %q, want both values", got)
+	}
+}
+
+// TestIdentityTrailersDroppedWhenAnonymous: authn.Forward deletes the
+// identity headers a client sends, so an upstream that trusts them sees
+// only what the gateway established. On an anonymous request nothing is
+// set in their place, so the proxy's header check did not catch the same
+// names sent as request trailers, and an upstream merging trailers into
+// the header took the client's X-Consumer-Id for the gateway's. They must
+// be dropped like the headers, in any case and with underscores too.
+func TestIdentityTrailersDroppedWhenAnonymous(t *testing.T) {
+	seen := make(chan string, 1)
+	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var got []string
+		for k, vv := range r.Trailer {
+			got = append(got, k+"="+strings.Join(vv, ","))
+		}
+		slices.Sort(got)
+		seen <- string(body) + " " + strings.Join(got, " ")
+	})
+	u := startUpstream(t, []string{addr(back)})
+	front := httptest.NewServer(authn.Forward(authn.ForwardHeaders{ConsumerID: "X-Consumer-Id", Method: "X-Auth-Method"})(proxy.New(u)))
+	defer front.Close()
+
+	c, err := net.Dial("tcp", addr(front))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = io.WriteString(c, "POST /t HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n"+
+		"Trailer: X-Checksum, x-consumer-id, X_Auth_Method\r\n\r\n"+
+		"4\r\nbody\r\n0\r\n"+
+		"X-Checksum: abc\r\nx-consumer-id: admin\r\nX_Auth_Method: jwt\r\n\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if got := <-seen; got != "body X-Checksum=abc" {
+		t.Errorf("upstream saw body and trailers %q, want %q", got, "body X-Checksum=abc")
 	}
 }
