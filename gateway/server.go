@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,8 +115,16 @@ func (s *Server) Run(ctx context.Context) error {
 	} else {
 		protocols.SetUnencryptedHTTP2(true)
 	}
+	// http.Server.Shutdown and Close do not track hijacked connections
+	// (WebSocket and other upgrades the proxy passes on), so Run counts
+	// upgrade requests and, past ShutdownTimeout, cancels the context all
+	// requests derive from: the reverse proxy then closes both sides.
+	upgrades := &upgradeCount{}
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
 	main := &http.Server{
-		Handler:           handler,
+		Handler:           upgrades.wrap(handler),
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		TLSConfig:         s.TLSConfig,
 		Protocols:         protocols,
 		ReadHeaderTimeout: orDefault(s.ReadHeaderTimeout, 10*time.Second),
@@ -182,8 +191,69 @@ func (s *Server) Run(ctx context.Context) error {
 			_ = admin.Close()
 		}
 	}
+	select {
+	case <-upgrades.idle():
+	case <-sctx.Done():
+		logger.Warn("shutdown timeout passed with upgraded connections still open; closing them")
+		cancelBase()
+		// Bounded: a Handler of the program's own that hijacks and ignores
+		// its context would otherwise keep Run from ever returning.
+		select {
+		case <-upgrades.idle():
+		case <-time.After(shutdownTimeout):
+			logger.Warn("upgraded connections still open after their context was canceled")
+		}
+		if err == nil {
+			err = context.DeadlineExceeded
+		}
+	}
 	logger.Info("stopped")
 	return err
+}
+
+// upgradeCount counts the upgrade requests being served; Shutdown no
+// longer sees them once their connection is hijacked. Other requests pass
+// uncounted, so the common path takes no lock.
+type upgradeCount struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed while n is 0; nil means closed
+}
+
+func (c *upgradeCount) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.Header["Upgrade"]) == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		c.add(1)
+		defer c.add(-1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (c *upgradeCount) add(d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 && d > 0 {
+		c.zero = make(chan struct{})
+	}
+	c.n += d
+	if c.n == 0 {
+		close(c.zero)
+	}
+}
+
+// idle returns a channel closed once no upgrade request is being served.
+func (c *upgradeCount) idle() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return c.zero
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
 )
 
 // A program's own handlers are served on the admin listener next to the
@@ -132,5 +136,88 @@ func TestServerWithoutHandlerRefusesToStart(t *testing.T) {
 		stop()
 		<-done
 		t.Fatal("Run started serving with neither Handler nor Gateway set")
+	}
+}
+
+// TestShutdownClosesUpgradedConnections: http.Server.Shutdown does not
+// track hijacked connections, so a WebSocket (or other upgrade) proxied
+// by the gateway outlived Run, keeping its goroutines and sockets in the
+// embedding program. Run must give it ShutdownTimeout like any request,
+// then close it on both sides.
+func TestShutdownClosesUpgradedConnections(t *testing.T) {
+	backendDone := make(chan error, 1)
+	b := newBackend(t, "ws")
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			backendDone <- err
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		_ = brw.Flush()
+		for { // echo lines until the gateway closes the connection
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				backendDone <- err
+				return
+			}
+			_, _ = brw.WriteString("echo: " + line)
+			_ = brw.Flush()
+		}
+	})
+	cfg := gateway.Config{
+		Upstreams: []gateway.UpstreamSpec{{Name: "ws", Instances: []discovery.Instance{b.instance()}}},
+		Routes:    []route.Route{{Route: spec.Route{Name: "ws", PathPrefix: "/ws", Upstream: "ws"}}},
+	}
+	gw, _, _ := newGateway(t, cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &gateway.Server{Gateway: gw, Listener: ln, DrainPeriod: time.Millisecond, ShutdownTimeout: 100 * time.Millisecond}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade response: %v %v", resp, err)
+	}
+	_, _ = io.WriteString(conn, "hello\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "echo: hello\n" {
+		t.Fatalf("over the upgraded connection got %q, %v", line, err)
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Run returned nil though an upgraded connection had to be cut at ShutdownTimeout")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	// Run has returned: the client's side must be closed by now, not left
+	// open until the client gives up. The deadline only keeps a failing
+	// test from hanging.
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Error("the upgraded connection still carries data after Run returned")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Error("the upgraded connection is still open after Run returned")
+	}
+	select {
+	case <-backendDone:
+	case <-time.After(30 * time.Second):
+		t.Error("the upstream side of the upgraded connection was never closed")
 	}
 }
