@@ -152,14 +152,15 @@ const stackSeenEndpoints = 512
 
 func (p *hashPicker) buildRing(replicas int) {
 	counts := make([]int, len(p.eps))
-	var total int
+	// int64: replicas × weight and their sum pass 2^31 on 32-bit platforms.
+	var sum int64
 	for i, e := range p.eps {
-		counts[i] = replicas * min(e.EffectiveWeight(), maxRingPoints)
-		counts[i] = min(counts[i], maxRingPoints)
-		total += counts[i]
+		counts[i] = int(min(int64(replicas)*int64(e.EffectiveWeight()), maxRingPoints))
+		sum += int64(counts[i])
 	}
-	if total > maxRingPoints {
-		scale := float64(maxRingPoints) / float64(total)
+	total := int(min(sum, maxRingPoints))
+	if sum > maxRingPoints {
+		scale := float64(maxRingPoints) / float64(sum)
 		total = 0
 		for i := range counts {
 			counts[i] = max(1, int(float64(counts[i])*scale))

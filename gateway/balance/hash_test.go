@@ -270,3 +270,21 @@ func TestClientIPKeyBehindTrustedProxy(t *testing.T) {
 		t.Errorf("behind a trusted proxy: %q, want the forwarded client", got)
 	}
 }
+
+// TestHashLargeWeightTimesReplicas: Replicas × weight past 2^32 wrapped to 0
+// in a 32-bit int, so the heaviest endpoint got no ring points and no keys
+// (and a product of 2^31 went negative). Run it with GOARCH=386 too.
+func TestHashLargeWeightTimesReplicas(t *testing.T) {
+	eps := endpoints(1<<18, 1)
+	pk := balance.Hash{Key: userKey, Replicas: 1 << 14}.Picker(eps)
+	heavy := 0
+	for _, addr := range assign(pk, 1000) {
+		if addr == eps[0].Addr {
+			heavy++
+		}
+	}
+	// Its share of the ring is about 94%; 1 in 2 leaves room for hashing.
+	if heavy < 500 {
+		t.Fatalf("endpoint of weight 2^18 got %d of 1000 keys, the one of weight 1 the rest", heavy)
+	}
+}

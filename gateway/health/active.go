@@ -43,7 +43,8 @@ type Target interface {
 // defaults.
 type Active struct {
 	// Path is requested on each instance (default "/healthz"). It may carry
-	// a query ("/health?full=1").
+	// a query ("/health?full=1"). It is sent as written, so percent-encoding
+	// in it ("/health%2Fcheck") is kept, not escaped again.
 	Path string
 	// Interval is the time between the starts of two rounds of probes
 	// (default 5s).
@@ -156,8 +157,15 @@ func (a Active) Probe(ctx context.Context, base *url.URL) error {
 	}
 	u := *base
 	p, query, _ := strings.Cut(a.path(), "?")
-	u.Path = strings.TrimSuffix(u.Path, "/") + p
-	u.RawPath = ""
+	// Path is taken as already encoded, like a request target: joining the
+	// decoded forms would have u.String escape "%2F" again as "%252F".
+	raw := strings.TrimSuffix(u.EscapedPath(), "/") + p
+	if dec, err := url.PathUnescape(raw); err == nil {
+		u.Path, u.RawPath = dec, raw
+	} else {
+		// Not valid encoding ("/50%"): taken literally, escaped once.
+		u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/")+p, ""
+	}
 	u.RawQuery = query
 	target := u.String()
 

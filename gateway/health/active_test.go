@@ -119,6 +119,33 @@ func TestActiveProbeStatusAndPath(t *testing.T) {
 	}
 }
 
+// TestActiveProbeEscapedPath: a Path already percent-encoded was escaped
+// again ("/health%2Fcheck" went out as "/health%252Fcheck"), so the probe
+// hit a route that does not exist and healthy instances were marked down.
+func TestActiveProbeEscapedPath(t *testing.T) {
+	b := newBackend(t)
+	ctx := context.Background()
+	for _, c := range []struct{ base, path, want string }{
+		{"", "/health%2Fcheck", "/health%2Fcheck"},
+		{"", "/a%20b?x=%2F", "/a%20b?x=%2F"},
+		{"/svc%2Fone/", "ready", "/svc%2Fone/ready"},
+		{"", "/a b", "/a%20b"},       // not encoded: encoded once
+		{"", "/50%", "/50%25"},       // not valid encoding: taken literally
+		{"", "/healthz", "/healthz"}, // nothing to escape
+	} {
+		base, err := url.Parse(b.URL + c.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := (health.Active{Path: c.path}).Probe(ctx, base); err != nil {
+			t.Fatalf("base %q path %q: %v", c.base, c.path, err)
+		}
+		if got := b.lastRequest(); got != c.want {
+			t.Errorf("base %q path %q: requested %q, want %q", c.base, c.path, got, c.want)
+		}
+	}
+}
+
 func TestActiveProbeConnectRefused(t *testing.T) {
 	var a health.Active
 	err := a.Probe(context.Background(), &url.URL{Scheme: "http", Host: deadAddr(t)})

@@ -2,19 +2,25 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/gatescale/gatescale/gateway/discovery"
@@ -69,11 +75,7 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 		return fmt.Errorf("kube resolver: service %q is not name or namespace/name", service)
 	}
 	selector := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: name}).String()
-	factory := informers.NewSharedInformerFactoryWithOptions(r.client, r.resync,
-		informers.WithNamespace(ns),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
-	inf := factory.Discovery().V1().EndpointSlices()
-	lister := inf.Lister().EndpointSlices(ns)
+	api := r.client.DiscoveryV1().EndpointSlices(ns)
 
 	// Events only signal "something changed"; the set is recomputed from the
 	// lister, so a burst of events costs one delivery.
@@ -84,18 +86,112 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 		default:
 		}
 	}
-	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	// The informer retries failed lists and watches by itself and says
+	// nothing of them (a refused connection it retries without even calling
+	// its watch error handler); these carry the latest failure, and the news
+	// that a watch is running again, to the loop below, which reports them
+	// as the discovery package asks (an Update with Err and the last known
+	// set).
+	failed := make(chan error, 1)
+	watching := make(chan struct{}, 1)
+	var lastCall atomic.Pointer[error] // the last List or Watch call error
+	report := func(ctx context.Context, err error) {
+		if ctx.Err() != nil {
+			return // shutting down
+		}
+		for { // keep only the latest failure
+			select {
+			case failed <- err:
+				return
+			case <-failed:
+			}
+		}
+	}
+	call := func(ctx context.Context, err error) {
+		if err != nil {
+			lastCall.Store(&err)
+			report(ctx, err)
+		}
+	}
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			l, err := api.List(ctx, o)
+			call(ctx, err)
+			return l, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			w, err := api.Watch(ctx, o)
+			call(ctx, err)
+			if err == nil {
+				select {
+				case watching <- struct{}{}:
+				default:
+				}
+			}
+			return w, err
+		},
+	}
+	// As client-go's generated informers do: a client that cannot stream
+	// the initial list in a watch (a fake clientset) is listed instead.
+	inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, r.client), &discoveryv1.EndpointSlice{}, r.resync, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	// The handler also sees failures of a running watch stream. It replaces
+	// client-go's default, which logs through klog instead of r.logger.
+	if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, _ *cache.Reflector, err error) {
+		// Failed calls are reported already; the ends of a watch the
+		// informer resumes on its own (expired resource version, closed
+		// stream) are routine, not failures.
+		if c := lastCall.Load(); c != nil && errors.Is(err, *c) {
+			return
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			return
+		}
+		report(ctx, err)
+	}); err != nil {
+		return err
+	}
+	lister := discoverylisters.NewEndpointSliceLister(inf.GetIndexer()).EndpointSlices(ns)
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { signal() },
 		UpdateFunc: func(any, any) { signal() },
 		DeleteFunc: func(any) { signal() },
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.Informer().HasSynced) {
-		return nil // ctx ended
+	ctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); inf.RunWithContext(ctx) }()
+	defer func() { cancel(); <-stopped }()
+
+	key := ns + "/" + name
+	var stale error // the failure the current set is stale by, if any
+	fail := func(err error, last []discovery.Instance) {
+		if stale == nil {
+			r.logger.Warn("kube resolver: cannot list or watch EndpointSlices; keeping the last known instances", "service", key, "instances", len(last), "err", err)
+		}
+		stale = fmt.Errorf("kube: service %s: %w", key, err)
+		fn(discovery.Update{Instances: last, Err: stale})
+	}
+
+	// Until the first list succeeds there is no set to deliver, only
+	// failures (a forbidden or unreachable API server).
+	synced := make(chan struct{})
+	go func() {
+		if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+			close(synced)
+		}
+	}()
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-failed:
+			fail(err, nil)
+		case <-synced:
+			waiting = false
+		}
 	}
 	var last []discovery.Instance
 	first := true
@@ -105,12 +201,22 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 			fn(discovery.Update{Instances: last, Err: err})
 		} else if insts := r.instances(list); first || !equal(insts, last) {
 			last, first = insts, false
-			fn(discovery.Update{Instances: insts})
+			fn(discovery.Update{Instances: insts, Err: stale})
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+		case err := <-failed:
+			fail(err, last)
+		case <-watching:
+			if stale != nil {
+				// Following again: the set is current, say so even if it
+				// did not change.
+				stale = nil
+				r.logger.Info("kube resolver: watching EndpointSlices again", "service", key)
+				first = true
+			}
 		}
 	}
 }

@@ -1,0 +1,204 @@
+package kube_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/discovery/kube"
+)
+
+// updates collects every Update a Watch delivers, in order.
+type updates struct {
+	mu  sync.Mutex
+	all []discovery.Update
+}
+
+func (u *updates) fn(up discovery.Update) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.all = append(u.all, up)
+}
+
+// waitUpdate polls until an Update delivered after the first from updates
+// satisfies ok, and returns it.
+func (u *updates) waitUpdate(t *testing.T, from int, what string, ok func(discovery.Update) bool) (discovery.Update, int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		u.mu.Lock()
+		for i := from; i < len(u.all); i++ {
+			if ok(u.all[i]) {
+				up := u.all[i]
+				u.mu.Unlock()
+				return up, i + 1
+			}
+		}
+		n := len(u.all)
+		u.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no update with %s in %d deliveries", what, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestForbiddenReportsError: a gateway whose service account RBAC does not
+// let it list EndpointSlices used to wait forever, silently, for a first
+// set; the refusal is reported as an Update with Err, as the Consul
+// resolver reports an unreachable agent.
+func TestForbiddenReportsError(t *testing.T) {
+	c := startCluster(t, "forbidden")
+	// The "adapter" identity has no role bound in this package's cluster.
+	rc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfigs["adapter"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	col := &updates{}
+	done := make(chan error, 1)
+	go func() { done <- kube.NewResolver(client, kube.WithNamespace("forbidden")).Watch(ctx, "api", col.fn) }()
+	up, _ := col.waitUpdate(t, 0, "an error", func(u discovery.Update) bool { return u.Err != nil })
+	if !strings.Contains(up.Err.Error(), "forbidden") || !strings.Contains(up.Err.Error(), "forbidden/api") {
+		t.Errorf("Err = %v, want the API server's refusal naming the service", up.Err)
+	}
+	if len(up.Instances) != 0 {
+		t.Errorf("instances %v before any were known", up.Instances)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Watch returned %v after ctx ended, want nil", err)
+	}
+}
+
+// relay forwards TCP connections to an address until closed, so a test can
+// cut a client off a real API server and reconnect it on the same address.
+type relay struct {
+	to    string
+	addr  string
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+	wg    sync.WaitGroup
+}
+
+func newRelay(t *testing.T, to string) *relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{to: to, addr: ln.Addr().String(), conns: map[net.Conn]bool{}}
+	r.serve(ln)
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *relay) serve(ln net.Listener) {
+	r.mu.Lock()
+	r.ln = ln
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", r.to)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns[in], r.conns[out] = true, true
+			r.mu.Unlock()
+			r.wg.Add(2)
+			go func() { defer r.wg.Done(); _, _ = io.Copy(out, in); out.Close() }()
+			go func() { defer r.wg.Done(); _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+}
+
+// close stops listening and drops every relayed connection.
+func (r *relay) close() {
+	r.mu.Lock()
+	if r.ln != nil {
+		r.ln.Close()
+		r.ln = nil
+	}
+	for c := range r.conns {
+		c.Close()
+	}
+	clear(r.conns)
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+// reopen listens on the same address again.
+func (r *relay) reopen(t *testing.T) {
+	ln, err := net.Listen("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.serve(ln)
+}
+
+// TestUnreachableMarksStale: an API server the gateway loses after the
+// first set was never reported, so the set was never marked stale; now the
+// failure is an Update with Err and the last known instances, and the
+// next watch clears it with an Update without Err.
+func TestUnreachableMarksStale(t *testing.T) {
+	c := startCluster(t, "unreachable")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := c.Client.DiscoveryV1().EndpointSlices("unreachable").Create(ctx,
+		inNamespace("unreachable", slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"})), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rl := newRelay(t, strings.TrimPrefix(c.Server, "https://"))
+	rc := rest.CopyConfig(c.RESTConfig)
+	rc.Host = "https://" + rl.addr
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := &updates{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = kube.NewResolver(client, kube.WithNamespace("unreachable")).Watch(ctx, "api", col.fn)
+	}()
+	defer func() { cancel(); <-done }()
+	isSet := func(u discovery.Update) bool { return len(u.Instances) == 1 && u.Instances[0].Addr == "10.0.0.1:8080" }
+	_, next := col.waitUpdate(t, 0, "the instance", func(u discovery.Update) bool { return u.Err == nil && isSet(u) })
+
+	rl.close()
+	up, next := col.waitUpdate(t, next, "an error", func(u discovery.Update) bool { return u.Err != nil })
+	if !isSet(up) {
+		t.Errorf("stale update carries %v, want the last known instance", up.Instances)
+	}
+	if !strings.Contains(up.Err.Error(), "unreachable/api") {
+		t.Errorf("Err = %v, want one naming the service", up.Err)
+	}
+
+	rl.reopen(t)
+	up, _ = col.waitUpdate(t, next, "no error after reconnecting", func(u discovery.Update) bool { return u.Err == nil })
+	if !isSet(up) {
+		t.Errorf("after reconnecting: %v, want the instance", up.Instances)
+	}
+}
