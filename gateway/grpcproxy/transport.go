@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -177,7 +178,8 @@ func shallow(r *http.Request) *http.Request {
 
 // trailerBody copies the client's request trailers, which the server fills
 // in when the request body ends, to the upstream request before the
-// transport sends them after the body.
+// transport sends them after the body: only those declared on it (the
+// proxy's choice), since the HTTP/2 transport sends every key it finds.
 type trailerBody struct {
 	io.ReadCloser
 	in, out http.Header
@@ -186,8 +188,8 @@ type trailerBody struct {
 func (b *trailerBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
-		for k, v := range b.in {
-			b.out[k] = append([]string(nil), v...)
+		for k := range b.out {
+			b.out[k] = slices.Clone(b.in[k])
 		}
 	}
 	return n, err

@@ -24,7 +24,7 @@ type answerServer struct {
 
 func newAnswerServer(f *testing.F) *answerServer {
 	s := &answerServer{}
-	s.addr = rawServerF(f, func(c net.Conn) {
+	s.addr = rawServer(f, func(c net.Conn) {
 		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
 			return
 		}
@@ -40,33 +40,6 @@ func (s *answerServer) set(b []byte) {
 	s.mu.Lock()
 	s.data = b
 	s.mu.Unlock()
-}
-
-// rawServerF is rawServer for a fuzz target.
-func rawServerF(f *testing.F, serve func(c net.Conn)) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	f.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
 
 type fuzzAnswer struct {

@@ -196,7 +196,7 @@ func TestHTTP1Framing(t *testing.T) {
 // the connection closed when serve returns: an upstream that says on the
 // wire what no net/http server would. Listener and goroutines end with
 // the test.
-func rawServer(t *testing.T, serve func(c net.Conn)) string {
+func rawServer(t testing.TB, serve func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
