@@ -106,14 +106,7 @@ func TestReachesUpstream(t *testing.T) {
 		traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 		tracestate  = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
 	)
-	got := make(chan http.Header, 1)
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got <- r.Header.Clone()
-	}))
-	defer upstream.Close()
-	u, _ := url.Parse(upstream.URL)
-	gw := httptest.NewServer(Middleware(httputil.NewSingleHostReverseProxy(u)))
-	defer gw.Close()
+	gw, got := proxied(t)
 
 	for _, incoming := range []string{"", "client-id-1", "bad id"} {
 		req, _ := http.NewRequest("GET", gw.URL, nil)
@@ -208,14 +201,7 @@ func TestKeptInInfo(t *testing.T) {
 // differs from the one the gateway logged. Like authn.Forward with the
 // identity headers, the middleware drops every other spelling.
 func TestUnderscoreSpellingDropped(t *testing.T) {
-	got := make(chan http.Header, 1)
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got <- r.Header.Clone()
-	}))
-	defer upstream.Close()
-	u, _ := url.Parse(upstream.URL)
-	gw := httptest.NewServer(Middleware(httputil.NewSingleHostReverseProxy(u)))
-	defer gw.Close()
+	gw, got := proxied(t)
 
 	for _, incoming := range []string{"", "client-id-1", "bad id"} {
 		req, _ := http.NewRequest("GET", gw.URL, nil)
@@ -240,4 +226,19 @@ func TestUnderscoreSpellingDropped(t *testing.T) {
 			t.Errorf("incoming %q: upstream saw id %q, client got %q", incoming, h.Get(Header), id)
 		}
 	}
+}
+
+// proxied serves Middleware in front of a reverse proxy to an upstream
+// that sends each request's header to got.
+func proxied(t *testing.T) (gw *httptest.Server, got chan http.Header) {
+	t.Helper()
+	got = make(chan http.Header, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	t.Cleanup(upstream.Close)
+	u, _ := url.Parse(upstream.URL)
+	gw = httptest.NewServer(Middleware(httputil.NewSingleHostReverseProxy(u)))
+	t.Cleanup(gw.Close)
+	return gw, got
 }
