@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/kube"
@@ -85,60 +84,80 @@ func waitAddrs(t *testing.T, c *collector, want ...string) {
 }
 
 func TestResolverFollowsEndpointSlices(t *testing.T) {
-	client := fake.NewClientset(
+	c := startCluster(t, "follows")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slices := c.Client.DiscoveryV1().EndpointSlices("follows")
+	for _, s := range []*discoveryv1.EndpointSlice{
 		slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"}, ep{ip: "10.0.0.2", ready: ptr(true), pod: "api-2"}),
 		slice("api-b", "api", 8080, "http", ep{ip: "10.0.0.3", ready: ptr(false), pod: "api-3"}),
 		slice("other", "other", 9000, "http", ep{ip: "10.0.9.9"}),
-	)
-	r := kube.NewResolver(client, kube.WithNamespace("shop"), kube.WithPort("http"))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c := &collector{}
-	go func() { _ = r.Watch(ctx, "api", c.fn) }()
-
-	// Slices are merged; not-ready endpoints and other services are left out.
-	waitAddrs(t, c, "10.0.0.1:8080", "10.0.0.2:8080")
-	c.mu.Lock()
-	pod := c.last.Instances[0].Meta["pod"]
-	c.mu.Unlock()
-	if pod != "api-1" {
-		t.Errorf("pod meta = %q", pod)
-	}
-
-	// A pod starts terminating: it gets no new requests.
-	s := slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"}, ep{ip: "10.0.0.2", ready: ptr(false), terminate: ptr(true), pod: "api-2"})
-	if _, err := client.DiscoveryV1().EndpointSlices("shop").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitAddrs(t, c, "10.0.0.1:8080")
-
-	// The not-ready one becomes ready.
-	s = slice("api-b", "api", 8080, "http", ep{ip: "10.0.0.3", ready: ptr(true), pod: "api-3"})
-	if _, err := client.DiscoveryV1().EndpointSlices("shop").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitAddrs(t, c, "10.0.0.1:8080", "10.0.0.3:8080")
-
-	// All slices gone: an honest empty set.
-	for _, n := range []string{"api-a", "api-b"} {
-		if err := client.DiscoveryV1().EndpointSlices("shop").Delete(ctx, n, metav1.DeleteOptions{}); err != nil {
+	} {
+		if _, err := slices.Create(ctx, inNamespace("follows", s), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitAddrs(t, c)
+	r := kube.NewResolver(c.Client, kube.WithNamespace("follows"), kube.WithPort("http"))
+	col := &collector{}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Watch(ctx, "api", col.fn) }()
+	defer func() { cancel(); <-done }()
+
+	// Slices are merged; not-ready endpoints and other services are left out.
+	waitAddrs(t, col, "10.0.0.1:8080", "10.0.0.2:8080")
+	col.mu.Lock()
+	pod := col.last.Instances[0].Meta["pod"]
+	col.mu.Unlock()
+	if pod != "api-1" {
+		t.Errorf("pod meta = %q", pod)
+	}
+	update := func(s *discoveryv1.EndpointSlice) {
+		t.Helper()
+		cur, err := slices.Get(ctx, s.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Endpoints = s.Endpoints
+		if _, err := slices.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A pod starts terminating: it gets no new requests.
+	update(slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"}, ep{ip: "10.0.0.2", ready: ptr(false), terminate: ptr(true), pod: "api-2"}))
+	waitAddrs(t, col, "10.0.0.1:8080")
+
+	// The not-ready one becomes ready.
+	update(slice("api-b", "api", 8080, "http", ep{ip: "10.0.0.3", ready: ptr(true), pod: "api-3"}))
+	waitAddrs(t, col, "10.0.0.1:8080", "10.0.0.3:8080")
+
+	// All slices gone: an honest empty set.
+	for _, n := range []string{"api-a", "api-b"} {
+		if err := slices.Delete(ctx, n, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAddrs(t, col)
 }
 
 func TestResolverPortByNameAndNamespacedNames(t *testing.T) {
-	s := slice("web-a", "web", 8443, "https", ep{ip: "10.1.0.1"})
-	s.Namespace = "edge"
+	c := startCluster(t, "edge")
+	s := inNamespace("edge", slice("web-a", "web", 8443, "https", ep{ip: "10.1.0.1"}))
 	s.Ports = append(s.Ports, discoveryv1.EndpointPort{Name: ptr("metrics"), Port: ptr(int32(9090))})
-	client := fake.NewClientset(s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := &collector{}
-	go func() { _ = kube.NewResolver(client, kube.WithPort("metrics")).Watch(ctx, "edge/web", c.fn) }()
-	waitAddrs(t, c, "10.1.0.1:9090")
-	if err := kube.NewResolver(client).Watch(ctx, "/web", func(discovery.Update) {}); err == nil {
+	if _, err := c.Client.DiscoveryV1().EndpointSlices("edge").Create(ctx, s, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	col := &collector{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = kube.NewResolver(c.Client, kube.WithPort("metrics")).Watch(ctx, "edge/web", col.fn)
+	}()
+	defer func() { cancel(); <-done }()
+	waitAddrs(t, col, "10.1.0.1:9090")
+	if err := kube.NewResolver(c.Client).Watch(ctx, "/web", func(discovery.Update) {}); err == nil {
 		t.Error("a malformed service name was accepted")
 	}
 }
