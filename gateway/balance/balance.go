@@ -2,6 +2,7 @@ package balance
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -81,7 +82,8 @@ type empty struct{}
 
 func (empty) Pick(*http.Request) *Endpoint { return nil }
 
-// RoundRobin sends requests to each endpoint in turn.
+// RoundRobin sends requests to each endpoint in turn, starting at a random
+// one.
 type RoundRobin struct{}
 
 // Name implements Policy.
@@ -92,7 +94,18 @@ func (RoundRobin) Picker(eps []*Endpoint) Picker {
 	if len(eps) == 0 {
 		return empty{}
 	}
-	return &rrPicker{eps: eps}
+	return newRRPicker(eps)
+}
+
+// newRRPicker starts the turn at a random endpoint. The upstream builds a new
+// Picker on every change of the set, and a turn that always began at the
+// first endpoint would send it the first request after every change — on
+// every gateway replica that saw the change at once, as Envoy found before
+// it started its round robin at a random index.
+func newRRPicker(eps []*Endpoint) *rrPicker {
+	p := &rrPicker{eps: eps}
+	p.next.Store(rand.Uint64N(uint64(len(eps))))
+	return p
 }
 
 type rrPicker struct {

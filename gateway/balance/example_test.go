@@ -14,14 +14,13 @@ func ExampleRoundRobin() {
 		balance.NewEndpoint(discovery.Instance{Addr: "10.0.0.1:8080"}),
 		balance.NewEndpoint(discovery.Instance{Addr: "10.0.0.2:8080"}),
 	})
-	for range 4 {
-		fmt.Println(pk.Pick(nil).Addr)
-	}
-	// Output:
-	// 10.0.0.1:8080
-	// 10.0.0.2:8080
-	// 10.0.0.1:8080
-	// 10.0.0.2:8080
+	// The turn starts at a random endpoint, so that gateways rebuilding
+	// their pickers at the same moment do not all begin with the first one;
+	// from there each endpoint has its turn.
+	first := pk.Pick(nil)
+	second := pk.Pick(nil)
+	fmt.Println(first != second, pk.Pick(nil) == first, pk.Pick(nil) == second)
+	// Output: true true true
 }
 
 func ExampleWeighted() {
@@ -29,12 +28,14 @@ func ExampleWeighted() {
 		balance.NewEndpoint(discovery.Instance{ID: "big", Addr: "10.0.0.1:8080", Weight: 3}),
 		balance.NewEndpoint(discovery.Instance{ID: "small", Addr: "10.0.0.2:8080", Weight: 1}),
 	})
-	// One cycle: the small instance is placed between the big one's picks.
+	// The cycle is big big small big, entered at a random place: any four
+	// picks in a row give each instance its weight.
+	picks := map[string]int{}
 	for range 4 {
-		fmt.Print(pk.Pick(nil).ID, " ")
+		picks[pk.Pick(nil).ID]++
 	}
-	fmt.Println()
-	// Output: big big small big
+	fmt.Println("big", picks["big"], "small", picks["small"])
+	// Output: big 3 small 1
 }
 
 func ExampleP2C() {

@@ -3,6 +3,7 @@ package balance
 import (
 	"cmp"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -128,6 +129,7 @@ func (h Hash) Picker(eps []*Endpoint) Picker {
 		replicas = DefaultHashReplicas
 	}
 	p := &hashPicker{eps: eps, key: h.Key, loadFactor: lf}
+	p.rr.Store(rand.Uint64N(uint64(len(eps)))) // key-less requests: as newRRPicker says why
 	p.buildRing(min(replicas, maxRingPoints))
 	if len(eps) > stackSeenEndpoints {
 		words := (len(eps) + 63) / 64

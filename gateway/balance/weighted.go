@@ -3,6 +3,7 @@ package balance
 import (
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -24,7 +25,8 @@ const maxWeight = math.MaxInt32
 // interleaved rather than bunched: with weights 3 and 1 the cycle is
 // a a b a, not a a a b. Up to 4096 slots per cycle the order is nginx's
 // smooth weighted round robin, precomputed in Picker; above that it is an
-// equally exact low-discrepancy order that needs no per-slot memory.
+// equally exact low-discrepancy order that needs no per-slot memory. Each
+// Picker starts at a random place in the cycle.
 type Weighted struct{}
 
 // Name implements Policy.
@@ -47,10 +49,12 @@ func (Weighted) Picker(eps []*Endpoint) Picker {
 		total += weights[i]
 	}
 	if total == uint64(len(eps)) { // all weights equal: plain round robin is the same order
-		return &rrPicker{eps: eps}
+		return newRRPicker(eps)
 	}
 	if total <= maxScheduleSlots {
-		return &schedulePicker{eps: eps, schedule: smoothSchedule(weights, total)}
+		p := &schedulePicker{eps: eps, schedule: smoothSchedule(weights, total)}
+		p.next.Store(rand.Uint64N(total)) // a random place in the cycle, as newRRPicker says why
+		return p
 	}
 	return newWeylPicker(eps, weights, total)
 }
@@ -122,7 +126,9 @@ func newWeylPicker(eps []*Endpoint, weights []uint64, total uint64) *weylPicker 
 	for gcd(stride, total) != 1 {
 		stride++
 	}
-	return &weylPicker{eps: eps, ends: ends, total: total, stride: stride}
+	p := &weylPicker{eps: eps, ends: ends, total: total, stride: stride}
+	p.next.Store(rand.Uint64N(total)) // a random place in the cycle, as newRRPicker says why
+	return p
 }
 
 func (p *weylPicker) Pick(*http.Request) *Endpoint {
