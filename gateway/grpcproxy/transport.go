@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -139,7 +138,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				out.Trailer[k] = nil // declared now, sent after the body
 			}
 		}
-		out.Body = &trailerBody{ReadCloser: out.Body, in: in, out: out.Trailer}
+		out.Body = proxy.TrailerBody(out.Body, in, out.Trailer)
 	}
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
@@ -174,25 +173,6 @@ func shallow(r *http.Request) *http.Request {
 	r2 := new(http.Request)
 	*r2 = *r
 	return r2
-}
-
-// trailerBody copies the client's request trailers, which the server fills
-// in when the request body ends, to the upstream request before the
-// transport sends them after the body: only those declared on it (the
-// proxy's choice), since the HTTP/2 transport sends every key it finds.
-type trailerBody struct {
-	io.ReadCloser
-	in, out http.Header
-}
-
-func (b *trailerBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF {
-		for k := range b.out {
-			b.out[k] = slices.Clone(b.in[k])
-		}
-	}
-	return n, err
 }
 
 // Reasons recorded in request.Info (the access log's error) when a stream

@@ -174,3 +174,19 @@ func ExampleNewBudget() {
 	// true true false
 	// true true true false
 }
+
+func ExampleTrailerBody() {
+	// A client's request whose trailers the server fills in when its body
+	// ends; only X-Checksum may go upstream.
+	in := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("payload"))
+	in.Trailer = http.Header{"X-Checksum": nil, "X-Forwarded-For": nil}
+	out, _ := http.NewRequest(http.MethodPost, "http://upstream.example/", nil)
+	out.Trailer = http.Header{"X-Checksum": nil} // declared, sent after the body
+	out.Body = proxy.TrailerBody(in.Body, in.Trailer, out.Trailer)
+
+	in.Trailer.Set("X-Checksum", "c0ffee") // what the server does at the body's end
+	in.Trailer.Set("X-Forwarded-For", "203.0.113.9")
+	body, _ := io.ReadAll(out.Body) // what the transport does before sending trailers
+	fmt.Println(string(body), out.Trailer)
+	// Output: payload map[X-Checksum:[c0ffee]]
+}

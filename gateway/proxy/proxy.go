@@ -405,12 +405,20 @@ func forwardTrailer(r, out *http.Request) {
 		return
 	}
 	out.Trailer = keep
-	out.Body = &trailerBody{ReadCloser: out.Body, in: r.Trailer, out: keep}
+	out.Body = TrailerBody(out.Body, r.Trailer, keep)
 }
 
-// trailerBody copies the kept trailers' values from the client's request
-// into the upstream request's when the client's body ends, before the
-// transport writes them.
+// TrailerBody returns body that, when it ends, fills in the values of the
+// trailers declared in to (its keys) from those in from. A server fills in
+// a request's trailers only once its body is read to the end, so an
+// outgoing request that forwards some of them declares them (to, as its
+// Trailer) and reads its body through TrailerBody: the transport sends the
+// trailers after the body, by then complete. Only to's keys are filled:
+// HTTP/2 transports send every key of Request.Trailer, declared or not.
+func TrailerBody(body io.ReadCloser, from, to http.Header) io.ReadCloser {
+	return &trailerBody{ReadCloser: body, in: from, out: to}
+}
+
 type trailerBody struct {
 	io.ReadCloser
 	in, out http.Header
