@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatescale/gatescale/internal/consultest"
+	"github.com/gatescale/gatescale/internal/tcprelay"
 )
 
 type lockedBuffer struct {
@@ -203,65 +203,16 @@ func registerAndLeave(t *testing.T, agent *consultest.Agent, service string, sta
 // until the gateway has failed once.
 func TestSelfRegistrationRetries(t *testing.T) {
 	agent := consultest.Start(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var open atomic.Bool
-	refused := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn // closed at the end: the Consul client keeps its connections
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			if !open.Load() {
-				c.Close()
-				select {
-				case refused <- struct{}{}:
-				default:
-				}
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				up, err := net.Dial("tcp", agent.Addr)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go func() { io.Copy(up, c); up.Close() }()
-				io.Copy(c, up)
-			}()
-		}
-	}()
-	t.Setenv("CONSUL_HTTP_ADDR", ln.Addr().String())
+	relay := tcprelay.Start(t, agent.Addr)
+	relay.Cut()
+	t.Setenv("CONSUL_HTTP_ADDR", relay.Addr)
 	registerAndLeave(t, agent, "late-agent", func() {
 		select {
-		case <-refused:
+		case <-relay.Refused():
 		case <-time.After(20 * time.Second):
 			t.Fatal("the gateway never tried to register")
 		}
-		open.Store(true)
+		relay.Restore()
 	})
 }
 

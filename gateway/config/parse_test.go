@@ -14,3 +14,14 @@ func TestFalseIsNotUnset(t *testing.T) {
 		t.Errorf("passing_only = %v, want false", p)
 	}
 }
+
+// TestConsulStaleParsed: the key reaches the upstream's Consul query.
+func TestConsulStaleParsed(t *testing.T) {
+	l, err := Parse("f.yaml", []byte("upstreams:\n  u: {discovery: consul, consul: {stale: true}}\nroutes: [{name: r, path: /, upstream: u}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.File.Upstreams["u"].Consul.Stale {
+		t.Error("stale = false, want true")
+	}
+}

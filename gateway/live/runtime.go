@@ -346,7 +346,7 @@ func (s *buildState) upstream(name string, u spec.Upstream) (gateway.UpstreamSpe
 				dc = q.Datacenter
 			}
 			opts = append(opts, consul.WithTags(q.Tags...), consul.WithNamespace(q.Namespace),
-				consul.WithPartition(q.Partition), consul.WithFilter(q.Filter))
+				consul.WithPartition(q.Partition), consul.WithFilter(q.Filter), consul.WithStale(q.Stale))
 			if q.PassingOnly != nil {
 				opts = append(opts, consul.WithPassingOnly(*q.PassingOnly))
 			}

@@ -298,6 +298,10 @@ type ConsulQuery struct {
 	// PassingOnly (default true) uses passing instances only; false admits
 	// warning instances too. Critical ones are never used.
 	PassingOnly *bool `yaml:"passing_only,omitempty" json:"passing_only,omitempty"`
+	// Stale lets any Consul server answer, not only the leader (Consul's
+	// stale consistency mode): reads spread over the servers and go on
+	// while there is no leader, slightly behind it.
+	Stale bool `yaml:"stale,omitempty" json:"stale,omitempty"`
 }
 
 // KubernetesQuery selects which EndpointSlices of a Service are used.

@@ -7,7 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +22,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/internal/consultest"
+	"github.com/gatescale/gatescale/internal/tcprelay"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -293,5 +298,110 @@ func TestRestartGraceKeepsInstances(t *testing.T) {
 	want := []string{"1/false", "1/true", "0/false"}
 	if fmt.Sprint(seq) != fmt.Sprint(want) {
 		t.Fatalf("deliveries %v, want %v", seq, want)
+	}
+}
+
+// TestOutageWithoutRestartTrustsEmptyAnswer: the gateway loses its
+// connection to a Consul that keeps running (a network blip, a proxy
+// restarting), and while it is cut off the service's last instance is
+// deregistered. Consul's answer afterwards is empty and its index has gone
+// on rising: that is the truth, not a restarted agent's catalog still being
+// rebuilt. The restart grace used to follow any error, so the resolver kept
+// sending requests to the gone instance for the whole grace.
+func TestOutageWithoutRestartTrustsEmptyAnswer(t *testing.T) {
+	agent := consultest.Start(t)
+	relay := tcprelay.Start(t, agent.Addr)
+	client, err := consul.NewClient(relay.Addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := register(t, agent.Client, consul.Registration{Name: "blip", Address: "127.0.0.1", Port: 9101})
+	r := consul.NewResolver(client, consul.WithBackoff(10*time.Millisecond, 50*time.Millisecond),
+		consul.WithRestartGrace(time.Hour), consul.WithLogger(quiet))
+	var (
+		mu  sync.Mutex
+		seq []string // distinct states in order: instances/stale
+		why []string // the errors delivered
+	)
+	state := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(seq) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Watch(ctx, "blip", func(u discovery.Update) {
+			mu.Lock()
+			defer mu.Unlock()
+			s := fmt.Sprintf("%d/%t", len(u.Instances), u.Err != nil)
+			if len(seq) == 0 || seq[len(seq)-1] != s {
+				seq = append(seq, s)
+			}
+			if u.Err != nil {
+				why = append(why, u.Err.Error())
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+
+	until(t, 10*time.Second, "the instance", func() bool { return fmt.Sprint(state()) == "[1/false]" })
+	relay.Cut()
+	until(t, 10*time.Second, "the outage seen", func() bool { return len(state()) == 2 })
+	if err := reg.Deregister(context.Background()); err != nil { // straight to the agent
+		t.Fatal(err)
+	}
+	relay.Restore()
+	until(t, 20*time.Second, "the empty set once Consul answers again", func() bool { return len(state()) == 3 })
+	if got := fmt.Sprint(state()); got != "[1/false 1/true 0/false]" {
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("deliveries %s, want [1/false 1/true 0/false]; errors: %q", got, why)
+	}
+}
+
+// TestStaleReads: with WithStale the resolver's queries ask for Consul's
+// stale consistency mode (any server may answer), without it they do not;
+// both resolve the service from a real agent. A reverse proxy in front of
+// the agent records the queries as Consul receives them.
+func TestStaleReads(t *testing.T) {
+	agent := consultest.Start(t)
+	register(t, agent.Client, consul.Registration{Name: "reads", Address: "127.0.0.1", Port: 9201})
+	var mu sync.Mutex
+	queries := map[string][]string{} // by the resolver's name, from its token
+	target := &url.URL{Scheme: "http", Host: agent.Addr}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/health/service/") {
+			mu.Lock()
+			name := r.Header.Get("X-Consul-Token")
+			queries[name] = append(queries[name], r.URL.RawQuery)
+			mu.Unlock()
+		}
+		r.Header.Del("X-Consul-Token") // the dev agent has no ACLs
+		rp.ServeHTTP(w, r)
+	}))
+	// After the watches' cleanups (registered later, run first): Close waits
+	// for their blocking queries, which end only when the watches do.
+	t.Cleanup(front.Close)
+	for _, stale := range []bool{true, false} {
+		name := fmt.Sprintf("stale-%t", stale)
+		client, err := consul.NewClient(front.Listener.Addr().String(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := watch(t, consul.NewResolver(client, consul.WithStale(stale), consul.WithLogger(quiet)), "reads")
+		until(t, 10*time.Second, name+": the instance", func() bool { return len(w.get().Instances) == 1 })
+		mu.Lock()
+		for _, q := range queries[name] {
+			v, err := url.ParseQuery(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, has := v["stale"]; has != stale {
+				t.Errorf("%s: query %q, want stale in it: %t", name, q, stale)
+			}
+		}
+		if len(queries[name]) == 0 {
+			t.Errorf("%s: no query reached Consul", name)
+		}
+		mu.Unlock()
 	}
 }

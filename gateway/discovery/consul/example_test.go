@@ -19,8 +19,9 @@ func ExampleNewResolver() {
 	}
 	cfg := gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{
-			Name:     "users",
-			Resolver: consul.NewResolver(client, consul.WithTags("v1"), consul.WithFilter(`Service.Meta.region == "eu"`)),
+			Name: "users",
+			Resolver: consul.NewResolver(client, consul.WithTags("v1"), consul.WithFilter(`Service.Meta.region == "eu"`),
+				consul.WithStale(true)), // any server answers: reads spread, and go on without a leader
 		}},
 		Routes: []route.Route{{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users"}}},
 	}

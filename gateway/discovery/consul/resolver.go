@@ -24,6 +24,7 @@ type Resolver struct {
 	partition    string
 	filter       string
 	passingOnly  bool
+	stale        bool
 	wait         time.Duration
 	minBackoff   time.Duration
 	maxBackoff   time.Duration
@@ -53,6 +54,14 @@ func WithFilter(expr string) Option { return func(r *Resolver) { r.filter = expr
 // WithPassingOnly chooses between passing instances only (the default) and
 // passing plus warning ones; critical instances are never used.
 func WithPassingOnly(v bool) Option { return func(r *Resolver) { r.passingOnly = v } }
+
+// WithStale lets any Consul server answer, not only the leader (Consul's
+// stale consistency mode, off by default): discovery reads then spread over
+// the servers instead of all landing on the leader, and keep being answered
+// while the cluster elects a new one, at the price of answers that may lag
+// the leader by a little (usually well under a second). Consul recommends it
+// for service discovery in large clusters.
+func WithStale(v bool) Option { return func(r *Resolver) { r.stale = v } }
 
 // WithWaitTime sets the longest wait of one blocking query (default 5m;
 // Consul caps it at 10m).
@@ -92,8 +101,8 @@ func (r *Resolver) Equal(other discovery.Resolver) bool {
 }
 
 func (r *Resolver) settings() string {
-	return fmt.Sprintf("%q|%s|%s|%s|%q|%t|%v|%v|%v|%v", r.tags, r.datacenter, r.namespace, r.partition,
-		r.filter, r.passingOnly, r.wait, r.minBackoff, r.maxBackoff, r.restartGrace)
+	return fmt.Sprintf("%q|%s|%s|%s|%q|%t|%t|%v|%v|%v|%v", r.tags, r.datacenter, r.namespace, r.partition,
+		r.filter, r.passingOnly, r.stale, r.wait, r.minBackoff, r.maxBackoff, r.restartGrace)
 }
 
 // NewClient returns a Consul client configured the standard way:
@@ -115,6 +124,7 @@ func NewClient(addr, token string) (*api.Client, error) {
 func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.Update)) error {
 	var (
 		index     uint64
+		seen      uint64 // the highest index answered: a lower one means Consul lost its state
 		last      []discovery.Instance
 		delivered bool
 		failures  int
@@ -130,6 +140,7 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 		q := (&api.QueryOptions{
 			WaitIndex: index, WaitTime: wait, Datacenter: r.datacenter,
 			Namespace: r.namespace, Partition: r.partition, Filter: r.filter,
+			AllowStale: r.stale,
 		}).WithContext(ctx)
 		entries, meta, err := r.client.Health().ServiceMultipleTags(service, r.tags, r.passingOnly, q)
 		if err != nil {
@@ -147,24 +158,23 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 			}
 			continue
 		}
-		recovered := failures > 0
 		failures = 0
 		switch {
-		case meta.LastIndex < index || recovered:
-			// Consul restarted (or its raft log was reset): a non-persistent
-			// agent comes back empty and services re-register over the next
-			// seconds, so an empty answer is not trusted yet.
-			if meta.LastIndex < index {
-				index = 0
-			} else {
-				index = meta.LastIndex
-			}
+		case meta.LastIndex < seen:
+			// Consul restarted without its state (or its raft log was
+			// reset): a non-persistent agent comes back empty and services
+			// re-register over the next seconds, so an empty answer is not
+			// trusted yet. An error alone (a dropped connection, a timeout)
+			// is no such sign: Consul answers from the state it kept, whose
+			// index is not lower, and an empty set it gives is the truth.
+			index, seen = meta.LastIndex, meta.LastIndex
 			holdUntil = time.Now().Add(r.restartGrace)
 		case meta.LastIndex == 0:
 			index = 1 // never block on index 0 forever: Consul's advice
 		default:
 			index = meta.LastIndex
 		}
+		seen = max(seen, meta.LastIndex)
 		insts := r.instances(entries)
 		if len(insts) == 0 && len(last) > 0 && time.Now().Before(holdUntil) {
 			fn(discovery.Update{Instances: last, Err: fmt.Errorf("consul: service %s: empty answer right after a Consul restart; keeping %d known instances for up to %v", service, len(last), r.restartGrace)})
