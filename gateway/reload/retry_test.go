@@ -174,3 +174,33 @@ func TestRetryableMarksTheErrorItWraps(t *testing.T) {
 		t.Errorf("Retryable(%v) = %v", inner, err)
 	}
 }
+
+// A failure to read the source (a file missing mid-replace, a store
+// unreachable) says nothing of the content being retried: the retries go
+// on, and it applies once what it needs is there.
+func TestLoopRetryOutlivesReadError(t *testing.T) {
+	f := newFixture(t, 0, "one")
+	trigger := make(chan struct{})
+	f.file.Trigger = trigger
+	f.run()
+	key := filepath.Join(t.TempDir(), "key.pem")
+	content := "needs " + key
+	f.write(content)
+	trigger <- struct{}{}
+	f.waitFor("a retry", func() bool { r := f.loop.Status().Retry; return r != nil && r.Retries >= 1 })
+	if err := os.Remove(f.path); err != nil {
+		t.Fatal(err)
+	}
+	trigger <- struct{}{}
+	// The log, not the status: a retry may replace the error there first.
+	f.waitFor("the read error", func() bool { return strings.Contains(f.logs.String(), "c.yaml: no such file") })
+	before := f.loop.Status().Retry
+	if before == nil || before.Revision != reload.Revision([]byte(content)) {
+		t.Fatalf("the retry ended with a read error: %+v", f.loop.Status())
+	}
+	f.waitFor("a retry after the read error", func() bool { r := f.loop.Status().Retry; return r != nil && r.Retries > before.Retries })
+	if err := os.WriteFile(key, []byte("k"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the content applied", func() bool { return f.loop.Status().Revision == reload.Revision([]byte(content)) })
+}
