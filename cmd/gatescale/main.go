@@ -213,6 +213,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 	// ones are compared with it for the settings only a restart applies.
 	var loaded *config.Loaded
 	var tlsConfig *tls.Config
+	// A parsed file that fails to build, or whose files cannot be opened,
+	// lacks something outside it (a key file, an environment variable, a
+	// log directory): reload.Retryable, so the loop applies it again on its
+	// own. What Parse or the gateway refuses waits for a new file.
 	apply := func(ctx context.Context, data []byte) (reload.Result, error) {
 		l, err := config.Parse(*path, data)
 		if err != nil {
@@ -220,17 +224,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 		}
 		if loaded == nil {
 			if tlsConfig, err = l.TLSConfig(); err != nil {
-				return reload.Result{}, err
+				return reload.Result{}, reload.Retryable(err)
 			}
 		}
 		access, err := prepareAccessLog(l, accessLog, accessFormat, stderr)
 		if err != nil {
-			return reload.Result{}, err
+			return reload.Result{}, reload.Retryable(err)
 		}
-		if err := l.Apply(ctx, gw, rt); err != nil {
+		built, err := l.Build(rt)
+		if err != nil {
 			access.Discard()
-			return reload.Result{}, err
+			return reload.Result{}, reload.Retryable(err)
 		}
+		if err := gw.Apply(ctx, built.Gateway); err != nil {
+			built.Discard()
+			access.Discard()
+			return reload.Result{}, l.Locate(err)
+		}
+		built.Commit()
 		access.Commit()
 		if loaded == nil {
 			loaded = l

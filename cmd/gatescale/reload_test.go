@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatescale/gatescale/gateway/reload"
 )
@@ -94,4 +99,96 @@ func logged(t *testing.T, logs, msg, key string) string {
 	}
 	t.Fatalf("no log line %q with %s:\n%s", msg, key, logs)
 	return ""
+}
+
+// A revision refused because a file it names is not there yet (a secret
+// mounted after the configuration) is applied on its own once the file
+// appears: no SIGHUP, no new write of the configuration file. The refusal
+// is logged once, not at every attempt.
+func TestRefusedBuildRetriedUntilFileAppears(t *testing.T) {
+	a := backend(t, "a")
+	dir := t.TempDir()
+	path, secret := filepath.Join(dir, "gatescale.yaml"), filepath.Join(dir, "hs256.secret")
+	write := func(name, s string) {
+		t.Helper()
+		if err := os.WriteFile(name+".tmp", []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(name+".tmp", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: [" + a + "]\n"
+	first := base + "routes:\n  - {name: a, path_prefix: /a, upstream: a}\n"
+	write(path, first)
+
+	var logs lockedBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
+	}()
+	var url string
+	select {
+	case addr := <-addrc:
+		url = "http://" + addr.String()
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+	}
+	admin := "http://" + logged(t, logs.String(), "admin listening", "addr")
+	status := func() reload.Status {
+		t.Helper()
+		code, body := get(admin + "/config")
+		var s reload.Status
+		if err := json.Unmarshal([]byte(body), &s); code != 200 || err != nil {
+			t.Fatalf("GET /config = %d %q: %v", code, body, err)
+		}
+		return s
+	}
+
+	next := base + "auth:\n  jwt:\n    idp: {issuer: https://idp.test, audiences: [shop], algorithms: [HS256], secret_file: " + secret + "}\n" +
+		"routes:\n  - {name: a, path_prefix: /a, upstream: a}\n  - {name: b, path_prefix: /b, upstream: a, auth: {methods: [jwt]}}\n"
+	write(path, next)
+	waitUntil(t, "the refusal of the revision naming the missing secret", func() bool {
+		s := status()
+		return s.RefusedRevision == reload.Revision([]byte(next)) && strings.Contains(s.LastError, "auth.jwt.idp.secret_file")
+	})
+	if code, _ := get(url + "/b/x"); code != http.StatusNotFound {
+		t.Fatalf("GET /b/x = %d before the revision applied, want 404", code)
+	}
+
+	key := "0123456789abcdef0123456789abcdef"
+	write(secret, key+"\n")
+	waitUntil(t, "the revision applied once the secret is there", func() bool { return status().Revision == reload.Revision([]byte(next)) })
+	if s := status(); s.LastError != "" || s.RefusedRevision != "" {
+		t.Errorf("status after the retry applied: %+v", s)
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "https://idp.test", "aud": "shop", "sub": "alice",
+		"exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", url+"/b/x", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "a /b/x" {
+		t.Errorf("GET /b/x with a token signed by the secret = %d %q", resp.StatusCode, body)
+	}
+	if code, _ := get(url + "/b/x"); code != http.StatusUnauthorized {
+		t.Errorf("GET /b/x without a token = %d, want 401", code)
+	}
+	if n := strings.Count(logs.String(), "configuration refused"); n != 1 {
+		t.Errorf("the refusal was logged %d times, want once:\n%s", n, logs.String())
+	}
+
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
 }

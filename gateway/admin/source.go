@@ -68,7 +68,10 @@ func Decode(data []byte) (State, error) {
 
 // Apply returns the reload.ApplyFunc of a replica: decode, live.Validate
 // (the file's validation), build with rt, gw.Apply, then Commit (or
-// Discard on refusal). opts are passed to live.Validate.
+// Discard on refusal). opts are passed to live.Validate. A build that
+// fails is reload.Retryable: valid state fails to build only for want of
+// something outside it on this replica (a key file, an environment
+// variable), which may come without a new write.
 func Apply(gw *gateway.Gateway, rt *live.Runtime, opts ...spec.Option) reload.ApplyFunc {
 	return func(ctx context.Context, data []byte) (reload.Result, error) {
 		st, err := Decode(data)
@@ -80,7 +83,7 @@ func Apply(gw *gateway.Gateway, rt *live.Runtime, opts ...spec.Option) reload.Ap
 		}
 		built, err := rt.Build(&st.Config)
 		if err != nil {
-			return reload.Result{}, err
+			return reload.Result{}, reload.Retryable(err)
 		}
 		if err := gw.Apply(ctx, built.Gateway); err != nil {
 			built.Discard()

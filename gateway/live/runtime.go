@@ -227,7 +227,8 @@ func (rt *Runtime) forgetRoute(name string) {
 // Build makes c live. c must be valid (Validate); problems found only now
 // (an unreadable key file, an empty secret variable, no Kubernetes
 // configuration) are *spec.FieldError at the field that names them, all at
-// once. On error nothing new stays open.
+// once: they lie outside c, so the same c may build later (the reload loops
+// retry it, see reload.Retryable). On error nothing new stays open.
 func (rt *Runtime) Build(c *spec.Config) (*Built, error) { return rt.build(c, true) }
 
 // Check does what Build does without starting anything (no JWKS fetch, no

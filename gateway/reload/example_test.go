@@ -3,6 +3,7 @@ package reload_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -41,6 +42,44 @@ func ExampleNewLoop() {
 	// go loop.Run(ctx) follows the file until ctx ends.
 	fmt.Println(greeting, loop.Status().Revision == reload.Revision([]byte("greeting: hello\n")))
 	// Output: hello true
+}
+
+// Content that cannot apply for want of something outside it (a key file
+// not there yet) is marked Retryable: the Loop applies it again on its
+// own, Retry.First after the refusal and then twice as long each time up
+// to Retry.Max, until it applies or newer content arrives. Content that is
+// itself wrong is returned unmarked and waits for new content.
+func ExampleRetryable() {
+	dir, _ := os.MkdirTemp("", "reload")
+	defer os.RemoveAll(dir)
+	key := filepath.Join(dir, "key.pem")
+	apply := func(_ context.Context, data []byte) (reload.Result, error) {
+		if _, err := os.ReadFile(key); err != nil {
+			return reload.Result{}, reload.Retryable(fmt.Errorf("key_file: %w", err))
+		}
+		return reload.Result{}, nil
+	}
+	loop := reload.NewLoop(staticSource("key_file: key.pem\n"), apply, reload.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		Retry:  reload.Backoff{First: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+	})
+	err := loop.Load(context.Background())
+	fmt.Println(errors.Is(err, os.ErrNotExist), loop.Status().Retry != nil)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); loop.Run(ctx) }()
+	_ = os.WriteFile(key, []byte("-----BEGIN PUBLIC KEY-----\n"), 0o600)
+	for deadline := time.Now().Add(10 * time.Second); loop.Status().Revision == "" && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	s := loop.Status()
+	fmt.Println(s.Revision != "", s.LastError == "", s.Retry == nil)
+	// Output:
+	// true true
+	// true true true
 }
 
 // A File is polled every Every and reloaded at once on SIGHUP or on a

@@ -11,7 +11,10 @@ import (
 )
 
 // ApplyFunc applies one revision of the configuration. On error nothing
-// may have changed: the Loop keeps reporting the revision in force.
+// may have changed: the Loop keeps reporting the revision in force. An
+// error marked Retryable (applying needed something outside the content
+// that is not there yet) makes the Loop apply the same content again on
+// its own; any other refusal waits for new content.
 type ApplyFunc func(ctx context.Context, data []byte) (Result, error)
 
 // Result is what an ApplyFunc tells the Loop about an applied revision.
@@ -49,6 +52,19 @@ type Status struct {
 	RestartRequired []string `json:"restart_required"`
 	// Warnings are the warnings of the revision in force (see Result).
 	Warnings []string `json:"warnings"`
+	// Retry is set while a refused revision is applied again on its own
+	// (its error was Retryable).
+	Retry *RetryStatus `json:"retry,omitempty"`
+}
+
+// RetryStatus says how a refused revision is being retried.
+type RetryStatus struct {
+	// Revision is the revision retried: the latest content read.
+	Revision string `json:"revision"`
+	// Retries is how many retries were made so far, all refused.
+	Retries int `json:"retries"`
+	// NextAt is when the next one is due (while Run runs).
+	NextAt time.Time `json:"next_at"`
 }
 
 // Options configure a Loop.
@@ -58,6 +74,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, get the outcome of each load and reload.
 	Metrics *Metrics
+	// Retry is the schedule of the retries of content refused with a
+	// Retryable error (default 1s doubling up to 1 min).
+	Retry Backoff
 }
 
 // Loop applies the revisions a Source delivers. Load it once at start-up,
@@ -67,16 +86,33 @@ type Loop struct {
 	apply   ApplyFunc
 	logger  *slog.Logger
 	metrics *Metrics
+	backoff Backoff
+
+	// applying is held across each apply and what it decides: the
+	// source's updates and the retries take turns.
+	applying sync.Mutex
+	// rescheduled wakes Run's retry timer when the retry changed.
+	rescheduled chan struct{}
 
 	mu      sync.Mutex
 	status  Status
 	applied [32]byte // content hash in force
 	refused [32]byte // content hash last refused, to log it once
+	retry   *retry   // the refused content retried, if any
+}
+
+// retry is refused content that is applied again on its own.
+type retry struct {
+	data    []byte
+	retries int       // made so far, all refused
+	due     time.Time // of the next one
+	err     string    // the error last logged: a retry logs only a change
 }
 
 // NewLoop returns a Loop that applies src's content with apply.
 func NewLoop(src Source, apply ApplyFunc, opts Options) *Loop {
-	l := &Loop{src: src, apply: apply, logger: opts.Logger, metrics: opts.Metrics}
+	l := &Loop{src: src, apply: apply, logger: opts.Logger, metrics: opts.Metrics,
+		backoff: opts.Retry.withDefaults(), rescheduled: make(chan struct{}, 1)}
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
@@ -85,25 +121,37 @@ func NewLoop(src Source, apply ApplyFunc, opts Options) *Loop {
 }
 
 // Load reads the source and applies it: the start-up load, whose error a
-// program usually stops on. It is not counted as a reload.
+// program usually stops on. It is not counted as a reload. Content refused
+// with a Retryable error is retried once Run runs.
 func (l *Loop) Load(ctx context.Context) error {
+	l.applying.Lock()
+	defer l.applying.Unlock()
 	data, err := l.src.Read(ctx)
 	if err == nil {
-		err = l.attempt(ctx, data, false)
+		err = l.attempt(ctx, data, false, 0)
 	}
 	if err != nil {
-		l.record(data, err, nil) // not logged: nothing runs yet, the caller reports it
+		// Not logged: nothing runs yet, the caller reports it.
+		l.record(data, err, l.retryOf(data, err, 0), nil)
 	}
 	return err
 }
 
-// Run follows the source until ctx ends, applying each new content.
+// Run follows the source until ctx ends, applying each new content, and
+// retries refused content whose error was Retryable.
 func (l *Loop) Run(ctx context.Context) {
+	ctx, stop := context.WithCancel(ctx)
+	retrying := make(chan struct{})
+	go func() { defer close(retrying); l.retryWhenDue(ctx) }()
+	defer func() { stop(); <-retrying }()
 	l.src.Watch(ctx, func(u Update) { l.handle(ctx, u) })
 }
 
 func (l *Loop) handle(ctx context.Context, u Update) {
+	l.applying.Lock()
+	defer l.applying.Unlock()
 	if u.Err != nil {
+		// A retry goes on: its content is still the latest read.
 		l.count("error")
 		l.refuse(nil, u.Err)
 		return
@@ -114,14 +162,17 @@ func (l *Loop) handle(ctx context.Context, u Update) {
 		inForce, refused := h == l.applied, h == l.refused
 		l.mu.Unlock()
 		if inForce {
+			l.cancelRetry() // the refused content is gone
 			l.recovered()
 			return
 		}
 		if refused {
-			return
+			return // retried on its own if it can pass
 		}
 	}
-	if err := l.attempt(ctx, u.Data, true); err != nil {
+	// New content supersedes a retry; a forced reload starts it over.
+	l.cancelRetry()
+	if err := l.attempt(ctx, u.Data, true, 0); err != nil {
 		l.count("error")
 		l.refuse(u.Data, err)
 		return
@@ -129,8 +180,94 @@ func (l *Loop) handle(ctx context.Context, u Update) {
 	l.count("ok")
 }
 
-// attempt applies data and records it as the revision in force.
-func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
+// retryOf returns the retry of data refused with err after retries
+// retries, or nil if err is not Retryable (or data was not read).
+func (l *Loop) retryOf(data []byte, err error, retries int) *retry {
+	if data == nil || !isRetryable(err) {
+		return nil
+	}
+	return &retry{data: data, retries: retries, due: time.Now().Add(l.backoff.wait(retries)), err: err.Error()}
+}
+
+func (l *Loop) cancelRetry() {
+	l.mu.Lock()
+	r := l.retry
+	l.retry = nil
+	l.mu.Unlock()
+	if r != nil {
+		l.wake()
+	}
+}
+
+func (l *Loop) wake() {
+	select {
+	case l.rescheduled <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+// retryWhenDue retries the refused content when due, until ctx ends.
+func (l *Loop) retryWhenDue(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		var due <-chan time.Time
+		l.mu.Lock()
+		if r := l.retry; r != nil {
+			timer.Reset(time.Until(r.due))
+			due = timer.C
+		}
+		l.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.rescheduled:
+			timer.Stop()
+		case <-due:
+			l.retryNow(ctx)
+		}
+	}
+}
+
+// retryNow applies the refused content again, if it is still the one to
+// retry and due: an update may have come first.
+func (l *Loop) retryNow(ctx context.Context) {
+	l.applying.Lock()
+	defer l.applying.Unlock()
+	l.mu.Lock()
+	r := l.retry
+	l.mu.Unlock()
+	if r == nil || time.Now().Before(r.due) {
+		return
+	}
+	retries := r.retries + 1
+	err := l.attempt(ctx, r.data, true, retries)
+	if err == nil {
+		l.count("ok")
+		return
+	}
+	l.count("error")
+	if !isRetryable(err) {
+		l.refuse(r.data, err) // the retries end here
+		return
+	}
+	next := l.retryOf(r.data, err, retries)
+	l.record(r.data, err, next, func(refused, inForce string) {
+		// The first refusal was logged; a retry refused alike would
+		// repeat it at every retry.
+		level, msg := slog.LevelDebug, "configuration retry refused"
+		if next.err != r.err {
+			level, msg = slog.LevelError, "configuration retry refused with a new error; the running one stays in force"
+		}
+		l.logger.Log(ctx, level, msg, "source", l.status.Source, "refused_revision", refused, "revision", inForce,
+			"retries", retries, "retry_in", time.Until(next.due).Round(time.Millisecond).String(), "err", err.Error())
+	})
+}
+
+// attempt applies data and records it as the revision in force; retries
+// is how many retries this is (0: not a retry).
+func (l *Loop) attempt(ctx context.Context, data []byte, reload bool, retries int) error {
 	res, err := l.apply(ctx, data)
 	if err != nil {
 		return err
@@ -162,6 +299,9 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 		msg = "configuration reloaded"
 	}
 	attrs := append([]slog.Attr{slog.String("source", l.status.Source), slog.String("revision", rev)}, res.Attrs...)
+	if retries > 0 {
+		attrs = append(attrs, slog.Int("retries", retries))
+	}
 	l.logger.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
 	for _, w := range warnings {
 		l.logger.Warn("configuration applied with a warning", "source", l.status.Source, "revision", rev, "warning", w)
@@ -172,7 +312,7 @@ func (l *Loop) attempt(ctx context.Context, data []byte, reload bool) error {
 	}
 
 	l.mu.Lock()
-	l.applied, l.refused = hash(data), [32]byte{}
+	l.applied, l.refused, l.retry = hash(data), [32]byte{}, nil
 	l.status.Revision, l.status.AppliedAt, l.status.RestartRequired = rev, now, restart
 	l.status.Warnings = warnings
 	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = "", "", time.Time{}
@@ -201,18 +341,25 @@ func (l *Loop) recovered() {
 	l.mu.Unlock()
 }
 
-// refuse records and logs a failure to read or apply data (nil: to read).
-// As in attempt, the log line comes before the status says so.
+// refuse records and logs a failure to read or apply data (nil: to read),
+// and retries data if err is Retryable. As in attempt, the log line comes
+// before the status says so.
 func (l *Loop) refuse(data []byte, err error) {
-	l.record(data, err, func(refused, inForce string) {
-		l.logger.Error("configuration refused; the running one stays in force",
-			"source", l.status.Source, "refused_revision", refused, "revision", inForce, "err", err.Error())
+	next := l.retryOf(data, err, 0)
+	l.record(data, err, next, func(refused, inForce string) {
+		attrs := []any{"source", l.status.Source, "refused_revision", refused, "revision", inForce, "err", err.Error()}
+		if next != nil {
+			attrs = append(attrs, "retry_in", time.Until(next.due).Round(time.Millisecond).String())
+		}
+		l.logger.Error("configuration refused; the running one stays in force", attrs...)
 	})
 }
 
 // record puts a failure in the metrics, calls log (if set) with the
 // refused revision and the one in force, and then puts it in the status.
-func (l *Loop) record(data []byte, err error, log func(refused, inForce string)) {
+// A refusal of data makes next the retry (nil: none); a failure to read
+// (nil data) leaves the retry as it is: its content is still the latest.
+func (l *Loop) record(data []byte, err error, next *retry, log func(refused, inForce string)) {
 	var refused string
 	if data != nil {
 		refused = Revision(data)
@@ -228,10 +375,13 @@ func (l *Loop) record(data []byte, err error, log func(refused, inForce string))
 	}
 	l.mu.Lock()
 	if data != nil {
-		l.refused = hash(data)
+		l.refused, l.retry = hash(data), next
 	}
 	l.status.LastError, l.status.RefusedRevision, l.status.LastErrorAt = err.Error(), refused, time.Now()
 	l.mu.Unlock()
+	if data != nil {
+		l.wake()
+	}
 }
 
 func (l *Loop) count(result string) {
@@ -247,6 +397,9 @@ func (l *Loop) Status() Status {
 	s := l.status
 	s.RestartRequired = slices.Clone(s.RestartRequired)
 	s.Warnings = slices.Clone(s.Warnings)
+	if r := l.retry; r != nil {
+		s.Retry = &RetryStatus{Revision: Revision(r.data), Retries: r.retries, NextAt: r.due}
+	}
 	return s
 }
 

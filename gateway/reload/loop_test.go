@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -23,20 +24,23 @@ import (
 )
 
 // fixture is a Loop over a real file, applying whatever does not start
-// with "bad".
+// with "bad"; content "needs PATH" applies only once the file PATH can be
+// read (a Retryable error until then), as a key file named by a
+// configuration.
 type fixture struct {
-	t     *testing.T
-	path  string
-	file  *reload.File
-	loop  *reload.Loop
-	reg   *prometheus.Registry
-	logs  *syncBuffer
-	mu    sync.Mutex
-	calls []string // contents applied, in order
+	t        *testing.T
+	path     string
+	file     *reload.File
+	loop     *reload.Loop
+	reg      *prometheus.Registry
+	logs     *syncBuffer
+	mu       sync.Mutex
+	calls    []string       // contents applied, in order
+	attempts map[string]int // apply calls by content, refused ones included
 }
 
 func newFixture(t *testing.T, every time.Duration, initial string) *fixture {
-	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "c.yaml"), reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "c.yaml"), reg: prometheus.NewRegistry(), logs: &syncBuffer{}, attempts: map[string]int{}}
 	f.write(initial)
 	m, err := reload.NewMetrics(f.reg, "test")
 	if err != nil {
@@ -44,14 +48,21 @@ func newFixture(t *testing.T, every time.Duration, initial string) *fixture {
 	}
 	f.file = reload.NewFile(f.path, every)
 	f.loop = reload.NewLoop(f.file, func(_ context.Context, data []byte) (reload.Result, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.attempts[string(data)]++
 		if bytes.HasPrefix(data, []byte("bad")) {
 			return reload.Result{}, errors.New("c.yaml:1:1: bad content")
 		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
+		if key, ok := bytes.CutPrefix(data, []byte("needs ")); ok {
+			if _, err := os.ReadFile(string(key)); err != nil {
+				return reload.Result{}, reload.Retryable(fmt.Errorf("c.yaml:1:7: %w", err))
+			}
+		}
 		f.calls = append(f.calls, string(data))
 		return reload.Result{Attrs: []slog.Attr{slog.Int("bytes", len(data))}}, nil
-	}, reload.Options{Metrics: m, Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
+	}, reload.Options{Metrics: m, Logger: slog.New(slog.NewTextHandler(f.logs, nil)),
+		Retry: reload.Backoff{First: 5 * time.Millisecond, Max: 20 * time.Millisecond}})
 	return f
 }
 
@@ -84,9 +95,15 @@ func (f *fixture) applied() []string {
 	return slices.Clone(f.calls)
 }
 
+func (f *fixture) attemptsOf(content string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.attempts[content]
+}
+
 func (f *fixture) waitFor(what string, cond func() bool) {
 	f.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			f.t.Fatalf("timed out waiting for %s; status %+v\nlogs:\n%s", what, f.loop.Status(), f.logs.String())

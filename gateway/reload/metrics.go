@@ -11,7 +11,7 @@ import (
 //	ns_config_revision_info{revision}                  1 for the revision in force
 //	ns_config_last_reload_success_timestamp_seconds    when a revision was last applied
 //	ns_config_last_reload_successful                   1 if the latest attempt applied, else 0
-//	ns_config_reloads_total{result="ok"|"error"}       reloads (the start-up load excluded)
+//	ns_config_reloads_total{result="ok"|"error"}       reloads and their retries (the start-up load excluded)
 //
 // Create them once per registry, for one Loop: Loops sharing them (tests
 // running several programs in one process) report the revision the latest
@@ -41,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer, ns string) (*Metrics, error) {
 		}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "config_reloads_total",
-			Help: "Configuration reloads, by result (ok, error).",
+			Help: "Configuration reloads and their retries, by result (ok, error).",
 		}, []string{"result"}),
 	}
 	m.reloads.WithLabelValues("ok")
