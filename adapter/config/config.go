@@ -141,9 +141,13 @@ type Forecast struct {
 	// Step is the resolution of that history (default 10s).
 	Step Duration `yaml:"step,omitempty"`
 	// Method is predict_linear (default: least-squares line) or
-	// holt_winters (double exponential smoothing plus the linear trend).
+	// holt_winters (double exponential smoothing plus the linear trend);
+	// double_exponential_smoothing, Prometheus 3's name for that
+	// function, is the same method. The adapter sends whichever of the two
+	// function names the Prometheus server accepts.
 	Method string `yaml:"method,omitempty"`
-	// Smoothing and Trend are holt_winters' factors in (0, 1) (default 0.5).
+	// Smoothing and Trend are the smoothing method's factors in (0, 1)
+	// (default 0.5).
 	Smoothing float64 `yaml:"smoothing,omitempty"`
 	Trend     float64 `yaml:"trend,omitempty"`
 	// FloorAtCurrent never lets the forecast fall below the current value,
@@ -156,6 +160,9 @@ type Forecast struct {
 const (
 	PredictLinear = "predict_linear"
 	HoltWinters   = "holt_winters"
+	// DoubleExponentialSmoothing is HoltWinters under the name Prometheus 3
+	// gives the function.
+	DoubleExponentialSmoothing = "double_exponential_smoothing"
 )
 
 // Discovery tunes series discovery.

@@ -94,8 +94,29 @@ discovery:
 	if s, tr := f.Factors(); s != 0.3 || tr != 0.5 {
 		t.Errorf("factors: %v %v", s, tr)
 	}
+	if !f.Smooths() {
+		t.Errorf("holt_winters: Smooths() is false")
+	}
 	if cfg.DiscoveryMode() != ModeCompact || cfg.DiscoveryLookback() != 90*time.Second {
 		t.Errorf("discovery: %+v", cfg.Discovery)
+	}
+}
+
+// Prometheus 3's name for holt_winters is accepted as the same method.
+func TestParseDoubleExponentialSmoothing(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte(`
+forecasts:
+- matches: x
+  horizons: [1m]
+  method: double_exponential_smoothing
+  trend: 0.2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := cfg.Forecasts[0]
+	if s, tr := f.Factors(); !f.Smooths() || f.MethodOrDefault() != DoubleExponentialSmoothing || s != 0.5 || tr != 0.2 {
+		t.Errorf("forecast %+v: Smooths %v, factors %v %v", f, f.Smooths(), s, tr)
 	}
 }
 
@@ -182,6 +203,20 @@ discovery:
 			"forecasts[1].horizons[1]: horizon 1m is listed twice",
 			"forecasts[1].trend: trend must be between 0 and 1",
 			"f.yaml:12:9: discovery.mode: unknown mode \"lazy\"",
+		}},
+		{"smoothing method under either name", `
+forecasts:
+- matches: x
+  horizons: [1m]
+  method: double_exponential_smoothing
+  smoothing: 0
+  trend: 1
+- matches: y
+  horizons: [1m]
+  method: holt-winters
+`, []string{
+			"f.yaml:7:10: forecasts[0].trend: trend must be between 0 and 1",
+			`f.yaml:10:11: forecasts[1].method: unknown method "holt-winters": want predict_linear, holt_winters or double_exponential_smoothing`,
 		}},
 		{"two documents", "rules: []\n---\nrules: []\n", []string{"only one YAML document"}},
 	} {

@@ -65,3 +65,21 @@ func ExampleGatewayPresetYAML() {
 	fmt.Println(err == nil)
 	// Output: true
 }
+
+// A forecast's method may be spelled as Prometheus 3 names the smoothing
+// function; it is the same method as holt_winters.
+func ExampleForecast_Smooths() {
+	cfg, err := config.Parse("adapter.yaml", []byte(`
+forecasts:
+- matches: gatescale_requests_per_second
+  horizons: [60s]
+  method: double_exponential_smoothing
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	f := cfg.Forecasts[0]
+	fmt.Println(f.MethodOrDefault(), f.Smooths())
+	// Output: double_exponential_smoothing true
+}

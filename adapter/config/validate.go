@@ -312,7 +312,7 @@ func (v *validator) forecast(p string, f *Forecast) {
 	}
 	switch f.Method {
 	case "", PredictLinear:
-	case HoltWinters:
+	case HoltWinters, DoubleExponentialSmoothing:
 		for _, x := range []struct {
 			name string
 			val  float64
@@ -322,7 +322,7 @@ func (v *validator) forecast(p string, f *Forecast) {
 			}
 		}
 	default:
-		v.errorf(p+".method", "unknown method %q: want %s or %s", f.Method, PredictLinear, HoltWinters)
+		v.errorf(p+".method", "unknown method %q: want %s, %s or %s (the same method as %s)", f.Method, PredictLinear, HoltWinters, DoubleExponentialSmoothing, HoltWinters)
 	}
 }
 
@@ -350,7 +350,14 @@ func (f *Forecast) MethodOrDefault() string {
 	return f.Method
 }
 
-// Factors returns holt_winters' smoothing and trend factors, 0.5 by default.
+// Smooths reports whether the method is double exponential smoothing
+// (holt_winters, or its Prometheus 3 name).
+func (f *Forecast) Smooths() bool {
+	return f.Method == HoltWinters || f.Method == DoubleExponentialSmoothing
+}
+
+// Factors returns the smoothing method's smoothing and trend factors, 0.5
+// by default.
 func (f *Forecast) Factors() (smoothing, trend float64) {
 	smoothing, trend = f.Smoothing, f.Trend
 	if smoothing == 0 {

@@ -20,6 +20,18 @@ func testQueueDepth(t *testing.T) {
 	// ... query p.URL as the code under test would ...
 }
 
+// testOnPrometheus3 runs the same against Prometheus 3 (built by
+// hack/build-prometheus3.sh; the test skips without it) with a feature
+// flag.
+func testOnPrometheus3(t *testing.T) {
+	p := promtest.Start(t, promtest.Options{
+		Binary: promtest.Prometheus3Binary(t),
+		Args:   []string{"--enable-feature=promql-experimental-functions"},
+	})
+	_ = p.URL // ... query it as the code under test would ...
+}
+
 func Example() {
 	_ = testQueueDepth
+	_ = testOnPrometheus3
 }

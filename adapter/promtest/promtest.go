@@ -34,6 +34,9 @@ type Options struct {
 	Targets []Target
 	// RuleFiles are listed under rule_files (evaluated every ScrapeInterval).
 	RuleFiles []string
+	// Binary is the prometheus executable (default: prometheus on PATH,
+	// see Binary; Prometheus3Binary finds a Prometheus 3).
+	Binary string
 }
 
 // Target is one scrape target: host:port of a /metrics endpoint and the
@@ -72,11 +75,35 @@ func Binary(t testing.TB) string {
 	return bin
 }
 
+// Prometheus3Env is the environment variable that turns a missing
+// Prometheus 3 binary from a skip into a failure. It is not
+// GATESCALE_REQUIRE_REAL: building Prometheus 3 is not part of `make deps`
+// (see hack/build-prometheus3.sh).
+const Prometheus3Env = "GATESCALE_REQUIRE_PROMETHEUS3"
+
+// Prometheus3Binary returns the path of prometheus3, a Prometheus 3 built
+// by hack/build-prometheus3.sh, or skips the test when it is not on PATH
+// (fails it with GATESCALE_REQUIRE_PROMETHEUS3 set).
+func Prometheus3Binary(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus3")
+	if err != nil {
+		if os.Getenv(Prometheus3Env) != "" {
+			t.Fatalf("prometheus3 is not on PATH and %s is set: run hack/build-prometheus3.sh (make prometheus3) and put .cache/bin on PATH", Prometheus3Env)
+		}
+		t.Skipf("prometheus3 is not on PATH (hack/build-prometheus3.sh builds it into .cache/bin; set %s to make this a failure)", Prometheus3Env)
+	}
+	return bin
+}
+
 // Start starts Prometheus and waits until it is ready. It is stopped when
 // the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	bin := Binary(t)
+	bin := o.Binary
+	if bin == "" {
+		bin = Binary(t)
+	}
 	if o.ScrapeInterval == 0 {
 		o.ScrapeInterval = time.Second
 	}

@@ -114,7 +114,8 @@ func (p *Provider) getBySelector(ctx context.Context, namespace string, selector
 	return list, nil
 }
 
-// planCustom finds the rule serving info and renders its query.
+// planCustom finds the rule serving info and renders its rule's query;
+// render makes it a forecast's.
 func (p *Provider) planCustom(ctx context.Context, info cmprovider.CustomMetricInfo, namespace string, q naming.ObjectQuery) (schema.GroupResource, entry, string, string, error) {
 	gr, err := p.normalize(info.GroupResource)
 	if err != nil {
@@ -131,9 +132,6 @@ func (p *Provider) planCustom(ctx context.Context, info cmprovider.CustomMetricI
 	}
 	if err != nil {
 		return gr, e, "", "", apiInternal(fmt.Errorf("metric %s for %s: %w", info.Metric, gr, err))
-	}
-	if e.fc != nil {
-		promql = e.fc.wrap(promql, e.h)
 	}
 	return gr, e, promql, label, nil
 }
@@ -154,11 +152,11 @@ type customResult struct {
 // customQuery finds the rule serving info (running discovery on demand
 // if none does yet), renders its query and runs it.
 func (p *Provider) customQuery(ctx context.Context, info cmprovider.CustomMetricInfo, namespace string, q naming.ObjectQuery) (*customResult, error) {
-	gr, _, promql, label, err := p.planCustom(ctx, info, namespace, q)
+	gr, e, base, label, err := p.planCustom(ctx, info, namespace, q)
 	if err != nil {
 		return nil, err
 	}
-	v, err := p.query(ctx, "custom", promql)
+	v, promql, err := p.queryEntry(ctx, "custom", info.Metric, e, base)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,8 @@ import (
 	"github.com/gatescale/gatescale/adapter/naming"
 )
 
-// planExternal finds the rule serving metric and renders its query.
+// planExternal finds the rule serving metric and renders its rule's
+// query; render makes it a forecast's.
 func (p *Provider) planExternal(ctx context.Context, metric, namespace string, metricSelector labels.Selector) (entry, string, error) {
 	st := p.state.Load()
 	e, ok := st.external[metric]
@@ -36,9 +37,6 @@ func (p *Provider) planExternal(ctx context.Context, metric, namespace string, m
 	if err != nil {
 		return e, "", apiInternal(fmt.Errorf("external metric %s: %w", metric, err))
 	}
-	if e.fc != nil {
-		promql = e.fc.wrap(promql, e.h)
-	}
 	return e, promql, nil
 }
 
@@ -53,11 +51,11 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, metr
 }
 
 func (p *Provider) getExternal(ctx context.Context, namespace string, metricSelector labels.Selector, info cmprovider.ExternalMetricInfo) (*external_metrics.ExternalMetricValueList, error) {
-	_, promql, err := p.planExternal(ctx, info.Metric, namespace, metricSelector)
+	e, base, err := p.planExternal(ctx, info.Metric, namespace, metricSelector)
 	if err != nil {
 		return nil, err
 	}
-	v, err := p.query(ctx, "external", promql)
+	v, promql, err := p.queryEntry(ctx, "external", info.Metric, e, base)
 	if err != nil {
 		return nil, err
 	}

@@ -78,15 +78,51 @@ func (m *Metrics) ObserveDiscovery(s *prom.Snapshot) {
 
 // query runs promql and maps its errors to API statuses.
 func (p *Provider) query(ctx context.Context, api, promql string) (model.Value, error) {
+	v, err := p.queryProm(ctx, api, promql)
+	if err != nil {
+		return nil, queryError(err, promql)
+	}
+	return v, nil
+}
+
+// queryProm runs promql, timing it, and returns Prometheus's own error.
+func (p *Provider) queryProm(ctx context.Context, api, promql string) (model.Value, error) {
 	start := time.Now()
 	v, err := p.opts.Prometheus.Query(ctx, promql, p.opts.Now())
 	if m := p.opts.Metrics; m != nil {
 		m.queryDuration.WithLabelValues(api).Observe(time.Since(start).Seconds())
 	}
-	if err != nil {
-		return nil, queryError(err, promql)
+	return v, err
+}
+
+// queryEntry runs the query of a served metric, base being its rule's
+// query, and returns the answer and the PromQL sent. A smoothing forecast
+// that the server refuses because it knows the function by its other name
+// is sent again, once, with that name.
+func (p *Provider) queryEntry(ctx context.Context, api, metric string, e entry, base string) (model.Value, string, error) {
+	promql := p.render(e, base)
+	v, err := p.queryProm(ctx, api, promql)
+	if err != nil && p.switchSmoothing(e, err) {
+		promql = p.render(e, base)
+		v, err = p.queryProm(ctx, api, promql)
 	}
-	return v, nil
+	switch {
+	case err == nil:
+		if e.fc != nil && e.fc.spec.Smooths() {
+			p.smoothingDisabledLogged.Store(false)
+		}
+		return v, promql, nil
+	case smoothingDisabled(err):
+		err = smoothingDisabledError(metric, e, err)
+		// Once until a smoothing query succeeds again: the HPA asks
+		// every 15 s, and each answer carries the message anyway.
+		if !p.smoothingDisabledLogged.Swap(true) {
+			p.opts.Logger.Error("a forecast cannot run", "err", err)
+		}
+		return nil, promql, apiInternal(err)
+	default:
+		return nil, promql, queryError(err, promql)
+	}
 }
 
 func (p *Provider) count(api string, err error) {

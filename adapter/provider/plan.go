@@ -29,20 +29,20 @@ type Plan struct {
 // on demand, as a request would, but not the query.
 func (p *Provider) PlanCustom(ctx context.Context, info cmprovider.CustomMetricInfo, namespace string, names []string, metricSelector labels.Selector) (Plan, error) {
 	q := naming.ObjectQuery{Names: names, All: len(names) == 0, MetricSelector: metricSelector}
-	_, e, promql, _, err := p.planCustom(ctx, info, namespace, q)
+	_, e, base, _, err := p.planCustom(ctx, info, namespace, q)
 	if err != nil {
 		return Plan{}, err
 	}
-	return e.plan(promql), nil
+	return e.plan(p.render(e, base)), nil
 }
 
 // PlanExternal returns the plan for an external metric.
 func (p *Provider) PlanExternal(ctx context.Context, metric, namespace string, metricSelector labels.Selector) (Plan, error) {
-	e, promql, err := p.planExternal(ctx, metric, namespace, metricSelector)
+	e, base, err := p.planExternal(ctx, metric, namespace, metricSelector)
 	if err != nil {
 		return Plan{}, err
 	}
-	return e.plan(promql), nil
+	return e.plan(p.render(e, base)), nil
 }
 
 func (e entry) plan(promql string) Plan {

@@ -60,6 +60,13 @@ type Provider struct {
 	rebuild sync.Mutex
 	// onChange are called after each rebuild.
 	onChange []func()
+	// smoothing is the smoothing function's name the server accepts
+	// (a string), once a query has shown it; it survives reloads, as the
+	// server does.
+	smoothing atomic.Value
+	// smoothingDisabledLogged is set once "experimental functions are
+	// off" is logged, and cleared by a smoothing query that succeeds.
+	smoothingDisabledLogged atomic.Bool
 }
 
 // OnChange registers fn to be called whenever the served metrics may have

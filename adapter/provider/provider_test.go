@@ -592,6 +592,39 @@ externalRules:
 	}
 }
 
+// A metricsQuery that does not aggregate per object returns several
+// series for one pod (web-2 has queues orders and mail): the request is
+// refused with a 500 saying so, rather than answered with one of them as
+// prometheus-adapter does, and by label selector the whole list is,
+// though web-1 has one series. Docs: "Differences from prometheus-adapter".
+func TestQueryNotAggregatingPerObjectIsRefused(t *testing.T) {
+	objs := kube.NewStatic(
+		kube.Object{Resource: pods, Namespace: "shop", Name: "web-1", Labels: map[string]string{"app": "web"}},
+		kube.Object{Resource: pods, Namespace: "shop", Name: "web-2", Labels: map[string]string{"app": "web"}},
+	)
+	f := newFixture(t, `
+rules:
+- seriesQuery: '{__name__="app_queue_depth",namespace!="",pod!=""}'
+  resources: {template: <<.Resource>>}
+  metricsQuery: <<.Series>>{<<.LabelMatchers>>}
+`, objs)
+	ctx := context.Background()
+	info := cmprovider.CustomMetricInfo{GroupResource: pods, Metric: "app_queue_depth", Namespaced: true}
+	v, err := f.provider.GetMetricByName(ctx, types.NamespacedName{Namespace: "shop", Name: "web-1"}, info, labels.Everything())
+	if err != nil || v.Value.String() != "45500m" {
+		t.Errorf("web-1, one series: %v %v", v, err)
+	}
+	const want = `metric app_queue_depth for pods web-2: the query returned several series for one object; its metricsQuery must aggregate by (<<.GroupBy>>) (PromQL: app_queue_depth{namespace="shop",pod=`
+	_, err = f.provider.GetMetricByName(ctx, types.NamespacedName{Namespace: "shop", Name: "web-2"}, info, labels.Everything())
+	if code, msg := status(err); code != 500 || !strings.Contains(msg, want) {
+		t.Errorf("web-2 by name: %d %s", code, msg)
+	}
+	list, err := f.provider.GetMetricBySelector(ctx, "shop", labels.SelectorFromSet(labels.Set{"app": "web"}), info, labels.Everything())
+	if code, msg := status(err); code != 500 || !strings.Contains(msg, want) {
+		t.Errorf("by label selector: %v, %d %s", list, code, msg)
+	}
+}
+
 // A containerQuery or nodeQuery that computes usage (a working set as
 // usage minus inactive file, say) can dip below zero; the HPA would read
 // a negative usage as a reason to scale in. It is reported as zero, as
