@@ -64,8 +64,8 @@ type Config struct {
 	Protocol string
 	// SamplingRatio, when set, samples that share of the traces that start
 	// at the gateway (0 to 1) and follows the caller's decision for the
-	// traces it continues (parent-based; see IncomingContext). Nil: OTEL_TRACES_SAMPLER and
-	// OTEL_TRACES_SAMPLER_ARG, else every trace.
+	// traces it continues (parent-based; see IncomingContext). Nil:
+	// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, else every trace.
 	SamplingRatio *float64
 	// ServiceName is the service.name of the gateway's spans. Empty:
 	// OTEL_SERVICE_NAME, else DefaultServiceName. OTEL_RESOURCE_ATTRIBUTES

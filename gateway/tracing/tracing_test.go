@@ -79,6 +79,7 @@ func TestValidate(t *testing.T) {
 		{Config{SamplingRatio: &neg}, "sampling_ratio"},
 		{Config{Timeout: -1}, "timeout"},
 		{Config{Headers: map[string]string{"bad name": "x"}}, "headers"},
+		{Config{IncomingContext: "ignore"}, "incoming_context"},
 	} {
 		err := c.cfg.Validate()
 		var fe *FieldError
@@ -89,6 +90,11 @@ func TestValidate(t *testing.T) {
 	ok := 0.0
 	if err := (Config{Endpoint: "https://c:4318/otlp", Protocol: ProtocolHTTP, SamplingRatio: &ok, Headers: map[string]string{"Authorization": "x"}}).Validate(); err != nil {
 		t.Error(err)
+	}
+	for _, mode := range []string{"", IncomingContinue, IncomingRestart, IncomingTrustedProxies} {
+		if err := (Config{IncomingContext: mode}).Validate(); err != nil {
+			t.Errorf("incoming context %q: %v", mode, err)
+		}
 	}
 }
 
