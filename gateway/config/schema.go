@@ -12,6 +12,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/gateway/tracing"
 	"github.com/gatescale/gatescale/gateway/transform"
 	"github.com/gatescale/gatescale/internal/yamlschema"
 )
@@ -52,6 +53,7 @@ var schemaKeys = map[schemaKey]yamlschema.Schema{
 	{reflect.TypeFor[transform.CompressOptions](), "encodings"}: enum(transform.Gzip, transform.Zstd),
 	{reflect.TypeFor[accesslog.Options](), "format"}:            enum(formats()...),
 	{reflect.TypeFor[accesslog.Options](), "fields"}:            enum(accesslog.AllFields...),
+	{reflect.TypeFor[Tracing](), "incoming_context"}:            enum(tracing.IncomingContinue, tracing.IncomingRestart, tracing.IncomingTrustedProxies),
 	{reflect.TypeFor[accesslog.Options](), "sample_ratio"}:      {"minimum": 0, "maximum": 1},
 	{reflect.TypeFor[accesslog.Options](), "exclude_paths"}:     {"pattern": `^/[^*]*\*?$`},
 	// route, ip, consumer, api_key, or header:NAME (an HTTP token).

@@ -392,6 +392,7 @@ func TestSchemaKeywordsAgree(t *testing.T) {
 		"Policy.authenticated":      {route: "    cache: {ttl: 1s, authenticated: %s}", refusal: "must be \"per_consumer\" or \"off\""},
 		"CompressOptions.encodings": {route: "    compress: {encodings: " + quoteList + "}", refusal: `must be "gzip" or "zstd"`},
 		"Options.format":            {top: "access_log: {format: %s}", refusal: "is not one of json, text"},
+		"Tracing.incoming_context":  {top: "tracing: {endpoint: \"http://c:4317\", incoming_context: %s}", refusal: "is not \"continue\", \"restart\" or \"trusted_proxies\""},
 		"Options.fields":            {top: "access_log: {fields: " + quoteList + "}", refusal: "is not a field"},
 		"Options.sample_ratio":      {top: "access_log: {sample_ratio: %s}", refusal: "is not between 0 and 1", values: []string{"0", "0.5", "1"}, bad: "1.5"},
 		"Options.exclude_paths":     {top: "access_log: {exclude_paths: " + quoteList + "}", refusal: "only allowed at the end", values: []string{"/healthz", "/internal/*"}, bad: "/a*b"},

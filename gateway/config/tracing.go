@@ -19,6 +19,13 @@ type Tracing struct {
 	ServiceName   string            `yaml:"service_name,omitempty"`
 	Headers       map[string]string `yaml:"headers,omitempty"`
 	Timeout       Duration          `yaml:"timeout,omitempty"`
+	// incoming_context is what the gateway makes of the traceparent,
+	// tracestate and baggage a request arrives with: continue (default)
+	// continues the caller's trace and passes its baggage on; restart
+	// starts a new trace, linked to the caller's span, and drops its
+	// tracestate and baggage (for an edge gateway); trusted_proxies
+	// continues for requests from trusted_proxies and restarts the rest.
+	IncomingContext string `yaml:"incoming_context,omitempty"`
 }
 
 // Config maps the section onto the tracing package's options; a nil
@@ -30,6 +37,7 @@ func (t *Tracing) Config() tracing.Config {
 	return tracing.Config{
 		Endpoint: t.Endpoint, Protocol: t.Protocol, SamplingRatio: t.SamplingRatio,
 		ServiceName: t.ServiceName, Headers: t.Headers, Timeout: time.Duration(t.Timeout),
+		IncomingContext: t.IncomingContext,
 	}
 }
 

@@ -20,13 +20,15 @@ func TestTracingSection(t *testing.T) {
   service_name: edge
   headers: {Authorization: "Bearer x"}
   timeout: 3s
+  incoming_context: restart
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := l.Tracing
 	if c.Endpoint != "https://otel.example.com:4318/otlp" || c.Protocol != tracing.ProtocolHTTP || c.SamplingRatio == nil || *c.SamplingRatio != 0 ||
-		c.ServiceName != "edge" || c.Headers["Authorization"] != "Bearer x" || c.Timeout != 3*time.Second {
+		c.ServiceName != "edge" || c.Headers["Authorization"] != "Bearer x" || c.Timeout != 3*time.Second ||
+		c.IncomingContext != tracing.IncomingRestart {
 		t.Errorf("mapped %+v", c)
 	}
 	l, err = Parse("f.yaml", []byte(tracingBase))
@@ -45,6 +47,7 @@ func TestTracingErrors(t *testing.T) {
   protocol: thrift
   sampling_ratio: 1.5
   timeout: -1s
+  incoming_context: ignore
 `))
 	if err == nil {
 		t.Fatal("accepted")
@@ -54,6 +57,7 @@ func TestTracingErrors(t *testing.T) {
 		`f.yaml:5:13: tracing.protocol: "thrift" is not "grpc" or "http/protobuf"`,
 		`f.yaml:6:19: tracing.sampling_ratio: 1.5 is not between 0 and 1`,
 		`f.yaml:7:12: tracing.timeout: must not be negative`,
+		`f.yaml:8:21: tracing.incoming_context: "ignore" is not "continue", "restart" or "trusted_proxies"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in\n%v", want, err)
@@ -78,8 +82,9 @@ func TestTracingRestart(t *testing.T) {
 	}
 	running := parse("tracing: {endpoint: \"http://c:4317\", protocol: grpc, sampling_ratio: 0.5}\n")
 	for next, want := range map[string]string{
-		"tracing: {endpoint: \"http://c:4317\", protocol: grpc, sampling_ratio: 0.5}\n":  "",
-		"tracing: {endpoint: \"http://d:4317\", protocol: grpc, sampling_ratio: 0.25}\n": "tracing.endpoint tracing.sampling_ratio",
+		"tracing: {endpoint: \"http://c:4317\", protocol: grpc, sampling_ratio: 0.5}\n":                            "",
+		"tracing: {endpoint: \"http://d:4317\", protocol: grpc, sampling_ratio: 0.25}\n":                           "tracing.endpoint tracing.sampling_ratio",
+		"tracing: {endpoint: \"http://c:4317\", protocol: grpc, sampling_ratio: 0.5, incoming_context: restart}\n": "tracing.incoming_context",
 		"": "tracing",
 	} {
 		if got := strings.Join(RestartRequired(running, parse(next)), " "); got != want {

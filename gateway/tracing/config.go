@@ -18,6 +18,30 @@ const (
 	ProtocolHTTP = "http/protobuf"
 )
 
+// What the gateway makes of the trace context a request arrives with (its
+// traceparent, tracestate and baggage headers): Config.IncomingContext.
+const (
+	// IncomingContinue continues the caller's trace: its traceparent is the
+	// server span's parent, so its sampled flag decides sampling and its
+	// trace id is the trace's, and its tracestate and baggage go on to
+	// every upstream. For a gateway whose callers are trusted (behind
+	// another proxy that restarts traces, inside a mesh). The default.
+	IncomingContinue = "continue"
+	// IncomingRestart starts a new trace for every request, as the W3C
+	// Trace Context specification has a front gate do ("restart trace")
+	// and as OpenTelemetry recommends for public endpoints: the sampler
+	// alone decides, the caller's span context is kept only as a link on
+	// the server span, and its tracestate and baggage are dropped, so no
+	// caller-chosen key/value reaches an upstream. For an edge gateway
+	// that internet clients call.
+	IncomingRestart = "restart"
+	// IncomingTrustedProxies continues the trace when the request's TCP
+	// peer is one of the gateway's trusted proxies (request.ClientOf's
+	// ViaTrustedProxy: trusted_proxies in the YAML file), and restarts it
+	// for every other peer.
+	IncomingTrustedProxies = "trusted_proxies"
+)
+
 // DefaultServiceName names the gateway's spans when neither Config nor
 // OTEL_SERVICE_NAME does.
 const DefaultServiceName = "gatescale"
@@ -40,8 +64,8 @@ type Config struct {
 	Protocol string
 	// SamplingRatio, when set, samples that share of the traces that start
 	// at the gateway (0 to 1) and follows the caller's decision for the
-	// rest (parent-based). Nil: OTEL_TRACES_SAMPLER and
-	// OTEL_TRACES_SAMPLER_ARG, else every trace.
+	// traces it continues (parent-based; see IncomingContext). Nil:
+	// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, else every trace.
 	SamplingRatio *float64
 	// ServiceName is the service.name of the gateway's spans. Empty:
 	// OTEL_SERVICE_NAME, else DefaultServiceName. OTEL_RESOURCE_ATTRIBUTES
@@ -53,6 +77,9 @@ type Config struct {
 	// Timeout bounds one export. Zero: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT
 	// or OTEL_EXPORTER_OTLP_TIMEOUT, else 10s.
 	Timeout time.Duration
+	// IncomingContext is IncomingContinue, IncomingRestart or
+	// IncomingTrustedProxies. Empty: IncomingContinue.
+	IncomingContext string
 
 	// Exporter, for Go programs, receives the spans instead of an OTLP
 	// exporter built from Endpoint and Protocol (e.g. a test's in-memory
@@ -88,6 +115,11 @@ func (c Config) Validate() error {
 	}
 	if r := c.SamplingRatio; r != nil && !(*r >= 0 && *r <= 1) {
 		bad("sampling_ratio", "%v is not between 0 and 1", *r)
+	}
+	switch c.IncomingContext {
+	case "", IncomingContinue, IncomingRestart, IncomingTrustedProxies:
+	default:
+		bad("incoming_context", "%q is not %q, %q or %q", c.IncomingContext, IncomingContinue, IncomingRestart, IncomingTrustedProxies)
 	}
 	if c.Timeout < 0 {
 		bad("timeout", "must not be negative")

@@ -3,6 +3,9 @@
 // attempt (Tracer.StartAttempt, through proxy.WithTracer, so retries and
 // the calls of a composite route are spans of their own), and W3C trace
 // context (traceparent, tracestate) and baggage propagated to upstreams.
+// Whether a caller's own trace context is continued or a new trace started
+// for it (an edge gateway's choice: callers on the internet should not
+// decide sampling nor hand baggage to upstreams) is Config.IncomingContext.
 // Spans are exported over OTLP, gRPC or HTTP.
 //
 // Config says where to and which traces are kept; what it leaves empty the

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/tracing"
@@ -46,7 +47,7 @@ func ExampleNew() {
 }
 
 // Middleware makes a server span per request, continuing the caller's
-// trace; gateway.WithTracing mounts it outermost, where the route is known
+// trace (by default: see Config.IncomingContext); gateway.WithTracing mounts it outermost, where the route is known
 // (a request outside a route table is "unmatched").
 func ExampleTracer_Middleware() {
 	exp := tracetest.NewInMemoryExporter()
@@ -63,6 +64,41 @@ func ExampleTracer_Middleware() {
 	}
 	// Output:
 	// GET unmatched server 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7
+}
+
+// An edge gateway that internet clients call does not let them decide its
+// traces: with IncomingContext set to IncomingRestart each request starts
+// a new trace, which the sampler alone samples, linked to the client's
+// span, and the client's tracestate and baggage go no further
+// (IncomingTrustedProxies does this only for peers that are not trusted
+// proxies).
+func ExampleTracer_Middleware_restart() {
+	exp := tracetest.NewInMemoryExporter()
+	tracer, _ := tracing.New(context.Background(), tracing.Config{Exporter: exp, IncomingContext: tracing.IncomingRestart})
+	var upstream http.Header
+	h := tracer.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := r.Clone(r.Context()) // as the proxy sends it: the client's headers
+		tracer.StartAttempt(out, "users", "10.0.0.1:8080", 1)(http.StatusOK, nil)
+		upstream = out.Header
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/hello", nil)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	req.Header.Set("Baggage", "role=admin")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	_ = tracer.ForceFlush(context.Background())
+	for _, s := range exp.GetSpans() {
+		if s.SpanKind == trace.SpanKindServer {
+			fmt.Println("parent:", s.Parent.IsValid(), "client's trace:", s.SpanContext.TraceID().String() == "4bf92f3577b34da6a3ce929d0e0e4736")
+			for _, l := range s.Links {
+				fmt.Println("link:", l.SpanContext.TraceID(), l.SpanContext.SpanID())
+			}
+		}
+	}
+	fmt.Printf("upstream baggage: %q\n", upstream.Get("Baggage"))
+	// Output:
+	// parent: false client's trace: false
+	// link: 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7
+	// upstream baggage: ""
 }
 
 // StartAttempt is what proxy.WithTracer calls per attempt: a client span

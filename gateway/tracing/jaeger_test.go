@@ -61,6 +61,7 @@ type backend struct {
 	mu       sync.Mutex
 	seen     map[string]int
 	baggages []string
+	heard    map[string]http.Header // the trace headers of each X-Test-Id's last request
 }
 
 func newBackend(t *testing.T, j *jaegertest.Jaeger, proto, service string) *backend {
@@ -77,11 +78,13 @@ func newBackend(t *testing.T, j *jaegertest.Jaeger, proto, service string) *back
 		t.Fatal(err)
 	}
 	res := resource.NewSchemaless(attribute.String("service.name", service))
-	b := &backend{tp: sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), seen: map[string]int{}}
+	b := &backend{tp: sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), seen: map[string]int{}, heard: map[string]http.Header{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
 		b.baggages = append(b.baggages, baggage.FromContext(r.Context()).String())
+		b.heard[r.Header.Get("X-Test-Id")] = http.Header{"Traceparent": r.Header.Values("Traceparent"),
+			"Tracestate": r.Header.Values("Tracestate"), "Baggage": r.Header.Values("Baggage")}
 		b.seen[r.Header.Get("X-Test-Id")]++
 		n := b.seen[r.Header.Get("X-Test-Id")]
 		b.mu.Unlock()
@@ -105,6 +108,12 @@ func newBackend(t *testing.T, j *jaegertest.Jaeger, proto, service string) *back
 // parsed by config, its tracing section given to tracing.New, the rest
 // built by live and applied.
 func newStack(t *testing.T, j *jaegertest.Jaeger, proto, service, ratio string) *stack {
+	return newStackWith(t, j, proto, service, ratio, "", "")
+}
+
+// newStackWith is newStack with tracing.incoming_context set to incoming
+// and trusted_proxies to trusted, when not empty.
+func newStackWith(t *testing.T, j *jaegertest.Jaeger, proto, service, ratio, incoming, trusted string) *stack {
 	t.Helper()
 	ctx := context.Background()
 	be := newBackend(t, j, proto, service+"-backend")
@@ -118,6 +127,8 @@ func newStack(t *testing.T, j *jaegertest.Jaeger, proto, service, ratio string) 
   protocol: %s
   service_name: %s
   sampling_ratio: %s
+  incoming_context: %q
+trusted_proxies: [%s]
 upstreams:
   api: {instances: [%q]}
   unsteady: {instances: [%q], retry: {attempts: 2}}
@@ -133,7 +144,7 @@ routes:
       calls:
         - {name: user, upstream: api, path: "/users/{id}"}
         - {name: orders, upstream: api, path: "/orders/{id}"}
-`, endpoint, proto, service, ratio, addr, addr, consumer.HashKey(apiKey))
+`, endpoint, proto, service, ratio, incoming, trusted, addr, addr, consumer.HashKey(apiKey))
 	loaded, err := config.Parse("gatescale.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -157,6 +168,22 @@ routes:
 	front := httptest.NewServer(gw)
 	t.Cleanup(front.Close)
 	return &stack{front: front, tracer: tracer, backend: be}
+}
+
+// heardBy returns the trace headers of the last request of X-Test-Id id.
+func (b *backend) heardBy(id string) http.Header {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.heard[id]
+}
+
+// clientParent returns a fresh trace id and a sampled traceparent of it,
+// as a tracing client would send.
+func clientParent() (traceID, traceparent string) {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	traceID = hex.EncodeToString(id[:])
+	return traceID, "00-" + traceID + "-00f067aa0ba902b7-01"
 }
 
 func (s *stack) get(t *testing.T, path string, header map[string]string) int {
@@ -369,6 +396,86 @@ func testJaeger(t *testing.T, j *jaegertest.Jaeger, proto string) {
 		}
 	})
 
+	// A client's sampled traceparent, tracestate and baggage, sent to a
+	// gateway that restarts traces: Jaeger has a new trace whose server
+	// span is a root linked to the client's span, the backend continues
+	// the gateway's trace, and neither the client's tracestate nor its
+	// baggage reaches it.
+	t.Run("restart", func(t *testing.T) {
+		rs := "restart-" + service
+		r := newStackWith(t, j, proto, rs, "1", tracing.IncomingRestart, "")
+		traceID, parent := clientParent()
+		path := "/users/restart"
+		if code := r.get(t, path, map[string]string{"X-API-Key": apiKey, "Traceparent": parent,
+			"Tracestate": "vendor=client-chosen", "Baggage": "tenant=client-chosen"}); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		r.flush(t)
+		tr := traceOf(t, j, rs, path, 3)
+		if tr.TraceID == traceID {
+			t.Fatalf("the trace has the client's id %s", traceID)
+		}
+		st := spanTree{t, tr}
+		server := st.only(rs, "GET users")
+		attempt := st.only(rs, "GET api")
+		be := st.only(rs+"-backend", "GET /")
+		if server.Parent() != "" || attempt.Parent() != server.SpanID || be.Parent() != attempt.SpanID {
+			t.Errorf("want root server <- attempt <- backend:%s", describe(tr))
+		}
+		var links []string
+		for _, ref := range server.References {
+			links = append(links, ref.RefType+" "+ref.TraceID+"/"+ref.SpanID)
+		}
+		if want := "FOLLOWS_FROM " + traceID + "/00f067aa0ba902b7"; len(links) != 1 || links[0] != want {
+			t.Errorf("server span references %q, want [%s] (the link to the client's span)", links, want)
+		}
+		heard := r.backend.heardBy(path)
+		if tp := heard.Get("Traceparent"); tp != "00-"+tr.TraceID+"-"+attempt.SpanID+"-01" {
+			t.Errorf("backend heard traceparent %q, want the attempt's in trace %s", tp, tr.TraceID)
+		}
+		if heard.Get("Tracestate") != "" || heard.Get("Baggage") != "" {
+			t.Errorf("backend heard the client's tracestate %q and baggage %q", heard.Get("Tracestate"), heard.Get("Baggage"))
+		}
+	})
+
+	// trusted_proxies, at sampling_ratio 0: the same request continues the
+	// client's trace when the gateway's trusted_proxies has the client's
+	// address (127.0.0.1), as the route table decides the client, and
+	// restarts it when the list has another network: then the backend
+	// hears an unsampled traceparent of another trace and no baggage.
+	t.Run("trusted_proxies", func(t *testing.T) {
+		for i, trusted := range []string{`"127.0.0.1"`, `"10.0.0.0/8"`} {
+			ts := fmt.Sprintf("trusted%d-%s", i, service)
+			p := newStackWith(t, j, proto, ts, "0", tracing.IncomingTrustedProxies, trusted)
+			traceID, parent := clientParent()
+			path := "/users/trusted"
+			if code := p.get(t, path, map[string]string{"X-API-Key": apiKey, "Traceparent": parent, "Baggage": "tenant=acme"}); code != 200 {
+				t.Fatalf("status %d", code)
+			}
+			heard := p.backend.heardBy(path)
+			if i == 1 {
+				if tp := heard.Get("Traceparent"); !strings.HasPrefix(tp, "00-") || strings.Contains(tp, traceID) || !strings.HasSuffix(tp, "-00") {
+					t.Errorf("trusted_proxies %s: backend heard traceparent %q, want an unsampled one of a new trace", trusted, tp)
+				}
+				if got := heard.Get("Baggage"); got != "" {
+					t.Errorf("trusted_proxies %s: backend heard the client's baggage %q", trusted, got)
+				}
+				continue
+			}
+			p.flush(t)
+			tr := traceOf(t, j, ts, path, 3)
+			if tr.TraceID != traceID {
+				t.Errorf("trace id %s, want the client's %s", tr.TraceID, traceID)
+			}
+			if server := (spanTree{t, tr}).only(ts, "GET users"); server.Parent() != "00f067aa0ba902b7" {
+				t.Errorf("server span's parent %q, want the client's span", server.Parent())
+			}
+			if got := heard.Get("Baggage"); got != "tenant=acme" {
+				t.Errorf("backend heard baggage %q, want the client's", got)
+			}
+		}
+	})
+
 	t.Run("ratio0", func(t *testing.T) {
 		zs := "zero-" + service
 		z := newStack(t, j, proto, zs, "0")
@@ -378,10 +485,7 @@ func testJaeger(t *testing.T, j *jaegertest.Jaeger, proto string) {
 		// A control through the same exporters: a caller's sampled
 		// traceparent is followed (parent-based), so this trace must
 		// arrive; once it has, the unsampled one would have too.
-		var id [16]byte
-		_, _ = rand.Read(id[:])
-		traceID := hex.EncodeToString(id[:])
-		parent := "00-" + traceID + "-00f067aa0ba902b7-01"
+		traceID, parent := clientParent()
 		if code := z.get(t, "/users/control", map[string]string{"X-API-Key": apiKey, "Traceparent": parent}); code != 200 {
 			t.Fatalf("status %d", code)
 		}

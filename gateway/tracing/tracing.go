@@ -49,6 +49,12 @@ type Tracer struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
 	describe   string
+	// incoming is Config.IncomingContext ("" is IncomingContinue).
+	incoming string
+	// clear are the headers an attempt must not pass on from the caller
+	// (the propagator's own, which it injects only when the context holds
+	// a value): nil when the caller's context is always taken.
+	clear []string
 }
 
 // New returns a Tracer exporting as c says, with the OTEL_* environment
@@ -94,6 +100,10 @@ func New(ctx context.Context, c Config) (*Tracer, error) {
 		tracer:     tp.Tracer(instrumentation),
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		describe:   describe(r, c.Exporter != nil),
+		incoming:   c.IncomingContext,
+	}
+	if t.incoming != "" && t.incoming != IncomingContinue {
+		t.clear = t.propagator.Fields()
 	}
 	return t, nil
 }
@@ -180,23 +190,34 @@ func (t *Tracer) ForceFlush(ctx context.Context) error {
 	return t.provider.ForceFlush(ctx)
 }
 
-// Middleware starts the server span of each request, continuing the
-// caller's trace when it sent a traceparent (and taking its baggage), and
-// ends it with the route, upstream, instance, attempts and status the
-// request ended with. Mount it outermost, so the span covers the rest of
-// the chain. On a nil Tracer it returns next itself.
+// Middleware starts the server span of each request and ends it with the
+// route, upstream, instance, attempts and status the request ended with.
+// When the caller's context is taken (Config.IncomingContext) the span
+// continues the trace of the traceparent it sent, and its baggage goes
+// upstream; otherwise the span starts a new trace, linked to the caller's
+// span. Mount it outermost, so the span covers the rest of the chain. On a
+// nil Tracer it returns next itself.
 func (t *Tracer) Middleware(next http.Handler) http.Handler {
 	if t == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := t.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		// A span already in r's context is the embedding program's own,
+		// not the caller's: it stays the parent either way.
+		ctx := r.Context()
+		opts := make([]trace.SpanStartOption, 1, 2)
+		opts[0] = trace.WithSpanKind(trace.SpanKindServer)
+		if t.trusts(r) {
+			ctx = t.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		} else if link := callerLink(r); link != nil {
+			opts = append(opts, link)
+		}
 		route := outcome.Route(r)
 		name := spanMethod(r.Method)
 		if route != "" {
 			name += " " + route
 		}
-		ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
+		ctx, span := t.tracer.Start(ctx, name, opts...)
 		rec := outcome.Wrap(w)
 		panicked := true
 		defer func() {
@@ -208,6 +229,31 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		panicked = false
 	})
+}
+
+// trusts reports whether r's trace context and baggage are taken, as
+// Config.IncomingContext says.
+func (t *Tracer) trusts(r *http.Request) bool {
+	switch t.incoming {
+	case IncomingRestart:
+		return false
+	case IncomingTrustedProxies:
+		// The client as the route table (or request.TrustProxies) decided
+		// it; with neither, no peer is a trusted proxy.
+		return request.ClientOf(r, nil).ViaTrustedProxy
+	}
+	return true
+}
+
+// callerLink is a link to the span context of r's traceparent, or nil
+// without a valid one. Its tracestate is left out: the link records where
+// the caller's trace is, not the caller's vendor data.
+func callerLink(r *http.Request) trace.SpanStartOption {
+	sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier(r.Header)))
+	if !sc.IsValid() {
+		return nil
+	}
+	return trace.WithLinks(trace.Link{SpanContext: sc.WithTraceState(trace.TraceState{})})
 }
 
 func serverAttributes(span trace.Span, r *http.Request, route string, status int) {
@@ -260,6 +306,9 @@ func serverAttributes(span trace.Span, r *http.Request, route string, status int
 // from 1: each retry is a span of its own), as a child of the span in
 // out's context, and writes that span's traceparent, tracestate and the
 // baggage into out.Header, which the proxy gives each attempt as its own.
+// Unless the caller's context is always taken (IncomingContinue), the
+// caller's own tracestate and baggage headers are removed first, so only
+// what the context holds goes upstream.
 // The returned func ends the span when the proxy is done with the attempt
 // (the response body closed or read to EOF), with its status (0 without a
 // response) and error. It implements proxy.Tracer.
@@ -267,6 +316,11 @@ func (t *Tracer) StartAttempt(out *http.Request, upstream, instance string, n in
 	ctx := out.Context()
 	parent := trace.SpanFromContext(ctx)
 	ctx, span := t.tracer.Start(ctx, spanMethod(out.Method)+" "+upstream, trace.WithSpanKind(trace.SpanKindClient))
+	// Inject writes tracestate and baggage only when the context has them:
+	// the caller's headers, copied with the rest, would otherwise pass.
+	for _, h := range t.clear {
+		out.Header.Del(h)
+	}
 	t.propagator.Inject(ctx, propagation.HeaderCarrier(out.Header))
 	if !span.IsRecording() {
 		return func(int, error) { span.End() }

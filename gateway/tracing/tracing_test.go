@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/proxy"
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
@@ -77,6 +79,7 @@ func TestValidate(t *testing.T) {
 		{Config{SamplingRatio: &neg}, "sampling_ratio"},
 		{Config{Timeout: -1}, "timeout"},
 		{Config{Headers: map[string]string{"bad name": "x"}}, "headers"},
+		{Config{IncomingContext: "ignore"}, "incoming_context"},
 	} {
 		err := c.cfg.Validate()
 		var fe *FieldError
@@ -87,6 +90,11 @@ func TestValidate(t *testing.T) {
 	ok := 0.0
 	if err := (Config{Endpoint: "https://c:4318/otlp", Protocol: ProtocolHTTP, SamplingRatio: &ok, Headers: map[string]string{"Authorization": "x"}}).Validate(); err != nil {
 		t.Error(err)
+	}
+	for _, mode := range []string{"", IncomingContinue, IncomingRestart, IncomingTrustedProxies} {
+		if err := (Config{IncomingContext: mode}).Validate(); err != nil {
+			t.Errorf("incoming context %q: %v", mode, err)
+		}
 	}
 }
 
@@ -359,5 +367,164 @@ func TestEndpointFullTracesURL(t *testing.T) {
 		default:
 			t.Errorf("endpoint %s: no export reached the collector", endpoint)
 		}
+	}
+}
+
+// The trace context a client sends in the incoming-context tests: sampled,
+// with vendor data and baggage of its choosing.
+const (
+	clientTrace  = "4bf92f3577b34da6a3ce929d0e0e4736"
+	clientSpan   = "00f067aa0ba902b7"
+	clientParent = "00-" + clientTrace + "-" + clientSpan + "-01"
+)
+
+// heard is what a real upstream received of the trace headers.
+type heard struct{ traceparent, tracestate, baggage string }
+
+// throughIncoming sends one request with the client's trace context
+// through tr's middleware, request.TrustProxies(trusted) in front of it (as
+// a route table decides the client), and a proxy with tr's attempt hook to
+// a real upstream; it returns what the upstream heard and the spans
+// exported.
+func throughIncoming(t *testing.T, tr *Tracer, exp *tracetest.InMemoryExporter, trusted netip.Prefix) (heard, tracetest.SpanStubs) {
+	t.Helper()
+	got := make(chan heard, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- heard{r.Header.Get("Traceparent"), r.Header.Get("Tracestate"), r.Header.Get("Baggage")}
+	}))
+	defer backend.Close()
+	up := upstream.New("u", discovery.NewStatic(map[string][]discovery.Instance{"u": {{Addr: backend.Listener.Addr().String()}}}),
+		upstream.WithPolicy(balance.RoundRobin{}))
+	up.Start(context.Background())
+	defer up.Close()
+	<-up.Ready()
+	h := request.TrustProxies(trusted)(tr.Middleware(proxy.New(up, proxy.WithTracer(tr))))
+	req := httptest.NewRequest(http.MethodGet, "/x", nil) // from 192.0.2.1
+	req.Header.Set("Traceparent", clientParent)
+	req.Header.Set("Tracestate", "vendor=client-chosen")
+	req.Header.Set("Baggage", "tenant=client-chosen")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req) // the spans end before it returns
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if err := tr.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := exp.GetSpans()
+	exp.Reset()
+	return <-got, spans
+}
+
+// TestIncomingContextSampling: at sampling_ratio 0, a client's sampled
+// traceparent decides sampling and the trace id when the gateway continues
+// the caller's context (both spans exported, the upstream hears the
+// client's trace, tracestate and baggage), and decides nothing when it
+// restarts: no span exported, the upstream hears an unsampled traceparent
+// of another trace and neither the tracestate nor the baggage. With
+// trusted_proxies the peer decides which of the two happens.
+func TestIncomingContextSampling(t *testing.T) {
+	zero := 0.0
+	peer := netip.MustParsePrefix("192.0.2.0/24") // httptest.NewRequest's client
+	other := netip.MustParsePrefix("10.0.0.0/8")  // a proxy elsewhere
+	for _, c := range []struct {
+		mode      string
+		trusted   netip.Prefix
+		continued bool
+	}{
+		{"", other, true},
+		{IncomingContinue, other, true},
+		{IncomingRestart, peer, false},
+		{IncomingTrustedProxies, peer, true},
+		{IncomingTrustedProxies, other, false},
+	} {
+		name := c.mode + " from " + c.trusted.String()
+		exp := tracetest.NewInMemoryExporter()
+		tr, err := New(context.Background(), Config{Exporter: exp, SamplingRatio: &zero, IncomingContext: c.mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, spans := throughIncoming(t, tr, exp, c.trusted)
+		if c.continued {
+			if len(spans) != 2 {
+				t.Errorf("%s: %d spans exported, want the server and the attempt span (the client sampled)", name, len(spans))
+			}
+			if !strings.HasPrefix(got.traceparent, "00-"+clientTrace+"-") || !strings.HasSuffix(got.traceparent, "-01") ||
+				got.tracestate != "vendor=client-chosen" || got.baggage != "tenant=client-chosen" {
+				t.Errorf("%s: upstream heard %+v, want the client's trace, tracestate and baggage", name, got)
+			}
+			continue
+		}
+		if len(spans) != 0 {
+			t.Errorf("%s: %d spans exported at sampling ratio 0: the client's sampled flag decided", name, len(spans))
+		}
+		if !traceparentRE.MatchString(got.traceparent) || strings.Contains(got.traceparent, clientTrace) || !strings.HasSuffix(got.traceparent, "-00") {
+			t.Errorf("%s: upstream heard traceparent %q, want an unsampled one of a new trace", name, got.traceparent)
+		}
+		if got.tracestate != "" || got.baggage != "" {
+			t.Errorf("%s: upstream heard tracestate %q and baggage %q from the client", name, got.tracestate, got.baggage)
+		}
+	}
+}
+
+// TestIncomingRestartLinks: restarting, the server span is a root of a new
+// trace with one link, to the client's span (without its tracestate); the
+// attempt is its child, and the upstream hears the attempt's traceparent.
+func TestIncomingRestartLinks(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp, IncomingContext: IncomingRestart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, spans := throughIncoming(t, tr, exp, netip.MustParsePrefix("192.0.2.0/24"))
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	var server, attempt tracetest.SpanStub
+	for _, s := range spans {
+		switch s.SpanKind {
+		case trace.SpanKindServer:
+			server = s
+		case trace.SpanKindClient:
+			attempt = s
+		}
+	}
+	if server.Parent.IsValid() || server.SpanContext.TraceID().String() == clientTrace {
+		t.Errorf("server span: parent %v, trace %s; want a root of a new trace", server.Parent, server.SpanContext.TraceID())
+	}
+	if len(server.Links) != 1 {
+		t.Fatalf("server span has %d links, want 1", len(server.Links))
+	}
+	l := server.Links[0].SpanContext
+	if l.TraceID().String() != clientTrace || l.SpanID().String() != clientSpan || !l.IsRemote() || l.TraceState().Len() != 0 {
+		t.Errorf("link %s/%s remote=%v tracestate %q; want the client's span without its tracestate", l.TraceID(), l.SpanID(), l.IsRemote(), l.TraceState())
+	}
+	if attempt.Parent.SpanID() != server.SpanContext.SpanID() || attempt.SpanContext.TraceID() != server.SpanContext.TraceID() {
+		t.Error("the attempt span is not the server span's child")
+	}
+	if want := "00-" + attempt.SpanContext.TraceID().String() + "-" + attempt.SpanContext.SpanID().String() + "-01"; got.traceparent != want {
+		t.Errorf("upstream heard traceparent %q, want the attempt's %q", got.traceparent, want)
+	}
+	if got.tracestate != "" || got.baggage != "" {
+		t.Errorf("upstream heard tracestate %q and baggage %q from the client", got.tracestate, got.baggage)
+	}
+}
+
+// TestIncomingRestartNoTraceparent: a request without a valid traceparent
+// (here one with a zero span id) starts a trace without a link.
+func TestIncomingRestartNoTraceparent(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(context.Background(), Config{Exporter: exp, IncomingContext: IncomingRestart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := tr.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set("Traceparent", "00-"+clientTrace+"-0000000000000000-01") // an invalid span id
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	_ = tr.ForceFlush(context.Background())
+	spans := exp.GetSpans()
+	if len(spans) != 1 || spans[0].Parent.IsValid() || len(spans[0].Links) != 0 {
+		t.Fatalf("spans %+v, want one root span without links", spans)
 	}
 }
