@@ -66,17 +66,27 @@ func TestAccessLogRotationAndReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	get(url + "/two") // still the renamed file: nothing lost
+	hupped := strings.Count(logs.String(), "configuration reloaded")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "a new access.log after SIGHUP", func() bool { _, err := os.Stat(logPath); return err == nil })
+	// The reload, not the file: the new file is opened before the switch
+	// to it, and a request between the two is logged to the old one.
+	waitUntil(t, "the reload after SIGHUP", func() bool { return strings.Count(logs.String(), "configuration reloaded") > hupped })
+	if _, err := os.Stat(logPath); err != nil {
+		t.Fatalf("no new access.log after the reload: %v", err)
+	}
 	get(url + "/three")
 	if old, cur := lines(logPath+".1"), lines(logPath); len(old) != 2 || !strings.Contains(old[1], "/two") ||
 		len(cur) != 1 || !strings.Contains(cur[0], "/three") {
 		t.Errorf("rotated %q, new %q", old, cur)
 	}
 
+	reloads := strings.Count(logs.String(), "configuration reloaded")
 	write(base + "access_log:\n  format: common\n  exclude_paths: [\"/skip/*\"]\n  output: " + logPath + "\n")
+	// The reload's log line too: it comes after the switch, and the next
+	// step counts reloads from here.
+	waitUntil(t, "the reload to the common format", func() bool { return strings.Count(logs.String(), "configuration reloaded") > reloads })
 	common := regexp.MustCompile(`^127\.0\.0\.1 - - \[[^]]+\] "GET /four HTTP/1\.1" 200 \d+$`)
 	waitUntil(t, "the common format after a reload", func() bool {
 		get(url + "/skip/x")
@@ -92,7 +102,7 @@ func TestAccessLogRotationAndReload(t *testing.T) {
 
 	// Buffered, with a flush interval far beyond the test: the lines of
 	// the requests served meanwhile reach the file when the process stops.
-	reloads := strings.Count(logs.String(), "configuration reloaded")
+	reloads = strings.Count(logs.String(), "configuration reloaded")
 	write(base + "access_log:\n  fields: [path]\n  buffer: 64KiB\n  flush_interval: 1h\n  output: " + logPath + "\n")
 	waitUntil(t, "the buffered section in force", func() bool { return strings.Count(logs.String(), "configuration reloaded") > reloads })
 	before := len(lines(logPath))
