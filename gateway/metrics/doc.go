@@ -39,5 +39,10 @@
 // (route, method, code) and kept in per-route arrays, so Middleware costs a
 // map lookup and a few atomic operations per request.
 //
+// ForgetRoute deletes a route a reload removed. A request still running on
+// the old table is counted, and the last one out deletes the series; a
+// request of the old table that reaches Middleware only after that records
+// nothing, so a removed route's series never come back frozen.
+//
 // See docs/metrics.md for PromQL recipes.
 package metrics

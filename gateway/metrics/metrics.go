@@ -17,6 +17,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/internal/cowmap"
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // Metric names. They are fixed (no namespace option) because the HPA's
@@ -102,9 +103,11 @@ type Metrics struct {
 	refused   *prometheus.CounterVec
 	grpc      *prometheus.CounterVec
 
-	// Copy-on-write maps: the request path only loads a pointer and does a
-	// map lookup; a lock is taken the first time a name is seen.
-	routes    cowmap.Map[string, *routeSeries]
+	// The request path only loads a pointer and does a map lookup (plus,
+	// for routes, an atomic add on entry and exit); a lock is taken the
+	// first time a name is seen. routes counts each route's users so a
+	// removed route's series are deleted only after its last request.
+	routes    *routeseries.Set[routeSeries]
 	upstreams cowmap.Map[string, *upstreamSeries]
 }
 
@@ -182,6 +185,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Help: "1 while the upstream's discovery source is unreachable and the last known instances are used.",
 		}, []string{"upstream"}),
 	}
+	m.routes = routeseries.New(m.newRouteSeries, m.deleteRouteSeries)
 	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries, m.stale, m.refused, m.grpc}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -208,21 +212,33 @@ func increasing(b []float64) bool {
 // the start; on a plain chi router the pattern is known only at the end, so
 // the in-flight gauge of such requests is labelled "unmatched".
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	// Wrapped when a route table is built: a table built before a route
+	// was forgotten is one that had it (see ForgetRoute).
+	born := m.routes.Born()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rs := m.route(outcome.Route(r))
-		inFlight := rs.inFlight
-		inFlight.Inc()
+		rt := m.routes.Enter(outcome.Route(r), born)
+		if rt != nil {
+			rt.Series.inFlight.Inc()
+		}
 		rec := outcome.Wrap(w)
 		panicked := true
 		// Deferred so a panicking handler neither leaks in-flight nor goes
 		// uncounted.
 		defer func() {
-			inFlight.Dec()
-			// On a chi router the pattern is known only now.
-			if name := outcome.Route(r); name != rs.name {
-				rs = m.route(name)
+			if rt != nil {
+				rt.Series.inFlight.Dec()
 			}
+			// On a chi router the pattern is known only now.
+			if name := outcome.Route(r); rt == nil || name != rt.Name() {
+				if rt != nil {
+					m.routes.Exit(rt)
+				}
+				if rt = m.routes.Enter(name, born); rt == nil {
+					return // the route's series are gone: record nothing
+				}
+			}
+			rs := &rt.Series
 			code := outcome.Status(r, rec, panicked)
 			ms := rs.method(m, methodIndex(r.Method))
 			ms.code(m, rs.name, statusIndex(code)).Inc()
@@ -234,6 +250,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			if c, ok := grpcstatus.FromHeader(rec.Header()); ok {
 				rs.grpcCode(m, c).Inc()
 			}
+			m.routes.Exit(rt)
 		}()
 		next.ServeHTTP(rec, r)
 		panicked = false
@@ -370,12 +387,8 @@ type methodSeries struct {
 // counter boxes the interface so it can sit in an atomic.Pointer.
 type counter struct{ prometheus.Counter }
 
-func (m *Metrics) route(name string) *routeSeries {
-	return m.routes.Get(name, m.newRouteSeries)
-}
-
-func (m *Metrics) newRouteSeries(name string) *routeSeries {
-	return &routeSeries{
+func (m *Metrics) newRouteSeries(name string) routeSeries {
+	return routeSeries{
 		name:     name,
 		inFlight: m.inFlight.WithLabelValues(name),
 		size:     m.size.WithLabelValues(name),
