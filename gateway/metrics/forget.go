@@ -19,5 +19,6 @@ func (m *Metrics) deleteRouteSeries(route string) {
 	m.duration.DeletePartialMatch(l)
 	m.inFlight.DeletePartialMatch(l)
 	m.size.DeletePartialMatch(l)
+	m.upgraded.DeletePartialMatch(l)
 	m.grpc.DeletePartialMatch(l)
 }
