@@ -113,7 +113,7 @@ type Metrics struct {
 	// for routes, an atomic add on entry and exit); a lock is taken the
 	// first time a name is seen. routes counts each route's users so a
 	// removed route's series are deleted only after its last request.
-	routes    *routeseries.Set[routeSeries]
+	routes    *routeseries.Set[*routeSeries]
 	upstreams cowmap.Map[string, *upstreamSeries]
 }
 
@@ -249,7 +249,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 					return // the route's series are gone: record nothing
 				}
 			}
-			rs := &rt.Series
+			rs := rt.Series
 			code := outcome.Status(r, rec, panicked)
 			ms := rs.method(m, methodIndex(r.Method))
 			ms.code(m, rs.name, statusIndex(code)).Inc()
@@ -424,8 +424,8 @@ type (
 	observer struct{ prometheus.Observer }
 )
 
-func (m *Metrics) newRouteSeries(name string) routeSeries {
-	return routeSeries{
+func (m *Metrics) newRouteSeries(name string) *routeSeries {
+	return &routeSeries{
 		name:     name,
 		inFlight: m.inFlight.WithLabelValues(name),
 		size:     m.size.WithLabelValues(name),

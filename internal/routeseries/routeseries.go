@@ -46,7 +46,8 @@ type Set[T any] struct {
 }
 
 // Route is one route's entry: its users and phase, and the collectors'
-// per-route state (resolved series).
+// per-route state (resolved series), which should be a pointer or small:
+// a gone route keeps its entry as a tombstone, with Series zeroed.
 type Route[T any] struct {
 	name      string
 	state     atomic.Int64 // users*user | phase
@@ -156,8 +157,12 @@ func (s *Set[T]) finish(rt *Route[T]) {
 // finishLocked deletes the series of a leaving route without users. The
 // phase moves to gone under s.mu, so an entry replacing the tombstone is
 // made only after the deletion (which would otherwise delete its series).
+// The tombstone stays in the set, without its state: nobody reads that
+// once the route is gone (users left, and later ones back out first).
 func (s *Set[T]) finishLocked(rt *Route[T]) {
 	if rt.state.CompareAndSwap(leaving, gone) {
 		s.deleteSeries(rt.name)
+		var none T
+		rt.Series = none
 	}
 }
