@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // FailuresTotal is the name of the failure counter. It is fixed, like the
@@ -16,6 +18,7 @@ const FailuresTotal = "gatescale_auth_failures_total"
 // all routes.
 type Metrics struct {
 	failures *prometheus.CounterVec
+	routes   *routeseries.Set[struct{}] // who may still count into a route's series
 }
 
 // NewMetrics creates the collectors and registers them on reg.
@@ -27,8 +30,30 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		Name: FailuresTotal,
 		Help: "Requests refused by authentication, by route, method and reason.",
 	}, []string{"route", "method", "reason"})}
+	m.routes = routeseries.New(func(string) struct{} { return struct{}{} }, func(route string) {
+		m.failures.DeletePartialMatch(prometheus.Labels{"route": route})
+	})
 	if err := reg.Register(m.failures); err != nil {
 		return nil, fmt.Errorf("authn metrics: register: %w", err)
 	}
 	return m, nil
+}
+
+// born is the epoch of a middleware wrapped now (see routeseries.Set.Born).
+func (m *Metrics) born() uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.routes.Born()
+}
+
+// countFailure counts a failure of route, unless the route was forgotten
+// and its series deleted since the middleware (born) was wrapped.
+func (m *Metrics) countFailure(route string, born uint64, method, reason string) {
+	rt := m.routes.Enter(route, born)
+	if rt == nil {
+		return
+	}
+	m.failures.WithLabelValues(route, method, reason).Inc()
+	m.routes.Exit(rt)
 }

@@ -44,6 +44,7 @@ type options struct {
 	anonymous bool
 	metrics   *Metrics
 	logger    *slog.Logger
+	born      uint64 // the metrics epoch the middleware was wrapped at
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges.
@@ -74,6 +75,8 @@ func Middleware(methods []Method, opts ...Option) func(http.Handler) http.Handle
 	}
 	anonymous := &consumer.Identity{Method: consumer.MethodAnonymous}
 	return func(next http.Handler) http.Handler {
+		o := o
+		o.born = o.metrics.born() // wrapped when a route table is built
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for _, m := range methods {
 				id, err := m.Authenticate(r)
@@ -123,7 +126,7 @@ func (o *options) refuse(w http.ResponseWriter, r *http.Request, methods []Metho
 		info.SetError("authentication failed: " + string(err.Reason))
 	}
 	if o.metrics != nil {
-		o.metrics.failures.WithLabelValues(routeName, method, string(err.Reason)).Inc()
+		o.metrics.countFailure(routeName, o.born, method, string(err.Reason))
 	}
 	if o.logger != nil {
 		o.logger.Debug("authentication failed", "route", routeName, "method", method, "reason", string(err.Reason), "err", err.Error())

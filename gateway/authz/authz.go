@@ -14,6 +14,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // Rule is a set of requirements; the zero Rule admits any authenticated
@@ -199,6 +200,7 @@ func Middleware(p Policy, opts ...Option) func(http.Handler) http.Handler {
 		p.Methods = upper
 	}
 	return func(next http.Handler) http.Handler {
+		born := o.metrics.born() // wrapped when a route table is built
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id := consumer.FromContext(r.Context())
 			d := p.Decide(id, r.Method)
@@ -213,7 +215,7 @@ func Middleware(p Policy, opts ...Option) func(http.Handler) http.Handler {
 				info.SetError("forbidden: " + string(d.Reason))
 			}
 			if o.metrics != nil {
-				o.metrics.denied.WithLabelValues(routeName, string(d.Reason)).Inc()
+				o.metrics.countDenied(routeName, born, string(d.Reason))
 			}
 			if o.logger != nil {
 				who := ""
@@ -233,6 +235,7 @@ const DeniedTotal = "gatescale_authz_denied_total"
 // Metrics counts denials by route and Reason.
 type Metrics struct {
 	denied *prometheus.CounterVec
+	routes *routeseries.Set[struct{}] // who may still count into a route's series
 }
 
 // NewMetrics creates the collectors and registers them on reg.
@@ -244,8 +247,30 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		Name: DeniedTotal,
 		Help: "Requests refused by authorization (403), by route and reason.",
 	}, []string{"route", "reason"})}
+	m.routes = routeseries.New(func(string) struct{} { return struct{}{} }, func(route string) {
+		m.denied.DeletePartialMatch(prometheus.Labels{"route": route})
+	})
 	if err := reg.Register(m.denied); err != nil {
 		return nil, fmt.Errorf("authz metrics: register: %w", err)
 	}
 	return m, nil
+}
+
+// born is the epoch of a middleware wrapped now (see routeseries.Set.Born).
+func (m *Metrics) born() uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.routes.Born()
+}
+
+// countDenied counts a denial on route, unless the route was forgotten and
+// its series deleted since the middleware (born) was wrapped.
+func (m *Metrics) countDenied(route string, born uint64, reason string) {
+	rt := m.routes.Enter(route, born)
+	if rt == nil {
+		return
+	}
+	m.denied.WithLabelValues(route, reason).Inc()
+	m.routes.Exit(rt)
 }

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // Metrics are the per-call collectors of composite routes, so an operator
@@ -12,6 +14,7 @@ import (
 type Metrics struct {
 	duration *prometheus.HistogramVec
 	calls    *prometheus.CounterVec
+	routes   *routeseries.Set[struct{}] // who may still record into a route's series
 }
 
 // NewMetrics registers gatescale_composite_call_duration_seconds{route,call}
@@ -31,6 +34,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Composite routes' backend calls, by outcome.",
 		}, []string{"route", "call", "outcome"}),
 	}
+	m.routes = routeseries.New(func(string) struct{} { return struct{}{} }, func(route string) {
+		l := prometheus.Labels{"route": route}
+		m.duration.DeletePartialMatch(l)
+		m.calls.DeletePartialMatch(l)
+	})
 	for _, c := range []prometheus.Collector{m.duration, m.calls} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -39,22 +47,50 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-func (m *Metrics) observe(route, call, outcome string, d time.Duration) {
+// enter makes a request of a plan built at born a user of route's series
+// until exit: calls still running when the route is forgotten record, and
+// the last request out deletes the series. nil (record nothing) without
+// metrics, or when the series were deleted before the request came.
+func (m *Metrics) enter(route string, born uint64) *routeseries.Route[struct{}] {
 	if m == nil {
-		return
+		return nil
 	}
-	m.calls.WithLabelValues(route, call, outcome).Inc()
-	if outcome != "skipped" {
-		m.duration.WithLabelValues(route, call).Observe(d.Seconds())
+	return m.routes.Enter(route, born)
+}
+
+func (m *Metrics) exit(rt *routeseries.Route[struct{}]) {
+	if rt != nil {
+		m.routes.Exit(rt)
 	}
 }
 
-// ForgetRoute deletes the series of a route that a reload removed.
+// observe records a call of the request that entered rt.
+func (m *Metrics) observe(rt *routeseries.Route[struct{}], call, outcome string, d time.Duration) {
+	if rt == nil {
+		return
+	}
+	m.calls.WithLabelValues(rt.Name(), call, outcome).Inc()
+	if outcome != "skipped" {
+		m.duration.WithLabelValues(rt.Name(), call).Observe(d.Seconds())
+	}
+}
+
+// born is the epoch of a plan built now (see routeseries.Set.Born): a plan
+// built before its route was forgotten belongs to the old route table.
+func (m *Metrics) born() uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.routes.Born()
+}
+
+// ForgetRoute deletes the series of a route that a reload removed, once no
+// request of the old route table can record into them any more: a call
+// still running when the route is removed records, and one that would
+// record after the deletion does not, so the series do not come back.
 func (m *Metrics) ForgetRoute(route string) {
 	if m == nil {
 		return
 	}
-	l := prometheus.Labels{"route": route}
-	m.duration.DeletePartialMatch(l)
-	m.calls.DeletePartialMatch(l)
+	m.routes.Forget(route)
 }

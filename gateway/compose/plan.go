@@ -20,6 +20,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/internal/jsonvalue"
 	"github.com/gatescale/gatescale/internal/mediatype"
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // PartialHeader lists the optional calls left out of an answer.
@@ -34,6 +35,7 @@ type Plan struct {
 	maxBody    int64 // the client's body, read for ForwardBody
 	transports func(upstream string) http.RoundTripper
 	metrics    *Metrics
+	born       uint64 // the metrics epoch at New: when the route table is built
 	logger     *slog.Logger
 	needBody   bool
 }
@@ -95,6 +97,7 @@ func New(route, routePath string, c Composite, opts ...Option) (*Plan, error) {
 	if p.transports == nil {
 		return nil, errors.New("compose: no transports (WithTransports)")
 	}
+	p.born = p.metrics.born()
 	index := map[string]int{}
 	for i, call := range c.Calls {
 		index[call.Name] = i
@@ -173,6 +176,7 @@ type run struct {
 	results []*result
 	cancel  context.CancelCauseFunc
 	ctx     context.Context
+	series  *routeseries.Route[struct{}] // nil: record nothing
 
 	mu     sync.Mutex
 	failed *callError // the first required failure
@@ -204,6 +208,8 @@ func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rn.body = b
 	}
+	rn.series = p.metrics.enter(p.route, p.born)
+	defer p.metrics.exit(rn.series)
 	rn.results = make([]*result, len(p.calls))
 	for i := range p.calls {
 		rn.results[i] = &result{done: make(chan struct{})}
@@ -263,7 +269,7 @@ func (rn *run) runCall(c *callPlan) {
 				rn.fail(&callError{call: c.Name, status: http.StatusBadGateway, outcome: "skipped",
 					detail: fmt.Sprintf("call %s needs the answer of %s, which failed", c.Name, rn.p.calls[d].Name)})
 			}
-			rn.p.metrics.observe(rn.p.route, c.Name, "skipped", 0)
+			rn.p.metrics.observe(rn.series, c.Name, "skipped", 0)
 			return
 		}
 	}
@@ -369,7 +375,7 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 		if cerr != nil {
 			outcome = cerr.outcome
 		}
-		rn.p.metrics.observe(rn.p.route, c.Name, outcome, time.Since(start))
+		rn.p.metrics.observe(rn.series, c.Name, outcome, time.Since(start))
 	}()
 	fail := func(status int, outcome, format string, args ...any) *callError {
 		return &callError{call: c.Name, status: status, outcome: outcome, detail: fmt.Sprintf("call "+c.Name+": "+format, args...)}

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // Anonymous is the consumer label of a call no consumer was identified for.
@@ -16,7 +17,8 @@ const Anonymous = "(anonymous)"
 // the gateway knows (an identity without a consumer record counts as
 // Anonymous, so a JWT subject cannot mint series).
 type Metrics struct {
-	calls *prometheus.CounterVec
+	calls  *prometheus.CounterVec
+	routes *routeseries.Set[struct{}] // who may still count into a route's series
 }
 
 // NewMetrics registers gatescale_deprecated_calls_total{route,consumer} on
@@ -26,6 +28,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		Name: "gatescale_deprecated_calls_total",
 		Help: "Calls of deprecated routes, by route and consumer.",
 	}, []string{"route", "consumer"})}
+	m.routes = routeseries.New(func(string) struct{} { return struct{}{} }, func(route string) {
+		m.calls.DeletePartialMatch(prometheus.Labels{"route": route})
+	})
 	if err := reg.Register(m.calls); err != nil {
 		return nil, err
 	}
@@ -35,20 +40,27 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 // CountDeprecated counts each call of route by its consumer. Put it after
 // authentication, so the identity is known.
 func (m *Metrics) CountDeprecated(route string) func(http.Handler) http.Handler {
-	anon := m.calls.WithLabelValues(route, Anonymous)
 	return func(next http.Handler) http.Handler {
+		born := m.routes.Born() // wrapped when a route table is built
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if id := consumer.FromContext(r.Context()); id != nil && id.Consumer != nil {
-				m.calls.WithLabelValues(route, id.Consumer.ID).Inc()
-			} else {
-				anon.Inc()
+			// Looked up per call, not kept: a series kept from before the
+			// route was forgotten would be a deleted one.
+			if rt := m.routes.Enter(route, born); rt != nil {
+				who := Anonymous
+				if id := consumer.FromContext(r.Context()); id != nil && id.Consumer != nil {
+					who = id.Consumer.ID
+				}
+				m.calls.WithLabelValues(route, who).Inc()
+				m.routes.Exit(rt)
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
 }
 
-// ForgetRoute deletes a removed route's series.
+// ForgetRoute deletes a removed route's series, once no request of the old
+// route table can count into them any more: a call that would count after
+// the deletion does not, so the series do not come back.
 func (m *Metrics) ForgetRoute(route string) {
-	m.calls.DeletePartialMatch(prometheus.Labels{"route": route})
+	m.routes.Forget(route)
 }

@@ -17,22 +17,24 @@ import (
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/internal/cowmap"
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // Metric names. They are fixed (no namespace option) because the HPA's
 // metric and the dashboards refer to them by name.
 const (
-	RequestsTotal           = "gatescale_http_requests_total"
-	RequestDuration         = "gatescale_http_request_duration_seconds"
-	RequestsInFlight        = "gatescale_http_requests_in_flight"
-	ResponseSize            = "gatescale_http_response_size_bytes"
-	UpstreamRequestsTotal   = "gatescale_upstream_requests_total"
-	UpstreamRequestDuration = "gatescale_upstream_request_duration_seconds"
-	UpstreamInstances       = "gatescale_upstream_instances"
-	UpstreamRetriesTotal    = "gatescale_upstream_retries_total"
-	RefusedTotal            = "gatescale_http_refused_total"
-	GRPCResponsesTotal      = "gatescale_grpc_responses_total"
-	DiscoveryStale          = "gatescale_discovery_stale"
+	RequestsTotal              = "gatescale_http_requests_total"
+	RequestDuration            = "gatescale_http_request_duration_seconds"
+	RequestsInFlight           = "gatescale_http_requests_in_flight"
+	ResponseSize               = "gatescale_http_response_size_bytes"
+	UpgradedConnectionDuration = "gatescale_http_upgraded_connection_duration_seconds"
+	UpstreamRequestsTotal      = "gatescale_upstream_requests_total"
+	UpstreamRequestDuration    = "gatescale_upstream_request_duration_seconds"
+	UpstreamInstances          = "gatescale_upstream_instances"
+	UpstreamRetriesTotal       = "gatescale_upstream_retries_total"
+	RefusedTotal               = "gatescale_http_refused_total"
+	GRPCResponsesTotal         = "gatescale_grpc_responses_total"
+	DiscoveryStale             = "gatescale_discovery_stale"
 )
 
 // Label values for instance states, codes and methods that have no label of
@@ -55,6 +57,10 @@ var DefaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1
 // DefaultSizeBuckets are the buckets of the response size histogram, in
 // bytes: 100B to 100MB by powers of ten.
 var DefaultSizeBuckets = []float64{1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// upgradedBuckets are the buckets of the upgraded connection (WebSocket)
+// duration histogram, in seconds: a session lasts seconds to hours.
+var upgradedBuckets = []float64{1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800}
 
 // DefaultNativeBucketFactor is the growth factor between native histogram
 // buckets (schema 3, about 4% relative error).
@@ -94,6 +100,7 @@ type Metrics struct {
 	duration  *prometheus.HistogramVec
 	inFlight  *prometheus.GaugeVec
 	size      *prometheus.HistogramVec
+	upgraded  *prometheus.HistogramVec
 	upReqs    *prometheus.CounterVec
 	upDur     *prometheus.HistogramVec
 	instances *prometheus.GaugeVec
@@ -102,9 +109,11 @@ type Metrics struct {
 	refused   *prometheus.CounterVec
 	grpc      *prometheus.CounterVec
 
-	// Copy-on-write maps: the request path only loads a pointer and does a
-	// map lookup; a lock is taken the first time a name is seen.
-	routes    cowmap.Map[string, *routeSeries]
+	// The request path only loads a pointer and does a map lookup (plus,
+	// for routes, an atomic add on entry and exit); a lock is taken the
+	// first time a name is seen. routes counts each route's users so a
+	// removed route's series are deleted only after its last request.
+	routes    *routeseries.Set[*routeSeries]
 	upstreams cowmap.Map[string, *upstreamSeries]
 }
 
@@ -143,7 +152,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Help: "HTTP requests served, counted when the handler returns, by route, method and final status code.",
 		}, []string{"route", "method", "code"}),
 		duration: prometheus.NewHistogramVec(durationOpts(RequestDuration,
-			"Time from the request reaching the gateway's middleware to the handler returning, by route and method."),
+			"Time from the request reaching the gateway's middleware to the handler returning, by route and method; upgraded connections (101) are in "+UpgradedConnectionDuration+" instead."),
 			[]string{"route", "method"}),
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: RequestsInFlight,
@@ -151,8 +160,13 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}, []string{"route"}),
 		size: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    ResponseSize,
-			Help:    "Response body size, by route.",
+			Help:    "Response body size, by route; upgraded connections (101) have no body and are not observed.",
 			Buckets: o.sizeBuckets,
+		}, []string{"route"}),
+		upgraded: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    UpgradedConnectionDuration,
+			Help:    "Length of upgraded connections (code 101, e.g. WebSocket), from the request reaching the gateway's middleware to the connection's end, by route.",
+			Buckets: upgradedBuckets,
 		}, []string{"route"}),
 		upReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: UpstreamRequestsTotal,
@@ -182,7 +196,8 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Help: "1 while the upstream's discovery source is unreachable and the last known instances are used.",
 		}, []string{"upstream"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upReqs, m.upDur, m.instances, m.retries, m.stale, m.refused, m.grpc}
+	m.routes = routeseries.New(m.newRouteSeries, m.deleteRouteSeries)
+	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upgraded, m.upReqs, m.upDur, m.instances, m.retries, m.stale, m.refused, m.grpc}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -208,32 +223,52 @@ func increasing(b []float64) bool {
 // the start; on a plain chi router the pattern is known only at the end, so
 // the in-flight gauge of such requests is labelled "unmatched".
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	// Wrapped when a route table is built: a table built before a route
+	// was forgotten is one that had it (see ForgetRoute).
+	born := m.routes.Born()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rs := m.route(outcome.Route(r))
-		inFlight := rs.inFlight
-		inFlight.Inc()
+		rt := m.routes.Enter(outcome.Route(r), born)
+		if rt != nil {
+			rt.Series.inFlight.Inc()
+		}
 		rec := outcome.Wrap(w)
 		panicked := true
 		// Deferred so a panicking handler neither leaks in-flight nor goes
 		// uncounted.
 		defer func() {
-			inFlight.Dec()
-			// On a chi router the pattern is known only now.
-			if name := outcome.Route(r); name != rs.name {
-				rs = m.route(name)
+			if rt != nil {
+				rt.Series.inFlight.Dec()
 			}
+			// On a chi router the pattern is known only now.
+			if name := outcome.Route(r); rt == nil || name != rt.Name() {
+				if rt != nil {
+					m.routes.Exit(rt)
+				}
+				if rt = m.routes.Enter(name, born); rt == nil {
+					return // the route's series are gone: record nothing
+				}
+			}
+			rs := rt.Series
 			code := outcome.Status(r, rec, panicked)
 			ms := rs.method(m, methodIndex(r.Method))
 			ms.code(m, rs.name, statusIndex(code)).Inc()
-			ms.duration.Observe(time.Since(start).Seconds())
-			rs.size.Observe(float64(rec.Bytes()))
+			if code == http.StatusSwitchingProtocols {
+				// A session of minutes or hours is not a request's latency:
+				// in the request histogram it would move p99, which users
+				// alert and may autoscale on. It has no response body either.
+				rs.upgradedDuration(m).Observe(time.Since(start).Seconds())
+			} else {
+				ms.duration.Observe(time.Since(start).Seconds())
+				rs.size.Observe(float64(rec.Bytes()))
+			}
 			if rs.name == request.Refused {
 				m.countRefused(r)
 			}
 			if c, ok := grpcstatus.FromHeader(rec.Header()); ok {
 				rs.grpcCode(m, c).Inc()
 			}
+			m.routes.Exit(rt)
 		}()
 		next.ServeHTTP(rec, r)
 		panicked = false
@@ -241,7 +276,9 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 }
 
 // ObserveUpstream records one upstream attempt that took d. code is the
-// response status, or 0 when the attempt failed without a response.
+// response status, or 0 when the attempt failed without a response. An
+// upgraded attempt (101) is counted but not timed: it lasts as long as the
+// session.
 func (m *Metrics) ObserveUpstream(upstream string, code int, d time.Duration) {
 	us := m.upstream(upstream)
 	i := numCodes + 1 // "error"
@@ -249,7 +286,9 @@ func (m *Metrics) ObserveUpstream(upstream string, code int, d time.Duration) {
 		i = statusIndex(code)
 	}
 	us.code(m, i).Inc()
-	us.duration.Observe(d.Seconds())
+	if code != http.StatusSwitchingProtocols { // an upgrade's attempt lasts the whole session
+		us.duration.Observe(d.Seconds())
+	}
 }
 
 // SetInstances sets how many instances of upstream are in each state.
@@ -345,6 +384,17 @@ type routeSeries struct {
 	size     prometheus.Observer
 	methods  [numMethods]atomic.Pointer[methodSeries]
 	grpc     [grpcstatus.NumCodes]atomic.Pointer[counter]
+	upgraded atomic.Pointer[observer] // made on the first upgrade only
+}
+
+// upgradedDuration returns the route's upgraded connection histogram.
+func (rs *routeSeries) upgradedDuration(m *Metrics) prometheus.Observer {
+	if p := rs.upgraded.Load(); p != nil {
+		return p.Observer
+	}
+	p := &observer{m.upgraded.WithLabelValues(rs.name)}
+	rs.upgraded.CompareAndSwap(nil, p)
+	return p.Observer
 }
 
 // grpcCode returns the route's counter of gRPC code c; undefined codes
@@ -367,12 +417,12 @@ type methodSeries struct {
 	codes    [numCodes + 1]atomic.Pointer[counter]
 }
 
-// counter boxes the interface so it can sit in an atomic.Pointer.
-type counter struct{ prometheus.Counter }
-
-func (m *Metrics) route(name string) *routeSeries {
-	return m.routes.Get(name, m.newRouteSeries)
-}
+// counter and observer box the interfaces so they can sit in an
+// atomic.Pointer.
+type (
+	counter  struct{ prometheus.Counter }
+	observer struct{ prometheus.Observer }
+)
 
 func (m *Metrics) newRouteSeries(name string) *routeSeries {
 	return &routeSeries{

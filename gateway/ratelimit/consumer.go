@@ -30,6 +30,8 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 		header []string
 	}
 	return func(next http.Handler) http.Handler {
+		o := o
+		o.born = o.metrics.born() // wrapped when a route table is built
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id := consumer.FromContext(r.Context())
 			if id == nil || id.Consumer == nil || len(id.Consumer.RateLimit) == 0 {

@@ -1,9 +1,9 @@
 package ratelimit
 
-import "github.com/prometheus/client_golang/prometheus"
-
-// ForgetRoute deletes the series of a route that a reload removed.
+// ForgetRoute deletes the series of a route that a reload removed, once no
+// request of the old route table can count into them any more: a request
+// still running (e.g. waiting on the store) counts, and one that would count
+// after the deletion does not, so the series do not come back.
 func (m *Metrics) ForgetRoute(route string) {
-	m.rejected.DeletePartialMatch(prometheus.Labels{"route": route})
-	m.storeErrors.DeletePartialMatch(prometheus.Labels{"route": route})
+	m.routes.Forget(route)
 }

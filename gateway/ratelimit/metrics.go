@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // Metric names, fixed like the gateway's others.
@@ -18,6 +20,7 @@ const (
 type Metrics struct {
 	rejected    *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
+	routes      *routeseries.Set[struct{}] // who may still count into a route's series
 }
 
 // NewMetrics creates the collectors and registers them on reg, all or
@@ -36,6 +39,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: `Requests whose rate-limit store (e.g. Redis) was unavailable, by route, policy and mode ("open": let through, "closed": refused).`,
 		}, []string{"route", "policy", "mode"}),
 	}
+	m.routes = routeseries.New(func(string) struct{} { return struct{}{} }, func(route string) {
+		m.rejected.DeletePartialMatch(prometheus.Labels{"route": route})
+		m.storeErrors.DeletePartialMatch(prometheus.Labels{"route": route})
+	})
 	cs := []prometheus.Collector{m.rejected, m.storeErrors}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -46,4 +53,28 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// born is the epoch of a middleware wrapped now (see routeseries.Set.Born).
+func (m *Metrics) born() uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.routes.Born()
+}
+
+// countRejected and countStoreError count on route unless it was forgotten
+// and its series deleted since the middleware (born) was wrapped.
+func (m *Metrics) countRejected(route string, born uint64, policy string) {
+	if rt := m.routes.Enter(route, born); rt != nil {
+		m.rejected.WithLabelValues(route, policy).Inc()
+		m.routes.Exit(rt)
+	}
+}
+
+func (m *Metrics) countStoreError(route string, born uint64, policy, mode string) {
+	if rt := m.routes.Enter(route, born); rt != nil {
+		m.storeErrors.WithLabelValues(route, policy, mode).Inc()
+		m.routes.Exit(rt)
+	}
 }

@@ -40,6 +40,7 @@ type Option func(*options)
 type options struct {
 	metrics *Metrics
 	logger  *slog.Logger
+	born    uint64 // the metrics epoch the middleware was wrapped at
 }
 
 // WithMetrics counts rejections and store errors in m.
@@ -84,6 +85,8 @@ func Middleware(policies []Policy, opts ...Option) func(http.Handler) http.Handl
 	o := newOptions(opts)
 	states, policyValues := compile(policies)
 	return func(next http.Handler) http.Handler {
+		o := o
+		o.born = o.metrics.born() // wrapped when a route table is built
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if o.enforce(w, r, states, policyValues) {
 				next.ServeHTTP(w, r)
@@ -192,7 +195,7 @@ func (o *options) storeFailed(w http.ResponseWriter, r *http.Request, st *policy
 		mode = "closed"
 	}
 	if o.metrics != nil {
-		o.metrics.storeErrors.WithLabelValues(outcome.Route(r), st.Name, mode).Inc()
+		o.metrics.countStoreError(outcome.Route(r), o.born, st.Name, mode)
 	}
 	if st.failing.CompareAndSwap(false, true) {
 		o.logger.Warn("rate limit store unavailable; failing "+mode, "policy", st.Name, "err", err.Error())
@@ -218,7 +221,7 @@ func (o *options) reject(w http.ResponseWriter, r *http.Request, policy, detail 
 		info.SetError("rate limited: " + policy)
 	}
 	if o.metrics != nil {
-		o.metrics.rejected.WithLabelValues(outcome.Route(r), policy).Inc()
+		o.metrics.countRejected(outcome.Route(r), o.born, policy)
 	}
 	problem.Write(w, d)
 }
@@ -258,6 +261,8 @@ func Concurrency(p ConcurrencyPolicy, opts ...Option) func(http.Handler) http.Ha
 		counter = NewInFlight()
 	}
 	return func(next http.Handler) http.Handler {
+		o := o
+		o.born = o.metrics.born()
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := ""
 			if p.Key != nil {

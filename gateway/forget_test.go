@@ -1,0 +1,138 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/compose"
+	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/route"
+	"github.com/gatescale/gatescale/gateway/spec"
+)
+
+// routeSeries returns the names of the families that have a series of
+// route.
+func routeSeries(t *testing.T, reg *prometheus.Registry, route string) []string {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "route" && lp.GetValue() == route {
+					out = append(out, mf.GetName())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// A request still running on a route that a reload removes is served and
+// counted, and when it ends the route's series are gone rather than created
+// again for ever.
+func TestReloadRemovedRouteSeriesGoneAfterInFlight(t *testing.T) {
+	b := newBackend(t, "b")
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // before the backend's Close, which waits for it
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/held" {
+			started <- struct{}{}
+			<-release
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	up := []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}}
+	keep := route.Route{Route: spec.Route{Name: "keep", PathPrefix: "/keep", Upstream: "b"}}
+	gw, srv, reg := newGateway(t, gateway.Config{Upstreams: up, Routes: []route.Route{
+		keep, {Route: spec.Route{Name: "held", PathPrefix: "/held", Upstream: "b"}},
+	}})
+
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/held")
+		if err != nil {
+			t.Error(err)
+			done <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	<-started
+	if err := gw.Apply(context.Background(), gateway.Config{Upstreams: up, Routes: []route.Route{keep}}); err != nil {
+		t.Fatal(err)
+	}
+	if fams := routeSeries(t, reg, "held"); !slices.Contains(fams, "gatescale_http_requests_in_flight") {
+		t.Errorf("the removed route's in-flight gauge was deleted while its request runs (series: %v)", fams)
+	}
+	releaseOnce()
+	if code := <-done; code != 200 {
+		t.Fatalf("the request in flight during the reload got %d", code)
+	}
+	srv.Close() // waits for the handler, so the middleware has recorded
+	if fams := routeSeries(t, reg, "held"); len(fams) != 0 {
+		t.Errorf("the removed route still has series after its last request: %v", fams)
+	}
+}
+
+// A composite route's backend call still running when a reload removes the
+// route is recorded, and the per-call series are gone once the request is
+// done instead of coming back.
+func TestReloadRemovedCompositeSeriesGoneAfterInFlight(t *testing.T) {
+	b := newBackend(t, "b")
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // before the backend's Close, which waits for it
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			started <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	})
+	up := []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}}
+	keep := route.Route{Route: spec.Route{Name: "keep", PathPrefix: "/keep", Upstream: "b"}}
+	page := route.Route{Route: spec.Route{Name: "page", Path: "/page", Composite: &compose.Composite{Calls: []compose.Call{
+		{Name: "fast", Upstream: "b", Path: "/fast"}, {Name: "slow", Upstream: "b", Path: "/slow"},
+	}}}}
+	gw, srv, reg := newGateway(t, gateway.Config{Upstreams: up, Routes: []route.Route{keep, page}})
+
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/page")
+		if err != nil {
+			t.Error(err)
+			done <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	<-started
+	if err := gw.Apply(context.Background(), gateway.Config{Upstreams: up, Routes: []route.Route{keep}}); err != nil {
+		t.Fatal(err)
+	}
+	releaseOnce()
+	if code := <-done; code != 200 {
+		t.Fatalf("the composite request in flight during the reload got %d", code)
+	}
+	srv.Close() // waits for the handler, so every call has been recorded
+	if fams := routeSeries(t, reg, "page"); len(fams) != 0 {
+		t.Errorf("the removed composite route still has series after its last request: %v", fams)
+	}
+}

@@ -1,0 +1,168 @@
+// Package routeseries tracks who records into each route's metric series, so
+// that the series of a route a reload removed are deleted once nothing can
+// record into them any more, and never come back.
+//
+// Deleting a removed route's series at once is not enough: a request that
+// started on the old route table is still running, and what it records
+// afterwards creates the series again, frozen for ever (and an in-flight
+// gauge decremented on a fresh series is left at -1). So each route has a
+// count of its users: a recorder enters before recording and exits after.
+// Forget marks the route leaving; the last user out deletes its series, and
+// from then on the route is gone and a recorder from before the removal
+// records nothing.
+//
+// A recorder is told apart from one of a route of the same name added again
+// by a later reload by when its handler was built: Born, read when the
+// handler is wrapped (at table build time), is compared with the epoch at
+// which the route was forgotten. A gone route stays in the set as a
+// tombstone, so a request of an old table that reaches the recorder only
+// after the route is gone is still recognised as old.
+package routeseries
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/gatescale/gatescale/internal/cowmap"
+)
+
+// Phases of a route, in the low two bits of Route.state.
+const (
+	live    = 0
+	leaving = 1 // forgotten; the last user out deletes the series
+	gone    = 2 // series deleted; nothing records any more
+	user    = 4 // one user, above the phase bits
+)
+
+// Set holds the routes of one group of collectors. Its methods are safe for
+// concurrent use.
+type Set[T any] struct {
+	mu     sync.Mutex // serialises Forget, deletion and replacing a tombstone
+	epoch  atomic.Uint64
+	routes cowmap.Map[string, *Route[T]]
+
+	newSeries    func(route string) T
+	deleteSeries func(route string)
+}
+
+// Route is one route's entry: its users and phase, and the collectors'
+// per-route state (resolved series), which should be a pointer or small:
+// a gone route keeps its entry as a tombstone, with Series zeroed.
+type Route[T any] struct {
+	name      string
+	state     atomic.Int64 // users*user | phase
+	forgotten atomic.Uint64
+	Series    T
+}
+
+// Name returns the route's name.
+func (rt *Route[T]) Name() string { return rt.name }
+
+// New returns a Set. newSeries makes a route's state the first time the
+// route is entered; deleteSeries deletes every series of a route, and is
+// called once per forgotten route when its last user has left.
+func New[T any](newSeries func(route string) T, deleteSeries func(route string)) *Set[T] {
+	return &Set[T]{newSeries: newSeries, deleteSeries: deleteSeries}
+}
+
+// Born returns the current epoch. Read it when a recording handler is built
+// and pass it to Enter: a handler built before a route was forgotten belongs
+// to a table that had the route.
+func (s *Set[T]) Born() uint64 { return s.epoch.Load() }
+
+// Enter makes the caller a user of route and returns its entry, or nil when
+// the route was forgotten and its series deleted before a handler born at
+// born recorded into it: then the caller records nothing. A non-nil entry
+// must be given back with Exit.
+func (s *Set[T]) Enter(route string, born uint64) *Route[T] {
+	for {
+		rt := s.routes.Get(route, s.create)
+		v := rt.state.Add(user)
+		switch v & 3 {
+		case live:
+			return rt
+		case leaving:
+			if born >= rt.forgotten.Load() {
+				// Built after the removal: the route was added again before
+				// its last old user left, so it is not leaving any more.
+				rt.stay()
+			}
+			return rt
+		}
+		rt.state.Add(-user)
+		if born < rt.forgotten.Load() {
+			return nil
+		}
+		// Added again after its series were deleted: a fresh entry.
+		s.mu.Lock()
+		if cur, _ := s.routes.Load(route); cur == rt {
+			s.routes.Delete(route)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Exit gives back an entry from Enter. The last user of a forgotten route
+// deletes its series.
+func (s *Set[T]) Exit(rt *Route[T]) {
+	if rt.state.Add(-user) == leaving {
+		s.finish(rt)
+	}
+}
+
+// Forget marks route as removed: its series are deleted now if nobody is
+// recording into it, or when the last user exits.
+func (s *Set[T]) Forget(route string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The entry is made if the route never recorded, so a request of the
+	// old table arriving later still finds it forgotten.
+	rt := s.routes.Get(route, s.create)
+	rt.forgotten.Store(s.epoch.Add(1))
+	for {
+		v := rt.state.Load()
+		if v&3 != live {
+			break
+		}
+		if rt.state.CompareAndSwap(v, v|leaving) {
+			break
+		}
+	}
+	if rt.state.Load() == leaving {
+		s.finishLocked(rt)
+	}
+}
+
+func (s *Set[T]) create(route string) *Route[T] {
+	return &Route[T]{name: route, Series: s.newSeries(route)}
+}
+
+// stay takes a leaving route back to live; the caller is a user, so it
+// cannot be gone.
+func (rt *Route[T]) stay() {
+	for {
+		v := rt.state.Load()
+		if v&3 != leaving || rt.state.CompareAndSwap(v, v&^3) {
+			return
+		}
+	}
+}
+
+func (s *Set[T]) finish(rt *Route[T]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.finishLocked(rt)
+}
+
+// finishLocked deletes the series of a leaving route without users. The
+// phase moves to gone under s.mu, so an entry replacing the tombstone is
+// made only after the deletion (which would otherwise delete its series).
+// The tombstone stays in the set, without its state: nobody reads that
+// once the route is gone (users left, and later ones back out first).
+func (s *Set[T]) finishLocked(rt *Route[T]) {
+	if rt.state.CompareAndSwap(leaving, gone) {
+		s.deleteSeries(rt.name)
+		var none T
+		rt.Series = none
+	}
+}
