@@ -204,7 +204,7 @@ func registerAndLeave(t *testing.T, agent *consultest.Agent, service string, sta
 func TestSelfRegistrationRetries(t *testing.T) {
 	agent := consultest.Start(t)
 	relay := tcprelay.Start(t, agent.Addr)
-	relay.Cut()
+	relay.Refuse()
 	t.Setenv("CONSUL_HTTP_ADDR", relay.Addr)
 	registerAndLeave(t, agent, "late-agent", func() {
 		select {
@@ -212,7 +212,7 @@ func TestSelfRegistrationRetries(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatal("the gateway never tried to register")
 		}
-		relay.Restore()
+		relay.Restore(t)
 	})
 }
 

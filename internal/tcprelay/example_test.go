@@ -14,7 +14,9 @@ func ExampleStart() {
 	}
 	r := tcprelay.Start(t, "127.0.0.1:8500") // the real server's address
 	_ = "http://" + r.Addr                   // what the client under test is given
-	r.Cut()                                  // an outage: connections dropped, new ones refused
+	r.Cut()                                  // the server went down: connections dropped, new ones refused
+	r.Restore(t)                             // it is back, on the same address
+	r.Refuse()                               // a load balancer with no server behind it
 	<-r.Refused()                            // the client tried
-	r.Restore()
+	r.Restore(t)
 }

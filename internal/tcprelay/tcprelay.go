@@ -13,13 +13,13 @@ type Relay struct {
 	Addr string
 
 	to      string
-	ln      net.Listener
 	refused chan struct{}
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	ln     net.Listener // nil while cut
+	refuse bool
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
 }
 
 // Start listens on a free loopback port and forwards to to until the test
@@ -30,22 +30,27 @@ func Start(t testing.TB, to string) *Relay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Relay{Addr: ln.Addr().String(), to: to, ln: ln, refused: make(chan struct{}, 1), conns: map[net.Conn]bool{}}
-	r.wg.Add(1)
-	go r.serve()
+	r := &Relay{Addr: ln.Addr().String(), to: to, refused: make(chan struct{}, 1), conns: map[net.Conn]bool{}}
+	r.listen(ln)
 	t.Cleanup(r.close)
 	return r
 }
 
-func (r *Relay) serve() {
+func (r *Relay) listen(ln net.Listener) {
+	r.ln = ln
+	r.wg.Add(1)
+	go r.serve(ln)
+}
+
+func (r *Relay) serve(ln net.Listener) {
 	defer r.wg.Done()
 	for {
-		in, err := r.ln.Accept()
+		in, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		r.mu.Lock()
-		if r.cut {
+		if r.refuse {
 			r.mu.Unlock()
 			in.Close()
 			select {
@@ -69,32 +74,56 @@ func (r *Relay) serve() {
 	}
 }
 
-// Cut drops every relayed connection and closes each new one at once,
-// until Restore.
+// Cut drops every relayed connection and stops listening, as a server
+// that went down: a client's connections are refused until Restore.
 func (r *Relay) Cut() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.cut = true
+	if r.ln != nil {
+		r.ln.Close()
+		r.ln = nil
+	}
+	r.dropLocked()
+}
+
+// Refuse drops every relayed connection and closes each new one as soon
+// as it is accepted, as a load balancer with no server behind it, until
+// Restore. Each is told on Refused.
+func (r *Relay) Refuse() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refuse = true
+	r.dropLocked()
+}
+
+func (r *Relay) dropLocked() {
 	for c := range r.conns {
 		c.Close()
 	}
 	clear(r.conns)
 }
 
-// Restore forwards new connections again.
-func (r *Relay) Restore() {
+// Restore forwards new connections again, on the same address.
+func (r *Relay) Restore(t testing.TB) {
+	t.Helper()
 	r.mu.Lock()
-	r.cut = false
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	r.refuse = false
+	if r.ln == nil {
+		ln, err := net.Listen("tcp", r.Addr)
+		if err != nil {
+			t.Fatalf("listening on %s again: %v", r.Addr, err)
+		}
+		r.listen(ln)
+	}
 }
 
 // Refused is sent to (without blocking: one pending signal at most) each
-// time a connection is closed because the relay is cut, so a test can wait
-// until a client has tried.
+// time a connection is closed because of Refuse, so a test can wait until
+// a client has tried.
 func (r *Relay) Refused() <-chan struct{} { return r.refused }
 
 func (r *Relay) close() {
-	r.ln.Close()
 	r.Cut()
 	r.wg.Wait()
 }

@@ -348,7 +348,7 @@ func TestOutageWithoutRestartTrustsEmptyAnswer(t *testing.T) {
 	if err := reg.Deregister(context.Background()); err != nil { // straight to the agent
 		t.Fatal(err)
 	}
-	relay.Restore()
+	relay.Restore(t)
 	until(t, 20*time.Second, "the empty set once Consul answers again", func() bool { return len(state()) == 3 })
 	if got := fmt.Sprint(state()); got != "[1/false 1/true 0/false]" {
 		mu.Lock()

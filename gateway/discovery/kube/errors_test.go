@@ -2,8 +2,6 @@ package kube_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/kube"
+	"github.com/gatescale/gatescale/internal/tcprelay"
 )
 
 // updates collects every Update a Watch delivers, in order.
@@ -85,79 +84,6 @@ func TestForbiddenReportsError(t *testing.T) {
 	}
 }
 
-// relay forwards TCP connections to an address until closed, so a test can
-// cut a client off a real API server and reconnect it on the same address.
-type relay struct {
-	to    string
-	addr  string
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func newRelay(t *testing.T, to string) *relay {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &relay{to: to, addr: ln.Addr().String(), conns: map[net.Conn]bool{}}
-	r.serve(ln)
-	t.Cleanup(r.close)
-	return r
-}
-
-func (r *relay) serve(ln net.Listener) {
-	r.mu.Lock()
-	r.ln = ln
-	r.mu.Unlock()
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", r.to)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			r.mu.Lock()
-			r.conns[in], r.conns[out] = true, true
-			r.mu.Unlock()
-			r.wg.Add(2)
-			go func() { defer r.wg.Done(); _, _ = io.Copy(out, in); out.Close() }()
-			go func() { defer r.wg.Done(); _, _ = io.Copy(in, out); in.Close() }()
-		}
-	}()
-}
-
-// close stops listening and drops every relayed connection.
-func (r *relay) close() {
-	r.mu.Lock()
-	if r.ln != nil {
-		r.ln.Close()
-		r.ln = nil
-	}
-	for c := range r.conns {
-		c.Close()
-	}
-	clear(r.conns)
-	r.mu.Unlock()
-	r.wg.Wait()
-}
-
-// reopen listens on the same address again.
-func (r *relay) reopen(t *testing.T) {
-	ln, err := net.Listen("tcp", r.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.serve(ln)
-}
-
 // TestUnreachableMarksStale: an API server the gateway loses after the
 // first set was never reported, so the set was never marked stale; now the
 // failure is an Update with Err and the last known instances, and the
@@ -170,9 +96,9 @@ func TestUnreachableMarksStale(t *testing.T) {
 		inNamespace("unreachable", slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"})), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rl := newRelay(t, strings.TrimPrefix(c.Server, "https://"))
+	rl := tcprelay.Start(t, strings.TrimPrefix(c.Server, "https://"))
 	rc := rest.CopyConfig(c.RESTConfig)
-	rc.Host = "https://" + rl.addr
+	rc.Host = "https://" + rl.Addr
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +113,7 @@ func TestUnreachableMarksStale(t *testing.T) {
 	isSet := func(u discovery.Update) bool { return len(u.Instances) == 1 && u.Instances[0].Addr == "10.0.0.1:8080" }
 	_, next := col.waitUpdate(t, 0, "the instance", func(u discovery.Update) bool { return u.Err == nil && isSet(u) })
 
-	rl.close()
+	rl.Cut()
 	up, next := col.waitUpdate(t, next, "an error", func(u discovery.Update) bool { return u.Err != nil })
 	if !isSet(up) {
 		t.Errorf("stale update carries %v, want the last known instance", up.Instances)
@@ -196,7 +122,7 @@ func TestUnreachableMarksStale(t *testing.T) {
 		t.Errorf("Err = %v, want one naming the service", up.Err)
 	}
 
-	rl.reopen(t)
+	rl.Restore(t)
 	up, _ = col.waitUpdate(t, next, "no error after reconnecting", func(u discovery.Update) bool { return u.Err == nil })
 	if !isSet(up) {
 		t.Errorf("after reconnecting: %v, want the instance", up.Instances)
