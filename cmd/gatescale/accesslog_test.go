@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -32,20 +30,8 @@ func TestAccessLogRotationAndReload(t *testing.T) {
 	base := "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: [" + a + "]\nroutes:\n  - {name: a, path_prefix: /, upstream: a}\n"
 	write(base + "access_log:\n  fields: [path, status]\n  exclude_paths: [/healthz]\n  output: " + logPath + "\n")
 
-	var logs lockedBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
-	}()
-	var url string
-	select {
-	case addr := <-addrc:
-		url = "http://" + addr.String()
-	case err := <-done:
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
+	srv := startServe(t, "-config", path, "-watch", "20ms")
+	url, logs := srv.url, srv.logs
 	lines := func(p string) []string {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -112,8 +98,7 @@ func TestAccessLogRotationAndReload(t *testing.T) {
 	if got := lines(logPath); len(got) != before {
 		t.Fatalf("buffered lines written before the stop: %q", got[before:])
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := srv.end(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 	got := lines(logPath)[before:]

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,25 +28,9 @@ func adminServe(t *testing.T, token, secret, role string) (url, adminURL string,
 	if err := os.WriteFile(filepath.Join(dir, "tokens.json"), []byte(tokens), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-admin-store", "file:" + filepath.Join(dir, "state.json"),
-			"-admin-tokens", filepath.Join(dir, "tokens.json")}, &logs, func(addr net.Addr) { addrc <- addr })
-	}()
-	select {
-	case addr := <-addrc:
-		url = "http://" + addr.String()
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
-	adminURL = "http://" + logged(t, logs.String(), "admin listening", "addr")
-	return url, adminURL, func() {
-		cancel()
-		if err := <-done; err != nil {
+	srv := startServe(t, "-config", path, "-admin-store", "file:"+filepath.Join(dir, "state.json"), "-admin-tokens", filepath.Join(dir, "tokens.json"))
+	return srv.url, srv.admin(t), func() {
+		if err := srv.end(); err != nil {
 			t.Fatalf("serve: %v", err)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatescale/gatescale/gateway/reload"
 	"github.com/gatescale/gatescale/internal/consultest"
 	"github.com/gatescale/gatescale/internal/tcprelay"
 )
@@ -65,6 +67,60 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// served is serve (`gatescale run`) running in the test's process.
+type served struct {
+	url  string        // the proxy listener: http://host:port
+	addr string        // its host:port
+	logs *lockedBuffer // what serve logged
+	done chan error
+	stop context.CancelFunc
+}
+
+// startServe runs serve with args and waits until it listens. End it with
+// end (as SIGTERM would); if the test ends first, it is stopped then.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	s := &served{logs: &lockedBuffer{}, done: make(chan error, 1), stop: stop}
+	addrc := make(chan net.Addr, 1)
+	go func() { s.done <- serve(ctx, args, s.logs, func(a net.Addr) { addrc <- a }) }()
+	t.Cleanup(func() { stop(); <-s.done })
+	select {
+	case a := <-addrc:
+		s.addr = a.String()
+		s.url = "http://" + s.addr
+	case err := <-s.done:
+		s.done <- err // for the cleanup
+		t.Fatalf("serve stopped: %v\n%s", err, s.logs.String())
+	}
+	return s
+}
+
+// end stops serve and returns its error.
+func (s *served) end() error {
+	s.stop()
+	err := <-s.done
+	s.done <- err // for the cleanup, and a second end
+	return err
+}
+
+// admin is the admin listener's base URL, from serve's log.
+func (s *served) admin(t *testing.T) string {
+	t.Helper()
+	return "http://" + logged(t, s.logs.String(), "admin listening", "addr")
+}
+
+// status is the admin listener's GET /config.
+func (s *served) status(t *testing.T) reload.Status {
+	t.Helper()
+	code, body := get(s.admin(t) + "/config")
+	var st reload.Status
+	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
+		t.Fatalf("GET /config = %d %q: %v", code, body, err)
+	}
+	return st
+}
+
 // TestServeFromFileAndReload runs the standalone gateway from a YAML file:
 // it routes, refuses a bad edit with file and line while the running
 // configuration stays in force, and applies a good edit without a restart.
@@ -97,20 +153,8 @@ routes:
 `
 	write(base)
 
-	var logs lockedBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
-	}()
-	var url string
-	select {
-	case addr := <-addrc:
-		url = "http://" + addr.String()
-	case err := <-done:
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
+	srv := startServe(t, "-config", path, "-watch", "20ms")
+	url, logs := srv.url, srv.logs
 	if code, body := get(url + "/a/x"); code != 200 || body != "a /a/x" {
 		t.Fatalf("GET /a/x = %d %q", code, body)
 	}
@@ -138,8 +182,7 @@ routes:
 `)
 	waitUntil(t, "the new route", func() bool { code, body := get(url + "/b/x"); return code == 200 && body == "b /b/x" })
 
-	stop()
-	if err := <-done; err != nil {
+	if err := srv.end(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 }
@@ -174,20 +217,13 @@ func registerAndLeave(t *testing.T, agent *consultest.Agent, service string, sta
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "gatescale.yaml")
 	os.WriteFile(path, []byte("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\nupstreams:\n  a:\n    instances: ["+backend(t, "a")+"]\nroutes:\n  - {name: a, path_prefix: /, upstream: a}\n"), 0o600)
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-consul-register", service}, io.Discard, func(a net.Addr) { addrc <- a })
-	}()
-	addr := <-addrc
+	srv := startServe(t, "-config", path, "-consul-register", service)
 	started()
 	waitUntil(t, "a passing gateway instance in Consul", func() bool {
 		entries, _, err := agent.Client.Health().Service(service, "", true, nil)
-		return err == nil && len(entries) == 1 && fmt.Sprintf("%s:%d", entries[0].Service.Address, entries[0].Service.Port) == addr.String()
+		return err == nil && len(entries) == 1 && fmt.Sprintf("%s:%d", entries[0].Service.Address, entries[0].Service.Port) == srv.addr
 	})
-	stop()
-	if err := <-done; err != nil {
+	if err := srv.end(); err != nil {
 		t.Fatal(err)
 	}
 	entries, _, err := agent.Client.Health().Service(service, "", false, nil)

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,31 +33,11 @@ func TestConfigStatusOnAdmin(t *testing.T) {
 	first := "listen: 127.0.0.1:0\n" + routes
 	write(first)
 
-	var logs lockedBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
-	}()
-	var url string
-	select {
-	case addr := <-addrc:
-		url = "http://" + addr.String()
-	case err := <-done:
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
-	admin := "http://" + logged(t, logs.String(), "admin listening", "addr")
+	srv := startServe(t, "-config", path, "-watch", "20ms")
+	url, logs := srv.url, srv.logs
+	admin := srv.admin(t)
 
-	status := func() reload.Status {
-		t.Helper()
-		code, body := get(admin + "/config")
-		var s reload.Status
-		if err := json.Unmarshal([]byte(body), &s); code != 200 || err != nil {
-			t.Fatalf("GET /config = %d %q: %v", code, body, err)
-		}
-		return s
-	}
+	status := func() reload.Status { t.Helper(); return srv.status(t) }
 	if s := status(); s.Revision != reload.Revision([]byte(first)) || s.Source != path || len(s.RestartRequired) != 0 {
 		t.Errorf("status %+v", s)
 	}
@@ -80,8 +58,7 @@ func TestConfigStatusOnAdmin(t *testing.T) {
 		t.Errorf("no warning naming listen:\n%s", logs.String())
 	}
 
-	stop()
-	if err := <-done; err != nil {
+	if err := srv.end(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 }
@@ -122,30 +99,9 @@ func TestRefusedBuildRetriedUntilFileAppears(t *testing.T) {
 	first := base + "routes:\n  - {name: a, path_prefix: /a, upstream: a}\n"
 	write(path, first)
 
-	var logs lockedBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
-	}()
-	var url string
-	select {
-	case addr := <-addrc:
-		url = "http://" + addr.String()
-	case err := <-done:
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
-	admin := "http://" + logged(t, logs.String(), "admin listening", "addr")
-	status := func() reload.Status {
-		t.Helper()
-		code, body := get(admin + "/config")
-		var s reload.Status
-		if err := json.Unmarshal([]byte(body), &s); code != 200 || err != nil {
-			t.Fatalf("GET /config = %d %q: %v", code, body, err)
-		}
-		return s
-	}
+	srv := startServe(t, "-config", path, "-watch", "20ms")
+	url, logs := srv.url, srv.logs
+	status := func() reload.Status { t.Helper(); return srv.status(t) }
 
 	next := base + "auth:\n  jwt:\n    idp: {issuer: https://idp.test, audiences: [shop], algorithms: [HS256], secret_file: " + secret + "}\n" +
 		"routes:\n  - {name: a, path_prefix: /a, upstream: a}\n  - {name: b, path_prefix: /b, upstream: a, auth: {methods: [jwt]}}\n"
@@ -187,8 +143,7 @@ func TestRefusedBuildRetriedUntilFileAppears(t *testing.T) {
 		t.Errorf("the refusal was logged %d times, want once:\n%s", n, logs.String())
 	}
 
-	stop()
-	if err := <-done; err != nil {
+	if err := srv.end(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 }

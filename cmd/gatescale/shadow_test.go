@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,28 +78,9 @@ func TestRouteShadowingWarningsInReloadStatus(t *testing.T) {
 	}
 	head := "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\n"
 	write(head + shadowed)
-	var logs lockedBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
-	}()
-	select {
-	case <-addrc:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
-	admin := "http://" + logged(t, logs.String(), "admin listening", "addr")
-	status := func() reload.Status {
-		t.Helper()
-		code, body := get(admin + "/config")
-		var s reload.Status
-		if err := json.Unmarshal([]byte(body), &s); code != 200 || err != nil {
-			t.Fatalf("GET /config = %d %q: %v", code, body, err)
-		}
-		return s
-	}
+	srv := startServe(t, "-config", path, "-watch", "20ms")
+	logs := srv.logs
+	status := func() reload.Status { t.Helper(); return srv.status(t) }
 	s := status()
 	if len(s.Warnings) != 2 || !strings.Contains(s.Warnings[0], "routes[1].path_prefix: route shadowing (case)") {
 		t.Errorf("status warnings %q", s.Warnings)
@@ -117,8 +96,7 @@ func TestRouteShadowingWarningsInReloadStatus(t *testing.T) {
 	if s := status(); len(s.Warnings) != 0 {
 		t.Errorf("warnings after the review: %q", s.Warnings)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := srv.end(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 }
@@ -131,30 +109,12 @@ func TestRouteShadowingWarningsFromAdminStore(t *testing.T) {
 	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndrain_period: 50ms\n"+shadowed), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-admin-store", "file:" + filepath.Join(dir, "state.json")}, &logs,
-			func(addr net.Addr) { addrc <- addr })
-	}()
-	select {
-	case <-addrc:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
-	admin := "http://" + logged(t, logs.String(), "admin listening", "addr")
-	code, body := get(admin + "/config")
-	var s reload.Status
-	if err := json.Unmarshal([]byte(body), &s); code != 200 || err != nil {
-		t.Fatalf("GET /config = %d %q: %v", code, body, err)
-	}
+	srv := startServe(t, "-config", path, "-admin-store", "file:"+filepath.Join(dir, "state.json"))
+	s := srv.status(t)
 	if len(s.Warnings) != 2 || !strings.HasPrefix(s.Warnings[0], "/routes/1/path_prefix: route shadowing (case)") {
 		t.Errorf("status warnings %q", s.Warnings)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := srv.end(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 }

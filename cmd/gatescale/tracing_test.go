@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,21 +40,8 @@ routes:
 	if err := os.WriteFile(path, []byte(doc("1")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"-config", path, "-watch", "20ms"}, &logs, func(addr net.Addr) { addrc <- addr })
-	}()
-	var url string
-	select {
-	case addr := <-addrc:
-		url = "http://" + addr.String()
-	case err := <-done:
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
+	srv := startServe(t, "-config", path, "-watch", "20ms")
+	url, logs := srv.url, srv.logs
 	if !strings.Contains(logs.String(), `"export":"grpc `+j.OTLPGRPC+`"`) {
 		t.Errorf("no tracing line at start:\n%s", logs.String())
 	}
@@ -73,8 +58,7 @@ routes:
 	}
 	waitUntil(t, "the restart warning", func() bool { return strings.Contains(logs.String(), "tracing.sampling_ratio") })
 
-	stop()
-	if err := <-done; err != nil {
+	if err := srv.end(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 	// Only the shutdown flush can have sent them.
