@@ -19,11 +19,11 @@ func ExampleNew() {
 	defer u.Close()
 	<-u.Ready()
 	r := httptest.NewRequest("GET", "/", nil)
-	for range 3 {
-		fmt.Println(u.Pick(r).Addr)
+	// Round robin, from a random instance: each in turn.
+	picks := map[string]int{}
+	for range 4 {
+		picks[u.Pick(r).Addr]++
 	}
-	// Output:
-	// 127.0.0.1:9001
-	// 127.0.0.1:9002
-	// 127.0.0.1:9001
+	fmt.Println(picks)
+	// Output: map[127.0.0.1:9001:2 127.0.0.1:9002:2]
 }
