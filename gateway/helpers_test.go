@@ -171,3 +171,27 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...
 	t.Fatalf("no series %s%v", name, labels)
 	return 0
 }
+
+// histogramCount returns the observations of histogram name with label
+// key=value, 0 when it has no such series.
+func histogramCount(t *testing.T, reg *prometheus.Registry, name, key, value string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == key && lp.GetValue() == value {
+					n += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	return n
+}

@@ -411,7 +411,7 @@ func TestWebSocketUpgrade(t *testing.T) {
 		Upstreams: []gateway.UpstreamSpec{{Name: "ws", Instances: []discovery.Instance{b.instance()}}},
 		Routes:    []route.Route{{Route: spec.Route{Name: "ws", PathPrefix: "/ws", Upstream: "ws"}}},
 	}
-	_, srv, _ := newGateway(t, cfg)
+	_, srv, reg := newGateway(t, cfg)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -428,6 +428,35 @@ func TestWebSocketUpgrade(t *testing.T) {
 	line, err := br.ReadString('\n')
 	if err != nil || line != "echo: hello\n" {
 		t.Fatalf("over the upgraded connection got %q, %v", line, err)
+	}
+	conn.Close()
+
+	// The session is counted as a 101 and timed in the upgraded connection
+	// histogram; it is not a request latency (nor an upstream attempt's),
+	// where a long session would move p99.
+	const duration, upgraded = "gatescale_http_request_duration_seconds", "gatescale_http_upgraded_connection_duration_seconds"
+	// The session's end is recorded in one histogram or the other.
+	eventually(t, 5*time.Second, "the session's end to be recorded", func() bool {
+		return histogramCount(t, reg, duration, "route", "ws")+histogramCount(t, reg, upgraded, "route", "ws") > 0
+	})
+	if n := histogramCount(t, reg, duration, "route", "ws"); n != 0 {
+		t.Errorf("%s has %d observations of the upgraded connection, want 0", duration, n)
+	}
+	if n := histogramCount(t, reg, upgraded, "route", "ws"); n != 1 {
+		t.Errorf("%s has %d observations, want 1", upgraded, n)
+	}
+	if n := histogramCount(t, reg, "gatescale_http_response_size_bytes", "route", "ws"); n != 0 {
+		t.Errorf("response size has %d observations of the upgraded connection (it has no body), want 0", n)
+	}
+	if got := metricValue(t, reg, "gatescale_http_requests_total", "route", "ws", "code", "101"); got != 1 {
+		t.Errorf("requests_total{code=101} = %v, want 1", got)
+	}
+	// The proxy ended the attempt before the route's handler returned.
+	if got := metricValue(t, reg, "gatescale_upstream_requests_total", "upstream", "ws", "code", "101"); got != 1 {
+		t.Errorf("upstream_requests_total{code=101} = %v, want 1", got)
+	}
+	if n := histogramCount(t, reg, "gatescale_upstream_request_duration_seconds", "upstream", "ws"); n != 0 {
+		t.Errorf("upstream duration has %d observations of the upgraded attempt, want 0", n)
 	}
 }
 
