@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -134,5 +135,33 @@ func TestReloadRemovedCompositeSeriesGoneAfterInFlight(t *testing.T) {
 	srv.Close() // waits for the handler, so every call has been recorded
 	if fams := routeSeries(t, reg, "page"); len(fams) != 0 {
 		t.Errorf("the removed composite route still has series after its last request: %v", fams)
+	}
+}
+
+// A Proxy handler outlives route tables: when a reload removes a route of
+// the same name as its upstream (its label), the requests it goes on
+// serving are still counted, under that name.
+func TestProxyHandlerCountedAfterRouteOfItsNameRemoved(t *testing.T) {
+	b := newBackend(t, "users")
+	up := []gateway.UpstreamSpec{{Name: "users", Instances: []discovery.Instance{b.instance()}}}
+	gw, _, reg := newGateway(t, gateway.Config{Upstreams: up, Routes: []route.Route{
+		{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users"}},
+	}})
+	direct := httptest.NewServer(gw.Proxy("users")) // mounted once, on a router of the user's own
+	defer direct.Close()
+	get := func() {
+		t.Helper()
+		if r := do(t, "GET", direct.URL+"/users/1", nil); r.code != 200 {
+			t.Fatalf("through Proxy: %d", r.code)
+		}
+	}
+	get()
+	if err := gw.Apply(context.Background(), gateway.Config{Upstreams: up}); err != nil { // the route goes, the upstream stays
+		t.Fatal(err)
+	}
+	get()
+	get()
+	if got := metricValue(t, reg, "gatescale_http_requests_total", "route", "users", "code", "200"); got != 2 {
+		t.Errorf("requests_total{route=users} after the route of that name was removed = %v, want 2 (the Proxy's requests since)", got)
 	}
 }

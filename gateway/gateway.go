@@ -251,7 +251,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		}
 		routes = append(routes, rt)
 	}
-	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...),
+	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware(false)...),
 		route.WithRefusedMiddleware(g.refusedMiddleware()...), route.WithTrustedProxies(cfg.TrustedProxies...),
 		route.WithMaxHeaderCount(g.maxHeaders))
 	if err != nil {
@@ -306,13 +306,19 @@ func (g *Gateway) waitReady(ctx context.Context, ups []*liveUpstream) {
 	}
 }
 
-func (g *Gateway) globalMiddleware() []func(http.Handler) http.Handler {
+// globalMiddleware is the chain of every route; acrossReloads is for a
+// handler built once, not with each route table (Proxy).
+func (g *Gateway) globalMiddleware(acrossReloads bool) []func(http.Handler) http.Handler {
 	var mw []func(http.Handler) http.Handler
 	if g.tracer != nil {
 		mw = append(mw, g.tracer.Middleware)
 	}
 	mw = append(mw, requestid.Middleware)
-	if g.metrics != nil {
+	switch {
+	case g.metrics == nil:
+	case acrossReloads:
+		mw = append(mw, g.metrics.MiddlewareAcrossReloads)
+	default:
 		mw = append(mw, g.metrics.Middleware)
 	}
 	if g.accessLog {
@@ -509,7 +515,7 @@ func (g *Gateway) Upstream(name string) *upstream.Upstream {
 // rewrite, timeout, body limit, route middleware or variants — use a route
 // for those. It answers 503 while no such upstream is configured.
 func (g *Gateway) Proxy(name string) http.Handler {
-	serve := chain(g.globalMiddleware(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serve := chain(g.globalMiddleware(true), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lu := (*g.live.Load())[name]
 		if lu == nil {
 			request.InfoFrom(r.Context()).SetError("upstream not configured")

@@ -78,3 +78,28 @@ func ExampleNew() {
 	// metrics: register: duplicate metrics collector registration attempted
 	// metrics: buckets [1000 100] must be non-empty and strictly increasing
 }
+
+// A handler built once, not with each route table (here on a plain
+// handler: route "unmatched"), goes on being counted after ForgetRoute of
+// its name, where one of Middleware's is taken for a removed route's
+// straggler and records nothing.
+func ExampleMetrics_MiddlewareAcrossReloads() {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		panic(err)
+	}
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	ofTable, lasting := m.Middleware(ok), m.MiddlewareAcrossReloads(ok)
+	m.ForgetRoute("unmatched")
+	for _, h := range []http.Handler{ofTable, lasting, lasting} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	}
+	families, _ := reg.Gather()
+	for _, mf := range families {
+		if mf.GetName() == metrics.RequestsTotal {
+			fmt.Println(mf.GetMetric()[0].GetCounter().GetValue())
+		}
+	}
+	// Output: 2
+}

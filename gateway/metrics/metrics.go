@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -222,10 +223,26 @@ func increasing(b []float64) bool {
 // route's middleware (route.WithMiddleware) so the route name is known from
 // the start; on a plain chi router the pattern is known only at the end, so
 // the in-flight gauge of such requests is labelled "unmatched".
+//
+// A handler it wraps belongs to the route table it was built with: once
+// ForgetRoute removed a route, such a handler's requests no longer record
+// into it (they are the removed route's stragglers). A handler that is not
+// rebuilt with each table uses MiddlewareAcrossReloads.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	// Wrapped when a route table is built: a table built before a route
 	// was forgotten is one that had it (see ForgetRoute).
-	born := m.routes.Born()
+	return m.middleware(next, m.routes.Born())
+}
+
+// MiddlewareAcrossReloads is Middleware for a handler that outlives route
+// tables (gateway.Gateway.Proxy, a router of the program's own): its
+// requests always record, also under the name of a route ForgetRoute
+// removed, whose series they bring back — that name is still served.
+func (m *Metrics) MiddlewareAcrossReloads(next http.Handler) http.Handler {
+	return m.middleware(next, math.MaxUint64) // born after every removal
+}
+
+func (m *Metrics) middleware(next http.Handler, born uint64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rt := m.routes.Enter(outcome.Route(r), born)
