@@ -335,8 +335,28 @@ func (u *Upstream) update(up discovery.Update) {
 			}
 		}
 	}
+	if len(next) > 0 && sameMembers(u.members, next) {
+		// A repeated answer (a resolver's retry, a stale repetition) changes
+		// nothing: a new picker would restart round robin's rotation and
+		// weighted cycles at a random place. (An empty set is published
+		// each time, so the first one reaches the observer.)
+		return
+	}
 	u.members = next
 	u.rebuildLocked()
+}
+
+// sameMembers reports whether next keeps exactly the endpoints of members.
+func sameMembers(members, next map[string]*balance.Endpoint) bool {
+	if len(members) != len(next) {
+		return false
+	}
+	for key, ep := range next {
+		if members[key] != ep {
+			return false
+		}
+	}
+	return true
 }
 
 func sameInstance(a, b discovery.Instance) bool {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -268,5 +269,38 @@ func TestPickOtherSpreadsRetries(t *testing.T) {
 	}
 	if u.PickOther(eps) != nil {
 		t.Fatal("PickOther returned an endpoint although every one was tried")
+	}
+}
+
+// TestRepeatedAnswerKeepsRotation: a resolver that repeats its answer —
+// the Kubernetes one with each retry of a failing watch, a stale update
+// per cycle — rebuilt the picker each time, and a new round robin starts
+// at a random place: the strict rotation broke at every repetition. An
+// update that changes no member leaves the picker as it is.
+func TestRepeatedAnswerKeepsRotation(t *testing.T) {
+	res := pushResolver{ch: make(chan discovery.Update)}
+	u := upstream.New("svc", res, upstream.WithPolicy(balance.RoundRobin{}), quiet)
+	u.Start(context.Background())
+	defer u.Close()
+	set := []discovery.Instance{{Addr: "127.0.0.1:1001"}, {Addr: "127.0.0.1:1002"}}
+	res.ch <- discovery.Update{Instances: set}
+	<-u.Ready()
+	waitFor(t, "two admitted", func() bool { return u.Admitted() == 2 })
+	req := httptest.NewRequest("GET", "/", nil)
+	prev := u.Pick(req)
+	for i := range 40 {
+		up := discovery.Update{Instances: slices.Clone(set)}
+		if i%2 == 1 {
+			up.Err = errors.New("watch forbidden") // a stale repetition
+		}
+		// The second send returns once the first delivery was applied:
+		// the resolver's goroutine takes one update at a time.
+		res.ch <- up
+		res.ch <- up
+		next := u.Pick(req)
+		if next == prev {
+			t.Fatalf("repetition %d: %s picked twice in a row; the rotation restarted", i, next.Addr)
+		}
+		prev = next
 	}
 }

@@ -128,3 +128,85 @@ func TestUnreachableMarksStale(t *testing.T) {
 		t.Errorf("after reconnecting: %v, want the instance", up.Instances)
 	}
 }
+
+// TestResetConnectionsMarkStale: an API server behind a load balancer that
+// has nothing behind it (every connection accepted, then closed) was not
+// reported for over a minute: client-go retries such a GET ten times, a
+// second apart, before it returns, and turns a watch that failed that way
+// into an empty watch, not an error. The failure is an Update with Err and
+// the last known instances from the first attempt on.
+func TestResetConnectionsMarkStale(t *testing.T) {
+	c := startCluster(t, "reset")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := c.Client.DiscoveryV1().EndpointSlices("reset").Create(ctx,
+		inNamespace("reset", slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"})), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rl := tcprelay.Start(t, strings.TrimPrefix(c.Server, "https://"))
+	rc := rest.CopyConfig(c.RESTConfig)
+	rc.Host = "https://" + rl.Addr
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := &updates{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = kube.NewResolver(client, kube.WithNamespace("reset")).Watch(ctx, "api", col.fn)
+	}()
+	defer func() { cancel(); <-done }()
+	isSet := func(u discovery.Update) bool { return len(u.Instances) == 1 && u.Instances[0].Addr == "10.0.0.1:8080" }
+	_, next := col.waitUpdate(t, 0, "the instance", func(u discovery.Update) bool { return u.Err == nil && isSet(u) })
+
+	rl.Refuse()
+	// The first refused connection is the resolver's first attempt; the
+	// error must follow it before client-go's own retries (ten, a second
+	// apart) would have ended: count the relay's refusals meanwhile.
+	<-rl.Refused()
+	refusals := 1
+	for {
+		col.mu.Lock()
+		var got *discovery.Update
+		for i := next; i < len(col.all); i++ {
+			if col.all[i].Err != nil {
+				got = &col.all[i]
+				break
+			}
+		}
+		col.mu.Unlock()
+		if got != nil {
+			if !isSet(*got) {
+				t.Errorf("stale update carries %v, want the last known instance", got.Instances)
+			}
+			if !strings.Contains(got.Err.Error(), "reset/api") {
+				t.Errorf("Err = %v, want one naming the service", got.Err)
+			}
+			break
+		}
+		if refusals > 3 {
+			t.Fatalf("no update with an error after %d refused connections", refusals)
+		}
+		select {
+		case <-rl.Refused():
+			refusals++
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// No update may say the set is current while nothing gets through.
+	col.mu.Lock()
+	for i := next; i < len(col.all); i++ {
+		if col.all[i].Err == nil {
+			t.Errorf("update %d says the set is current while every connection is refused", i)
+		}
+	}
+	n := len(col.all)
+	col.mu.Unlock()
+
+	rl.Restore(t)
+	up, _ := col.waitUpdate(t, n, "no error after reconnecting", func(u discovery.Update) bool { return u.Err == nil })
+	if !isSet(up) {
+		t.Errorf("after reconnecting: %v, want the instance", up.Instances)
+	}
+}

@@ -2,11 +2,13 @@ package kube
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,15 +118,20 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = selector
-			l, err := api.List(ctx, o)
+			a := &attempts{}
+			l, err := api.List(a.trace(ctx, func(err error) { report(ctx, err) }), o)
 			call(ctx, err)
 			return l, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = selector
-			w, err := api.Watch(ctx, o)
+			a := &attempts{}
+			w, err := api.Watch(a.trace(ctx, func(err error) { report(ctx, err) }), o)
 			call(ctx, err)
-			if err == nil {
+			// client-go answers a watch whose every attempt lost its
+			// connection with an empty watch and no error: that one is
+			// not following again.
+			if err == nil && !a.failedUnanswered() {
 				select {
 				case watching <- struct{}{}:
 				default:
@@ -317,6 +324,37 @@ func (r *Resolver) pickPort(ports []discoveryv1.EndpointPort) (int, bool) {
 	}
 	return 0, false
 }
+
+// attempts follows the HTTP attempts of one List or Watch call. client-go
+// retries a GET whose connection was reset or closed ten times, a second
+// apart, before the call returns (and a watch's then returns an empty
+// watch, no error); a load balancer with no API server behind it closes
+// every connection that way, so without looking at the attempts the
+// failure went unreported for over a minute.
+type attempts struct {
+	failed   atomic.Bool // an attempt's connection failed
+	answered atomic.Bool // an attempt got an answer from the server
+}
+
+// trace returns ctx with a client trace that calls fail with each
+// attempt's connection failure (dial or TLS handshake) as it happens.
+func (a *attempts) trace(ctx context.Context, fail func(error)) context.Context {
+	connFailed := func(err error) {
+		if err != nil {
+			a.failed.Store(true)
+			fail(err)
+		}
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		ConnectDone:          func(_, _ string, err error) { connFailed(err) },
+		TLSHandshakeDone:     func(_ tls.ConnectionState, err error) { connFailed(err) },
+		GotFirstResponseByte: func() { a.answered.Store(true) },
+	})
+}
+
+// failedUnanswered reports whether an attempt failed and none got an
+// answer: the call's success is client-go's empty watch.
+func (a *attempts) failedUnanswered() bool { return a.failed.Load() && !a.answered.Load() }
 
 func equal(a, b []discovery.Instance) bool {
 	return slices.EqualFunc(a, b, func(x, y discovery.Instance) bool {
