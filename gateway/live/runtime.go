@@ -360,7 +360,7 @@ func (s *buildState) upstream(name string, u spec.Upstream) (gateway.UpstreamSpe
 			s.errf(spec.Join(path, "discovery"), "kubernetes: %v", err)
 			return out, false
 		}
-		var opts []kube.Option
+		opts := []kube.Option{kube.WithLogger(s.rt.logger)}
 		if k := u.Kubernetes; k != nil {
 			if k.Namespace != "" {
 				opts = append(opts, kube.WithNamespace(k.Namespace))

@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -152,9 +153,10 @@ func TestResetConnectionsMarkStale(t *testing.T) {
 	}
 	col := &updates{}
 	done := make(chan struct{})
+	logs := &logLines{}
 	go func() {
 		defer close(done)
-		_ = kube.NewResolver(client, kube.WithNamespace("reset")).Watch(ctx, "api", col.fn)
+		_ = kube.NewResolver(client, kube.WithNamespace("reset"), kube.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))).Watch(ctx, "api", col.fn)
 	}()
 	defer func() { cancel(); <-done }()
 	isSet := func(u discovery.Update) bool { return len(u.Instances) == 1 && u.Instances[0].Addr == "10.0.0.1:8080" }
@@ -209,4 +211,28 @@ func TestResetConnectionsMarkStale(t *testing.T) {
 	if !isSet(up) {
 		t.Errorf("after reconnecting: %v, want the instance", up.Instances)
 	}
+	// client-go's own warning about the failed watch went to klog's
+	// stderr, not to the resolver's logger.
+	if got := logs.String(); !strings.Contains(got, "watch ended with error") {
+		t.Errorf("client-go's warning is not in the resolver's log:\n%s", got)
+	}
+}
+
+// logLines is a log destination the resolver and client-go may write to
+// from several goroutines.
+type logLines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

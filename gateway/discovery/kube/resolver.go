@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 
 	"github.com/gatescale/gatescale/gateway/discovery"
 )
@@ -168,6 +170,10 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	// client-go logs through the context's logger (klog's contextual
+	// logging): its warnings about this watch go to r.logger, in the
+	// program's format, not to klog's stderr.
+	ctx = klog.NewContext(ctx, logr.FromSlogHandler(r.logger.Handler()))
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); inf.RunWithContext(ctx) }()
 	defer func() { cancel(); <-stopped }()
