@@ -62,6 +62,7 @@ type Gateway struct {
 	live     atomic.Pointer[map[string]*liveUpstream]
 	applied  atomic.Bool
 	draining atomic.Bool
+	wasReady atomic.Bool // readiness latches: see Ready
 }
 
 type liveUpstream struct {
@@ -536,12 +537,19 @@ func (g *Gateway) Proxy(name string) http.Handler {
 // served. Server.Run calls it on shutdown.
 func (g *Gateway) Drain() { g.draining.Store(true) }
 
-// Ready reports why the gateway is not ready, or nil when it is: a
-// configuration was applied, every upstream has resolved once, and it is
-// not draining.
+// Ready reports why the gateway is not ready, or nil when it is: it is not
+// draining, and it has been ready once — a configuration was applied and
+// every upstream's discovery answered (a resolver that only failed does
+// not count: a replica that knows no instance would answer 503 to the
+// traffic readiness brings it). Once ready it stays so until it drains:
+// an upstream a reload adds, resolving or failing, does not take every
+// replica that applied the reload out of its Service at once.
 func (g *Gateway) Ready() error {
 	if g.draining.Load() {
 		return errors.New("draining")
+	}
+	if g.wasReady.Load() {
+		return nil
 	}
 	if !g.applied.Load() {
 		return errors.New("no configuration applied")
@@ -552,7 +560,11 @@ func (g *Gateway) Ready() error {
 		default:
 			return fmt.Errorf("upstream %s not resolved yet", name)
 		}
+		if !lu.up.Resolved() {
+			return fmt.Errorf("upstream %s not resolved yet: %v", name, lu.up.Stale())
+		}
 	}
+	g.wasReady.Store(true)
 	return nil
 }
 

@@ -45,6 +45,7 @@ type Upstream struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
+	resolved  atomic.Bool // a set came from the resolver, not only failures
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -150,9 +151,16 @@ func (u *Upstream) Close() {
 	}
 }
 
-// Ready is closed once the first instance set is known (or the service
-// turned out to be unresolvable).
+// Ready is closed once the resolver has said something: the first
+// instance set, or that it cannot resolve the service (Resolved tells
+// which).
 func (u *Upstream) Ready() <-chan struct{} { return u.ready }
+
+// Resolved reports whether the resolver has delivered an instance set
+// (possibly empty), not only failures: an upstream whose discovery never
+// answered knows of no instance, which is not the same as knowing there
+// is none.
+func (u *Upstream) Resolved() bool { return u.resolved.Load() }
 
 func (u *Upstream) markReady() { u.readyOnce.Do(func() { close(u.ready) }) }
 
@@ -282,7 +290,9 @@ func (u *Upstream) update(up discovery.Update) {
 		if up.Instances == nil {
 			return // keep what we have
 		}
-	} else if u.stale != nil {
+	}
+	u.resolved.Store(true)
+	if up.Err == nil && u.stale != nil {
 		u.logger.Info("discovery reachable again", "upstream", u.name)
 		u.stale = nil
 		if u.observer != nil {

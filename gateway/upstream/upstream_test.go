@@ -304,3 +304,34 @@ func TestRepeatedAnswerKeepsRotation(t *testing.T) {
 		prev = next
 	}
 }
+
+// TestResolvedOnlyByASet: a resolver that has only failed has said
+// something (Ready) but resolved nothing; a set, even an empty one or one
+// delivered with the error of a later failure, resolves.
+func TestResolvedOnlyByASet(t *testing.T) {
+	res := pushResolver{ch: make(chan discovery.Update)}
+	u := upstream.New("svc", res, quiet)
+	u.Start(context.Background())
+	defer u.Close()
+	down := discovery.Update{Err: errors.New("consul unreachable")}
+	res.ch <- down
+	res.ch <- down // applied the first
+	<-u.Ready()
+	if u.Resolved() {
+		t.Fatal("resolved by a failure alone")
+	}
+	if u.Stale() == nil {
+		t.Fatal("no error recorded")
+	}
+	empty := discovery.Update{Instances: []discovery.Instance{}}
+	res.ch <- empty
+	res.ch <- empty
+	if !u.Resolved() || u.Stale() != nil {
+		t.Fatalf("after an empty set: resolved %t, stale %v; want resolved, not stale", u.Resolved(), u.Stale())
+	}
+	res.ch <- down
+	res.ch <- down
+	if !u.Resolved() {
+		t.Fatal("a later failure forgot the set")
+	}
+}

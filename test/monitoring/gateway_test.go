@@ -66,7 +66,10 @@ func startGateway(t *testing.T, cfg string) *gatewayUnderTest {
 		gw.Close()
 	})
 	g := &gatewayUnderTest{Addr: ln.Addr().String(), Admin: adminLn.Addr().String()}
-	waitHTTP(t, "http://"+g.Admin+"/readyz", 20*time.Second)
+	// Serving, not ready: a configuration may have an upstream whose
+	// Consul is down on purpose, and a gateway is not ready until every
+	// upstream's discovery has answered once.
+	waitHTTP(t, "http://"+g.Admin+"/livez", 20*time.Second)
 	return g
 }
 
