@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -235,4 +236,58 @@ func (l *logLines) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestDialFallbackIsNotAFailure: an API server name with two addresses,
+// one refusing (an IPv6 address the server does not listen on), is
+// reached on the other; the refused address is not a discovery failure.
+// Only an attempt that gets no connection at all is.
+func TestDialFallbackIsNotAFailure(t *testing.T) {
+	c := startCluster(t, "fallback")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slices := c.Client.DiscoveryV1().EndpointSlices("fallback")
+	if _, err := slices.Create(ctx, inNamespace("fallback", slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"})), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusing := ln.Addr().String()
+	ln.Close()
+	rc := rest.CopyConfig(c.RESTConfig)
+	server := strings.TrimPrefix(c.Server, "https://")
+	var dialer net.Dialer
+	// As the dialer does for a name with two addresses: the first refuses.
+	rc.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		if conn, err := dialer.DialContext(ctx, network, refusing); err == nil {
+			return conn, nil
+		}
+		return dialer.DialContext(ctx, network, server)
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := &updates{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = kube.NewResolver(client, kube.WithNamespace("fallback")).Watch(ctx, "api", col.fn)
+	}()
+	defer func() { cancel(); <-done }()
+	_, next := col.waitUpdate(t, 0, "the instance", func(u discovery.Update) bool { return len(u.Instances) == 1 })
+	// A change comes through the watch: it is running.
+	if _, err := slices.Create(ctx, inNamespace("fallback", slice("api-b", "api", 8080, "http", ep{ip: "10.0.0.2", pod: "api-2"})), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	col.waitUpdate(t, next, "both instances", func(u discovery.Update) bool { return len(u.Instances) == 2 })
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	for i, u := range col.all {
+		if u.Err != nil {
+			t.Errorf("update %d has error %v; every attempt connected", i, u.Err)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -338,29 +339,80 @@ func (r *Resolver) pickPort(ports []discoveryv1.EndpointPort) (int, bool) {
 // every connection that way, so without looking at the attempts the
 // failure went unreported for over a minute.
 type attempts struct {
-	failed   atomic.Bool // an attempt's connection failed
-	answered atomic.Bool // an attempt got an answer from the server
+	fail func(error)
+
+	mu       sync.Mutex
+	dialErr  error // the current attempt's last failed dial, if it got no connection
+	gotConn  bool  // the current attempt got a connection
+	failed   bool  // an attempt failed to connect
+	answered bool  // an attempt got an answer from the server
 }
 
-// trace returns ctx with a client trace that calls fail with each
-// attempt's connection failure (dial or TLS handshake) as it happens.
+// trace returns ctx with a client trace that reports each attempt's
+// connection failure to fail. A failed TLS handshake fails the attempt at
+// once; a failed dial only when the attempt gets no connection at all (it
+// is known at the next attempt, or when the call returns): a host name
+// with an IPv6 and an IPv4 address may fail on one and connect on the
+// other.
 func (a *attempts) trace(ctx context.Context, fail func(error)) context.Context {
-	connFailed := func(err error) {
-		if err != nil {
-			a.failed.Store(true)
-			fail(err)
-		}
-	}
+	a.fail = fail
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		ConnectDone:          func(_, _ string, err error) { connFailed(err) },
-		TLSHandshakeDone:     func(_ tls.ConnectionState, err error) { connFailed(err) },
-		GotFirstResponseByte: func() { a.answered.Store(true) },
+		GetConn: func(string) { a.next() },
+		GotConn: func(httptrace.GotConnInfo) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.gotConn = true
+		},
+		ConnectDone: func(_, _ string, err error) {
+			if err != nil {
+				a.mu.Lock()
+				defer a.mu.Unlock()
+				a.dialErr = err
+			}
+		},
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err != nil {
+				a.mu.Lock()
+				a.failed = true
+				a.mu.Unlock()
+				fail(err)
+			}
+		},
+		GotFirstResponseByte: func() {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.answered = true
+		},
 	})
 }
 
-// failedUnanswered reports whether an attempt failed and none got an
-// answer: the call's success is client-go's empty watch.
-func (a *attempts) failedUnanswered() bool { return a.failed.Load() && !a.answered.Load() }
+// next ends the current attempt (reporting a dial that got no
+// connection) and starts another.
+func (a *attempts) next() {
+	a.mu.Lock()
+	err := a.dialErr
+	if a.gotConn {
+		err = nil
+	}
+	a.dialErr, a.gotConn = nil, false
+	if err != nil {
+		a.failed = true
+	}
+	a.mu.Unlock()
+	if err != nil {
+		a.fail(err)
+	}
+}
+
+// failedUnanswered ends the last attempt and reports whether an attempt
+// failed and none got an answer: the call's success is client-go's empty
+// watch.
+func (a *attempts) failedUnanswered() bool {
+	a.next()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.failed && !a.answered
+}
 
 func equal(a, b []discovery.Instance) bool {
 	return slices.EqualFunc(a, b, func(x, y discovery.Instance) bool {
