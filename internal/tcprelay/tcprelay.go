@@ -19,6 +19,7 @@ type Relay struct {
 	ln     net.Listener // nil while cut
 	refuse bool
 	conns  map[net.Conn]bool
+	drops  int // Cut and Refuse so far: a connection accepted before one is dropped with it
 	wg     sync.WaitGroup
 }
 
@@ -59,6 +60,7 @@ func (r *Relay) serve(ln net.Listener) {
 			}
 			continue
 		}
+		drops := r.drops
 		r.mu.Unlock()
 		out, err := net.Dial("tcp", r.to)
 		if err != nil {
@@ -66,6 +68,14 @@ func (r *Relay) serve(ln net.Listener) {
 			continue
 		}
 		r.mu.Lock()
+		if r.drops != drops {
+			// Cut or Refuse came while connecting: this connection was
+			// accepted before, it goes as the others went.
+			r.mu.Unlock()
+			in.Close()
+			out.Close()
+			continue
+		}
 		r.conns[in], r.conns[out] = true, true
 		r.mu.Unlock()
 		r.wg.Add(2)
@@ -97,6 +107,7 @@ func (r *Relay) Refuse() {
 }
 
 func (r *Relay) dropLocked() {
+	r.drops++
 	for c := range r.conns {
 		c.Close()
 	}
