@@ -406,18 +406,20 @@ func TestStaleReads(t *testing.T) {
 	}
 }
 
-// TestStaleReadFromLaggingServerKeepsInstances: with WithStale any Consul
-// server answers, a follower that lags the leader too. Its answer has an
-// older index and an older set (an instance registered since is missing
-// from it); taken as it came, the resolver dropped that instance until the
-// follower caught up, and took the lower index for a Consul restart. Two
-// real agents stand for the cluster: the leader (every instance, a higher
-// index) and the lagging follower (one instance, a lower index). A front
-// routes as Consul's servers do: stale reads, once the follower is in
-// play, to the follower; default-consistency reads to the leader. Then the
+// TestLaggingServerKeepsInstances: a Consul follower that lags the leader
+// may answer the resolver: with WithStale any server answers, and an agent
+// with discovery_max_stale lets one answer default-consistency reads too.
+// Its answer has an older index and an older set (an instance registered
+// since is missing from it); taken as it came, the resolver dropped that
+// instance until the follower caught up, and took the lower index for a
+// Consul restart. Two real agents stand for the cluster: the leader (every
+// instance, a higher index) and the lagging follower (one instance, a
+// lower index). A front routes as Consul does: once the follower is in
+// play, the reads it may answer (stale ones; with discovery_max_stale every
+// one but a consistent read) go to it, the others to the leader. Then the
 // leader too answers with the lower index, as a cluster that lost its
 // state: that set is delivered.
-func TestStaleReadFromLaggingServerKeepsInstances(t *testing.T) {
+func TestLaggingServerKeepsInstances(t *testing.T) {
 	leader, follower := consultest.Start(t), consultest.Start(t)
 	// The leader's raft index well ahead of the follower's.
 	for i := range 100 {
@@ -439,13 +441,21 @@ func TestStaleReadFromLaggingServerKeepsInstances(t *testing.T) {
 	if hi, lo := index(leader.Client), index(follower.Client); lo >= hi {
 		t.Fatalf("the follower's index %d is not behind the leader's %d", lo, hi)
 	}
+	for _, stale := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stale=%t", stale), func(t *testing.T) { lagBehind(t, leader, follower, stale) })
+	}
+}
 
+func lagBehind(t *testing.T, leader, follower *consultest.Agent, stale bool) {
 	var lagging, reset atomic.Bool
 	var followerAnswers atomic.Int64
 	toLeader := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: leader.Addr})
 	toFollower := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: follower.Addr})
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, stale := r.URL.Query()["stale"]; stale && lagging.Load() || reset.Load() {
+		q := r.URL.Query()
+		_, isStale := q["stale"]
+		_, consistent := q["consistent"]
+		if reset.Load() || lagging.Load() && (isStale || !stale && !consistent) {
 			toFollower.ServeHTTP(w, r)
 			followerAnswers.Add(1)
 			return
@@ -457,7 +467,7 @@ func TestStaleReadFromLaggingServerKeepsInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := consul.NewResolver(client, consul.WithStale(true), consul.WithWaitTime(200*time.Millisecond),
+	r := consul.NewResolver(client, consul.WithStale(stale), consul.WithWaitTime(200*time.Millisecond),
 		consul.WithBackoff(10*time.Millisecond, 50*time.Millisecond), consul.WithLogger(quiet))
 	var (
 		mu   sync.Mutex
@@ -489,8 +499,6 @@ func TestStaleReadFromLaggingServerKeepsInstances(t *testing.T) {
 		t.Errorf("deliveries %q; want both instances once, never the follower's older set", got)
 	}
 
-	// The leader too answers with the lower index (the cluster lost its
-	// state): that set is the truth, and it is delivered.
 	reset.Store(true)
 	until(t, 20*time.Second, "the set after the reset", func() bool { return len(deliveries()) == 2 })
 	if got := deliveries(); got[1] != "[9301]/<nil>" {
