@@ -19,7 +19,6 @@ type Relay struct {
 	ln     net.Listener // nil while cut
 	refuse bool
 	conns  map[net.Conn]bool
-	drops  int // Cut and Refuse so far: a connection accepted before one is dropped with it
 	wg     sync.WaitGroup
 }
 
@@ -51,6 +50,12 @@ func (r *Relay) serve(ln net.Listener) {
 			return
 		}
 		r.mu.Lock()
+		if r.ln != ln {
+			// Cut since it was accepted: it goes as the others went.
+			r.mu.Unlock()
+			in.Close()
+			continue
+		}
 		if r.refuse {
 			r.mu.Unlock()
 			in.Close()
@@ -60,23 +65,23 @@ func (r *Relay) serve(ln net.Listener) {
 			}
 			continue
 		}
-		drops := r.drops
+		// Listed while connecting to the server, so that a Cut or Refuse
+		// meanwhile closes it with the others.
+		r.conns[in] = true
 		r.mu.Unlock()
 		out, err := net.Dial("tcp", r.to)
-		if err != nil {
-			in.Close()
-			continue
-		}
 		r.mu.Lock()
-		if r.drops != drops {
-			// Cut or Refuse came while connecting: this connection was
-			// accepted before, it goes as the others went.
+		dropped := !r.conns[in]
+		if err != nil || dropped {
+			delete(r.conns, in)
 			r.mu.Unlock()
 			in.Close()
-			out.Close()
+			if err == nil {
+				out.Close()
+			}
 			continue
 		}
-		r.conns[in], r.conns[out] = true, true
+		r.conns[out] = true
 		r.mu.Unlock()
 		r.wg.Add(2)
 		go func() { defer r.wg.Done(); _, _ = io.Copy(out, in); out.Close() }()
@@ -107,7 +112,6 @@ func (r *Relay) Refuse() {
 }
 
 func (r *Relay) dropLocked() {
-	r.drops++
 	for c := range r.conns {
 		c.Close()
 	}
