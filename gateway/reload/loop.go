@@ -162,6 +162,12 @@ func (l *Loop) handle(ctx context.Context, u Update) {
 		inForce, refused := h == l.applied, h == l.refused
 		l.mu.Unlock()
 		if inForce {
+			if l.retrying(h) {
+				// A forced reload of the content in force was refused for
+				// want of a file it names: reading the same content again
+				// does not do that reload, the retry still has to.
+				return
+			}
 			l.cancelRetry() // the refused content is gone
 			l.recovered()
 			return
@@ -187,6 +193,13 @@ func (l *Loop) retryOf(data []byte, err error, retries int) *retry {
 		return nil
 	}
 	return &retry{data: data, retries: retries, due: time.Now().Add(l.backoff.wait(retries)), err: err.Error()}
+}
+
+// retrying reports whether the content of hash h is being retried.
+func (l *Loop) retrying(h [32]byte) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.retry != nil && hash(l.retry.data) == h
 }
 
 func (l *Loop) cancelRetry() {

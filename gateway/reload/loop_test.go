@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -37,6 +38,19 @@ type fixture struct {
 	mu       sync.Mutex
 	calls    []string       // contents applied, in order
 	attempts map[string]int // apply calls by content, refused ones included
+	// handled counts the file's deliveries the loop has handled.
+	handled atomic.Int64
+}
+
+// countedSource is the fixture's file, counting the deliveries the loop
+// has handled, so a test can wait for the next poll to be dealt with.
+type countedSource struct {
+	*reload.File
+	handled *atomic.Int64
+}
+
+func (s countedSource) Watch(ctx context.Context, update func(reload.Update)) {
+	s.File.Watch(ctx, func(u reload.Update) { update(u); s.handled.Add(1) })
 }
 
 func newFixture(t *testing.T, every time.Duration, initial string) *fixture {
@@ -47,7 +61,7 @@ func newFixture(t *testing.T, every time.Duration, initial string) *fixture {
 		t.Fatal(err)
 	}
 	f.file = reload.NewFile(f.path, every)
-	f.loop = reload.NewLoop(f.file, func(_ context.Context, data []byte) (reload.Result, error) {
+	f.loop = reload.NewLoop(countedSource{f.file, &f.handled}, func(_ context.Context, data []byte) (reload.Result, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.attempts[string(data)]++

@@ -204,3 +204,40 @@ func TestLoopRetryOutlivesReadError(t *testing.T) {
 	}
 	f.waitFor("the content applied", func() bool { return f.loop.Status().Revision == reload.Revision([]byte(content)) })
 }
+
+// A forced reload (SIGHUP) of the content in force, refused because a
+// file it names is not there yet (a key being rotated), is retried like
+// any other: the polls that read the same content meanwhile do not end
+// the retry nor clear the error, and the reload is done once the file is
+// back.
+func TestLoopRetryOfForcedReloadOutlivesPolls(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(key, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	content := "needs " + key
+	f := newFixture(t, 5*time.Millisecond, content)
+	trigger := make(chan struct{})
+	f.file.Trigger = trigger
+	f.run()
+	if err := os.Remove(key); err != nil { // mid-rotation
+		t.Fatal(err)
+	}
+	trigger <- struct{}{}
+	f.waitFor("the forced reload", func() bool { return f.attemptsOf(content) >= 2 })
+	// Two more handled: at least one is a poll after the forced reload.
+	polls := f.handled.Load()
+	f.waitFor("polls of the unchanged file", func() bool { return f.handled.Load() >= polls+2 })
+	if s := f.loop.Status(); s.Retry == nil || !strings.Contains(s.LastError, "no such file") {
+		t.Fatalf("after polls of the content in force: retry %+v, last error %q; want the retry going on and its error", s.Retry, s.LastError)
+	}
+
+	if err := os.WriteFile(key, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the forced reload done by a retry", func() bool { return len(f.applied()) == 2 })
+	f.waitFor("the status cleared", func() bool { s := f.loop.Status(); return s.Retry == nil && s.LastError == "" })
+	if logs := f.logs.String(); !strings.Contains(logs, "retries=") {
+		t.Errorf("the applying retry not logged with its count:\n%s", logs)
+	}
+}

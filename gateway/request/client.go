@@ -125,6 +125,16 @@ func contains(nets []netip.Prefix, a netip.Addr) bool {
 			return true
 		}
 	}
+	if a.Is4() {
+		// a is unmapped; an IPv4 proxy may be listed IPv4-mapped
+		// (::ffff:10.0.0.0/104), as dual-stack software prints it.
+		mapped := netip.AddrFrom16(a.As16())
+		for _, n := range nets {
+			if n.Contains(mapped) {
+				return true
+			}
+		}
+	}
 	return false
 }
 

@@ -1,8 +1,10 @@
 package request_test
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatescale/gatescale/gateway/request"
@@ -31,6 +33,47 @@ func TestResolveClientHops(t *testing.T) {
 		got := request.ResolveClient(r, trusted)
 		if got.Addr.String() != c.want || !got.ViaTrustedProxy {
 			t.Errorf("X-Forwarded-For %q: client %v, want %s", c.xff, got.Addr, c.want)
+		}
+	}
+}
+
+// TestResolveClientMappedTrustedProxy: a trusted proxy listed in its
+// IPv4-mapped IPv6 form (::ffff:127.0.0.1, as dual-stack software prints an
+// IPv4 peer) is the IPv4 proxy it names. The peer is always compared
+// unmapped, so such an entry used to match nothing: the proxy's
+// X-Forwarded-For was not believed, and incoming_context: trusted_proxies
+// restarted its traces. A real connection from 127.0.0.1.
+func TestResolveClientMappedTrustedProxy(t *testing.T) {
+	got := make(chan request.Client, 1)
+	var trusted atomic.Pointer[netip.Prefix]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- request.ResolveClient(r, []netip.Prefix{*trusted.Load()})
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		prefix  string
+		trusted bool
+	}{
+		{"::ffff:127.0.0.1/128", true},
+		{"::ffff:127.0.0.0/104", true},
+		{"::ffff:10.0.0.0/104", false},
+		{"127.0.0.1/32", true},
+	} {
+		p := netip.MustParsePrefix(c.prefix)
+		trusted.Store(&p)
+		req, err := http.NewRequest("GET", srv.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cl := <-got
+		if cl.ViaTrustedProxy != c.trusted || (c.trusted && cl.Addr.String() != "203.0.113.9") {
+			t.Errorf("trusted %s, peer 127.0.0.1: client %v, via a trusted proxy %t; want via one %t", c.prefix, cl.Addr, cl.ViaTrustedProxy, c.trusted)
 		}
 	}
 }

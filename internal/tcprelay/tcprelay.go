@@ -50,6 +50,12 @@ func (r *Relay) serve(ln net.Listener) {
 			return
 		}
 		r.mu.Lock()
+		if r.ln != ln {
+			// Cut since it was accepted: it goes as the others went.
+			r.mu.Unlock()
+			in.Close()
+			continue
+		}
 		if r.refuse {
 			r.mu.Unlock()
 			in.Close()
@@ -59,14 +65,23 @@ func (r *Relay) serve(ln net.Listener) {
 			}
 			continue
 		}
+		// Listed while connecting to the server, so that a Cut or Refuse
+		// meanwhile closes it with the others.
+		r.conns[in] = true
 		r.mu.Unlock()
 		out, err := net.Dial("tcp", r.to)
-		if err != nil {
+		r.mu.Lock()
+		dropped := !r.conns[in]
+		if err != nil || dropped {
+			delete(r.conns, in)
+			r.mu.Unlock()
 			in.Close()
+			if err == nil {
+				out.Close()
+			}
 			continue
 		}
-		r.mu.Lock()
-		r.conns[in], r.conns[out] = true, true
+		r.conns[out] = true
 		r.mu.Unlock()
 		r.wg.Add(2)
 		go func() { defer r.wg.Done(); _, _ = io.Copy(out, in); out.Close() }()

@@ -405,3 +405,103 @@ func TestStaleReads(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestLaggingServerKeepsInstances: a Consul follower that lags the leader
+// may answer the resolver: with WithStale any server answers, and an agent
+// with discovery_max_stale lets one answer default-consistency reads too.
+// Its answer has an older index and an older set (an instance registered
+// since is missing from it); taken as it came, the resolver dropped that
+// instance until the follower caught up, and took the lower index for a
+// Consul restart. Two real agents stand for the cluster: the leader (every
+// instance, a higher index) and the lagging follower (one instance, a
+// lower index). A front routes as Consul does: once the follower is in
+// play, the reads it may answer (stale ones; with discovery_max_stale every
+// one but a consistent read) go to it, the others to the leader. Then the
+// leader too answers with the lower index, as a cluster that lost its
+// state: that set is delivered.
+func TestLaggingServerKeepsInstances(t *testing.T) {
+	leader, follower := consultest.Start(t), consultest.Start(t)
+	// The leader's raft index well ahead of the follower's.
+	for i := range 100 {
+		if _, err := leader.Client.KV().Put(&api.KVPair{Key: fmt.Sprintf("ahead/%d", i), Value: []byte("x")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, port := range []int{9301, 9302} {
+		register(t, leader.Client, consul.Registration{Name: "lag", Address: "127.0.0.1", Port: port})
+	}
+	register(t, follower.Client, consul.Registration{Name: "lag", Address: "127.0.0.1", Port: 9301})
+	index := func(c *api.Client) uint64 {
+		_, meta, err := c.Health().Service("lag", "", true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return meta.LastIndex
+	}
+	if hi, lo := index(leader.Client), index(follower.Client); lo >= hi {
+		t.Fatalf("the follower's index %d is not behind the leader's %d", lo, hi)
+	}
+	for _, stale := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stale=%t", stale), func(t *testing.T) { lagBehind(t, leader, follower, stale) })
+	}
+}
+
+func lagBehind(t *testing.T, leader, follower *consultest.Agent, stale bool) {
+	var lagging, reset atomic.Bool
+	var followerAnswers atomic.Int64
+	toLeader := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: leader.Addr})
+	toFollower := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: follower.Addr})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		_, isStale := q["stale"]
+		_, consistent := q["consistent"]
+		if reset.Load() || lagging.Load() && (isStale || !stale && !consistent) {
+			toFollower.ServeHTTP(w, r)
+			followerAnswers.Add(1)
+			return
+		}
+		toLeader.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close) // after the watch's cleanup, registered later
+	client, err := consul.NewClient(front.Listener.Addr().String(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := consul.NewResolver(client, consul.WithStale(stale), consul.WithWaitTime(200*time.Millisecond),
+		consul.WithBackoff(10*time.Millisecond, 50*time.Millisecond), consul.WithLogger(quiet))
+	var (
+		mu   sync.Mutex
+		seen []string // each delivery's instances and error
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Watch(ctx, "lag", func(u discovery.Update) {
+			var ports []string
+			for _, i := range u.Instances {
+				_, port, _ := net.SplitHostPort(i.Addr)
+				ports = append(ports, port)
+			}
+			slices.Sort(ports)
+			mu.Lock()
+			seen = append(seen, fmt.Sprintf("%v/%v", ports, u.Err))
+			mu.Unlock()
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	deliveries := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(seen) }
+
+	until(t, 10*time.Second, "both instances", func() bool { return len(deliveries()) == 1 })
+	lagging.Store(true)
+	until(t, 20*time.Second, "three answers of the lagging follower", func() bool { return followerAnswers.Load() >= 3 })
+	if got := deliveries(); fmt.Sprint(got) != "[[9301 9302]/<nil>]" {
+		t.Errorf("deliveries %q; want both instances once, never the follower's older set", got)
+	}
+
+	reset.Store(true)
+	until(t, 20*time.Second, "the set after the reset", func() bool { return len(deliveries()) == 2 })
+	if got := deliveries(); got[1] != "[9301]/<nil>" {
+		t.Errorf("deliveries %q; want the reset cluster's set last", got)
+	}
+}

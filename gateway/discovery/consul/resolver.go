@@ -60,7 +60,10 @@ func WithPassingOnly(v bool) Option { return func(r *Resolver) { r.passingOnly =
 // the servers instead of all landing on the leader, and keep being answered
 // while the cluster elects a new one, at the price of answers that may lag
 // the leader by a little (usually well under a second). Consul recommends it
-// for service discovery in large clusters.
+// for service discovery in large clusters. Whatever the mode, an answer
+// whose index is lower than one seen before (a follower behind the leader)
+// is checked with a consistent read before it is believed, so a lagging
+// server does not take instances away for the time it lags.
 func WithStale(v bool) Option { return func(r *Resolver) { r.stale = v } }
 
 // WithWaitTime sets the longest wait of one blocking query (default 5m;
@@ -137,12 +140,19 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 				wait = d // wake when the grace ends even if nothing changes
 			}
 		}
-		q := (&api.QueryOptions{
-			WaitIndex: index, WaitTime: wait, Datacenter: r.datacenter,
-			Namespace: r.namespace, Partition: r.partition, Filter: r.filter,
-			AllowStale: r.stale,
-		}).WithContext(ctx)
-		entries, meta, err := r.client.Health().ServiceMultipleTags(service, r.tags, r.passingOnly, q)
+		entries, meta, err := r.query(ctx, service, index, wait, r.stale, false)
+		if err == nil && meta.LastIndex < seen {
+			// A follower that lags the leader may answer: any server
+			// answers a stale read, and an agent with discovery_max_stale
+			// lets one answer the others. Its older set would take away
+			// instances the leader has until it catches up. A lower index
+			// is a Consul that lost its state only if the leader says so
+			// as well (consistent: the leader itself answers).
+			entries, meta, err = r.query(ctx, service, 0, wait, false, true)
+			if err != nil {
+				err = fmt.Errorf("a server answered with index lower than one seen before, and the leader could not be asked: %w", err)
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -189,6 +199,18 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 		fn(discovery.Update{Instances: insts})
 	}
 	return nil
+}
+
+// query asks Consul for service's health entries, blocking while its index
+// is index (0: not at all) for up to wait; stale lets any server answer,
+// consistent only the leader.
+func (r *Resolver) query(ctx context.Context, service string, index uint64, wait time.Duration, stale, consistent bool) ([]*api.ServiceEntry, *api.QueryMeta, error) {
+	q := (&api.QueryOptions{
+		WaitIndex: index, WaitTime: wait, Datacenter: r.datacenter,
+		Namespace: r.namespace, Partition: r.partition, Filter: r.filter,
+		AllowStale: stale, RequireConsistent: consistent,
+	}).WithContext(ctx)
+	return r.client.Health().ServiceMultipleTags(service, r.tags, r.passingOnly, q)
 }
 
 // instances converts health entries, skipping critical ones (which appear
