@@ -8,12 +8,17 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/authn"
+	"github.com/gatescale/gatescale/gateway/authz"
 	"github.com/gatescale/gatescale/gateway/compose"
+	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
@@ -163,5 +168,82 @@ func TestProxyHandlerCountedAfterRouteOfItsNameRemoved(t *testing.T) {
 	get()
 	if got := metricValue(t, reg, "gatescale_http_requests_total", "route", "users", "code", "200"); got != 2 {
 		t.Errorf("requests_total{route=users} after the route of that name was removed = %v, want 2 (the Proxy's requests since)", got)
+	}
+}
+
+// Authentication, authorization and rate limits given as gateway-wide
+// middleware also wrap a Proxy handler, once: when a reload removes a route
+// of the upstream's name (and the program forgets that route's security
+// series, as live.Runtime does), the Proxy's refusals are still counted,
+// under that name.
+func TestProxySecurityCountedAfterRouteOfItsNameRemoved(t *testing.T) {
+	b := newBackend(t, "users")
+	sec := prometheus.NewRegistry()
+	authnM, err := authn.NewMetrics(sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authzM, err := authz.NewMetrics(sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limitsM, err := ratelimit.NewMetrics(sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := consumer.NewMemory([]consumer.Consumer{
+		{ID: "acme", APIKeys: []consumer.APIKey{{ID: "a1", SHA256: consumer.HashKey("key-acme").String()}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bucket per X-Bucket value: only requests that share one are limited.
+	bucket := func(r *http.Request) string { return r.Header.Get("X-Bucket") }
+	up := []gateway.UpstreamSpec{{Name: "users", Instances: []discovery.Instance{b.instance()}}}
+	gw, _, _ := newGateway(t, gateway.Config{Upstreams: up, Routes: []route.Route{
+		{Route: spec.Route{Name: "users", PathPrefix: "/users", Upstream: "users"}},
+	}}, gateway.WithMiddleware(
+		ratelimit.Middleware([]ratelimit.Policy{{Name: "per-bucket", Limit: ratelimit.Limit{Rate: 1, Period: time.Hour, Burst: 1}, Key: bucket}},
+			ratelimit.WithMetrics(limitsM)),
+		authn.Middleware([]authn.Method{&authn.APIKey{Store: store}}, authn.WithAnonymous(true), authn.WithMetrics(authnM)),
+		authz.Middleware(authz.Policy{Rule: authz.Rule{Anonymous: true}, Deny: []string{"acme"}}, authz.WithMetrics(authzM)),
+	))
+	direct := httptest.NewServer(gw.Proxy("users")) // mounted once, on a router of the program's own
+	defer direct.Close()
+	refuse := func(round string) {
+		t.Helper()
+		for _, c := range []struct {
+			hdr  []string
+			want int
+		}{
+			{[]string{"X-Bucket", round + "-authn", "X-API-Key", "wrong"}, 401},
+			{[]string{"X-Bucket", round + "-authz", "X-API-Key", "key-acme"}, 403},
+			{[]string{"X-Bucket", round + "-limit"}, 200},
+			{[]string{"X-Bucket", round + "-limit"}, 429},
+		} {
+			if r := do(t, "GET", direct.URL+"/users/1", nil, c.hdr...); r.code != c.want {
+				t.Fatalf("%s: through Proxy with %v: %d, want %d", round, c.hdr, r.code, c.want)
+			}
+		}
+	}
+	refuse("before")
+	if err := gw.Apply(context.Background(), gateway.Config{Upstreams: up}); err != nil { // the route goes, the upstream stays
+		t.Fatal(err)
+	}
+	authnM.ForgetRoute("users")
+	authzM.ForgetRoute("users")
+	limitsM.ForgetRoute("users")
+	refuse("after")
+	for _, c := range []struct {
+		name   string
+		labels []string
+	}{
+		{authn.FailuresTotal, []string{"route", "users", "reason", string(authn.ReasonUnknownAPIKey)}},
+		{authz.DeniedTotal, []string{"route", "users", "reason", string(authz.ReasonDenied)}},
+		{ratelimit.RejectedTotal, []string{"route", "users", "policy", "per-bucket"}},
+	} {
+		if got := metricValue(t, sec, c.name, c.labels...); got != 1 {
+			t.Errorf("%s%v after the route of that name was removed = %v, want 1 (the Proxy's refusal since)", c.name, c.labels, got)
+		}
 	}
 }

@@ -215,7 +215,7 @@ func Middleware(p Policy, opts ...Option) func(http.Handler) http.Handler {
 				info.SetError("forbidden: " + string(d.Reason))
 			}
 			if o.metrics != nil {
-				o.metrics.countDenied(routeName, born, string(d.Reason))
+				o.metrics.countDenied(routeName, routeseries.BornOf(r, born), string(d.Reason))
 			}
 			if o.logger != nil {
 				who := ""

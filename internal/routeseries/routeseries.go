@@ -17,14 +17,37 @@
 // which the route was forgotten. A gone route stays in the set as a
 // tombstone, so a request of an old table that reaches the recorder only
 // after the route is gone is still recognised as old.
+//
+// A handler built once, not with each table (gateway.Gateway.Proxy), marks
+// its requests (request.Info.OutlivesTables); BornOf gives them an epoch
+// after every removal, so they are never taken for stragglers, also in
+// middleware that a program passed to the gateway and that was wrapped with
+// the tables' born.
 package routeseries
 
 import (
+	"math"
+	"net/http"
 	"sync"
 	"sync/atomic"
 
+	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/internal/cowmap"
 )
+
+// Lasting is the born of a recorder whose requests belong to no route table:
+// after every removal, so it always records.
+const Lasting uint64 = math.MaxUint64
+
+// BornOf returns the born to pass to Enter for r: Lasting when r is served
+// by a handler that outlives route tables (request.Info.OutlivesTables),
+// else born, the epoch its handler was wrapped at.
+func BornOf(r *http.Request, born uint64) uint64 {
+	if request.InfoFrom(r.Context()).OutlivesTables() {
+		return Lasting
+	}
+	return born
+}
 
 // Phases of a route, in the low two bits of Route.state.
 const (
