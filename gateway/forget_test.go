@@ -21,53 +21,32 @@ import (
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/gathered"
 )
 
-// routeSeries returns the names of the families that have a series of
-// route.
-func routeSeries(t *testing.T, reg *prometheus.Registry, route string) []string {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "route" && lp.GetValue() == route {
-					out = append(out, mf.GetName())
-				}
-			}
+// holdAt makes b hold each request for path until release is called (at
+// the latest when the test ends); started gets one value per held request.
+// Every request is answered by answer.
+func holdAt(t *testing.T, b *backend, path string, answer http.HandlerFunc) (started <-chan struct{}, release func()) {
+	held, released := make(chan struct{}, 1), make(chan struct{})
+	release = sync.OnceFunc(func() { close(released) })
+	t.Cleanup(release) // before the backend's Close, which waits for it
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == path {
+			held <- struct{}{}
+			<-released
 		}
-	}
-	return out
+		answer(w, r)
+	})
+	return held, release
 }
 
-// A request still running on a route that a reload removes is served and
-// counted, and when it ends the route's series are gone rather than created
-// again for ever.
-func TestReloadRemovedRouteSeriesGoneAfterInFlight(t *testing.T) {
-	b := newBackend(t, "b")
-	started, release := make(chan struct{}, 1), make(chan struct{})
-	releaseOnce := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(releaseOnce) // before the backend's Close, which waits for it
-	b.handle(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/held" {
-			started <- struct{}{}
-			<-release
-		}
-		_, _ = io.WriteString(w, "ok")
-	})
-	up := []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}}
-	keep := route.Route{Route: spec.Route{Name: "keep", PathPrefix: "/keep", Upstream: "b"}}
-	gw, srv, reg := newGateway(t, gateway.Config{Upstreams: up, Routes: []route.Route{
-		keep, {Route: spec.Route{Name: "held", PathPrefix: "/held", Upstream: "b"}},
-	}})
-
+// getInBackground sends GET url and returns the channel its status arrives
+// on (0 when it failed).
+func getInBackground(t *testing.T, url string) <-chan int {
 	done := make(chan int, 1)
 	go func() {
-		resp, err := http.Get(srv.URL + "/held")
+		resp, err := http.Get(url)
 		if err != nil {
 			t.Error(err)
 			done <- 0
@@ -77,19 +56,35 @@ func TestReloadRemovedRouteSeriesGoneAfterInFlight(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
+	return done
+}
+
+// A request still running on a route that a reload removes is served and
+// counted, and when it ends the route's series are gone rather than created
+// again for ever.
+func TestReloadRemovedRouteSeriesGoneAfterInFlight(t *testing.T) {
+	b := newBackend(t, "b")
+	started, release := holdAt(t, b, "/held", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	up := []gateway.UpstreamSpec{{Name: "b", Instances: []discovery.Instance{b.instance()}}}
+	keep := route.Route{Route: spec.Route{Name: "keep", PathPrefix: "/keep", Upstream: "b"}}
+	gw, srv, reg := newGateway(t, gateway.Config{Upstreams: up, Routes: []route.Route{
+		keep, {Route: spec.Route{Name: "held", PathPrefix: "/held", Upstream: "b"}},
+	}})
+
+	done := getInBackground(t, srv.URL+"/held")
 	<-started
 	if err := gw.Apply(context.Background(), gateway.Config{Upstreams: up, Routes: []route.Route{keep}}); err != nil {
 		t.Fatal(err)
 	}
-	if fams := routeSeries(t, reg, "held"); !slices.Contains(fams, "gatescale_http_requests_in_flight") {
+	if fams := gathered.RouteFamilies(t, reg, "held"); !slices.Contains(fams, "gatescale_http_requests_in_flight") {
 		t.Errorf("the removed route's in-flight gauge was deleted while its request runs (series: %v)", fams)
 	}
-	releaseOnce()
+	release()
 	if code := <-done; code != 200 {
 		t.Fatalf("the request in flight during the reload got %d", code)
 	}
 	srv.Close() // waits for the handler, so the middleware has recorded
-	if fams := routeSeries(t, reg, "held"); len(fams) != 0 {
+	if fams := gathered.RouteFamilies(t, reg, "held"); len(fams) != 0 {
 		t.Errorf("the removed route still has series after its last request: %v", fams)
 	}
 }
@@ -99,14 +94,7 @@ func TestReloadRemovedRouteSeriesGoneAfterInFlight(t *testing.T) {
 // done instead of coming back.
 func TestReloadRemovedCompositeSeriesGoneAfterInFlight(t *testing.T) {
 	b := newBackend(t, "b")
-	started, release := make(chan struct{}, 1), make(chan struct{})
-	releaseOnce := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(releaseOnce) // before the backend's Close, which waits for it
-	b.handle(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			started <- struct{}{}
-			<-release
-		}
+	started, release := holdAt(t, b, "/slow", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	})
@@ -117,28 +105,17 @@ func TestReloadRemovedCompositeSeriesGoneAfterInFlight(t *testing.T) {
 	}}}}
 	gw, srv, reg := newGateway(t, gateway.Config{Upstreams: up, Routes: []route.Route{keep, page}})
 
-	done := make(chan int, 1)
-	go func() {
-		resp, err := http.Get(srv.URL + "/page")
-		if err != nil {
-			t.Error(err)
-			done <- 0
-			return
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		done <- resp.StatusCode
-	}()
+	done := getInBackground(t, srv.URL+"/page")
 	<-started
 	if err := gw.Apply(context.Background(), gateway.Config{Upstreams: up, Routes: []route.Route{keep}}); err != nil {
 		t.Fatal(err)
 	}
-	releaseOnce()
+	release()
 	if code := <-done; code != 200 {
 		t.Fatalf("the composite request in flight during the reload got %d", code)
 	}
 	srv.Close() // waits for the handler, so every call has been recorded
-	if fams := routeSeries(t, reg, "page"); len(fams) != 0 {
+	if fams := gathered.RouteFamilies(t, reg, "page"); len(fams) != 0 {
 		t.Errorf("the removed composite route still has series after its last request: %v", fams)
 	}
 }

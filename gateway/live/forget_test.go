@@ -13,27 +13,8 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/gathered"
 )
-
-// routeFamilies returns the families that have a series of route.
-func routeFamilies(t *testing.T, reg *prometheus.Registry, route string) []string {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "route" && l.GetValue() == route {
-					out = append(out, mf.GetName())
-				}
-			}
-		}
-	}
-	return out
-}
 
 // Requests routed on the old table that reach a route's authentication,
 // authorization, rate limit and deprecation counting only after a reload
@@ -130,7 +111,7 @@ func TestRemovedRouteSecuritySeriesDoNotComeBack(t *testing.T) {
 	}
 	srv.Close() // every handler has returned and recorded
 	for _, r := range removed {
-		if fams := routeFamilies(t, reg, r.Name); len(fams) != 0 {
+		if fams := gathered.RouteFamilies(t, reg, r.Name); len(fams) != 0 {
 			t.Errorf("route %s, removed, has series again: %v", r.Name, fams)
 		}
 	}
