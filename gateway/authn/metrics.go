@@ -47,11 +47,13 @@ func (m *Metrics) born() uint64 {
 	return m.routes.Born()
 }
 
-// countFailure counts a failure of route, unless the route was forgotten
-// and its series deleted since the middleware (born) was wrapped.
+// countFailure counts a failure of route, or under route="(removed)" when
+// the route was forgotten and its series deleted since the middleware
+// (born) was wrapped: the client was refused all the same.
 func (m *Metrics) countFailure(route string, born uint64, method, reason string) {
 	rt := m.routes.Enter(route, born)
 	if rt == nil {
+		m.failures.WithLabelValues(routeseries.Removed, method, reason).Inc()
 		return
 	}
 	m.failures.WithLabelValues(route, method, reason).Inc()

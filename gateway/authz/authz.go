@@ -264,11 +264,13 @@ func (m *Metrics) born() uint64 {
 	return m.routes.Born()
 }
 
-// countDenied counts a denial on route, unless the route was forgotten and
-// its series deleted since the middleware (born) was wrapped.
+// countDenied counts a denial on route, or under route="(removed)" when
+// the route was forgotten and its series deleted since the middleware
+// (born) was wrapped: the client was refused all the same.
 func (m *Metrics) countDenied(route string, born uint64, reason string) {
 	rt := m.routes.Enter(route, born)
 	if rt == nil {
+		m.denied.WithLabelValues(routeseries.Removed, reason).Inc()
 		return
 	}
 	m.denied.WithLabelValues(route, reason).Inc()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/consumer"
@@ -20,7 +21,7 @@ import (
 // authorization, rate limit and deprecation counting only after a reload
 // removed the route (held before them, as a slow earlier middleware or a
 // JWKS fetch would) are answered as before, but do not bring the removed
-// route's series back.
+// route's series back; their refusals are counted under route="(removed)".
 func TestRemovedRouteSecuritySeriesDoNotComeBack(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer backend.Close()
@@ -114,5 +115,22 @@ func TestRemovedRouteSecuritySeriesDoNotComeBack(t *testing.T) {
 		if fams := gathered.RouteFamilies(t, reg, r.Name); len(fams) != 0 {
 			t.Errorf("route %s, removed, has series again: %v", r.Name, fams)
 		}
+	}
+	// The refusals were answered, so they are counted, under no route's
+	// name (a limit's policy is often named after its route).
+	want := `
+# HELP gatescale_auth_failures_total Requests refused by authentication, by route, method and reason.
+# TYPE gatescale_auth_failures_total counter
+gatescale_auth_failures_total{method="none",reason="missing_credentials",route="(removed)"} 1
+# HELP gatescale_authz_denied_total Requests refused by authorization (403), by route and reason.
+# TYPE gatescale_authz_denied_total counter
+gatescale_authz_denied_total{reason="consumer_not_allowed",route="(removed)"} 1
+# HELP gatescale_ratelimit_rejected_total Requests refused by a rate or concurrency limit (429), by route and policy.
+# TYPE gatescale_ratelimit_rejected_total counter
+gatescale_ratelimit_rejected_total{policy="",route="(removed)"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"gatescale_auth_failures_total", "gatescale_authz_denied_total", "gatescale_ratelimit_rejected_total"); err != nil {
+		t.Errorf("the refusals of the removed routes' late requests: %v", err)
 	}
 }

@@ -35,6 +35,13 @@ import (
 	"github.com/gatescale/gatescale/internal/cowmap"
 )
 
+// Removed is the route label under which a recorder may count what a
+// request of a removed route did after the route's series were deleted
+// (Enter returned nil), e.g. a refusal it answered: counted, without
+// bringing the route's series back. One label value, never a route's, so
+// it adds no series per removed route.
+const Removed = "(removed)"
+
 // Lasting is the born of a recorder whose requests belong to no route table:
 // after every removal, so it always records.
 const Lasting uint64 = math.MaxUint64
