@@ -45,7 +45,7 @@ type options struct {
 	anonymous bool
 	metrics   *Metrics
 	logger    *slog.Logger
-	born      uint64 // the metrics epoch the middleware was wrapped at
+	born      *routeseries.Birth // the metrics epoch the middleware was wrapped at
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges.

@@ -257,9 +257,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // born is the epoch of a middleware wrapped now (see routeseries.Set.Born).
-func (m *Metrics) born() uint64 {
+func (m *Metrics) born() *routeseries.Birth {
 	if m == nil {
-		return 0
+		return nil
 	}
 	return m.routes.Born()
 }
@@ -267,7 +267,7 @@ func (m *Metrics) born() uint64 {
 // countDenied counts a denial on route, or under route="(removed)" when
 // the route was forgotten and its series deleted since the middleware
 // (born) was wrapped: the client was refused all the same.
-func (m *Metrics) countDenied(route string, born uint64, reason string) {
+func (m *Metrics) countDenied(route string, born *routeseries.Birth, reason string) {
 	rt := m.routes.Enter(route, born)
 	if rt == nil {
 		m.denied.WithLabelValues(routeseries.Removed, reason).Inc()

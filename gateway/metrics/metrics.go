@@ -245,7 +245,7 @@ func (m *Metrics) MiddlewareAcrossReloads(next http.Handler) http.Handler {
 	return m.middleware(next, routeseries.Lasting)
 }
 
-func (m *Metrics) middleware(next http.Handler, wrapped uint64) http.Handler {
+func (m *Metrics) middleware(next http.Handler, wrapped *routeseries.Birth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		born := routeseries.BornOf(r, wrapped)

@@ -56,9 +56,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // born is the epoch of a middleware wrapped now (see routeseries.Set.Born).
-func (m *Metrics) born() uint64 {
+func (m *Metrics) born() *routeseries.Birth {
 	if m == nil {
-		return 0
+		return nil
 	}
 	return m.routes.Born()
 }
@@ -67,7 +67,7 @@ func (m *Metrics) born() uint64 {
 // route="(removed)" with no policy (a policy is often named after its
 // route) when the route was forgotten and its series deleted since the
 // middleware (born) was wrapped: the request was answered all the same.
-func (m *Metrics) countRejected(route string, born uint64, policy string) {
+func (m *Metrics) countRejected(route string, born *routeseries.Birth, policy string) {
 	rt := m.routes.Enter(route, born)
 	if rt == nil {
 		m.rejected.WithLabelValues(routeseries.Removed, "").Inc()
@@ -77,7 +77,7 @@ func (m *Metrics) countRejected(route string, born uint64, policy string) {
 	m.routes.Exit(rt)
 }
 
-func (m *Metrics) countStoreError(route string, born uint64, policy, mode string) {
+func (m *Metrics) countStoreError(route string, born *routeseries.Birth, policy, mode string) {
 	rt := m.routes.Enter(route, born)
 	if rt == nil {
 		m.storeErrors.WithLabelValues(routeseries.Removed, "", mode).Inc()

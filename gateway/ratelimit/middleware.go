@@ -41,7 +41,7 @@ type Option func(*options)
 type options struct {
 	metrics *Metrics
 	logger  *slog.Logger
-	born    uint64 // the metrics epoch the middleware was wrapped at
+	born    *routeseries.Birth // the metrics epoch the middleware was wrapped at
 }
 
 // WithMetrics counts rejections and store errors in m.
