@@ -23,10 +23,11 @@
 // Birth, so while it can still be called its Birth is reachable; when every
 // Birth older than the removal has been collected (runtime.AddCleanup),
 // nothing can present an old epoch again. Enter keeps its Birth reachable
-// past its lookup, so an old caller always finds the tombstone. Until then
-// a removed route costs its small entry; a Birth that stays reachable (an
-// old table kept by someone) keeps the tombstones of later removals, as
-// before this, but never drops one too early.
+// past its lookup, so an old caller always finds the tombstone. The table in
+// force when a route is removed was built before the removal too, so in the
+// gateway a tombstone goes after the next reload has replaced that table; a
+// Birth that stays reachable (an old table kept by someone) keeps the
+// tombstones of later removals, as before, but none goes too early.
 //
 // A handler built once, not with each table (gateway.Gateway.Proxy), marks
 // its requests (request.Info.OutlivesTables); BornOf gives them an epoch
