@@ -119,3 +119,40 @@ func TestTombstoneGoesWithTheOldHandlers(t *testing.T) {
 	}
 	s.Exit(rt)
 }
+
+// Tables built and dropped while a handler of an old one keeps recording:
+// the cleanups that run meanwhile never let it into the gone route.
+func TestOldHandlerKeptOutWhileTablesCome(t *testing.T) {
+	s := New(func(string) struct{} { return struct{}{} }, func(string) {})
+	old := s.Born()
+	s.Forget("r")
+	done := make(chan struct{})
+	var churned atomic.Int64
+	go func() {
+		defer close(done)
+		for i := range 200 { // a table built, a route removed, the table dropped
+			s.Born()
+			s.Forget("x" + string(rune('a'+i%26)))
+			if i%20 == 0 {
+				runtime.GC()
+			}
+			churned.Add(1)
+		}
+	}()
+	entered := 0
+	for churned.Load() < 200 {
+		if rt := s.Enter("r", old); rt != nil {
+			entered++
+			s.Exit(rt)
+		}
+	}
+	<-done
+	runtime.GC()
+	if rt := s.Enter("r", old); rt != nil {
+		entered++
+	}
+	runtime.KeepAlive(old)
+	if entered != 0 {
+		t.Errorf("a handler of the old table entered the gone route %d times", entered)
+	}
+}
