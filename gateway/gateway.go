@@ -252,7 +252,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		}
 		routes = append(routes, rt)
 	}
-	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware(false)...),
+	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...),
 		route.WithRefusedMiddleware(g.refusedMiddleware()...), route.WithTrustedProxies(cfg.TrustedProxies...),
 		route.WithMaxHeaderCount(g.maxHeaders))
 	if err != nil {
@@ -307,19 +307,14 @@ func (g *Gateway) waitReady(ctx context.Context, ups []*liveUpstream) {
 	}
 }
 
-// globalMiddleware is the chain of every route; acrossReloads is for a
-// handler built once, not with each route table (Proxy).
-func (g *Gateway) globalMiddleware(acrossReloads bool) []func(http.Handler) http.Handler {
+// globalMiddleware is the chain of every route, and of Proxy's handler.
+func (g *Gateway) globalMiddleware() []func(http.Handler) http.Handler {
 	var mw []func(http.Handler) http.Handler
 	if g.tracer != nil {
 		mw = append(mw, g.tracer.Middleware)
 	}
 	mw = append(mw, requestid.Middleware)
-	switch {
-	case g.metrics == nil:
-	case acrossReloads:
-		mw = append(mw, g.metrics.MiddlewareAcrossReloads)
-	default:
+	if g.metrics != nil {
 		mw = append(mw, g.metrics.Middleware)
 	}
 	if g.accessLog {
@@ -515,8 +510,14 @@ func (g *Gateway) Upstream(name string) *upstream.Upstream {
 // of a route's own settings: no path normalisation, strip prefix or
 // rewrite, timeout, body limit, route middleware or variants — use a route
 // for those. It answers 503 while no such upstream is configured.
+//
+// Its requests are marked as outliving route tables
+// (request.Info.SetOutlivesTables): a reload that removes a route of the
+// upstream's name does not stop their counting in the metrics, nor in the
+// authentication, authorization and rate-limit series of WithMiddleware's
+// policies.
 func (g *Gateway) Proxy(name string) http.Handler {
-	serve := chain(g.globalMiddleware(true), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serve := chain(g.globalMiddleware(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lu := (*g.live.Load())[name]
 		if lu == nil {
 			request.InfoFrom(r.Context()).SetError("upstream not configured")
@@ -528,6 +529,10 @@ func (g *Gateway) Proxy(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		client := request.ClientOf(r, g.table.Load().TrustedProxies())
 		info := request.NewInfo(name, name, client)
+		// Not a route table's request: counted under its name whatever
+		// routes a reload removed, also by the WithMiddleware policies,
+		// wrapped here once.
+		info.SetOutlivesTables()
 		serve.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), info)))
 	})
 }

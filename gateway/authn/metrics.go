@@ -40,18 +40,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // born is the epoch of a middleware wrapped now (see routeseries.Set.Born).
-func (m *Metrics) born() uint64 {
+func (m *Metrics) born() *routeseries.Birth {
 	if m == nil {
-		return 0
+		return nil
 	}
 	return m.routes.Born()
 }
 
-// countFailure counts a failure of route, unless the route was forgotten
-// and its series deleted since the middleware (born) was wrapped.
-func (m *Metrics) countFailure(route string, born uint64, method, reason string) {
+// countFailure counts a failure of route, or under route="(removed)" when
+// the route was forgotten and its series deleted since the middleware
+// (born) was wrapped: the client was refused all the same.
+func (m *Metrics) countFailure(route string, born *routeseries.Birth, method, reason string) {
 	rt := m.routes.Enter(route, born)
 	if rt == nil {
+		m.failures.WithLabelValues(routeseries.Removed, method, reason).Inc()
 		return
 	}
 	m.failures.WithLabelValues(route, method, reason).Inc()

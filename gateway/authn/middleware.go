@@ -9,6 +9,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // Method is one way of authenticating: JWT, APIKey, MTLS, or your own.
@@ -44,7 +45,7 @@ type options struct {
 	anonymous bool
 	metrics   *Metrics
 	logger    *slog.Logger
-	born      uint64 // the metrics epoch the middleware was wrapped at
+	born      *routeseries.Birth // the metrics epoch the middleware was wrapped at
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges.
@@ -126,7 +127,7 @@ func (o *options) refuse(w http.ResponseWriter, r *http.Request, methods []Metho
 		info.SetError("authentication failed: " + string(err.Reason))
 	}
 	if o.metrics != nil {
-		o.metrics.countFailure(routeName, o.born, method, string(err.Reason))
+		o.metrics.countFailure(routeName, routeseries.BornOf(r, o.born), method, string(err.Reason))
 	}
 	if o.logger != nil {
 		o.logger.Debug("authentication failed", "route", routeName, "method", method, "reason", string(err.Reason), "err", err.Error())

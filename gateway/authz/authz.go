@@ -215,7 +215,7 @@ func Middleware(p Policy, opts ...Option) func(http.Handler) http.Handler {
 				info.SetError("forbidden: " + string(d.Reason))
 			}
 			if o.metrics != nil {
-				o.metrics.countDenied(routeName, born, string(d.Reason))
+				o.metrics.countDenied(routeName, routeseries.BornOf(r, born), string(d.Reason))
 			}
 			if o.logger != nil {
 				who := ""
@@ -257,18 +257,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // born is the epoch of a middleware wrapped now (see routeseries.Set.Born).
-func (m *Metrics) born() uint64 {
+func (m *Metrics) born() *routeseries.Birth {
 	if m == nil {
-		return 0
+		return nil
 	}
 	return m.routes.Born()
 }
 
-// countDenied counts a denial on route, unless the route was forgotten and
-// its series deleted since the middleware (born) was wrapped.
-func (m *Metrics) countDenied(route string, born uint64, reason string) {
+// countDenied counts a denial on route, or under route="(removed)" when
+// the route was forgotten and its series deleted since the middleware
+// (born) was wrapped: the client was refused all the same.
+func (m *Metrics) countDenied(route string, born *routeseries.Birth, reason string) {
 	rt := m.routes.Enter(route, born)
 	if rt == nil {
+		m.denied.WithLabelValues(routeseries.Removed, reason).Inc()
 		return
 	}
 	m.denied.WithLabelValues(route, reason).Inc()

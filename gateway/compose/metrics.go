@@ -51,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 // until exit: calls still running when the route is forgotten record, and
 // the last request out deletes the series. nil (record nothing) without
 // metrics, or when the series were deleted before the request came.
-func (m *Metrics) enter(route string, born uint64) *routeseries.Route[struct{}] {
+func (m *Metrics) enter(route string, born *routeseries.Birth) *routeseries.Route[struct{}] {
 	if m == nil {
 		return nil
 	}
@@ -77,9 +77,9 @@ func (m *Metrics) observe(rt *routeseries.Route[struct{}], call, outcome string,
 
 // born is the epoch of a plan built now (see routeseries.Set.Born): a plan
 // built before its route was forgotten belongs to the old route table.
-func (m *Metrics) born() uint64 {
+func (m *Metrics) born() *routeseries.Birth {
 	if m == nil {
-		return 0
+		return nil
 	}
 	return m.routes.Born()
 }

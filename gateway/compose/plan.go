@@ -35,7 +35,7 @@ type Plan struct {
 	maxBody    int64 // the client's body, read for ForwardBody
 	transports func(upstream string) http.RoundTripper
 	metrics    *Metrics
-	born       uint64 // the metrics epoch at New: when the route table is built
+	born       *routeseries.Birth // the metrics epoch at New: when the route table is built
 	logger     *slog.Logger
 	needBody   bool
 }

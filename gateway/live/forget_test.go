@@ -8,38 +8,20 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/gathered"
 )
-
-// routeFamilies returns the families that have a series of route.
-func routeFamilies(t *testing.T, reg *prometheus.Registry, route string) []string {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "route" && l.GetValue() == route {
-					out = append(out, mf.GetName())
-				}
-			}
-		}
-	}
-	return out
-}
 
 // Requests routed on the old table that reach a route's authentication,
 // authorization, rate limit and deprecation counting only after a reload
 // removed the route (held before them, as a slow earlier middleware or a
 // JWKS fetch would) are answered as before, but do not bring the removed
-// route's series back.
+// route's series back; their refusals are counted under route="(removed)".
 func TestRemovedRouteSecuritySeriesDoNotComeBack(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer backend.Close()
@@ -130,8 +112,25 @@ func TestRemovedRouteSecuritySeriesDoNotComeBack(t *testing.T) {
 	}
 	srv.Close() // every handler has returned and recorded
 	for _, r := range removed {
-		if fams := routeFamilies(t, reg, r.Name); len(fams) != 0 {
+		if fams := gathered.RouteFamilies(t, reg, r.Name); len(fams) != 0 {
 			t.Errorf("route %s, removed, has series again: %v", r.Name, fams)
 		}
+	}
+	// The refusals were answered, so they are counted, under no route's
+	// name (a limit's policy is often named after its route).
+	want := `
+# HELP gatescale_auth_failures_total Requests refused by authentication, by route, method and reason.
+# TYPE gatescale_auth_failures_total counter
+gatescale_auth_failures_total{method="none",reason="missing_credentials",route="(removed)"} 1
+# HELP gatescale_authz_denied_total Requests refused by authorization (403), by route and reason.
+# TYPE gatescale_authz_denied_total counter
+gatescale_authz_denied_total{reason="consumer_not_allowed",route="(removed)"} 1
+# HELP gatescale_ratelimit_rejected_total Requests refused by a rate or concurrency limit (429), by route and policy.
+# TYPE gatescale_ratelimit_rejected_total counter
+gatescale_ratelimit_rejected_total{policy="",route="(removed)"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"gatescale_auth_failures_total", "gatescale_authz_denied_total", "gatescale_ratelimit_rejected_total"); err != nil {
+		t.Errorf("the refusals of the removed routes' late requests: %v", err)
 	}
 }

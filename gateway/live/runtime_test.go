@@ -22,6 +22,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/gathered"
 )
 
 // The defaults spec's messages name are the ones the capability packages
@@ -189,23 +190,7 @@ func TestRemovedRouteSeriesDeleted(t *testing.T) {
 		rec := httptest.NewRecorder()
 		gw.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
 	}
-	count := func(route string) int {
-		n := 0
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "route" && l.GetValue() == route {
-						n++
-					}
-				}
-			}
-		}
-		return n
-	}
+	count := func(route string) int { return len(gathered.RouteFamilies(t, reg, route)) }
 	if count("gone") == 0 || testutil.CollectAndCount(reg, "gatescale_ratelimit_rejected_total") == 0 {
 		t.Fatal("no series for route gone before the reload")
 	}

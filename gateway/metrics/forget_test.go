@@ -7,28 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/gatescale/gatescale/internal/gathered"
 )
-
-// routeSeriesCount counts the series of every family that have route.
-func routeSeriesCount(t testing.TB, g prometheus.Gatherer, route string) int {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "route" && lp.GetValue() == route {
-					n++
-				}
-			}
-		}
-	}
-	return n
-}
 
 // held serves route through m's middleware on a real server; each request
 // blocks in the handler until release is called. started gets one value per
@@ -83,7 +63,7 @@ func TestForgetRouteWaitsForRequestInFlight(t *testing.T) {
 		t.Fatalf("held request got %d", c)
 	}
 	srv.Close() // the handler has returned, so the middleware has recorded
-	if n := routeSeriesCount(t, reg, "held"); n != 0 {
+	if n := len(gathered.RouteFamilies(t, reg, "held")); n != 0 {
 		t.Errorf("%d series of the forgotten route are left after its last request", n)
 	}
 }
@@ -95,18 +75,18 @@ func TestForgetRouteOldHandlerLate(t *testing.T) {
 	old := routed("gone", m.Middleware(status(200)))
 	old.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	m.ForgetRoute("gone")
-	if n := routeSeriesCount(t, reg, "gone"); n != 0 {
+	if n := len(gathered.RouteFamilies(t, reg, "gone")); n != 0 {
 		t.Fatalf("%d series left after ForgetRoute with nothing in flight", n)
 	}
 	old.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil))
-	if n := routeSeriesCount(t, reg, "gone"); n != 0 {
+	if n := len(gathered.RouteFamilies(t, reg, "gone")); n != 0 {
 		t.Errorf("a late request of the old table created %d series of the forgotten route", n)
 	}
 	// Never requested before it was forgotten: the same.
 	never := routed("never", m.Middleware(status(200)))
 	m.ForgetRoute("never")
 	never.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	if n := routeSeriesCount(t, reg, "never"); n != 0 {
+	if n := len(gathered.RouteFamilies(t, reg, "never")); n != 0 {
 		t.Errorf("a late request of the old table created %d series of a route forgotten before its first request", n)
 	}
 }

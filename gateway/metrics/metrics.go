@@ -3,7 +3,6 @@ package metrics
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -226,8 +225,11 @@ func increasing(b []float64) bool {
 //
 // A handler it wraps belongs to the route table it was built with: once
 // ForgetRoute removed a route, such a handler's requests no longer record
-// into it (they are the removed route's stragglers). A handler that is not
-// rebuilt with each table uses MiddlewareAcrossReloads.
+// into it (they are the removed route's stragglers), unless the request is
+// marked as served by a handler that outlives tables
+// (request.Info.OutlivesTables, as gateway.Gateway.Proxy does). A handler
+// that is not rebuilt with each table and has no such mark uses
+// MiddlewareAcrossReloads.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	// Wrapped when a route table is built: a table built before a route
 	// was forgotten is one that had it (see ForgetRoute).
@@ -235,16 +237,18 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 }
 
 // MiddlewareAcrossReloads is Middleware for a handler that outlives route
-// tables (gateway.Gateway.Proxy, a router of the program's own): its
-// requests always record, also under the name of a route ForgetRoute
-// removed, whose series they bring back — that name is still served.
+// tables (a router of the program's own) whose requests carry no
+// request.Info marked OutlivesTables: its requests always record, also
+// under the name of a route ForgetRoute removed, whose series they bring
+// back — that name is still served.
 func (m *Metrics) MiddlewareAcrossReloads(next http.Handler) http.Handler {
-	return m.middleware(next, math.MaxUint64) // born after every removal
+	return m.middleware(next, routeseries.Lasting)
 }
 
-func (m *Metrics) middleware(next http.Handler, born uint64) http.Handler {
+func (m *Metrics) middleware(next http.Handler, wrapped *routeseries.Birth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		born := routeseries.BornOf(r, wrapped)
 		rt := m.routes.Enter(outcome.Route(r), born)
 		if rt != nil {
 			rt.Series.inFlight.Inc()

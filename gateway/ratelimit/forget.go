@@ -2,8 +2,10 @@ package ratelimit
 
 // ForgetRoute deletes the series of a route that a reload removed, once no
 // request of the old route table can count into them any more: a request
-// still running (e.g. waiting on the store) counts, and one that would count
-// after the deletion does not, so the series do not come back.
+// still running (e.g. waiting on the store) counts into them, and one that
+// would count only after the deletion counts under route="(removed)" with
+// no policy (a policy is often named after its route) instead, so the
+// route's series do not come back and its late refusals are not lost.
 func (m *Metrics) ForgetRoute(route string) {
 	m.routes.Forget(route)
 }

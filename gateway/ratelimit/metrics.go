@@ -56,25 +56,33 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // born is the epoch of a middleware wrapped now (see routeseries.Set.Born).
-func (m *Metrics) born() uint64 {
+func (m *Metrics) born() *routeseries.Birth {
 	if m == nil {
-		return 0
+		return nil
 	}
 	return m.routes.Born()
 }
 
-// countRejected and countStoreError count on route unless it was forgotten
-// and its series deleted since the middleware (born) was wrapped.
-func (m *Metrics) countRejected(route string, born uint64, policy string) {
-	if rt := m.routes.Enter(route, born); rt != nil {
-		m.rejected.WithLabelValues(route, policy).Inc()
-		m.routes.Exit(rt)
+// countRejected and countStoreError count on route, or under
+// route="(removed)" with no policy (a policy is often named after its
+// route) when the route was forgotten and its series deleted since the
+// middleware (born) was wrapped: the request was answered all the same.
+func (m *Metrics) countRejected(route string, born *routeseries.Birth, policy string) {
+	rt := m.routes.Enter(route, born)
+	if rt == nil {
+		m.rejected.WithLabelValues(routeseries.Removed, "").Inc()
+		return
 	}
+	m.rejected.WithLabelValues(route, policy).Inc()
+	m.routes.Exit(rt)
 }
 
-func (m *Metrics) countStoreError(route string, born uint64, policy, mode string) {
-	if rt := m.routes.Enter(route, born); rt != nil {
-		m.storeErrors.WithLabelValues(route, policy, mode).Inc()
-		m.routes.Exit(rt)
+func (m *Metrics) countStoreError(route string, born *routeseries.Birth, policy, mode string) {
+	rt := m.routes.Enter(route, born)
+	if rt == nil {
+		m.storeErrors.WithLabelValues(routeseries.Removed, "", mode).Inc()
+		return
 	}
+	m.storeErrors.WithLabelValues(route, policy, mode).Inc()
+	m.routes.Exit(rt)
 }

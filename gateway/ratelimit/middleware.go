@@ -14,6 +14,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/outcome"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
+	"github.com/gatescale/gatescale/internal/routeseries"
 )
 
 // Policy is one rate limit of a route.
@@ -40,7 +41,7 @@ type Option func(*options)
 type options struct {
 	metrics *Metrics
 	logger  *slog.Logger
-	born    uint64 // the metrics epoch the middleware was wrapped at
+	born    *routeseries.Birth // the metrics epoch the middleware was wrapped at
 }
 
 // WithMetrics counts rejections and store errors in m.
@@ -195,7 +196,7 @@ func (o *options) storeFailed(w http.ResponseWriter, r *http.Request, st *policy
 		mode = "closed"
 	}
 	if o.metrics != nil {
-		o.metrics.countStoreError(outcome.Route(r), o.born, st.Name, mode)
+		o.metrics.countStoreError(outcome.Route(r), routeseries.BornOf(r, o.born), st.Name, mode)
 	}
 	if st.failing.CompareAndSwap(false, true) {
 		o.logger.Warn("rate limit store unavailable; failing "+mode, "policy", st.Name, "err", err.Error())
@@ -221,7 +222,7 @@ func (o *options) reject(w http.ResponseWriter, r *http.Request, policy, detail 
 		info.SetError("rate limited: " + policy)
 	}
 	if o.metrics != nil {
-		o.metrics.countRejected(outcome.Route(r), o.born, policy)
+		o.metrics.countRejected(outcome.Route(r), routeseries.BornOf(r, o.born), policy)
 	}
 	problem.Write(w, d)
 }

@@ -291,6 +291,29 @@ func TestFailOpenAndClosed(t *testing.T) {
 	}
 }
 
+// A request of a removed route's old middleware that meets an unavailable
+// store after the route's series were deleted is counted, under
+// route="(removed)" and no policy, not under the route again.
+func TestStoreErrorOfRemovedRoute(t *testing.T) {
+	srv, client := newRedis(t)
+	reg := prometheus.NewRegistry()
+	m, _ := ratelimit.NewMetrics(reg)
+	h := ratelimit.Middleware([]ratelimit.Policy{{Name: "orders", Limit: ratelimit.Limit{Rate: 100, Period: time.Second},
+		Store: &ratelimit.Redis{Client: client, Backoff: time.Hour}}}, ratelimit.WithMetrics(m), ratelimit.WithLogger(slog.New(slog.DiscardHandler)))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	m.ForgetRoute("orders") // the table with h was replaced
+	srv.Stop()
+	if rec := serve(h, nil, ""); rec.Code != 204 {
+		t.Fatalf("store down, failing open: %d", rec.Code)
+	}
+	if got := counterValue(t, reg, ratelimit.StoreErrorsTotal, map[string]string{"route": "(removed)", "policy": "", "mode": "open"}); got != 1 {
+		t.Errorf("store errors of the removed route's late request = %v, want 1", got)
+	}
+	if got := counterValue(t, reg, ratelimit.StoreErrorsTotal, map[string]string{"route": "orders"}); got != 0 {
+		t.Errorf("the removed route has store errors again: %v", got)
+	}
+}
+
 func TestConcurrency(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, _ := ratelimit.NewMetrics(reg)

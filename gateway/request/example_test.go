@@ -55,6 +55,21 @@ func ExampleNewInfo() {
 	// Output: profile users 2
 }
 
+// A handler built once, not with each route table, marks its requests so
+// that recorders never take them for a removed route's late requests.
+func ExampleInfo_SetOutlivesTables() {
+	info := request.NewInfo("users", "users", request.Client{})
+	fmt.Println(info.OutlivesTables())
+	info.SetOutlivesTables()
+	fmt.Println(info.OutlivesTables())
+	var none *request.Info // a request no table or handler gave a record
+	fmt.Println(none.OutlivesTables())
+	// Output:
+	// false
+	// true
+	// false
+}
+
 // Without a table or TrustProxies, the caller's list decides.
 func ExampleClientOf() {
 	r := httptest.NewRequest("GET", "/", nil)

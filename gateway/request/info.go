@@ -19,6 +19,9 @@ type Info struct {
 
 	client    Client // set at the table's entry, then only read
 	hasClient bool
+	// lasting: served by a handler built once, not with each route table
+	// (SetOutlivesTables); set before the request is served, then only read.
+	lasting bool
 
 	mu        sync.Mutex
 	requestID string
@@ -48,6 +51,18 @@ type InfoState struct {
 func NewInfo(name, upstream string, client Client) *Info {
 	return &Info{Route: name, upstream: upstream, client: client, hasClient: true}
 }
+
+// SetOutlivesTables marks the request as served by a handler built once,
+// not with each route table (gateway.Gateway.Proxy): its route label is a
+// name still served whatever routes a reload removed, so the recorders that
+// drop a removed route's series (metrics, authentication, authorization,
+// rate limits) count it, where a request of an old table that had a route
+// of that name records nothing. Call it before the request is served.
+func (i *Info) SetOutlivesTables() { i.lasting = true }
+
+// OutlivesTables reports whether SetOutlivesTables marked the request; false
+// for a nil Info.
+func (i *Info) OutlivesTables() bool { return i != nil && i.lasting }
 
 // State returns a copy of the mutable fields.
 func (i *Info) State() InfoState {
