@@ -468,6 +468,7 @@ func TestParseErrors(t *testing.T) {
 		// Routes.
 		{"route without name", ups + "routes:\n  - path: /\n    upstream: users\n", []string{"t.yaml:7:5: routes[0].name: is required"}},
 		{"duplicate route name", route("    path: /a\n    upstream: users\n  - name: r\n    path: /b\n    upstream: users\n"), []string{`t.yaml:10:11: routes[1].name: "r" is already used by routes[0] (line 7)`}},
+		{"reserved route name", ups + "routes:\n  - name: (removed)\n    path: /\n    upstream: users\n", []string{`t.yaml:7:11: routes[0].name: "(removed)" is reserved: a name in parentheses is a label of the gateway's own series ((refused), (removed))`}},
 		{"undefined upstream", route("    path: /\n    upstream: userz\n"), []string{`t.yaml:9:15: routes[0].upstream: "userz" is not defined (defined: orders, users)`}},
 		{"missing upstream", route("    path: /\n"), []string{"t.yaml:7:5: routes[0].upstream: is required (defined: orders, users)"}},
 		{"no path", route("    upstream: users\n"), []string{"t.yaml:7:5: routes[0]: one of path and path_prefix is required"}},

@@ -531,6 +531,10 @@ func (v *validator) route(path string, r *Route, upstreams []string, names map[s
 	switch first, dup := names[r.Name]; {
 	case strings.TrimSpace(r.Name) == "":
 		v.errf(np, "is required")
+	case strings.HasPrefix(r.Name, "(") && strings.HasSuffix(r.Name, ")"):
+		// The route label of requests no route serves, or of a removed
+		// route's late ones: a route of that name would share their series.
+		v.errf(np, "%q is reserved: a name in parentheses is a label of the gateway's own series ((refused), (removed))", r.Name)
 	case dup:
 		msg := fmt.Sprintf("%q is already used by %s", r.Name, first)
 		if line := v.doc.Line(Join(first, "name")); line > 0 {
