@@ -3,13 +3,10 @@ package provider
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
@@ -17,33 +14,14 @@ import (
 	cmprovider "sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/gatescale/gatescale/adapter/config"
+	"github.com/gatescale/gatescale/adapter/forecasttest"
 	"github.com/gatescale/gatescale/adapter/kube"
 	"github.com/gatescale/gatescale/adapter/prom"
 	"github.com/gatescale/gatescale/adapter/promtest"
 )
 
-// smoothingConfig serves app_ramp (custom, of pods, and external) with a
-// smoothing forecast 30s ahead, the method spelled as given.
-func smoothingConfig(method string) string {
-	return `
-rules:
-- seriesQuery: '{__name__="app_ramp",namespace!=""}'
-  resources: {template: <<.Resource>>}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
-externalRules:
-- seriesQuery: '{__name__="app_ramp",namespace!=""}'
-  resources: {overrides: {namespace: {resource: namespace}}}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
-forecasts:
-- matches: app_ramp
-  horizons: [30s]
-  window: 10s
-  step: 1s
-  method: ` + method + "\n"
-}
-
-// smoothingFixture is a Prometheus scraping a 2/s ramp of pod shop/web-1
-// and a Provider serving smoothingConfig(method) from it.
+// smoothingFixture is a Prometheus scraping forecasttest's ramp and a
+// Provider serving forecasttest.SmoothingConfig(method) from it.
 type smoothingFixture struct {
 	prov    *Provider
 	reg     *prometheus.Registry
@@ -53,19 +31,12 @@ type smoothingFixture struct {
 
 func newSmoothingFixture(t *testing.T, o promtest.Options, method string) *smoothingFixture {
 	t.Helper()
-	p := promtest.Start(t, o)
-	start := time.Now()
-	addr := promtest.ServeMetrics(t, func(w io.Writer) {
-		fmt.Fprintf(w, "app_ramp %g\n", 2*time.Since(start).Seconds())
-	})
-	p.SetTargets(t, promtest.Target{Addr: addr, Labels: map[string]string{"namespace": "shop", "pod": "web-1"}})
-	// The fit window is 10s at a 1s step: wait for 12 samples.
-	p.WaitFor(t, `count_over_time(app_ramp[15s]) >= 12`, 1, 45*time.Second)
+	p := forecasttest.StartRamp(t, o)
 	c, err := prom.New(prom.Config{URL: p.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("forecast.yaml", []byte(smoothingConfig(method)))
+	cfg, err := config.Parse("forecast.yaml", []byte(forecasttest.SmoothingConfig(method)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	cmprovider "sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/gatescale/gatescale/adapter/config"
+	"github.com/gatescale/gatescale/adapter/forecasttest"
 	"github.com/gatescale/gatescale/adapter/kube"
 	"github.com/gatescale/gatescale/adapter/prom"
 	"github.com/gatescale/gatescale/adapter/promtest"
@@ -344,16 +345,8 @@ rules:
 // A forecast of a ramp is ahead of it by the ramp's slope times the
 // horizon; with floorAtCurrent a falling series forecasts as itself.
 func TestForecastOfARamp(t *testing.T) {
-	p := promtest.Start(t, promtest.Options{})
-	start := time.Now()
-	addr := promtest.ServeMetrics(t, func(w io.Writer) {
-		s := time.Since(start).Seconds()
-		// Rising 2/s, and falling 1/s from 1000.
-		fmt.Fprintf(w, "app_ramp %g\napp_fall %g\n", 2*s, 1000-s)
-	})
-	p.SetTargets(t, promtest.Target{Addr: addr, Labels: map[string]string{"namespace": "shop", "pod": "web-1"}})
-	// The fit window is 10s at a 1s step: wait for 12 samples.
-	p.WaitFor(t, `count_over_time(app_ramp[15s]) >= 12`, 1, 45*time.Second)
+	// Rising 2/s, and falling 1/s from 1000.
+	p := forecasttest.StartRamp(t, promtest.Options{})
 	c, err := prom.New(prom.Config{URL: p.URL})
 	if err != nil {
 		t.Fatal(err)
