@@ -1,11 +1,9 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +16,7 @@ import (
 	"github.com/gatescale/gatescale/adapter/kube"
 	"github.com/gatescale/gatescale/adapter/prom"
 	"github.com/gatescale/gatescale/adapter/promtest"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
 // smoothingFixture is a Prometheus scraping forecasttest's ramp and a
@@ -25,7 +24,7 @@ import (
 type smoothingFixture struct {
 	prov    *Provider
 	reg     *prometheus.Registry
-	log     *lockedBuffer
+	log     *logcapture.Buffer
 	promURL string
 }
 
@@ -40,7 +39,7 @@ func newSmoothingFixture(t *testing.T, o promtest.Options, method string) *smoot
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &smoothingFixture{reg: prometheus.NewRegistry(), log: &lockedBuffer{}, promURL: p.URL}
+	f := &smoothingFixture{reg: prometheus.NewRegistry(), log: &logcapture.Buffer{}, promURL: p.URL}
 	f.prov, err = New(cfg, Options{
 		Prometheus: c, Discoverer: prom.NewDiscoverer(c, prom.DiscovererOptions{}), Mapper: kube.StaticMapper(),
 		Metrics: NewMetrics(f.reg), Logger: slog.New(slog.NewTextHandler(f.log, nil)),
@@ -184,22 +183,4 @@ func TestSmoothingForecastUnderPrometheus3NameOnPrometheus2(t *testing.T) {
 	if err != nil || !strings.Contains(plan.PromQL, "(holt_winters((") || plan.Forecast != "double_exponential_smoothing 30s ahead" {
 		t.Errorf("plan after the switch: %+v %v", plan, err)
 	}
-}
-
-// lockedBuffer is a log destination read while requests may write to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
