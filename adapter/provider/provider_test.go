@@ -653,6 +653,43 @@ resourceRules:
 	}
 }
 
+// A containerQuery that divides (usage over a ratio, say) can give +Inf,
+// or a value beyond what a quantity holds. Converted as is, +Inf CPU was
+// -9223372036854775808m: kubectl top showed it, and the HPA took it for
+// a reason to scale in to its minimum. Such a value is no usage, like
+// NaN: the container is left out, as a container without one of the two
+// resources is.
+func TestInfiniteResourceUsageLeftOut(t *testing.T) {
+	const rule = `label_replace(sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>) %s, "container", "app", "", "")`
+	f := newFixture(t, testConfig+fmt.Sprintf(`
+resourceRules:
+  cpu:
+    containerQuery: '%[1]s'
+    nodeQuery: '%[1]s'
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  memory:
+    containerQuery: '%[2]s'
+    nodeQuery: '%[2]s'
+    resources: {template: <<.Resource>>}
+    containerLabel: container
+  window: 1m
+`, fmt.Sprintf(rule, "/ 0"), fmt.Sprintf(rule, "* 1e300")), nil)
+	pm, err := f.provider.PodMetrics(context.Background(), "shop", labels.Everything(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pm {
+		for _, c := range p.Containers {
+			got = append(got, fmt.Sprintf("%s/%s cpu=%s memory=%s", p.Name, c.Name, c.Usage.Cpu(), c.Usage.Memory()))
+		}
+	}
+	if len(got) != 0 {
+		t.Errorf("pod metrics of an infinite CPU and an out-of-range memory usage: %v, want none", got)
+	}
+}
+
 // The CPU and memory rules may map the namespace to different labels
 // (their series come from different exporters). Across all namespaces,
 // each query must group by its own rule's namespace label, as
