@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/metrics/pkg/apis/custom_metrics"
 	cmprovider "sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/gatescale/gatescale/adapter/config"
@@ -339,6 +340,58 @@ rules:
 	v, err := p.GetMetricByName(context.Background(), types.NamespacedName{Namespace: "shop", Name: "web-1"}, cmprovider.CustomMetricInfo{GroupResource: pods, Metric: "app_inflight", Namespaced: true}, labels.Everything())
 	if err != nil || v.Value.String() != "3" {
 		t.Errorf("compact query: %v %v", v, err)
+	}
+}
+
+// A reload that adds a rule with a new seriesQuery serves its metric at
+// once: the request for it (the HPA waiting for it, typically) makes
+// discovery list the new selector, not take the snapshot of a run that
+// listed only the old ones for recent enough (MinGap, here an hour so
+// that every run counts as recent) and answer 404.
+func TestReloadedRuleServedAtOnce(t *testing.T) {
+	f := newFixture(t, testConfig, nil)
+	c, err := prom.New(prom.Config{URL: f.prom.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc := prom.NewDiscoverer(c, prom.DiscovererOptions{Interval: time.Hour, MinGap: time.Hour})
+	const inflight = `
+rules:
+- seriesQuery: '{__name__="app_inflight",namespace!="",pod!=""}'
+  resources: {template: <<.Resource>>}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`
+	before, err := config.Parse("before.yaml", []byte(inflight))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(before, Options{Prometheus: c, Discoverer: disc, Mapper: kube.StaticMapper()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web1 := types.NamespacedName{Namespace: "shop", Name: "web-1"}
+	get := func(metric string) (*custom_metrics.MetricValue, error) {
+		return p.GetMetricByName(context.Background(), web1, cmprovider.CustomMetricInfo{GroupResource: pods, Metric: metric, Namespaced: true}, labels.Everything())
+	}
+	if v, err := get("app_inflight"); err != nil || v.Value.String() != "3" {
+		t.Fatalf("app_inflight before the reload: %v %v", v, err)
+	}
+	after, err := config.Parse("after.yaml", []byte(inflight+`
+- seriesQuery: '{__name__="app_queue_depth",namespace!="",pod!=""}'
+  resources: {template: <<.Resource>>}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetConfig(after); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := get("app_queue_depth"); err != nil || v.Value.String() != "45500m" {
+		t.Errorf("app_queue_depth of the rule the reload added: %v %v", v, err)
+	}
+	if v, err := get("app_inflight"); err != nil || v.Value.String() != "3" {
+		t.Errorf("app_inflight after the reload: %v %v", v, err)
 	}
 }
 
