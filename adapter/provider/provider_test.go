@@ -671,12 +671,16 @@ rules:
 	}
 }
 
-// A containerQuery or nodeQuery that computes usage (a working set as
-// usage minus inactive file, say) can dip below zero; the HPA would read
-// a negative usage as a reason to scale in. It is reported as zero, as
-// prometheus-adapter reports it.
-func TestNegativeResourceUsageIsZero(t *testing.T) {
-	const rule = `label_replace(%s sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>), "container", "app", "", "")`
+// podUsage serves resource metrics whose CPU and memory queries are cpu
+// and memory, each with %s standing for the pod's app_inflight (3 for
+// web-1, 1 for web-2), and returns the pod metrics of namespace shop as
+// "pod/container cpu=… memory=…" items.
+func podUsage(t *testing.T, cpu, memory string) string {
+	t.Helper()
+	const sum = `sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)`
+	rule := func(expr string) string {
+		return `label_replace(` + fmt.Sprintf(expr, sum) + `, "container", "app", "", "")`
+	}
 	f := newFixture(t, testConfig+fmt.Sprintf(`
 resourceRules:
   cpu:
@@ -690,7 +694,7 @@ resourceRules:
     resources: {template: <<.Resource>>}
     containerLabel: container
   window: 1m
-`, fmt.Sprintf(rule, "-"), fmt.Sprintf(rule, "-1024 *")), nil)
+`, rule(cpu), rule(memory)), nil)
 	pm, err := f.provider.PodMetrics(context.Background(), "shop", labels.Everything(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -701,7 +705,15 @@ resourceRules:
 			got = append(got, fmt.Sprintf("%s/%s cpu=%s memory=%s", p.Name, c.Name, c.Usage.Cpu(), c.Usage.Memory()))
 		}
 	}
-	if strings.Join(got, " ") != "web-1/app cpu=0 memory=0 web-2/app cpu=0 memory=0" {
+	return strings.Join(got, " ")
+}
+
+// A containerQuery or nodeQuery that computes usage (a working set as
+// usage minus inactive file, say) can dip below zero; the HPA would read
+// a negative usage as a reason to scale in. It is reported as zero, as
+// prometheus-adapter reports it.
+func TestNegativeResourceUsageIsZero(t *testing.T) {
+	if got := podUsage(t, "-%s", "-1024 * %s"); got != "web-1/app cpu=0 memory=0 web-2/app cpu=0 memory=0" {
 		t.Errorf("pod metrics: %v", got)
 	}
 }
@@ -713,32 +725,7 @@ resourceRules:
 // NaN: the container is left out, as a container without one of the two
 // resources is.
 func TestInfiniteResourceUsageLeftOut(t *testing.T) {
-	const rule = `label_replace(sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>) %s, "container", "app", "", "")`
-	f := newFixture(t, testConfig+fmt.Sprintf(`
-resourceRules:
-  cpu:
-    containerQuery: '%[1]s'
-    nodeQuery: '%[1]s'
-    resources: {template: <<.Resource>>}
-    containerLabel: container
-  memory:
-    containerQuery: '%[2]s'
-    nodeQuery: '%[2]s'
-    resources: {template: <<.Resource>>}
-    containerLabel: container
-  window: 1m
-`, fmt.Sprintf(rule, "/ 0"), fmt.Sprintf(rule, "* 1e300")), nil)
-	pm, err := f.provider.PodMetrics(context.Background(), "shop", labels.Everything(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, p := range pm {
-		for _, c := range p.Containers {
-			got = append(got, fmt.Sprintf("%s/%s cpu=%s memory=%s", p.Name, c.Name, c.Usage.Cpu(), c.Usage.Memory()))
-		}
-	}
-	if len(got) != 0 {
+	if got := podUsage(t, "%s / 0", "%s * 1e300"); got != "" {
 		t.Errorf("pod metrics of an infinite CPU and an out-of-range memory usage: %v, want none", got)
 	}
 }
