@@ -55,9 +55,9 @@ deps: tools
 prometheus3:
 	hack/build-prometheus3.sh
 
-## test-prometheus3: the adapter's forecast tests against Prometheus 3 (and 2.42), failing if either is missing
+## test-prometheus3: the adapter's forecast tests (and `query`'s plans of them) against Prometheus 3 (and 2.42), failing if either is missing
 test-prometheus3: deps prometheus3
-	GATESCALE_REQUIRE_REAL=1 GATESCALE_REQUIRE_PROMETHEUS3=1 $(GO) test -race -count=1 -run 'Smoothing|Forecast' ./adapter/provider/
+	GATESCALE_REQUIRE_REAL=1 GATESCALE_REQUIRE_PROMETHEUS3=1 $(GO) test -race -count=1 -run 'Smoothing|Forecast' ./adapter/provider/ ./cmd/gatescale-adapter/
 
 # GATESCALE_REQUIRE_REAL turns "server not installed" from a skip into a failure.
 # e2e-deps: adapter/kube's informer test runs against a real kube-apiserver and etcd (built once for

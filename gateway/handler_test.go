@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -9,8 +8,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,26 +15,13 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
-// lockedBuffer is a log sink written by server goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines returns the JSON log lines with msg.
-func (l *lockedBuffer) lines(msg string) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// logLines returns the JSON log lines with msg written to l.
+func logLines(l *logcapture.Buffer, msg string) []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(l.b.String(), "\n") {
+	for _, line := range l.Lines() {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
 			out = append(out, m)
@@ -52,7 +36,7 @@ func (l *lockedBuffer) lines(msg string) []map[string]any {
 // trusted proxies.
 func TestProxyHandlerChain(t *testing.T) {
 	b := newBackend(t, "b")
-	var logs lockedBuffer
+	var logs logcapture.Buffer
 	global := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r.Header.Set("X-Global", "1")
@@ -89,13 +73,13 @@ func TestProxyHandlerChain(t *testing.T) {
 	if v := metricValue(t, reg, "gatescale_http_requests_total", "route", "gone", "code", "503"); v != 1 {
 		t.Errorf("requests_total{route=gone,code=503} = %v, want 1", v)
 	}
-	eventually(t, 2*time.Second, "two access log lines", func() bool { return len(logs.lines("request")) == 2 })
-	line := logs.lines("request")[0]
+	eventually(t, 2*time.Second, "two access log lines", func() bool { return len(logLines(&logs, "request")) == 2 })
+	line := logLines(&logs, "request")[0]
 	if line["route"] != "users" || line["upstream"] != "users" || line["instance"] != b.addr() || line["attempts"] != 1.0 ||
 		line["status"] != 200.0 || line["request_id"] != seen.Header.Get("X-Request-Id") {
 		t.Errorf("access log line = %v", line)
 	}
-	if gone := logs.lines("request")[1]; gone["route"] != "gone" || gone["error"] != "upstream not configured" {
+	if gone := logLines(&logs, "request")[1]; gone["route"] != "gone" || gone["error"] != "upstream not configured" {
 		t.Errorf("access log line of the unconfigured upstream = %v", gone)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/refusallog"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
 // Requests refused as malformed before routing are counted like any other,
@@ -66,7 +67,7 @@ func TestRefusedRequestsCountedAndLogged(t *testing.T) {
 // lines + suppressed = 1000 once the gateway is closed), and every line is
 // sanitised: the path bounded, no query string, no control character.
 func TestRefusedFloodIsRateLimited(t *testing.T) {
-	var logs lockedBuffer
+	var logs logcapture.Buffer
 	reg := prometheus.NewRegistry()
 	budget := refusallog.Options{PerSecond: 2, Burst: 5, MaxPath: 64}
 	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithRefusalLog(budget),
@@ -107,9 +108,7 @@ func TestRefusedFloodIsRateLimited(t *testing.T) {
 		t.Errorf("refused_total = %v, want %d", v, n)
 	}
 	var lines, suppressed, truncated int
-	logs.mu.Lock()
-	out := logs.b.String()
-	logs.mu.Unlock()
+	out := logs.String()
 	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
 		for _, c := range []byte(line) {
 			if c < ' ' || c == 0x7f {

@@ -36,6 +36,9 @@ type Snapshot struct {
 	// shapes are those of the last successful run, so a Prometheus hiccup
 	// does not make metrics disappear.
 	Errors map[string]error
+
+	// gen is the generation of the selectors listed (see Discoverer.gen).
+	gen uint64
 }
 
 // Discoverer lists the series of a set of selectors periodically and on
@@ -52,9 +55,13 @@ type Discoverer struct {
 
 	mu        sync.Mutex
 	selectors []string
-	onUpdate  []func(*Snapshot)
-	kick      chan struct{}
-	lastEnd   time.Time
+	// gen counts SetSelectors calls; lastGen is the gen of the last run,
+	// so that a run that listed other selectors is not taken for a recent
+	// one by Refresh.
+	gen, lastGen uint64
+	onUpdate     []func(*Snapshot)
+	kick         chan struct{}
+	lastEnd      time.Time
 
 	snap   atomic.Pointer[Snapshot]
 	flight singleflight.Group
@@ -109,6 +116,7 @@ func (d *Discoverer) SetSelectors(sel []string) {
 	sort.Strings(out)
 	d.mu.Lock()
 	d.selectors = out
+	d.gen++
 	d.mu.Unlock()
 	select {
 	case d.kick <- struct{}{}:
@@ -143,42 +151,50 @@ func (d *Discoverer) Run(ctx context.Context) {
 	}
 }
 
-// Refresh lists series now, unless a run finished less than the minimum
-// gap ago or one is in progress (then it waits for that one), and returns
-// the resulting snapshot. The provider calls it when a request names a
-// metric it does not know, so a metric that appeared since the last run
-// is served at once instead of after up to one interval.
+// Refresh lists series now, unless a run of the current selectors
+// finished less than the minimum gap ago, and returns the resulting
+// snapshot; a run in progress is waited for, and run again if it started
+// before the selectors changed. The provider calls it when a request
+// names a metric it does not know, so a metric that appeared since the
+// last run, or a rule a reload added, is served at once instead of after
+// up to one interval.
 func (d *Discoverer) Refresh(ctx context.Context) (*Snapshot, error) {
 	return d.refresh(ctx, false)
 }
 
 func (d *Discoverer) refresh(ctx context.Context, periodic bool) (*Snapshot, error) {
-	if !periodic {
+	// Twice at most: a run joined in progress may have listed the
+	// selectors of before a SetSelectors; the next one lists the new.
+	for range 2 {
 		d.mu.Lock()
-		recent := time.Since(d.lastEnd) < d.minGap
+		gen := d.gen
+		recent := d.lastGen == gen && time.Since(d.lastEnd) < d.minGap
 		d.mu.Unlock()
-		if recent {
+		if recent && !periodic {
 			return d.Snapshot(), nil
 		}
+		ch := d.flight.DoChan("run", func() (any, error) { return d.run(context.WithoutCancel(ctx)), nil })
+		select {
+		case r := <-ch:
+			if s := r.Val.(*Snapshot); periodic || s.gen >= gen {
+				return s, nil
+			}
+		case <-ctx.Done():
+			return d.Snapshot(), ctx.Err()
+		}
 	}
-	ch := d.flight.DoChan("run", func() (any, error) { return d.run(context.WithoutCancel(ctx)), nil })
-	select {
-	case r := <-ch:
-		return r.Val.(*Snapshot), nil
-	case <-ctx.Done():
-		return d.Snapshot(), ctx.Err()
-	}
+	return d.Snapshot(), nil
 }
 
 // run lists every selector concurrently (four at a time, to spare
 // Prometheus) and publishes the snapshot.
 func (d *Discoverer) run(ctx context.Context) *Snapshot {
 	d.mu.Lock()
-	sels := d.selectors
+	sels, gen := d.selectors, d.gen
 	d.mu.Unlock()
 	prev := d.Snapshot()
 	start := time.Now()
-	s := &Snapshot{Time: start, Series: map[string][]Series{}, Count: map[string]int{}, Errors: map[string]error{}}
+	s := &Snapshot{Time: start, Series: map[string][]Series{}, Count: map[string]int{}, Errors: map[string]error{}, gen: gen}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
@@ -205,7 +221,7 @@ func (d *Discoverer) run(ctx context.Context) *Snapshot {
 	s.Duration = time.Since(start)
 	d.snap.Store(s)
 	d.mu.Lock()
-	d.lastEnd = time.Now()
+	d.lastEnd, d.lastGen = time.Now(), gen
 	fns := append([]func(*Snapshot){}, d.onUpdate...)
 	d.mu.Unlock()
 	if d.Observe != nil {

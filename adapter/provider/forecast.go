@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -81,6 +82,31 @@ func (p *Provider) render(e entry, base string) string {
 		return base
 	}
 	return e.fc.wrap(base, e.h, p.smoothingName(e.fc))
+}
+
+// learnSmoothing finds, before a plan is rendered, the smoothing
+// function's name the server accepts, if no query has shown it yet: it
+// sends the function, under the name the next query would use, applied to
+// a constant (the name is checked when the query is parsed, so the probe
+// costs nothing to evaluate) and switches names as a refused query does.
+// Without it a plan made before the first query (`gatescale-adapter
+// query`'s) would print a name the server refuses and the query that
+// follows does not send. Other errors are left for that query to report.
+func (p *Provider) learnSmoothing(ctx context.Context, api string, e entry) {
+	if e.fc == nil || !e.fc.spec.Smooths() {
+		return
+	}
+	if _, ok := p.smoothing.Load().(string); ok {
+		return
+	}
+	name := p.smoothingName(e.fc)
+	sf, tf := e.fc.spec.Factors()
+	_, err := p.queryProm(ctx, api, fmt.Sprintf("%s(vector(0)[2s:1s], %g, %g)", name, sf, tf))
+	if err == nil {
+		p.smoothing.Store(name)
+		return
+	}
+	p.switchSmoothing(e, err)
 }
 
 // switchSmoothing reports whether err is the server not knowing the

@@ -1,15 +1,10 @@
 package provider
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
@@ -17,59 +12,34 @@ import (
 	cmprovider "sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/gatescale/gatescale/adapter/config"
+	"github.com/gatescale/gatescale/adapter/forecasttest"
 	"github.com/gatescale/gatescale/adapter/kube"
 	"github.com/gatescale/gatescale/adapter/prom"
 	"github.com/gatescale/gatescale/adapter/promtest"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
-// smoothingConfig serves app_ramp (custom, of pods, and external) with a
-// smoothing forecast 30s ahead, the method spelled as given.
-func smoothingConfig(method string) string {
-	return `
-rules:
-- seriesQuery: '{__name__="app_ramp",namespace!=""}'
-  resources: {template: <<.Resource>>}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
-externalRules:
-- seriesQuery: '{__name__="app_ramp",namespace!=""}'
-  resources: {overrides: {namespace: {resource: namespace}}}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
-forecasts:
-- matches: app_ramp
-  horizons: [30s]
-  window: 10s
-  step: 1s
-  method: ` + method + "\n"
-}
-
-// smoothingFixture is a Prometheus scraping a 2/s ramp of pod shop/web-1
-// and a Provider serving smoothingConfig(method) from it.
+// smoothingFixture is a Prometheus scraping forecasttest's ramp and a
+// Provider serving forecasttest.SmoothingConfig(method) from it.
 type smoothingFixture struct {
 	prov    *Provider
 	reg     *prometheus.Registry
-	log     *lockedBuffer
+	log     *logcapture.Buffer
 	promURL string
 }
 
 func newSmoothingFixture(t *testing.T, o promtest.Options, method string) *smoothingFixture {
 	t.Helper()
-	p := promtest.Start(t, o)
-	start := time.Now()
-	addr := promtest.ServeMetrics(t, func(w io.Writer) {
-		fmt.Fprintf(w, "app_ramp %g\n", 2*time.Since(start).Seconds())
-	})
-	p.SetTargets(t, promtest.Target{Addr: addr, Labels: map[string]string{"namespace": "shop", "pod": "web-1"}})
-	// The fit window is 10s at a 1s step: wait for 12 samples.
-	p.WaitFor(t, `count_over_time(app_ramp[15s]) >= 12`, 1, 45*time.Second)
+	p := forecasttest.StartRamp(t, o)
 	c, err := prom.New(prom.Config{URL: p.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("forecast.yaml", []byte(smoothingConfig(method)))
+	cfg, err := config.Parse("forecast.yaml", []byte(forecasttest.SmoothingConfig(method)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &smoothingFixture{reg: prometheus.NewRegistry(), log: &lockedBuffer{}, promURL: p.URL}
+	f := &smoothingFixture{reg: prometheus.NewRegistry(), log: &logcapture.Buffer{}, promURL: p.URL}
 	f.prov, err = New(cfg, Options{
 		Prometheus: c, Discoverer: prom.NewDiscoverer(c, prom.DiscovererOptions{}), Mapper: kube.StaticMapper(),
 		Metrics: NewMetrics(f.reg), Logger: slog.New(slog.NewTextHandler(f.log, nil)),
@@ -213,22 +183,4 @@ func TestSmoothingForecastUnderPrometheus3NameOnPrometheus2(t *testing.T) {
 	if err != nil || !strings.Contains(plan.PromQL, "(holt_winters((") || plan.Forecast != "double_exponential_smoothing 30s ahead" {
 		t.Errorf("plan after the switch: %+v %v", plan, err)
 	}
-}
-
-// lockedBuffer is a log destination read while requests may write to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

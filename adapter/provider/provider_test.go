@@ -22,9 +22,11 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/metrics/pkg/apis/custom_metrics"
 	cmprovider "sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/gatescale/gatescale/adapter/config"
+	"github.com/gatescale/gatescale/adapter/forecasttest"
 	"github.com/gatescale/gatescale/adapter/kube"
 	"github.com/gatescale/gatescale/adapter/prom"
 	"github.com/gatescale/gatescale/adapter/promtest"
@@ -341,19 +343,63 @@ rules:
 	}
 }
 
+// A reload that adds a rule with a new seriesQuery serves its metric at
+// once: the request for it (the HPA waiting for it, typically) makes
+// discovery list the new selector, not take the snapshot of a run that
+// listed only the old ones for recent enough (MinGap, here an hour so
+// that every run counts as recent) and answer 404.
+func TestReloadedRuleServedAtOnce(t *testing.T) {
+	f := newFixture(t, testConfig, nil)
+	c, err := prom.New(prom.Config{URL: f.prom.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc := prom.NewDiscoverer(c, prom.DiscovererOptions{Interval: time.Hour, MinGap: time.Hour})
+	const inflight = `
+rules:
+- seriesQuery: '{__name__="app_inflight",namespace!="",pod!=""}'
+  resources: {template: <<.Resource>>}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`
+	before, err := config.Parse("before.yaml", []byte(inflight))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(before, Options{Prometheus: c, Discoverer: disc, Mapper: kube.StaticMapper()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web1 := types.NamespacedName{Namespace: "shop", Name: "web-1"}
+	get := func(metric string) (*custom_metrics.MetricValue, error) {
+		return p.GetMetricByName(context.Background(), web1, cmprovider.CustomMetricInfo{GroupResource: pods, Metric: metric, Namespaced: true}, labels.Everything())
+	}
+	if v, err := get("app_inflight"); err != nil || v.Value.String() != "3" {
+		t.Fatalf("app_inflight before the reload: %v %v", v, err)
+	}
+	after, err := config.Parse("after.yaml", []byte(inflight+`
+- seriesQuery: '{__name__="app_queue_depth",namespace!="",pod!=""}'
+  resources: {template: <<.Resource>>}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetConfig(after); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := get("app_queue_depth"); err != nil || v.Value.String() != "45500m" {
+		t.Errorf("app_queue_depth of the rule the reload added: %v %v", v, err)
+	}
+	if v, err := get("app_inflight"); err != nil || v.Value.String() != "3" {
+		t.Errorf("app_inflight after the reload: %v %v", v, err)
+	}
+}
+
 // A forecast of a ramp is ahead of it by the ramp's slope times the
 // horizon; with floorAtCurrent a falling series forecasts as itself.
 func TestForecastOfARamp(t *testing.T) {
-	p := promtest.Start(t, promtest.Options{})
-	start := time.Now()
-	addr := promtest.ServeMetrics(t, func(w io.Writer) {
-		s := time.Since(start).Seconds()
-		// Rising 2/s, and falling 1/s from 1000.
-		fmt.Fprintf(w, "app_ramp %g\napp_fall %g\n", 2*s, 1000-s)
-	})
-	p.SetTargets(t, promtest.Target{Addr: addr, Labels: map[string]string{"namespace": "shop", "pod": "web-1"}})
-	// The fit window is 10s at a 1s step: wait for 12 samples.
-	p.WaitFor(t, `count_over_time(app_ramp[15s]) >= 12`, 1, 45*time.Second)
+	// Rising 2/s, and falling 1/s from 1000.
+	p := forecasttest.StartRamp(t, promtest.Options{})
 	c, err := prom.New(prom.Config{URL: p.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -625,12 +671,16 @@ rules:
 	}
 }
 
-// A containerQuery or nodeQuery that computes usage (a working set as
-// usage minus inactive file, say) can dip below zero; the HPA would read
-// a negative usage as a reason to scale in. It is reported as zero, as
-// prometheus-adapter reports it.
-func TestNegativeResourceUsageIsZero(t *testing.T) {
-	const rule = `label_replace(%s sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>), "container", "app", "", "")`
+// podUsage serves resource metrics whose CPU and memory queries are cpu
+// and memory, each with %s standing for the pod's app_inflight (3 for
+// web-1, 1 for web-2), and returns the pod metrics of namespace shop as
+// "pod/container cpu=… memory=…" items.
+func podUsage(t *testing.T, cpu, memory string) string {
+	t.Helper()
+	const sum = `sum(app_inflight{<<.LabelMatchers>>}) by (<<.GroupBy>>)`
+	rule := func(expr string) string {
+		return `label_replace(` + fmt.Sprintf(expr, sum) + `, "container", "app", "", "")`
+	}
 	f := newFixture(t, testConfig+fmt.Sprintf(`
 resourceRules:
   cpu:
@@ -644,7 +694,7 @@ resourceRules:
     resources: {template: <<.Resource>>}
     containerLabel: container
   window: 1m
-`, fmt.Sprintf(rule, "-"), fmt.Sprintf(rule, "-1024 *")), nil)
+`, rule(cpu), rule(memory)), nil)
 	pm, err := f.provider.PodMetrics(context.Background(), "shop", labels.Everything(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -655,8 +705,28 @@ resourceRules:
 			got = append(got, fmt.Sprintf("%s/%s cpu=%s memory=%s", p.Name, c.Name, c.Usage.Cpu(), c.Usage.Memory()))
 		}
 	}
-	if strings.Join(got, " ") != "web-1/app cpu=0 memory=0 web-2/app cpu=0 memory=0" {
+	return strings.Join(got, " ")
+}
+
+// A containerQuery or nodeQuery that computes usage (a working set as
+// usage minus inactive file, say) can dip below zero; the HPA would read
+// a negative usage as a reason to scale in. It is reported as zero, as
+// prometheus-adapter reports it.
+func TestNegativeResourceUsageIsZero(t *testing.T) {
+	if got := podUsage(t, "-%s", "-1024 * %s"); got != "web-1/app cpu=0 memory=0 web-2/app cpu=0 memory=0" {
 		t.Errorf("pod metrics: %v", got)
+	}
+}
+
+// A containerQuery that divides (usage over a ratio, say) can give +Inf,
+// or a value beyond what a quantity holds. Converted as is, +Inf CPU was
+// -9223372036854775808m: kubectl top showed it, and the HPA took it for
+// a reason to scale in to its minimum. Such a value is no usage, like
+// NaN: the container is left out, as a container without one of the two
+// resources is.
+func TestInfiniteResourceUsageLeftOut(t *testing.T) {
+	if got := podUsage(t, "%s / 0", "%s * 1e300"); got != "" {
+		t.Errorf("pod metrics of an infinite CPU and an out-of-range memory usage: %v, want none", got)
 	}
 }
 

@@ -112,7 +112,11 @@ func (p *Provider) podMetrics(ctx context.Context, namespace string, selector la
 			if namespace == "" {
 				k.ns = string(s.Metric[model.LabelName(nsLabel)])
 			}
-			if k.pod == "" || k.container == "" || math.IsNaN(float64(s.Value)) {
+			if k.pod == "" || k.container == "" {
+				continue
+			}
+			q, ok := resourceQuantity(r.name, float64(s.Value))
+			if !ok {
 				continue
 			}
 			if running != nil && !running[types.NamespacedName{Namespace: k.ns, Name: k.pod}] {
@@ -121,7 +125,7 @@ func (p *Provider) podMetrics(ctx context.Context, namespace string, selector la
 			if usage[k] == nil {
 				usage[k] = corev1.ResourceList{}
 			}
-			usage[k][r.name] = resourceQuantity(r.name, float64(s.Value))
+			usage[k][r.name] = q
 			if t := s.Timestamp.Time(); t.After(ts) {
 				ts = t
 			}
@@ -196,13 +200,14 @@ func (p *Provider) nodeMetrics(ctx context.Context, selector labels.Selector, na
 		vec, _ := v.(model.Vector)
 		for _, s := range vec {
 			n := string(s.Metric[model.LabelName(nodeLabel)])
-			if n == "" || math.IsNaN(float64(s.Value)) {
+			q, ok := resourceQuantity(r.name, float64(s.Value))
+			if n == "" || !ok {
 				continue
 			}
 			if usage[n] == nil {
 				usage[n] = corev1.ResourceList{}
 			}
-			usage[n][r.name] = resourceQuantity(r.name, float64(s.Value))
+			usage[n][r.name] = q
 			if t := s.Timestamp.Time(); t.After(ts) {
 				ts = t
 			}
@@ -310,11 +315,21 @@ func (p *Provider) resourceObjects(ctx context.Context, gr schema.GroupResource,
 // resourceQuantity is CPU in millicores and memory in bytes, as
 // metrics-server reports them. A negative value (a query computing usage
 // by subtraction) is zero, as in prometheus-adapter: the HPA would take a
-// negative usage for a reason to scale in.
-func resourceQuantity(name corev1.ResourceName, v float64) resource.Quantity {
+// negative usage for a reason to scale in. NaN, an infinity (a query
+// dividing by zero) and a value beyond an int64 of the unit have no
+// quantity (ok is false): converted, they would become -2^63, the same
+// reason to scale in.
+func resourceQuantity(name corev1.ResourceName, v float64) (q resource.Quantity, ok bool) {
 	v = max(v, 0)
 	if name == corev1.ResourceCPU {
-		return *resource.NewMilliQuantity(int64(math.Round(v*1000)), resource.DecimalSI)
+		v *= 1000
 	}
-	return *resource.NewQuantity(int64(math.Round(v)), resource.BinarySI)
+	// 2^63 is the first float64 beyond int64; NaN fails the comparison.
+	if !(v < math.MaxInt64) {
+		return q, false
+	}
+	if name == corev1.ResourceCPU {
+		return *resource.NewMilliQuantity(int64(math.Round(v)), resource.DecimalSI), true
+	}
+	return *resource.NewQuantity(int64(math.Round(v)), resource.BinarySI), true
 }

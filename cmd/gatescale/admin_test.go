@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatescale/gatescale/gateway/admin"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
 // adminServe runs `gatescale run` with a file admin store seeded from a
@@ -62,12 +63,12 @@ func TestServeFromAdminStore(t *testing.T) {
 }
 
 func TestAdminFlagsRefused(t *testing.T) {
-	if err := serve(context.Background(), []string{"-admin-tokens", "x"}, &lockedBuffer{}, nil); err == nil {
+	if err := serve(context.Background(), []string{"-admin-tokens", "x"}, &logcapture.Buffer{}, nil); err == nil {
 		t.Fatal("-admin-tokens without -admin-store accepted")
 	}
 	path := filepath.Join(t.TempDir(), "g.yaml")
 	_ = os.WriteFile(path, []byte("listen: 127.0.0.1:0\n"), 0o600)
-	if err := serve(context.Background(), []string{"-config", path, "-admin-store", "s3:x"}, &lockedBuffer{}, nil); err == nil || !strings.Contains(err.Error(), "file:PATH") {
+	if err := serve(context.Background(), []string{"-config", path, "-admin-store", "s3:x"}, &logcapture.Buffer{}, nil); err == nil || !strings.Contains(err.Error(), "file:PATH") {
 		t.Fatalf("bad store: %v", err)
 	}
 }

@@ -12,31 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/reload"
 	"github.com/gatescale/gatescale/internal/consultest"
+	"github.com/gatescale/gatescale/internal/logcapture"
 	"github.com/gatescale/gatescale/internal/tcprelay"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func backend(t *testing.T, name string) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -69,9 +52,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // served is serve (`gatescale run`) running in the test's process.
 type served struct {
-	url  string        // the proxy listener: http://host:port
-	addr string        // its host:port
-	logs *lockedBuffer // what serve logged
+	url  string             // the proxy listener: http://host:port
+	addr string             // its host:port
+	logs *logcapture.Buffer // what serve logged
 	done chan error
 	stop context.CancelFunc
 }
@@ -81,7 +64,7 @@ type served struct {
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
-	s := &served{logs: &lockedBuffer{}, done: make(chan error, 1), stop: stop}
+	s := &served{logs: &logcapture.Buffer{}, done: make(chan error, 1), stop: stop}
 	addrc := make(chan net.Addr, 1)
 	go func() { s.done <- serve(ctx, args, s.logs, func(a net.Addr) { addrc <- a }) }()
 	t.Cleanup(func() { stop(); <-s.done })

@@ -25,25 +25,8 @@ import (
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/requestid"
 	"github.com/gatescale/gatescale/gateway/units"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
-
-// lockedBuffer is a Writer safe for the concurrent tests.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return splitLines(l.b.String())
-}
 
 func splitLines(s string) []string {
 	s = strings.TrimSuffix(s, "\n")
@@ -74,14 +57,14 @@ func serve(h http.Handler, method, target string, mod ...func(*http.Request)) {
 
 // The JSON format with the default fields says what Middleware says.
 func TestLogJSONMatchesMiddleware(t *testing.T) {
-	var buf lockedBuffer
+	var buf logcapture.Buffer
 	l := newLog(t, Options{Writer: &buf})
 	var old bytes.Buffer
 	for _, mw := range []func(http.Handler) http.Handler{l.Middleware, Middleware(newLogger(&old))} {
 		h := requestid.Middleware(routed("users", mw(proxyLike(502, "bad", "no healthy instances"))))
 		serve(h, "POST", "/users/7?token=s3cr3t", func(r *http.Request) { r.Header.Set(requestid.Header, "req-1") })
 	}
-	got := buf.lines()
+	got := buf.Lines()
 	if len(got) != 1 {
 		t.Fatalf("%d lines", len(got))
 	}
@@ -125,7 +108,7 @@ func TestFormats(t *testing.T) {
 		{Options{Format: FormatJSON, Fields: []string{KeyClient, KeyHost, KeyProto, KeyReferer, KeyRoute}},
 			`^\{"time":"[^"]+","level":"INFO","msg":"request","client":"203\.0\.113\.9","host":"example\.com","proto":"HTTP/1\.1","referer":"https://ref\.example/","route":"r"\}$`},
 	} {
-		var buf lockedBuffer
+		var buf logcapture.Buffer
 		c.o.Writer = &buf
 		l := newLog(t, c.o)
 		h := routedFrom("r", "203.0.113.9", l.Middleware(proxyLike(201, "created", "")))
@@ -133,7 +116,7 @@ func TestFormats(t *testing.T) {
 			r.Header.Set("Referer", "https://ref.example/")
 			r.Header.Set("User-Agent", "curl/8 \"x\"\n")
 		})
-		got := buf.lines()
+		got := buf.Lines()
 		if len(got) != 1 || !regexp.MustCompile(c.want).MatchString(got[0]) {
 			t.Errorf("%s: got %q\nwant %s", c.o.Format, got, c.want)
 		}
@@ -149,7 +132,7 @@ func routedFrom(name, client string, h http.Handler) http.Handler {
 }
 
 func TestExcludeAndDisabled(t *testing.T) {
-	var buf lockedBuffer
+	var buf logcapture.Buffer
 	l := newLog(t, Options{Writer: &buf, ExcludePaths: []string{"/healthz", "/internal/*"}})
 	h := l.Middleware(proxyLike(200, "", ""))
 	h = routed("r", h)
@@ -157,7 +140,7 @@ func TestExcludeAndDisabled(t *testing.T) {
 		serve(h, "GET", p)
 	}
 	var paths []string
-	for _, line := range buf.lines() {
+	for _, line := range buf.Lines() {
 		var m map[string]any
 		_ = json.Unmarshal([]byte(line), &m)
 		paths = append(paths, m["path"].(string))
@@ -169,14 +152,14 @@ func TestExcludeAndDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve(h, "GET", "/ok")
-	if n := len(buf.lines()); n != 3 {
+	if n := len(buf.Lines()); n != 3 {
 		t.Errorf("disabled log wrote: %d lines", n)
 	}
 }
 
 func TestSampling(t *testing.T) {
 	zero, half := 0.0, 0.5
-	var buf lockedBuffer
+	var buf logcapture.Buffer
 	l := newLog(t, Options{Writer: &buf, SampleRatio: &zero})
 	ok := routed("r", l.Middleware(proxyLike(200, "", "")))
 	bad := routed("r", l.Middleware(proxyLike(503, "", "no healthy instances")))
@@ -184,7 +167,7 @@ func TestSampling(t *testing.T) {
 		serve(ok, "GET", "/")
 	}
 	serve(bad, "GET", "/")
-	if got := buf.lines(); len(got) != 1 || !strings.Contains(got[0], `"status":503`) {
+	if got := buf.Lines(); len(got) != 1 || !strings.Contains(got[0], `"status":503`) {
 		t.Fatalf("ratio 0: %v, want only the 503", got)
 	}
 	if err := l.Apply(Options{Writer: &buf, SampleRatio: &half}); err != nil {
@@ -194,7 +177,7 @@ func TestSampling(t *testing.T) {
 		serve(ok, "GET", "/")
 	}
 	// Binomial(2000, 0.5): 1000 ± 22 (1 sd); 850..1150 fails once in ~10^11.
-	if n := len(buf.lines()) - 1; n < 850 || n > 1150 {
+	if n := len(buf.Lines()) - 1; n < 850 || n > 1150 {
 		t.Errorf("ratio 0.5 logged %d of 2000", n)
 	}
 }
@@ -239,13 +222,13 @@ func TestOutputCannotOpen(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// A refused revision leaves the one in force untouched.
-	var buf lockedBuffer
+	var buf logcapture.Buffer
 	l := newLog(t, Options{Writer: &buf})
 	if err := l.Apply(Options{Output: path, Format: FormatCommon}); err == nil {
 		t.Fatal("no error")
 	}
 	serve(routed("r", l.Middleware(proxyLike(200, "", ""))), "GET", "/")
-	if got := buf.lines(); len(got) != 1 || !strings.HasPrefix(got[0], "{") {
+	if got := buf.Lines(); len(got) != 1 || !strings.HasPrefix(got[0], "{") {
 		t.Errorf("lines %v", got)
 	}
 }
@@ -458,7 +441,7 @@ func FuzzLine(f *testing.F) {
 	f.Add("/users/7", "curl/8")
 	f.Add("/\"\\\n\x00\xff\u2028", "a\"b\\c\x7f")
 	f.Fuzz(func(t *testing.T, path, ua string) {
-		var buf lockedBuffer
+		var buf logcapture.Buffer
 		l, err := New(Options{Writer: &buf, Fields: AllFields})
 		if err != nil {
 			t.Fatal(err)
@@ -470,7 +453,7 @@ func FuzzLine(f *testing.F) {
 			t.Fatal(err)
 		}
 		l.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, r)
-		got := buf.lines()
+		got := buf.Lines()
 		if len(got) != 2 {
 			t.Fatalf("%d lines: %q", len(got), got)
 		}
@@ -582,7 +565,7 @@ func TestNoAllocations(t *testing.T) {
 // fault is a WARN line that sampling never drops.
 func TestGRPCStatus(t *testing.T) {
 	zero := 0.0
-	var buf lockedBuffer
+	var buf logcapture.Buffer
 	l := newLog(t, Options{Writer: &buf, SampleRatio: &zero})
 	grpc := func(header string, code string) http.Handler {
 		return routed("g", l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -600,7 +583,7 @@ func TestGRPCStatus(t *testing.T) {
 	serve(grpc("header", "13"), "POST", "/pkg.Svc/Internal")
 	serve(grpc("trailer", "5"), "POST", "/pkg.Svc/NotFound") // the caller's problem: sampled out
 	serve(grpc("trailer", "0"), "POST", "/pkg.Svc/OK")
-	got := buf.lines()
+	got := buf.Lines()
 	if len(got) != 2 {
 		t.Fatalf("%d lines: %q", len(got), got)
 	}
@@ -616,7 +599,7 @@ func TestGRPCStatus(t *testing.T) {
 	}
 	serve(grpc("trailer", "5"), "POST", "/pkg.Svc/NotFound")
 	serve(routed("h", l.Middleware(proxyLike(200, "", ""))), "GET", "/plain")
-	got = buf.lines()[2:]
+	got = buf.Lines()[2:]
 	if len(got) != 2 || !strings.Contains(got[0], `"level":"INFO"`) || !strings.HasSuffix(got[0], `"grpc_status":5}`) ||
 		strings.Contains(got[1], "grpc_status") {
 		t.Errorf("lines %q", got)

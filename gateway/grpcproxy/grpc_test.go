@@ -1,7 +1,6 @@
 package grpcproxy_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/live"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
 // backend is a real grpc-go server of the interop TestService (and the
@@ -162,7 +162,7 @@ func (l *killableListener) kill() {
 type gatewayUnderTest struct {
 	addr string
 	reg  *prometheus.Registry
-	logs *syncBuffer
+	logs *logcapture.Buffer
 }
 
 func startGateway(t testing.TB, doc string) *gatewayUnderTest {
@@ -171,7 +171,7 @@ func startGateway(t testing.TB, doc string) *gatewayUnderTest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gatewayUnderTest{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	g := &gatewayUnderTest{reg: prometheus.NewRegistry(), logs: &logcapture.Buffer{}}
 	logger := slog.New(slog.NewJSONHandler(g.logs, nil))
 	rt := live.NewRuntime(live.WithRegistry(g.reg), live.WithLogger(logger))
 	t.Cleanup(rt.Close)
@@ -263,23 +263,6 @@ func (g *gatewayUnderTest) counter(t *testing.T, name string, labels map[string]
 		}
 	}
 	return 0
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func payload(s string) *testpb.Payload { return &testpb.Payload{Body: []byte(s)} }

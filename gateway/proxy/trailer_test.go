@@ -14,6 +14,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/proxy"
 	"github.com/gatescale/gatescale/gateway/request"
+	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
 // TestRequestTrailersFiltered: a chunked request's trailers reach the
@@ -24,6 +25,27 @@ import (
 // header for the gateway's. Other announced trailers arrive with their
 // values.
 func TestRequestTrailersFiltered(t *testing.T) {
+	got := upstreamSees(t, func(u *upstream.Upstream) http.Handler {
+		p := proxy.New(u)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Header.Set("X-Consumer-Id", "acme") // as authentication forwards it
+			p.ServeHTTP(w, r)
+		})
+	}, "POST /t HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: X-Private\r\n"+
+		"Trailer: X-Checksum, X-Forwarded-For, Forwarded, X-Forwarded-Host, X-Forwarded-Proto, Keep-Alive, Connection, Upgrade, Te, X-Private, X-Consumer-Id\r\n\r\n"+
+		"4\r\nbody\r\n0\r\n"+
+		"X-Checksum: abc\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\n"+
+		"Keep-Alive: 1\r\nConnection: close\r\nUpgrade: h2c\r\nTe: trailers\r\nX-Private: 1\r\nX-Consumer-Id: admin\r\n\r\n")
+	if got != "body X-Checksum=abc" {
+		t.Errorf("upstream saw body and trailers %q, want %q", got, "body X-Checksum=abc")
+	}
+}
+
+// upstreamSees sends the raw request through front, built on an upstream
+// of one backend, and returns what the backend saw of it: its body and
+// its trailers, sorted ("body K=v1,v2 K2=v").
+func upstreamSees(t *testing.T, front func(*upstream.Upstream) http.Handler, raw string) string {
+	t.Helper()
 	seen := make(chan string, 1)
 	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -34,22 +56,10 @@ func TestRequestTrailersFiltered(t *testing.T) {
 		slices.Sort(got)
 		seen <- string(body) + " " + strings.Join(got, " ")
 	})
-	u := startUpstream(t, []string{addr(back)})
-	p := proxy.New(u)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Header.Set("X-Consumer-Id", "acme") // as authentication forwards it
-		p.ServeHTTP(w, r)
-	}))
-	defer front.Close()
-
-	postRaw(t, addr(front), "POST /t HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: X-Private\r\n"+
-		"Trailer: X-Checksum, X-Forwarded-For, Forwarded, X-Forwarded-Host, X-Forwarded-Proto, Keep-Alive, Connection, Upgrade, Te, X-Private, X-Consumer-Id\r\n\r\n"+
-		"4\r\nbody\r\n0\r\n"+
-		"X-Checksum: abc\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\n"+
-		"Keep-Alive: 1\r\nConnection: close\r\nUpgrade: h2c\r\nTe: trailers\r\nX-Private: 1\r\nX-Consumer-Id: admin\r\n\r\n")
-	if got := <-seen; got != "body X-Checksum=abc" {
-		t.Errorf("upstream saw body and trailers %q, want %q", got, "body X-Checksum=abc")
-	}
+	srv := httptest.NewServer(front(startUpstream(t, []string{addr(back)})))
+	defer srv.Close()
+	postRaw(t, addr(srv), raw)
+	return <-seen
 }
 
 // TestUpstreamBodyBrokeRecorded: an upstream whose body breaks off after
@@ -126,25 +136,13 @@ func TestEchoedHeaderNotDoubled(t *testing.T) {
 // the header took the client's X-Consumer-Id for the gateway's. They must
 // be dropped like the headers, in any case and with underscores too.
 func TestIdentityTrailersDroppedWhenAnonymous(t *testing.T) {
-	seen := make(chan string, 1)
-	back, _ := backend(t, "", func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var got []string
-		for k, vv := range r.Trailer {
-			got = append(got, k+"="+strings.Join(vv, ","))
-		}
-		slices.Sort(got)
-		seen <- string(body) + " " + strings.Join(got, " ")
-	})
-	u := startUpstream(t, []string{addr(back)})
-	front := httptest.NewServer(authn.Forward(authn.ForwardHeaders{ConsumerID: "X-Consumer-Id", Method: "X-Auth-Method"})(proxy.New(u)))
-	defer front.Close()
-
-	postRaw(t, addr(front), "POST /t HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n"+
+	got := upstreamSees(t, func(u *upstream.Upstream) http.Handler {
+		return authn.Forward(authn.ForwardHeaders{ConsumerID: "X-Consumer-Id", Method: "X-Auth-Method"})(proxy.New(u))
+	}, "POST /t HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n"+
 		"Trailer: X-Checksum, x-consumer-id, X_Auth_Method\r\n\r\n"+
 		"4\r\nbody\r\n0\r\n"+
 		"X-Checksum: abc\r\nx-consumer-id: admin\r\nX_Auth_Method: jwt\r\n\r\n")
-	if got := <-seen; got != "body X-Checksum=abc" {
+	if got != "body X-Checksum=abc" {
 		t.Errorf("upstream saw body and trailers %q, want %q", got, "body X-Checksum=abc")
 	}
 }

@@ -1,18 +1,17 @@
 package refusallog_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/refusallog"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
 func TestSanitize(t *testing.T) {
@@ -43,22 +42,11 @@ func TestSanitize(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) records(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// records decodes the JSON log lines written to b.
+func records(t *testing.T, b *logcapture.Buffer) []map[string]any {
+	t.Helper()
 	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSpace(s.b.String()), "\n") {
+	for _, line := range b.Lines() {
 		if line == "" {
 			continue
 		}
@@ -75,7 +63,7 @@ func (s *syncBuffer) records(t *testing.T) []map[string]any {
 // line once the bucket refills, without another refused request. A raw
 // request (a library caller's, not net/http's parse) is sanitised too.
 func TestBudgetAndSummary(t *testing.T) {
-	var buf syncBuffer
+	var buf logcapture.Buffer
 	l := refusallog.New(slog.New(slog.NewJSONHandler(&buf, nil)), refusallog.Options{PerSecond: 20, Burst: 3})
 	defer l.Close()
 	r := httptest.NewRequest("GET", "/x", nil)
@@ -90,7 +78,7 @@ func TestBudgetAndSummary(t *testing.T) {
 	var recs []map[string]any
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		recs = buf.records(t)
+		recs = records(t, &buf)
 		if len(recs) == 5 || time.Now().After(deadline) {
 			break
 		}
@@ -111,10 +99,7 @@ func TestBudgetAndSummary(t *testing.T) {
 	if s := recs[4]; s["msg"] != "refused requests not logged" || s["suppressed"] != 97.0 || s["reason"] != "bad%0D%0Areason" {
 		t.Errorf("summary %v", s)
 	}
-	buf.mu.Lock()
-	leaked := strings.Contains(buf.b.String(), "secret")
-	buf.mu.Unlock()
-	if leaked {
+	if strings.Contains(buf.String(), "secret") {
 		t.Error("the query string was logged")
 	}
 }
@@ -122,19 +107,19 @@ func TestBudgetAndSummary(t *testing.T) {
 // The count of a flood goes on the next line of the reason when one comes
 // before the summary; Close writes what is still pending.
 func TestSuppressedOnNextLineAndClose(t *testing.T) {
-	var buf syncBuffer
+	var buf logcapture.Buffer
 	l := refusallog.New(slog.New(slog.NewJSONHandler(&buf, nil)), refusallog.Options{PerSecond: 1, Burst: 1})
 	r := httptest.NewRequest("GET", "/a%2Fb", nil)
 	for range 10 {
 		l.Log(r, "encoded slash")
 	}
 	l.Close()
-	recs := buf.records(t)
+	recs := records(t, &buf)
 	if len(recs) != 2 || recs[0]["suppressed"] != nil || recs[1]["msg"] != "refused requests not logged" || recs[1]["suppressed"] != 9.0 {
 		t.Errorf("lines %v", recs)
 	}
 
-	buf = syncBuffer{}
+	buf = logcapture.Buffer{}
 	l = refusallog.New(slog.New(slog.NewJSONHandler(&buf, nil)), refusallog.Options{PerSecond: 5, Burst: 1})
 	defer l.Close()
 	for range 4 {
@@ -142,7 +127,7 @@ func TestSuppressedOnNextLineAndClose(t *testing.T) {
 	}
 	time.Sleep(250 * time.Millisecond) // a token comes back after 200ms
 	l.Log(r, "encoded slash")
-	recs = buf.records(t)
+	recs = records(t, &buf)
 	var total float64
 	for _, rec := range recs {
 		if s, ok := rec["suppressed"].(float64); ok {
@@ -156,12 +141,12 @@ func TestSuppressedOnNextLineAndClose(t *testing.T) {
 }
 
 func TestMiddlewareIgnoresServedRequests(t *testing.T) {
-	var buf syncBuffer
+	var buf logcapture.Buffer
 	l := refusallog.New(slog.New(slog.NewJSONHandler(&buf, nil)), refusallog.Options{})
 	defer l.Close()
 	h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	if recs := buf.records(t); len(recs) != 0 {
+	if recs := records(t, &buf); len(recs) != 0 {
 		t.Errorf("logged a request that was not refused: %v", recs)
 	}
 }

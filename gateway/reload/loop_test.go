@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/reload"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
 // fixture is a Loop over a real file, applying whatever does not start
@@ -34,7 +35,7 @@ type fixture struct {
 	file     *reload.File
 	loop     *reload.Loop
 	reg      *prometheus.Registry
-	logs     *syncBuffer
+	logs     *logcapture.Buffer
 	mu       sync.Mutex
 	calls    []string       // contents applied, in order
 	attempts map[string]int // apply calls by content, refused ones included
@@ -54,7 +55,7 @@ func (s countedSource) Watch(ctx context.Context, update func(reload.Update)) {
 }
 
 func newFixture(t *testing.T, every time.Duration, initial string) *fixture {
-	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "c.yaml"), reg: prometheus.NewRegistry(), logs: &syncBuffer{}, attempts: map[string]int{}}
+	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "c.yaml"), reg: prometheus.NewRegistry(), logs: &logcapture.Buffer{}, attempts: map[string]int{}}
 	f.write(initial)
 	m, err := reload.NewMetrics(f.reg, "test")
 	if err != nil {
@@ -287,7 +288,7 @@ func TestLoopRestartRequired(t *testing.T) {
 		t.Fatal(err)
 	}
 	var running, current *config.Loaded
-	var logs syncBuffer
+	var logs logcapture.Buffer
 	file := reload.NewFile(path, 5*time.Millisecond)
 	loop := reload.NewLoop(file, func(_ context.Context, data []byte) (reload.Result, error) {
 		l, err := config.Parse(path, data)
@@ -376,23 +377,6 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Going back to the content in force after a refusal (an edit reverted, a

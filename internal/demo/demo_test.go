@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -9,36 +8,18 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatescale/gatescale/internal/consultest"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
-
-// syncBuffer is written by the view and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDemoRuns runs the real demo on free ports for a few seconds: the
 // gateway answers through its routes, the load reaches every route, and the
 // live view shows non-zero QPS read from the registry.
 func TestDemoRuns(t *testing.T) {
-	var out syncBuffer
+	var out logcapture.Buffer
 	started := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/metrics"
 	"github.com/gatescale/gatescale/gateway/request"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
 // fixture is a registry with the gateway's request metrics under their real
@@ -217,28 +218,10 @@ func TestRender(t *testing.T) {
 	}
 }
 
-// syncBuffer lets the test read what Run writes from another goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func runUntil(t *testing.T, g prometheus.Gatherer, clear bool, cond func(string) bool) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out logcapture.Buffer
 	errc := make(chan error, 1)
 	go func() { errc <- Run(ctx, g, &out, 5*time.Millisecond, clear) }()
 	deadline := time.Now().Add(5 * time.Second)
