@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/logcapture"
 )
 
 // TestKubernetesDiscoveryLogsToRuntimeLogger: the Kubernetes resolver
@@ -32,7 +32,7 @@ func TestKubernetesDiscoveryLogsToRuntimeLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedLog{}
+	logs := &logcapture.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	rt := live.NewRuntime(live.WithKubernetes(client), live.WithLogger(logger))
 	defer rt.Close()
@@ -65,21 +65,4 @@ func TestKubernetesDiscoveryLogsToRuntimeLogger(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

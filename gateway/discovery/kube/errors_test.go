@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/discovery/kube"
+	"github.com/gatescale/gatescale/internal/logcapture"
 	"github.com/gatescale/gatescale/internal/tcprelay"
 )
 
@@ -154,7 +155,7 @@ func TestResetConnectionsMarkStale(t *testing.T) {
 	}
 	col := &updates{}
 	done := make(chan struct{})
-	logs := &logLines{}
+	logs := &logcapture.Buffer{}
 	go func() {
 		defer close(done)
 		_ = kube.NewResolver(client, kube.WithNamespace("reset"), kube.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))).Watch(ctx, "api", col.fn)
@@ -217,25 +218,6 @@ func TestResetConnectionsMarkStale(t *testing.T) {
 	if got := logs.String(); !strings.Contains(got, "watch ended with error") {
 		t.Errorf("client-go's warning is not in the resolver's log:\n%s", got)
 	}
-}
-
-// logLines is a log destination the resolver and client-go may write to
-// from several goroutines.
-type logLines struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestDialFallbackIsNotAFailure: an API server name with two addresses,
