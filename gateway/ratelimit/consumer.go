@@ -64,9 +64,13 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 				// collide between consumers ("consumer:a#2" is both a's
 				// second default and a#2's first; a plan name such as
 				// "gold" is shared). The ID comes last, after a fixed
-				// prefix, so two IDs never give one bucket.
+				// prefix, so two IDs never give one bucket. The leading
+				// "|" keeps them apart from route policies' buckets
+				// (Name + "|" + key) in a store both use: a route policy
+				// "gold" keyed by consumer would otherwise be alice's plan
+				// "gold" (policy names never begin with "|").
 				for _, st := range states {
-					st.bucket += "consumer:" + c.ID
+					st.bucket = "|" + st.bucket + "consumer:" + c.ID
 				}
 				v = &compiled{from: c, states: states, header: header}
 				cache.Store(c.ID, v)

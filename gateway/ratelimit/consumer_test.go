@@ -114,3 +114,32 @@ func serveAs(h http.Handler, c *consumer.Consumer) int {
 	h.ServeHTTP(rec, req)
 	return rec.Code
 }
+
+// TestConsumerBudgetIsNotARoutePolicys: a consumer's plan and a route policy
+// keyed by consumer that happen to have the same name ("gold", or the
+// plan's default "consumer:alice", both valid policy names) are two
+// budgets, also in one shared Redis (the configuration's case: every
+// store: redis limit uses rate_limit.redis). Their buckets used to be the
+// same Redis key, so a call on the route spent the plan and the other way
+// round.
+func TestConsumerBudgetIsNotARoutePolicys(t *testing.T) {
+	_, client := newRedis(t)
+	store := &ratelimit.Redis{Client: client}
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	plans := ratelimit.ConsumerLimits(&ratelimit.Local{}, store)(ok)
+	for _, name := range []string{"gold", ""} {
+		alice := &consumer.Consumer{ID: "alice", RateLimit: []consumer.Limit{{Name: name, Rate: 1, Per: spec.Duration(time.Minute), Store: "redis"}}}
+		routePolicy := alice.LimitName(0)
+		limited := ratelimit.Middleware([]ratelimit.Policy{{Name: routePolicy, Limit: ratelimit.Limit{Rate: 1, Period: time.Minute},
+			Key: ratelimit.Consumer(nil), Store: store}})(ok)
+		if code := serveAs(limited, alice); code != 200 {
+			t.Fatalf("route policy %q: alice's first call: %d", routePolicy, code)
+		}
+		if code := serveAs(plans, alice); code != 200 {
+			t.Fatalf("alice's first call under her plan %q after one call on route policy %q: %d, want 200 (two budgets)", routePolicy, routePolicy, code)
+		}
+		if code := serveAs(plans, alice); code != 429 {
+			t.Fatalf("alice's second call under her plan %q: %d, want 429", routePolicy, code)
+		}
+	}
+}
