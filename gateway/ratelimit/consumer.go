@@ -1,6 +1,8 @@
 package ratelimit
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -12,9 +14,10 @@ import (
 // (consumer.Consumer.RateLimit): one budget per consumer and limit name,
 // whichever route the consumer calls (two consumers never share one, even
 // under the same limit name). Put it after authentication; a request without a
-// consumer record passes. local keeps store: local budgets, redis (may be
-// nil when no limit uses it) store: redis ones; pass the same stores to the
-// middleware of every route, so that a budget is shared across routes.
+// consumer record passes. local keeps store: local budgets, redis store:
+// redis ones (with redis nil those find their store down, and their
+// failure_mode decides); pass the same stores to the middleware of every
+// route, so that a budget is shared across routes.
 func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.Handler {
 	o := newOptions(opts)
 	// Compiled policies by consumer ID, each with the record it was
@@ -49,10 +52,14 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 						p.Period = time.Second
 					}
 					if l.Store == "redis" {
-						if redis == nil {
-							continue // validation refuses this for inline consumers; a consumers file may still say it
-						}
 						p.Store = redis
+						if redis == nil {
+							// Validation refuses this for inline consumers; a
+							// consumers file may still say it. Dropping the
+							// limit would leave the consumer unlimited even
+							// with failure_mode closed: its store is down.
+							p.Store = noRedis{}
+						}
 					}
 					if p.Validate() != nil {
 						continue
@@ -81,4 +88,13 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 			}
 		})
 	}
+}
+
+// noRedis is the store of a consumer's store: redis limit when the gateway
+// has no Redis: always unavailable, so the limit's failure mode applies and
+// the log and metrics say so.
+type noRedis struct{}
+
+func (noRedis) Allow(context.Context, string, Limit) (Result, error) {
+	return Result{}, fmt.Errorf("%w: the limit says store redis, but no Redis is configured", ErrUnavailable)
 }

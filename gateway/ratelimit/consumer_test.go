@@ -1,11 +1,14 @@
 package ratelimit_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
@@ -141,5 +144,37 @@ func TestConsumerBudgetIsNotARoutePolicys(t *testing.T) {
 		if code := serveAs(plans, alice); code != 429 {
 			t.Fatalf("alice's second call under her plan %q: %d, want 429", routePolicy, code)
 		}
+	}
+}
+
+// TestConsumerRedisLimitWithoutRedis: a consumers file may give a consumer
+// a store: redis limit while the gateway has no rate_limit.redis (the
+// configuration check cannot see the file). The limit is then a store that
+// is unavailable, so its failure_mode decides: closed refuses with 503, and
+// open lets the call through counted as a store error. It used to be
+// dropped without a word: the consumer called without any limit, even
+// with failure_mode: closed.
+func TestConsumerRedisLimitWithoutRedis(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := ratelimit.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ratelimit.ConsumerLimits(&ratelimit.Local{}, nil, ratelimit.WithMetrics(m), ratelimit.WithLogger(slog.New(slog.DiscardHandler)))(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	closed := &consumer.Consumer{ID: "closed", RateLimit: []consumer.Limit{{Rate: 1, Per: spec.Duration(time.Minute), Store: "redis", FailureMode: "closed"}}}
+	for i := range 2 {
+		if code := serveAs(h, closed); code != http.StatusServiceUnavailable {
+			t.Fatalf("call %d of a consumer whose redis limit fails closed, without Redis: %d, want 503", i, code)
+		}
+	}
+	open := &consumer.Consumer{ID: "open", RateLimit: []consumer.Limit{{Rate: 1, Per: spec.Duration(time.Minute), Store: "redis"}}}
+	for i := range 2 {
+		if code := serveAs(h, open); code != 200 {
+			t.Fatalf("call %d of a consumer whose redis limit fails open, without Redis: %d, want 200", i, code)
+		}
+	}
+	if n := counterValue(t, reg, ratelimit.StoreErrorsTotal, nil); n != 4 {
+		t.Fatalf("%s = %v, want 4 (every call found no store)", ratelimit.StoreErrorsTotal, n)
 	}
 }
