@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -80,6 +81,28 @@ func TestLocalGCRA(t *testing.T) {
 	}
 	if _, err := s.Allow(ctx, "k", ratelimit.Limit{Rate: 0, Period: time.Second}); err == nil {
 		t.Fatal("rate 0 accepted")
+	}
+}
+
+// TestLocalBurstBeyondADuration: a burst whose credit (burst × per / rate)
+// does not fit a time.Duration (292 years: here 1,000 requests of a yearly
+// limit) overflowed in the Local store, which then refused every request,
+// the first included, while Redis (floats) allowed it. Validate refuses
+// such a limit instead, so the configuration says so and no store
+// misbehaves.
+func TestLocalBurstBeyondADuration(t *testing.T) {
+	l := ratelimit.Limit{Rate: 1, Period: 365 * 24 * time.Hour, Burst: 1000}
+	res, err := (&ratelimit.Local{}).Allow(context.Background(), "k", l)
+	if err == nil {
+		t.Fatalf("a burst of %d requests %v apart: Allow = %+v, want an error (it cannot be kept in a Duration)", l.Burst, l.Period, res)
+	}
+	if l.Validate() == nil {
+		t.Fatal("Validate accepts it")
+	}
+	// The largest burst that fits still works.
+	l.Burst = int(math.MaxInt64 / int64(l.Period))
+	if res, err := (&ratelimit.Local{}).Allow(context.Background(), "k", l); err != nil || !res.Allowed || res.Remaining != l.Burst-1 {
+		t.Fatalf("burst %d: %+v %v", l.Burst, res, err)
 	}
 }
 

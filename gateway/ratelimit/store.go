@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 )
@@ -38,6 +39,10 @@ func (l Limit) Validate() error {
 		return fmt.Errorf("burst %d must not be negative", l.Burst)
 	case l.Period/time.Duration(l.Rate) <= 0:
 		return fmt.Errorf("rate %d per %v is finer than a nanosecond", l.Rate, l.Period)
+	case int64(l.burst()) > math.MaxInt64/int64(l.Period/time.Duration(l.Rate)):
+		// The bucket's depth, burst × emission interval, is a Duration:
+		// past 292 years it would overflow (and refuse everything).
+		return fmt.Errorf("burst %d at rate %d per %v spans more than 292 years (burst × per / rate): lower the burst", l.burst(), l.Rate, l.Period)
 	}
 	return nil
 }
