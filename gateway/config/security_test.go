@@ -273,7 +273,7 @@ func TestSecurityParseErrors(t *testing.T) {
 			`routes[1].rate_limit[0]: policy "p" is also defined at routes[0].rate_limit[0] with other settings`},
 		{"rate finer than a nanosecond", route("    rate_limit: [{rate: 2000000000}]\n"), "routes[0].rate_limit[0]: rate 2000000000 per 1s is finer than a nanosecond"},
 		{"burst beyond a duration", route("    rate_limit: [{rate: 1, per: 8760h, burst: 1000}]\n"), "routes[0].rate_limit[0]: burst 1000"},
-		{"consumer rate finer than a nanosecond", "consumers:\n  - {id: a, rate_limit: [{rate: 2000000000}]}\n", "consumers[0].rate_limit[0]: rate 2000000000 per 1s is finer than a nanosecond"},
+		{"consumer rate finer than a nanosecond", "consumers:\n  - {id: a, rate_limit: [{rate: 2000000000}]}\n", "consumers[0].rate_limit[0].rate: 2000000000 per 1s is more than one request a nanosecond"},
 		{"concurrency 0", route("    concurrency: {max: 0}\n"), "routes[0].concurrency.max: must be at least 1"},
 		{"issuer none", "auth:\n  jwt:\n    x: {issuer: i, audiences: [a], algorithms: [none], secret_env: S}\n", "auth.jwt.x.algorithms[0]: none is never accepted"},
 		{"issuer mixed", "auth:\n  jwt:\n    x: {issuer: i, audiences: [a], algorithms: [RS256, HS256], jwks_url: \"https://i/k\"}\n", "auth.jwt.x.algorithms: HMAC (HS*) and public-key algorithms must not be mixed"},

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -725,12 +724,6 @@ func (v *validator) auth() {
 			lp := Index(Join(Index("consumers", i), "rate_limit"), j)
 			if l.Store == "redis" && (c.RateLimit == nil || c.RateLimit.Redis == nil) {
 				v.errf(Join(lp, "store"), "store redis needs rate_limit.redis at the top level")
-			}
-			if per := cmp.Or(time.Duration(l.Per), DefaultRateLimitPeriod); l.Rate >= 1 && l.Burst >= 0 && per >= time.Second {
-				// Else ConsumerLimits would leave the limit out.
-				if err := (ratelimit.Limit{Rate: l.Rate, Period: per, Burst: l.Burst}).Validate(); err != nil {
-					v.errf(lp, "%v", err)
-				}
 			}
 		}
 	}
