@@ -106,6 +106,49 @@ func TestLocalBurstBeyondADuration(t *testing.T) {
 	}
 }
 
+// TestRaisedLimitAppliesAtOnce: a bucket spent under a slow limit (one an
+// hour) and then read under a raised one (a reload to 1,000 a second: one
+// every millisecond, 1,000 at once) owes at most the raised limit's full
+// bucket. Its theoretical arrival time was kept as it was, an hour ahead,
+// so every request was refused for the hour with Retry-After: 3600 after
+// the operator raised the limit. Now the spent budget carries over as an
+// empty bucket of the new limit: the next request one emission later goes
+// through. Both stores, Redis a real one.
+func TestRaisedLimitAppliesAtOnce(t *testing.T) {
+	hourly := ratelimit.Limit{Rate: 1, Period: time.Hour}
+	raised := ratelimit.Limit{Rate: 1000, Period: time.Second}
+	ctx := context.Background()
+
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	local := &ratelimit.Local{Now: c.now}
+	if res, err := local.Allow(ctx, "k", hourly); err != nil || !res.Allowed {
+		t.Fatalf("local, first request: %+v %v", res, err)
+	}
+	res, err := local.Allow(ctx, "k", raised)
+	if err != nil || res.RetryAfter > time.Millisecond || res.ResetAfter > time.Second {
+		t.Fatalf("local, under the raised limit: %+v %v, want at most 1ms to wait and 1s to a full bucket", res, err)
+	}
+	c.advance(time.Millisecond)
+	if res, err := local.Allow(ctx, "k", raised); err != nil || !res.Allowed {
+		t.Fatalf("local, 1ms later under the raised limit: %+v %v", res, err)
+	}
+
+	_, client := newRedis(t)
+	store := &ratelimit.Redis{Client: client}
+	if res, err := store.Allow(ctx, "k", hourly); err != nil || !res.Allowed {
+		t.Fatalf("redis, first request: %+v %v", res, err)
+	}
+	res, err = store.Allow(ctx, "k", raised)
+	if err != nil || res.RetryAfter > time.Millisecond || res.ResetAfter > time.Second {
+		t.Fatalf("redis, under the raised limit: %+v %v, want at most 1ms to wait and 1s to a full bucket", res, err)
+	}
+	// The key (redis_rate's name for it, kept so budgets outlive an
+	// upgrade) expires with the raised limit's bucket, not the hour.
+	if ttl := client.TTL(ctx, "rate:"+ratelimit.DefaultRedisPrefix+"k").Val(); ttl <= 0 || ttl > 2*time.Second {
+		t.Fatalf("redis key TTL %v under the raised limit, want at most 2s", ttl)
+	}
+}
+
 func newRedis(t *testing.T) (*redistest.Server, *redis.Client) {
 	t.Helper()
 	srv := redistest.Start(t)

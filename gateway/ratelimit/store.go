@@ -122,6 +122,14 @@ func (s *Local) Allow(_ context.Context, key string, l Limit) (Result, error) {
 	if !ok || tat.Before(now) {
 		tat = now
 	}
+	// A bucket spent under another limit (a reload raised it) owes at most
+	// this limit's full bucket: the spent budget carries over, the old
+	// limit's debt does not (an hourly limit raised to a per-second one
+	// would refuse for the hour). Under one limit tat never gets further.
+	if full := now.Add(burstOffset); tat.After(full) {
+		tat = full
+		sh.tat[key] = tat // refused or not, the debt is gone
+	}
 	newTAT := tat.Add(emission)
 	diff := now.Sub(newTAT.Add(-burstOffset))
 	if diff < 0 {
