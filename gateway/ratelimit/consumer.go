@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
@@ -27,6 +28,10 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 	// consumers file is reloaded, and lives as long as the route table
 	// that built it.
 	var cache sync.Map // consumer ID -> *compiled
+	// One outage is one warning (and one recovery), not one per consumer
+	// that calls during it nor per consumers reload: every plan shares
+	// the flag that says a store is failing.
+	failing := new(atomic.Bool)
 	type compiled struct {
 		from   *consumer.Consumer
 		states []*policyState
@@ -78,6 +83,7 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 				// "gold" (policy names never begin with "|").
 				for _, st := range states {
 					st.bucket = "|" + st.bucket + "consumer:" + c.ID
+					st.failing = failing
 				}
 				v = &compiled{from: c, states: states, header: header}
 				cache.Store(c.ID, v)

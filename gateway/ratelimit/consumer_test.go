@@ -1,10 +1,13 @@
 package ratelimit_test
 
 import (
+	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,5 +179,37 @@ func TestConsumerRedisLimitWithoutRedis(t *testing.T) {
 	}
 	if n := counterValue(t, reg, ratelimit.StoreErrorsTotal, nil); n != 4 {
 		t.Fatalf("%s = %v, want 4 (every call found no store)", ratelimit.StoreErrorsTotal, n)
+	}
+}
+
+// TestConsumerLimitsLogAnOutageOnce: while Redis is down, consumers' plans
+// fail open, each call counted, and the log says so once, as for route
+// policies. Each consumer's compiled plan had its own "failing" flag, so an
+// outage logged one warning per consumer that called (and again after
+// each consumers reload): here fifty.
+func TestConsumerLimitsLogAnOutageOnce(t *testing.T) {
+	srv, client := newRedis(t)
+	srv.Stop()
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	m, err := ratelimit.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ratelimit.ConsumerLimits(&ratelimit.Local{}, &ratelimit.Redis{Client: client, Backoff: time.Hour},
+		ratelimit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), ratelimit.WithMetrics(m))(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	const consumers = 50
+	for i := range consumers {
+		c := &consumer.Consumer{ID: fmt.Sprintf("c%d", i), RateLimit: []consumer.Limit{{Rate: 10, Per: spec.Duration(time.Minute), Store: "redis"}}}
+		if code := serveAs(h, c); code != 200 {
+			t.Fatalf("consumer %s with Redis down, failing open: %d", c.ID, code)
+		}
+	}
+	if n := counterValue(t, reg, ratelimit.StoreErrorsTotal, nil); n != consumers {
+		t.Fatalf("%s = %v, want %d", ratelimit.StoreErrorsTotal, n, consumers)
+	}
+	if n := strings.Count(logs.String(), "rate limit store unavailable; failing open"); n != 1 {
+		t.Fatalf("the outage was logged %d times by %d consumers' calls, want once:\n%s", n, consumers, logs.String())
 	}
 }
