@@ -262,3 +262,28 @@ func wantErrorLines(t *testing.T, err error, want []string) {
 		}
 	}
 }
+
+// TestParseFileRefusesLimitsNoLimiterHolds: a consumers file (or the admin
+// API) with a limit the rate limiter cannot hold — more than one request a
+// nanosecond, or a burst whose depth (burst × per / rate) is beyond a
+// time.Duration — was accepted, and ratelimit.ConsumerLimits then left the
+// limit out: the consumer called without it. The file is refused instead,
+// naming the limit.
+func TestParseFileRefusesLimitsNoLimiterHolds(t *testing.T) {
+	cases := map[string]string{
+		"consumers:\n  - {id: a, rate_limit: [{rate: 2000000000}]}\n":                    "c.yaml: consumers[0].rate_limit[0].rate: 2000000000 per 1s is more than one request a nanosecond",
+		"consumers:\n  - {id: a, rate_limit: [{rate: 1, per: 8760h, burst: 1000}]}\n":    "c.yaml: consumers[0].rate_limit[0].burst: 1000 at rate 1 per 8760h0m0s spans more than 292 years",
+		"consumers:\n  - {id: a, rate_limit: [{rate: 1, per: 8760h, burst: 292}]}\n":     "",
+		"consumers:\n  - {id: a, rate_limit: [{rate: 1000000000, per: 1s, burst: 5}]}\n": "",
+		"consumers:\n  - {id: a, rate_limit: [{rate: 1000000001, per: 1s, burst: 5}]}\n": "c.yaml: consumers[0].rate_limit[0].rate: 1000000001 per 1s",
+	}
+	for doc, want := range cases {
+		_, err := consumer.ParseFile("c.yaml", []byte(doc))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("ParseFile(%q) = %v, want no error", doc, err)
+		case want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)):
+			t.Errorf("ParseFile(%q) = %v, want prefix %q", doc, err, want)
+		}
+	}
+}

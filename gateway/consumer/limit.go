@@ -1,7 +1,9 @@
 package consumer
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -55,6 +57,17 @@ func checkLimits(c *Consumer, path string, bad func(format string, args ...any))
 		}
 		if l.Burst < 0 {
 			bad("%s.burst: must be at least 1 (default: rate)", lp)
+		}
+		// What ratelimit.Limit.Validate refuses (this package cannot import
+		// it): ratelimit.ConsumerLimits would leave such a limit out.
+		if per := cmp.Or(time.Duration(l.Per), time.Second); l.Rate >= 1 && l.Burst >= 0 && per >= time.Second {
+			emission := per / time.Duration(l.Rate)
+			switch burst := cmp.Or(l.Burst, l.Rate); {
+			case emission <= 0:
+				bad("%s.rate: %d per %v is more than one request a nanosecond", lp, l.Rate, per)
+			case int64(burst) > math.MaxInt64/int64(emission):
+				bad("%s.burst: %d at rate %d per %v spans more than 292 years (burst × per / rate)", lp, burst, l.Rate, per)
+			}
 		}
 		switch l.Store {
 		case "", "local", "redis":

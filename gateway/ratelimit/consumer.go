@@ -1,8 +1,11 @@
 package ratelimit
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
@@ -12,9 +15,10 @@ import (
 // (consumer.Consumer.RateLimit): one budget per consumer and limit name,
 // whichever route the consumer calls (two consumers never share one, even
 // under the same limit name). Put it after authentication; a request without a
-// consumer record passes. local keeps store: local budgets, redis (may be
-// nil when no limit uses it) store: redis ones; pass the same stores to the
-// middleware of every route, so that a budget is shared across routes.
+// consumer record passes. local keeps store: local budgets, redis store:
+// redis ones (with redis nil those find their store down, and their
+// failure_mode decides); pass the same stores to the middleware of every
+// route, so that a budget is shared across routes.
 func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.Handler {
 	o := newOptions(opts)
 	// Compiled policies by consumer ID, each with the record it was
@@ -24,6 +28,10 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 	// consumers file is reloaded, and lives as long as the route table
 	// that built it.
 	var cache sync.Map // consumer ID -> *compiled
+	// One outage is one warning (and one recovery), not one per consumer
+	// that calls during it nor per consumers reload: every plan shares
+	// the flag that says a store is failing.
+	failing := new(atomic.Bool)
 	type compiled struct {
 		from   *consumer.Consumer
 		states []*policyState
@@ -49,10 +57,14 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 						p.Period = time.Second
 					}
 					if l.Store == "redis" {
-						if redis == nil {
-							continue // validation refuses this for inline consumers; a consumers file may still say it
-						}
 						p.Store = redis
+						if redis == nil {
+							// Validation refuses this for inline consumers; a
+							// consumers file may still say it. Dropping the
+							// limit would leave the consumer unlimited even
+							// with failure_mode closed: its store is down.
+							p.Store = noRedis{}
+						}
 					}
 					if p.Validate() != nil {
 						continue
@@ -64,9 +76,14 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 				// collide between consumers ("consumer:a#2" is both a's
 				// second default and a#2's first; a plan name such as
 				// "gold" is shared). The ID comes last, after a fixed
-				// prefix, so two IDs never give one bucket.
+				// prefix, so two IDs never give one bucket. The leading
+				// "|" keeps them apart from route policies' buckets
+				// (Name + "|" + key) in a store both use: a route policy
+				// "gold" keyed by consumer would otherwise be alice's plan
+				// "gold" (policy names never begin with "|").
 				for _, st := range states {
-					st.bucket += "consumer:" + c.ID
+					st.bucket = "|" + st.bucket + "consumer:" + c.ID
+					st.failing = failing
 				}
 				v = &compiled{from: c, states: states, header: header}
 				cache.Store(c.ID, v)
@@ -77,4 +94,13 @@ func ConsumerLimits(local, redis Store, opts ...Option) func(http.Handler) http.
 			}
 		})
 	}
+}
+
+// noRedis is the store of a consumer's store: redis limit when the gateway
+// has no Redis: always unavailable, so the limit's failure mode applies and
+// the log and metrics say so.
+type noRedis struct{}
+
+func (noRedis) Allow(context.Context, string, Limit) (Result, error) {
+	return Result{}, fmt.Errorf("%w: the limit says store redis, but no Redis is configured", ErrUnavailable)
 }

@@ -1,11 +1,17 @@
 package ratelimit_test
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
@@ -113,4 +119,97 @@ func serveAs(h http.Handler, c *consumer.Consumer) int {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec.Code
+}
+
+// TestConsumerBudgetIsNotARoutePolicys: a consumer's plan and a route policy
+// keyed by consumer that happen to have the same name ("gold", or the
+// plan's default "consumer:alice", both valid policy names) are two
+// budgets, also in one shared Redis (the configuration's case: every
+// store: redis limit uses rate_limit.redis). Their buckets used to be the
+// same Redis key, so a call on the route spent the plan and the other way
+// round.
+func TestConsumerBudgetIsNotARoutePolicys(t *testing.T) {
+	_, client := newRedis(t)
+	store := &ratelimit.Redis{Client: client}
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	plans := ratelimit.ConsumerLimits(&ratelimit.Local{}, store)(ok)
+	for _, name := range []string{"gold", ""} {
+		alice := &consumer.Consumer{ID: "alice", RateLimit: []consumer.Limit{{Name: name, Rate: 1, Per: spec.Duration(time.Minute), Store: "redis"}}}
+		routePolicy := alice.LimitName(0)
+		limited := ratelimit.Middleware([]ratelimit.Policy{{Name: routePolicy, Limit: ratelimit.Limit{Rate: 1, Period: time.Minute},
+			Key: ratelimit.Consumer(nil), Store: store}})(ok)
+		if code := serveAs(limited, alice); code != 200 {
+			t.Fatalf("route policy %q: alice's first call: %d", routePolicy, code)
+		}
+		if code := serveAs(plans, alice); code != 200 {
+			t.Fatalf("alice's first call under her plan %q after one call on route policy %q: %d, want 200 (two budgets)", routePolicy, routePolicy, code)
+		}
+		if code := serveAs(plans, alice); code != 429 {
+			t.Fatalf("alice's second call under her plan %q: %d, want 429", routePolicy, code)
+		}
+	}
+}
+
+// TestConsumerRedisLimitWithoutRedis: a consumers file may give a consumer
+// a store: redis limit while the gateway has no rate_limit.redis (the
+// configuration check cannot see the file). The limit is then a store that
+// is unavailable, so its failure_mode decides: closed refuses with 503, and
+// open lets the call through counted as a store error. It used to be
+// dropped without a word: the consumer called without any limit, even
+// with failure_mode: closed.
+func TestConsumerRedisLimitWithoutRedis(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := ratelimit.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ratelimit.ConsumerLimits(&ratelimit.Local{}, nil, ratelimit.WithMetrics(m), ratelimit.WithLogger(slog.New(slog.DiscardHandler)))(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	closed := &consumer.Consumer{ID: "closed", RateLimit: []consumer.Limit{{Rate: 1, Per: spec.Duration(time.Minute), Store: "redis", FailureMode: "closed"}}}
+	for i := range 2 {
+		if code := serveAs(h, closed); code != http.StatusServiceUnavailable {
+			t.Fatalf("call %d of a consumer whose redis limit fails closed, without Redis: %d, want 503", i, code)
+		}
+	}
+	open := &consumer.Consumer{ID: "open", RateLimit: []consumer.Limit{{Rate: 1, Per: spec.Duration(time.Minute), Store: "redis"}}}
+	for i := range 2 {
+		if code := serveAs(h, open); code != 200 {
+			t.Fatalf("call %d of a consumer whose redis limit fails open, without Redis: %d, want 200", i, code)
+		}
+	}
+	if n := counterValue(t, reg, ratelimit.StoreErrorsTotal, nil); n != 4 {
+		t.Fatalf("%s = %v, want 4 (every call found no store)", ratelimit.StoreErrorsTotal, n)
+	}
+}
+
+// TestConsumerLimitsLogAnOutageOnce: while Redis is down, consumers' plans
+// fail open, each call counted, and the log says so once, as for route
+// policies. Each consumer's compiled plan had its own "failing" flag, so an
+// outage logged one warning per consumer that called (and again after
+// each consumers reload): here fifty.
+func TestConsumerLimitsLogAnOutageOnce(t *testing.T) {
+	srv, client := newRedis(t)
+	srv.Stop()
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	m, err := ratelimit.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ratelimit.ConsumerLimits(&ratelimit.Local{}, &ratelimit.Redis{Client: client, Backoff: time.Hour},
+		ratelimit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), ratelimit.WithMetrics(m))(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	const consumers = 50
+	for i := range consumers {
+		c := &consumer.Consumer{ID: fmt.Sprintf("c%d", i), RateLimit: []consumer.Limit{{Rate: 10, Per: spec.Duration(time.Minute), Store: "redis"}}}
+		if code := serveAs(h, c); code != 200 {
+			t.Fatalf("consumer %s with Redis down, failing open: %d", c.ID, code)
+		}
+	}
+	if n := counterValue(t, reg, ratelimit.StoreErrorsTotal, nil); n != consumers {
+		t.Fatalf("%s = %v, want %d", ratelimit.StoreErrorsTotal, n, consumers)
+	}
+	if n := strings.Count(logs.String(), "rate limit store unavailable; failing open"); n != 1 {
+		t.Fatalf("the outage was logged %d times by %d consumers' calls, want once:\n%s", n, consumers, logs.String())
+	}
 }

@@ -9,8 +9,9 @@
 //   - Local keeps buckets in memory. It is exact within one process, but
 //     the gateway is autoscaled: with N replicas a local limit lets N times
 //     the traffic through.
-//   - Redis keeps them in Redis, one round trip per request (a Lua GCRA
-//     script, go-redis/redis_rate), so every replica shares one budget.
+//   - Redis keeps them in Redis, one round trip per request (a Lua
+//     script, GCRA as go-redis/redis_rate has it), so every replica
+//     shares one budget.
 //     When Redis is down the policy fails open (default) or closed
 //     (FailClosed), and says so once in the log and on every request in
 //     gatescale_ratelimit_store_errors_total.

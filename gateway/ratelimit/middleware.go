@@ -62,10 +62,10 @@ func newOptions(opts []Option) options {
 // policyState is a policy with what the middleware keeps about it.
 type policyState struct {
 	Policy
-	failing atomic.Bool // the store failed last time: log the recovery
-	header  string      // its RateLimit-Policy item
-	quoted  string      // its name as a RateLimit item begins
-	bucket  string      // its bucket's key prefix, Name + "|"
+	failing *atomic.Bool // the store failed last time: log the recovery
+	header  string       // its RateLimit-Policy item
+	quoted  string       // its name as a RateLimit item begins
+	bucket  string       // its bucket's key prefix, Name + "|"
 }
 
 // Middleware enforces policies, in order, on every request: the first
@@ -110,7 +110,7 @@ func compile(policies []Policy) ([]*policyState, []string) {
 		if p.Store == nil {
 			p.Store = &Local{}
 		}
-		st := &policyState{Policy: p, quoted: strconv.Quote(p.Name), bucket: p.Name + "|"}
+		st := &policyState{Policy: p, quoted: strconv.Quote(p.Name), bucket: p.Name + "|", failing: new(atomic.Bool)}
 		st.header = fmt.Sprintf("%s;q=%d;w=%d", st.quoted, p.Rate, ceilSeconds(p.Period))
 		policyHeader = append(policyHeader, st.header)
 		states[i] = st

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -80,6 +81,71 @@ func TestLocalGCRA(t *testing.T) {
 	}
 	if _, err := s.Allow(ctx, "k", ratelimit.Limit{Rate: 0, Period: time.Second}); err == nil {
 		t.Fatal("rate 0 accepted")
+	}
+}
+
+// TestLocalBurstBeyondADuration: a burst whose credit (burst × per / rate)
+// does not fit a time.Duration (292 years: here 1,000 requests of a yearly
+// limit) overflowed in the Local store, which then refused every request,
+// the first included, while Redis (floats) allowed it. Validate refuses
+// such a limit instead, so the configuration says so and no store
+// misbehaves.
+func TestLocalBurstBeyondADuration(t *testing.T) {
+	l := ratelimit.Limit{Rate: 1, Period: 365 * 24 * time.Hour, Burst: 1000}
+	res, err := (&ratelimit.Local{}).Allow(context.Background(), "k", l)
+	if err == nil {
+		t.Fatalf("a burst of %d requests %v apart: Allow = %+v, want an error (it cannot be kept in a Duration)", l.Burst, l.Period, res)
+	}
+	if l.Validate() == nil {
+		t.Fatal("Validate accepts it")
+	}
+	// The largest burst that fits still works.
+	l.Burst = int(math.MaxInt64 / int64(l.Period))
+	if res, err := (&ratelimit.Local{}).Allow(context.Background(), "k", l); err != nil || !res.Allowed || res.Remaining != l.Burst-1 {
+		t.Fatalf("burst %d: %+v %v", l.Burst, res, err)
+	}
+}
+
+// TestRaisedLimitAppliesAtOnce: a bucket spent under a slow limit (one an
+// hour) and then read under a raised one (a reload to 1,000 a second: one
+// every millisecond, 1,000 at once) owes at most the raised limit's full
+// bucket. Its theoretical arrival time was kept as it was, an hour ahead,
+// so every request was refused for the hour with Retry-After: 3600 after
+// the operator raised the limit. Now the spent budget carries over as an
+// empty bucket of the new limit: the next request one emission later goes
+// through. Both stores, Redis a real one.
+func TestRaisedLimitAppliesAtOnce(t *testing.T) {
+	hourly := ratelimit.Limit{Rate: 1, Period: time.Hour}
+	raised := ratelimit.Limit{Rate: 1000, Period: time.Second}
+	ctx := context.Background()
+
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	local := &ratelimit.Local{Now: c.now}
+	if res, err := local.Allow(ctx, "k", hourly); err != nil || !res.Allowed {
+		t.Fatalf("local, first request: %+v %v", res, err)
+	}
+	res, err := local.Allow(ctx, "k", raised)
+	if err != nil || res.RetryAfter > time.Millisecond || res.ResetAfter > time.Second {
+		t.Fatalf("local, under the raised limit: %+v %v, want at most 1ms to wait and 1s to a full bucket", res, err)
+	}
+	c.advance(time.Millisecond)
+	if res, err := local.Allow(ctx, "k", raised); err != nil || !res.Allowed {
+		t.Fatalf("local, 1ms later under the raised limit: %+v %v", res, err)
+	}
+
+	_, client := newRedis(t)
+	store := &ratelimit.Redis{Client: client}
+	if res, err := store.Allow(ctx, "k", hourly); err != nil || !res.Allowed {
+		t.Fatalf("redis, first request: %+v %v", res, err)
+	}
+	res, err = store.Allow(ctx, "k", raised)
+	if err != nil || res.RetryAfter > time.Millisecond || res.ResetAfter > time.Second {
+		t.Fatalf("redis, under the raised limit: %+v %v, want at most 1ms to wait and 1s to a full bucket", res, err)
+	}
+	// The key (redis_rate's name for it, kept so budgets outlive an
+	// upgrade) expires with the raised limit's bucket, not the hour.
+	if ttl := client.TTL(ctx, "rate:"+ratelimit.DefaultRedisPrefix+"k").Val(); ttl <= 0 || ttl > 2*time.Second {
+		t.Fatalf("redis key TTL %v under the raised limit, want at most 2s", ttl)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 )
@@ -38,6 +39,10 @@ func (l Limit) Validate() error {
 		return fmt.Errorf("burst %d must not be negative", l.Burst)
 	case l.Period/time.Duration(l.Rate) <= 0:
 		return fmt.Errorf("rate %d per %v is finer than a nanosecond", l.Rate, l.Period)
+	case int64(l.burst()) > math.MaxInt64/int64(l.Period/time.Duration(l.Rate)):
+		// The bucket's depth, burst × emission interval, is a Duration:
+		// past 292 years it would overflow (and refuse everything).
+		return fmt.Errorf("burst %d at rate %d per %v spans more than 292 years (burst × per / rate): lower the burst", l.burst(), l.Rate, l.Period)
 	}
 	return nil
 }
@@ -116,6 +121,14 @@ func (s *Local) Allow(_ context.Context, key string, l Limit) (Result, error) {
 	tat, ok := sh.tat[key]
 	if !ok || tat.Before(now) {
 		tat = now
+	}
+	// A bucket spent under another limit (a reload raised it) owes at most
+	// this limit's full bucket: the spent budget carries over, the old
+	// limit's debt does not (an hourly limit raised to a per-second one
+	// would refuse for the hour). Under one limit tat never gets further.
+	if full := now.Add(burstOffset); tat.After(full) {
+		tat = full
+		sh.tat[key] = tat // refused or not, the debt is gone
 	}
 	newTAT := tat.Add(emission)
 	diff := now.Sub(newTAT.Add(-burstOffset))

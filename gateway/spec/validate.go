@@ -21,6 +21,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/transform"
 )
 
@@ -724,8 +725,9 @@ func (v *validator) auth() {
 	}
 	for i, cs := range c.Consumers {
 		for j, l := range cs.RateLimit {
+			lp := Index(Join(Index("consumers", i), "rate_limit"), j)
 			if l.Store == "redis" && (c.RateLimit == nil || c.RateLimit.Redis == nil) {
-				v.errf(Join(Index(Join(Index("consumers", i), "rate_limit"), j), "store"), "store redis needs rate_limit.redis at the top level")
+				v.errf(Join(lp, "store"), "store redis needs rate_limit.redis at the top level")
 			}
 		}
 	}
@@ -1010,6 +1012,14 @@ func (v *validator) routeSecurity(path string, r *Route) {
 		}
 		if rp.Burst < 0 || rp.Burst == 0 && v.present(Join(pp, "burst")) {
 			v.errf(Join(pp, "burst"), "must be at least 1 (default: rate)")
+		}
+		if rp.Rate >= 1 && rp.Burst >= 0 && pl.Per >= time.Second {
+			// What the limiter itself refuses (a rate finer than its
+			// clock, a burst deeper than a Duration) is refused here, not
+			// when the route is built.
+			if err := (ratelimit.Limit{Rate: rp.Rate, Period: pl.Per, Burst: rp.Burst}).Validate(); err != nil {
+				v.errf(pp, "%v", err)
+			}
 		}
 		switch {
 		case pl.Key == "route" || pl.Key == "ip":
