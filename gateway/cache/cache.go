@@ -249,7 +249,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 		return
 	}
 	switch {
-	case f.obj != nil && varyMatches(f.vary, f.obj.varyValues, r):
+	case f.obj != nil && f.obj.serves(f.vary, r):
 		c.store.metrics.count(k.route, ResultCoalesced)
 		c.write(w, r, f.obj, Hit, c.store.now())
 	case f.failed && stale != nil:

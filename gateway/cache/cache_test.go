@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -653,5 +654,73 @@ func waitFor(t testing.TB, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// An upstream that compresses by Accept-Encoding without saying Vary
+// (nginx's gzip_vary is off by default) must not have its gzip body
+// served to a client that accepts no gzip — such as a transform client
+// type, which asks for identity. The coding makes the answer vary on
+// Accept-Encoding whatever the header says.
+func TestContentEncodingVariesOnAcceptEncoding(t *testing.T) {
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			gz := gzip.NewWriter(w)
+			io.WriteString(gz, `{"a":1}`)
+			gz.Close()
+			return
+		}
+		io.WriteString(w, `{"a":1}`)
+	})
+	if r := f.get("/j", "Accept-Encoding", "gzip"); r.xcache() != Miss || r.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("gzip client: %s %v", r.xcache(), r.header)
+	}
+	r := f.get("/j", "Accept-Encoding", "identity")
+	if r.header.Get("Content-Encoding") != "" || r.body != `{"a":1}` {
+		t.Fatalf("identity client got X-Cache %s, Content-Encoding %q, body %q", r.xcache(), r.header.Get("Content-Encoding"), r.body)
+	}
+	// The identity answer replaced the gzip one: it serves both clients.
+	for _, ae := range []string{"identity", "gzip", "br;q=1, gzip;q=0"} {
+		if r := f.get("/j", "Accept-Encoding", ae); r.xcache() != Hit || r.header.Get("Content-Encoding") != "" || r.body != `{"a":1}` {
+			t.Fatalf("%s client: %s %q %q", ae, r.xcache(), r.header.Get("Content-Encoding"), r.body)
+		}
+	}
+	if n := f.back.calls.Load(); n != 2 {
+		t.Fatalf("backend calls = %d, want 2", n)
+	}
+}
+
+// The coding check reads Accept-Encoding as RFC 9110 §12.5.3 does.
+func TestAcceptsCodings(t *testing.T) {
+	for _, tc := range []struct {
+		accept []string
+		coding string
+		want   bool
+	}{
+		{nil, "", true},
+		{nil, "gzip", false},
+		{[]string{"gzip"}, "gzip", true},
+		{[]string{"GZIP"}, "gzip", true},
+		{[]string{"x-gzip"}, "gzip", true},
+		{[]string{"gzip"}, "x-gzip", true},
+		{[]string{"br, gzip;q=0.5"}, "gzip", true},
+		{[]string{"br", "gzip"}, "gzip", true},
+		{[]string{"gzip;q=0"}, "gzip", false},
+		{[]string{"gzip;q=0.000"}, "gzip", false},
+		{[]string{"gzip;q=x"}, "gzip", false},
+		{[]string{"*"}, "gzip", true},
+		{[]string{"*, gzip;q=0"}, "gzip", false},
+		{[]string{"*;q=0"}, "gzip", false},
+		{[]string{"identity"}, "gzip", false},
+		{[]string{"identity"}, "identity", true},
+		{[]string{"gzip"}, "gzip, br", false},
+		{[]string{"gzip, br"}, "gzip, br", true},
+	} {
+		if got := acceptsCodings(tc.accept, tc.coding); got != tc.want {
+			t.Errorf("accept %q, coding %q: %v, want %v", tc.accept, tc.coding, got, tc.want)
+		}
 	}
 }

@@ -77,7 +77,7 @@ func (c *Cache) Do(r *http.Request, fetch func(ctx context.Context) (*Response, 
 		return nil, r.Context().Err()
 	}
 	switch {
-	case f.obj != nil && varyMatches(f.vary, f.obj.varyValues, r):
+	case f.obj != nil && f.obj.serves(f.vary, r):
 		c.store.metrics.count(k.route, ResultCoalesced)
 		return f.obj.response(Hit, c.store.now()), nil
 	case f.failed && stale != nil:

@@ -20,7 +20,10 @@
 // another. Policy.Authenticated "off" leaves authenticated requests out of
 // the cache instead. Within a key, one variant is kept per value of the
 // request headers the answer's Vary names (up to 16; Vary: * is not
-// stored).
+// stored). An answer with a Content-Encoding is served only to requests
+// whose Accept-Encoding accepts it (no Accept-Encoding accepts none), Vary
+// or not: upstreams often compress without saying Vary, and a transform
+// client type asks for identity.
 //
 // # What is stored, and for how long
 //

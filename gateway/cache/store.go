@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,7 +129,11 @@ type object struct {
 	lifetime, swr, sie time.Duration
 	noStale            bool // must-revalidate or proxy-revalidate
 	etag, lastModified string
-	weight             int64
+	// coding is the answer's Content-Encoding ("" for none): it is served
+	// only to requests that accept it, whether or not the upstream said
+	// Vary: Accept-Encoding.
+	coding string
+	weight int64
 }
 
 // Approximate bookkeeping cost of a node and an object, so that a budget
@@ -174,11 +179,74 @@ func (n *node) match(r *http.Request) *object {
 		return nil
 	}
 	for _, o := range n.objects {
-		if varyMatches(n.vary, o.varyValues, r) {
+		if o.serves(n.vary, r) {
 			return o
 		}
 	}
 	return nil
+}
+
+// serves reports whether o may answer r: the request's values of the Vary
+// names are o's, and r accepts o's content coding. The coding is checked
+// apart from Vary because upstreams often compress without saying Vary
+// (nginx's gzip_vary is off by default), and a client that asked for
+// identity — a transform client type always does — cannot use a gzip body.
+func (o *object) serves(vary []string, r *http.Request) bool {
+	return varyMatches(vary, o.varyValues, r) && acceptsCodings(r.Header.Values("Accept-Encoding"), o.coding)
+}
+
+// acceptsCodings reports whether an Accept-Encoding (all its field lines)
+// accepts every coding of a Content-Encoding value. A request without
+// Accept-Encoding accepts none: RFC 9110 §12.5.3 would allow any, but such
+// clients (curl, scripts) cannot decode what they did not ask for.
+func acceptsCodings(accept []string, codings string) bool {
+	for c := range strings.SplitSeq(codings, ",") {
+		c = normalCoding(c)
+		if c != "" && c != "identity" && !acceptsCoding(accept, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func acceptsCoding(accept []string, coding string) bool {
+	star := false
+	for _, line := range accept {
+		for elem := range strings.SplitSeq(line, ",") {
+			name, params, _ := strings.Cut(elem, ";")
+			name = normalCoding(name)
+			if name != coding && name != "*" {
+				continue
+			}
+			ok := positiveQ(params)
+			if name == coding {
+				return ok // a named coding overrides "*"
+			}
+			star = ok
+		}
+	}
+	return star
+}
+
+func normalCoding(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "x-gzip" {
+		return "gzip"
+	}
+	return s
+}
+
+// positiveQ reports whether the parameters of an Accept-Encoding element
+// leave its weight above 0; a malformed weight counts as 0.
+func positiveQ(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q > 0
+		}
+	}
+	return true
 }
 
 func varyMatches(names, values []string, r *http.Request) bool {

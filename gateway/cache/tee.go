@@ -303,5 +303,6 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 		noStale:      hard,
 		etag:         h.Get("ETag"),
 		lastModified: h.Get("Last-Modified"),
+		coding:       strings.Join(h.Values("Content-Encoding"), ","),
 	}, vary
 }
