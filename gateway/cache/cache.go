@@ -413,6 +413,7 @@ func withoutValidators(r *http.Request) *http.Request {
 // the caller could see: the caller's own and the shared ones. (Other
 // consumers' copies expire on their own; PurgePrefix clears them.)
 func (c *Cache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	c.store.metrics.count(outcome.Route(r), ResultBypass)
 	rec := outcome.Wrap(w)
 	next.ServeHTTP(rec, r)
 	if s := rec.Status(); s == 0 || s >= 400 || r.Method == http.MethodOptions || r.Method == http.MethodTrace {

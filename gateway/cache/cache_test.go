@@ -724,3 +724,18 @@ func TestAcceptsCodings(t *testing.T) {
 		}
 	}
 }
+
+// Every request the cache sees is counted, unsafe methods included (as
+// bypass: they pass through), so requests_total is the route's traffic.
+func TestMetricsCountUnsafe(t *testing.T) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"), WithMetrics(m))
+	f.do(context.Background(), "POST", "/m")
+	f.do(context.Background(), "DELETE", "/m")
+	if got := testutil.ToFloat64(m.requests.WithLabelValues(unmatched, ResultBypass)); got != 2 {
+		t.Fatalf("bypass = %v, want 2", got)
+	}
+}
