@@ -302,23 +302,26 @@ func (c *Cache) join(fk string, k *reqKey, r *http.Request, seen *object) (f *fl
 // this client goes away, because the waiters need it; once the answer
 // turns out not to be shareable, it does.
 func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, k *reqKey, fk string, f *flight, stale *object) {
-	done := false
-	defer func() {
-		if !done { // next panicked (e.g. http.ErrAbortHandler): release the waiters
-			f.failed = true
-			c.store.flights.finish(fk, f)
+	finished := false
+	finish := func(obj *object, vary []string, failed bool) {
+		if finished {
+			return
 		}
-	}()
+		finished = true
+		f.obj, f.vary, f.failed = obj, vary, failed
+		c.store.flights.finish(fk, f)
+	}
+	// If next panicked (e.g. http.ErrAbortHandler): release the waiters.
+	defer finish(nil, nil, true)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
 	t := c.newTee(w, r, k, stale, cancel)
+	// The waiters will not be given an answer that cannot be stored: they
+	// go and fetch their own as soon as that is known.
+	t.onUnshare = func() { finish(nil, nil, t.status >= 500) }
 	next.ServeHTTP(t, withoutValidators(r.WithContext(ctx)))
-	f.obj, f.failed = t.finish()
-	if f.obj != nil {
-		f.vary = t.vary
-	}
-	done = true
-	c.store.flights.finish(fk, f)
+	obj, failed := t.finish()
+	finish(obj, t.vary, failed)
 	c.served(w, r, t, stale)
 }
 

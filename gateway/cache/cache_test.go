@@ -739,3 +739,68 @@ func TestMetricsCountUnsafe(t *testing.T) {
 		t.Fatalf("bypass = %v, want 2", got)
 	}
 }
+
+// Once the leader's answer turns out not to be storable, its waiters are
+// released at once to fetch their own: they do not wait for the rest of
+// the leader's body, which may be a stream that ends when its client
+// leaves. The leader's upstream handler holds its stream open until the
+// second request reaches the upstream (or 10 s pass).
+func TestCoalescingReleasesWaitersOfUnstorableStream(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		header []string
+		first  string // written and flushed before the stream waits
+	}{
+		{name: "no-store", header: []string{"Cache-Control", "no-store"}, first: "data: 1\n\n"},
+		{name: "private", header: []string{"Cache-Control", "private, max-age=60"}, first: "data: 1\n\n"},
+		{name: "over max_object_size", policy: Policy{MaxObjectSize: 1000},
+			header: []string{"Cache-Control", "max-age=60"}, first: strings.Repeat("x", 1500)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			header := make(chan struct{})
+			second := make(chan struct{})
+			var n sync.Mutex
+			calls := 0
+			f := newFixture(t, tc.policy, func(w http.ResponseWriter, r *http.Request) {
+				n.Lock()
+				calls++
+				first := calls == 1
+				n.Unlock()
+				for i := 0; i+1 < len(tc.header); i += 2 {
+					w.Header().Set(tc.header[i], tc.header[i+1])
+				}
+				w.Header().Set("Content-Type", "text/event-stream")
+				if !first {
+					close(second)
+					io.WriteString(w, "own answer")
+					return
+				}
+				<-header
+				io.WriteString(w, tc.first)
+				w.(http.Flusher).Flush()
+				select {
+				case <-second:
+					io.WriteString(w, "|second arrived")
+				case <-time.After(10 * time.Second):
+					io.WriteString(w, "|second never arrived")
+				case <-r.Context().Done():
+				}
+			})
+			var wg sync.WaitGroup
+			var leader, waiter result
+			wg.Go(func() { leader = f.get("/events") })
+			waitFor(t, func() bool { n.Lock(); defer n.Unlock(); return calls == 1 })
+			wg.Go(func() { waiter = f.get("/events") })
+			time.Sleep(100 * time.Millisecond) // the second request joins the flight
+			close(header)
+			wg.Wait()
+			if !strings.HasSuffix(leader.body, "|second arrived") {
+				t.Fatalf("leader's stream ended with %q: the waiter was held until it ended", leader.body[max(0, len(leader.body)-30):])
+			}
+			if waiter.body != "own answer" || waiter.xcache() != Miss {
+				t.Fatalf("waiter: %s %q", waiter.xcache(), waiter.body)
+			}
+		})
+	}
+}

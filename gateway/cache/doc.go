@@ -78,7 +78,8 @@
 // leader's client going away does not end the upstream call either, since
 // the waiters need it. An answer that cannot be stored (too large,
 // Set-Cookie, no-store...) is not given to waiters — they fetch their own
-// — and for ten seconds after one, misses of that key are not coalesced
+// as soon as its header (or its size) shows it, without waiting for the
+// rest of a body that may be a long stream — and for ten seconds after one, misses of that key are not coalesced
 // ("hit-for-miss"), so an uncacheable URL does not serialise its clients.
 //
 // # Headers and metrics

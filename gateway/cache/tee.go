@@ -22,6 +22,10 @@ type tee struct {
 	stale  *object            // served instead of a 5xx, if set
 	cancel context.CancelFunc // ends the upstream call
 	unlink func() bool
+	// onUnshare, if set, is called once the answer turns out not to be
+	// storable: a leader releases its waiters then, rather than when the
+	// answer ends (a stream may not end while its client stays).
+	onUnshare func()
 
 	header      http.Header
 	wroteHeader bool
@@ -130,6 +134,13 @@ func (t *tee) Write(b []byte) (int, error) {
 // then on nobody but this request's client needs it, so the upstream call
 // ends when that client goes away (at once for a background refresh).
 func (t *tee) unshare() {
+	if t.uncacheable {
+		t.c.store.markMiss(t.k.primary, t.k, t.c.store.now().Add(hitForMiss))
+	}
+	if t.onUnshare != nil {
+		t.onUnshare()
+		t.onUnshare = nil
+	}
 	if t.w == nil {
 		t.cancel()
 		return
@@ -179,10 +190,7 @@ func (t *tee) finish() (shared *object, failed bool) {
 	}
 	failed = t.suppressed || t.status >= 500
 	if t.obj == nil {
-		if t.uncacheable {
-			t.c.store.markMiss(t.k.primary, t.k, t.c.store.now().Add(hitForMiss))
-		}
-		return nil, failed
+		return nil, failed // unshare marked the key hit-for-miss if need be
 	}
 	o := t.obj
 	o.body = t.body
