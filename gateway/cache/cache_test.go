@@ -756,6 +756,9 @@ func TestCoalescingReleasesWaitersOfUnstorableStream(t *testing.T) {
 		{name: "private", header: []string{"Cache-Control", "private, max-age=60"}, first: "data: 1\n\n"},
 		{name: "over max_object_size", policy: Policy{MaxObjectSize: 1000},
 			header: []string{"Cache-Control", "max-age=60"}, first: strings.Repeat("x", 1500)},
+		// An event stream does not end while its client stays: it is never
+		// stored, even when the route's ttl would give it a lifetime.
+		{name: "event stream under ttl", policy: Policy{TTL: units.Duration(time.Minute)}, first: "data: 1\n\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			header := make(chan struct{})
@@ -802,5 +805,36 @@ func TestCoalescingReleasesWaitersOfUnstorableStream(t *testing.T) {
 				t.Fatalf("waiter: %s %q", waiter.xcache(), waiter.body)
 			}
 		})
+	}
+}
+
+// An event stream's upstream call ends when its client leaves, even on a
+// route whose ttl would otherwise keep it going for the store.
+func TestEventStreamEndsWithItsClient(t *testing.T) {
+	ended := make(chan string, 1)
+	f := newFixture(t, Policy{TTL: units.Duration(time.Minute)}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			ended <- "cancelled"
+		case <-time.After(10 * time.Second):
+			ended <- "still running 10 s after its client left"
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.front.URL+"/events", nil)
+	resp, err := f.front.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, len("data: 1\n\n"))); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	if got := <-ended; got != "cancelled" {
+		t.Fatalf("upstream call: %s", got)
 	}
 }

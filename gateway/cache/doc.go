@@ -31,7 +31,8 @@
 // 300, 301, 308, 404, 405, 410, 414, 501), unless the answer says no-store,
 // private or no-cache (there is no revalidation, so no-cache answers are
 // not worth a copy), carries Set-Cookie (Policy.AllowSetCookie stores it
-// without the cookie), or is larger than Policy.MaxObjectSize. The
+// without the cookie), is an event stream (text/event-stream: it lasts as
+// long as its client), or is larger than Policy.MaxObjectSize. The
 // lifetime is Policy.TTL if set, else s-maxage, max-age, Expires, else
 // Policy.DefaultTTL (zero: not stored). Age is counted from the upstream's
 // own Age header.

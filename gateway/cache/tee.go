@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatescale/gatescale/internal/interim"
+	"github.com/gatescale/gatescale/internal/mediatype"
 )
 
 // tee is the ResponseWriter a fetch runs next with. It streams the answer
@@ -230,6 +231,11 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 	}
 	if k.authz && !cc.Public && !cc.HasSMaxAge && !cc.MustRevalidate {
 		return nil, nil // RFC 9111 §3.5
+	}
+	if mediatype.Of(h.Get("Content-Type")) == "text/event-stream" {
+		// A stream that lasts as long as its client: storing it would hold
+		// the waiters and the upstream call until it ends.
+		return nil, nil
 	}
 	vary, star := canonicalNames(h.Values("Vary"))
 	if star || h.Get("Content-Range") != "" {
