@@ -838,3 +838,34 @@ func TestEventStreamEndsWithItsClient(t *testing.T) {
 		t.Fatalf("upstream call: %s", got)
 	}
 }
+
+// A reload that changes the byte budget replaces the store and closes the
+// old one: its answers must leave the stored_bytes and stored_objects
+// gauges, or they count twice (old store and new) until the process ends.
+// Requests still in flight on the old route table store nothing more.
+func TestCloseEmptiesGauges(t *testing.T) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"), WithMetrics(m))
+	f.get("/a")
+	f.get("/b")
+	gauges := func() (float64, float64) {
+		f.store.c.CleanUp()
+		return testutil.ToFloat64(m.bytes.WithLabelValues(unmatched)), testutil.ToFloat64(m.objects.WithLabelValues(unmatched))
+	}
+	if b, o := gauges(); b == 0 || o != 2 {
+		t.Fatalf("before Close: bytes %v, objects %v", b, o)
+	}
+	f.store.Close()
+	if b, o := gauges(); b != 0 || o != 0 {
+		t.Fatalf("after Close: bytes %v, objects %v, want 0 and 0", b, o)
+	}
+	if r := f.get("/c"); r.code != 200 || r.body != "answer 3" {
+		t.Fatalf("closed store: %d %q", r.code, r.body)
+	}
+	if b, o := gauges(); b != 0 || o != 0 || f.store.Len() != 0 {
+		t.Fatalf("a request after Close: bytes %v, objects %v, %d keys", b, o, f.store.Len())
+	}
+}

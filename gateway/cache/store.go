@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -27,6 +28,7 @@ type Store struct {
 	flights flights
 	metrics *Metrics
 	now     func() time.Time
+	closed  atomic.Bool
 }
 
 // StoreOption configures NewStore.
@@ -62,9 +64,15 @@ func NewStore(o StoreOptions, opts ...StoreOption) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the store's background maintenance. The store keeps
-// answering reads and writes, without periodic expiry.
-func (s *Store) Close() { s.c.StopAllGoroutines() }
+// Close empties the store and stops its background maintenance. A store
+// is closed when it is no longer used (a reload gave the routes a new one):
+// its answers leave the memory and the metrics' gauges at once, and the
+// requests still in flight on it store nothing more. Reads then miss.
+func (s *Store) Close() {
+	s.closed.Store(true)
+	s.c.InvalidateAll() // after closed is set: a put either sees it or is removed here
+	s.c.StopAllGoroutines()
+}
 
 // Bytes returns the weight of what the store holds, in bytes.
 func (s *Store) Bytes() int64 { return int64(s.c.WeightedSize()) }
@@ -305,6 +313,9 @@ func (s *Store) get(key string) *node {
 func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
 	now := s.now()
 	s.c.Compute(key, func(old *node, found bool) (*node, otter.ComputeOp) {
+		if s.closed.Load() {
+			return old, otter.CancelOp
+		}
 		n := &node{route: k.route, host: k.host, path: k.path, vary: vary, objects: []*object{o}}
 		if found && slices.Equal(old.vary, vary) {
 			for _, prev := range old.objects {
@@ -327,6 +338,9 @@ func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
 func (s *Store) markMiss(key string, k *reqKey, until time.Time) {
 	now := s.now()
 	s.c.Compute(key, func(old *node, found bool) (*node, otter.ComputeOp) {
+		if s.closed.Load() {
+			return old, otter.CancelOp
+		}
 		n := &node{route: k.route, host: k.host, path: k.path, missUntil: until}
 		if found {
 			n.vary, n.objects = old.vary, old.objects
