@@ -38,6 +38,10 @@ type Cache struct {
 	store  *Store
 	policy Policy
 	query  map[string]bool // nil: every parameter is part of the key
+	// rule says how the query enters the key (see keyRule); it is part of
+	// the key, so that after a reload that changes it the answers stored
+	// under the old rule are not found for requests it told apart.
+	rule   string
 	maxObj int64
 }
 
@@ -53,7 +57,7 @@ func New(s *Store, p Policy) (*Cache, error) {
 	if p.maxObjectSize() > s.max {
 		return nil, &FieldError{Field: "max_object_size", Message: "must not exceed the store's max_bytes (" + strconv.FormatInt(s.max, 10) + ")"}
 	}
-	c := &Cache{store: s, policy: p, maxObj: p.maxObjectSize()}
+	c := &Cache{store: s, policy: p, rule: keyRule(p), maxObj: p.maxObjectSize()}
 	if len(p.QueryParams) > 0 {
 		c.query = map[string]bool{}
 		for _, q := range p.QueryParams {
@@ -61,6 +65,25 @@ func New(s *Store, p Policy) (*Cache, error) {
 		}
 	}
 	return c, nil
+}
+
+// keyRule is the part of p that decides which requests share a key:
+// empty for the default (every query parameter counts), so that the keys
+// of most routes carry nothing extra. It contains no space but its first
+// byte, and no NUL.
+func keyRule(p Policy) string {
+	switch {
+	case p.IgnoreQuery:
+		return " ignore_query"
+	case len(p.QueryParams) > 0:
+		names := make([]string, len(p.QueryParams))
+		for i, q := range p.QueryParams {
+			names[i] = url.QueryEscape(q)
+		}
+		slices.Sort(names)
+		return " query_params=" + strings.Join(names, ",")
+	}
+	return ""
 }
 
 // Store returns the store the cache keeps its answers in.
@@ -135,8 +158,10 @@ func (c *Cache) key(r *http.Request) (k *reqKey, ok bool) {
 	k.host = strings.ToLower(r.Host)
 	k.path = r.URL.EscapedPath()
 	// Host and path first so that PurgePrefix matches key prefixes; NUL
-	// cannot occur in any part but the consumer ID, which comes last.
-	k.primary = k.host + k.path + "?" + query + "\x00" + r.Method + "\x00" + scope
+	// cannot occur in any part but the consumer ID, which comes last; the
+	// method is a token, so the rule (which begins with a space) cannot
+	// run into it.
+	k.primary = k.host + k.path + "?" + query + "\x00" + r.Method + c.rule + "\x00" + scope
 	return k, true
 }
 

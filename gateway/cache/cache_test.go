@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -867,5 +869,54 @@ func TestCloseEmptiesGauges(t *testing.T) {
 	}
 	if b, o := gauges(); b != 0 || o != 0 || f.store.Len() != 0 {
 		t.Fatalf("a request after Close: bytes %v, objects %v, %d keys", b, o, f.store.Len())
+	}
+}
+
+// A reload keeps the store, and may change how a route's keys are made.
+// An answer stored under the old rule must not answer a request the new
+// rule tells apart: with ignore_query, "/x?page=5" was stored under "/x";
+// once the query counts again, "/x" is another resource.
+func TestReloadChangesKeyRule(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		before, after  Policy
+		stored, second string
+		want           string // X-Cache of second after the reload
+	}{
+		{"ignore_query dropped", Policy{IgnoreQuery: true}, Policy{}, "/x?page=5", "/x", Miss},
+		{"query_params widened", Policy{QueryParams: []string{"page"}}, Policy{}, "/x?page=1&lang=fr", "/x?page=1", Miss},
+		{"query_params changed", Policy{QueryParams: []string{"page"}}, Policy{QueryParams: []string{"page", "lang"}}, "/x?page=1&lang=fr", "/x?page=1", Miss},
+		// The same rule (the names in another order), other options
+		// changed: the answers stay.
+		{"same rule", Policy{QueryParams: []string{"page", "lang"}}, Policy{QueryParams: []string{"lang", "page"}, TTL: units.Duration(time.Hour)},
+			"/x?page=1&lang=fr", "/x?lang=fr&page=1", Hit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.before, counter("Cache-Control", "max-age=60"))
+			reloaded, err := New(f.store, tc.after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One server whose handler the "reload" swaps, so that the
+			// requests keep their Host.
+			var h atomic.Pointer[http.Handler]
+			before := f.cache.Middleware(newProxy(t, f.back))
+			h.Store(&before)
+			f.front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) }))
+			t.Cleanup(f.front.Close)
+			if r := f.get(tc.stored); r.body != "answer 1" || r.xcache() != Miss {
+				t.Fatalf("before: %s %q", r.xcache(), r.body)
+			}
+			after := reloaded.Middleware(newProxy(t, f.back))
+			h.Store(&after)
+			if r := f.get(tc.second); r.xcache() != tc.want {
+				t.Fatalf("%s after the reload: X-Cache %s %q, want %s", tc.second, r.xcache(), r.body, tc.want)
+			}
+			if tc.want == Miss {
+				if r := f.get(tc.second); r.xcache() != Hit || r.body != "answer 2" {
+					t.Fatalf("again: %s %q", r.xcache(), r.body)
+				}
+			}
+		})
 	}
 }
