@@ -72,18 +72,25 @@ func New(s *Store, p Policy) (*Cache, error) {
 // of most routes carry nothing extra. It contains no space but its first
 // byte, and no NUL.
 func keyRule(p Policy) string {
+	var rule string
 	switch {
 	case p.IgnoreQuery:
-		return " ignore_query"
+		rule = " ignore_query"
 	case len(p.QueryParams) > 0:
 		names := make([]string, len(p.QueryParams))
 		for i, q := range p.QueryParams {
 			names[i] = url.QueryEscape(q)
 		}
 		slices.Sort(names)
-		return " query_params=" + strings.Join(names, ",")
+		rule = " query_params=" + strings.Join(names, ",")
 	}
-	return ""
+	// Requests with cookies share keys with those without: an operator
+	// who stops trusting the upstream with them must not find the answers
+	// fetched with a session.
+	if p.AllowCookie {
+		rule += " allow_cookie"
+	}
+	return rule
 }
 
 // Store returns the store the cache keeps its answers in.

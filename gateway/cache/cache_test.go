@@ -881,15 +881,20 @@ func TestReloadChangesKeyRule(t *testing.T) {
 		name           string
 		before, after  Policy
 		stored, second string
-		want           string // X-Cache of second after the reload
+		want           string   // X-Cache of second after the reload
+		header         []string // of the first request
 	}{
-		{"ignore_query dropped", Policy{IgnoreQuery: true}, Policy{}, "/x?page=5", "/x", Miss},
-		{"query_params widened", Policy{QueryParams: []string{"page"}}, Policy{}, "/x?page=1&lang=fr", "/x?page=1", Miss},
-		{"query_params changed", Policy{QueryParams: []string{"page"}}, Policy{QueryParams: []string{"page", "lang"}}, "/x?page=1&lang=fr", "/x?page=1", Miss},
+		{"ignore_query dropped", Policy{IgnoreQuery: true}, Policy{}, "/x?page=5", "/x", Miss, nil},
+		{"query_params widened", Policy{QueryParams: []string{"page"}}, Policy{}, "/x?page=1&lang=fr", "/x?page=1", Miss, nil},
+		{"query_params changed", Policy{QueryParams: []string{"page"}}, Policy{QueryParams: []string{"page", "lang"}}, "/x?page=1&lang=fr", "/x?page=1", Miss, nil},
 		// The same rule (the names in another order), other options
 		// changed: the answers stay.
 		{"same rule", Policy{QueryParams: []string{"page", "lang"}}, Policy{QueryParams: []string{"lang", "page"}, TTL: units.Duration(time.Hour)},
-			"/x?page=1&lang=fr", "/x?lang=fr&page=1", Hit},
+			"/x?page=1&lang=fr", "/x?lang=fr&page=1", Hit, nil},
+		// allow_cookie trusted the upstream to mark personalised answers;
+		// an operator who turns it off no longer does, and the answers
+		// fetched with a session must not reach other clients.
+		{"allow_cookie dropped", Policy{AllowCookie: true}, Policy{}, "/x", "/x", Miss, []string{"Cookie", "session=alice"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.before, counter("Cache-Control", "max-age=60"))
@@ -904,7 +909,7 @@ func TestReloadChangesKeyRule(t *testing.T) {
 			h.Store(&before)
 			f.front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) }))
 			t.Cleanup(f.front.Close)
-			if r := f.get(tc.stored); r.body != "answer 1" || r.xcache() != Miss {
+			if r := f.get(tc.stored, tc.header...); r.body != "answer 1" || r.xcache() != Miss {
 				t.Fatalf("before: %s %q", r.xcache(), r.body)
 			}
 			after := reloaded.Middleware(newProxy(t, f.back))

@@ -15,8 +15,9 @@
 // An answer is stored under the request's method, host, path and query
 // parameters (all of them sorted by name, or those Policy.QueryParams
 // lists, or none with IgnoreQuery; which of these is part of the key too,
-// so that after a reload that changes it the answers stored under the old
-// rule are not served for requests the new one tells apart), and — for requests that gateway/authn
+// and so is AllowCookie, so that after a reload that changes them the
+// answers stored under the old rule are not served for requests the new
+// one tells apart), and — for requests that gateway/authn
 // authenticated — the consumer with the scopes, roles and groups of its
 // credential: an answer fetched for one consumer is never served to
 // another. Policy.Authenticated "off" leaves authenticated requests out of
