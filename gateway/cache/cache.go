@@ -276,7 +276,9 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	select {
 	case <-f.done:
 	case <-r.Context().Done():
-		// This client is gone; the shared fetch goes on for the others.
+		// This client is gone; the shared fetch goes on for the others
+		// (if there are any).
+		c.store.flights.leave(f)
 		c.store.metrics.count(k.route, ResultCoalesced)
 		return
 	}
@@ -332,7 +334,7 @@ func (c *Cache) join(fk string, k *reqKey, r *http.Request, seen *object) (f *fl
 // lead fetches the answer for every request waiting on f, streaming it to
 // this request's client as it comes. The upstream call does not end when
 // this client goes away, because the waiters need it; once the answer
-// turns out not to be shareable, it does.
+// turns out not to be shareable, or no waiter is left, it does.
 func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, k *reqKey, fk string, f *flight, stale *object) {
 	finished := false
 	finish := func(obj *object, vary []string, failed bool) {
@@ -347,6 +349,9 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, 
 	defer finish(nil, nil, true)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
+	// Once this client is gone, the call goes on only while waiters want
+	// it: a call that hangs must not hold the key with nobody waiting.
+	defer context.AfterFunc(r.Context(), func() { c.store.flights.leaderLeft(f, cancel) })()
 	t := c.newTee(w, r, k, stale, cancel)
 	// The waiters will not be given an answer that cannot be stored: they
 	// go and fetch their own as soon as that is known.

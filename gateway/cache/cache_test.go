@@ -925,3 +925,45 @@ func TestReloadChangesKeyRule(t *testing.T) {
 		})
 	}
 }
+
+// The leader's upstream call outlives its client only for the waiters. A
+// call that hangs (a black-holed connection, no route timeout) after its
+// client gave up, with nobody waiting, must end: otherwise every later
+// request for the URL joins it and waits for as long as its own client
+// is patient, and the URL is dead for good although the upstream answers
+// new calls.
+func TestAbandonedLeaderDoesNotHoldTheKey(t *testing.T) {
+	hung := make(chan string, 1)
+	var calls atomic.Int64
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "fresh call")
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			hung <- "ended"
+		case <-time.After(10 * time.Second):
+			hung <- "still hanging 10 s after its client left"
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.front.URL+"/hangs", nil)
+		if resp, err := f.front.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	cancel() // the first client gives up
+	<-done
+	if got := <-hung; got != "ended" {
+		t.Fatalf("the abandoned upstream call: %s", got)
+	}
+	if r := f.get("/hangs"); r.code != 200 || r.body != "fresh call" {
+		t.Fatalf("next request: %d %q", r.code, r.body)
+	}
+}

@@ -27,14 +27,24 @@ type flight struct {
 	vary []string
 	// failed: the upstream failed (5xx, no answer, or a broken-off body).
 	failed bool
+
+	// Who still wants the answer, under flights.mu: the waiters, and
+	// whether the leader's client is gone. A leader's upstream call
+	// outlives its client only for waiters; abandon (set by the leader)
+	// ends it once nobody wants it.
+	waiters    int
+	leaderGone bool
+	abandon    func()
 }
 
 // join returns the flight in progress for key, or starts one and returns
-// leader true. A leader must call finish.
+// leader true. A leader must call finish. A flight that nobody wants any
+// more (being abandoned) is not joined: a new one replaces it.
 func (g *flights) join(key string) (f *flight, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if f, ok := g.m[key]; ok {
+	if f, ok := g.m[key]; ok && !f.unwanted() {
+		f.waiters++
 		return f, false
 	}
 	if g.m == nil {
@@ -54,4 +64,29 @@ func (g *flights) finish(key string, f *flight) {
 	}
 	g.mu.Unlock()
 	close(f.done)
+}
+
+func (f *flight) unwanted() bool { return f.leaderGone && f.waiters == 0 && f.abandon != nil }
+
+// leave records that a waiter stopped waiting (its client went away).
+func (g *flights) leave(f *flight) {
+	g.mu.Lock()
+	f.waiters--
+	abandon := f.unwanted()
+	g.mu.Unlock()
+	if abandon {
+		f.abandon()
+	}
+}
+
+// leaderLeft records that the leader's client went away; abandon ends
+// the leader's upstream call when nobody waits for it.
+func (g *flights) leaderLeft(f *flight, abandon func()) {
+	g.mu.Lock()
+	f.leaderGone, f.abandon = true, abandon
+	now := f.unwanted()
+	g.mu.Unlock()
+	if now {
+		abandon()
+	}
 }
