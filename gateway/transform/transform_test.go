@@ -327,4 +327,17 @@ func TestRangeRequestShaped(t *testing.T) {
 	if a := get(t, srv, "/", "X-Client-Type", "web", "Range", "bytes=0-5"); a.code != 206 || a.body != doc[:6] {
 		t.Fatalf("web: %d %q", a.code, a.body)
 	}
+	// Where every client gets the one shaped type (nothing to choose
+	// another by), a range was the way to the removed fields.
+	only, err := New(Rules{Default: "public", ClientTypes: []ClientType{{Name: "public", Deny: []string{"items[].secret"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = front(t, only.Middleware, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(doc))
+	})
+	if a := get(t, srv, "/", "Range", "bytes=0-"); a.code != 200 || strings.Contains(a.body, "secret") {
+		t.Fatalf("default type: %d %q", a.code, a.body)
+	}
 }
