@@ -967,3 +967,58 @@ func TestAbandonedLeaderDoesNotHoldTheKey(t *testing.T) {
 		t.Fatalf("next request: %d %q", r.code, r.body)
 	}
 }
+
+// With waiters still patient, a hung call whose leader's client gave up
+// must not take in every new request for the URL: under steady traffic
+// the waiters never run out, and the URL would stay dead although the
+// upstream answers new calls. A request arriving after the leader's
+// client left makes a call of its own.
+func TestNewRequestsDoNotJoinAnAbandonedLeader(t *testing.T) {
+	third := make(chan struct{})
+	hung := make(chan string, 1)
+	var calls atomic.Int64
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			if r.Header.Get("X-Request") == "third" {
+				close(third)
+			}
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "fresh call")
+			return
+		}
+		select {
+		case <-third:
+			hung <- "a later request made its own call"
+		case <-time.After(10 * time.Second):
+			hung <- "no later request reached the upstream in 10 s"
+		}
+	})
+	leaderCtx, leave := context.WithCancel(context.Background())
+	leaderDone := make(chan struct{})
+	go func() {
+		defer close(leaderDone)
+		req, _ := http.NewRequestWithContext(leaderCtx, "GET", f.front.URL+"/hangs", nil)
+		if resp, err := f.front.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	var wg sync.WaitGroup
+	var waiter result
+	wg.Go(func() { waiter = f.get("/hangs") }) // patient: it stays
+	time.Sleep(100 * time.Millisecond)         // the waiter joins the flight
+	leave()
+	<-leaderDone
+	time.Sleep(50 * time.Millisecond) // the server sees the leader's client gone
+	r := f.get("/hangs", "X-Request", "third")
+	if got := <-hung; got != "a later request made its own call" {
+		t.Fatalf("%s (third request: %d %q)", got, r.code, r.body)
+	}
+	if r.code != 200 || r.body != "fresh call" {
+		t.Fatalf("third request: %d %q", r.code, r.body)
+	}
+	wg.Wait()
+	if waiter.code != 200 {
+		t.Fatalf("waiter: %d %q", waiter.code, waiter.body)
+	}
+}

@@ -38,12 +38,14 @@ type flight struct {
 }
 
 // join returns the flight in progress for key, or starts one and returns
-// leader true. A leader must call finish. A flight that nobody wants any
-// more (being abandoned) is not joined: a new one replaces it.
+// leader true. A leader must call finish. A flight whose leader's client
+// is gone is not joined — a new one replaces it — since its call may be
+// one that hangs: its waiters would never run out under steady traffic,
+// and the key would stay dead while the upstream answers new calls.
 func (g *flights) join(key string) (f *flight, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if f, ok := g.m[key]; ok && !f.unwanted() {
+	if f, ok := g.m[key]; ok && !f.leaderGone {
 		f.waiters++
 		return f, false
 	}

@@ -81,8 +81,9 @@
 // "coalesced"). A waiter whose client goes away stops waiting; the
 // leader's client going away does not end the upstream call either, since
 // the waiters need it — but once neither the leader's client nor any
-// waiter is left, it does, so that a call that hangs does not hold the key
-// (later requests start a call of their own). An answer that cannot be stored (too large,
+// waiter is left, it does, so that a call that hangs does not hold the key;
+// and requests that arrive after the leader's client left start a call of
+// their own rather than wait on one that may never answer. An answer that cannot be stored (too large,
 // Set-Cookie, no-store...) is not given to waiters — they fetch their own
 // as soon as its header (or its size) shows it, without waiting for the
 // rest of a body that may be a long stream — and for ten seconds after one, misses of that key are not coalesced
