@@ -17,8 +17,8 @@
 // lists, or none with IgnoreQuery; which of these is part of the key too,
 // and so is AllowCookie, so that after a reload that changes them the
 // answers stored under the old rule are not served for requests the new
-// one tells apart), and — for requests that gateway/authn
-// authenticated — the consumer with the scopes, roles and groups of its
+// one tells apart), and — for requests that gateway/authn authenticated —
+// the consumer with the scopes, roles and groups of its
 // credential: an answer fetched for one consumer is never served to
 // another. Policy.Authenticated "off" leaves authenticated requests out of
 // the cache instead. Within a key, one variant is kept per value of the
@@ -83,10 +83,11 @@
 // the waiters need it — but once neither the leader's client nor any
 // waiter is left, it does, so that a call that hangs does not hold the key;
 // and requests that arrive after the leader's client left start a call of
-// their own rather than wait on one that may never answer. An answer that cannot be stored (too large,
-// Set-Cookie, no-store...) is not given to waiters — they fetch their own
-// as soon as its header (or its size) shows it, without waiting for the
-// rest of a body that may be a long stream — and for ten seconds after one, misses of that key are not coalesced
+// their own rather than wait on one that may never answer. An answer that
+// cannot be stored (too large, Set-Cookie, no-store...) is not given to
+// waiters — they fetch their own as soon as its header (or its size) shows
+// it, without waiting for the rest of a body that may be a long stream —
+// and for ten seconds after one, misses of that key are not coalesced
 // ("hit-for-miss"), so an uncacheable URL does not serialise its clients.
 //
 // # Headers and metrics
