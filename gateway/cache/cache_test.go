@@ -695,6 +695,26 @@ func TestContentEncodingVariesOnAcceptEncoding(t *testing.T) {
 	}
 }
 
+// An upstream that encodes whatever the request accepts (objects stored
+// compressed, as on S3) gives every client the same bytes: its answer is
+// not held back from clients that did not ask for the coding — they get
+// it from the store as they would from the upstream.
+func TestContentEncodingRegardlessOfRequest(t *testing.T) {
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Encoding", "gzip")
+		io.WriteString(w, "already gzip")
+	})
+	for i, want := range []string{Miss, Hit, Hit} {
+		if r := f.get("/s3", "Accept-Encoding", "identity"); r.xcache() != want || r.body != "already gzip" {
+			t.Fatalf("request %d: %s %q, want %s", i, r.xcache(), r.body, want)
+		}
+	}
+	if n := f.back.calls.Load(); n != 1 {
+		t.Fatalf("backend calls = %d, want 1", n)
+	}
+}
+
 // The coding check reads Accept-Encoding as RFC 9110 §12.5.3 does.
 func TestAcceptsCodings(t *testing.T) {
 	for _, tc := range []struct {

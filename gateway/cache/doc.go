@@ -26,7 +26,9 @@
 // stored). An answer with a Content-Encoding is served only to requests
 // whose Accept-Encoding accepts it (no Accept-Encoding accepts none), Vary
 // or not: upstreams often compress without saying Vary, and a transform
-// client type asks for identity.
+// client type asks for identity. (An answer encoded for a request that did
+// not accept the coding either comes from an upstream that does not
+// negotiate: it is served to all.)
 //
 // # What is stored, and for how long
 //

@@ -137,9 +137,10 @@ type object struct {
 	lifetime, swr, sie time.Duration
 	noStale            bool // must-revalidate or proxy-revalidate
 	etag, lastModified string
-	// coding is the answer's Content-Encoding ("" for none): it is served
-	// only to requests that accept it, whether or not the upstream said
-	// Vary: Accept-Encoding.
+	// coding is the answer's Content-Encoding ("" for none, or when the
+	// request that fetched it did not accept it either): it is served only
+	// to requests that accept it, whether or not the upstream said Vary:
+	// Accept-Encoding.
 	coding string
 	weight int64
 }

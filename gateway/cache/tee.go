@@ -306,6 +306,12 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 	for i, name := range vary {
 		values[i] = headerValue(r.Header, name)
 	}
+	coding := strings.Join(h.Values("Content-Encoding"), ",")
+	if !acceptsCodings(r.Header.Values("Accept-Encoding"), coding) {
+		// Encoded although this request did not accept it: the upstream
+		// does not negotiate, and gives every client these bytes.
+		coding = ""
+	}
 	return &object{
 		status:       status,
 		header:       hdr,
@@ -317,6 +323,6 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 		noStale:      hard,
 		etag:         h.Get("ETag"),
 		lastModified: h.Get("Last-Modified"),
-		coding:       strings.Join(h.Values("Content-Encoding"), ","),
+		coding:       coding,
 	}, vary
 }
