@@ -43,6 +43,8 @@ type Cache struct {
 	// under the old rule are not found for requests it told apart.
 	rule   string
 	maxObj int64
+	// coalesceTimeout bounds a waiter's wait (Policy.CoalesceTimeout).
+	coalesceTimeout time.Duration
 }
 
 // New returns a cache for one route. It fails with *FieldError values if
@@ -57,7 +59,7 @@ func New(s *Store, p Policy) (*Cache, error) {
 	if p.maxObjectSize() > s.max {
 		return nil, &FieldError{Field: "max_object_size", Message: "must not exceed the store's max_bytes (" + strconv.FormatInt(s.max, 10) + ")"}
 	}
-	c := &Cache{store: s, policy: p, rule: keyRule(p), maxObj: p.maxObjectSize()}
+	c := &Cache{store: s, policy: p, rule: keyRule(p), maxObj: p.maxObjectSize(), coalesceTimeout: p.coalesceTimeout()}
 	if len(p.QueryParams) > 0 {
 		c.query = map[string]bool{}
 		for _, q := range p.QueryParams {
@@ -273,8 +275,15 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 		c.lead(w, r, next, k, fk, f, stale)
 		return
 	}
+	timer := time.NewTimer(c.coalesceTimeout - time.Since(f.started))
+	defer timer.Stop()
 	select {
 	case <-f.done:
+	case <-timer.C:
+		// The shared fetch takes too long (it may hang): fetch alone.
+		c.store.flights.leave(f)
+		c.fetch(w, r, next, k, stale)
+		return
 	case <-r.Context().Done():
 		// This client is gone; the shared fetch goes on for the others
 		// (if there are any).
@@ -318,7 +327,7 @@ func flightKey(k *reqKey, n *node, r *http.Request) string {
 // and this join has stored its answer by now, and fetching it again would
 // double the upstream calls. got is that answer.
 func (c *Cache) join(fk string, k *reqKey, r *http.Request, seen *object) (f *flight, leader bool, got *object) {
-	f, leader = c.store.flights.join(fk)
+	f, leader = c.store.flights.join(fk, c.coalesceTimeout)
 	if !leader {
 		return f, false, nil
 	}
@@ -386,7 +395,7 @@ func (c *Cache) served(w http.ResponseWriter, r *http.Request, t *tee, stale *ob
 // a stale answer. fill gets a copy of r for the background: its own
 // context, no body, no validators.
 func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fill func(*http.Request, *tee)) {
-	f, leader := c.store.flights.join(fk)
+	f, leader := c.store.flights.join(fk, c.coalesceTimeout)
 	if !leader {
 		return // a refresh or a fetch is already under way
 	}

@@ -1042,3 +1042,41 @@ func TestNewRequestsDoNotJoinAnAbandonedLeader(t *testing.T) {
 		t.Fatalf("waiter: %d %q", waiter.code, waiter.body)
 	}
 }
+
+// A leader's call that hangs while its client waits on (a client without
+// a timeout, no route timeout) must not take every other client of the
+// URL with it: a waiter stops waiting after coalesce_timeout and makes a
+// call of its own, which the upstream answers.
+func TestCoalesceTimeout(t *testing.T) {
+	second := make(chan struct{})
+	hung := make(chan string, 1)
+	var calls atomic.Int64
+	f := newFixture(t, Policy{CoalesceTimeout: units.Duration(100 * time.Millisecond)}, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			close(second)
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "own call")
+			return
+		}
+		select {
+		case <-second:
+			hung <- "the waiter made its own call"
+		case <-time.After(10 * time.Second):
+			hung <- "the waiter did not reach the upstream in 10 s"
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "late answer")
+	})
+	var wg sync.WaitGroup
+	var leader, waiter result
+	wg.Go(func() { leader = f.get("/slow") }) // a patient client
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	wg.Go(func() { waiter = f.get("/slow") })
+	if got := <-hung; got != "the waiter made its own call" {
+		t.Fatal(got)
+	}
+	wg.Wait()
+	if waiter.body != "own call" || leader.body != "late answer" {
+		t.Fatalf("waiter %q, leader %q", waiter.body, leader.body)
+	}
+}

@@ -1,6 +1,9 @@
 package cache
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // flights coalesces concurrent misses: the first request for a key leads
 // (fetches), the others wait for its answer.
@@ -20,7 +23,8 @@ type flights struct {
 // flight is one fetch in progress. Its result fields are written by the
 // leader before done is closed and only read after.
 type flight struct {
-	done chan struct{}
+	done    chan struct{}
+	started time.Time // wall clock: how long it has taken
 	// obj is the stored answer, nil if it could not be stored (and so may
 	// not be given to other clients); vary is its node's Vary names.
 	obj  *object
@@ -39,20 +43,21 @@ type flight struct {
 
 // join returns the flight in progress for key, or starts one and returns
 // leader true. A leader must call finish. A flight whose leader's client
-// is gone is not joined — a new one replaces it — since its call may be
-// one that hangs: its waiters would never run out under steady traffic,
-// and the key would stay dead while the upstream answers new calls.
-func (g *flights) join(key string) (f *flight, leader bool) {
+// is gone, or that has taken longer than maxAge, is not joined — a new one
+// replaces it — since its call may be one that hangs: its waiters would
+// never run out under steady traffic, and the key would stay dead while
+// the upstream answers new calls.
+func (g *flights) join(key string, maxAge time.Duration) (f *flight, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if f, ok := g.m[key]; ok && !f.leaderGone {
+	if f, ok := g.m[key]; ok && !f.leaderGone && time.Since(f.started) < maxAge {
 		f.waiters++
 		return f, false
 	}
 	if g.m == nil {
 		g.m = map[string]*flight{}
 	}
-	f = &flight{done: make(chan struct{})}
+	f = &flight{done: make(chan struct{}), started: time.Now()}
 	g.m[key] = f
 	return f, true
 }

@@ -72,8 +72,14 @@ func (c *Cache) Do(r *http.Request, fetch func(ctx context.Context) (*Response, 
 		defer context.AfterFunc(r.Context(), func() { c.store.flights.leaderLeft(f, cancel) })()
 		return c.fetchDo(ctx, r, k, stale, fetch, f, fk)
 	}
+	timer := time.NewTimer(c.coalesceTimeout - time.Since(f.started))
+	defer timer.Stop()
 	select {
 	case <-f.done:
+	case <-timer.C:
+		// The shared fetch takes too long (it may hang): fetch alone.
+		c.store.flights.leave(f)
+		return c.fetchDo(r.Context(), r, k, stale, fetch, nil, "")
 	case <-r.Context().Done():
 		c.store.flights.leave(f)
 		c.store.metrics.count(k.route, ResultCoalesced)

@@ -85,7 +85,9 @@
 // the waiters need it — but once neither the leader's client nor any
 // waiter is left, it does, so that a call that hangs does not hold the key;
 // and requests that arrive after the leader's client left start a call of
-// their own rather than wait on one that may never answer. An answer that
+// their own rather than wait on one that may never answer. A waiter waits
+// at most Policy.CoalesceTimeout (default 5 s) before it fetches alone, and
+// a fetch older than that takes in no new waiters. An answer that
 // cannot be stored (too large, Set-Cookie, no-store...) is not given to
 // waiters — they fetch their own as soon as its header (or its size) shows
 // it, without waiting for the rest of a body that may be a long stream —
