@@ -611,6 +611,7 @@ func variantHandler(variants []spec.Variant, ups map[string]*liveUpstream, def h
 		to                      http.Handler
 	}
 	var byHeader, byWeight []compiled
+	var vary []string // the headers the choice reads, each once
 	total := 0
 	for _, v := range variants {
 		c := compiled{header: http.CanonicalHeaderKey(v.Header), value: v.Value, upstream: v.Upstream, to: ups[v.Upstream].proxy}
@@ -620,6 +621,9 @@ func variantHandler(variants []spec.Variant, ups map[string]*liveUpstream, def h
 			byWeight = append(byWeight, c)
 		} else {
 			byHeader = append(byHeader, c)
+			if !slices.Contains(vary, c.header) {
+				vary = append(vary, c.header)
+			}
 		}
 	}
 	serve := func(v compiled, w http.ResponseWriter, r *http.Request) {
@@ -629,6 +633,12 @@ func variantHandler(variants []spec.Variant, ups map[string]*liveUpstream, def h
 		v.to.ServeHTTP(w, r)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The answer depends on these headers: a response cache (the
+		// route's own, or one downstream) must keep one copy per value,
+		// or the canary's answer would reach everyone.
+		for _, name := range vary {
+			w.Header().Add("Vary", name)
+		}
 		for _, v := range byHeader {
 			if r.Header.Get(v.header) == v.value {
 				serve(v, w, r)

@@ -38,7 +38,13 @@ type Cache struct {
 	store  *Store
 	policy Policy
 	query  map[string]bool // nil: every parameter is part of the key
+	// rule says how the query enters the key (see keyRule); it is part of
+	// the key, so that after a reload that changes it the answers stored
+	// under the old rule are not found for requests it told apart.
+	rule   string
 	maxObj int64
+	// coalesceTimeout bounds a waiter's wait (Policy.CoalesceTimeout).
+	coalesceTimeout time.Duration
 }
 
 // New returns a cache for one route. It fails with *FieldError values if
@@ -53,7 +59,7 @@ func New(s *Store, p Policy) (*Cache, error) {
 	if p.maxObjectSize() > s.max {
 		return nil, &FieldError{Field: "max_object_size", Message: "must not exceed the store's max_bytes (" + strconv.FormatInt(s.max, 10) + ")"}
 	}
-	c := &Cache{store: s, policy: p, maxObj: p.maxObjectSize()}
+	c := &Cache{store: s, policy: p, rule: keyRule(p), maxObj: p.maxObjectSize(), coalesceTimeout: p.coalesceTimeout()}
 	if len(p.QueryParams) > 0 {
 		c.query = map[string]bool{}
 		for _, q := range p.QueryParams {
@@ -61,6 +67,32 @@ func New(s *Store, p Policy) (*Cache, error) {
 		}
 	}
 	return c, nil
+}
+
+// keyRule is the part of p that decides which requests share a key:
+// empty for the default (every query parameter counts), so that the keys
+// of most routes carry nothing extra. It contains no space but its first
+// byte, and no NUL.
+func keyRule(p Policy) string {
+	var rule string
+	switch {
+	case p.IgnoreQuery:
+		rule = " ignore_query"
+	case len(p.QueryParams) > 0:
+		names := make([]string, len(p.QueryParams))
+		for i, q := range p.QueryParams {
+			names[i] = url.QueryEscape(q)
+		}
+		slices.Sort(names)
+		rule = " query_params=" + strings.Join(names, ",")
+	}
+	// Requests with cookies share keys with those without: an operator
+	// who stops trusting the upstream with them must not find the answers
+	// fetched with a session.
+	if p.AllowCookie {
+		rule += " allow_cookie"
+	}
+	return rule
 }
 
 // Store returns the store the cache keeps its answers in.
@@ -135,8 +167,10 @@ func (c *Cache) key(r *http.Request) (k *reqKey, ok bool) {
 	k.host = strings.ToLower(r.Host)
 	k.path = r.URL.EscapedPath()
 	// Host and path first so that PurgePrefix matches key prefixes; NUL
-	// cannot occur in any part but the consumer ID, which comes last.
-	k.primary = k.host + k.path + "?" + query + "\x00" + r.Method + "\x00" + scope
+	// cannot occur in any part but the consumer ID, which comes last; the
+	// method is a token, so the rule (which begins with a space) cannot
+	// run into it.
+	k.primary = k.host + k.path + "?" + query + "\x00" + r.Method + c.rule + "\x00" + scope
 	return k, true
 }
 
@@ -241,15 +275,24 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 		c.lead(w, r, next, k, fk, f, stale)
 		return
 	}
+	timer := time.NewTimer(c.coalesceTimeout - time.Since(f.started))
+	defer timer.Stop()
 	select {
 	case <-f.done:
+	case <-timer.C:
+		// The shared fetch takes too long (it may hang): fetch alone.
+		c.store.flights.leave(f)
+		c.fetch(w, r, next, k, stale)
+		return
 	case <-r.Context().Done():
-		// This client is gone; the shared fetch goes on for the others.
+		// This client is gone; the shared fetch goes on for the others
+		// (if there are any).
+		c.store.flights.leave(f)
 		c.store.metrics.count(k.route, ResultCoalesced)
 		return
 	}
 	switch {
-	case f.obj != nil && varyMatches(f.vary, f.obj.varyValues, r):
+	case f.obj != nil && f.obj.serves(f.vary, r):
 		c.store.metrics.count(k.route, ResultCoalesced)
 		c.write(w, r, f.obj, Hit, c.store.now())
 	case f.failed && stale != nil:
@@ -284,7 +327,7 @@ func flightKey(k *reqKey, n *node, r *http.Request) string {
 // and this join has stored its answer by now, and fetching it again would
 // double the upstream calls. got is that answer.
 func (c *Cache) join(fk string, k *reqKey, r *http.Request, seen *object) (f *flight, leader bool, got *object) {
-	f, leader = c.store.flights.join(fk)
+	f, leader = c.store.flights.join(fk, c.coalesceTimeout)
 	if !leader {
 		return f, false, nil
 	}
@@ -300,25 +343,31 @@ func (c *Cache) join(fk string, k *reqKey, r *http.Request, seen *object) (f *fl
 // lead fetches the answer for every request waiting on f, streaming it to
 // this request's client as it comes. The upstream call does not end when
 // this client goes away, because the waiters need it; once the answer
-// turns out not to be shareable, it does.
+// turns out not to be shareable, or no waiter is left, it does.
 func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, k *reqKey, fk string, f *flight, stale *object) {
-	done := false
-	defer func() {
-		if !done { // next panicked (e.g. http.ErrAbortHandler): release the waiters
-			f.failed = true
-			c.store.flights.finish(fk, f)
+	finished := false
+	finish := func(obj *object, vary []string, failed bool) {
+		if finished {
+			return
 		}
-	}()
+		finished = true
+		f.obj, f.vary, f.failed = obj, vary, failed
+		c.store.flights.finish(fk, f)
+	}
+	// If next panicked (e.g. http.ErrAbortHandler): release the waiters.
+	defer finish(nil, nil, true)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
+	// Once this client is gone, the call goes on only while waiters want
+	// it: a call that hangs must not hold the key with nobody waiting.
+	defer context.AfterFunc(r.Context(), func() { c.store.flights.leaderLeft(f, cancel) })()
 	t := c.newTee(w, r, k, stale, cancel)
+	// The waiters will not be given an answer that cannot be stored: they
+	// go and fetch their own as soon as that is known.
+	t.onUnshare = func() { finish(nil, nil, t.status >= 500) }
 	next.ServeHTTP(t, withoutValidators(r.WithContext(ctx)))
-	f.obj, f.failed = t.finish()
-	if f.obj != nil {
-		f.vary = t.vary
-	}
-	done = true
-	c.store.flights.finish(fk, f)
+	obj, failed := t.finish()
+	finish(obj, t.vary, failed)
 	c.served(w, r, t, stale)
 }
 
@@ -346,7 +395,7 @@ func (c *Cache) served(w http.ResponseWriter, r *http.Request, t *tee, stale *ob
 // a stale answer. fill gets a copy of r for the background: its own
 // context, no body, no validators.
 func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fill func(*http.Request, *tee)) {
-	f, leader := c.store.flights.join(fk)
+	f, leader := c.store.flights.join(fk, c.coalesceTimeout)
 	if !leader {
 		return // a refresh or a fetch is already under way
 	}
@@ -413,6 +462,7 @@ func withoutValidators(r *http.Request) *http.Request {
 // the caller could see: the caller's own and the shared ones. (Other
 // consumers' copies expire on their own; PurgePrefix clears them.)
 func (c *Cache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	c.store.metrics.count(outcome.Route(r), ResultBypass)
 	rec := outcome.Wrap(w)
 	next.ServeHTTP(rec, r)
 	if s := rec.Status(); s == 0 || s >= 400 || r.Method == http.MethodOptions || r.Method == http.MethodTrace {

@@ -1,12 +1,15 @@
 package cache
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -653,5 +656,427 @@ func waitFor(t testing.TB, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// An upstream that compresses by Accept-Encoding without saying Vary
+// (nginx's gzip_vary is off by default) must not have its gzip body
+// served to a client that accepts no gzip — such as a transform client
+// type, which asks for identity. The coding makes the answer vary on
+// Accept-Encoding whatever the header says.
+func TestContentEncodingVariesOnAcceptEncoding(t *testing.T) {
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			gz := gzip.NewWriter(w)
+			io.WriteString(gz, `{"a":1}`)
+			gz.Close()
+			return
+		}
+		io.WriteString(w, `{"a":1}`)
+	})
+	if r := f.get("/j", "Accept-Encoding", "gzip"); r.xcache() != Miss || r.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("gzip client: %s %v", r.xcache(), r.header)
+	}
+	r := f.get("/j", "Accept-Encoding", "identity")
+	if r.header.Get("Content-Encoding") != "" || r.body != `{"a":1}` {
+		t.Fatalf("identity client got X-Cache %s, Content-Encoding %q, body %q", r.xcache(), r.header.Get("Content-Encoding"), r.body)
+	}
+	// The identity answer replaced the gzip one: it serves both clients.
+	for _, ae := range []string{"identity", "gzip", "br;q=1, gzip;q=0"} {
+		if r := f.get("/j", "Accept-Encoding", ae); r.xcache() != Hit || r.header.Get("Content-Encoding") != "" || r.body != `{"a":1}` {
+			t.Fatalf("%s client: %s %q %q", ae, r.xcache(), r.header.Get("Content-Encoding"), r.body)
+		}
+	}
+	if n := f.back.calls.Load(); n != 2 {
+		t.Fatalf("backend calls = %d, want 2", n)
+	}
+}
+
+// An upstream that encodes whatever the request accepts (objects stored
+// compressed, as on S3) gives every client the same bytes: its answer is
+// not held back from clients that did not ask for the coding — they get
+// it from the store as they would from the upstream.
+func TestContentEncodingRegardlessOfRequest(t *testing.T) {
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Encoding", "gzip")
+		io.WriteString(w, "already gzip")
+	})
+	for i, want := range []string{Miss, Hit, Hit} {
+		if r := f.get("/s3", "Accept-Encoding", "identity"); r.xcache() != want || r.body != "already gzip" {
+			t.Fatalf("request %d: %s %q, want %s", i, r.xcache(), r.body, want)
+		}
+	}
+	if n := f.back.calls.Load(); n != 1 {
+		t.Fatalf("backend calls = %d, want 1", n)
+	}
+}
+
+// The coding check reads Accept-Encoding as RFC 9110 §12.5.3 does.
+func TestAcceptsCodings(t *testing.T) {
+	for _, tc := range []struct {
+		accept []string
+		coding string
+		want   bool
+	}{
+		{nil, "", true},
+		{nil, "gzip", false},
+		{[]string{"gzip"}, "gzip", true},
+		{[]string{"GZIP"}, "gzip", true},
+		{[]string{"x-gzip"}, "gzip", true},
+		{[]string{"gzip"}, "x-gzip", true},
+		{[]string{"br, gzip;q=0.5"}, "gzip", true},
+		{[]string{"br", "gzip"}, "gzip", true},
+		{[]string{"gzip;q=0"}, "gzip", false},
+		{[]string{"gzip;q=0.000"}, "gzip", false},
+		{[]string{"gzip;q=x"}, "gzip", false},
+		{[]string{"*"}, "gzip", true},
+		{[]string{"*, gzip;q=0"}, "gzip", false},
+		{[]string{"*;q=0"}, "gzip", false},
+		{[]string{"identity"}, "gzip", false},
+		{[]string{"identity"}, "identity", true},
+		{[]string{"gzip"}, "gzip, br", false},
+		{[]string{"gzip, br"}, "gzip, br", true},
+	} {
+		if got := acceptsCodings(tc.accept, tc.coding); got != tc.want {
+			t.Errorf("accept %q, coding %q: %v, want %v", tc.accept, tc.coding, got, tc.want)
+		}
+	}
+}
+
+// Every request the cache sees is counted, unsafe methods included (as
+// bypass: they pass through), so requests_total is the route's traffic.
+func TestMetricsCountUnsafe(t *testing.T) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"), WithMetrics(m))
+	f.do(context.Background(), "POST", "/m")
+	f.do(context.Background(), "DELETE", "/m")
+	if got := testutil.ToFloat64(m.requests.WithLabelValues(unmatched, ResultBypass)); got != 2 {
+		t.Fatalf("bypass = %v, want 2", got)
+	}
+}
+
+// Once the leader's answer turns out not to be storable, its waiters are
+// released at once to fetch their own: they do not wait for the rest of
+// the leader's body, which may be a stream that ends when its client
+// leaves. The leader's upstream handler holds its stream open until the
+// second request reaches the upstream (or 10 s pass).
+func TestCoalescingReleasesWaitersOfUnstorableStream(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		header []string
+		first  string // written and flushed before the stream waits
+	}{
+		{name: "no-store", header: []string{"Cache-Control", "no-store"}, first: "data: 1\n\n"},
+		{name: "private", header: []string{"Cache-Control", "private, max-age=60"}, first: "data: 1\n\n"},
+		{name: "over max_object_size", policy: Policy{MaxObjectSize: 1000},
+			header: []string{"Cache-Control", "max-age=60"}, first: strings.Repeat("x", 1500)},
+		// An event stream does not end while its client stays: it is never
+		// stored, even when the route's ttl would give it a lifetime.
+		{name: "event stream under ttl", policy: Policy{TTL: units.Duration(time.Minute)}, first: "data: 1\n\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			header := make(chan struct{})
+			second := make(chan struct{})
+			var n sync.Mutex
+			calls := 0
+			f := newFixture(t, tc.policy, func(w http.ResponseWriter, r *http.Request) {
+				n.Lock()
+				calls++
+				first := calls == 1
+				n.Unlock()
+				for i := 0; i+1 < len(tc.header); i += 2 {
+					w.Header().Set(tc.header[i], tc.header[i+1])
+				}
+				w.Header().Set("Content-Type", "text/event-stream")
+				if !first {
+					close(second)
+					io.WriteString(w, "own answer")
+					return
+				}
+				<-header
+				io.WriteString(w, tc.first)
+				w.(http.Flusher).Flush()
+				select {
+				case <-second:
+					io.WriteString(w, "|second arrived")
+				case <-time.After(10 * time.Second):
+					io.WriteString(w, "|second never arrived")
+				case <-r.Context().Done():
+				}
+			})
+			var wg sync.WaitGroup
+			var leader, waiter result
+			wg.Go(func() { leader = f.get("/events") })
+			waitFor(t, func() bool { n.Lock(); defer n.Unlock(); return calls == 1 })
+			wg.Go(func() { waiter = f.get("/events") })
+			time.Sleep(100 * time.Millisecond) // the second request joins the flight
+			close(header)
+			wg.Wait()
+			if !strings.HasSuffix(leader.body, "|second arrived") {
+				t.Fatalf("leader's stream ended with %q: the waiter was held until it ended", leader.body[max(0, len(leader.body)-30):])
+			}
+			if waiter.body != "own answer" || waiter.xcache() != Miss {
+				t.Fatalf("waiter: %s %q", waiter.xcache(), waiter.body)
+			}
+		})
+	}
+}
+
+// An event stream's upstream call ends when its client leaves, even on a
+// route whose ttl would otherwise keep it going for the store.
+func TestEventStreamEndsWithItsClient(t *testing.T) {
+	ended := make(chan string, 1)
+	f := newFixture(t, Policy{TTL: units.Duration(time.Minute)}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			ended <- "cancelled"
+		case <-time.After(10 * time.Second):
+			ended <- "still running 10 s after its client left"
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.front.URL+"/events", nil)
+	resp, err := f.front.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, len("data: 1\n\n"))); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	if got := <-ended; got != "cancelled" {
+		t.Fatalf("upstream call: %s", got)
+	}
+}
+
+// A reload that changes the byte budget replaces the store and closes the
+// old one: its answers must leave the stored_bytes and stored_objects
+// gauges, or they count twice (old store and new) until the process ends.
+// Requests still in flight on the old route table store nothing more.
+func TestCloseEmptiesGauges(t *testing.T) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Policy{}, counter("Cache-Control", "max-age=60"), WithMetrics(m))
+	f.get("/a")
+	f.get("/b")
+	gauges := func() (float64, float64) {
+		f.store.c.CleanUp()
+		return testutil.ToFloat64(m.bytes.WithLabelValues(unmatched)), testutil.ToFloat64(m.objects.WithLabelValues(unmatched))
+	}
+	if b, o := gauges(); b == 0 || o != 2 {
+		t.Fatalf("before Close: bytes %v, objects %v", b, o)
+	}
+	f.store.Close()
+	if b, o := gauges(); b != 0 || o != 0 {
+		t.Fatalf("after Close: bytes %v, objects %v, want 0 and 0", b, o)
+	}
+	if r := f.get("/c"); r.code != 200 || r.body != "answer 3" {
+		t.Fatalf("closed store: %d %q", r.code, r.body)
+	}
+	if b, o := gauges(); b != 0 || o != 0 || f.store.Len() != 0 {
+		t.Fatalf("a request after Close: bytes %v, objects %v, %d keys", b, o, f.store.Len())
+	}
+}
+
+// A reload keeps the store, and may change how a route's keys are made.
+// An answer stored under the old rule must not answer a request the new
+// rule tells apart: with ignore_query, "/x?page=5" was stored under "/x";
+// once the query counts again, "/x" is another resource.
+func TestReloadChangesKeyRule(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		before, after  Policy
+		stored, second string
+		want           string   // X-Cache of second after the reload
+		header         []string // of the first request
+	}{
+		{"ignore_query dropped", Policy{IgnoreQuery: true}, Policy{}, "/x?page=5", "/x", Miss, nil},
+		{"query_params widened", Policy{QueryParams: []string{"page"}}, Policy{}, "/x?page=1&lang=fr", "/x?page=1", Miss, nil},
+		{"query_params changed", Policy{QueryParams: []string{"page"}}, Policy{QueryParams: []string{"page", "lang"}}, "/x?page=1&lang=fr", "/x?page=1", Miss, nil},
+		// The same rule (the names in another order), other options
+		// changed: the answers stay.
+		{"same rule", Policy{QueryParams: []string{"page", "lang"}}, Policy{QueryParams: []string{"lang", "page"}, TTL: units.Duration(time.Hour)},
+			"/x?page=1&lang=fr", "/x?lang=fr&page=1", Hit, nil},
+		// allow_cookie trusted the upstream to mark personalised answers;
+		// an operator who turns it off no longer does, and the answers
+		// fetched with a session must not reach other clients.
+		{"allow_cookie dropped", Policy{AllowCookie: true}, Policy{}, "/x", "/x", Miss, []string{"Cookie", "session=alice"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.before, counter("Cache-Control", "max-age=60"))
+			reloaded, err := New(f.store, tc.after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One server whose handler the "reload" swaps, so that the
+			// requests keep their Host.
+			var h atomic.Pointer[http.Handler]
+			before := f.cache.Middleware(newProxy(t, f.back))
+			h.Store(&before)
+			f.front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) }))
+			t.Cleanup(f.front.Close)
+			if r := f.get(tc.stored, tc.header...); r.body != "answer 1" || r.xcache() != Miss {
+				t.Fatalf("before: %s %q", r.xcache(), r.body)
+			}
+			after := reloaded.Middleware(newProxy(t, f.back))
+			h.Store(&after)
+			if r := f.get(tc.second); r.xcache() != tc.want {
+				t.Fatalf("%s after the reload: X-Cache %s %q, want %s", tc.second, r.xcache(), r.body, tc.want)
+			}
+			if tc.want == Miss {
+				if r := f.get(tc.second); r.xcache() != Hit || r.body != "answer 2" {
+					t.Fatalf("again: %s %q", r.xcache(), r.body)
+				}
+			}
+		})
+	}
+}
+
+// The leader's upstream call outlives its client only for the waiters. A
+// call that hangs (a black-holed connection, no route timeout) after its
+// client gave up, with nobody waiting, must end: otherwise every later
+// request for the URL joins it and waits for as long as its own client
+// is patient, and the URL is dead for good although the upstream answers
+// new calls.
+func TestAbandonedLeaderDoesNotHoldTheKey(t *testing.T) {
+	hung := make(chan string, 1)
+	var calls atomic.Int64
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "fresh call")
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			hung <- "ended"
+		case <-time.After(10 * time.Second):
+			hung <- "still hanging 10 s after its client left"
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.front.URL+"/hangs", nil)
+		if resp, err := f.front.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	cancel() // the first client gives up
+	<-done
+	if got := <-hung; got != "ended" {
+		t.Fatalf("the abandoned upstream call: %s", got)
+	}
+	if r := f.get("/hangs"); r.code != 200 || r.body != "fresh call" {
+		t.Fatalf("next request: %d %q", r.code, r.body)
+	}
+}
+
+// With waiters still patient, a hung call whose leader's client gave up
+// must not take in every new request for the URL: under steady traffic
+// the waiters never run out, and the URL would stay dead although the
+// upstream answers new calls. A request arriving after the leader's
+// client left makes a call of its own.
+func TestNewRequestsDoNotJoinAnAbandonedLeader(t *testing.T) {
+	third := make(chan struct{})
+	hung := make(chan string, 1)
+	var calls atomic.Int64
+	f := newFixture(t, Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			if r.Header.Get("X-Request") == "third" {
+				close(third)
+			}
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "fresh call")
+			return
+		}
+		select {
+		case <-third:
+			hung <- "a later request made its own call"
+		case <-time.After(10 * time.Second):
+			hung <- "no later request reached the upstream in 10 s"
+		}
+	})
+	leaderCtx, leave := context.WithCancel(context.Background())
+	leaderDone := make(chan struct{})
+	go func() {
+		defer close(leaderDone)
+		req, _ := http.NewRequestWithContext(leaderCtx, "GET", f.front.URL+"/hangs", nil)
+		if resp, err := f.front.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	var wg sync.WaitGroup
+	var waiter result
+	wg.Go(func() { waiter = f.get("/hangs") }) // patient: it stays
+	time.Sleep(100 * time.Millisecond)         // the waiter joins the flight
+	leave()
+	<-leaderDone
+	time.Sleep(50 * time.Millisecond) // the server sees the leader's client gone
+	r := f.get("/hangs", "X-Request", "third")
+	if got := <-hung; got != "a later request made its own call" {
+		t.Fatalf("%s (third request: %d %q)", got, r.code, r.body)
+	}
+	if r.code != 200 || r.body != "fresh call" {
+		t.Fatalf("third request: %d %q", r.code, r.body)
+	}
+	wg.Wait()
+	if waiter.code != 200 {
+		t.Fatalf("waiter: %d %q", waiter.code, waiter.body)
+	}
+}
+
+// A leader's call that hangs while its client waits on (a client without
+// a timeout, no route timeout) must not take every other client of the
+// URL with it: a waiter stops waiting after coalesce_timeout and makes a
+// call of its own, which the upstream answers.
+func TestCoalesceTimeout(t *testing.T) {
+	second := make(chan struct{})
+	hung := make(chan string, 1)
+	var calls atomic.Int64
+	f := newFixture(t, Policy{CoalesceTimeout: units.Duration(100 * time.Millisecond)}, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			close(second)
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, "own call")
+			return
+		}
+		select {
+		case <-second:
+			hung <- "the waiter made its own call"
+		case <-time.After(10 * time.Second):
+			hung <- "the waiter did not reach the upstream in 10 s"
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "late answer")
+	})
+	var wg sync.WaitGroup
+	var leader, waiter result
+	wg.Go(func() { leader = f.get("/slow") }) // a patient client
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	wg.Go(func() { waiter = f.get("/slow") })
+	if got := <-hung; got != "the waiter made its own call" {
+		t.Fatal(got)
+	}
+	wg.Wait()
+	if waiter.body != "own call" || leader.body != "late answer" {
+		t.Fatalf("waiter %q, leader %q", waiter.body, leader.body)
 	}
 }

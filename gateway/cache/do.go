@@ -22,7 +22,7 @@ type Response struct {
 // calls fetch, once for all concurrent callers with the same key, storing
 // the answer if its status and headers allow (the same rules as
 // Middleware). fetch gets a context that the caller's cancellation does
-// not end, since other callers may be waiting for it.
+// not end while other callers wait for it.
 //
 // The returned Response carries Age and X-Cache; its Header is the
 // caller's, its Body is shared with the store and must not be modified.
@@ -68,16 +68,25 @@ func (c *Cache) Do(r *http.Request, fetch func(ctx context.Context) (*Response, 
 	if leader {
 		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 		defer cancel()
+		// The fetch outlives the caller only while others wait for it.
+		defer context.AfterFunc(r.Context(), func() { c.store.flights.leaderLeft(f, cancel) })()
 		return c.fetchDo(ctx, r, k, stale, fetch, f, fk)
 	}
+	timer := time.NewTimer(c.coalesceTimeout - time.Since(f.started))
+	defer timer.Stop()
 	select {
 	case <-f.done:
+	case <-timer.C:
+		// The shared fetch takes too long (it may hang): fetch alone.
+		c.store.flights.leave(f)
+		return c.fetchDo(r.Context(), r, k, stale, fetch, nil, "")
 	case <-r.Context().Done():
+		c.store.flights.leave(f)
 		c.store.metrics.count(k.route, ResultCoalesced)
 		return nil, r.Context().Err()
 	}
 	switch {
-	case f.obj != nil && varyMatches(f.vary, f.obj.varyValues, r):
+	case f.obj != nil && f.obj.serves(f.vary, r):
 		c.store.metrics.count(k.route, ResultCoalesced)
 		return f.obj.response(Hit, c.store.now()), nil
 	case f.failed && stale != nil:

@@ -124,3 +124,29 @@ func TestDoNotStorable(t *testing.T) {
 		t.Fatalf("fetch called %d times, want 2", n)
 	}
 }
+
+// As with Middleware: a fetch that hangs after its caller left, with
+// nobody waiting for it, is ended rather than left to hold the key.
+func TestDoAbandonedFetchEnds(t *testing.T) {
+	c, _ := newDoCache(t, Policy{})
+	started := make(chan struct{})
+	ended := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = c.Do(httptest.NewRequest("GET", "/hangs", nil).WithContext(ctx), func(fctx context.Context) (*Response, error) {
+			close(started)
+			select {
+			case <-fctx.Done():
+				ended <- "ended"
+			case <-time.After(10 * time.Second):
+				ended <- "still hanging 10 s after its caller left"
+			}
+			return nil, errors.New("no answer")
+		})
+	}()
+	<-started
+	cancel()
+	if got := <-ended; got != "ended" {
+		t.Fatalf("the abandoned fetch: %s", got)
+	}
+}

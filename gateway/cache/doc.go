@@ -14,13 +14,21 @@
 //
 // An answer is stored under the request's method, host, path and query
 // parameters (all of them sorted by name, or those Policy.QueryParams
-// lists, or none with IgnoreQuery), and — for requests that gateway/authn
-// authenticated — the consumer with the scopes, roles and groups of its
+// lists, or none with IgnoreQuery; which of these is part of the key too,
+// and so is AllowCookie, so that after a reload that changes them the
+// answers stored under the old rule are not served for requests the new
+// one tells apart), and — for requests that gateway/authn authenticated —
+// the consumer with the scopes, roles and groups of its
 // credential: an answer fetched for one consumer is never served to
 // another. Policy.Authenticated "off" leaves authenticated requests out of
 // the cache instead. Within a key, one variant is kept per value of the
 // request headers the answer's Vary names (up to 16; Vary: * is not
-// stored).
+// stored). An answer with a Content-Encoding is served only to requests
+// whose Accept-Encoding accepts it (no Accept-Encoding accepts none), Vary
+// or not: upstreams often compress without saying Vary, and a transform
+// client type asks for identity. (An answer encoded for a request that did
+// not accept the coding either comes from an upstream that does not
+// negotiate: it is served to all.)
 //
 // # What is stored, and for how long
 //
@@ -28,7 +36,8 @@
 // 300, 301, 308, 404, 405, 410, 414, 501), unless the answer says no-store,
 // private or no-cache (there is no revalidation, so no-cache answers are
 // not worth a copy), carries Set-Cookie (Policy.AllowSetCookie stores it
-// without the cookie), or is larger than Policy.MaxObjectSize. The
+// without the cookie), is an event stream (text/event-stream: it lasts as
+// long as its client), or is larger than Policy.MaxObjectSize. The
 // lifetime is Policy.TTL if set, else s-maxage, max-age, Expires, else
 // Policy.DefaultTTL (zero: not stored). Age is counted from the upstream's
 // own Age header.
@@ -73,9 +82,16 @@
 // the store. The others wait and get the stored copy (X-Cache: HIT, result
 // "coalesced"). A waiter whose client goes away stops waiting; the
 // leader's client going away does not end the upstream call either, since
-// the waiters need it. An answer that cannot be stored (too large,
-// Set-Cookie, no-store...) is not given to waiters — they fetch their own
-// — and for ten seconds after one, misses of that key are not coalesced
+// the waiters need it — but once neither the leader's client nor any
+// waiter is left, it does, so that a call that hangs does not hold the key;
+// and requests that arrive after the leader's client left start a call of
+// their own rather than wait on one that may never answer. A waiter waits
+// at most Policy.CoalesceTimeout (default 5 s) before it fetches alone, and
+// a fetch older than that takes in no new waiters. An answer that
+// cannot be stored (too large, Set-Cookie, no-store...) is not given to
+// waiters — they fetch their own as soon as its header (or its size) shows
+// it, without waiting for the rest of a body that may be a long stream —
+// and for ten seconds after one, misses of that key are not coalesced
 // ("hit-for-miss"), so an uncacheable URL does not serialise its clients.
 //
 // # Headers and metrics

@@ -34,6 +34,10 @@ func (l errs) err() error { return errors.Join(l...) }
 const (
 	DefaultMaxBytes      = 64 << 20
 	DefaultMaxObjectSize = 1 << 20
+	// DefaultCoalesceTimeout is nginx's proxy_cache_lock_timeout: long
+	// enough for most answers, short enough that a call that hangs does
+	// not hold up its URL's other clients for long.
+	DefaultCoalesceTimeout = 5 * time.Second
 	// MaxObjectSizeLimit bounds MaxObjectSize: the store weighs an entry in
 	// a uint32, and one object must not be able to fill a whole budget
 	// anyway.
@@ -131,6 +135,11 @@ type Policy struct {
 	// fetch a fresh answer, and no-store bypasses the cache: set this when
 	// clients must not be able to push load onto the upstream that way.
 	IgnoreClientCacheControl bool `json:"ignore_client_cache_control,omitempty" yaml:"ignore_client_cache_control,omitempty"`
+	// CoalesceTimeout is how long a request waits for a concurrent
+	// request's fetch of the same answer before it fetches its own, and how
+	// long a fetch takes in new waiters: a call that hangs holds the
+	// others up this long at most. Default DefaultCoalesceTimeout.
+	CoalesceTimeout units.Duration `json:"coalesce_timeout,omitempty" yaml:"coalesce_timeout,omitempty"`
 }
 
 // Validate reports every problem in p as a *FieldError.
@@ -144,6 +153,7 @@ func (p Policy) Validate() error {
 		{"default_ttl", p.DefaultTTL.Std()},
 		{"stale_while_revalidate", p.StaleWhileRevalidate.Std()},
 		{"stale_if_error", p.StaleIfError.Std()},
+		{"coalesce_timeout", p.CoalesceTimeout.Std()},
 	} {
 		if f.v < 0 {
 			l.add(f.name, "must be positive")
@@ -175,6 +185,13 @@ func (p Policy) Validate() error {
 		l.add("max_object_size", "must be at most %d", MaxObjectSizeLimit)
 	}
 	return l.err()
+}
+
+func (p Policy) coalesceTimeout() time.Duration {
+	if p.CoalesceTimeout == 0 {
+		return DefaultCoalesceTimeout
+	}
+	return p.CoalesceTimeout.Std()
 }
 
 func (p Policy) maxObjectSize() int64 {

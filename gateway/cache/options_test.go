@@ -16,6 +16,7 @@ func TestPolicyValidate(t *testing.T) {
 	err := Policy{
 		TTL:                  units.Duration(-time.Second),
 		StaleIfError:         units.Duration(-1),
+		CoalesceTimeout:      units.Duration(-1),
 		QueryParams:          []string{"a", "", "a"},
 		IgnoreQuery:          true,
 		Authenticated:        "sometimes",
@@ -33,6 +34,7 @@ func TestPolicyValidate(t *testing.T) {
 	want := []string{
 		"ttl: must be positive",
 		"stale_if_error: must be positive",
+		"coalesce_timeout: must be positive",
 		"query_params: must be empty when ignore_query is set",
 		"query_params[1]: must not be empty",
 		`query_params[2]: "a" is listed twice`,

@@ -4,7 +4,9 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -26,6 +28,7 @@ type Store struct {
 	flights flights
 	metrics *Metrics
 	now     func() time.Time
+	closed  atomic.Bool
 }
 
 // StoreOption configures NewStore.
@@ -61,9 +64,15 @@ func NewStore(o StoreOptions, opts ...StoreOption) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the store's background maintenance. The store keeps
-// answering reads and writes, without periodic expiry.
-func (s *Store) Close() { s.c.StopAllGoroutines() }
+// Close empties the store and stops its background maintenance. A store
+// is closed when it is no longer used (a reload gave the routes a new one):
+// its answers leave the memory and the metrics' gauges at once, and the
+// requests still in flight on it store nothing more. Reads then miss.
+func (s *Store) Close() {
+	s.closed.Store(true)
+	s.c.InvalidateAll() // after closed is set: a put either sees it or is removed here
+	s.c.StopAllGoroutines()
+}
 
 // Bytes returns the weight of what the store holds, in bytes.
 func (s *Store) Bytes() int64 { return int64(s.c.WeightedSize()) }
@@ -128,7 +137,12 @@ type object struct {
 	lifetime, swr, sie time.Duration
 	noStale            bool // must-revalidate or proxy-revalidate
 	etag, lastModified string
-	weight             int64
+	// coding is the answer's Content-Encoding ("" for none, or when the
+	// request that fetched it did not accept it either): it is served only
+	// to requests that accept it, whether or not the upstream said Vary:
+	// Accept-Encoding.
+	coding string
+	weight int64
 }
 
 // Approximate bookkeeping cost of a node and an object, so that a budget
@@ -174,11 +188,74 @@ func (n *node) match(r *http.Request) *object {
 		return nil
 	}
 	for _, o := range n.objects {
-		if varyMatches(n.vary, o.varyValues, r) {
+		if o.serves(n.vary, r) {
 			return o
 		}
 	}
 	return nil
+}
+
+// serves reports whether o may answer r: the request's values of the Vary
+// names are o's, and r accepts o's content coding. The coding is checked
+// apart from Vary because upstreams often compress without saying Vary
+// (nginx's gzip_vary is off by default), and a client that asked for
+// identity — a transform client type always does — cannot use a gzip body.
+func (o *object) serves(vary []string, r *http.Request) bool {
+	return varyMatches(vary, o.varyValues, r) && acceptsCodings(r.Header.Values("Accept-Encoding"), o.coding)
+}
+
+// acceptsCodings reports whether an Accept-Encoding (all its field lines)
+// accepts every coding of a Content-Encoding value. A request without
+// Accept-Encoding accepts none: RFC 9110 §12.5.3 would allow any, but such
+// clients (curl, scripts) cannot decode what they did not ask for.
+func acceptsCodings(accept []string, codings string) bool {
+	for c := range strings.SplitSeq(codings, ",") {
+		c = normalCoding(c)
+		if c != "" && c != "identity" && !acceptsCoding(accept, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func acceptsCoding(accept []string, coding string) bool {
+	star := false
+	for _, line := range accept {
+		for elem := range strings.SplitSeq(line, ",") {
+			name, params, _ := strings.Cut(elem, ";")
+			name = normalCoding(name)
+			if name != coding && name != "*" {
+				continue
+			}
+			ok := positiveQ(params)
+			if name == coding {
+				return ok // a named coding overrides "*"
+			}
+			star = ok
+		}
+	}
+	return star
+}
+
+func normalCoding(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "x-gzip" {
+		return "gzip"
+	}
+	return s
+}
+
+// positiveQ reports whether the parameters of an Accept-Encoding element
+// leave its weight above 0; a malformed weight counts as 0.
+func positiveQ(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q > 0
+		}
+	}
+	return true
 }
 
 func varyMatches(names, values []string, r *http.Request) bool {
@@ -237,6 +314,9 @@ func (s *Store) get(key string) *node {
 func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
 	now := s.now()
 	s.c.Compute(key, func(old *node, found bool) (*node, otter.ComputeOp) {
+		if s.closed.Load() {
+			return old, otter.CancelOp
+		}
 		n := &node{route: k.route, host: k.host, path: k.path, vary: vary, objects: []*object{o}}
 		if found && slices.Equal(old.vary, vary) {
 			for _, prev := range old.objects {
@@ -259,6 +339,9 @@ func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
 func (s *Store) markMiss(key string, k *reqKey, until time.Time) {
 	now := s.now()
 	s.c.Compute(key, func(old *node, found bool) (*node, otter.ComputeOp) {
+		if s.closed.Load() {
+			return old, otter.CancelOp
+		}
 		n := &node{route: k.route, host: k.host, path: k.path, missUntil: until}
 		if found {
 			n.vary, n.objects = old.vary, old.objects

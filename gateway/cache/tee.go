@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatescale/gatescale/internal/interim"
+	"github.com/gatescale/gatescale/internal/mediatype"
 )
 
 // tee is the ResponseWriter a fetch runs next with. It streams the answer
@@ -22,6 +23,10 @@ type tee struct {
 	stale  *object            // served instead of a 5xx, if set
 	cancel context.CancelFunc // ends the upstream call
 	unlink func() bool
+	// onUnshare, if set, is called once the answer turns out not to be
+	// storable: a leader releases its waiters then, rather than when the
+	// answer ends (a stream may not end while its client stays).
+	onUnshare func()
 
 	header      http.Header
 	wroteHeader bool
@@ -130,6 +135,13 @@ func (t *tee) Write(b []byte) (int, error) {
 // then on nobody but this request's client needs it, so the upstream call
 // ends when that client goes away (at once for a background refresh).
 func (t *tee) unshare() {
+	if t.uncacheable {
+		t.c.store.markMiss(t.k.primary, t.k, t.c.store.now().Add(hitForMiss))
+	}
+	if t.onUnshare != nil {
+		t.onUnshare()
+		t.onUnshare = nil
+	}
 	if t.w == nil {
 		t.cancel()
 		return
@@ -179,10 +191,7 @@ func (t *tee) finish() (shared *object, failed bool) {
 	}
 	failed = t.suppressed || t.status >= 500
 	if t.obj == nil {
-		if t.uncacheable {
-			t.c.store.markMiss(t.k.primary, t.k, t.c.store.now().Add(hitForMiss))
-		}
-		return nil, failed
+		return nil, failed // unshare marked the key hit-for-miss if need be
 	}
 	o := t.obj
 	o.body = t.body
@@ -222,6 +231,11 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 	}
 	if k.authz && !cc.Public && !cc.HasSMaxAge && !cc.MustRevalidate {
 		return nil, nil // RFC 9111 §3.5
+	}
+	if mediatype.Of(h.Get("Content-Type")) == "text/event-stream" {
+		// A stream that lasts as long as its client: storing it would hold
+		// the waiters and the upstream call until it ends.
+		return nil, nil
 	}
 	vary, star := canonicalNames(h.Values("Vary"))
 	if star || h.Get("Content-Range") != "" {
@@ -292,6 +306,12 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 	for i, name := range vary {
 		values[i] = headerValue(r.Header, name)
 	}
+	coding := strings.Join(h.Values("Content-Encoding"), ",")
+	if !acceptsCodings(r.Header.Values("Accept-Encoding"), coding) {
+		// Encoded although this request did not accept it: the upstream
+		// does not negotiate, and gives every client these bytes.
+		coding = ""
+	}
 	return &object{
 		status:       status,
 		header:       hdr,
@@ -303,5 +323,6 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 		noStale:      hard,
 		etag:         h.Get("ETag"),
 		lastModified: h.Get("Last-Modified"),
+		coding:       coding,
 	}, vary
 }

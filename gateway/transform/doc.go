@@ -21,8 +21,9 @@
 // and 206, Content-Type application/json or */*+json. Anything else —
 // HTML, event streams, errors (problem+json included) — passes through
 // as it comes, flushes included. Requests of a client type with steps ask
-// the upstream for an unencoded answer (Accept-Encoding: identity), since
-// a compressed one cannot be shaped. A HEAD gets the header its GET would
+// the upstream for an unencoded, whole answer (Accept-Encoding: identity,
+// and no Range or If-Range), since a compressed one or a part cannot be
+// shaped — and a 206 passing through would hand over what the steps remove. A HEAD gets the header its GET would
 // get: Vary, and no Content-Length, ETag or digests where the GET's
 // answer is transformed.
 // A JSON answer is read whole (so it does not stream), transformed, and

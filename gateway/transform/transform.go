@@ -134,8 +134,8 @@ func (t *Transformer) Apply(clientType string, body []byte) ([]byte, error) {
 // Middleware transforms next's successful JSON answers (2xx but 204 and
 // 206, Content-Type application/json or */*+json) for the request's client
 // type. Everything else streams through untouched. Requests of a client
-// type with steps ask the upstream for an unencoded answer
-// (Accept-Encoding: identity). A transformed answer gets a new
+// type with steps ask the upstream for an unencoded, whole answer
+// (Accept-Encoding: identity, no Range). A transformed answer gets a new
 // Content-Length, loses ETag and other digests of the upstream's bytes,
 // and says Vary on the headers the client type was chosen by. An answer
 // over Rules.MaxBodySize, encoded all the same, or not valid JSON becomes a
@@ -149,6 +149,10 @@ func (t *Transformer) Middleware(next http.Handler) http.Handler {
 			// (Compressor, outside, encodes the result for the client.)
 			r = r.Clone(r.Context())
 			r.Header.Set("Accept-Encoding", "identity")
+			// Nor can a part of one, and a 206 passes through as it is:
+			// a Range would hand over the fields the steps remove.
+			r.Header.Del("Range")
+			r.Header.Del("If-Range")
 		}
 		next.ServeHTTP(sw, r)
 		sw.finish(r)

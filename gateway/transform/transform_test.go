@@ -301,3 +301,43 @@ func TestApply(t *testing.T) {
 		t.Fatalf("no type: %s %v", out, err)
 	}
 }
+
+// A Range request must not get around a client type's steps: the upstream
+// would answer 206 with the unshaped bytes, which pass through (206 is not
+// transformed). The shaped type asks for the whole answer and shapes it.
+func TestRangeRequestShaped(t *testing.T) {
+	tr := mobileWeb(t)
+	const doc = `{"id":1,"items":[{"id":1,"secret":"s"},{"id":2},{"id":3}],"other":true}`
+	srv := front(t, tr.Middleware, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(doc))
+	})
+	for _, h := range [][]string{
+		{"Range", "bytes=0-"},
+		{"Range", "bytes=0-1000"},
+		{"Range", "bytes=0-9", "If-Range", `"v1"`},
+	} {
+		a := get(t, srv, "/", append([]string{"X-Client-Type", "mobile"}, h...)...)
+		if a.code != 200 || a.body != `{"id":1,"items":[{"id":1},{"id":2}]}` || a.header.Get("Content-Range") != "" {
+			t.Fatalf("mobile %v: %d %q %v", h, a.code, a.body, a.header)
+		}
+	}
+	// A client type with no steps keeps its ranges.
+	if a := get(t, srv, "/", "X-Client-Type", "web", "Range", "bytes=0-5"); a.code != 206 || a.body != doc[:6] {
+		t.Fatalf("web: %d %q", a.code, a.body)
+	}
+	// Where every client gets the one shaped type (nothing to choose
+	// another by), a range was the way to the removed fields.
+	only, err := New(Rules{Default: "public", ClientTypes: []ClientType{{Name: "public", Deny: []string{"items[].secret"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = front(t, only.Middleware, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(doc))
+	})
+	if a := get(t, srv, "/", "Range", "bytes=0-"); a.code != 200 || strings.Contains(a.body, "secret") {
+		t.Fatalf("default type: %d %q", a.code, a.body)
+	}
+}
