@@ -87,16 +87,14 @@ func TestForbiddenReportsError(t *testing.T) {
 	}
 }
 
-// TestUnreachableMarksStale: an API server the gateway loses after the
-// first set was never reported, so the set was never marked stale; now the
-// failure is an Update with Err and the last known instances, and the
-// next watch clears it with an Update without Err.
-func TestUnreachableMarksStale(t *testing.T) {
-	c := startCluster(t, "unreachable")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := c.Client.DiscoveryV1().EndpointSlices("unreachable").Create(ctx,
-		inNamespace("unreachable", slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"})), metav1.CreateOptions{}); err != nil {
+// relayedService creates namespace ns with Service api's one endpoint,
+// 10.0.0.1:8080, and returns a client that reaches the API server through
+// a relay the test can cut.
+func relayedService(t *testing.T, ctx context.Context, ns string) (*tcprelay.Relay, kubernetes.Interface) {
+	t.Helper()
+	c := startCluster(t, ns)
+	if _, err := c.Client.DiscoveryV1().EndpointSlices(ns).Create(ctx,
+		inNamespace(ns, slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"})), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	rl := tcprelay.Start(t, strings.TrimPrefix(c.Server, "https://"))
@@ -106,6 +104,17 @@ func TestUnreachableMarksStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rl, client
+}
+
+// TestUnreachableMarksStale: an API server the gateway loses after the
+// first set was never reported, so the set was never marked stale; now the
+// failure is an Update with Err and the last known instances, and the
+// next watch clears it with an Update without Err.
+func TestUnreachableMarksStale(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rl, client := relayedService(t, ctx, "unreachable")
 	col := &updates{}
 	done := make(chan struct{})
 	go func() {
@@ -139,20 +148,9 @@ func TestUnreachableMarksStale(t *testing.T) {
 // into an empty watch, not an error. The failure is an Update with Err and
 // the last known instances from the first attempt on.
 func TestResetConnectionsMarkStale(t *testing.T) {
-	c := startCluster(t, "reset")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := c.Client.DiscoveryV1().EndpointSlices("reset").Create(ctx,
-		inNamespace("reset", slice("api-a", "api", 8080, "http", ep{ip: "10.0.0.1", pod: "api-1"})), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	rl := tcprelay.Start(t, strings.TrimPrefix(c.Server, "https://"))
-	rc := rest.CopyConfig(c.RESTConfig)
-	rc.Host = "https://" + rl.Addr
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rl, client := relayedService(t, ctx, "reset")
 	col := &updates{}
 	done := make(chan struct{})
 	logs := &logcapture.Buffer{}
