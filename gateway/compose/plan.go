@@ -282,7 +282,7 @@ func (rn *run) runCall(c *callPlan) {
 	if c.forEach != nil {
 		v, err = rn.forEach(c)
 	} else {
-		v, err = rn.call(c, nil)
+		v, err = rn.call(rn.ctx, c, nil)
 	}
 	if err != nil {
 		res.err = err
@@ -328,28 +328,43 @@ func (rn *run) forEach(c *callPlan) (any, *callError) {
 	if workers == 0 {
 		workers = DefaultItemWorkers
 	}
+	// The first failing item fails the call: the items in flight are
+	// cancelled and the rest are not started, as a required call's failure
+	// cancels the route's other calls.
+	ictx, cancel := context.WithCancel(rn.ctx)
+	defer cancel()
 	out := make([]any, len(items))
-	errs := make([]*callError, len(items))
+	var first *callError
+	var once sync.Once
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	for i, item := range items {
 		select {
 		case sem <- struct{}{}:
-		case <-rn.ctx.Done():
-			wg.Wait() // the calls in flight end with the request, not after it
-			return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "cancelled", detail: "cancelled"}
+		case <-ictx.Done():
+		}
+		// A worker releases its slot after recording its failure, so a
+		// failure is seen here before the next item starts.
+		if ictx.Err() != nil {
+			break
 		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i], errs[i] = rn.call(c, item)
+			v, err := rn.call(ictx, c, item)
+			if err != nil {
+				once.Do(func() { first = err; cancel() })
+				return
+			}
+			out[i] = v
 		}()
 	}
-	wg.Wait()
-	for _, e := range errs {
-		if e != nil {
-			return nil, e
-		}
+	wg.Wait() // the calls in flight end with the request, not after it
+	if first != nil {
+		return nil, first
+	}
+	if rn.ctx.Err() != nil {
+		return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "cancelled", detail: "cancelled"}
 	}
 	return out, nil
 }
@@ -368,7 +383,7 @@ var errTimeout = errors.New("call timed out")
 
 // call makes one request of c (item is the for_each element, if any) and
 // decodes its JSON answer.
-func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
+func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *callError) {
 	start := time.Now()
 	outcome := "ok"
 	defer func() {
@@ -397,7 +412,6 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 		}
 		u.RawQuery = q.Encode()
 	}
-	ctx := rn.ctx
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, errTimeout)
@@ -431,8 +445,8 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 		if context.Cause(ctx) == errTimeout || errors.Is(err, context.DeadlineExceeded) {
 			return nil, fail(http.StatusGatewayTimeout, "timeout", "upstream %s did not answer in time", c.Upstream)
 		}
-		if cause := context.Cause(rn.ctx); cause != nil && rn.ctx.Err() != nil {
-			return nil, fail(http.StatusBadGateway, "cancelled", "cancelled: %v", cause)
+		if ctx.Err() != nil { // the request, or a sibling for_each item, failed
+			return nil, fail(http.StatusBadGateway, "cancelled", "cancelled: %v", context.Cause(ctx))
 		}
 		return nil, fail(http.StatusBadGateway, "error", "upstream %s failed: %v", c.Upstream, errors.Unwrap(err))
 	}
