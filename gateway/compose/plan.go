@@ -614,7 +614,9 @@ func (rn *run) merge() (map[string]any, []string) {
 			doc[c.Group] = res.value
 		case isObj:
 			for k, v := range obj {
-				if _, taken := doc[k]; !taken {
+				// _partial is the gateway's: a backend's member of that
+				// name would say parts are missing from a complete answer.
+				if _, taken := doc[k]; !taken && k != "_partial" {
 					doc[k] = v
 				}
 			}
