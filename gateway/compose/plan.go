@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/proxy"
 	"github.com/gatescale/gatescale/internal/jsonvalue"
 	"github.com/gatescale/gatescale/internal/mediatype"
 	"github.com/gatescale/gatescale/internal/routeseries"
@@ -429,6 +430,9 @@ func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *ca
 	}
 	req.URL, req.Host = u, u.Host
 	copyHeaders(req.Header, rn.r.Header, c.ForwardBody)
+	// As for a proxied request: the client's address, and forwarding
+	// headers from the client only if it is a trusted proxy.
+	proxy.SetForwarded(rn.r, req.Header)
 	for _, kv := range c.headers {
 		s, err := rn.render(kv.val, item)
 		if err != nil || strings.ContainsAny(s, "\r\n") {
