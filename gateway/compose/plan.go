@@ -642,7 +642,11 @@ func (rn *run) merge() (map[string]any, []string) {
 var notForwarded = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
 	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
 	"Accept-Encoding": true, "Expect": true,
-	"If-None-Match": true, "If-Modified-Since": true, "If-Match": true, "If-Unmodified-Since": true, "If-Range": true, "Range": true}
+	"If-None-Match": true, "If-Modified-Since": true, "If-Match": true, "If-Unmodified-Since": true, "If-Range": true, "Range": true,
+	// The client's credentials are for the backend that checks them, not
+	// for every upstream the route fans out to: a call that needs them
+	// names them in its headers ({header.Authorization}).
+	"Authorization": true, "Cookie": true}
 
 func copyHeaders(dst, src http.Header, withBody bool) {
 	connection := src["Connection"]
