@@ -259,7 +259,7 @@ func (rn *run) runCall(c *callPlan) {
 		select {
 		case <-dep.done:
 		case <-rn.ctx.Done():
-			res.skipped = true
+			rn.notMade(c, res)
 			return
 		}
 		if dep.err != nil || dep.skipped {
@@ -275,7 +275,7 @@ func (rn *run) runCall(c *callPlan) {
 		}
 	}
 	if rn.ctx.Err() != nil {
-		res.skipped = true
+		rn.notMade(c, res)
 		return
 	}
 	var v any
@@ -296,6 +296,24 @@ func (rn *run) runCall(c *callPlan) {
 		return
 	}
 	res.value = v
+}
+
+// notMade records a call not made because the request ended first (the
+// route's deadline, the client leaving, or another call's failure). A
+// required one fails the request unless something already has: the answer
+// must not be a 200 that leaves it out.
+func (rn *run) notMade(c *callPlan, res *result) {
+	res.skipped = true
+	rn.p.metrics.observe(rn.series, c.Name, "cancelled", 0)
+	if c.Optional {
+		return
+	}
+	status := http.StatusBadGateway
+	if errors.Is(rn.ctx.Err(), context.DeadlineExceeded) {
+		status = http.StatusGatewayTimeout
+	}
+	rn.fail(&callError{call: c.Name, status: status, outcome: "cancelled",
+		detail: fmt.Sprintf("call %s was not made: %v", c.Name, context.Cause(rn.ctx))})
 }
 
 // fail records the first required failure and cancels the other calls.
