@@ -3,6 +3,7 @@ package compose
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -49,5 +50,27 @@ func TestClientCredentialsOnlyWhereConfigured(t *testing.T) {
 	}
 	if h.Get("X-Request-Id") != "r1" {
 		t.Errorf("recs lost X-Request-Id: %v", h)
+	}
+}
+
+// TestEmptyHeaderTemplateNotSent: a call's header whose template renders
+// empty — {header.Authorization} for a client that sent none — is left
+// out, not sent as "Authorization: " (which many servers refuse as a
+// malformed credential instead of treating the request as anonymous).
+func TestEmptyHeaderTemplateNotSent(t *testing.T) {
+	var got atomic.Value
+	b := newBackends(t, map[string]http.HandlerFunc{
+		"orders": func(w http.ResponseWriter, r *http.Request) {
+			got.Store(r.Header.Clone())
+			jsonHandler(0, `{"id":"o1"}`)(w, r)
+		},
+	})
+	p := mustPlan(t, b, "/o", Composite{Calls: []Call{{Name: "order", Upstream: "orders", Path: "/orders/1",
+		Headers: map[string]string{"Authorization": "{header.Authorization}"}}}})
+	if code, _, doc := serve(t, p, "/o", "/o"); code != http.StatusOK {
+		t.Fatalf("%d %v", code, doc)
+	}
+	if v, ok := got.Load().(http.Header)["Authorization"]; ok {
+		t.Errorf("the call got Authorization %q from an empty template", v)
 	}
 }

@@ -456,6 +456,12 @@ func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *ca
 		if err != nil || strings.ContainsAny(s, "\r\n") {
 			return nil, fail(http.StatusBadGateway, "bad_input", "header %s: not a header value", kv.key)
 		}
+		if s == "" {
+			// {header.Authorization} of a client that sent none: no
+			// header, not an empty (malformed) credential.
+			req.Header.Del(kv.key)
+			continue
+		}
 		req.Header.Set(kv.key, s)
 	}
 	rt := rn.p.transports(c.Upstream)
