@@ -239,6 +239,9 @@ func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(partial) > 0 {
 		doc["_partial"] = partial
 		w.Header().Set(PartialHeader, strings.Join(partial, ", "))
+		// A gap is not worth keeping: a cache (the route's, or one in
+		// front of the gateway) would serve it after the call recovers.
+		w.Header().Set("Cache-Control", "no-store")
 	}
 	body, err := jsonvalue.Append(make([]byte, 0, 512), doc, true)
 	if err != nil {
