@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestRequiredCallNotMadeFailsTheRequest: when the route's deadline has
@@ -25,10 +27,14 @@ func TestRequiredCallNotMadeFailsTheRequest(t *testing.T) {
 			jsonHandler(0, `{"id":"o1"}`)(w, r)
 		},
 	})
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := mustPlan(t, b, "/o", Composite{Calls: []Call{
 		{Name: "order", Upstream: "orders", Path: "/orders/1"},
 		{Name: "recs", Upstream: "orders", Path: "/recs", Optional: true},
-	}})
+	}}, WithMetrics(m))
 	r := chi.NewRouter()
 	r.Handle("/o", p)
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
@@ -43,5 +49,14 @@ func TestRequiredCallNotMadeFailsTheRequest(t *testing.T) {
 	}
 	if n := calls.Load(); n != 0 {
 		t.Errorf("%d calls made after the deadline", n)
+	}
+	// Counted as cancelled, but no duration: they took no time of a backend.
+	for _, call := range []string{"order", "recs"} {
+		if n := testutil.ToFloat64(m.calls.WithLabelValues("orders", call, "cancelled")); n != 1 {
+			t.Errorf("%s: %v cancelled, want 1", call, n)
+		}
+	}
+	if n := testutil.CollectAndCount(m.duration); n != 0 {
+		t.Errorf("%d duration series for calls never made", n)
 	}
 }

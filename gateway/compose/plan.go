@@ -307,7 +307,7 @@ func (rn *run) runCall(c *callPlan) {
 // must not be a 200 that leaves it out.
 func (rn *run) notMade(c *callPlan, res *result) {
 	res.skipped = true
-	rn.p.metrics.observe(rn.series, c.Name, "cancelled", 0)
+	rn.p.metrics.notMade(rn.series, c.Name, "cancelled")
 	if c.Optional {
 		return
 	}
