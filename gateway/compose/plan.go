@@ -479,7 +479,15 @@ func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *ca
 		if ctx.Err() != nil { // the request, or a sibling for_each item, failed
 			return nil, fail(http.StatusBadGateway, "cancelled", "cancelled: %v", context.Cause(ctx))
 		}
-		return nil, fail(http.StatusBadGateway, "error", "upstream %s failed: %v", c.Upstream, errors.Unwrap(err))
+		// The client learns what kind of failure it was, as from a
+		// proxied route; the error itself names instances' addresses,
+		// which are for the log.
+		rn.logNoAnswer(c, err)
+		reason := "no answer"
+		if pe := (*proxy.Error)(nil); errors.As(err, &pe) && pe.Result.Reason != "" {
+			reason = pe.Result.Reason
+		}
+		return nil, fail(http.StatusBadGateway, "error", "upstream %s failed: %s", c.Upstream, reason)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -498,7 +506,8 @@ func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *ca
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fail(http.StatusGatewayTimeout, "timeout", "upstream %s did not answer in time", c.Upstream)
 		}
-		return nil, fail(http.StatusBadGateway, "error", "reading the answer of %s: %v", c.Upstream, err)
+		rn.logNoAnswer(c, err)
+		return nil, fail(http.StatusBadGateway, "error", "the answer of %s broke off", c.Upstream)
 	}
 	if int64(len(data)) > rn.p.maxBytes {
 		return nil, fail(http.StatusBadGateway, "too_large", "the answer of %s is larger than %d bytes", c.Upstream, rn.p.maxBytes)
@@ -514,6 +523,13 @@ func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *ca
 		v = picked
 	}
 	return v, nil
+}
+
+// logNoAnswer logs why a call got no (whole) answer, with the details the
+// client's problem leaves out.
+func (rn *run) logNoAnswer(c *callPlan, err error) {
+	rn.p.logger.LogAttrs(rn.ctx, slog.LevelWarn, "composite call got no answer",
+		slog.String("route", rn.p.route), slog.String("call", c.Name), slog.String("upstream", c.Upstream), slog.String("err", err.Error()))
 }
 
 // render fills a query or header template's references (paths use
