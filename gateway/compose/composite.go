@@ -174,6 +174,9 @@ func (c *Composite) Validate(routePath string, upstreams []string) []*FieldError
 			} else {
 				groups[call.Group] = i
 			}
+			if j, named := index[call.Group]; named && j != i && !c.Calls[j].Hidden && c.Calls[j].Group == "" {
+				bad(p+".group", "%q is the name of calls[%d], under which its answer goes when it is not an object", call.Group, j)
+			}
 		}
 		use := func(field string, r ref) {
 			switch r.source {

@@ -44,3 +44,33 @@ func TestDuplicateGroupRefused(t *testing.T) {
 		t.Errorf("errors %v, want calls[1].group naming calls[0]", errs)
 	}
 }
+
+// A group named like another call that has none: that call's answer, when
+// it is not an object, goes under its name, and one of the two answers
+// would replace the other.
+func TestGroupNamedLikeAnotherCallRefused(t *testing.T) {
+	c := Composite{Calls: []Call{
+		{Name: "recs", Upstream: "x", Path: "/recs"},
+		{Name: "more", Upstream: "x", Path: "/more", Group: "recs"},
+	}}
+	errs := c.Validate("/o", nil)
+	found := false
+	for _, e := range errs {
+		if e.Field == "calls[1].group" && strings.Contains(e.Message, "calls[0]") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("errors %v, want calls[1].group naming calls[0]", errs)
+	}
+	// A call may use its own name as its group, and a hidden call's name
+	// is never a key.
+	ok := Composite{Calls: []Call{
+		{Name: "recs", Upstream: "x", Path: "/recs", Group: "recs"},
+		{Name: "feed", Upstream: "x", Path: "/feed", Hidden: true},
+		{Name: "more", Upstream: "x", Path: "/more", Group: "feed"},
+	}}
+	if errs := ok.Validate("/o", nil); len(errs) > 0 {
+		t.Errorf("valid composite refused: %v", errs)
+	}
+}
