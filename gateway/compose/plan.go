@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -181,6 +182,52 @@ type run struct {
 
 	mu     sync.Mutex
 	failed *callError // the first required failure
+	// restrict gathers the calls' answers' no-store, private and no-cache:
+	// the merged answer holds their data, so it is no more shareable.
+	restrict atomic.Uint32
+}
+
+// Cache-Control directives an answer passes on to the merged answer.
+const (
+	ccNoStore uint32 = 1 << iota
+	ccPrivate
+	ccNoCache
+)
+
+// restrictions reads the directives of a call's Cache-Control that limit
+// who may keep or reuse an answer holding its data.
+func restrictions(h http.Header) uint32 {
+	var bits uint32
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store":
+				bits |= ccNoStore
+			case "private":
+				bits |= ccPrivate
+			case "no-cache":
+				bits |= ccNoCache
+			}
+		}
+	}
+	return bits
+}
+
+// cacheControl is the merged answer's Cache-Control for bits; "" when no
+// call restricted its answer (the route's cache policy decides).
+func cacheControl(bits uint32) string {
+	var ds []string
+	if bits&ccPrivate != 0 {
+		ds = append(ds, "private")
+	}
+	if bits&ccNoCache != 0 {
+		ds = append(ds, "no-cache")
+	}
+	if bits&ccNoStore != 0 {
+		ds = append(ds, "no-store")
+	}
+	return strings.Join(ds, ", ")
 }
 
 // ServeHTTP runs the calls and writes the merged answer.
@@ -236,12 +283,16 @@ func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, partial := rn.merge()
+	restrict := rn.restrict.Load()
 	if len(partial) > 0 {
 		doc["_partial"] = partial
 		w.Header().Set(PartialHeader, strings.Join(partial, ", "))
 		// A gap is not worth keeping: a cache (the route's, or one in
 		// front of the gateway) would serve it after the call recovers.
-		w.Header().Set("Cache-Control", "no-store")
+		restrict |= ccNoStore
+	}
+	if cc := cacheControl(restrict); cc != "" {
+		w.Header().Set("Cache-Control", cc)
 	}
 	body, err := jsonvalue.Append(make([]byte, 0, 512), doc, true)
 	if err != nil {
@@ -490,6 +541,9 @@ func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *ca
 		return nil, fail(http.StatusBadGateway, "error", "upstream %s failed: %s", c.Upstream, reason)
 	}
 	defer resp.Body.Close()
+	if bits := restrictions(resp.Header); bits != 0 {
+		rn.restrict.Or(bits)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 		return nil, fail(http.StatusBadGateway, "status", "upstream %s answered %d", c.Upstream, resp.StatusCode)
