@@ -185,6 +185,31 @@ type run struct {
 	// restrict gathers the calls' answers' no-store, private and no-cache:
 	// the merged answer holds their data, so it is no more shareable.
 	restrict atomic.Uint32
+	vary     map[string]bool // the calls' answers' Vary names, under mu
+}
+
+// addVary gathers the client's request headers a call's answer depends on:
+// the merged answer depends on them too. Accept and Accept-Encoding are the
+// gateway's own on every call, never the client's.
+func (rn *run) addVary(h http.Header) {
+	vs := h.Values("Vary")
+	if len(vs) == 0 {
+		return
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	for _, v := range vs {
+		for name := range strings.SplitSeq(v, ",") {
+			name = http.CanonicalHeaderKey(strings.TrimSpace(name))
+			if name == "" || name == "Accept" || name == "Accept-Encoding" {
+				continue
+			}
+			if rn.vary == nil {
+				rn.vary = map[string]bool{}
+			}
+			rn.vary[name] = true
+		}
+	}
 }
 
 // Cache-Control directives an answer passes on to the merged answer.
@@ -293,6 +318,9 @@ func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if cc := cacheControl(restrict); cc != "" {
 		w.Header().Set("Cache-Control", cc)
+	}
+	if len(rn.vary) > 0 {
+		w.Header().Set("Vary", strings.Join(slices.Sorted(maps.Keys(rn.vary)), ", "))
 	}
 	body, err := jsonvalue.Append(make([]byte, 0, 512), doc, true)
 	if err != nil {
@@ -544,6 +572,7 @@ func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *ca
 	if bits := restrictions(resp.Header); bits != 0 {
 		rn.restrict.Or(bits)
 	}
+	rn.addVary(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 		return nil, fail(http.StatusBadGateway, "status", "upstream %s answered %d", c.Upstream, resp.StatusCode)

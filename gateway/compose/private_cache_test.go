@@ -67,3 +67,50 @@ func TestPrivateCallKeepsMergedAnswerPrivate(t *testing.T) {
 		t.Errorf("merged answer Cache-Control %q, want private and not public", cc)
 	}
 }
+
+// TestVaryOfCallKeptOnMergedAnswer: a call whose answer varies on the
+// client's Cookie (the other way an upstream marks a personalised answer)
+// makes the merged answer vary on it too, so a cache keeps one copy per
+// cookie instead of handing alice's to bob.
+func TestVaryOfCallKeptOnMergedAnswer(t *testing.T) {
+	b := newBackends(t, map[string]http.HandlerFunc{
+		"users": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Vary", "Cookie, Accept-Encoding")
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]string{"user": strings.TrimPrefix(r.Header.Get("Cookie"), "sid=")})
+		},
+	})
+	p := mustPlan(t, b, "/me", Composite{Calls: []Call{
+		{Name: "me", Upstream: "users", Path: "/me", Headers: map[string]string{"Cookie": "{header.Cookie}"}},
+	}})
+	store, err := cache.NewStore(cache.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	c, err := cache.New(store, cache.Policy{DefaultTTL: units.Duration(time.Hour), AllowCookie: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.With(c.Middleware).Handle("/me", p)
+	get := func(sid string) (http.Header, map[string]any) {
+		req := httptest.NewRequest("GET", "/me", nil)
+		req.Header.Set("Cookie", "sid="+sid)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		var doc map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &doc)
+		return rec.Header(), doc
+	}
+	if _, doc := get("alice"); doc["user"] != "alice" {
+		t.Fatalf("alice got %v", doc)
+	}
+	hdr, doc := get("bob")
+	if doc["user"] != "bob" {
+		t.Errorf("bob got %v (X-Cache %q): another user's answer", doc, hdr.Get("X-Cache"))
+	}
+	if v := hdr.Values("Vary"); len(v) != 1 || v[0] != "Cookie" {
+		t.Errorf("merged answer Vary %q, want Cookie (the calls never get the client's Accept-Encoding)", v)
+	}
+}
