@@ -125,6 +125,7 @@ func (c *Composite) Validate(routePath string, upstreams []string) []*FieldError
 		}
 	}
 	deps := make([][]int, len(c.Calls))
+	groups := map[string]int{}
 	for i, call := range c.Calls {
 		p := "calls[" + strconv.Itoa(i) + "]"
 		switch {
@@ -165,6 +166,17 @@ func (c *Composite) Validate(routePath string, upstreams []string) []*FieldError
 		}
 		if call.Group == "_partial" {
 			bad(p+".group", "_partial is where the answer lists missing parts")
+		}
+		if call.Group != "" {
+			// The later answer would replace the earlier one.
+			if j, dup := groups[call.Group]; dup {
+				bad(p+".group", "%q is already the group of calls[%d]", call.Group, j)
+			} else {
+				groups[call.Group] = i
+			}
+			if j, named := index[call.Group]; named && j != i && !c.Calls[j].Hidden && c.Calls[j].Group == "" {
+				bad(p+".group", "%q is the name of calls[%d], under which its answer goes when it is not an object", call.Group, j)
+			}
 		}
 		use := func(field string, r ref) {
 			switch r.source {

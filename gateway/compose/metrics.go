@@ -75,6 +75,15 @@ func (m *Metrics) observe(rt *routeseries.Route[struct{}], call, outcome string,
 	}
 }
 
+// notMade counts a call of the request that entered rt that was never
+// sent (skipped, or cancelled before it started): it has no duration.
+func (m *Metrics) notMade(rt *routeseries.Route[struct{}], call, outcome string) {
+	if rt == nil {
+		return
+	}
+	m.calls.WithLabelValues(rt.Name(), call, outcome).Inc()
+}
+
 // born is the epoch of a plan built now (see routeseries.Set.Born): a plan
 // built before its route was forgotten belongs to the old route table.
 func (m *Metrics) born() *routeseries.Birth {

@@ -13,11 +13,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatescale/gatescale/gateway/problem"
+	"github.com/gatescale/gatescale/gateway/proxy"
 	"github.com/gatescale/gatescale/internal/jsonvalue"
 	"github.com/gatescale/gatescale/internal/mediatype"
 	"github.com/gatescale/gatescale/internal/routeseries"
@@ -180,6 +182,77 @@ type run struct {
 
 	mu     sync.Mutex
 	failed *callError // the first required failure
+	// restrict gathers the calls' answers' no-store, private and no-cache:
+	// the merged answer holds their data, so it is no more shareable.
+	restrict atomic.Uint32
+	vary     map[string]bool // the calls' answers' Vary names, under mu
+}
+
+// addVary gathers the client's request headers a call's answer depends on:
+// the merged answer depends on them too. Accept and Accept-Encoding are the
+// gateway's own on every call, never the client's.
+func (rn *run) addVary(h http.Header) {
+	vs := h.Values("Vary")
+	if len(vs) == 0 {
+		return
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	for _, v := range vs {
+		for name := range strings.SplitSeq(v, ",") {
+			name = http.CanonicalHeaderKey(strings.TrimSpace(name))
+			if name == "" || name == "Accept" || name == "Accept-Encoding" {
+				continue
+			}
+			if rn.vary == nil {
+				rn.vary = map[string]bool{}
+			}
+			rn.vary[name] = true
+		}
+	}
+}
+
+// Cache-Control directives an answer passes on to the merged answer.
+const (
+	ccNoStore uint32 = 1 << iota
+	ccPrivate
+	ccNoCache
+)
+
+// restrictions reads the directives of a call's Cache-Control that limit
+// who may keep or reuse an answer holding its data.
+func restrictions(h http.Header) uint32 {
+	var bits uint32
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store":
+				bits |= ccNoStore
+			case "private":
+				bits |= ccPrivate
+			case "no-cache":
+				bits |= ccNoCache
+			}
+		}
+	}
+	return bits
+}
+
+// cacheControl is the merged answer's Cache-Control for bits; "" when no
+// call restricted its answer (the route's cache policy decides).
+func cacheControl(bits uint32) string {
+	var ds []string
+	if bits&ccPrivate != 0 {
+		ds = append(ds, "private")
+	}
+	if bits&ccNoCache != 0 {
+		ds = append(ds, "no-cache")
+	}
+	if bits&ccNoStore != 0 {
+		ds = append(ds, "no-store")
+	}
+	return strings.Join(ds, ", ")
 }
 
 // ServeHTTP runs the calls and writes the merged answer.
@@ -235,9 +308,19 @@ func (p *Plan) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, partial := rn.merge()
+	restrict := rn.restrict.Load()
 	if len(partial) > 0 {
 		doc["_partial"] = partial
 		w.Header().Set(PartialHeader, strings.Join(partial, ", "))
+		// A gap is not worth keeping: a cache (the route's, or one in
+		// front of the gateway) would serve it after the call recovers.
+		restrict |= ccNoStore
+	}
+	if cc := cacheControl(restrict); cc != "" {
+		w.Header().Set("Cache-Control", cc)
+	}
+	if len(rn.vary) > 0 {
+		w.Header().Set("Vary", strings.Join(slices.Sorted(maps.Keys(rn.vary)), ", "))
 	}
 	body, err := jsonvalue.Append(make([]byte, 0, 512), doc, true)
 	if err != nil {
@@ -258,7 +341,7 @@ func (rn *run) runCall(c *callPlan) {
 		select {
 		case <-dep.done:
 		case <-rn.ctx.Done():
-			res.skipped = true
+			rn.notMade(c, res)
 			return
 		}
 		if dep.err != nil || dep.skipped {
@@ -274,7 +357,7 @@ func (rn *run) runCall(c *callPlan) {
 		}
 	}
 	if rn.ctx.Err() != nil {
-		res.skipped = true
+		rn.notMade(c, res)
 		return
 	}
 	var v any
@@ -282,7 +365,7 @@ func (rn *run) runCall(c *callPlan) {
 	if c.forEach != nil {
 		v, err = rn.forEach(c)
 	} else {
-		v, err = rn.call(c, nil)
+		v, err = rn.call(rn.ctx, c, nil)
 	}
 	if err != nil {
 		res.err = err
@@ -295,6 +378,24 @@ func (rn *run) runCall(c *callPlan) {
 		return
 	}
 	res.value = v
+}
+
+// notMade records a call not made because the request ended first (the
+// route's deadline, the client leaving, or another call's failure). A
+// required one fails the request unless something already has: the answer
+// must not be a 200 that leaves it out.
+func (rn *run) notMade(c *callPlan, res *result) {
+	res.skipped = true
+	rn.p.metrics.notMade(rn.series, c.Name, "cancelled")
+	if c.Optional {
+		return
+	}
+	status := http.StatusBadGateway
+	if errors.Is(rn.ctx.Err(), context.DeadlineExceeded) {
+		status = http.StatusGatewayTimeout
+	}
+	rn.fail(&callError{call: c.Name, status: status, outcome: "cancelled",
+		detail: fmt.Sprintf("call %s was not made: %v", c.Name, context.Cause(rn.ctx))})
 }
 
 // fail records the first required failure and cancels the other calls.
@@ -328,28 +429,43 @@ func (rn *run) forEach(c *callPlan) (any, *callError) {
 	if workers == 0 {
 		workers = DefaultItemWorkers
 	}
+	// The first failing item fails the call: the items in flight are
+	// cancelled and the rest are not started, as a required call's failure
+	// cancels the route's other calls.
+	ictx, cancel := context.WithCancel(rn.ctx)
+	defer cancel()
 	out := make([]any, len(items))
-	errs := make([]*callError, len(items))
+	var first *callError
+	var once sync.Once
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	for i, item := range items {
 		select {
 		case sem <- struct{}{}:
-		case <-rn.ctx.Done():
-			wg.Wait() // the calls in flight end with the request, not after it
-			return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "cancelled", detail: "cancelled"}
+		case <-ictx.Done():
+		}
+		// A worker releases its slot after recording its failure, so a
+		// failure is seen here before the next item starts.
+		if ictx.Err() != nil {
+			break
 		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i], errs[i] = rn.call(c, item)
+			v, err := rn.call(ictx, c, item)
+			if err != nil {
+				once.Do(func() { first = err; cancel() })
+				return
+			}
+			out[i] = v
 		}()
 	}
-	wg.Wait()
-	for _, e := range errs {
-		if e != nil {
-			return nil, e
-		}
+	wg.Wait() // the calls in flight end with the request, not after it
+	if first != nil {
+		return nil, first
+	}
+	if rn.ctx.Err() != nil {
+		return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "cancelled", detail: "cancelled"}
 	}
 	return out, nil
 }
@@ -368,7 +484,7 @@ var errTimeout = errors.New("call timed out")
 
 // call makes one request of c (item is the for_each element, if any) and
 // decodes its JSON answer.
-func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
+func (rn *run) call(ctx context.Context, c *callPlan, item any) (v any, cerr *callError) {
 	start := time.Now()
 	outcome := "ok"
 	defer func() {
@@ -397,7 +513,6 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 		}
 		u.RawQuery = q.Encode()
 	}
-	ctx := rn.ctx
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, errTimeout)
@@ -415,10 +530,19 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 	}
 	req.URL, req.Host = u, u.Host
 	copyHeaders(req.Header, rn.r.Header, c.ForwardBody)
+	// As for a proxied request: the client's address, and forwarding
+	// headers from the client only if it is a trusted proxy.
+	proxy.SetForwarded(rn.r, req.Header)
 	for _, kv := range c.headers {
 		s, err := rn.render(kv.val, item)
 		if err != nil || strings.ContainsAny(s, "\r\n") {
 			return nil, fail(http.StatusBadGateway, "bad_input", "header %s: not a header value", kv.key)
+		}
+		if s == "" {
+			// {header.Authorization} of a client that sent none: no
+			// header, not an empty (malformed) credential.
+			req.Header.Del(kv.key)
+			continue
 		}
 		req.Header.Set(kv.key, s)
 	}
@@ -431,12 +555,24 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 		if context.Cause(ctx) == errTimeout || errors.Is(err, context.DeadlineExceeded) {
 			return nil, fail(http.StatusGatewayTimeout, "timeout", "upstream %s did not answer in time", c.Upstream)
 		}
-		if cause := context.Cause(rn.ctx); cause != nil && rn.ctx.Err() != nil {
-			return nil, fail(http.StatusBadGateway, "cancelled", "cancelled: %v", cause)
+		if ctx.Err() != nil { // the request, or a sibling for_each item, failed
+			return nil, fail(http.StatusBadGateway, "cancelled", "cancelled: %v", context.Cause(ctx))
 		}
-		return nil, fail(http.StatusBadGateway, "error", "upstream %s failed: %v", c.Upstream, errors.Unwrap(err))
+		// The client learns what kind of failure it was, as from a
+		// proxied route; the error itself names instances' addresses,
+		// which are for the log.
+		rn.logNoAnswer(c, err)
+		reason := "no answer"
+		if pe := (*proxy.Error)(nil); errors.As(err, &pe) && pe.Result.Reason != "" {
+			reason = pe.Result.Reason
+		}
+		return nil, fail(http.StatusBadGateway, "error", "upstream %s failed: %s", c.Upstream, reason)
 	}
 	defer resp.Body.Close()
+	if bits := restrictions(resp.Header); bits != 0 {
+		rn.restrict.Or(bits)
+	}
+	rn.addVary(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 		return nil, fail(http.StatusBadGateway, "status", "upstream %s answered %d", c.Upstream, resp.StatusCode)
@@ -453,7 +589,8 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fail(http.StatusGatewayTimeout, "timeout", "upstream %s did not answer in time", c.Upstream)
 		}
-		return nil, fail(http.StatusBadGateway, "error", "reading the answer of %s: %v", c.Upstream, err)
+		rn.logNoAnswer(c, err)
+		return nil, fail(http.StatusBadGateway, "error", "the answer of %s broke off", c.Upstream)
 	}
 	if int64(len(data)) > rn.p.maxBytes {
 		return nil, fail(http.StatusBadGateway, "too_large", "the answer of %s is larger than %d bytes", c.Upstream, rn.p.maxBytes)
@@ -469,6 +606,13 @@ func (rn *run) call(c *callPlan, item any) (v any, cerr *callError) {
 		v = picked
 	}
 	return v, nil
+}
+
+// logNoAnswer logs why a call got no (whole) answer, with the details the
+// client's problem leaves out.
+func (rn *run) logNoAnswer(c *callPlan, err error) {
+	rn.p.logger.LogAttrs(rn.ctx, slog.LevelWarn, "composite call got no answer",
+		slog.String("route", rn.p.route), slog.String("call", c.Name), slog.String("upstream", c.Upstream), slog.String("err", err.Error()))
 }
 
 // render fills a query or header template's references (paths use
@@ -600,7 +744,9 @@ func (rn *run) merge() (map[string]any, []string) {
 			doc[c.Group] = res.value
 		case isObj:
 			for k, v := range obj {
-				if _, taken := doc[k]; !taken {
+				// _partial is the gateway's: a backend's member of that
+				// name would say parts are missing from a complete answer.
+				if _, taken := doc[k]; !taken && k != "_partial" {
 					doc[k] = v
 				}
 			}
@@ -622,7 +768,11 @@ func (rn *run) merge() (map[string]any, []string) {
 var notForwarded = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
 	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
 	"Accept-Encoding": true, "Expect": true,
-	"If-None-Match": true, "If-Modified-Since": true, "If-Match": true, "If-Unmodified-Since": true, "If-Range": true, "Range": true}
+	"If-None-Match": true, "If-Modified-Since": true, "If-Match": true, "If-Unmodified-Since": true, "If-Range": true, "Range": true,
+	// The client's credentials are for the backend that checks them, not
+	// for every upstream the route fans out to: a call that needs them
+	// names them in its headers ({header.Authorization}).
+	"Authorization": true, "Cookie": true}
 
 func copyHeaders(dst, src http.Header, withBody bool) {
 	connection := src["Connection"]

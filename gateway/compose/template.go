@@ -148,15 +148,50 @@ func parsePick(s string) ([]string, error) {
 }
 
 // numberText is an integer's own text (exact at any size) and any other
-// number's value without an exponent: 1e3 is "1000", 0.1 stays "0.1".
+// number's exact decimal value without an exponent: 1e3 is "1000", 0.1
+// stays "0.1", and 9007199254740993.0 is "9007199254740993" — the digits
+// are moved, never rounded through float64, so an id written with a
+// fraction or an exponent still names its record.
 func numberText(n json.Number) string {
-	digits := strings.TrimPrefix(string(n), "-")
-	if digits != "" && strings.Trim(digits, "0123456789") == "" {
+	s := strings.TrimPrefix(string(n), "-")
+	neg := len(s) < len(n)
+	if s != "" && strings.Trim(s, "0123456789") == "" {
 		return string(n)
 	}
-	f, err := n.Float64()
-	if err != nil {
-		return string(n) // out of float64's range: the text is still a number
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil || e > maxExponentShift || e < -maxExponentShift {
+			return string(n) // written out it would be absurdly long: still a number
+		}
+		mant, exp = s[:i], e
 	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := intPart + frac
+	point := len(intPart) + exp // how many of digits come before the point
+	trimmed := strings.TrimLeft(digits, "0")
+	point -= len(digits) - len(trimmed)
+	// Trailing zeros are either the fraction's (dropped) or the integer's
+	// (put back as padding below).
+	digits = strings.TrimRight(trimmed, "0")
+	if digits == "" {
+		return "0"
+	}
+	var out string
+	switch {
+	case point <= 0:
+		out = "0." + strings.Repeat("0", -point) + digits
+	case point >= len(digits):
+		out = digits + strings.Repeat("0", point-len(digits))
+	default:
+		out = digits[:point] + "." + digits[point:]
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
 }
+
+// maxExponentShift bounds how far numberText moves a decimal point: 1e400
+// is 401 digits, 1e1000000000 is sent as written.
+const maxExponentShift = 400

@@ -190,3 +190,18 @@ func ExampleTrailerBody() {
 	fmt.Println(string(body), out.Trailer)
 	// Output: payload map[X-Checksum:[c0ffee]]
 }
+
+func ExampleSetForwarded() {
+	// A client (not a trusted proxy) that claims to forward for another
+	// address; the gateway calls a backend on its behalf.
+	in := httptest.NewRequest(http.MethodGet, "http://shop.example/order-page/1", nil)
+	in.RemoteAddr = "203.0.113.9:50000"
+	in.Header.Set("X-Forwarded-For", "6.6.6.6")
+	call, _ := http.NewRequest(http.MethodGet, "http://orders/orders/1", nil)
+	proxy.SetForwarded(in, call.Header)
+	fmt.Println(call.Header.Get("X-Forwarded-For"), call.Header.Get("X-Forwarded-Host"), call.Header.Get("X-Forwarded-Proto"))
+	fmt.Println(call.Header.Get("Forwarded"))
+	// Output:
+	// 203.0.113.9 shop.example http
+	// for=203.0.113.9;host=shop.example;proto=http
+}

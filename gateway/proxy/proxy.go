@@ -528,6 +528,27 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Host = "upstream.invalid" // replaced per attempt
 }
 
+// SetForwarded sets on h, the header of a request the gateway makes on
+// behalf of in (a composite route's backend call), the forwarding headers
+// the reverse proxy sends: X-Forwarded-For, -Host, -Proto and Forwarded
+// describe in's client, and the values in carried are kept (and appended
+// to) only when it came through a trusted proxy, as request.ClientOf
+// decides. Whatever h held under those names is replaced.
+func SetForwarded(in *http.Request, h http.Header) {
+	for _, k := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		delete(h, k)
+	}
+	trusted := request.ClientOf(in, nil).ViaTrustedProxy
+	if trusted {
+		for _, k := range []string{"X-Forwarded-For", "Forwarded"} {
+			if v := in.Header.Values(k); len(v) > 0 {
+				h[k] = v[:len(v):len(v)] // an append copies: in's header stays as it came
+			}
+		}
+	}
+	setForwarded(in, h, trusted)
+}
+
 // setForwarded sets X-Forwarded-For, -Host and -Proto as
 // httputil.ProxyRequest.SetXForwarded does (appending to the kept
 // X-Forwarded-For), keeps a trusted proxy's -Host and -Proto, and adds this
