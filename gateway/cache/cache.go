@@ -95,6 +95,24 @@ func keyRule(p Policy) string {
 	return rule
 }
 
+type variantKey struct{}
+
+// WithVariant returns a context saying that the request was assigned the
+// route variant name (a canary chosen by a weighted draw) before it reached
+// the cache. Answers are stored per variant under the URL's key: a request
+// is served only an answer fetched for its own variant, so each variant's
+// share of the clients holds while its answers are cached. Purges and
+// invalidations of the URL remove every variant's answers. The empty name
+// is no variant.
+func WithVariant(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, variantKey{}, name)
+}
+
+func variantOf(r *http.Request) string {
+	v, _ := r.Context().Value(variantKey{}).(string)
+	return v
+}
+
 // Store returns the store the cache keeps its answers in.
 func (c *Cache) Store() *Store { return c.store }
 
@@ -310,11 +328,21 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 // With no stored answer the Vary headers are unknown; waiters then check
 // the leader's answer against their own request.
 func flightKey(k *reqKey, n *node, r *http.Request) string {
-	if n == nil || len(n.vary) == 0 {
+	variant := variantOf(r)
+	if (n == nil || len(n.vary) == 0) && variant == "" {
 		return k.primary
 	}
 	var b strings.Builder
 	b.WriteString(k.primary)
+	if variant != "" {
+		// Each variant fetches its own answer: a waiter would not be
+		// given another variant's.
+		b.WriteString("\x00variant=")
+		b.WriteString(variant)
+	}
+	if n == nil {
+		return b.String()
+	}
 	for _, name := range n.vary {
 		b.WriteByte(0)
 		b.WriteString(headerValue(r.Header, name))

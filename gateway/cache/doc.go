@@ -23,7 +23,7 @@
 // another. Policy.Authenticated "off" leaves authenticated requests out of
 // the cache instead. Within a key, one variant is kept per value of the
 // request headers the answer's Vary names (up to 16; Vary: * is not
-// stored). An answer with a Content-Encoding is served only to requests
+// stored), and one per route variant that WithVariant names. An answer with a Content-Encoding is served only to requests
 // whose Accept-Encoding accepts it (no Accept-Encoding accepts none), Vary
 // or not: upstreams often compress without saying Vary, and a transform
 // client type asks for identity. (An answer encoded for a request that did

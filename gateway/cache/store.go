@@ -131,6 +131,9 @@ type object struct {
 	header     http.Header
 	body       []byte
 	varyValues []string // the request's values of node.vary when stored
+	// variant is the route variant that answered (WithVariant): answers of
+	// different variants of one URL are kept apart like Vary variants.
+	variant string
 	// stored is when the answer was generated: when it arrived minus the
 	// Age the upstream reported.
 	stored             time.Time
@@ -179,7 +182,7 @@ func (o *object) computeWeight() {
 	for _, v := range o.varyValues {
 		w += int64(len(v))
 	}
-	o.weight = w
+	o.weight = w + int64(len(o.variant))
 }
 
 // match returns the variant whose vary values equal the request's.
@@ -201,7 +204,7 @@ func (n *node) match(r *http.Request) *object {
 // (nginx's gzip_vary is off by default), and a client that asked for
 // identity — a transform client type always does — cannot use a gzip body.
 func (o *object) serves(vary []string, r *http.Request) bool {
-	return varyMatches(vary, o.varyValues, r) && acceptsCodings(r.Header.Values("Accept-Encoding"), o.coding)
+	return o.variant == variantOf(r) && varyMatches(vary, o.varyValues, r) && acceptsCodings(r.Header.Values("Accept-Encoding"), o.coding)
 }
 
 // acceptsCodings reports whether an Accept-Encoding (all its field lines)
@@ -323,7 +326,8 @@ func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
 				if len(n.objects) == maxVariants {
 					break
 				}
-				if !slices.Equal(prev.varyValues, o.varyValues) && prev.serveableUntil().After(now) {
+				replaced := prev.variant == o.variant && slices.Equal(prev.varyValues, o.varyValues)
+				if !replaced && prev.serveableUntil().After(now) {
 					n.objects = append(n.objects, prev)
 				}
 			}

@@ -316,6 +316,7 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 		status:       status,
 		header:       hdr,
 		varyValues:   values,
+		variant:      variantOf(r),
 		stored:       now.Add(-parseDelta(h.Get("Age"))),
 		lifetime:     lifetime,
 		swr:          swr,
