@@ -389,7 +389,9 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, 
 	// Once this client is gone, the call goes on only while waiters want
 	// it: a call that hangs must not hold the key with nobody waiting.
 	defer context.AfterFunc(r.Context(), func() { c.store.flights.leaderLeft(f, cancel) })()
-	t := c.newTee(w, r, k, stale, cancel)
+	fence := c.store.fences.begin()
+	defer c.store.fences.end(fence)
+	t := c.newTee(w, r, k, stale, cancel, fence)
 	// The waiters will not be given an answer that cannot be stored: they
 	// go and fetch their own as soon as that is known.
 	t.onUnshare = func() { finish(nil, nil, t.status >= 500) }
@@ -403,7 +405,9 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, 
 func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, next http.Handler, k *reqKey, stale *object) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	t := c.newTee(w, r, k, stale, cancel)
+	fence := c.store.fences.begin()
+	defer c.store.fences.end(fence)
+	t := c.newTee(w, r, k, stale, cancel, fence)
 	next.ServeHTTP(t, withoutValidators(r.WithContext(ctx)))
 	t.finish()
 	c.served(w, r, t, stale)
@@ -443,7 +447,9 @@ func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fil
 	rr := detach(ctx, r) // here: r is not to be read once this request is done
 	go func() {
 		defer cancel()
-		t := c.newTee(nil, rr, k, nil, cancel)
+		fence := c.store.fences.begin()
+		defer c.store.fences.end(fence)
+		t := c.newTee(nil, rr, k, nil, cancel, fence)
 		aborted := true
 		func() {
 			// There is no server above this goroutine to recover a panic:

@@ -97,7 +97,9 @@
 // # Headers and metrics
 //
 // Answers carry X-Cache (HIT, MISS or STALE) and, from the store, Age.
-// Store.PurgePrefix removes answers by host and path prefix. NewMetrics
+// Store.PurgePrefix removes answers by host and path prefix. A fetch in
+// progress when its URL is invalidated or purged does not store its
+// answer, which may predate the change. NewMetrics
 // counts requests by route and result, evictions, and stored bytes and
 // answers (gatescale_cache_*; see Metrics). Route labels come from
 // request.Info or the chi pattern, and are bounded (MaxRouteLabels).

@@ -26,6 +26,7 @@ type Store struct {
 	c       *otter.Cache[string, *node]
 	max     int64
 	flights flights
+	fences  fences
 	metrics *Metrics
 	now     func() time.Time
 	closed  atomic.Bool
@@ -89,13 +90,10 @@ func (s *Store) Len() int { return s.c.EstimatedSize() }
 // empty prefix purges everything. It walks the whole store: it is meant for
 // operators and deploy hooks, not for the request path.
 func (s *Store) PurgePrefix(prefix string) int {
+	s.fences.purged(prefix) // before the walk: see put
 	n := 0
 	for key, v := range s.c.All() {
-		target := v.host + v.path
-		if strings.HasPrefix(prefix, "/") {
-			target = v.path
-		}
-		if strings.HasPrefix(target, prefix) {
+		if purgeMatches(prefix, v.host, v.path) {
 			if _, ok := s.c.Invalidate(key); ok {
 				n++
 			}
@@ -313,13 +311,19 @@ func (s *Store) get(key string) *node {
 }
 
 // put stores o under key, next to the key's other variants if they vary on
-// the same headers (a changed Vary makes the old variants unreachable).
-func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
+// the same headers (a changed Vary makes the old variants unreachable). It
+// stores nothing if the key was invalidated or purged after the fetch
+// began in fence (see fences), and reports whether it stored o.
+func (s *Store) put(key string, k *reqKey, vary []string, o *object, fence uint64) bool {
 	now := s.now()
+	stored := false
 	s.c.Compute(key, func(old *node, found bool) (*node, otter.ComputeOp) {
-		if s.closed.Load() {
+		// Checked under the key's lock, which invalidate takes too: an
+		// invalidation recorded after this check removes what is written.
+		if s.closed.Load() || s.fences.crossed(fence, key, k.host, k.path) {
 			return old, otter.CancelOp
 		}
+		stored = true
 		n := &node{route: k.route, host: k.host, path: k.path, vary: vary, objects: []*object{o}}
 		if found && slices.Equal(old.vary, vary) {
 			for _, prev := range old.objects {
@@ -337,6 +341,14 @@ func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
 		s.metrics.added(n, int64(len(key)))
 		return n, otter.WriteOp
 	})
+	// A purge walks the store without the keys' locks, and may have passed
+	// this key before the write above was visible: if one was recorded
+	// since the check, undo the write (the walk removes it otherwise).
+	if stored && s.fences.crossed(fence, key, k.host, k.path) {
+		s.c.Invalidate(key)
+		return false
+	}
+	return stored
 }
 
 // markMiss records that key's answer could not be stored, until until.
@@ -357,7 +369,12 @@ func (s *Store) markMiss(key string, k *reqKey, until time.Time) {
 	})
 }
 
-func (s *Store) invalidate(key string) { s.c.Invalidate(key) }
+// invalidate removes key's answers, and keeps fetches in progress from
+// putting back what they fetched before.
+func (s *Store) invalidate(key string) {
+	s.fences.invalidated(key)
+	s.c.Invalidate(key)
+}
 
 func saturate(n int64) uint32 {
 	if n > math.MaxUint32 {

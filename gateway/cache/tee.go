@@ -23,6 +23,7 @@ type tee struct {
 	stale  *object            // served instead of a 5xx, if set
 	cancel context.CancelFunc // ends the upstream call
 	unlink func() bool
+	fence  uint64 // when the fetch began (Store.fences)
 	// onUnshare, if set, is called once the answer turns out not to be
 	// storable: a leader releases its waiters then, rather than when the
 	// answer ends (a stream may not end while its client stays).
@@ -43,8 +44,10 @@ type tee struct {
 	uncacheable bool
 }
 
-func (c *Cache) newTee(w http.ResponseWriter, r *http.Request, k *reqKey, stale *object, cancel context.CancelFunc) *tee {
-	return &tee{c: c, w: w, r: r, k: k, stale: stale, cancel: cancel, header: http.Header{}}
+// newTee returns the writer of a fetch that began in fence: the caller
+// took it from Store.fences.begin before calling the upstream.
+func (c *Cache) newTee(w http.ResponseWriter, r *http.Request, k *reqKey, stale *object, cancel context.CancelFunc, fence uint64) *tee {
+	return &tee{c: c, w: w, r: r, k: k, stale: stale, cancel: cancel, fence: fence, header: http.Header{}}
 }
 
 // Header is the answer's own header until it is sent, then the client's,
@@ -199,7 +202,11 @@ func (t *tee) finish() (shared *object, failed bool) {
 		o.header.Set("Content-Length", strconv.Itoa(len(o.body)))
 	}
 	o.computeWeight()
-	t.c.store.put(t.k.primary, t.k, t.vary, o)
+	if !t.c.store.put(t.k.primary, t.k, t.vary, o, t.fence) {
+		// Not stored (invalidated meanwhile, or the store is closed): not
+		// to be given to waiters, who may have come after the change.
+		return nil, failed
+	}
 	return o, failed
 }
 
