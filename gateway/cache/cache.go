@@ -392,6 +392,7 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, 
 	fence := c.store.fences.begin()
 	defer c.store.fences.end(fence)
 	t := c.newTee(w, r, k, stale, cancel, fence)
+	defer t.release()
 	// The waiters will not be given an answer that cannot be stored: they
 	// go and fetch their own as soon as that is known.
 	t.onUnshare = func() { finish(nil, nil, t.status >= 500) }
@@ -408,6 +409,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, next http.Handler,
 	fence := c.store.fences.begin()
 	defer c.store.fences.end(fence)
 	t := c.newTee(w, r, k, stale, cancel, fence)
+	defer t.release()
 	next.ServeHTTP(t, withoutValidators(r.WithContext(ctx)))
 	t.finish()
 	c.served(w, r, t, stale)
@@ -450,6 +452,7 @@ func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fil
 		fence := c.store.fences.begin()
 		defer c.store.fences.end(fence)
 		t := c.newTee(nil, rr, k, nil, cancel, fence)
+		defer t.release()
 		aborted := true
 		func() {
 			// There is no server above this goroutine to recover a panic:

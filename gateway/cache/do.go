@@ -135,6 +135,7 @@ func (c *Cache) fetchOnce(ctx context.Context, r *http.Request, k *reqKey, stale
 		return nil, err
 	}
 	t := c.newTee(nil, r, k, stale, func() {}, fence)
+	defer t.release()
 	t.replay(resp)
 	obj, failed := t.finish()
 	if f != nil {

@@ -27,6 +27,9 @@ type Store struct {
 	max     int64
 	flights flights
 	fences  fences
+	// pending is the bytes that fetches in progress buffer to store,
+	// bounded by max like the stored answers (see reserve).
+	pending atomic.Int64
 	metrics *Metrics
 	now     func() time.Time
 	closed  atomic.Bool
@@ -308,6 +311,21 @@ func (n *node) finish(now time.Time) {
 func (s *Store) get(key string) *node {
 	n, _ := s.c.GetIfPresent(key)
 	return n
+}
+
+// reserve takes n bytes of the budget for answers being fetched, if they
+// fit. Without it, many concurrent misses of large answers would each
+// buffer up to max_object_size outside max_bytes.
+func (s *Store) reserve(n int64) bool {
+	for {
+		cur := s.pending.Load()
+		if cur+n > s.max {
+			return false
+		}
+		if s.pending.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
 }
 
 // put stores o under key, next to the key's other variants if they vary on

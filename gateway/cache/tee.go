@@ -39,6 +39,9 @@ type tee struct {
 	obj  *object // what will be stored; nil once it cannot be
 	vary []string
 	body []byte
+	// reserved is what body holds of the store's budget for answers
+	// being fetched (Store.reserve).
+	reserved int64
 	// uncacheable: the answer itself cannot be stored (as opposed to a
 	// failure), so the key is marked hit-for-miss.
 	uncacheable bool
@@ -111,10 +114,20 @@ func (t *tee) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	if t.obj != nil {
-		if int64(len(t.body)+len(b)) > t.c.maxObj {
+		switch {
+		case int64(len(t.body)+len(b)) > t.c.maxObj:
 			t.obj, t.body, t.uncacheable = nil, nil, true
+			t.release()
 			t.unshare()
-		} else {
+		case !t.c.store.reserve(int64(len(b))):
+			// Too many answers are being fetched into memory at once:
+			// this one streams through unstored. Not hit-for-miss, since
+			// it fits once the others are done.
+			t.obj, t.body = nil, nil
+			t.release()
+			t.unshare()
+		default:
+			t.reserved += int64(len(b))
 			t.body = append(t.body, b...)
 		}
 	}
@@ -132,6 +145,13 @@ func (t *tee) Write(b []byte) (int, error) {
 		return len(b), nil // the client is gone, but the store still wants the rest
 	}
 	return 0, t.clientErr
+}
+
+// release gives back the budget the buffered body held. The callers of
+// newTee defer it, so that a fetch that ends in a panic gives it back too.
+func (t *tee) release() {
+	t.c.store.pending.Add(-t.reserved)
+	t.reserved = 0
 }
 
 // unshare is called once the answer turns out not to be storable: from
@@ -202,7 +222,9 @@ func (t *tee) finish() (shared *object, failed bool) {
 		o.header.Set("Content-Length", strconv.Itoa(len(o.body)))
 	}
 	o.computeWeight()
-	if !t.c.store.put(t.k.primary, t.k, t.vary, o, t.fence) {
+	stored := t.c.store.put(t.k.primary, t.k, t.vary, o, t.fence)
+	t.release() // stored, the body counts against max_bytes instead
+	if !stored {
 		// Not stored (invalidated meanwhile, or the store is closed): not
 		// to be given to waiters, who may have come after the change.
 		return nil, failed
