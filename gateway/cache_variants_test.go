@@ -115,4 +115,13 @@ func TestCachedRouteWithWeightedVariant(t *testing.T) {
 	if s, c := stable.hits.Load(), canary.hits.Load(); s != 1 || c != 1 || results[cache.Miss] != 2 || results[cache.Hit] != n-2 {
 		t.Fatalf("upstream calls stable %d canary %d, X-Cache %v: want each variant fetched once, the rest hits", s, c, results)
 	}
+	// A write to the URL invalidates both variants' answers.
+	do(t, "POST", srv.URL+"/u/1", nil)
+	clear(results)
+	for range 50 { // both variants drawn: all but 2^-49
+		results[do(t, "GET", srv.URL+"/u/1", nil).header.Get(cache.HeaderXCache)]++
+	}
+	if calls := stable.hits.Load() + canary.hits.Load(); results[cache.Miss] != 2 || calls != 5 {
+		t.Fatalf("after a POST: X-Cache %v, %d upstream calls; want each variant fetched again once (5 calls with the POST)", results, calls)
+	}
 }
