@@ -65,3 +65,63 @@ func TestCachedRouteWithHeaderVariant(t *testing.T) {
 		}
 	}
 }
+
+// A route whose canary takes a share of the requests by weight, with a
+// response cache: the draw must be made before the cache lookup and each
+// variant's answer kept apart, or the first answer stored is served to
+// every client for its TTL and the weights no longer hold.
+func TestCachedRouteWithWeightedVariant(t *testing.T) {
+	stable, canary := newBackend(t, "stable"), newBackend(t, "canary")
+	for _, b := range []*backend{stable, canary} {
+		name := b.name
+		b.handle(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, name)
+		})
+	}
+	store, err := cache.NewStore(cache.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	c, err := cache.New(store, cache.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv, _ := newGateway(t, gateway.Config{
+		Upstreams: []gateway.UpstreamSpec{
+			{Name: "stable", Instances: []discovery.Instance{stable.instance()}},
+			{Name: "canary", Instances: []discovery.Instance{canary.instance()}},
+		},
+		Routes: []route.Route{{
+			Route:      spec.Route{Name: "users", PathPrefix: "/", Upstream: "stable", Variants: []spec.Variant{{Weight: 50, Upstream: "canary"}}},
+			Middleware: []func(http.Handler) http.Handler{c.Middleware},
+		}},
+	})
+	const n = 200
+	got := map[string]int{}
+	results := map[string]int{}
+	for range n {
+		r := do(t, "GET", srv.URL+"/u/1", nil)
+		got[r.body]++
+		results[r.header.Get(cache.HeaderXCache)]++
+	}
+	// 50/50 over 200 draws: fewer than 50 of either has a probability
+	// below 1e-12.
+	if got["stable"] < 50 || got["canary"] < 50 || got["stable"]+got["canary"] != n {
+		t.Fatalf("answers over %d requests: %v, want about half each of stable and canary", n, got)
+	}
+	// Each variant's answer is fetched once and then served from the store.
+	if s, c := stable.hits.Load(), canary.hits.Load(); s != 1 || c != 1 || results[cache.Miss] != 2 || results[cache.Hit] != n-2 {
+		t.Fatalf("upstream calls stable %d canary %d, X-Cache %v: want each variant fetched once, the rest hits", s, c, results)
+	}
+	// A write to the URL invalidates both variants' answers.
+	do(t, "POST", srv.URL+"/u/1", nil)
+	clear(results)
+	for range 50 { // both variants drawn: all but 2^-49
+		results[do(t, "GET", srv.URL+"/u/1", nil).header.Get(cache.HeaderXCache)]++
+	}
+	if calls := stable.hits.Load() + canary.hits.Load(); results[cache.Miss] != 2 || calls != 5 {
+		t.Fatalf("after a POST: X-Cache %v, %d upstream calls; want each variant fetched again once (5 calls with the POST)", results, calls)
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/balance"
+	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/grpcproxy"
@@ -247,7 +248,11 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		if rt.Handler == nil {
 			rt.Handler = next[rs.Upstream].proxy
 			if len(rs.Variants) > 0 {
-				rt.Handler = variantHandler(rs.Variants, next, rt.Handler)
+				vs := newVariants(rs.Variants, next, rs.Upstream, rt.Handler)
+				rt.Handler = vs
+				if len(vs.byWeight) > 0 {
+					rt.Middleware = append([]func(http.Handler) http.Handler{vs.draw}, rt.Middleware...)
+				}
 			}
 		}
 		routes = append(routes, rt)
@@ -601,63 +606,107 @@ func (g *Gateway) Close() {
 	g.refusals.Close() // the counts of lines a flood suppressed
 }
 
-// variantHandler sends requests to the first variant whose header matches,
+// variants sends requests to the first variant whose header matches,
 // else to a weighted variant by a uniform draw, else to def. The proxies are
 // resolved once, when the table is built.
-func variantHandler(variants []spec.Variant, ups map[string]*liveUpstream, def http.Handler) http.Handler {
-	type compiled struct {
-		header, value, upstream string
-		upTo                    int // weighted: the draw (0-99) goes here when below upTo
-		to                      http.Handler
-	}
-	var byHeader, byWeight []compiled
-	var vary []string // the headers the choice reads, each once
+//
+// The draw is made by draw, which runs before the route's middleware: a
+// response cache there keys its answers on the variant drawn (see
+// cache.WithVariant), or the first variant's answer stored would be served
+// to every client for its lifetime.
+type variants struct {
+	byHeader, byWeight []variantTarget
+	vary               []string // the headers the choice reads, each once
+	def                variantTarget
+}
+
+type variantTarget struct {
+	header, value, upstream string
+	upTo                    int // weighted: the draw (0-99) goes here when below upTo
+	to                      http.Handler
+}
+
+// drawnKey is the context key of the weighted variant drawn for a request.
+type drawnKey struct{}
+
+func newVariants(vs []spec.Variant, ups map[string]*liveUpstream, defUpstream string, def http.Handler) *variants {
+	out := &variants{def: variantTarget{upstream: defUpstream, to: def}}
 	total := 0
-	for _, v := range variants {
-		c := compiled{header: http.CanonicalHeaderKey(v.Header), value: v.Value, upstream: v.Upstream, to: ups[v.Upstream].proxy}
+	for _, v := range vs {
+		c := variantTarget{header: http.CanonicalHeaderKey(v.Header), value: v.Value, upstream: v.Upstream, to: ups[v.Upstream].proxy}
 		if v.Weight > 0 {
 			total += v.Weight
 			c.upTo = total
-			byWeight = append(byWeight, c)
+			out.byWeight = append(out.byWeight, c)
 		} else {
-			byHeader = append(byHeader, c)
-			if !slices.Contains(vary, c.header) {
-				vary = append(vary, c.header)
+			out.byHeader = append(out.byHeader, c)
+			if !slices.Contains(out.vary, c.header) {
+				out.vary = append(out.vary, c.header)
 			}
 		}
 	}
-	serve := func(v compiled, w http.ResponseWriter, r *http.Request) {
-		if info := request.InfoFrom(r.Context()); info != nil {
-			info.SetUpstream(v.upstream)
+	return out
+}
+
+// byHeaderMatch returns the header variant r selects.
+func (vs *variants) byHeaderMatch(r *http.Request) (variantTarget, bool) {
+	for _, v := range vs.byHeader {
+		if r.Header.Get(v.header) == v.value {
+			return v, true
 		}
-		v.to.ServeHTTP(w, r)
 	}
+	return variantTarget{}, false
+}
+
+// pick is the weighted choice: a variant, or the route's own upstream.
+func (vs *variants) pick() variantTarget {
+	// math/rand/v2's top-level source is per-thread: no lock on the hot
+	// path.
+	n := rand.IntN(100)
+	for _, v := range vs.byWeight {
+		if n < v.upTo {
+			return v
+		}
+	}
+	return vs.def
+}
+
+// draw is the route's outermost middleware when it has weighted variants:
+// it makes the draw for requests no header variant takes, and tells a
+// response cache which variant answers.
+func (vs *variants) draw(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The answer depends on these headers: a response cache (the
-		// route's own, or one downstream) must keep one copy per value,
-		// or the canary's answer would reach everyone.
-		for _, name := range vary {
-			w.Header().Add("Vary", name)
+		if _, ok := vs.byHeaderMatch(r); ok {
+			next.ServeHTTP(w, r)
+			return
 		}
-		for _, v := range byHeader {
-			if r.Header.Get(v.header) == v.value {
-				serve(v, w, r)
-				return
-			}
-		}
-		if len(byWeight) > 0 {
-			// math/rand/v2's top-level source is per-thread: no lock on
-			// the hot path.
-			n := rand.IntN(100)
-			for _, v := range byWeight {
-				if n < v.upTo {
-					serve(v, w, r)
-					return
-				}
-			}
-		}
-		def.ServeHTTP(w, r)
+		v := vs.pick()
+		ctx := context.WithValue(r.Context(), drawnKey{}, v)
+		next.ServeHTTP(w, r.WithContext(cache.WithVariant(ctx, v.upstream)))
 	})
+}
+
+func (vs *variants) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The answer depends on these headers: a response cache (the route's
+	// own, or one downstream) must keep one copy per value, or the
+	// canary's answer would reach everyone.
+	for _, name := range vs.vary {
+		w.Header().Add("Vary", name)
+	}
+	v, ok := vs.byHeaderMatch(r)
+	if !ok && len(vs.byWeight) > 0 {
+		if v, ok = r.Context().Value(drawnKey{}).(variantTarget); !ok {
+			v, ok = vs.pick(), true
+		}
+	}
+	if !ok {
+		vs.def.to.ServeHTTP(w, r)
+		return
+	}
+	if info := request.InfoFrom(r.Context()); info != nil {
+		info.SetUpstream(v.upstream)
+	}
+	v.to.ServeHTTP(w, r)
 }
 
 // removedRoutes returns the names of old's routes that next does not have.

@@ -95,6 +95,24 @@ func keyRule(p Policy) string {
 	return rule
 }
 
+type variantKey struct{}
+
+// WithVariant returns a context saying that the request was assigned the
+// route variant name (a canary chosen by a weighted draw) before it reached
+// the cache. Answers are stored per variant under the URL's key: a request
+// is served only an answer fetched for its own variant, so each variant's
+// share of the clients holds while its answers are cached. Purges and
+// invalidations of the URL remove every variant's answers. The empty name
+// is no variant.
+func WithVariant(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, variantKey{}, name)
+}
+
+func variantOf(r *http.Request) string {
+	v, _ := r.Context().Value(variantKey{}).(string)
+	return v
+}
+
 // Store returns the store the cache keeps its answers in.
 func (c *Cache) Store() *Store { return c.store }
 
@@ -310,11 +328,21 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 // With no stored answer the Vary headers are unknown; waiters then check
 // the leader's answer against their own request.
 func flightKey(k *reqKey, n *node, r *http.Request) string {
-	if n == nil || len(n.vary) == 0 {
+	variant := variantOf(r)
+	if (n == nil || len(n.vary) == 0) && variant == "" {
 		return k.primary
 	}
 	var b strings.Builder
 	b.WriteString(k.primary)
+	if variant != "" {
+		// Each variant fetches its own answer: a waiter would not be
+		// given another variant's.
+		b.WriteString("\x00variant=")
+		b.WriteString(variant)
+	}
+	if n == nil {
+		return b.String()
+	}
 	for _, name := range n.vary {
 		b.WriteByte(0)
 		b.WriteString(headerValue(r.Header, name))
@@ -361,7 +389,10 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, 
 	// Once this client is gone, the call goes on only while waiters want
 	// it: a call that hangs must not hold the key with nobody waiting.
 	defer context.AfterFunc(r.Context(), func() { c.store.flights.leaderLeft(f, cancel) })()
-	t := c.newTee(w, r, k, stale, cancel)
+	fence := c.store.fences.begin()
+	defer c.store.fences.end(fence)
+	t := c.newTee(w, r, k, stale, cancel, fence)
+	defer t.release()
 	// The waiters will not be given an answer that cannot be stored: they
 	// go and fetch their own as soon as that is known.
 	t.onUnshare = func() { finish(nil, nil, t.status >= 500) }
@@ -375,7 +406,10 @@ func (c *Cache) lead(w http.ResponseWriter, r *http.Request, next http.Handler, 
 func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, next http.Handler, k *reqKey, stale *object) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	t := c.newTee(w, r, k, stale, cancel)
+	fence := c.store.fences.begin()
+	defer c.store.fences.end(fence)
+	t := c.newTee(w, r, k, stale, cancel, fence)
+	defer t.release()
 	next.ServeHTTP(t, withoutValidators(r.WithContext(ctx)))
 	t.finish()
 	c.served(w, r, t, stale)
@@ -415,7 +449,10 @@ func (c *Cache) refresh(r *http.Request, k *reqKey, fk string, seen *object, fil
 	rr := detach(ctx, r) // here: r is not to be read once this request is done
 	go func() {
 		defer cancel()
-		t := c.newTee(nil, rr, k, nil, cancel)
+		fence := c.store.fences.begin()
+		defer c.store.fences.end(fence)
+		t := c.newTee(nil, rr, k, nil, cancel, fence)
+		defer t.release()
 		aborted := true
 		func() {
 			// There is no server above this goroutine to recover a panic:

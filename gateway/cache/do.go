@@ -117,6 +117,8 @@ func (c *Cache) fetchDo(ctx context.Context, r *http.Request, k *reqKey, stale *
 
 func (c *Cache) fetchOnce(ctx context.Context, r *http.Request, k *reqKey, stale *object,
 	fetch func(context.Context) (*Response, error), f *flight) (*Response, error) {
+	fence := c.store.fences.begin()
+	defer c.store.fences.end(fence)
 	resp, err := fetch(ctx)
 	if err != nil || resp == nil {
 		if f != nil {
@@ -132,7 +134,8 @@ func (c *Cache) fetchOnce(ctx context.Context, r *http.Request, k *reqKey, stale
 		}
 		return nil, err
 	}
-	t := c.newTee(nil, r, k, stale, func() {})
+	t := c.newTee(nil, r, k, stale, func() {}, fence)
+	defer t.release()
 	t.replay(resp)
 	obj, failed := t.finish()
 	if f != nil {

@@ -23,7 +23,7 @@
 // another. Policy.Authenticated "off" leaves authenticated requests out of
 // the cache instead. Within a key, one variant is kept per value of the
 // request headers the answer's Vary names (up to 16; Vary: * is not
-// stored). An answer with a Content-Encoding is served only to requests
+// stored), and one per route variant that WithVariant names. An answer with a Content-Encoding is served only to requests
 // whose Accept-Encoding accepts it (no Accept-Encoding accepts none), Vary
 // or not: upstreams often compress without saying Vary, and a transform
 // client type asks for identity. (An answer encoded for a request that did
@@ -97,7 +97,9 @@
 // # Headers and metrics
 //
 // Answers carry X-Cache (HIT, MISS or STALE) and, from the store, Age.
-// Store.PurgePrefix removes answers by host and path prefix. NewMetrics
+// Store.PurgePrefix removes answers by host and path prefix. A fetch in
+// progress when its URL is invalidated or purged does not store its
+// answer, which may predate the change. NewMetrics
 // counts requests by route and result, evictions, and stored bytes and
 // answers (gatescale_cache_*; see Metrics). Route labels come from
 // request.Info or the chi pattern, and are bounded (MaxRouteLabels).

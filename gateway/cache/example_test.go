@@ -157,3 +157,28 @@ func ExampleStoreOptions_Validate() {
 	fmt.Println(cache.StoreOptions{MaxBytes: -1}.Validate())
 	// Output: max_bytes: must be positive (omit it for the default 67108864)
 }
+
+// A route that sends a share of its requests to a canary draws the variant
+// before the cache, so that each variant's answer is stored apart.
+func ExampleWithVariant() {
+	store, _ := cache.NewStore(cache.StoreOptions{})
+	defer store.Close()
+	c, _ := cache.New(store, cache.Policy{})
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, r.Header.Get("X-Variant")) // stands for the variant's upstream
+	}))
+	for _, variant := range []string{"stable", "canary", "stable", "canary"} {
+		r := httptest.NewRequest("GET", "/users/1", nil)
+		r.Header.Set("X-Variant", variant)
+		r = r.WithContext(cache.WithVariant(r.Context(), variant))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		fmt.Println(rec.Body.String(), rec.Header().Get(cache.HeaderXCache))
+	}
+	// Output:
+	// stable MISS
+	// canary MISS
+	// stable HIT
+	// canary HIT
+}

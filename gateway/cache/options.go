@@ -49,7 +49,9 @@ const (
 type StoreOptions struct {
 	// MaxBytes is the byte budget: bodies, headers and keys of all stored
 	// answers together. The least valuable entries are evicted to stay
-	// within it. Default DefaultMaxBytes.
+	// within it. The bodies that fetches in progress buffer for the store
+	// are bounded by it too, apart: an answer that would take them over it
+	// streams through unstored. Default DefaultMaxBytes.
 	MaxBytes units.Size `json:"max_bytes,omitempty" yaml:"max_bytes,omitempty"`
 }
 

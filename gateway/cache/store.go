@@ -26,6 +26,10 @@ type Store struct {
 	c       *otter.Cache[string, *node]
 	max     int64
 	flights flights
+	fences  fences
+	// pending is the bytes that fetches in progress buffer to store,
+	// bounded by max like the stored answers (see reserve).
+	pending atomic.Int64
 	metrics *Metrics
 	now     func() time.Time
 	closed  atomic.Bool
@@ -89,13 +93,10 @@ func (s *Store) Len() int { return s.c.EstimatedSize() }
 // empty prefix purges everything. It walks the whole store: it is meant for
 // operators and deploy hooks, not for the request path.
 func (s *Store) PurgePrefix(prefix string) int {
+	s.fences.purged(prefix) // before the walk: see put
 	n := 0
 	for key, v := range s.c.All() {
-		target := v.host + v.path
-		if strings.HasPrefix(prefix, "/") {
-			target = v.path
-		}
-		if strings.HasPrefix(target, prefix) {
+		if purgeMatches(prefix, v.host, v.path) {
 			if _, ok := s.c.Invalidate(key); ok {
 				n++
 			}
@@ -131,6 +132,9 @@ type object struct {
 	header     http.Header
 	body       []byte
 	varyValues []string // the request's values of node.vary when stored
+	// variant is the route variant that answered (WithVariant): answers of
+	// different variants of one URL are kept apart like Vary variants.
+	variant string
 	// stored is when the answer was generated: when it arrived minus the
 	// Age the upstream reported.
 	stored             time.Time
@@ -179,7 +183,7 @@ func (o *object) computeWeight() {
 	for _, v := range o.varyValues {
 		w += int64(len(v))
 	}
-	o.weight = w
+	o.weight = w + int64(len(o.variant))
 }
 
 // match returns the variant whose vary values equal the request's.
@@ -201,7 +205,7 @@ func (n *node) match(r *http.Request) *object {
 // (nginx's gzip_vary is off by default), and a client that asked for
 // identity — a transform client type always does — cannot use a gzip body.
 func (o *object) serves(vary []string, r *http.Request) bool {
-	return varyMatches(vary, o.varyValues, r) && acceptsCodings(r.Header.Values("Accept-Encoding"), o.coding)
+	return o.variant == variantOf(r) && varyMatches(vary, o.varyValues, r) && acceptsCodings(r.Header.Values("Accept-Encoding"), o.coding)
 }
 
 // acceptsCodings reports whether an Accept-Encoding (all its field lines)
@@ -309,21 +313,43 @@ func (s *Store) get(key string) *node {
 	return n
 }
 
+// reserve takes n bytes of the budget for answers being fetched, if they
+// fit. Without it, many concurrent misses of large answers would each
+// buffer up to max_object_size outside max_bytes.
+func (s *Store) reserve(n int64) bool {
+	for {
+		cur := s.pending.Load()
+		if cur+n > s.max {
+			return false
+		}
+		if s.pending.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
+
 // put stores o under key, next to the key's other variants if they vary on
-// the same headers (a changed Vary makes the old variants unreachable).
-func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
+// the same headers (a changed Vary makes the old variants unreachable). It
+// stores nothing if the key was invalidated or purged after the fetch
+// began in fence (see fences), and reports whether it stored o.
+func (s *Store) put(key string, k *reqKey, vary []string, o *object, fence uint64) bool {
 	now := s.now()
+	stored := false
 	s.c.Compute(key, func(old *node, found bool) (*node, otter.ComputeOp) {
-		if s.closed.Load() {
+		// Checked under the key's lock, which invalidate takes too: an
+		// invalidation recorded after this check removes what is written.
+		if s.closed.Load() || s.fences.crossed(fence, key, k.host, k.path) {
 			return old, otter.CancelOp
 		}
+		stored = true
 		n := &node{route: k.route, host: k.host, path: k.path, vary: vary, objects: []*object{o}}
 		if found && slices.Equal(old.vary, vary) {
 			for _, prev := range old.objects {
 				if len(n.objects) == maxVariants {
 					break
 				}
-				if !slices.Equal(prev.varyValues, o.varyValues) && prev.serveableUntil().After(now) {
+				replaced := prev.variant == o.variant && slices.Equal(prev.varyValues, o.varyValues)
+				if !replaced && prev.serveableUntil().After(now) {
 					n.objects = append(n.objects, prev)
 				}
 			}
@@ -333,6 +359,14 @@ func (s *Store) put(key string, k *reqKey, vary []string, o *object) {
 		s.metrics.added(n, int64(len(key)))
 		return n, otter.WriteOp
 	})
+	// A purge walks the store without the keys' locks, and may have passed
+	// this key before the write above was visible: if one was recorded
+	// since the check, undo the write (the walk removes it otherwise).
+	if stored && s.fences.crossed(fence, key, k.host, k.path) {
+		s.c.Invalidate(key)
+		return false
+	}
+	return stored
 }
 
 // markMiss records that key's answer could not be stored, until until.
@@ -353,7 +387,12 @@ func (s *Store) markMiss(key string, k *reqKey, until time.Time) {
 	})
 }
 
-func (s *Store) invalidate(key string) { s.c.Invalidate(key) }
+// invalidate removes key's answers, and keeps fetches in progress from
+// putting back what they fetched before.
+func (s *Store) invalidate(key string) {
+	s.fences.invalidated(key)
+	s.c.Invalidate(key)
+}
 
 func saturate(n int64) uint32 {
 	if n > math.MaxUint32 {

@@ -23,6 +23,7 @@ type tee struct {
 	stale  *object            // served instead of a 5xx, if set
 	cancel context.CancelFunc // ends the upstream call
 	unlink func() bool
+	fence  uint64 // when the fetch began (Store.fences)
 	// onUnshare, if set, is called once the answer turns out not to be
 	// storable: a leader releases its waiters then, rather than when the
 	// answer ends (a stream may not end while its client stays).
@@ -38,13 +39,18 @@ type tee struct {
 	obj  *object // what will be stored; nil once it cannot be
 	vary []string
 	body []byte
+	// reserved is what body holds of the store's budget for answers
+	// being fetched (Store.reserve).
+	reserved int64
 	// uncacheable: the answer itself cannot be stored (as opposed to a
 	// failure), so the key is marked hit-for-miss.
 	uncacheable bool
 }
 
-func (c *Cache) newTee(w http.ResponseWriter, r *http.Request, k *reqKey, stale *object, cancel context.CancelFunc) *tee {
-	return &tee{c: c, w: w, r: r, k: k, stale: stale, cancel: cancel, header: http.Header{}}
+// newTee returns the writer of a fetch that began in fence: the caller
+// took it from Store.fences.begin before calling the upstream.
+func (c *Cache) newTee(w http.ResponseWriter, r *http.Request, k *reqKey, stale *object, cancel context.CancelFunc, fence uint64) *tee {
+	return &tee{c: c, w: w, r: r, k: k, stale: stale, cancel: cancel, fence: fence, header: http.Header{}}
 }
 
 // Header is the answer's own header until it is sent, then the client's,
@@ -108,10 +114,20 @@ func (t *tee) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	if t.obj != nil {
-		if int64(len(t.body)+len(b)) > t.c.maxObj {
+		switch {
+		case int64(len(t.body)+len(b)) > t.c.maxObj:
 			t.obj, t.body, t.uncacheable = nil, nil, true
+			t.release()
 			t.unshare()
-		} else {
+		case !t.c.store.reserve(int64(len(b))):
+			// Too many answers are being fetched into memory at once:
+			// this one streams through unstored. Not hit-for-miss, since
+			// it fits once the others are done.
+			t.obj, t.body = nil, nil
+			t.release()
+			t.unshare()
+		default:
+			t.reserved += int64(len(b))
 			t.body = append(t.body, b...)
 		}
 	}
@@ -129,6 +145,13 @@ func (t *tee) Write(b []byte) (int, error) {
 		return len(b), nil // the client is gone, but the store still wants the rest
 	}
 	return 0, t.clientErr
+}
+
+// release gives back the budget the buffered body held. The callers of
+// newTee defer it, so that a fetch that ends in a panic gives it back too.
+func (t *tee) release() {
+	t.c.store.pending.Add(-t.reserved)
+	t.reserved = 0
 }
 
 // unshare is called once the answer turns out not to be storable: from
@@ -199,7 +222,13 @@ func (t *tee) finish() (shared *object, failed bool) {
 		o.header.Set("Content-Length", strconv.Itoa(len(o.body)))
 	}
 	o.computeWeight()
-	t.c.store.put(t.k.primary, t.k, t.vary, o)
+	stored := t.c.store.put(t.k.primary, t.k, t.vary, o, t.fence)
+	t.release() // stored, the body counts against max_bytes instead
+	if !stored {
+		// Not stored (invalidated meanwhile, or the store is closed): not
+		// to be given to waiters, who may have come after the change.
+		return nil, failed
+	}
 	return o, failed
 }
 
@@ -316,6 +345,7 @@ func (c *Cache) plan(k *reqKey, r *http.Request, status int, h http.Header, now 
 		status:       status,
 		header:       hdr,
 		varyValues:   values,
+		variant:      variantOf(r),
 		stored:       now.Add(-parseDelta(h.Get("Age"))),
 		lifetime:     lifetime,
 		swr:          swr,
