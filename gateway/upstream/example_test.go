@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
@@ -26,4 +27,28 @@ func ExampleNew() {
 	}
 	fmt.Println(picks)
 	// Output: map[127.0.0.1:9001:2 127.0.0.1:9002:2]
+}
+
+// An upstream rebuilt with new settings keeps its instances' health: the
+// instance ejected in the old one is still out in the new one.
+func ExampleWithHealthOf() {
+	res := discovery.NewStatic(map[string][]discovery.Instance{
+		"users": {{Addr: "127.0.0.1:9001"}, {Addr: "127.0.0.1:9002"}},
+	})
+	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1})
+	old := upstream.New("users", res, passive)
+	old.Start(context.Background())
+	<-old.Ready()
+	old.Observe(old.Endpoints()[0], true) // a 5xx: ejected
+	fmt.Println("admitted before:", old.Admitted())
+
+	next := upstream.New("users", res, passive, upstream.WithPolicy(balance.RoundRobin{}), upstream.WithHealthOf(old))
+	next.Start(context.Background())
+	defer next.Close()
+	<-next.Ready()
+	old.Close()
+	fmt.Println("admitted after the rebuild:", next.Admitted())
+	// Output:
+	// admitted before: 1
+	// admitted after the rebuild: 1
 }

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -33,6 +34,7 @@ type Upstream struct {
 	active   *health.Active
 	observer Observer
 	keep     func(discovery.Instance) bool
+	prev     *Upstream // health to carry into the first instance set; guarded by mu
 	logger   *slog.Logger
 	now      func() time.Time
 
@@ -77,6 +79,17 @@ func WithActiveHealth(a health.Active) Option { return func(u *Upstream) { u.act
 func WithInstanceFilter(keep func(discovery.Instance) bool) Option {
 	return func(u *Upstream) { u.keep = keep }
 }
+
+// WithHealthOf makes the upstream take over the health of prev's
+// instances: it is prev rebuilt under new settings (a reload that changed
+// its retries or balancer, say). Each instance of the first instance set
+// that prev also has, at the same address and scheme, starts with prev's
+// health at that moment rather than fresh, so an ejected instance or one
+// held down by active checks gets no traffic because of the rebuild. What
+// only a mechanism the new upstream lacks could end is dropped: without
+// passive health its ejection and failure run, without active checks
+// their verdict. An ejection keeps the end prev's settings gave it.
+func WithHealthOf(prev *Upstream) Option { return func(u *Upstream) { u.prev = prev } }
 
 // WithObserver reports instance counts to o.
 func WithObserver(o Observer) Option { return func(u *Upstream) { u.observer = o } }
@@ -299,8 +312,16 @@ func (u *Upstream) update(up discovery.Update) {
 			u.observer.SetStale(u.name, false)
 		}
 	}
+	// The predecessor's health counts for the first set only: an instance
+	// that leaves and comes back later is a new one.
+	var prevMembers map[string]*balance.Endpoint
+	if u.prev != nil {
+		prevMembers = u.prev.memberSet()
+		u.prev = nil
+	}
 	next := make(map[string]*balance.Endpoint, len(up.Instances))
 	inherited := map[*balance.Endpoint]bool{}
+	var carried []*balance.Endpoint
 	for _, inst := range up.Instances {
 		if u.keep != nil && !u.keep(inst) {
 			continue
@@ -323,9 +344,22 @@ func (u *Upstream) update(up discovery.Update) {
 			ep.Health.Inherit(&old.Health)
 			inherited[ep] = true
 		}
+		if p := prevMembers[key]; !ok && p != nil && p.Addr == inst.Addr && p.Scheme == inst.Scheme {
+			u.carryHealth(ep, p)
+			carried = append(carried, ep)
+		}
 		next[key] = ep
 	}
 	now := u.now()
+	for _, ep := range carried {
+		// prev's readmit timer goes with prev: this upstream ends the
+		// ejection it took over.
+		if until := ep.Health.EjectedUntil(); now.Before(until) {
+			u.readmitAt(ep, until, now)
+		} else if !until.IsZero() {
+			ep.Health.Readmit()
+		}
+	}
 	for key, old := range u.members {
 		ep := next[key]
 		if ep == old {
@@ -354,6 +388,26 @@ func (u *Upstream) update(up discovery.Update) {
 	}
 	u.members = next
 	u.rebuildLocked()
+}
+
+// memberSet returns the current members by key.
+func (u *Upstream) memberSet() map[string]*balance.Endpoint {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return maps.Clone(u.members)
+}
+
+// carryHealth gives ep, new in this upstream, the health of p, the same
+// instance in the upstream this one replaces, less what this upstream's
+// settings cannot act on (see WithHealthOf).
+func (u *Upstream) carryHealth(ep, p *balance.Endpoint) {
+	ep.Health.Inherit(&p.Health)
+	if u.passive == nil {
+		ep.Health.ForgetPassive()
+	}
+	if u.active == nil {
+		ep.Health.ForgetActive()
+	}
 }
 
 // sameMembers reports whether next keeps exactly the endpoints of members.
