@@ -40,10 +40,15 @@ type Upstream struct {
 
 	snap atomic.Pointer[snapshot]
 
-	mu      sync.Mutex // guards members, stale and rebuilds
+	mu      sync.Mutex // guards members, stale, closed and rebuilds
 	members map[string]*balance.Endpoint
 	stale   error
 	timers  map[*balance.Endpoint]*time.Timer
+	// closed: Close was called. The upstream's name may already belong to
+	// the one that replaced it, so it ejects nothing more and reports no
+	// counts, whatever still reaches it (a request that was in flight, a
+	// readmit timer that fired as it closed).
+	closed bool
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -156,8 +161,18 @@ func (u *Upstream) Start(ctx context.Context) {
 }
 
 // Close stops the upstream's watch and checks and waits for them to end.
-// Requests already holding an endpoint finish normally.
+// Requests already holding an endpoint finish normally, but their outcomes
+// eject nothing more, and the upstream reports nothing more to its
+// observer: an upstream that replaces it under the same name owns the
+// name's counts from then on.
 func (u *Upstream) Close() {
+	u.mu.Lock()
+	u.closed = true
+	for ep, t := range u.timers {
+		t.Stop()
+		delete(u.timers, ep) // a callback already running finds no timer of its own
+	}
+	u.mu.Unlock()
 	if u.cancel != nil {
 		u.cancel()
 		<-u.done
@@ -243,8 +258,8 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.members[ep.Key()] != ep || ep.Health.Ejected(now) {
-		return // gone from the set, or another request ejected it first
+	if u.closed || u.members[ep.Key()] != ep || ep.Health.Ejected(now) {
+		return // closed, gone from the set, or another request ejected it first
 	}
 	// Instances that active checks hold down are out as surely as ejected
 	// ones: leaving them out of the count could eject the last instance
@@ -292,6 +307,9 @@ func (u *Upstream) update(up discovery.Update) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	defer u.markReady()
+	if u.closed {
+		return // a delivery racing Close: the name's series are not ours now
+	}
 	if up.Err != nil {
 		if u.stale == nil { // log once per state change, not per retry
 			u.logger.Warn("discovery unreachable, keeping last known instances", "upstream", u.name, "instances", len(u.members), "err", up.Err)
@@ -479,7 +497,7 @@ func (u *Upstream) rebuildLocked() {
 		}
 	}
 	u.snap.Store(&snapshot{picker: u.policy.Picker(admitted), admitted: admitted, all: all})
-	if u.observer != nil {
+	if u.observer != nil && !u.closed {
 		u.observer.SetInstances(u.name, len(admitted), ejected, unhealthy)
 	}
 }

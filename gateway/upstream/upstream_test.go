@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/metrics"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
@@ -334,4 +337,64 @@ func TestResolvedOnlyByASet(t *testing.T) {
 	if !u.Resolved() {
 		t.Fatal("a later failure forgot the set")
 	}
+}
+
+// TestClosedUpstreamLeavesItsNameAlone: a request still in flight on an
+// upstream that a reload replaced fails after the replacement. The closed
+// upstream must not eject for it nor report its instance counts: the
+// gatescale_upstream_instances series of its name belong to the upstream
+// that took the name, which has both instances admitted.
+func TestClosedUpstreamLeavesItsNameAlone(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}})
+	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour})
+	old := upstream.New("svc", res, passive, upstream.WithObserver(m), quiet)
+	old.Start(context.Background())
+	<-old.Ready()
+	inFlight := old.Endpoints()[0]
+
+	next := upstream.New("svc", res, passive, upstream.WithObserver(m), upstream.WithHealthOf(old), quiet)
+	next.Start(context.Background())
+	defer next.Close()
+	<-next.Ready()
+	old.Close()
+
+	old.Observe(inFlight, true) // the in-flight request's 5xx
+	if got := old.Admitted(); got != 2 {
+		t.Errorf("closed upstream ejected an instance: admitted %d, want 2", got)
+	}
+	for state, want := range map[string]float64{metrics.StateHealthy: 2, metrics.StateEjected: 0} {
+		if got := instancesGauge(t, reg, "svc", state); got != want {
+			t.Errorf("gatescale_upstream_instances{upstream=svc,state=%s} = %v after the closed upstream's failure, want %v (the running upstream's)", state, got, want)
+		}
+	}
+}
+
+// instancesGauge reads gatescale_upstream_instances{upstream,state} from reg.
+func instancesGauge(t *testing.T, reg *prometheus.Registry, name, state string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatescale_upstream_instances" {
+			continue
+		}
+		for _, met := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range met.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["upstream"] == name && labels["state"] == state {
+				return met.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no gatescale_upstream_instances{upstream=%q,state=%q}", name, state)
+	return 0
 }
