@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -463,9 +464,32 @@ func (u *Upstream) targets() []health.Target {
 	s := u.snap.Load()
 	out := make([]health.Target, len(s.all))
 	for i, ep := range s.all {
-		out[i] = ep
+		out[i] = probeTarget{u: u, ep: ep}
 	}
 	return out
+}
+
+// probeTarget is an endpoint as active checks see it. A probe takes up to
+// its timeout, and discovery may meanwhile replace the endpoint (a new
+// weight): the result, asked for once the probe ends, goes to the endpoint
+// that stands for the instance then, which inherited the old one's state,
+// rather than to the replaced one, where it would be lost for an interval.
+type probeTarget struct {
+	u  *Upstream
+	ep *balance.Endpoint
+}
+
+func (p probeTarget) BaseURL() *url.URL { return p.ep.BaseURL() }
+
+func (p probeTarget) HealthState() *health.State {
+	p.u.mu.Lock()
+	defer p.u.mu.Unlock()
+	// Only at the probed address: a result for the old address says
+	// nothing of the new one.
+	if cur := p.u.members[p.ep.Key()]; cur != nil && cur.Addr == p.ep.Addr && cur.Scheme == p.ep.Scheme {
+		return &cur.Health
+	}
+	return &p.ep.Health
 }
 
 func (u *Upstream) rebuild() {

@@ -398,3 +398,39 @@ func instancesGauge(t *testing.T, reg *prometheus.Registry, name, state string) 
 	t.Fatalf("no gatescale_upstream_instances{upstream=%q,state=%q}", name, state)
 	return 0
 }
+
+// TestProbeInFlightRecordsOnReplacement: discovery replaces an instance's
+// endpoint (a new weight) while an active probe of it is under way. The
+// probe's failure belongs to the instance, so it must take the endpoint now
+// in the set down, not the one it replaced: a failing instance is not to
+// get traffic for one more interval.
+func TestProbeInFlightRecordsOnReplacement(t *testing.T) {
+	arrived := make(chan struct{}, 100)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+
+	res := pushResolver{ch: make(chan discovery.Update)}
+	u := upstream.New("svc", res, quiet,
+		upstream.WithActiveHealth(health.Active{Interval: 5 * time.Millisecond, Timeout: time.Minute, UnhealthyThreshold: 1}))
+	u.Start(context.Background())
+	defer u.Close()
+	defer close(release) // before Close, which waits for the held probe
+
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: addr, Weight: 1}}}
+	<-u.Ready()
+	before := u.Endpoints()[0]
+	<-arrived // the first probe of a is held
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: addr, Weight: 2}}}
+	waitFor(t, "a's endpoint replaced", func() bool { return u.Endpoints()[0] != before })
+	release <- struct{}{} // the held probe fails
+	<-arrived             // the next round began, so the first one was recorded
+	if got := u.Admitted(); got != 0 {
+		t.Fatalf("admitted = %d after the instance failed its probe (threshold 1), want 0: the result went to the replaced endpoint", got)
+	}
+}
