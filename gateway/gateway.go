@@ -384,7 +384,7 @@ func (g *Gateway) newUpstream(spec UpstreamSpec, prev *upstream.Upstream) *liveU
 	if prev != nil {
 		// A rebuild for other settings must not readmit an instance that
 		// was ejected or held down: nothing is lost on reload.
-		uopts = append(uopts, upstream.WithHealthOf(prev))
+		uopts = append(uopts, upstream.WithPredecessor(prev))
 	}
 	lu.up = upstream.New(spec.Name, resolver, uopts...)
 

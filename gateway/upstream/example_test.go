@@ -31,7 +31,7 @@ func ExampleNew() {
 
 // An upstream rebuilt with new settings keeps its instances' health: the
 // instance ejected in the old one is still out in the new one.
-func ExampleWithHealthOf() {
+func ExampleWithPredecessor() {
 	res := discovery.NewStatic(map[string][]discovery.Instance{
 		"users": {{Addr: "127.0.0.1:9001"}, {Addr: "127.0.0.1:9002"}},
 	})
@@ -42,7 +42,7 @@ func ExampleWithHealthOf() {
 	old.Observe(old.Endpoints()[0], true) // a 5xx: ejected
 	fmt.Println("admitted before:", old.Admitted())
 
-	next := upstream.New("users", res, passive, upstream.WithPolicy(balance.RoundRobin{}), upstream.WithHealthOf(old))
+	next := upstream.New("users", res, passive, upstream.WithPolicy(balance.RoundRobin{}), upstream.WithPredecessor(old))
 	next.Start(context.Background())
 	defer next.Close()
 	<-next.Ready()

@@ -86,16 +86,17 @@ func WithInstanceFilter(keep func(discovery.Instance) bool) Option {
 	return func(u *Upstream) { u.keep = keep }
 }
 
-// WithHealthOf makes the upstream take over the health of prev's
-// instances: it is prev rebuilt under new settings (a reload that changed
-// its retries or balancer, say). Each instance of the first instance set
-// that prev also has, at the same address and scheme, starts with prev's
-// health at that moment rather than fresh, so an ejected instance or one
-// held down by active checks gets no traffic because of the rebuild. What
+// WithPredecessor makes the upstream take over the health and load of
+// prev's instances: it is prev rebuilt under new settings (a reload that
+// changed its retries or balancer, say). Each instance of the first
+// instance set that prev also has, at the same address and scheme, starts
+// with prev's health at that moment rather than fresh, so an ejected
+// instance or one held down by active checks gets no traffic because of
+// the rebuild, and counts prev's requests in flight as its own. What
 // only a mechanism the new upstream lacks could end is dropped: without
 // passive health its ejection and failure run, without active checks
 // their verdict. An ejection keeps the end prev's settings gave it.
-func WithHealthOf(prev *Upstream) Option { return func(u *Upstream) { u.prev = prev } }
+func WithPredecessor(prev *Upstream) Option { return func(u *Upstream) { u.prev = prev } }
 
 // WithObserver reports instance counts to o.
 func WithObserver(o Observer) Option { return func(u *Upstream) { u.observer = o } }
@@ -361,6 +362,7 @@ func (u *Upstream) update(up discovery.Update) {
 			// weight, metadata): its health is still its own, so an
 			// ejection or a failed active check is not forgotten.
 			ep.Health.Inherit(&old.Health)
+			ep.ShareLoad(old)
 			inherited[ep] = true
 		}
 		if p := prevMembers[key]; !ok && p != nil && p.Addr == inst.Addr && p.Scheme == inst.Scheme {
@@ -418,9 +420,10 @@ func (u *Upstream) memberSet() map[string]*balance.Endpoint {
 
 // carryHealth gives ep, new in this upstream, the health of p, the same
 // instance in the upstream this one replaces, less what this upstream's
-// settings cannot act on (see WithHealthOf).
+// settings cannot act on (see WithPredecessor).
 func (u *Upstream) carryHealth(ep, p *balance.Endpoint) {
 	ep.Health.Inherit(&p.Health)
+	ep.ShareLoad(p)
 	if u.passive == nil {
 		ep.Health.ForgetPassive()
 	}

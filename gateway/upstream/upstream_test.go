@@ -357,7 +357,7 @@ func TestClosedUpstreamLeavesItsNameAlone(t *testing.T) {
 	<-old.Ready()
 	inFlight := old.Endpoints()[0]
 
-	next := upstream.New("svc", res, passive, upstream.WithObserver(m), upstream.WithHealthOf(old), quiet)
+	next := upstream.New("svc", res, passive, upstream.WithObserver(m), upstream.WithPredecessor(old), quiet)
 	next.Start(context.Background())
 	defer next.Close()
 	<-next.Ready()
@@ -432,5 +432,45 @@ func TestProbeInFlightRecordsOnReplacement(t *testing.T) {
 	<-arrived             // the next round began, so the first one was recorded
 	if got := u.Admitted(); got != 0 {
 		t.Fatalf("admitted = %d after the instance failed its probe (threshold 1), want 0: the result went to the replaced endpoint", got)
+	}
+}
+
+// TestReplacementSharesInFlight: requests in flight on an instance's
+// endpoint still load the instance when the endpoint is replaced, by
+// discovery (a new weight) or by a rebuilt upstream (WithPredecessor), so
+// least-request balancing does not take a busy instance for an idle one;
+// and their ends are counted there too.
+func TestReplacementSharesInFlight(t *testing.T) {
+	res := pushResolver{ch: make(chan discovery.Update)}
+	old := upstream.New("svc", res, quiet)
+	old.Start(context.Background())
+	defer old.Close()
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: "127.0.0.1:1", Weight: 1}}}
+	<-old.Ready()
+	first := old.Endpoints()[0]
+	first.Acquire()
+
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: "127.0.0.1:1", Weight: 2}}}
+	waitFor(t, "a's endpoint replaced", func() bool { return old.Endpoints()[0] != first })
+	second := old.Endpoints()[0]
+	if got := second.InFlight(); got != 1 {
+		t.Fatalf("endpoint that replaced a busy one has %d in flight, want 1", got)
+	}
+	second.Acquire()
+
+	nextRes := pushResolver{ch: make(chan discovery.Update)}
+	next := upstream.New("svc", nextRes, quiet, upstream.WithPredecessor(old))
+	next.Start(context.Background())
+	defer next.Close()
+	nextRes.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: "127.0.0.1:1", Weight: 2}}}
+	<-next.Ready()
+	third := next.Endpoints()[0]
+	if got := third.InFlight(); got != 2 {
+		t.Fatalf("endpoint of the rebuilt upstream has %d in flight, want the 2 of the old one", got)
+	}
+	first.Release()
+	second.Release()
+	if got := third.InFlight(); got != 0 {
+		t.Fatalf("in flight = %d after both requests ended, want 0", got)
 	}
 }
