@@ -271,6 +271,11 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 	}
 	g.waitReady(ctx, created)
 
+	for _, lu := range created {
+		// The upstreams they replace served until now: what happened to
+		// their instances since the new ones' first sets is not lost.
+		lu.up.TakeOver()
+	}
 	old := g.table.Load()
 	g.table.Store(table)
 	g.applied.Store(true)

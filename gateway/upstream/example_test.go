@@ -30,25 +30,29 @@ func ExampleNew() {
 }
 
 // An upstream rebuilt with new settings keeps its instances' health: the
-// instance ejected in the old one is still out in the new one.
+// instance ejected in the old one is still out in the new one, also when the
+// old one ejected it after the new one started, until the new one took over.
 func ExampleWithPredecessor() {
 	res := discovery.NewStatic(map[string][]discovery.Instance{
-		"users": {{Addr: "127.0.0.1:9001"}, {Addr: "127.0.0.1:9002"}},
+		"users": {{Addr: "127.0.0.1:9001"}, {Addr: "127.0.0.1:9002"}, {Addr: "127.0.0.1:9003"}, {Addr: "127.0.0.1:9004"}},
 	})
 	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1})
 	old := upstream.New("users", res, passive)
 	old.Start(context.Background())
 	<-old.Ready()
 	old.Observe(old.Endpoints()[0], true) // a 5xx: ejected
-	fmt.Println("admitted before:", old.Admitted())
 
 	next := upstream.New("users", res, passive, upstream.WithPolicy(balance.RoundRobin{}), upstream.WithPredecessor(old))
 	next.Start(context.Background())
 	defer next.Close()
 	<-next.Ready()
+	fmt.Println("admitted when started:", next.Admitted())
+
+	old.Observe(old.Endpoints()[1], true) // old still serves: ejected too
+	next.TakeOver()                       // then next replaces it
 	old.Close()
-	fmt.Println("admitted after the rebuild:", next.Admitted())
+	fmt.Println("admitted after taking over:", next.Admitted())
 	// Output:
-	// admitted before: 1
-	// admitted after the rebuild: 1
+	// admitted when started: 3
+	// admitted after taking over: 2
 }

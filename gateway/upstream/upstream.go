@@ -35,7 +35,7 @@ type Upstream struct {
 	active   *health.Active
 	observer Observer
 	keep     func(discovery.Instance) bool
-	prev     *Upstream // health to carry into the first instance set; guarded by mu
+	prev     *Upstream // health to carry over (WithPredecessor); guarded by mu
 	logger   *slog.Logger
 	now      func() time.Time
 
@@ -50,6 +50,9 @@ type Upstream struct {
 	// counts, whatever still reaches it (a request that was in flight, a
 	// readmit timer that fired as it closed).
 	closed bool
+	// prevCarried: the first instance set took prev's health; takenOver:
+	// TakeOver was called, so prev is not needed after the first set.
+	prevCarried, takenOver bool
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -96,6 +99,9 @@ func WithInstanceFilter(keep func(discovery.Instance) bool) Option {
 // only a mechanism the new upstream lacks could end is dropped: without
 // passive health its ejection and failure run, without active checks
 // their verdict. An ejection keeps the end prev's settings gave it.
+//
+// prev keeps serving until the upstream replaces it: call TakeOver then,
+// so what happened to prev's instances meanwhile is not lost either.
 func WithPredecessor(prev *Upstream) Option { return func(u *Upstream) { u.prev = prev } }
 
 // WithObserver reports instance counts to o.
@@ -335,13 +341,16 @@ func (u *Upstream) update(up discovery.Update) {
 	// The predecessor's health counts for the first set only: an instance
 	// that leaves and comes back later is a new one.
 	var prevMembers map[string]*balance.Endpoint
-	if u.prev != nil {
+	if u.prev != nil && !u.prevCarried {
 		prevMembers = u.prev.memberSet()
-		u.prev = nil
+		u.prevCarried = true
+		if u.takenOver {
+			u.prev = nil
+		}
 	}
 	next := make(map[string]*balance.Endpoint, len(up.Instances))
 	inherited := map[*balance.Endpoint]bool{}
-	var carried []*balance.Endpoint
+	carried := map[*balance.Endpoint]*balance.Endpoint{}
 	for _, inst := range up.Instances {
 		if u.keep != nil && !u.keep(inst) {
 			continue
@@ -366,20 +375,13 @@ func (u *Upstream) update(up discovery.Update) {
 			inherited[ep] = true
 		}
 		if p := prevMembers[key]; !ok && p != nil && p.Addr == inst.Addr && p.Scheme == inst.Scheme {
-			u.carryHealth(ep, p)
-			carried = append(carried, ep)
+			carried[ep] = p
 		}
 		next[key] = ep
 	}
 	now := u.now()
-	for _, ep := range carried {
-		// prev's readmit timer goes with prev: this upstream ends the
-		// ejection it took over.
-		if until := ep.Health.EjectedUntil(); now.Before(until) {
-			u.readmitAt(ep, until, now)
-		} else if !until.IsZero() {
-			ep.Health.Readmit()
-		}
+	for ep, p := range carried {
+		u.adoptLocked(ep, p, now)
 	}
 	for key, old := range u.members {
 		ep := next[key]
@@ -418,10 +420,40 @@ func (u *Upstream) memberSet() map[string]*balance.Endpoint {
 	return maps.Clone(u.members)
 }
 
-// carryHealth gives ep, new in this upstream, the health of p, the same
-// instance in the upstream this one replaces, less what this upstream's
-// settings cannot act on (see WithPredecessor).
-func (u *Upstream) carryHealth(ep, p *balance.Endpoint) {
+// TakeOver takes the predecessor's (WithPredecessor) instance health over
+// once more, as it is now, and forgets the predecessor. Call it just before
+// the upstream replaces the predecessor in service: the predecessor served
+// on after the upstream's first instance set, and an ejection in that time
+// must not be lost. Before a first set it only lets that set forget the
+// predecessor once it has taken its health.
+func (u *Upstream) TakeOver() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.takenOver = true
+	if u.prev == nil || !u.prevCarried {
+		return
+	}
+	prevMembers := u.prev.memberSet()
+	u.prev = nil
+	now := u.now()
+	for key, ep := range u.members {
+		if p := prevMembers[key]; p != nil && p.Addr == ep.Addr && p.Scheme == ep.Scheme {
+			u.adoptLocked(ep, p, now)
+		}
+	}
+	u.rebuildLocked()
+}
+
+// adoptLocked gives ep, of this upstream, the health and load of p, the
+// same instance in the upstream this one replaces, less what this
+// upstream's settings cannot act on (see WithPredecessor), and ends an
+// ejection it took over on time: p's readmit timer goes with p. u.mu is
+// held; ep serves no request yet.
+func (u *Upstream) adoptLocked(ep, p *balance.Endpoint, now time.Time) {
+	if t := u.timers[ep]; t != nil {
+		t.Stop()
+		delete(u.timers, ep)
+	}
 	ep.Health.Inherit(&p.Health)
 	ep.ShareLoad(p)
 	if u.passive == nil {
@@ -429,6 +461,11 @@ func (u *Upstream) carryHealth(ep, p *balance.Endpoint) {
 	}
 	if u.active == nil {
 		ep.Health.ForgetActive()
+	}
+	if until := ep.Health.EjectedUntil(); now.Before(until) {
+		u.readmitAt(ep, until, now)
+	} else if !until.IsZero() {
+		ep.Health.Readmit()
 	}
 }
 

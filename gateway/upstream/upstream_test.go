@@ -474,3 +474,29 @@ func TestReplacementSharesInFlight(t *testing.T) {
 		t.Fatalf("in flight = %d after both requests ended, want 0", got)
 	}
 }
+
+// TestTakeOverCatchesUpWithPredecessor: the predecessor serves on after its
+// successor's first instance set, until the successor replaces it. An
+// instance it ejects in that time is ejected in the successor once the
+// successor takes over.
+func TestTakeOverCatchesUpWithPredecessor(t *testing.T) {
+	res := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}})
+	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour})
+	old := upstream.New("svc", res, passive, quiet)
+	old.Start(context.Background())
+	<-old.Ready()
+	next := upstream.New("svc", res, passive, quiet, upstream.WithPredecessor(old))
+	next.Start(context.Background())
+	defer next.Close()
+	<-next.Ready()
+
+	old.Observe(old.Endpoints()[0], true) // still serving: ejects
+	next.TakeOver()
+	old.Close()
+	if got := next.Admitted(); got != 1 {
+		t.Fatalf("successor admits %d after taking over, want 1: the predecessor's last ejection was lost", got)
+	}
+	if ep := next.Endpoints()[0]; !ep.Health.Ejected(time.Now()) {
+		t.Fatalf("successor's %s is not ejected", ep.Addr)
+	}
+}
