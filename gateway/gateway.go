@@ -219,7 +219,11 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 			restatic = append(restatic, func() { lu.static.Set(lu.up.Name(), spec.Instances) })
 			continue
 		}
-		lu := g.newUpstream(spec, cfg)
+		var prev *upstream.Upstream
+		if old != nil {
+			prev = old.up
+		}
+		lu := g.newUpstream(spec, prev)
 		next[spec.Name] = lu
 		created = append(created, lu)
 	}
@@ -272,6 +276,11 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 	}
 	g.waitReady(ctx, created)
 
+	for _, lu := range created {
+		// The upstreams they replace served until now: what happened to
+		// their instances since the new ones' first sets is not lost.
+		lu.up.TakeOver()
+	}
 	old := g.table.Load()
 	g.table.Store(table)
 	g.applied.Store(true)
@@ -345,7 +354,9 @@ func (g *Gateway) refusedMiddleware() []func(http.Handler) http.Handler {
 	return append(mw, g.middleware...)
 }
 
-func (g *Gateway) newUpstream(spec UpstreamSpec, cfg Config) *liveUpstream {
+// newUpstream builds the upstream of spec; prev, if not nil, is the running
+// upstream of that name it replaces, whose instances' health it takes over.
+func (g *Gateway) newUpstream(spec UpstreamSpec, prev *upstream.Upstream) *liveUpstream {
 	lu := &liveUpstream{spec: spec}
 	resolver := spec.Resolver
 	service := spec.Service
@@ -379,6 +390,11 @@ func (g *Gateway) newUpstream(spec UpstreamSpec, cfg Config) *liveUpstream {
 	}
 	if g.metrics != nil {
 		uopts = append(uopts, upstream.WithObserver(g.metrics))
+	}
+	if prev != nil {
+		// A rebuild for other settings must not readmit an instance that
+		// was ejected or held down: nothing is lost on reload.
+		uopts = append(uopts, upstream.WithPredecessor(prev))
 	}
 	lu.up = upstream.New(spec.Name, resolver, uopts...)
 

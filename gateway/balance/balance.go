@@ -21,7 +21,10 @@ type Endpoint struct {
 	// Health is written by passive and active health checking.
 	Health health.State
 
-	inflight atomic.Int64
+	// load counts the requests in flight on the instance; an Endpoint that
+	// replaces another for the same instance shares its counter (ShareLoad).
+	load     *atomic.Int64
+	inflight atomic.Int64 // load's storage unless shared
 }
 
 // NewEndpoint returns an Endpoint for inst.
@@ -30,18 +33,27 @@ func NewEndpoint(inst discovery.Instance) *Endpoint {
 	if scheme == "" {
 		scheme = "http"
 	}
-	return &Endpoint{Instance: inst, URL: &url.URL{Scheme: scheme, Host: inst.Addr}}
+	e := &Endpoint{Instance: inst, URL: &url.URL{Scheme: scheme, Host: inst.Addr}}
+	e.load = &e.inflight
+	return e
 }
 
 // InFlight returns the number of requests currently outstanding on e.
-func (e *Endpoint) InFlight() int64 { return e.inflight.Load() }
+func (e *Endpoint) InFlight() int64 { return e.load.Load() }
 
 // Acquire records the start of a request to e. Every Acquire must be
 // matched by one Release.
-func (e *Endpoint) Acquire() { e.inflight.Add(1) }
+func (e *Endpoint) Acquire() { e.load.Add(1) }
 
 // Release records the end of a request to e.
-func (e *Endpoint) Release() { e.inflight.Add(-1) }
+func (e *Endpoint) Release() { e.load.Add(-1) }
+
+// ShareLoad makes e count its requests in flight together with prev's. It
+// is for an Endpoint that replaces prev for the same instance (new
+// attributes, a rebuilt upstream) while requests on prev may still be in
+// flight: least-request balancing then sees the instance's whole load, and
+// those requests' ends are counted on e too. Call it before e is in use.
+func (e *Endpoint) ShareLoad(prev *Endpoint) { e.load = prev.load }
 
 // BaseURL returns e.URL; with HealthState it lets active health checks
 // probe e (health.Target).

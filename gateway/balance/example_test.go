@@ -124,3 +124,18 @@ func ExampleByName() {
 	// balance policy "hash" needs a request key: build balance.Hash{Key: ...} (e.g. balance.HeaderKey, CookieKey, ClientIPKey) instead of ByName
 	// unknown balance policy "random" (valid: round_robin, weighted, p2c, hash)
 }
+
+// An instance's weight changed while a request to it was in flight: the
+// new Endpoint counts that request too, and its end.
+func ExampleEndpoint_ShareLoad() {
+	old := balance.NewEndpoint(discovery.Instance{ID: "a", Addr: "10.0.0.1:8080", Weight: 1})
+	old.Acquire()
+	next := balance.NewEndpoint(discovery.Instance{ID: "a", Addr: "10.0.0.1:8080", Weight: 3})
+	next.ShareLoad(old)
+	fmt.Println(next.InFlight())
+	old.Release()
+	fmt.Println(next.InFlight())
+	// Output:
+	// 1
+	// 0
+}

@@ -2,6 +2,7 @@ package health_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -50,6 +51,38 @@ func ExampleState_Inherit() {
 	next.Inherit(&old)
 	fmt.Println(next.Ejected(now), next.EjectedUntil().Sub(now), next.Ejections())
 	// Output: true 30s 1
+}
+
+// An upstream rebuilt without passive health takes over an instance's
+// State but drops the ejection, which nothing there would end.
+func ExampleState_ForgetPassive() {
+	p := health.Passive{ConsecutiveFailures: 1}
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	var old health.State
+	if p.Observe(&old, true, now) && p.MayEject(0, 4) {
+		p.Eject(&old, now)
+	}
+	var next health.State
+	next.Inherit(&old)
+	next.ForgetPassive()
+	fmt.Println(next.Ejected(now), next.Ejections())
+	// Output: false 0
+}
+
+// An upstream rebuilt without active checks drops their verdict: no probe
+// would bring the instance back.
+func ExampleState_ForgetActive() {
+	a := health.Active{UnhealthyThreshold: 1}
+	var old health.State
+	a.Record(&old, errors.New("connection refused"))
+	var next health.State
+	next.Inherit(&old)
+	fmt.Println(next.ActiveDown())
+	next.ForgetActive()
+	fmt.Println(next.ActiveDown())
+	// Output:
+	// true
+	// false
 }
 
 func ExampleActive() {

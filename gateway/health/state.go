@@ -75,3 +75,22 @@ func (s *State) Inherit(prev *State) {
 	s.activeDown.Store(prev.activeDown.Load())
 	s.activeRun.Store(prev.activeRun.Load())
 }
+
+// ForgetPassive drops what passive health recorded: the failure run, the
+// ejection in force and the ejection count. It is for a State that Inherit
+// filled for an upstream without passive health, where nothing would end
+// the ejection.
+func (s *State) ForgetPassive() {
+	s.consecutiveFailures.Store(0)
+	s.ejections.Store(0)
+	s.ejectedUntil.Store(0)
+	s.decayFrom.Store(0)
+}
+
+// ForgetActive drops the active checks' verdict and probe run: the instance
+// is up, as a new one is. It is for a State that Inherit filled for an
+// upstream without active checks, where no probe would bring it back.
+func (s *State) ForgetActive() {
+	s.activeDown.Store(false)
+	s.activeRun.Store(0)
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
@@ -26,4 +27,32 @@ func ExampleNew() {
 	}
 	fmt.Println(picks)
 	// Output: map[127.0.0.1:9001:2 127.0.0.1:9002:2]
+}
+
+// An upstream rebuilt with new settings keeps its instances' health: the
+// instance ejected in the old one is still out in the new one, also when the
+// old one ejected it after the new one started, until the new one took over.
+func ExampleWithPredecessor() {
+	res := discovery.NewStatic(map[string][]discovery.Instance{
+		"users": {{Addr: "127.0.0.1:9001"}, {Addr: "127.0.0.1:9002"}, {Addr: "127.0.0.1:9003"}, {Addr: "127.0.0.1:9004"}},
+	})
+	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1})
+	old := upstream.New("users", res, passive)
+	old.Start(context.Background())
+	<-old.Ready()
+	old.Observe(old.Endpoints()[0], true) // a 5xx: ejected
+
+	next := upstream.New("users", res, passive, upstream.WithPolicy(balance.RoundRobin{}), upstream.WithPredecessor(old))
+	next.Start(context.Background())
+	defer next.Close()
+	<-next.Ready()
+	fmt.Println("admitted when started:", next.Admitted())
+
+	old.Observe(old.Endpoints()[1], true) // old still serves: ejected too
+	next.TakeOver()                       // then next replaces it
+	old.Close()
+	fmt.Println("admitted after taking over:", next.Admitted())
+	// Output:
+	// admitted when started: 3
+	// admitted after taking over: 2
 }

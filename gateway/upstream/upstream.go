@@ -3,8 +3,10 @@ package upstream
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -33,15 +35,24 @@ type Upstream struct {
 	active   *health.Active
 	observer Observer
 	keep     func(discovery.Instance) bool
+	prev     *Upstream // health to carry over (WithPredecessor); guarded by mu
 	logger   *slog.Logger
 	now      func() time.Time
 
 	snap atomic.Pointer[snapshot]
 
-	mu      sync.Mutex // guards members, stale and rebuilds
+	mu      sync.Mutex // guards members, stale, closed and rebuilds
 	members map[string]*balance.Endpoint
 	stale   error
 	timers  map[*balance.Endpoint]*time.Timer
+	// closed: Close was called. The upstream's name may already belong to
+	// the one that replaced it, so it ejects nothing more and reports no
+	// counts, whatever still reaches it (a request that was in flight, a
+	// readmit timer that fired as it closed).
+	closed bool
+	// prevCarried: the first instance set took prev's health; takenOver:
+	// TakeOver was called, so prev is not needed after the first set.
+	prevCarried, takenOver bool
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -77,6 +88,21 @@ func WithActiveHealth(a health.Active) Option { return func(u *Upstream) { u.act
 func WithInstanceFilter(keep func(discovery.Instance) bool) Option {
 	return func(u *Upstream) { u.keep = keep }
 }
+
+// WithPredecessor makes the upstream take over the health and load of
+// prev's instances: it is prev rebuilt under new settings (a reload that
+// changed its retries or balancer, say). Each instance of the first
+// instance set that prev also has, at the same address and scheme, starts
+// with prev's health at that moment rather than fresh, so an ejected
+// instance or one held down by active checks gets no traffic because of
+// the rebuild, and counts prev's requests in flight as its own. What
+// only a mechanism the new upstream lacks could end is dropped: without
+// passive health its ejection and failure run, without active checks
+// their verdict. An ejection keeps the end prev's settings gave it.
+//
+// prev keeps serving until the upstream replaces it: call TakeOver then,
+// so what happened to prev's instances meanwhile is not lost either.
+func WithPredecessor(prev *Upstream) Option { return func(u *Upstream) { u.prev = prev } }
 
 // WithObserver reports instance counts to o.
 func WithObserver(o Observer) Option { return func(u *Upstream) { u.observer = o } }
@@ -143,8 +169,18 @@ func (u *Upstream) Start(ctx context.Context) {
 }
 
 // Close stops the upstream's watch and checks and waits for them to end.
-// Requests already holding an endpoint finish normally.
+// Requests already holding an endpoint finish normally, but their outcomes
+// eject nothing more, and the upstream reports nothing more to its
+// observer: an upstream that replaces it under the same name owns the
+// name's counts from then on.
 func (u *Upstream) Close() {
+	u.mu.Lock()
+	u.closed = true
+	for ep, t := range u.timers {
+		t.Stop()
+		delete(u.timers, ep) // a callback already running finds no timer of its own
+	}
+	u.mu.Unlock()
 	if u.cancel != nil {
 		u.cancel()
 		<-u.done
@@ -230,8 +266,8 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.members[ep.Key()] != ep || ep.Health.Ejected(now) {
-		return // gone from the set, or another request ejected it first
+	if u.closed || u.members[ep.Key()] != ep || ep.Health.Ejected(now) {
+		return // closed, gone from the set, or another request ejected it first
 	}
 	// Instances that active checks hold down are out as surely as ejected
 	// ones: leaving them out of the count could eject the last instance
@@ -279,6 +315,9 @@ func (u *Upstream) update(up discovery.Update) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	defer u.markReady()
+	if u.closed {
+		return // a delivery racing Close: the name's series are not ours now
+	}
 	if up.Err != nil {
 		if u.stale == nil { // log once per state change, not per retry
 			u.logger.Warn("discovery unreachable, keeping last known instances", "upstream", u.name, "instances", len(u.members), "err", up.Err)
@@ -299,8 +338,19 @@ func (u *Upstream) update(up discovery.Update) {
 			u.observer.SetStale(u.name, false)
 		}
 	}
+	// The predecessor's health counts for the first set only: an instance
+	// that leaves and comes back later is a new one.
+	var prevMembers map[string]*balance.Endpoint
+	if u.prev != nil && !u.prevCarried {
+		prevMembers = u.prev.memberSet()
+		u.prevCarried = true
+		if u.takenOver {
+			u.prev = nil
+		}
+	}
 	next := make(map[string]*balance.Endpoint, len(up.Instances))
 	inherited := map[*balance.Endpoint]bool{}
+	carried := map[*balance.Endpoint]*balance.Endpoint{}
 	for _, inst := range up.Instances {
 		if u.keep != nil && !u.keep(inst) {
 			continue
@@ -321,11 +371,18 @@ func (u *Upstream) update(up discovery.Update) {
 			// weight, metadata): its health is still its own, so an
 			// ejection or a failed active check is not forgotten.
 			ep.Health.Inherit(&old.Health)
+			ep.ShareLoad(old)
 			inherited[ep] = true
+		}
+		if p := prevMembers[key]; !ok && p != nil && p.Addr == inst.Addr && p.Scheme == inst.Scheme {
+			carried[ep] = p
 		}
 		next[key] = ep
 	}
 	now := u.now()
+	for ep, p := range carried {
+		u.adoptLocked(ep, p, now)
+	}
 	for key, old := range u.members {
 		ep := next[key]
 		if ep == old {
@@ -354,6 +411,62 @@ func (u *Upstream) update(up discovery.Update) {
 	}
 	u.members = next
 	u.rebuildLocked()
+}
+
+// memberSet returns the current members by key.
+func (u *Upstream) memberSet() map[string]*balance.Endpoint {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return maps.Clone(u.members)
+}
+
+// TakeOver takes the predecessor's (WithPredecessor) instance health over
+// once more, as it is now, and forgets the predecessor. Call it just before
+// the upstream replaces the predecessor in service: the predecessor served
+// on after the upstream's first instance set, and an ejection in that time
+// must not be lost. Before a first set it only lets that set forget the
+// predecessor once it has taken its health.
+func (u *Upstream) TakeOver() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.takenOver = true
+	if u.prev == nil || !u.prevCarried {
+		return
+	}
+	prevMembers := u.prev.memberSet()
+	u.prev = nil
+	now := u.now()
+	for key, ep := range u.members {
+		if p := prevMembers[key]; p != nil && p.Addr == ep.Addr && p.Scheme == ep.Scheme {
+			u.adoptLocked(ep, p, now)
+		}
+	}
+	u.rebuildLocked()
+}
+
+// adoptLocked gives ep, of this upstream, the health and load of p, the
+// same instance in the upstream this one replaces, less what this
+// upstream's settings cannot act on (see WithPredecessor), and ends an
+// ejection it took over on time: p's readmit timer goes with p. u.mu is
+// held; ep serves no request yet.
+func (u *Upstream) adoptLocked(ep, p *balance.Endpoint, now time.Time) {
+	if t := u.timers[ep]; t != nil {
+		t.Stop()
+		delete(u.timers, ep)
+	}
+	ep.Health.Inherit(&p.Health)
+	ep.ShareLoad(p)
+	if u.passive == nil {
+		ep.Health.ForgetPassive()
+	}
+	if u.active == nil {
+		ep.Health.ForgetActive()
+	}
+	if until := ep.Health.EjectedUntil(); now.Before(until) {
+		u.readmitAt(ep, until, now)
+	} else if !until.IsZero() {
+		ep.Health.Readmit()
+	}
 }
 
 // sameMembers reports whether next keeps exactly the endpoints of members.
@@ -391,9 +504,32 @@ func (u *Upstream) targets() []health.Target {
 	s := u.snap.Load()
 	out := make([]health.Target, len(s.all))
 	for i, ep := range s.all {
-		out[i] = ep
+		out[i] = probeTarget{u: u, ep: ep}
 	}
 	return out
+}
+
+// probeTarget is an endpoint as active checks see it. A probe takes up to
+// its timeout, and discovery may meanwhile replace the endpoint (a new
+// weight): the result, asked for once the probe ends, goes to the endpoint
+// that stands for the instance then, which inherited the old one's state,
+// rather than to the replaced one, where it would be lost for an interval.
+type probeTarget struct {
+	u  *Upstream
+	ep *balance.Endpoint
+}
+
+func (p probeTarget) BaseURL() *url.URL { return p.ep.BaseURL() }
+
+func (p probeTarget) HealthState() *health.State {
+	p.u.mu.Lock()
+	defer p.u.mu.Unlock()
+	// Only at the probed address: a result for the old address says
+	// nothing of the new one.
+	if cur := p.u.members[p.ep.Key()]; cur != nil && cur.Addr == p.ep.Addr && cur.Scheme == p.ep.Scheme {
+		return &cur.Health
+	}
+	return &p.ep.Health
 }
 
 func (u *Upstream) rebuild() {
@@ -425,7 +561,7 @@ func (u *Upstream) rebuildLocked() {
 		}
 	}
 	u.snap.Store(&snapshot{picker: u.policy.Picker(admitted), admitted: admitted, all: all})
-	if u.observer != nil {
+	if u.observer != nil && !u.closed {
 		u.observer.SetInstances(u.name, len(admitted), ejected, unhealthy)
 	}
 }

@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatescale/gatescale/gateway/balance"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/metrics"
 	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
@@ -333,5 +336,167 @@ func TestResolvedOnlyByASet(t *testing.T) {
 	res.ch <- down
 	if !u.Resolved() {
 		t.Fatal("a later failure forgot the set")
+	}
+}
+
+// TestClosedUpstreamLeavesItsNameAlone: a request still in flight on an
+// upstream that a reload replaced fails after the replacement. The closed
+// upstream must not eject for it nor report its instance counts: the
+// gatescale_upstream_instances series of its name belong to the upstream
+// that took the name, which has both instances admitted.
+func TestClosedUpstreamLeavesItsNameAlone(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}})
+	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour})
+	old := upstream.New("svc", res, passive, upstream.WithObserver(m), quiet)
+	old.Start(context.Background())
+	<-old.Ready()
+	inFlight := old.Endpoints()[0]
+
+	next := upstream.New("svc", res, passive, upstream.WithObserver(m), upstream.WithPredecessor(old), quiet)
+	next.Start(context.Background())
+	defer next.Close()
+	<-next.Ready()
+	old.Close()
+
+	old.Observe(inFlight, true) // the in-flight request's 5xx
+	if got := old.Admitted(); got != 2 {
+		t.Errorf("closed upstream ejected an instance: admitted %d, want 2", got)
+	}
+	for state, want := range map[string]float64{metrics.StateHealthy: 2, metrics.StateEjected: 0} {
+		if got := instancesGauge(t, reg, "svc", state); got != want {
+			t.Errorf("gatescale_upstream_instances{upstream=svc,state=%s} = %v after the closed upstream's failure, want %v (the running upstream's)", state, got, want)
+		}
+	}
+}
+
+// instancesGauge reads gatescale_upstream_instances{upstream,state} from reg.
+func instancesGauge(t *testing.T, reg *prometheus.Registry, name, state string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatescale_upstream_instances" {
+			continue
+		}
+		for _, met := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range met.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["upstream"] == name && labels["state"] == state {
+				return met.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no gatescale_upstream_instances{upstream=%q,state=%q}", name, state)
+	return 0
+}
+
+// TestProbeInFlightRecordsOnReplacement: discovery replaces an instance's
+// endpoint (a new weight) while an active probe of it is under way. The
+// probe's failure belongs to the instance, so it must take the endpoint now
+// in the set down, not the one it replaced: a failing instance is not to
+// get traffic for one more interval.
+func TestProbeInFlightRecordsOnReplacement(t *testing.T) {
+	arrived := make(chan struct{}, 100)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+
+	res := pushResolver{ch: make(chan discovery.Update)}
+	u := upstream.New("svc", res, quiet,
+		upstream.WithActiveHealth(health.Active{Interval: 5 * time.Millisecond, Timeout: time.Minute, UnhealthyThreshold: 1}))
+	u.Start(context.Background())
+	defer u.Close()
+	defer close(release) // before Close, which waits for the held probe
+
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: addr, Weight: 1}}}
+	<-u.Ready()
+	before := u.Endpoints()[0]
+	<-arrived // the first probe of a is held
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: addr, Weight: 2}}}
+	waitFor(t, "a's endpoint replaced", func() bool { return u.Endpoints()[0] != before })
+	release <- struct{}{} // the held probe fails
+	<-arrived             // the next round began, so the first one was recorded
+	if got := u.Admitted(); got != 0 {
+		t.Fatalf("admitted = %d after the instance failed its probe (threshold 1), want 0: the result went to the replaced endpoint", got)
+	}
+}
+
+// TestReplacementSharesInFlight: requests in flight on an instance's
+// endpoint still load the instance when the endpoint is replaced, by
+// discovery (a new weight) or by a rebuilt upstream (WithPredecessor), so
+// least-request balancing does not take a busy instance for an idle one;
+// and their ends are counted there too.
+func TestReplacementSharesInFlight(t *testing.T) {
+	res := pushResolver{ch: make(chan discovery.Update)}
+	old := upstream.New("svc", res, quiet)
+	old.Start(context.Background())
+	defer old.Close()
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: "127.0.0.1:1", Weight: 1}}}
+	<-old.Ready()
+	first := old.Endpoints()[0]
+	first.Acquire()
+
+	res.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: "127.0.0.1:1", Weight: 2}}}
+	waitFor(t, "a's endpoint replaced", func() bool { return old.Endpoints()[0] != first })
+	second := old.Endpoints()[0]
+	if got := second.InFlight(); got != 1 {
+		t.Fatalf("endpoint that replaced a busy one has %d in flight, want 1", got)
+	}
+	second.Acquire()
+
+	nextRes := pushResolver{ch: make(chan discovery.Update)}
+	next := upstream.New("svc", nextRes, quiet, upstream.WithPredecessor(old))
+	next.Start(context.Background())
+	defer next.Close()
+	nextRes.ch <- discovery.Update{Instances: []discovery.Instance{{ID: "a", Addr: "127.0.0.1:1", Weight: 2}}}
+	<-next.Ready()
+	third := next.Endpoints()[0]
+	if got := third.InFlight(); got != 2 {
+		t.Fatalf("endpoint of the rebuilt upstream has %d in flight, want the 2 of the old one", got)
+	}
+	first.Release()
+	second.Release()
+	if got := third.InFlight(); got != 0 {
+		t.Fatalf("in flight = %d after both requests ended, want 0", got)
+	}
+}
+
+// TestTakeOverCatchesUpWithPredecessor: the predecessor serves on after its
+// successor's first instance set, until the successor replaces it. An
+// instance it ejects in that time is ejected in the successor once the
+// successor takes over.
+func TestTakeOverCatchesUpWithPredecessor(t *testing.T) {
+	res := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}})
+	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour})
+	old := upstream.New("svc", res, passive, quiet)
+	old.Start(context.Background())
+	<-old.Ready()
+	next := upstream.New("svc", res, passive, quiet, upstream.WithPredecessor(old))
+	next.Start(context.Background())
+	defer next.Close()
+	<-next.Ready()
+
+	old.Observe(old.Endpoints()[0], true) // still serving: ejects
+	next.TakeOver()
+	old.Close()
+	if got := next.Admitted(); got != 1 {
+		t.Fatalf("successor admits %d after taking over, want 1: the predecessor's last ejection was lost", got)
+	}
+	if ep := next.Endpoints()[0]; !ep.Health.Ejected(time.Now()) {
+		t.Fatalf("successor's %s is not ejected", ep.Addr)
 	}
 }
