@@ -32,15 +32,7 @@ func TestCachePendingBytesBounded(t *testing.T) {
 			io.WriteString(w, strings.Repeat("x", 20*kib))
 		}
 	})
-	store, err := cache.NewStore(cache.StoreOptions{MaxBytes: units.Size(100 * kib)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	c, err := cache.New(store, cache.Policy{MaxObjectSize: units.Size(70 * kib)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := routeCache(t, cache.StoreOptions{MaxBytes: units.Size(100 * kib)}, cache.Policy{MaxObjectSize: units.Size(70 * kib)})
 	_, srv, _ := newGateway(t, gateway.Config{
 		Upstreams: []gateway.UpstreamSpec{{Name: "big", Instances: []discovery.Instance{b.instance()}}},
 		Routes: []route.Route{{

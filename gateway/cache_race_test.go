@@ -59,15 +59,7 @@ func TestCacheFetchAcrossInvalidation(t *testing.T) {
 				// handler has returned, after the cache stored the answer.
 				w.(http.Flusher).Flush()
 			})
-			store, err := cache.NewStore(cache.StoreOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(store.Close)
-			c, err := cache.New(store, cache.Policy{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := routeCache(t, cache.StoreOptions{}, cache.Policy{})
 			_, srv, _ := newGateway(t, gateway.Config{
 				Upstreams: []gateway.UpstreamSpec{{Name: "items", Instances: []discovery.Instance{b.instance()}}},
 				Routes: []route.Route{{
@@ -78,7 +70,7 @@ func TestCacheFetchAcrossInvalidation(t *testing.T) {
 			first := make(chan response, 1)
 			go func() { first <- do(t, "GET", srv.URL+"/items/1", nil) }()
 			<-arrived
-			tc.write(t, srv.URL, store, set)
+			tc.write(t, srv.URL, c.Store(), set)
 			close(release)
 			if r := <-first; r.body != "v1" || r.header.Get(cache.HeaderXCache) != cache.Miss {
 				t.Fatalf("first GET: %q %s, want v1 MISS", r.body, r.header.Get(cache.HeaderXCache))

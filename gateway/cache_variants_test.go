@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/gatescale/gatescale/gateway"
@@ -17,34 +18,7 @@ import (
 // on the header the variant reads. A canary's answer must not be served
 // to ordinary requests from the store, nor the stable one to beta users.
 func TestCachedRouteWithHeaderVariant(t *testing.T) {
-	stable, canary := newBackend(t, "stable"), newBackend(t, "canary")
-	for _, b := range []*backend{stable, canary} {
-		name := b.name
-		b.handle(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "max-age=60")
-			w.Header().Set("X-Backend", name)
-			io.WriteString(w, name)
-		})
-	}
-	store, err := cache.NewStore(cache.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	c, err := cache.New(store, cache.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, srv, _ := newGateway(t, gateway.Config{
-		Upstreams: []gateway.UpstreamSpec{
-			{Name: "stable", Instances: []discovery.Instance{stable.instance()}},
-			{Name: "canary", Instances: []discovery.Instance{canary.instance()}},
-		},
-		Routes: []route.Route{{
-			Route:      spec.Route{Name: "users", PathPrefix: "/", Upstream: "stable", Variants: []spec.Variant{{Header: "X-Beta", Value: "1", Upstream: "canary"}}},
-			Middleware: []func(http.Handler) http.Handler{c.Middleware},
-		}},
-	})
+	srv, _, _ := cachedVariantRoute(t, spec.Variant{Header: "X-Beta", Value: "1", Upstream: "canary"})
 	for _, step := range []struct {
 		beta        string
 		want, cache string
@@ -71,33 +45,7 @@ func TestCachedRouteWithHeaderVariant(t *testing.T) {
 // variant's answer kept apart, or the first answer stored is served to
 // every client for its TTL and the weights no longer hold.
 func TestCachedRouteWithWeightedVariant(t *testing.T) {
-	stable, canary := newBackend(t, "stable"), newBackend(t, "canary")
-	for _, b := range []*backend{stable, canary} {
-		name := b.name
-		b.handle(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "max-age=60")
-			io.WriteString(w, name)
-		})
-	}
-	store, err := cache.NewStore(cache.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	c, err := cache.New(store, cache.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, srv, _ := newGateway(t, gateway.Config{
-		Upstreams: []gateway.UpstreamSpec{
-			{Name: "stable", Instances: []discovery.Instance{stable.instance()}},
-			{Name: "canary", Instances: []discovery.Instance{canary.instance()}},
-		},
-		Routes: []route.Route{{
-			Route:      spec.Route{Name: "users", PathPrefix: "/", Upstream: "stable", Variants: []spec.Variant{{Weight: 50, Upstream: "canary"}}},
-			Middleware: []func(http.Handler) http.Handler{c.Middleware},
-		}},
-	})
+	srv, stable, canary := cachedVariantRoute(t, spec.Variant{Weight: 50, Upstream: "canary"})
 	const n = 200
 	got := map[string]int{}
 	results := map[string]int{}
@@ -124,4 +72,31 @@ func TestCachedRouteWithWeightedVariant(t *testing.T) {
 	if calls := stable.hits.Load() + canary.hits.Load(); results[cache.Miss] != 2 || calls != 5 {
 		t.Fatalf("after a POST: X-Cache %v, %d upstream calls; want each variant fetched again once (5 calls with the POST)", results, calls)
 	}
+}
+
+// cachedVariantRoute serves a cached route to backend "stable" with
+// variant v to backend "canary"; each answers its name, cacheable for a
+// minute.
+func cachedVariantRoute(t *testing.T, v spec.Variant) (srv *httptest.Server, stable, canary *backend) {
+	t.Helper()
+	stable, canary = newBackend(t, "stable"), newBackend(t, "canary")
+	for _, b := range []*backend{stable, canary} {
+		name := b.name
+		b.handle(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			io.WriteString(w, name)
+		})
+	}
+	c := routeCache(t, cache.StoreOptions{}, cache.Policy{})
+	_, srv, _ = newGateway(t, gateway.Config{
+		Upstreams: []gateway.UpstreamSpec{
+			{Name: "stable", Instances: []discovery.Instance{stable.instance()}},
+			{Name: "canary", Instances: []discovery.Instance{canary.instance()}},
+		},
+		Routes: []route.Route{{
+			Route:      spec.Route{Name: "users", PathPrefix: "/", Upstream: "stable", Variants: []spec.Variant{v}},
+			Middleware: []func(http.Handler) http.Handler{c.Middleware},
+		}},
+	})
+	return srv, stable, canary
 }

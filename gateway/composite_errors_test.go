@@ -1,22 +1,13 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/gatescale/gatescale/gateway"
-	"github.com/gatescale/gatescale/gateway/config"
-	"github.com/gatescale/gatescale/gateway/live"
 )
 
 // TestCompositeErrorHidesInstanceAddress: a failed call's problem names
@@ -40,26 +31,9 @@ routes:
       calls:
         - {name: order, upstream: orders, path: "/orders/{id}"}
 `, dead)
-	loaded, err := config.Parse("composite.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	logger := slog.New(slog.DiscardHandler)
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gw.Close)
-	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(logger))
-	t.Cleanup(rt.Close)
-	if err := loaded.Apply(context.Background(), gw, rt); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(gw)
-	t.Cleanup(hs.Close)
+	srv, _ := serveYAML(t, doc)
 
-	resp, err := http.Get(hs.URL + "/order-page/o1")
+	resp, err := http.Get(srv + "/order-page/o1")
 	if err != nil {
 		t.Fatal(err)
 	}

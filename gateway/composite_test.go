@@ -2,24 +2,16 @@ package gateway_test
 
 import (
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/gatescale/gatescale/gateway"
-	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/consumer"
-	"github.com/gatescale/gatescale/gateway/live"
 )
 
 // A composite route from the YAML file, through the same chain as any route
@@ -78,25 +70,7 @@ routes:
         - {name: mobile, deny: [internal_note, customer.email, recommendations]}
     compress: {min_size: 1}
 `, consumer.HashKey(key), consumer.HashKey(intruderKey), orders.addr(), customers.addr(), recs.addr())
-	loaded, err := config.Parse("composite.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	logger := slog.New(slog.DiscardHandler)
-	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gw.Close)
-	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(logger))
-	t.Cleanup(rt.Close)
-	if err := loaded.Apply(context.Background(), gw, rt); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(gw)
-	t.Cleanup(hs.Close)
-	srv := hs.URL
+	srv, reg := serveYAML(t, doc)
 
 	get := func(hdr ...string) (int, http.Header, []byte) {
 		req, _ := http.NewRequest("GET", srv+"/order-page/o1", nil)

@@ -16,8 +16,53 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/cache"
+	"github.com/gatescale/gatescale/gateway/config"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/live"
 )
+
+// serveYAML applies the gatescale file doc (config.Parse, a live runtime)
+// to a new gateway, as the binary does, and serves it until the test
+// ends; reg holds the gateway's and the runtime's series.
+func serveYAML(t *testing.T, doc string) (url string, reg *prometheus.Registry) {
+	t.Helper()
+	loaded, err := config.Parse("gatescale.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg = prometheus.NewRegistry()
+	logger := slog.New(slog.DiscardHandler)
+	gw, err := gateway.New(gateway.WithRegistry(reg), gateway.WithLogger(logger), gateway.WithAccessLog(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close)
+	rt := live.NewRuntime(live.WithRegistry(reg), live.WithLogger(logger))
+	t.Cleanup(rt.Close)
+	if err := loaded.Apply(context.Background(), gw, rt); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(gw)
+	t.Cleanup(hs.Close)
+	return hs.URL, reg
+}
+
+// routeCache returns a route's response cache with policy p over a new
+// store of options so, closed when the test ends.
+func routeCache(t *testing.T, so cache.StoreOptions, p cache.Policy) *cache.Cache {
+	t.Helper()
+	store, err := cache.NewStore(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	c, err := cache.New(store, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // backend is a real HTTP server on loopback that records what it saw.
 type backend struct {

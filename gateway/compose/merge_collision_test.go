@@ -33,16 +33,7 @@ func TestDuplicateGroupRefused(t *testing.T) {
 		{Name: "a", Upstream: "x", Path: "/a", Group: "data"},
 		{Name: "b", Upstream: "x", Path: "/b", Group: "data"},
 	}}
-	errs := c.Validate("/o", nil)
-	found := false
-	for _, e := range errs {
-		if e.Field == "calls[1].group" && strings.Contains(e.Message, "calls[0]") {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("errors %v, want calls[1].group naming calls[0]", errs)
-	}
+	wantGroupError(t, c.Validate("/o", nil))
 }
 
 // A group named like another call that has none: that call's answer, when
@@ -53,16 +44,7 @@ func TestGroupNamedLikeAnotherCallRefused(t *testing.T) {
 		{Name: "recs", Upstream: "x", Path: "/recs"},
 		{Name: "more", Upstream: "x", Path: "/more", Group: "recs"},
 	}}
-	errs := c.Validate("/o", nil)
-	found := false
-	for _, e := range errs {
-		if e.Field == "calls[1].group" && strings.Contains(e.Message, "calls[0]") {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("errors %v, want calls[1].group naming calls[0]", errs)
-	}
+	wantGroupError(t, c.Validate("/o", nil))
 	// A call may use its own name as its group, and a hidden call's name
 	// is never a key.
 	ok := Composite{Calls: []Call{
@@ -73,4 +55,16 @@ func TestGroupNamedLikeAnotherCallRefused(t *testing.T) {
 	if errs := ok.Validate("/o", nil); len(errs) > 0 {
 		t.Errorf("valid composite refused: %v", errs)
 	}
+}
+
+// wantGroupError fails t unless errs has one at calls[1].group naming
+// calls[0], the call whose answer would be replaced.
+func wantGroupError(t *testing.T, errs []*FieldError) {
+	t.Helper()
+	for _, e := range errs {
+		if e.Field == "calls[1].group" && strings.Contains(e.Message, "calls[0]") {
+			return
+		}
+	}
+	t.Errorf("errors %v, want calls[1].group naming calls[0]", errs)
 }

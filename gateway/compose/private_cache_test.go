@@ -36,26 +36,7 @@ func TestPrivateCallKeepsMergedAnswerPrivate(t *testing.T) {
 		{Name: "me", Upstream: "users", Path: "/me", Headers: map[string]string{"Cookie": "{header.Cookie}"}},
 		{Name: "catalog", Upstream: "catalog", Path: "/products"},
 	}})
-	store, err := cache.NewStore(cache.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	c, err := cache.New(store, cache.Policy{DefaultTTL: units.Duration(time.Hour), AllowCookie: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := chi.NewRouter()
-	r.With(c.Middleware).Handle("/me", p)
-	get := func(sid string) (http.Header, map[string]any) {
-		req := httptest.NewRequest("GET", "/me", nil)
-		req.Header.Set("Cookie", "sid="+sid)
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, req)
-		var doc map[string]any
-		_ = json.Unmarshal(rec.Body.Bytes(), &doc)
-		return rec.Header(), doc
-	}
+	get := cachedGetMe(t, p)
 	if _, doc := get("alice"); doc["user"] != "alice" {
 		t.Fatalf("alice got %v", doc)
 	}
@@ -83,26 +64,7 @@ func TestVaryOfCallKeptOnMergedAnswer(t *testing.T) {
 	p := mustPlan(t, b, "/me", Composite{Calls: []Call{
 		{Name: "me", Upstream: "users", Path: "/me", Headers: map[string]string{"Cookie": "{header.Cookie}"}},
 	}})
-	store, err := cache.NewStore(cache.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	c, err := cache.New(store, cache.Policy{DefaultTTL: units.Duration(time.Hour), AllowCookie: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := chi.NewRouter()
-	r.With(c.Middleware).Handle("/me", p)
-	get := func(sid string) (http.Header, map[string]any) {
-		req := httptest.NewRequest("GET", "/me", nil)
-		req.Header.Set("Cookie", "sid="+sid)
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, req)
-		var doc map[string]any
-		_ = json.Unmarshal(rec.Body.Bytes(), &doc)
-		return rec.Header(), doc
-	}
+	get := cachedGetMe(t, p)
 	if _, doc := get("alice"); doc["user"] != "alice" {
 		t.Fatalf("alice got %v", doc)
 	}
@@ -112,5 +74,32 @@ func TestVaryOfCallKeptOnMergedAnswer(t *testing.T) {
 	}
 	if v := hdr.Values("Vary"); len(v) != 1 || v[0] != "Cookie" {
 		t.Errorf("merged answer Vary %q, want Cookie (the calls never get the client's Accept-Encoding)", v)
+	}
+}
+
+// cachedGetMe serves p on /me behind a route cache that keeps answers an
+// hour and lets requests with cookies use it; get asks /me with session
+// cookie sid and returns the answer's header and JSON document.
+func cachedGetMe(t *testing.T, p http.Handler) (get func(sid string) (http.Header, map[string]any)) {
+	t.Helper()
+	store, err := cache.NewStore(cache.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	c, err := cache.New(store, cache.Policy{DefaultTTL: units.Duration(time.Hour), AllowCookie: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.With(c.Middleware).Handle("/me", p)
+	return func(sid string) (http.Header, map[string]any) {
+		req := httptest.NewRequest("GET", "/me", nil)
+		req.Header.Set("Cookie", "sid="+sid)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		var doc map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &doc)
+		return rec.Header(), doc
 	}
 }

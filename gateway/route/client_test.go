@@ -12,7 +12,9 @@ import (
 )
 
 func TestResolveClient(t *testing.T) {
-	lb := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::ffff:0:0/96")}
+	// (An IPv4-mapped entry is the IPv4 range it maps: ::ffff:0:0/96 would
+	// trust every IPv4 peer.)
+	lb := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	cases := []struct {
 		name    string
 		remote  string
@@ -30,6 +32,7 @@ func TestResolveClient(t *testing.T) {
 		{"all trusted: left-most", "10.0.0.1:1000", []string{"10.0.0.9, 10.0.0.8"}, lb, "10.0.0.9", true},
 		{"trusted peer, no header", "10.0.0.1:1000", nil, lb, "10.0.0.1", true},
 		{"mapped entry unmapped", "10.0.0.1:1000", []string{"::ffff:198.51.100.8"}, lb, "198.51.100.8", true},
+		{"mapped trusted hop skipped", "10.0.0.1:1000", []string{"198.51.100.9, ::ffff:10.0.0.2"}, lb, "198.51.100.9", true},
 		{"ipv6 peer", "[2001:db8::1]:443", nil, lb, "2001:db8::1", false},
 		{"not an IP", "unix-socket-peer", []string{"1.2.3.4"}, lb, "unix-socket-peer", false},
 	}
