@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 
@@ -55,4 +56,34 @@ func ExampleWithPredecessor() {
 	// Output:
 	// admitted when started: 3
 	// admitted after taking over: 2
+}
+
+// unreachable is a resolver whose source never answers: it only reports
+// the failure, as the Consul resolver does with its agent down.
+type unreachable struct{}
+
+func (unreachable) Watch(ctx context.Context, service string, fn func(discovery.Update)) error {
+	fn(discovery.Update{Err: errors.New("consul: connection refused")})
+	<-ctx.Done()
+	return nil
+}
+
+// An upstream whose discovery has only failed has had its first word
+// (Ready) but knows of no instance, which is not knowing there is none:
+// gateway.Gateway.Ready is not ready on it.
+func ExampleUpstream_Resolved() {
+	u := upstream.New("users", unreachable{})
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	fmt.Println(u.Resolved(), u.Stale())
+
+	static := upstream.New("users", discovery.NewStatic(map[string][]discovery.Instance{"users": {}}))
+	static.Start(context.Background())
+	defer static.Close()
+	<-static.Ready()
+	fmt.Println(static.Resolved(), static.Admitted())
+	// Output:
+	// false consul: connection refused
+	// true 0
 }
