@@ -98,7 +98,9 @@ func WithInstanceFilter(keep func(discovery.Instance) bool) Option {
 // the rebuild, and counts prev's requests in flight as its own. What
 // only a mechanism the new upstream lacks could end is dropped: without
 // passive health its ejection and failure run, without active checks
-// their verdict. An ejection keeps the end prev's settings gave it.
+// their verdict. An ejection ends when the upstream's own passive health
+// settings would have ended it, counted from when it began (at once if
+// that time is past).
 //
 // prev keeps serving until the upstream replaces it: call TakeOver then,
 // so what happened to prev's instances meanwhile is not lost either.
@@ -458,6 +460,10 @@ func (u *Upstream) adoptLocked(ep, p *balance.Endpoint, now time.Time) {
 	ep.ShareLoad(p)
 	if u.passive == nil {
 		ep.Health.ForgetPassive()
+	} else {
+		// p's settings are gone: the ejection lasts as long as this
+		// upstream's would have, from when it began.
+		u.passive.Reschedule(&ep.Health, now)
 	}
 	if u.active == nil {
 		ep.Health.ForgetActive()

@@ -500,3 +500,57 @@ func TestTakeOverCatchesUpWithPredecessor(t *testing.T) {
 		t.Fatalf("successor's %s is not ejected", ep.Addr)
 	}
 }
+
+// TestInheritedEjectionEndsByNewSettings: a rebuilt upstream (a reload that
+// changed base_ejection or max_ejection) ends an ejection it inherited when
+// its own settings would have, counted from when the ejection began: longer
+// if they are longer, shorter if shorter, at once if already past.
+func TestInheritedEjectionEndsByNewSettings(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		settings health.Passive
+		want     time.Duration // from the start; 0: readmitted
+	}{
+		{"longer base", health.Passive{ConsecutiveFailures: 1, BaseEjection: 2 * time.Hour, MaxEjection: 5 * time.Hour}, 2 * time.Hour},
+		{"shorter base", health.Passive{ConsecutiveFailures: 1, BaseEjection: 30 * time.Minute, MaxEjection: 5 * time.Hour}, 30 * time.Minute},
+		{"shorter cap", health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour, MaxEjection: 20 * time.Minute}, 20 * time.Minute},
+		{"already over", health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Nanosecond, MaxEjection: time.Nanosecond}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}})
+			old := upstream.New("svc", res, quiet,
+				upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour, MaxEjection: 5 * time.Hour}))
+			old.Start(context.Background())
+			defer old.Close()
+			<-old.Ready()
+			ejected := old.Endpoints()[0]
+			old.Observe(ejected, true)
+			oldUntil := ejected.Health.EjectedUntil()
+			if oldUntil.IsZero() {
+				t.Fatal("the old upstream did not eject; the test tests nothing")
+			}
+			start := oldUntil.Add(-time.Hour)
+
+			next := upstream.New("svc", res, quiet, upstream.WithPassiveHealth(c.settings), upstream.WithPredecessor(old))
+			next.Start(context.Background())
+			defer next.Close()
+			<-next.Ready()
+			next.TakeOver()
+			old.Close()
+
+			ep := next.Endpoints()[0]
+			if c.want == 0 {
+				if ep.Health.Ejected(time.Now()) || next.Admitted() != 2 {
+					t.Fatalf("ejection under the new settings is over, but the instance is still out until %v (admitted %d)", ep.Health.EjectedUntil(), next.Admitted())
+				}
+				return
+			}
+			if got, want := ep.Health.EjectedUntil(), start.Add(c.want); !got.Equal(want) {
+				t.Fatalf("inherited ejection ends %v after it began, want %v (the old settings gave 1h)", got.Sub(start), c.want)
+			}
+			if next.Admitted() != 1 {
+				t.Fatalf("admitted = %d, want 1", next.Admitted())
+			}
+		})
+	}
+}
