@@ -36,8 +36,11 @@ type Upstream struct {
 	observer Observer
 	keep     func(discovery.Instance) bool
 	prev     *Upstream // health to carry over (WithPredecessor); guarded by mu
-	logger   *slog.Logger
-	now      func() time.Time
+	// successor took this upstream's place (its TakeOver): outcomes of
+	// requests still in flight here count there.
+	successor atomic.Pointer[Upstream]
+	logger    *slog.Logger
+	now       func() time.Time
 
 	snap atomic.Pointer[snapshot]
 
@@ -257,8 +260,17 @@ func (u *Upstream) Stale() error {
 var ErrNoInstances = balance.ErrNoInstances
 
 // Observe records the outcome of one request to ep for passive health:
-// failed is a connection error or a 5xx response.
+// failed is a connection error or a 5xx response. Once an upstream that
+// took this one's place (WithPredecessor) has called TakeOver, the outcome
+// counts toward that upstream's endpoint for the same instance, if it has
+// one: a request in flight across a reload is not lost to passive health.
 func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
+	if next := u.successor.Load(); next != nil {
+		if cur := next.member(ep); cur != nil {
+			next.Observe(cur, failed)
+			return
+		}
+	}
 	if u.passive == nil {
 		return
 	}
@@ -290,6 +302,17 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	}
 	u.readmitAt(ep, until, now)
 	u.rebuildLocked()
+}
+
+// member returns the endpoint that stands for ep's instance in u now, at
+// ep's address and scheme, or nil.
+func (u *Upstream) member(ep *balance.Endpoint) *balance.Endpoint {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if cur := u.members[ep.Key()]; cur != nil && cur.Addr == ep.Addr && cur.Scheme == ep.Scheme {
+		return cur
+	}
+	return nil
 }
 
 // readmitAt arms the timer that ends ep's ejection at until. u.mu is held.
@@ -426,13 +449,18 @@ func (u *Upstream) memberSet() map[string]*balance.Endpoint {
 // once more, as it is now, and forgets the predecessor. Call it just before
 // the upstream replaces the predecessor in service: the predecessor served
 // on after the upstream's first instance set, and an ejection in that time
-// must not be lost. Before a first set it only lets that set forget the
-// predecessor once it has taken its health.
+// must not be lost. From then on the outcomes of the predecessor's requests
+// count toward this upstream (see Observe). Before a first set it only lets
+// that set forget the predecessor once it has taken its health.
 func (u *Upstream) TakeOver() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.takenOver = true
-	if u.prev == nil || !u.prevCarried {
+	if u.prev == nil {
+		return
+	}
+	u.prev.successor.Store(u)
+	if !u.prevCarried {
 		return
 	}
 	prevMembers := u.prev.memberSet()
@@ -528,11 +556,9 @@ type probeTarget struct {
 func (p probeTarget) BaseURL() *url.URL { return p.ep.BaseURL() }
 
 func (p probeTarget) HealthState() *health.State {
-	p.u.mu.Lock()
-	defer p.u.mu.Unlock()
 	// Only at the probed address: a result for the old address says
 	// nothing of the new one.
-	if cur := p.u.members[p.ep.Key()]; cur != nil && cur.Addr == p.ep.Addr && cur.Scheme == p.ep.Scheme {
+	if cur := p.u.member(p.ep); cur != nil {
 		return &cur.Health
 	}
 	return &p.ep.Health

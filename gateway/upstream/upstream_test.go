@@ -554,3 +554,56 @@ func TestInheritedEjectionEndsByNewSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestInFlightOutcomeCountsTowardSuccessor: a request the predecessor sent
+// that ends after the successor took over counts toward the successor's
+// passive health for the same instance, whether it failed (the failure run
+// grows, and ejects at the threshold) or succeeded (the run ends). An
+// instance the successor no longer has is not counted anywhere.
+func TestInFlightOutcomeCountsTowardSuccessor(t *testing.T) {
+	res := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}})
+	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: time.Hour})
+	old := upstream.New("svc", res, passive, quiet)
+	old.Start(context.Background())
+	defer old.Close()
+	<-old.Ready()
+	inFlight := old.Endpoints()[0]
+
+	// The successor has other retry settings, say, and only the first
+	// instance: the second is gone from the service.
+	nextRes := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:3"}}})
+	next := upstream.New("svc", nextRes, passive, quiet, upstream.WithPredecessor(old))
+	next.Start(context.Background())
+	defer next.Close()
+	<-next.Ready()
+	next.TakeOver()
+	old.Close()
+	successor := next.Endpoints()[0]
+	if successor.Addr != inFlight.Addr {
+		t.Fatalf("successor's first endpoint is %s, want %s", successor.Addr, inFlight.Addr)
+	}
+
+	old.Observe(inFlight, true)
+	if got := successor.Health.ConsecutiveFailures(); got != 1 {
+		t.Fatalf("successor's failure run = %d after the predecessor's in-flight request failed, want 1", got)
+	}
+	old.Observe(inFlight, false)
+	if got := successor.Health.ConsecutiveFailures(); got != 0 {
+		t.Fatalf("successor's failure run = %d after the predecessor's in-flight request succeeded, want 0", got)
+	}
+	old.Observe(inFlight, true)
+	old.Observe(inFlight, true)
+	if !successor.Health.Ejected(time.Now()) || next.Admitted() != 1 {
+		t.Fatalf("two failures of the predecessor's requests after the swap did not eject the instance in the successor (admitted %d)", next.Admitted())
+	}
+	if got := old.Admitted(); got != 2 {
+		t.Fatalf("the closed predecessor ejected: admitted %d, want 2", got)
+	}
+
+	gone := old.Endpoints()[1] // 127.0.0.1:2, not in the successor
+	old.Observe(gone, true)
+	old.Observe(gone, true)
+	if got := next.Admitted(); got != 1 {
+		t.Fatalf("admitted = %d after failures on an instance the successor does not have, want 1", got)
+	}
+}
