@@ -65,6 +65,30 @@ func ExampleWithPredecessor() {
 	// failure run in next: 1
 }
 
+// With a panic threshold of 50%, an upstream of two instances balances
+// over the one left when one is ejected (half are healthy: not below 50%),
+// and over both when both are, rather than having none to pick.
+func ExampleWithPanicThreshold() {
+	res := discovery.NewStatic(map[string][]discovery.Instance{
+		"users": {{Addr: "127.0.0.1:9001"}, {Addr: "127.0.0.1:9002"}},
+	})
+	u := upstream.New("users", res, upstream.WithPanicThreshold(50),
+		upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1, MaxEjectionPercent: 100}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	r := httptest.NewRequest("GET", "/", nil)
+	for _, ep := range u.Endpoints() {
+		u.Observe(ep, true) // a 5xx: ejected
+		fmt.Println("admitted:", u.Admitted(), "panic:", u.Panicking(), "picks:", u.Pick(r) != nil)
+	}
+	fmt.Println(upstream.CheckPanicThreshold(150))
+	// Output:
+	// admitted: 1 panic: false picks: true
+	// admitted: 0 panic: true picks: true
+	// must be a percentage from 0 (off) to 100, not 150
+}
+
 // unreachable is a resolver whose source never answers: it only reports
 // the failure, as the Consul resolver does with its agent down.
 type unreachable struct{}

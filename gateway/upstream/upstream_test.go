@@ -3,11 +3,14 @@ package upstream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +42,19 @@ func (p pushResolver) Watch(ctx context.Context, _ string, fn func(discovery.Upd
 type counts struct {
 	mu                         sync.Mutex
 	healthy, ejected, unhealth int
-	stale                      bool
+	stale, panic               bool
+}
+
+func (c *counts) SetPanic(_ string, panic bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.panic = panic
+}
+
+func (c *counts) panicking() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.panic
 }
 
 func (c *counts) SetStale(_ string, stale bool) {
@@ -605,5 +620,186 @@ func TestInFlightOutcomeCountsTowardSuccessor(t *testing.T) {
 	old.Observe(gone, true)
 	if got := next.Admitted(); got != 1 {
 		t.Fatalf("admitted = %d after failures on an instance the successor does not have, want 1", got)
+	}
+}
+
+// healthBackend is a loopback server whose /healthz answers 200 or 503 as
+// set, and which counts the other requests it serves.
+type healthBackend struct {
+	srv     *httptest.Server
+	healthy atomic.Bool
+	served  atomic.Int64
+}
+
+func newHealthBackend(t *testing.T) *healthBackend {
+	t.Helper()
+	b := &healthBackend{}
+	b.healthy.Store(true)
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			if !b.healthy.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			return
+		}
+		b.served.Add(1)
+	}))
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+// messages counts log records by message.
+type messages struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (m *messages) Enabled(context.Context, slog.Level) bool { return true }
+func (m *messages) Handle(_ context.Context, r slog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.n[r.Message]++
+	return nil
+}
+func (m *messages) WithAttrs([]slog.Attr) slog.Handler { return m }
+func (m *messages) WithGroup(string) slog.Handler      { return m }
+
+func (m *messages) count(prefix string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for msg, c := range m.n {
+		if strings.HasPrefix(msg, prefix) {
+			n += c
+		}
+	}
+	return n
+}
+
+// TestPanicThreshold: with a threshold of 50% over four instances that
+// active checks take down one by one, the upstream balances over the
+// healthy ones while two of four are (50% is not below 50%), and over all
+// four, those held down included, once fewer are; it leaves panic when two
+// are healthy again. Entering and leaving are each logged once and told to
+// the observer. The requests go to the real backends.
+func TestPanicThreshold(t *testing.T) {
+	var backends []*healthBackend
+	var insts []discovery.Instance
+	for range 4 {
+		b := newHealthBackend(t)
+		backends = append(backends, b)
+		insts = append(insts, discovery.Instance{Addr: b.srv.Listener.Addr().String()})
+	}
+	logs := &messages{n: map[string]int{}}
+	obs := &counts{}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}),
+		upstream.WithPolicy(balance.RoundRobin{}), upstream.WithObserver(obs), upstream.WithLogger(slog.New(logs)),
+		upstream.WithActiveHealth(health.Active{Interval: 5 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 1}),
+		upstream.WithPanicThreshold(50))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+
+	// send makes 8 requests, through Pick, to the backends: round robin
+	// gives each instance of the balanced set the same number.
+	send := func() (toDown int64) {
+		t.Helper()
+		before := make([]int64, len(backends))
+		for i, b := range backends {
+			before[i] = b.served.Load()
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		for range 8 {
+			ep := u.Pick(r)
+			if ep == nil {
+				t.Fatal("Pick returned nil")
+			}
+			resp, err := http.Get(ep.BaseURL().String() + "/work")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		for i, b := range backends {
+			if !b.healthy.Load() {
+				toDown += b.served.Load() - before[i]
+			}
+		}
+		return toDown
+	}
+	setDown := func(n int) {
+		t.Helper()
+		for i, b := range backends {
+			b.healthy.Store(i >= n)
+		}
+		waitFor(t, fmt.Sprintf("%d instances admitted", 4-n), func() bool { return u.Admitted() == 4-n })
+	}
+
+	setDown(2) // 2 of 4 healthy: 50%, not below
+	if u.Panicking() || obs.panicking() {
+		t.Fatal("in panic with 50% healthy and a 50% threshold")
+	}
+	if got := send(); got != 0 {
+		t.Fatalf("%d of 8 requests went to instances held down, outside panic", got)
+	}
+
+	setDown(3) // 25%: below
+	if !u.Panicking() || !obs.panicking() {
+		t.Fatal("not in panic with 25% healthy and a 50% threshold")
+	}
+	if got := send(); got != 6 {
+		t.Fatalf("%d of 8 requests went to the 3 instances held down in panic, want 6: all four share them", got)
+	}
+	setDown(4) // none healthy: requests still reach the instances
+	if got := send(); got != 8 {
+		t.Fatalf("%d of 8 requests reached instances with all held down, want 8", got)
+	}
+	// A retry (PickOther) has the others to go to as well.
+	first := u.Pick(httptest.NewRequest("GET", "/", nil))
+	if other := u.PickOther([]*balance.Endpoint{first}); other == nil || other == first {
+		t.Fatalf("PickOther in panic with all held down = %v, want another instance", other)
+	}
+
+	setDown(2) // back at 50%: out of panic
+	if u.Panicking() || obs.panicking() {
+		t.Fatal("still in panic with 50% healthy again")
+	}
+	if got := send(); got != 0 {
+		t.Fatalf("%d of 8 requests went to instances held down after panic", got)
+	}
+	if in, out := logs.count("upstream in panic"), logs.count("upstream out of panic"); in != 1 || out != 1 {
+		t.Fatalf("logged entering panic %d times and leaving %d times, want once each", in, out)
+	}
+}
+
+// TestNoPanicThreshold: without a threshold an upstream whose instances are
+// all held down has none to pick, as before panic mode existed.
+func TestNoPanicThreshold(t *testing.T) {
+	b := newHealthBackend(t)
+	b.healthy.Store(false)
+	obs := &counts{}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: b.srv.Listener.Addr().String()}}}),
+		upstream.WithObserver(obs), quiet,
+		upstream.WithActiveHealth(health.Active{Interval: 5 * time.Millisecond, UnhealthyThreshold: 1}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	waitFor(t, "the instance held down", func() bool { return u.Admitted() == 0 })
+	if u.Pick(httptest.NewRequest("GET", "/", nil)) != nil || u.Panicking() || obs.panicking() {
+		t.Fatal("an upstream without a panic threshold picked an instance held down")
+	}
+}
+
+func TestCheckPanicThreshold(t *testing.T) {
+	for _, ok := range []int{0, 1, 50, 100} {
+		if err := upstream.CheckPanicThreshold(ok); err != nil {
+			t.Errorf("%d refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []int{-1, 101} {
+		err := upstream.CheckPanicThreshold(bad)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprint(bad)) {
+			t.Errorf("%d: error %v, want one naming the value", bad, err)
+		}
 	}
 }
