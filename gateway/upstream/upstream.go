@@ -211,9 +211,10 @@ func (u *Upstream) Start(ctx context.Context) {
 
 // Close stops the upstream's watch and checks and waits for them to end.
 // Requests already holding an endpoint finish normally, but their outcomes
-// eject nothing more, and the upstream reports nothing more to its
-// observer: an upstream that replaces it under the same name owns the
-// name's counts from then on.
+// eject nothing more here (they count toward the upstream that took this
+// one's place with TakeOver, see Observe), and the upstream reports
+// nothing more to its observer: an upstream that replaces it under the
+// same name owns the name's counts from then on.
 func (u *Upstream) Close() {
 	u.mu.Lock()
 	u.closed = true
