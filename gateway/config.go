@@ -42,6 +42,10 @@ type UpstreamSpec struct {
 	PassiveHealth *health.Passive
 	// ActiveHealth, when set, probes instances on an interval.
 	ActiveHealth *health.Active
+	// PanicThreshold, a percentage from 0 (off, the default) to 100:
+	// while fewer of the instances are healthy than that, the upstream
+	// balances over all of them (upstream.WithPanicThreshold).
+	PanicThreshold int
 	// Retry controls retries; the zero value disables them.
 	Retry RetrySpec
 	// TryTimeout bounds the wait for each attempt's response headers.

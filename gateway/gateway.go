@@ -388,6 +388,9 @@ func (g *Gateway) newUpstream(spec UpstreamSpec, prev *upstream.Upstream) *liveU
 	if spec.ActiveHealth != nil {
 		uopts = append(uopts, upstream.WithActiveHealth(*spec.ActiveHealth))
 	}
+	if spec.PanicThreshold != 0 {
+		uopts = append(uopts, upstream.WithPanicThreshold(spec.PanicThreshold))
+	}
 	if g.metrics != nil {
 		uopts = append(uopts, upstream.WithObserver(g.metrics))
 	}
@@ -477,6 +480,9 @@ func validate(cfg Config) error {
 		}
 		if u.TryTimeout < 0 {
 			errs = append(errs, fmt.Errorf("upstream %d (%s): try timeout is negative", i, u.Name))
+		}
+		if err := upstream.CheckPanicThreshold(u.PanicThreshold); err != nil {
+			errs = append(errs, fmt.Errorf("upstream %d (%s): panic threshold %w", i, u.Name, err))
 		}
 	}
 	decl := make([]spec.Route, len(cfg.Routes))

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -131,5 +132,71 @@ func TestReloadKeepsActiveDown(t *testing.T) {
 	}
 	if n := gw.Upstream("u").Admitted(); n != 2 {
 		t.Fatalf("admitted = %d after active checks were removed, want 2", n)
+	}
+}
+
+// TestReloadCountsInFlightFailure: a request that the old upstream sent
+// before a reload rebuilt it, and that fails after the new upstream took
+// its place, counts toward the new upstream's passive health for that
+// instance: with a threshold of one failure the instance is ejected there.
+func TestReloadCountsInFlightFailure(t *testing.T) {
+	good, bad := newBackend(t, "good"), newBackend(t, "bad")
+	arrived, release := make(chan struct{}), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // before the backends close, on any failure
+	bad.handle(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		http.Error(w, "boom", http.StatusInternalServerError)
+	})
+	cfg := func(tryTimeout time.Duration) gateway.Config {
+		return gateway.Config{
+			Upstreams: []gateway.UpstreamSpec{{
+				Name: "u", Balancer: balance.RoundRobin{}, Instances: []discovery.Instance{good.instance(), bad.instance()},
+				PassiveHealth: &health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour}, TryTimeout: tryTimeout,
+			}},
+			Routes: []route.Route{{Route: spec.Route{Name: "u", PathPrefix: "/", Upstream: "u"}}},
+		}
+	}
+	gw, srv, _ := newGateway(t, cfg(0))
+	failed := make(chan int, 1)
+	go func() { // round robin: at most two requests until one is held by bad
+		for {
+			req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				failed <- 0
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				failed <- resp.StatusCode
+				return
+			}
+		}
+	}()
+	<-arrived
+	before := gw.Upstream("u")
+	if err := gw.Apply(context.Background(), cfg(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if gw.Upstream("u") == before {
+		t.Fatal("upstream not rebuilt; the test does not test the rebuild")
+	}
+	releaseOnce()
+	if code := <-failed; code != http.StatusInternalServerError {
+		t.Fatalf("the held request ended with %d, want the backend's 500", code)
+	}
+	if n := gw.Upstream("u").Admitted(); n != 1 {
+		t.Fatalf("admitted = %d in the new upstream after the old one's request failed there, want 1: the failure was lost", n)
+	}
+	hits := bad.hits.Load()
+	for range 4 {
+		if got := do(t, "GET", srv.URL+"/", nil); got.code != http.StatusOK {
+			t.Fatalf("request after the ejection got %d", got.code)
+		}
+	}
+	if got := bad.hits.Load(); got != hits {
+		t.Fatalf("ejected instance got %d more requests", got-hits)
 	}
 }

@@ -227,6 +227,11 @@ func TestWritesValidateAndCAS(t *testing.T) {
 	if a.code != 422 || a.body["errors"] == nil || !strings.Contains(pointers(a), "/routes/1/upstream") || !strings.Contains(pointers(a), "/routes/1/methods/0") {
 		t.Fatalf("validation: %d %s", a.code, a.raw)
 	}
+	// An upstream's settings go through the same validation as the file's.
+	a = f.do("admin", "PUT", "/admin/upstreams/u", tag, `{"instances":["127.0.0.1:1"],"panic_threshold":150}`)
+	if a.code != 422 || pointers(a) != "/upstreams/u/panic_threshold" || !strings.Contains(a.raw, "must be a percentage from 0 (off) to 100, not 150") {
+		t.Fatalf("panic_threshold out of range: %d %s", a.code, a.raw)
+	}
 	// Deleting an upstream a route uses is refused the same way.
 	a = f.do("admin", "DELETE", "/admin/upstreams/b", tag, "")
 	if a.code != 422 || !strings.Contains(pointers(a), "/routes/0/upstream") {

@@ -48,6 +48,7 @@ upstreams:
     retry: {attempts: 3, statuses: [503], budget_ratio: 0.5, budget_min_per_second: 2.5}
     try_timeout: 750ms
     preserve_host: true
+    panic_threshold: 30
   orders:
     instances: ["[::1]:9100"]
     balancer: weighted
@@ -133,12 +134,13 @@ func TestParseFull(t *testing.T) {
 					{Addr: "127.0.0.1:9001"},
 					{Addr: "127.0.0.1:9002", Weight: 3, ID: "b", Scheme: "https", Meta: map[string]string{"version": "v2"}, Tags: []string{"canary"}},
 				},
-				Balancer:      balance.Hash{LoadFactor: 1.5, Replicas: 50, KeyID: "header:x-user-id"},
-				PassiveHealth: &health.Passive{ConsecutiveFailures: 3, BaseEjection: 10 * time.Second, MaxEjection: time.Minute, MaxEjectionPercent: 25},
-				ActiveHealth:  &health.Active{Path: "/health?full=1", Interval: 2 * time.Second, Timeout: 500 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 2},
-				Retry:         gateway.RetrySpec{Attempts: 3, Statuses: []int{503}, BudgetRatio: 0.5, BudgetMinPerSecond: 2.5},
-				TryTimeout:    750 * time.Millisecond,
-				PreserveHost:  true,
+				Balancer:       balance.Hash{LoadFactor: 1.5, Replicas: 50, KeyID: "header:x-user-id"},
+				PassiveHealth:  &health.Passive{ConsecutiveFailures: 3, BaseEjection: 10 * time.Second, MaxEjection: time.Minute, MaxEjectionPercent: 25},
+				ActiveHealth:   &health.Active{Path: "/health?full=1", Interval: 2 * time.Second, Timeout: 500 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 2},
+				Retry:          gateway.RetrySpec{Attempts: 3, Statuses: []int{503}, BudgetRatio: 0.5, BudgetMinPerSecond: 2.5},
+				TryTimeout:     750 * time.Millisecond,
+				PreserveHost:   true,
+				PanicThreshold: 30,
 			},
 			{
 				Name: "orders", Instances: []discovery.Instance{{Addr: "[::1]:9100"}}, Balancer: balance.Weighted{},
@@ -452,6 +454,8 @@ func TestParseErrors(t *testing.T) {
 		{"passive failures", upstream("    instances: [a:1]\n    passive_health: {consecutive_failures: -2}\n"), []string{"t.yaml:4:44: upstreams.u.passive_health.consecutive_failures: must be at least 1 (default 5)"}},
 		{"passive max below base", upstream("    instances: [a:1]\n    passive_health: {base_ejection: 1m, max_ejection: 30s}\n"), []string{"t.yaml:4:55: upstreams.u.passive_health.max_ejection: max_ejection (30s) is shorter than base_ejection (1m0s)"}},
 		{"passive base above default max", upstream("    instances: [a:1]\n    passive_health: {base_ejection: 10m}\n"), []string{"t.yaml:4:37: upstreams.u.passive_health.base_ejection: max_ejection (5m0s) is shorter than base_ejection (10m0s)"}},
+		{"panic threshold above 100", upstream("    instances: [a:1]\n    panic_threshold: 101\n"), []string{"t.yaml:4:22: upstreams.u.panic_threshold: must be a percentage from 0 (off) to 100, not 101"}},
+		{"negative panic threshold", upstream("    instances: [a:1]\n    active_health: {}\n    panic_threshold: -5\n"), []string{"t.yaml:5:22: upstreams.u.panic_threshold: must be a percentage from 0 (off) to 100, not -5"}},
 		{"active zero interval", upstream("    instances: [a:1]\n    active_health: {interval: 0s}\n"), []string{"t.yaml:4:31: upstreams.u.active_health.interval: must be positive (omit it for the default, 5s)"}},
 		{"active path", upstream("    instances: [a:1]\n    active_health: {path: healthz}\n"), []string{`t.yaml:4:27: upstreams.u.active_health.path: "healthz" is not a path such as "/healthz"`}},
 		{"active threshold", upstream("    instances: [a:1]\n    active_health: {healthy_threshold: 0}\n"), []string{"t.yaml:4:40: upstreams.u.active_health.healthy_threshold: must be at least 1 (default 2)"}},

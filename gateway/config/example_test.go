@@ -17,6 +17,8 @@ upstreams:
   users:
     instances: [127.0.0.1:9001, {addr: 127.0.0.1:9002, weight: 3}]
     balancer: weighted
+    active_health: {path: /healthz}
+    panic_threshold: 50
 routes:
   - name: users
     path_prefix: /users
@@ -31,7 +33,7 @@ routes:
 	}
 	u, r := l.Spec.Upstreams["users"], l.Spec.Routes[0]
 	fmt.Println(l.Listen, l.AdminListen, l.DrainPeriod)
-	fmt.Println(u.Balancer, len(u.Instances), u.Instances[1].Weight)
+	fmt.Println(u.Balancer, len(u.Instances), u.Instances[1].Weight, u.PanicThreshold)
 	fmt.Println(r.Name, r.PathPrefix, r.Methods, r.MaxBodyBytes, r.Upstream)
 
 	// Every problem is reported, with its position and key path.
@@ -39,6 +41,7 @@ routes:
 upstreams:
   users:
     instances: [127.0.0.1]
+    panic_threshold: 150
 routes:
   - name: users
     path: /users
@@ -47,10 +50,11 @@ routes:
 	fmt.Println(err)
 	// Output:
 	// 127.0.0.1:8080 127.0.0.1:9090 5s
-	// weighted 2 3
+	// weighted 2 3 50
 	// users /users [get] 1048576 users
 	// gatescale.yaml:4:17: upstreams.users.instances[0]: addr must be host:port: address 127.0.0.1: missing port in address
-	// gatescale.yaml:8:15: routes[0].upstream: "userz" is not defined (defined: users)
+	// gatescale.yaml:5:22: upstreams.users.panic_threshold: must be a percentage from 0 (off) to 100, not 150
+	// gatescale.yaml:9:15: routes[0].upstream: "userz" is not defined (defined: users)
 }
 
 // Load reads the file and parses it like Parse; the path names the file in

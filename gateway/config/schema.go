@@ -42,6 +42,7 @@ var schemaKeys = map[schemaKey]yamlschema.Schema{
 	{reflect.TypeFor[spec.Upstream](), "balancer"}:              enum(spec.BalancerNames...),
 	{reflect.TypeFor[spec.Upstream](), "discovery"}:             enum("static", "consul", "kubernetes"),
 	{reflect.TypeFor[spec.Upstream](), "protocol"}:              enum(spec.UpstreamProtocols...),
+	{reflect.TypeFor[spec.Upstream](), "panic_threshold"}:       {"minimum": 0, "maximum": 100},
 	{reflect.TypeFor[spec.Lifecycle](), "state"}:                enum(spec.LifecycleDraft, spec.LifecyclePublished, spec.LifecycleDeprecated, spec.LifecycleRetired),
 	{reflect.TypeFor[spec.RouteAuth](), "methods"}:              enum(consumer.MethodJWT, consumer.MethodAPIKey, consumer.MethodMTLS),
 	{reflect.TypeFor[spec.RateLimitPolicy](), "store"}:          enum("local", "redis"),

@@ -53,6 +53,22 @@ func ExampleState_Inherit() {
 	// Output: true 30s 1
 }
 
+// An upstream rebuilt with a shorter base_ejection takes over an
+// instance's State: its ejection now ends by the new settings, counted from
+// when it began.
+func ExamplePassive_Reschedule() {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	var old health.State
+	health.Passive{BaseEjection: time.Hour, MaxEjection: time.Hour}.Eject(&old, now)
+
+	later := now.Add(5 * time.Minute) // the reload
+	var next health.State
+	next.Inherit(&old)
+	until := health.Passive{BaseEjection: 10 * time.Minute, MaxEjection: time.Hour}.Reschedule(&next, later)
+	fmt.Println(until.Sub(now), next.Ejected(later))
+	// Output: 10m0s true
+}
+
 // An upstream rebuilt without passive health takes over an instance's
 // State but drops the ejection, which nothing there would end.
 func ExampleState_ForgetPassive() {

@@ -135,25 +135,61 @@ func (p Passive) MayEject(ejected, total int) bool {
 // current end unchanged, so concurrent callers that all saw Observe return
 // true eject once.
 func (p Passive) Eject(s *State, now time.Time) time.Time {
-	base, maxDur := p.base(), p.maxEjection()
-	// Counting past the cap would only make decay slower without making
-	// ejections longer.
-	maxCount := int32(min((maxDur+base-1)/base, math.MaxInt32))
 	for {
 		old := s.ejectedUntil.Load()
 		if old != 0 && now.UnixNano() < old {
 			return time.Unix(0, old)
 		}
-		n := min(s.ejections.Load()+1, maxCount)
-		d := maxDur
-		if time.Duration(n) <= maxDur/base {
-			d = base * time.Duration(n)
-		}
-		until := now.Add(d).UnixNano()
+		n := min(s.ejections.Load()+1, p.maxCount())
+		until := now.Add(p.length(n)).UnixNano()
 		if s.ejectedUntil.CompareAndSwap(old, until) {
+			s.ejectedAt.Store(now.UnixNano())
 			s.ejections.Store(n)
 			s.decayFrom.Store(until)
 			s.consecutiveFailures.Store(0)
+			return time.Unix(0, until)
+		}
+	}
+}
+
+// maxCount is the most ejections worth counting: counting past the cap
+// would only make decay slower without making ejections longer.
+func (p Passive) maxCount() int32 {
+	base, maxDur := p.base(), p.maxEjection()
+	return int32(min((maxDur+base-1)/base, math.MaxInt32))
+}
+
+// length is how long the n-th ejection lasts.
+func (p Passive) length(n int32) time.Duration {
+	base, maxDur := p.base(), p.maxEjection()
+	if time.Duration(n) <= maxDur/base {
+		return base * time.Duration(n)
+	}
+	return maxDur
+}
+
+// Reschedule makes the ejection in force on s at now end when p would have
+// ended it: BaseEjection × its ejection count, capped at MaxEjection,
+// measured from when it began. It returns the new end, which may be now or
+// earlier (the ejection is then over: call State.Readmit), or the zero
+// time if s is not ejected at now. It is for a State that Inherit filled
+// from an upstream with other settings, so that an ejection ends by the
+// settings in force rather than by those that are gone.
+func (p Passive) Reschedule(s *State, now time.Time) time.Time {
+	for {
+		old := s.ejectedUntil.Load()
+		if old == 0 || now.UnixNano() >= old {
+			return time.Time{}
+		}
+		start := s.ejectedAt.Load()
+		if start == 0 {
+			return time.Unix(0, old) // not known when it began: left as it is
+		}
+		n := min(max(s.ejections.Load(), 1), p.maxCount())
+		until := time.Unix(0, start).Add(p.length(n)).UnixNano()
+		if s.ejectedUntil.CompareAndSwap(old, until) {
+			s.ejections.Store(n)
+			s.decayFrom.Store(until)
 			return time.Unix(0, until)
 		}
 	}

@@ -189,3 +189,37 @@ func TestPassiveConcurrentObserve(t *testing.T) {
 		t.Errorf("run %d, eject asked %d times; want 2000 and 1001", s.ConsecutiveFailures(), asked.Load())
 	}
 }
+
+// TestReschedule: an inherited ejection is given the length of the new
+// settings for its count (the second ejection here), from when it began;
+// an ejection already over, or none, is left alone.
+func TestReschedule(t *testing.T) {
+	oldP := health.Passive{BaseEjection: time.Minute, MaxEjection: time.Hour}
+	var prev health.State
+	oldP.Eject(&prev, t0)
+	prev.Readmit()
+	oldP.Eject(&prev, t0.Add(10*time.Minute)) // the second: 2m, until t0+12m
+
+	var s health.State
+	s.Inherit(&prev)
+	newP := health.Passive{BaseEjection: 5 * time.Minute, MaxEjection: time.Hour}
+	if got, want := newP.Reschedule(&s, t0.Add(11*time.Minute)), t0.Add(20*time.Minute); !got.Equal(want) {
+		t.Fatalf("Reschedule = %v, want %v (10m, from the start at t0+10m)", got, want)
+	}
+	if got := s.EjectedUntil(); !got.Equal(t0.Add(20 * time.Minute)) {
+		t.Fatalf("EjectedUntil = %v after Reschedule", got)
+	}
+	if !prev.EjectedUntil().Equal(t0.Add(12 * time.Minute)) {
+		t.Fatal("Reschedule changed the State it was inherited from")
+	}
+
+	var over health.State
+	over.Inherit(&prev)
+	if got := newP.Reschedule(&over, t0.Add(13*time.Minute)); !got.IsZero() {
+		t.Fatalf("Reschedule of an ejection over at now = %v, want zero: it must not start again", got)
+	}
+	var none health.State
+	if got := newP.Reschedule(&none, t0); !got.IsZero() || none.Ejected(t0) {
+		t.Fatalf("Reschedule of a State never ejected = %v", got)
+	}
+}

@@ -15,6 +15,7 @@ type State struct {
 	consecutiveFailures atomic.Int32
 	ejections           atomic.Int32 // how many times ejected; scales the next ejection
 	ejectedUntil        atomic.Int64 // unix nanoseconds; 0 means not ejected
+	ejectedAt           atomic.Int64 // unix nanoseconds; when the current (or last) ejection began
 	decayFrom           atomic.Int64 // unix nanoseconds; healthy time since then decays ejections
 	activeDown          atomic.Bool  // set by active checks
 	activeRun           atomic.Int32 // >0: consecutive good probes, <0: consecutive bad
@@ -71,6 +72,7 @@ func (s *State) Inherit(prev *State) {
 	s.consecutiveFailures.Store(prev.consecutiveFailures.Load())
 	s.ejections.Store(prev.ejections.Load())
 	s.ejectedUntil.Store(prev.ejectedUntil.Load())
+	s.ejectedAt.Store(prev.ejectedAt.Load())
 	s.decayFrom.Store(prev.decayFrom.Load())
 	s.activeDown.Store(prev.activeDown.Load())
 	s.activeRun.Store(prev.activeRun.Load())
@@ -84,6 +86,7 @@ func (s *State) ForgetPassive() {
 	s.consecutiveFailures.Store(0)
 	s.ejections.Store(0)
 	s.ejectedUntil.Store(0)
+	s.ejectedAt.Store(0)
 	s.decayFrom.Store(0)
 }
 

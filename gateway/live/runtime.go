@@ -304,7 +304,8 @@ func (s *buildState) upstream(name string, u spec.Upstream) (gateway.UpstreamSpe
 	path := spec.Join("upstreams", name)
 	out := gateway.UpstreamSpec{
 		Name: name, Service: u.Service, TryTimeout: u.TryTimeout.Std(), PreserveHost: u.PreserveHost,
-		Balancer: Policy(u),
+		PanicThreshold: u.PanicThreshold,
+		Balancer:       Policy(u),
 		Retry: gateway.RetrySpec{Attempts: u.Retry.Attempts, Statuses: slices.Clone(u.Retry.Statuses),
 			BudgetRatio: u.Retry.BudgetRatio, BudgetMinPerSecond: u.Retry.BudgetMinPerSecond},
 	}

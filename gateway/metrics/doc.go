@@ -34,6 +34,9 @@
 //     which lasts its whole session, is counted but not timed.
 //   - gatescale_upstream_instances{upstream,state} (gauge): instances that
 //     are healthy, ejected (passive health) or unhealthy (active checks).
+//   - gatescale_upstream_panic{upstream} (gauge): 1 while too few
+//     instances are healthy and the upstream balances over all of them
+//     (upstream.WithPanicThreshold), else 0.
 //   - gatescale_upstream_retries_total{upstream,reason} (counter).
 //
 // Every label is bounded, because each distinct label set is a series kept

@@ -31,6 +31,7 @@ const (
 	UpstreamRequestsTotal      = "gatescale_upstream_requests_total"
 	UpstreamRequestDuration    = "gatescale_upstream_request_duration_seconds"
 	UpstreamInstances          = "gatescale_upstream_instances"
+	UpstreamPanic              = "gatescale_upstream_panic"
 	UpstreamRetriesTotal       = "gatescale_upstream_retries_total"
 	RefusedTotal               = "gatescale_http_refused_total"
 	GRPCResponsesTotal         = "gatescale_grpc_responses_total"
@@ -104,6 +105,7 @@ type Metrics struct {
 	upReqs    *prometheus.CounterVec
 	upDur     *prometheus.HistogramVec
 	instances *prometheus.GaugeVec
+	panic     *prometheus.GaugeVec
 	stale     *prometheus.GaugeVec
 	retries   *prometheus.CounterVec
 	refused   *prometheus.CounterVec
@@ -179,6 +181,10 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Name: UpstreamInstances,
 			Help: "Instances of each upstream by health state (healthy, ejected, unhealthy).",
 		}, []string{"upstream", "state"}),
+		panic: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: UpstreamPanic,
+			Help: "1 while too few of the upstream's instances are healthy (panic_threshold) and it balances over all of them.",
+		}, []string{"upstream"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RefusedTotal,
 			Help: "Requests refused before routing (route \"(refused)\"), by reason; the reasons are a fixed set.",
@@ -197,7 +203,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}, []string{"upstream"}),
 	}
 	m.routes = routeseries.New(m.newRouteSeries, m.deleteRouteSeries)
-	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upgraded, m.upReqs, m.upDur, m.instances, m.retries, m.stale, m.refused, m.grpc}
+	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.size, m.upgraded, m.upReqs, m.upDur, m.instances, m.panic, m.retries, m.stale, m.refused, m.grpc}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -320,6 +326,16 @@ func (m *Metrics) SetInstances(upstream string, healthy, ejected, unhealthy int)
 	m.instances.WithLabelValues(upstream, StateUnhealthy).Set(float64(unhealthy))
 }
 
+// SetPanic records whether upstream is in panic: too few instances are
+// available, so it balances over all of them (upstream.WithPanicThreshold).
+func (m *Metrics) SetPanic(upstream string, panic bool) {
+	v := 0.0
+	if panic {
+		v = 1
+	}
+	m.panic.WithLabelValues(upstream).Set(v)
+}
+
 // SetStale records whether upstream's discovery source is unreachable.
 func (m *Metrics) SetStale(upstream string, stale bool) {
 	v := 0.0
@@ -344,6 +360,7 @@ func (m *Metrics) ForgetUpstream(upstream string) {
 	m.upReqs.DeletePartialMatch(l)
 	m.upDur.DeletePartialMatch(l)
 	m.instances.DeletePartialMatch(l)
+	m.panic.DeletePartialMatch(l)
 	m.retries.DeletePartialMatch(l)
 	m.stale.DeletePartialMatch(l)
 }

@@ -334,6 +334,9 @@ func TestUpstream(t *testing.T) {
 	m.ObserveUpstream("orders", 502, time.Millisecond)
 	m.SetInstances("users", 3, 1, 2)
 	m.SetInstances("users", 4, 0, 2)
+	m.SetPanic("users", true)
+	m.SetPanic("orders", true)
+	m.SetPanic("orders", false)
 	m.ObserveRetry("users", "timeout")
 	m.ObserveRetry("users", "timeout")
 	m.ObserveRetry("users", "connect")
@@ -353,6 +356,8 @@ func TestUpstream(t *testing.T) {
 		{UpstreamInstances, map[string]string{"upstream": "users", "state": "healthy"}, 4, true},
 		{UpstreamInstances, map[string]string{"upstream": "users", "state": "ejected"}, 0, true},
 		{UpstreamInstances, map[string]string{"upstream": "users", "state": "unhealthy"}, 2, true},
+		{UpstreamPanic, map[string]string{"upstream": "users"}, 1, true},
+		{UpstreamPanic, map[string]string{"upstream": "orders"}, 0, true},
 	} {
 		got := counterValue(t, reg, c.name, c.labels)
 		if c.gauge {
@@ -367,7 +372,7 @@ func TestUpstream(t *testing.T) {
 	}
 
 	m.ForgetUpstream("users")
-	for _, name := range []string{UpstreamRequestsTotal, UpstreamRequestDuration, UpstreamInstances, UpstreamRetriesTotal} {
+	for _, name := range []string{UpstreamRequestsTotal, UpstreamRequestDuration, UpstreamInstances, UpstreamPanic, UpstreamRetriesTotal} {
 		if find(t, reg, name, map[string]string{"upstream": "users"}) != nil {
 			t.Errorf("%s still has users series after ForgetUpstream", name)
 		}

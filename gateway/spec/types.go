@@ -81,6 +81,10 @@ type Upstream struct {
 	// ActiveHealth enables health probes; nil disables them, an empty
 	// mapping uses the defaults.
 	ActiveHealth *ActiveHealth `yaml:"active_health,omitempty" json:"active_health,omitempty"`
+	// PanicThreshold is a percentage from 0 to 100: while fewer of the
+	// instances are healthy than that, the upstream balances over all of
+	// them (upstream.WithPanicThreshold). 0, the default, is off.
+	PanicThreshold int `yaml:"panic_threshold,omitempty" json:"panic_threshold,omitempty"`
 	// Retry configures retries (none by default).
 	Retry Retry `yaml:"retry,omitempty" json:"retry,omitempty"`
 	// TryTimeout bounds the wait for each attempt's response headers (0:

@@ -23,6 +23,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/transform"
+	"github.com/gatescale/gatescale/gateway/upstream"
 )
 
 // Limits and defaults of the model. The defaults are the values live hands
@@ -311,6 +312,9 @@ func (v *validator) upstream(path string, u Upstream) {
 	v.balancer(path, u)
 	v.passive(Join(path, "passive_health"), u.PassiveHealth)
 	v.active(Join(path, "active_health"), u.ActiveHealth)
+	if err := upstream.CheckPanicThreshold(u.PanicThreshold); err != nil {
+		v.errf(Join(path, "panic_threshold"), "%v", err)
+	}
 	v.protocol(path, u)
 	v.retry(Join(path, "retry"), u.Retry)
 	if u.TryTimeout < 0 {

@@ -8,4 +8,9 @@
 // lock-free choice. The snapshot is rebuilt only when something changes:
 // a discovery update, a passive ejection or its timed re-admission, or an
 // active health check flipping an instance.
+//
+// The admitted endpoints are those that health checking lets through. With
+// WithPanicThreshold, an upstream left with too few of them balances over
+// all its instances instead (panic), so that checks that fail for reasons
+// of their own do not fail every request.
 package upstream

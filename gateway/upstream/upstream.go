@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -18,10 +19,12 @@ import (
 	"github.com/gatescale/gatescale/gateway/health"
 )
 
-// Observer receives instance counts whenever the snapshot changes and the
-// discovery state whenever it flips; the metrics package implements it.
+// Observer receives instance counts and whether the upstream is in panic
+// (WithPanicThreshold) whenever the snapshot changes, and the discovery
+// state whenever it flips; the metrics package implements it.
 type Observer interface {
 	SetInstances(upstream string, healthy, ejected, unhealthy int)
+	SetPanic(upstream string, panic bool)
 	SetStale(upstream string, stale bool)
 }
 
@@ -33,11 +36,15 @@ type Upstream struct {
 	policy   balance.Policy
 	passive  *health.Passive
 	active   *health.Active
+	panicPct int // WithPanicThreshold; 0: off
 	observer Observer
 	keep     func(discovery.Instance) bool
 	prev     *Upstream // health to carry over (WithPredecessor); guarded by mu
-	logger   *slog.Logger
-	now      func() time.Time
+	// successor took this upstream's place (its TakeOver): outcomes of
+	// requests still in flight here count there.
+	successor atomic.Pointer[Upstream]
+	logger    *slog.Logger
+	now       func() time.Time
 
 	snap atomic.Pointer[snapshot]
 
@@ -50,6 +57,9 @@ type Upstream struct {
 	// counts, whatever still reaches it (a request that was in flight, a
 	// readmit timer that fired as it closed).
 	closed bool
+	// panicking: the last snapshot balanced over all instances; logged
+	// on each change.
+	panicking bool
 	// prevCarried: the first instance set took prev's health; takenOver:
 	// TakeOver was called, so prev is not needed after the first set.
 	prevCarried, takenOver bool
@@ -63,8 +73,10 @@ type Upstream struct {
 
 type snapshot struct {
 	picker   balance.Picker
-	admitted []*balance.Endpoint
+	admitted []*balance.Endpoint // available: not held down, not ejected
+	pool     []*balance.Endpoint // what picker balances over: admitted, or all in panic
 	all      []*balance.Endpoint
+	panic    bool
 }
 
 // Option configures an Upstream.
@@ -83,6 +95,33 @@ func WithPassiveHealth(p health.Passive) Option { return func(u *Upstream) { u.p
 // WithActiveHealth turns on active health checks.
 func WithActiveHealth(a health.Active) Option { return func(u *Upstream) { u.active = &a } }
 
+// WithPanicThreshold sets the panic threshold, a percentage from 0 to 100
+// (see CheckPanicThreshold; New takes a value below 0 as 0 and above 100 as
+// 100). While fewer than percent % of the upstream's instances are
+// available — not held down by active checks, not ejected by passive
+// health — the upstream is in panic: it balances over all its instances,
+// available or not, rather than over the few left, or over none and
+// answering 503 to everything. The checks may be what is wrong (a broken
+// health path, a partition between the gateway and the instances), and
+// then serving on beats failing every request; as in Envoy's panic
+// threshold and nginx's use of all servers once all are marked failed. 0
+// (the default) turns panic off: an upstream with no instance available
+// has none to pick. Entering and leaving panic are logged once each, and
+// the Observer is told (SetPanic).
+func WithPanicThreshold(percent int) Option {
+	return func(u *Upstream) { u.panicPct = min(max(percent, 0), 100) }
+}
+
+// CheckPanicThreshold reports whether percent is a valid panic threshold
+// (WithPanicThreshold): 0 (off) to 100. The error says what is wrong with
+// it, for the caller to place ("upstreams.users.panic_threshold: ...").
+func CheckPanicThreshold(percent int) error {
+	if percent < 0 || percent > 100 {
+		return fmt.Errorf("must be a percentage from 0 (off) to 100, not %d", percent)
+	}
+	return nil
+}
+
 // WithInstanceFilter keeps only the instances keep accepts, e.g. a subset
 // by metadata (version=v2) for a canary upstream over a shared service.
 func WithInstanceFilter(keep func(discovery.Instance) bool) Option {
@@ -98,7 +137,9 @@ func WithInstanceFilter(keep func(discovery.Instance) bool) Option {
 // the rebuild, and counts prev's requests in flight as its own. What
 // only a mechanism the new upstream lacks could end is dropped: without
 // passive health its ejection and failure run, without active checks
-// their verdict. An ejection keeps the end prev's settings gave it.
+// their verdict. An ejection ends when the upstream's own passive health
+// settings would have ended it, counted from when it began (at once if
+// that time is past).
 //
 // prev keeps serving until the upstream replaces it: call TakeOver then,
 // so what happened to prev's instances meanwhile is not lost either.
@@ -170,9 +211,10 @@ func (u *Upstream) Start(ctx context.Context) {
 
 // Close stops the upstream's watch and checks and waits for them to end.
 // Requests already holding an endpoint finish normally, but their outcomes
-// eject nothing more, and the upstream reports nothing more to its
-// observer: an upstream that replaces it under the same name owns the
-// name's counts from then on.
+// eject nothing more here (they count toward the upstream that took this
+// one's place with TakeOver, see Observe), and the upstream reports
+// nothing more to its observer: an upstream that replaces it under the
+// same name owns the name's counts from then on.
 func (u *Upstream) Close() {
 	u.mu.Lock()
 	u.closed = true
@@ -200,21 +242,22 @@ func (u *Upstream) Resolved() bool { return u.resolved.Load() }
 
 func (u *Upstream) markReady() { u.readyOnce.Do(func() { close(u.ready) }) }
 
-// Pick returns the endpoint for r, or nil when no instance is admitted.
+// Pick returns the endpoint for r, or nil when no instance is admitted (in
+// panic, WithPanicThreshold, when the upstream has no instance at all).
 func (u *Upstream) Pick(r *http.Request) *balance.Endpoint {
 	return u.snap.Load().picker.Pick(r)
 }
 
-// PickOther returns an admitted endpoint that is not in tried, or nil when
-// every admitted one was tried: the proxy's retry when the balancer keeps
+// PickOther returns an admitted endpoint (in panic, any endpoint) that is
+// not in tried, or nil when every one was tried: the proxy's retry when the balancer keeps
 // choosing an instance that just failed (with two instances a random
 // policy does so half the time). The choice among the untried ones is
 // random, so the retries of a failing instance that hashing keeps choosing
 // spread over the others rather than all going to the first.
 func (u *Upstream) PickOther(tried []*balance.Endpoint) *balance.Endpoint {
-	admitted := u.snap.Load().admitted
+	pool := u.snap.Load().pool // the admitted ones, or all in panic
 	untried := 0
-	for _, ep := range admitted {
+	for _, ep := range pool {
 		if !slices.Contains(tried, ep) {
 			untried++
 		}
@@ -223,7 +266,7 @@ func (u *Upstream) PickOther(tried []*balance.Endpoint) *balance.Endpoint {
 		return nil
 	}
 	k := rand.IntN(untried)
-	for _, ep := range admitted {
+	for _, ep := range pool {
 		if !slices.Contains(tried, ep) {
 			if k == 0 {
 				return ep
@@ -234,8 +277,15 @@ func (u *Upstream) PickOther(tried []*balance.Endpoint) *balance.Endpoint {
 	return nil // not reached
 }
 
-// Admitted returns how many endpoints may receive requests now.
+// Admitted returns how many endpoints are available now: neither held down
+// by active checks nor ejected by passive health. In panic
+// (WithPanicThreshold) requests go to the others too.
 func (u *Upstream) Admitted() int { return len(u.snap.Load().admitted) }
+
+// Panicking reports whether the upstream is in panic now: too few of its
+// instances are available (WithPanicThreshold), so it balances over all
+// of them.
+func (u *Upstream) Panicking() bool { return u.snap.Load().panic }
 
 // Endpoints returns all known endpoints, admitted or not.
 func (u *Upstream) Endpoints() []*balance.Endpoint {
@@ -255,8 +305,17 @@ func (u *Upstream) Stale() error {
 var ErrNoInstances = balance.ErrNoInstances
 
 // Observe records the outcome of one request to ep for passive health:
-// failed is a connection error or a 5xx response.
+// failed is a connection error or a 5xx response. Once an upstream that
+// took this one's place (WithPredecessor) has called TakeOver, the outcome
+// counts toward that upstream's endpoint for the same instance, if it has
+// one: a request in flight across a reload is not lost to passive health.
 func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
+	if next := u.successor.Load(); next != nil {
+		if cur := next.member(ep); cur != nil {
+			next.Observe(cur, failed)
+			return
+		}
+	}
 	if u.passive == nil {
 		return
 	}
@@ -288,6 +347,17 @@ func (u *Upstream) Observe(ep *balance.Endpoint, failed bool) {
 	}
 	u.readmitAt(ep, until, now)
 	u.rebuildLocked()
+}
+
+// member returns the endpoint that stands for ep's instance in u now, at
+// ep's address and scheme, or nil.
+func (u *Upstream) member(ep *balance.Endpoint) *balance.Endpoint {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if cur := u.members[ep.Key()]; cur != nil && cur.Addr == ep.Addr && cur.Scheme == ep.Scheme {
+		return cur
+	}
+	return nil
 }
 
 // readmitAt arms the timer that ends ep's ejection at until. u.mu is held.
@@ -343,6 +413,9 @@ func (u *Upstream) update(up discovery.Update) {
 	var prevMembers map[string]*balance.Endpoint
 	if u.prev != nil && !u.prevCarried {
 		prevMembers = u.prev.memberSet()
+		// A panic that goes on across the rebuild is not entered again,
+		// and one that ends with it is logged as ending.
+		u.panicking = u.prev.Panicking()
 		u.prevCarried = true
 		if u.takenOver {
 			u.prev = nil
@@ -424,13 +497,18 @@ func (u *Upstream) memberSet() map[string]*balance.Endpoint {
 // once more, as it is now, and forgets the predecessor. Call it just before
 // the upstream replaces the predecessor in service: the predecessor served
 // on after the upstream's first instance set, and an ejection in that time
-// must not be lost. Before a first set it only lets that set forget the
-// predecessor once it has taken its health.
+// must not be lost. From then on the outcomes of the predecessor's requests
+// count toward this upstream (see Observe). Before a first set it only lets
+// that set forget the predecessor once it has taken its health.
 func (u *Upstream) TakeOver() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.takenOver = true
-	if u.prev == nil || !u.prevCarried {
+	if u.prev == nil {
+		return
+	}
+	u.prev.successor.Store(u)
+	if !u.prevCarried {
 		return
 	}
 	prevMembers := u.prev.memberSet()
@@ -458,6 +536,10 @@ func (u *Upstream) adoptLocked(ep, p *balance.Endpoint, now time.Time) {
 	ep.ShareLoad(p)
 	if u.passive == nil {
 		ep.Health.ForgetPassive()
+	} else {
+		// p's settings are gone: the ejection lasts as long as this
+		// upstream's would have, from when it began.
+		u.passive.Reschedule(&ep.Health, now)
 	}
 	if u.active == nil {
 		ep.Health.ForgetActive()
@@ -522,11 +604,9 @@ type probeTarget struct {
 func (p probeTarget) BaseURL() *url.URL { return p.ep.BaseURL() }
 
 func (p probeTarget) HealthState() *health.State {
-	p.u.mu.Lock()
-	defer p.u.mu.Unlock()
 	// Only at the probed address: a result for the old address says
 	// nothing of the new one.
-	if cur := p.u.members[p.ep.Key()]; cur != nil && cur.Addr == p.ep.Addr && cur.Scheme == p.ep.Scheme {
+	if cur := p.u.member(p.ep); cur != nil {
 		return &cur.Health
 	}
 	return &p.ep.Health
@@ -560,9 +640,30 @@ func (u *Upstream) rebuildLocked() {
 			admitted = append(admitted, ep)
 		}
 	}
-	u.snap.Store(&snapshot{picker: u.policy.Picker(admitted), admitted: admitted, all: all})
-	if u.observer != nil && !u.closed {
+	// Below the threshold strictly, so 100 panics as soon as one instance
+	// is out and 50 keeps two of four.
+	inPanic := u.panicPct > 0 && len(all) > 0 && len(admitted)*100 < u.panicPct*len(all)
+	pool := admitted
+	if inPanic {
+		pool = all
+	}
+	u.snap.Store(&snapshot{picker: u.policy.Picker(pool), admitted: admitted, pool: pool, all: all, panic: inPanic})
+	if u.closed {
+		return // the name is the successor's now
+	}
+	if inPanic != u.panicking {
+		u.panicking = inPanic
+		if inPanic {
+			u.logger.Warn("upstream in panic: too few instances available, balancing over all of them",
+				"upstream", u.name, "available", len(admitted), "instances", len(all), "panic_threshold", u.panicPct)
+		} else {
+			u.logger.Info("upstream out of panic: balancing over available instances again",
+				"upstream", u.name, "available", len(admitted), "instances", len(all), "panic_threshold", u.panicPct)
+		}
+	}
+	if u.observer != nil {
 		u.observer.SetInstances(u.name, len(admitted), ejected, unhealthy)
+		u.observer.SetPanic(u.name, inPanic)
 	}
 }
 

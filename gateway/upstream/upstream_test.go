@@ -3,11 +3,14 @@ package upstream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +42,19 @@ func (p pushResolver) Watch(ctx context.Context, _ string, fn func(discovery.Upd
 type counts struct {
 	mu                         sync.Mutex
 	healthy, ejected, unhealth int
-	stale                      bool
+	stale, panic               bool
+}
+
+func (c *counts) SetPanic(_ string, panic bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.panic = panic
+}
+
+func (c *counts) panicking() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.panic
 }
 
 func (c *counts) SetStale(_ string, stale bool) {
@@ -498,5 +513,293 @@ func TestTakeOverCatchesUpWithPredecessor(t *testing.T) {
 	}
 	if ep := next.Endpoints()[0]; !ep.Health.Ejected(time.Now()) {
 		t.Fatalf("successor's %s is not ejected", ep.Addr)
+	}
+}
+
+// TestInheritedEjectionEndsByNewSettings: a rebuilt upstream (a reload that
+// changed base_ejection or max_ejection) ends an ejection it inherited when
+// its own settings would have, counted from when the ejection began: longer
+// if they are longer, shorter if shorter, at once if already past.
+func TestInheritedEjectionEndsByNewSettings(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		settings health.Passive
+		want     time.Duration // from the start; 0: readmitted
+	}{
+		{"longer base", health.Passive{ConsecutiveFailures: 1, BaseEjection: 2 * time.Hour, MaxEjection: 5 * time.Hour}, 2 * time.Hour},
+		{"shorter base", health.Passive{ConsecutiveFailures: 1, BaseEjection: 30 * time.Minute, MaxEjection: 5 * time.Hour}, 30 * time.Minute},
+		{"shorter cap", health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour, MaxEjection: 20 * time.Minute}, 20 * time.Minute},
+		{"already over", health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Nanosecond, MaxEjection: time.Nanosecond}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}})
+			old := upstream.New("svc", res, quiet,
+				upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 1, BaseEjection: time.Hour, MaxEjection: 5 * time.Hour}))
+			old.Start(context.Background())
+			defer old.Close()
+			<-old.Ready()
+			ejected := old.Endpoints()[0]
+			old.Observe(ejected, true)
+			oldUntil := ejected.Health.EjectedUntil()
+			if oldUntil.IsZero() {
+				t.Fatal("the old upstream did not eject; the test tests nothing")
+			}
+			start := oldUntil.Add(-time.Hour)
+
+			next := upstream.New("svc", res, quiet, upstream.WithPassiveHealth(c.settings), upstream.WithPredecessor(old))
+			next.Start(context.Background())
+			defer next.Close()
+			<-next.Ready()
+			next.TakeOver()
+			old.Close()
+
+			ep := next.Endpoints()[0]
+			if c.want == 0 {
+				if ep.Health.Ejected(time.Now()) || next.Admitted() != 2 {
+					t.Fatalf("ejection under the new settings is over, but the instance is still out until %v (admitted %d)", ep.Health.EjectedUntil(), next.Admitted())
+				}
+				return
+			}
+			if got, want := ep.Health.EjectedUntil(), start.Add(c.want); !got.Equal(want) {
+				t.Fatalf("inherited ejection ends %v after it began, want %v (the old settings gave 1h)", got.Sub(start), c.want)
+			}
+			if next.Admitted() != 1 {
+				t.Fatalf("admitted = %d, want 1", next.Admitted())
+			}
+		})
+	}
+}
+
+// TestInFlightOutcomeCountsTowardSuccessor: a request the predecessor sent
+// that ends after the successor took over counts toward the successor's
+// passive health for the same instance, whether it failed (the failure run
+// grows, and ejects at the threshold) or succeeded (the run ends). An
+// instance the successor no longer has is not counted anywhere.
+func TestInFlightOutcomeCountsTowardSuccessor(t *testing.T) {
+	res := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}})
+	passive := upstream.WithPassiveHealth(health.Passive{ConsecutiveFailures: 2, BaseEjection: time.Hour})
+	old := upstream.New("svc", res, passive, quiet)
+	old.Start(context.Background())
+	defer old.Close()
+	<-old.Ready()
+	inFlight := old.Endpoints()[0]
+
+	// The successor has other retry settings, say, and only the first
+	// instance: the second is gone from the service.
+	nextRes := discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:3"}}})
+	next := upstream.New("svc", nextRes, passive, quiet, upstream.WithPredecessor(old))
+	next.Start(context.Background())
+	defer next.Close()
+	<-next.Ready()
+	next.TakeOver()
+	old.Close()
+	successor := next.Endpoints()[0]
+	if successor.Addr != inFlight.Addr {
+		t.Fatalf("successor's first endpoint is %s, want %s", successor.Addr, inFlight.Addr)
+	}
+
+	old.Observe(inFlight, true)
+	if got := successor.Health.ConsecutiveFailures(); got != 1 {
+		t.Fatalf("successor's failure run = %d after the predecessor's in-flight request failed, want 1", got)
+	}
+	old.Observe(inFlight, false)
+	if got := successor.Health.ConsecutiveFailures(); got != 0 {
+		t.Fatalf("successor's failure run = %d after the predecessor's in-flight request succeeded, want 0", got)
+	}
+	old.Observe(inFlight, true)
+	old.Observe(inFlight, true)
+	if !successor.Health.Ejected(time.Now()) || next.Admitted() != 1 {
+		t.Fatalf("two failures of the predecessor's requests after the swap did not eject the instance in the successor (admitted %d)", next.Admitted())
+	}
+	if got := old.Admitted(); got != 2 {
+		t.Fatalf("the closed predecessor ejected: admitted %d, want 2", got)
+	}
+
+	gone := old.Endpoints()[1] // 127.0.0.1:2, not in the successor
+	old.Observe(gone, true)
+	old.Observe(gone, true)
+	if got := next.Admitted(); got != 1 {
+		t.Fatalf("admitted = %d after failures on an instance the successor does not have, want 1", got)
+	}
+}
+
+// healthBackend is a loopback server whose /healthz answers 200 or 503 as
+// set, and which counts the other requests it serves.
+type healthBackend struct {
+	srv     *httptest.Server
+	healthy atomic.Bool
+	served  atomic.Int64
+}
+
+func newHealthBackend(t *testing.T) *healthBackend {
+	t.Helper()
+	b := &healthBackend{}
+	b.healthy.Store(true)
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			if !b.healthy.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			return
+		}
+		b.served.Add(1)
+	}))
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+// messages counts log records by message.
+type messages struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (m *messages) Enabled(context.Context, slog.Level) bool { return true }
+func (m *messages) Handle(_ context.Context, r slog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.n[r.Message]++
+	return nil
+}
+func (m *messages) WithAttrs([]slog.Attr) slog.Handler { return m }
+func (m *messages) WithGroup(string) slog.Handler      { return m }
+
+func (m *messages) count(prefix string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for msg, c := range m.n {
+		if strings.HasPrefix(msg, prefix) {
+			n += c
+		}
+	}
+	return n
+}
+
+// TestPanicThreshold: with a threshold of 50% over four instances that
+// active checks take down one by one, the upstream balances over the
+// healthy ones while two of four are (50% is not below 50%), and over all
+// four, those held down included, once fewer are; it leaves panic when two
+// are healthy again. Entering and leaving are each logged once and told to
+// the observer. The requests go to the real backends.
+func TestPanicThreshold(t *testing.T) {
+	var backends []*healthBackend
+	var insts []discovery.Instance
+	for range 4 {
+		b := newHealthBackend(t)
+		backends = append(backends, b)
+		insts = append(insts, discovery.Instance{Addr: b.srv.Listener.Addr().String()})
+	}
+	logs := &messages{n: map[string]int{}}
+	obs := &counts{}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": insts}),
+		upstream.WithPolicy(balance.RoundRobin{}), upstream.WithObserver(obs), upstream.WithLogger(slog.New(logs)),
+		upstream.WithActiveHealth(health.Active{Interval: 5 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 1}),
+		upstream.WithPanicThreshold(50))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+
+	// send makes 8 requests, through Pick, to the backends: round robin
+	// gives each instance of the balanced set the same number.
+	send := func() (toDown int64) {
+		t.Helper()
+		before := make([]int64, len(backends))
+		for i, b := range backends {
+			before[i] = b.served.Load()
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		for range 8 {
+			ep := u.Pick(r)
+			if ep == nil {
+				t.Fatal("Pick returned nil")
+			}
+			resp, err := http.Get(ep.BaseURL().String() + "/work")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		for i, b := range backends {
+			if !b.healthy.Load() {
+				toDown += b.served.Load() - before[i]
+			}
+		}
+		return toDown
+	}
+	setDown := func(n int) {
+		t.Helper()
+		for i, b := range backends {
+			b.healthy.Store(i >= n)
+		}
+		waitFor(t, fmt.Sprintf("%d instances admitted", 4-n), func() bool { return u.Admitted() == 4-n })
+	}
+
+	setDown(2) // 2 of 4 healthy: 50%, not below
+	if u.Panicking() || obs.panicking() {
+		t.Fatal("in panic with 50% healthy and a 50% threshold")
+	}
+	if got := send(); got != 0 {
+		t.Fatalf("%d of 8 requests went to instances held down, outside panic", got)
+	}
+
+	setDown(3) // 25%: below
+	if !u.Panicking() || !obs.panicking() {
+		t.Fatal("not in panic with 25% healthy and a 50% threshold")
+	}
+	if got := send(); got != 6 {
+		t.Fatalf("%d of 8 requests went to the 3 instances held down in panic, want 6: all four share them", got)
+	}
+	setDown(4) // none healthy: requests still reach the instances
+	if got := send(); got != 8 {
+		t.Fatalf("%d of 8 requests reached instances with all held down, want 8", got)
+	}
+	// A retry (PickOther) has the others to go to as well.
+	first := u.Pick(httptest.NewRequest("GET", "/", nil))
+	if other := u.PickOther([]*balance.Endpoint{first}); other == nil || other == first {
+		t.Fatalf("PickOther in panic with all held down = %v, want another instance", other)
+	}
+
+	setDown(2) // back at 50%: out of panic
+	if u.Panicking() || obs.panicking() {
+		t.Fatal("still in panic with 50% healthy again")
+	}
+	if got := send(); got != 0 {
+		t.Fatalf("%d of 8 requests went to instances held down after panic", got)
+	}
+	if in, out := logs.count("upstream in panic"), logs.count("upstream out of panic"); in != 1 || out != 1 {
+		t.Fatalf("logged entering panic %d times and leaving %d times, want once each", in, out)
+	}
+}
+
+// TestNoPanicThreshold: without a threshold an upstream whose instances are
+// all held down has none to pick, as before panic mode existed.
+func TestNoPanicThreshold(t *testing.T) {
+	b := newHealthBackend(t)
+	b.healthy.Store(false)
+	obs := &counts{}
+	u := upstream.New("svc", discovery.NewStatic(map[string][]discovery.Instance{"svc": {{Addr: b.srv.Listener.Addr().String()}}}),
+		upstream.WithObserver(obs), quiet,
+		upstream.WithActiveHealth(health.Active{Interval: 5 * time.Millisecond, UnhealthyThreshold: 1}))
+	u.Start(context.Background())
+	defer u.Close()
+	<-u.Ready()
+	waitFor(t, "the instance held down", func() bool { return u.Admitted() == 0 })
+	if u.Pick(httptest.NewRequest("GET", "/", nil)) != nil || u.Panicking() || obs.panicking() {
+		t.Fatal("an upstream without a panic threshold picked an instance held down")
+	}
+}
+
+func TestCheckPanicThreshold(t *testing.T) {
+	for _, ok := range []int{0, 1, 50, 100} {
+		if err := upstream.CheckPanicThreshold(ok); err != nil {
+			t.Errorf("%d refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []int{-1, 101} {
+		err := upstream.CheckPanicThreshold(bad)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprint(bad)) {
+			t.Errorf("%d: error %v, want one naming the value", bad, err)
+		}
 	}
 }
