@@ -18,7 +18,11 @@ type UpstreamView struct {
 	Admitted int    `json:"admitted"`
 	// Stale is the discovery error while the instance set may be out of
 	// date (the registry is unreachable).
-	Stale     string         `json:"stale,omitempty"`
+	Stale string `json:"stale,omitempty"`
+	// Panic: fewer instances are admitted than the upstream's panic
+	// threshold, so requests go to all of them, unhealthy ones included
+	// (upstream.WithPanicThreshold).
+	Panic     bool           `json:"panic,omitempty"`
 	Instances []InstanceView `json:"instances"`
 }
 
@@ -41,7 +45,7 @@ func (c *Console) Upstreams() []UpstreamView {
 	now := time.Now()
 	out := []UpstreamView{}
 	for _, u := range c.opts.Gateway.Upstreams() {
-		v := UpstreamView{Name: u.Name(), Admitted: u.Admitted(), Instances: []InstanceView{}}
+		v := UpstreamView{Name: u.Name(), Admitted: u.Admitted(), Panic: u.Panicking(), Instances: []InstanceView{}}
 		if err := u.Stale(); err != nil {
 			v.Stale = err.Error()
 		}

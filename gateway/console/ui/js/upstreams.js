@@ -10,6 +10,7 @@ export async function showUpstreams() {
       h('h3', { id: 'up-' + u.name, text: u.name }),
       h('p', { class: 'hint', text: `${u.admitted} of ${u.instances.length} admitted · ${counts.healthy} healthy, ${counts.ejected} ejected, ${counts.unhealthy} unhealthy` }),
       u.stale ? h('p', { class: 'note error', text: 'Discovery unreachable, last known set: ' + u.stale }) : null,
+      u.panic ? h('p', { class: 'note error', dataset: { panic: '' }, text: 'In panic: fewer instances pass their health checks than the panic threshold, so requests go to all of them' }) : null,
       h('table', {},
         h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Instance' }), h('th', { scope: 'col', text: 'Health' }),
           h('th', { scope: 'col', class: 'num', text: 'In flight' }), h('th', { scope: 'col', class: 'num', text: 'Failures' }))),
