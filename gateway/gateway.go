@@ -491,7 +491,7 @@ func validate(cfg Config) error {
 		path := spec.Index("routes", i)
 		switch {
 		case r.HasSecurity():
-			errs = append(errs, &spec.FieldError{Path: path, Message: "has auth, authorize, rate_limit or concurrency settings: build them into middleware with package live (Apply does not read them)"})
+			errs = append(errs, &spec.FieldError{Path: path, Message: "has auth, authorize, rate_limit, concurrency or ip_access settings: build them into middleware with package live (Apply does not read them)"})
 		case r.Handler == nil && r.Composite != nil:
 			for j, c := range r.Composite.Calls {
 				if !names[c.Upstream] {

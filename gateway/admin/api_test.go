@@ -232,6 +232,11 @@ func TestWritesValidateAndCAS(t *testing.T) {
 	if a.code != 422 || pointers(a) != "/upstreams/u/panic_threshold" || !strings.Contains(a.raw, "must be a percentage from 0 (off) to 100, not 150") {
 		t.Fatalf("panic_threshold out of range: %d %s", a.code, a.raw)
 	}
+	// A route's ip_access too, at the entry that is wrong.
+	a = f.do("operator", "PUT", "/admin/routes/x", tag, `{"path_prefix":"/x","upstream":"b","ip_access":{"allow":["10.0.0.0/8","10.0.0.0/33"]}}`)
+	if a.code != 422 || pointers(a) != "/routes/1/ip_access/allow/1" || !strings.Contains(a.raw, `\"10.0.0.0/33\" is not a prefix`) {
+		t.Fatalf("ip_access entry: %d %s", a.code, a.raw)
+	}
 	// Deleting an upstream a route uses is refused the same way.
 	a = f.do("admin", "DELETE", "/admin/upstreams/b", tag, "")
 	if a.code != 422 || !strings.Contains(pointers(a), "/routes/0/upstream") {

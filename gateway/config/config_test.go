@@ -473,6 +473,11 @@ func TestParseErrors(t *testing.T) {
 		{"route without name", ups + "routes:\n  - path: /\n    upstream: users\n", []string{"t.yaml:7:5: routes[0].name: is required"}},
 		{"duplicate route name", route("    path: /a\n    upstream: users\n  - name: r\n    path: /b\n    upstream: users\n"), []string{`t.yaml:10:11: routes[1].name: "r" is already used by routes[0] (line 7)`}},
 		{"reserved route name", ups + "routes:\n  - name: (removed)\n    path: /\n    upstream: users\n", []string{`t.yaml:7:11: routes[0].name: "(removed)" is reserved: a name in parentheses is a label of the gateway's own series ((refused), (removed))`}},
+		{"ip_access entries", route("    path: /\n    upstream: users\n    ip_access: {allow: [10.0.0.0/8, 10.1.2.3/16], deny: [example.com]}\n"), []string{
+			`t.yaml:10:37: routes[0].ip_access.allow[1]: "10.1.2.3/16" has bits set past its length: write 10.1.0.0/16`,
+			`t.yaml:10:58: routes[0].ip_access.deny[0]: "example.com" is not an address or prefix`,
+		}},
+		{"empty ip_access", route("    path: /\n    upstream: users\n    ip_access: {}\n"), []string{"t.yaml:10:16: routes[0].ip_access: needs allow or deny (an empty ip_access admits everyone; remove it)"}},
 		{"undefined upstream", route("    path: /\n    upstream: userz\n"), []string{`t.yaml:9:15: routes[0].upstream: "userz" is not defined (defined: orders, users)`}},
 		{"missing upstream", route("    path: /\n"), []string{"t.yaml:7:5: routes[0].upstream: is required (defined: orders, users)"}},
 		{"no path", route("    upstream: users\n"), []string{"t.yaml:7:5: routes[0]: one of path and path_prefix is required"}},

@@ -137,7 +137,7 @@ func TestSecurityParseAndBuild(t *testing.T) {
 	defer gw.Close()
 	unbuilt := liveConfig(t, l)
 	unbuilt.Routes[0].Route = l.Spec.Routes[0]
-	if err := gw.Apply(context.Background(), unbuilt); err == nil || !strings.Contains(err.Error(), "routes[0]: has auth, authorize, rate_limit or concurrency settings") {
+	if err := gw.Apply(context.Background(), unbuilt); err == nil || !strings.Contains(err.Error(), "routes[0]: has auth, authorize, rate_limit, concurrency or ip_access settings") {
 		t.Fatalf("unbuilt route: %v", err)
 	}
 

@@ -481,7 +481,7 @@ func (s *buildState) redisStore(r *spec.RedisSettings) ratelimit.Store {
 
 // handler-free route copy: policies are turned into middleware.
 func builtRoute(r spec.Route, defaultMaxBody spec.Size) route.Route {
-	r.Auth, r.Authorize, r.RateLimit, r.Concurrency = nil, nil, nil, nil
+	r.Auth, r.Authorize, r.RateLimit, r.Concurrency, r.IPAccess = nil, nil, nil, nil, nil
 	if r.MaxBodyBytes == 0 {
 		r.MaxBodyBytes = defaultMaxBody
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/authz"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/lifecycle"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -109,6 +110,16 @@ func (s *buildState) security() {
 				l.Since = at.Format(time.RFC3339)
 			}
 			mw = append(mw, lifecycle.Middleware(l))
+		}
+		// Client addresses next: refusing a range costs nothing, so it
+		// comes before the limits and the signature checks it spares. After
+		// the lifecycle, so a draft route stays a 404 to everyone.
+		if l := r.IPAccess; l != nil {
+			rule, err := ipaccess.ParseRule(*l)
+			if err != nil { // Validate placed it at its entry
+				s.errf(spec.Join(path, "ip_access"), "%v", err)
+			}
+			mw = append(mw, ipaccess.Middleware(rule))
 		}
 		plans := r.LimitPlans()
 		pre := slices.DeleteFunc(slices.Clone(plans), func(p spec.LimitPlan) bool { return p.AfterAuthn })

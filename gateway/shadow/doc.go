@@ -12,9 +12,9 @@
 // encoded slashes and trailing dots, and resolves "//", dot segments and
 // encoded unreserved characters) is taken into account as it is, not as
 // this package assumes it to be. Protection is compared per method along
-// four dimensions, in this order of severity: authentication,
-// authorization, lifecycle (draft, retired) and flow limits (rate limits,
-// concurrency); see Protection.
+// five dimensions, in this order of severity: authentication,
+// authorization, client addresses (ip_access), lifecycle (draft, retired)
+// and flow limits (rate limits, concurrency); see Protection.
 //
 // Package live runs Find in its validation (load, reload, the admin API);
 // the top-level route_shadowing setting says whether findings refuse the

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/shadow"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
@@ -251,5 +252,58 @@ func TestFindIssueConfiguration(t *testing.T) {
 func TestFindRefusesInvalidRoutes(t *testing.T) {
 	if _, err := shadow.Find([]spec.Route{{Name: "a", Path: "/{x", Upstream: "u"}}); err == nil {
 		t.Error("an invalid pattern was accepted")
+	}
+}
+
+// TestLacksAddresses: a route lacks the address protection of another when
+// it admits a client address the other refuses.
+func TestLacksAddresses(t *testing.T) {
+	r := func(allow, deny []string) *spec.Route {
+		rt := &spec.Route{Name: "r", PathPrefix: "/", Upstream: "app"}
+		if allow != nil || deny != nil {
+			rt.IPAccess = &ipaccess.Lists{Allow: allow, Deny: deny}
+		}
+		return rt
+	}
+	l := func(s ...string) []string { return s }
+	for _, tc := range []struct {
+		name         string
+		via, exposed *spec.Route
+		lacks        bool
+	}{
+		{"neither restricts", r(nil, nil), r(nil, nil), false},
+		{"exposed allows a range, via everyone", r(nil, nil), r(l("10.0.0.0/8"), nil), true},
+		{"via allows a part of the range", r(l("10.1.0.0/16"), nil), r(l("10.0.0.0/8"), nil), false},
+		{"via allows more than the range", r(l("10.0.0.0/8", "11.0.0.0/8"), nil), r(l("10.0.0.0/8"), nil), true},
+		{"via's extra range is denied", r(l("10.0.0.0/8", "11.0.0.0/8"), l("11.0.0.0/8")), r(l("10.0.0.0/8"), nil), false},
+		{"exposed denies, via does not", r(nil, nil), r(nil, l("10.9.0.0/16")), true},
+		{"via denies a wider range", r(nil, l("10.0.0.0/8")), r(nil, l("10.9.0.0/16")), false},
+		{"via allows nothing of the denied range", r(l("192.0.2.0/24"), nil), r(nil, l("10.9.0.0/16")), false},
+		{"allow and deny, via inside and clear of the deny", r(l("10.1.0.0/16"), nil), r(l("10.0.0.0/8"), l("10.9.0.0/16")), false},
+		{"allow and deny, via overlaps the deny", r(l("10.0.0.0/8"), nil), r(l("10.0.0.0/8"), l("10.9.0.0/16")), true},
+		{"IPv4-mapped spelling of the same range", r(l("::ffff:10.0.0.0/104"), nil), r(l("10.0.0.0/8"), nil), false},
+	} {
+		got := shadow.Lacks(tc.via, tc.exposed, "GET")&shadow.Addresses != 0
+		if got != tc.lacks {
+			t.Errorf("%s: lacks addresses = %v, want %v", tc.name, got, tc.lacks)
+		}
+	}
+	if s := (shadow.Authentication | shadow.Addresses).String(); s != "authentication, client addresses" {
+		t.Errorf("String = %q", s)
+	}
+}
+
+// TestFindAddressShadowing: an anonymous catch-all in front of an
+// upstream that ignores case reaches the office-only route's paths from
+// any address.
+func TestFindAddressShadowing(t *testing.T) {
+	office := spec.Route{Name: "reports", PathPrefix: "/reports", Upstream: "app", IPAccess: &ipaccess.Lists{Allow: []string{"10.0.0.0/8"}}}
+	fs, err := shadow.Find([]spec.Route{office, catchAll()}, shadow.WithNormalizations(shadow.Case))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].ViaRoute != "public" || fs[0].ExposedRoute != "reports" || fs[0].Missing != shadow.Addresses ||
+		!strings.Contains(fs[0].Message(), "without the client addresses of route \"reports\"") {
+		t.Fatalf("findings %+v, want public exposing reports by client addresses", fs)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/transform"
 	"github.com/gatescale/gatescale/gateway/units"
 )
@@ -232,6 +233,9 @@ type Route struct {
 	Authorize   *Authorize        `yaml:"authorize,omitempty" json:"authorize,omitempty"`
 	RateLimit   []RateLimitPolicy `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
 	Concurrency *Concurrency      `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	// IPAccess admits or refuses requests by client address (package
+	// ipaccess); it is checked before authentication and limits.
+	IPAccess *ipaccess.Lists `yaml:"ip_access,omitempty" json:"ip_access,omitempty"`
 	// Composite serves the route by calling several upstreams and merging
 	// their answers (package compose) instead of proxying to Upstream.
 	Composite *compose.Composite `yaml:"composite,omitempty" json:"composite,omitempty"`
@@ -527,7 +531,7 @@ func (c *Concurrency) ConcurrencyKey() string {
 // HasSecurity reports whether the route has policies that package live
 // builds into middleware (gateway.Apply refuses them unbuilt).
 func (r *Route) HasSecurity() bool {
-	return r.Auth != nil || r.Authorize != nil || len(r.RateLimit) > 0 || r.Concurrency != nil
+	return r.Auth != nil || r.Authorize != nil || len(r.RateLimit) > 0 || r.Concurrency != nil || r.IPAccess != nil
 }
 
 // InstanceFields is Instance without its YAML and JSON methods: the shape

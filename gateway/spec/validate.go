@@ -21,6 +21,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
+	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/gateway/transform"
 	"github.com/gatescale/gatescale/gateway/upstream"
@@ -169,6 +170,7 @@ func (v *validator) validate() {
 		r := &c.Routes[i]
 		v.route(path, r, defined, routeNames)
 		v.routeSecurity(path, r)
+		v.ipAccess(Join(path, "ip_access"), r.IPAccess)
 		v.processing(path, r)
 	}
 	switch c.RouteShadowing {
@@ -1073,6 +1075,30 @@ func (v *validator) routeSecurity(path string, r *Route) {
 			}
 		default:
 			v.errf(Join(cp, "key"), "%q is not route, ip or consumer", c.Key)
+		}
+	}
+}
+
+// ipAccess validates a route's ip_access with package ipaccess's own
+// parser, placing its error at the entry.
+func (v *validator) ipAccess(path string, l *ipaccess.Lists) {
+	if l == nil {
+		return
+	}
+	if len(l.Allow) == 0 && len(l.Deny) == 0 {
+		v.errf(path, "needs allow or deny (an empty ip_access admits everyone; remove it)")
+		return
+	}
+	// Every wrong entry, not the first only: ParseRule's parser, entry
+	// by entry.
+	for _, list := range []struct {
+		name    string
+		entries []string
+	}{{"allow", l.Allow}, {"deny", l.Deny}} {
+		for i, e := range list.entries {
+			if _, err := ipaccess.ParsePrefix(e); err != nil {
+				v.errf(Index(Join(path, list.name), i), "%v", err)
+			}
 		}
 	}
 }
