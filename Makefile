@@ -110,6 +110,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTP1Answer$$' -fuzztime $(FUZZTIME) ./gateway/proxy
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKeys$$' -fuzztime $(FUZZTIME) ./gateway/authn
 	$(GO) test -run '^$$' -fuzz '^FuzzResolveClient$$' -fuzztime $(FUZZTIME) ./gateway/request
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePrefix$$' -fuzztime $(FUZZTIME) ./gateway/ipaccess
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./adapter/config
 
 ## bench-peers: nginx and wrk from Debian; Caddy, Traefik and lura built from the Go module proxy into
