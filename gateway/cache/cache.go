@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/outcome"
+	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
 )
 
@@ -258,6 +259,12 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	k, ok := c.key(r)
 	if !ok {
 		c.store.metrics.count(outcome.Route(r), ResultBypass)
+		if c.onlyIfCached(r) {
+			// The cache stores nothing for this request, so it has nothing
+			// to answer with.
+			c.unavailable(w, r, "")
+			return
+		}
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -273,10 +280,19 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	case revalidate:
 		c.store.metrics.count(k.route, ResultStale)
 		c.write(w, r, o, Stale, now)
-		c.refresh(r, k, flightKey(k, n, r), o, func(rr *http.Request, t *tee) { next.ServeHTTP(t, rr) })
+		if !k.cc.OnlyIfCached { // this request must not cause an upstream call
+			c.refresh(r, k, flightKey(k, n, r), o, func(rr *http.Request, t *tee) { next.ServeHTTP(t, rr) })
+		}
 		return
 	case staleIfError:
 		stale = o
+	}
+	if k.cc.OnlyIfCached {
+		// Stale-if-error allows a stale answer only when the upstream
+		// fails, and this request does not ask it.
+		c.store.metrics.count(k.route, ResultMiss)
+		c.unavailable(w, r, Miss)
+		return
 	}
 	if n != nil && n.missUntil.After(now) {
 		c.fetch(w, r, next, k, stale)
@@ -321,6 +337,27 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 		// other Vary values): fetch this one alone.
 		c.fetch(w, r, next, k, stale)
 	}
+}
+
+// onlyIfCached reports whether a request the cache does not handle asked
+// for a stored answer only (the cache's key parses it for those it does).
+func (c *Cache) onlyIfCached(r *http.Request) bool {
+	if c.policy.IgnoreClientCacheControl || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	cc := r.Header.Values("Cache-Control")
+	return len(cc) > 0 && ParseCacheControl(cc).OnlyIfCached
+}
+
+// unavailable is the answer to only-if-cached when the store has none the
+// request accepts: 504 (RFC 9111 §5.2.1.7). xcache is the X-Cache value,
+// "" for a request the cache does not handle.
+func (c *Cache) unavailable(w http.ResponseWriter, r *http.Request, xcache string) {
+	if xcache != "" {
+		w.Header().Set(HeaderXCache, xcache)
+	}
+	problem.Write(w, problem.Details{Status: http.StatusGatewayTimeout, Route: outcome.Route(r),
+		Detail: "only-if-cached: no stored answer satisfies the request"})
 }
 
 // flightKey is the key concurrent misses coalesce on: the store key and,

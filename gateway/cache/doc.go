@@ -56,7 +56,12 @@
 //
 // A client's Cache-Control: no-cache, max-age=0 or Pragma: no-cache makes
 // the gateway fetch a fresh answer (and store it); max-age=N refuses older
-// ones. Policy.IgnoreClientCacheControl turns this off, so that clients
+// ones. only-if-cached (RFC 9111 §5.2.1.7) is answered from the store or
+// with 504, never from the upstream: a fresh answer, or a stale one within
+// stale-while-revalidate (without a background refresh), is served; one
+// only within stale-if-error is not, since that window needs an upstream
+// failure and this request does not ask the upstream.
+// Policy.IgnoreClientCacheControl turns all this off, so that clients
 // cannot push load onto the upstream.
 //
 // Conditional requests (If-None-Match, If-Modified-Since) are answered by

@@ -134,7 +134,8 @@ type Policy struct {
 	MaxObjectSize units.Size `json:"max_object_size,omitempty" yaml:"max_object_size,omitempty"`
 	// IgnoreClientCacheControl ignores the request's Cache-Control and
 	// Pragma. Otherwise a client's no-cache or max-age=0 makes the gateway
-	// fetch a fresh answer, and no-store bypasses the cache: set this when
+	// fetch a fresh answer, no-store bypasses the cache, and only-if-cached
+	// gets a stored answer or 504: set this when
 	// clients must not be able to push load onto the upstream that way.
 	IgnoreClientCacheControl bool `json:"ignore_client_cache_control,omitempty" yaml:"ignore_client_cache_control,omitempty"`
 	// CoalesceTimeout is how long a request waits for a concurrent
