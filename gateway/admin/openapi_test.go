@@ -69,7 +69,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Fatalf("openapi = %v", doc["openapi"])
 	}
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	for _, name := range []string{"Config", "Route", "Upstream", "Consumer", "Problem", "Diff"} {
+	for _, name := range []string{"Config", "Route", "Upstream", "Consumer", "Problem", "Diff", "CachePurge", "CachePurged"} {
 		if _, ok := schemas[name]; !ok {
 			t.Errorf("components/schemas has no %s", name)
 		}
