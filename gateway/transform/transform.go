@@ -153,6 +153,11 @@ func (t *Transformer) Middleware(next http.Handler) http.Handler {
 			// a Range would hand over the fields the steps remove.
 			r.Header.Del("Range")
 			r.Header.Del("If-Range")
+			// A shaped answer has no entity tag (see upstreamBytes): a tag
+			// the client sends is the upstream's, which validates the
+			// upstream's bytes, not this document, and must not earn it a
+			// 304. Only "*" (any current document) stays.
+			keepAnyTag(r.Header)
 		}
 		next.ServeHTTP(sw, r)
 		sw.finish(r)
@@ -203,6 +208,21 @@ func (sw *shapeWriter) WriteHeader(code int) {
 	}
 	sw.status = code
 	h := sw.header
+	if code == http.StatusNotModified {
+		// A 304 carries the Vary its 200 would (RFC 9110 §15.4.5), and
+		// for a shaped type none of the upstream's validators or digests
+		// its 200 would lose.
+		for _, name := range sw.t.vary {
+			addVary(h, name)
+		}
+		if sw.shape != nil {
+			for _, name := range upstreamBytes {
+				h.Del(name)
+			}
+		}
+		sw.pass()
+		return
+	}
 	if !transformable(code, h) {
 		sw.pass()
 		return
@@ -232,6 +252,19 @@ func (sw *shapeWriter) WriteHeader(code int) {
 		return
 	}
 	sw.mode = buffering
+}
+
+// keepAnyTag leaves only "*" of the request's If-None-Match.
+func keepAnyTag(h http.Header) {
+	for _, line := range h.Values("If-None-Match") {
+		for tag := range strings.SplitSeq(line, ",") {
+			if strings.TrimSpace(tag) == "*" {
+				h.Set("If-None-Match", "*")
+				return
+			}
+		}
+	}
+	h.Del("If-None-Match")
 }
 
 // upstreamBytes are the fields that describe the upstream's bytes: a
