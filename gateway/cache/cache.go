@@ -168,11 +168,27 @@ func (c *Cache) key(r *http.Request) (k *reqKey, ok bool) {
 	if !c.policy.AllowCookie && h.Get("Cookie") != "" {
 		return nil, false
 	}
+	var uri string
+	if k.host, k.path, uri, ok = c.target(r); !ok {
+		return nil, false
+	}
+	// The target URI first so that PurgePrefix matches key prefixes and
+	// uriOf finds it; NUL cannot occur in any part but the consumer ID,
+	// which comes last; the method is a token, so the rule (which begins
+	// with a space) cannot run into it.
+	k.primary = uri + "\x00" + r.Method + c.rule + "\x00" + scope
+	return k, true
+}
+
+// target returns the host, the path and the target URI of r as keys hold
+// it (host, path, "?" and the query parameters that are part of the key),
+// or ok false for a query the cache does not parse.
+func (c *Cache) target(r *http.Request) (host, path, uri string, ok bool) {
 	var query string
 	if !c.policy.IgnoreQuery && r.URL.RawQuery != "" {
 		vals, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			return nil, false // an upstream may read a malformed query its own way
+			return "", "", "", false // an upstream may read a malformed query its own way
 		}
 		if c.query != nil {
 			for name := range vals {
@@ -183,14 +199,9 @@ func (c *Cache) key(r *http.Request) (k *reqKey, ok bool) {
 		}
 		query = vals.Encode() // sorted by name
 	}
-	k.host = strings.ToLower(r.Host)
-	k.path = r.URL.EscapedPath()
-	// Host and path first so that PurgePrefix matches key prefixes; NUL
-	// cannot occur in any part but the consumer ID, which comes last; the
-	// method is a token, so the rule (which begins with a space) cannot
-	// run into it.
-	k.primary = k.host + k.path + "?" + query + "\x00" + r.Method + c.rule + "\x00" + scope
-	return k, true
+	host = strings.ToLower(r.Host)
+	path = r.URL.EscapedPath()
+	return host, path, host + path + "?" + query, true
 }
 
 // consumerScope is the key part of an authenticated request: the consumer
@@ -243,8 +254,8 @@ func (c *Cache) state(o *object, k *reqKey, now time.Time) state {
 
 // Middleware caches next's answers to GET and HEAD requests. Other
 // methods pass through; a successful one invalidates the stored GET and
-// HEAD answers for its URL (RFC 9111 §4.4) for the caller and for
-// everyone.
+// HEAD answers of its URL (RFC 9111 §4.4): the shared ones and every
+// consumer's.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.serve(w, r, next)
@@ -532,9 +543,9 @@ func withoutValidators(r *http.Request) *http.Request {
 }
 
 // passUnsafe forwards a request with an unsafe method and, if it
-// succeeds, invalidates the stored GET and HEAD answers for its URL that
-// the caller could see: the caller's own and the shared ones. (Other
-// consumers' copies expire on their own; PurgePrefix clears them.)
+// succeeds, invalidates every stored answer of its target URI (RFC 9111
+// §4.4): GET and HEAD, shared and every consumer's, through the store's
+// index of keys by URI rather than a walk of the store.
 func (c *Cache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	c.store.metrics.count(outcome.Route(r), ResultBypass)
 	rec := outcome.Wrap(w)
@@ -542,21 +553,8 @@ func (c *Cache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Han
 	if s := rec.Status(); s == 0 || s >= 400 || r.Method == http.MethodOptions || r.Method == http.MethodTrace {
 		return
 	}
-	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		r2 := r.Clone(r.Context())
-		r2.Method, r2.ContentLength = m, 0
-		for _, h := range []string{"Range", "Cache-Control", "Pragma", "Cookie", "Upgrade"} {
-			r2.Header.Del(h) // what would keep the GET from being cached
-		}
-		for _, anon := range []bool{false, true} {
-			if anon {
-				r2 = r2.WithContext(consumer.NewContext(r2.Context(), nil))
-				r2.Header.Del("Authorization")
-			}
-			if k, ok := c.key(r2); ok {
-				c.store.invalidate(k.primary)
-			}
-		}
+	if _, _, uri, ok := c.target(r); ok {
+		c.store.invalidateURI(uri)
 	}
 }
 

@@ -44,8 +44,9 @@
 //
 // Requests the cache does not handle pass through untouched, without an
 // X-Cache header (result "bypass" in the metrics): other methods than GET
-// and HEAD (a successful unsafe request invalidates the URL's stored GET
-// and HEAD answers for its caller and for everyone, RFC 9111 §4.4), Range
+// and HEAD (a successful unsafe request invalidates every stored answer of
+// its target URI — GET and HEAD, shared and every consumer's — RFC 9111
+// §4.4, found through an index of keys by URI, not a walk), Range
 // requests, upgrades, GETs with a body, malformed queries, a client's
 // Cache-Control: no-store, requests with a Cookie (sessions the gateway
 // knows nothing of; Policy.AllowCookie), and requests with an
