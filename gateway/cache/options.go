@@ -51,7 +51,9 @@ type StoreOptions struct {
 	// answers together. The least valuable entries are evicted to stay
 	// within it. The bodies that fetches in progress buffer for the store
 	// are bounded by it too, apart: an answer that would take them over it
-	// streams through unstored. Default DefaultMaxBytes.
+	// streams through unstored. The two budgets are separate, so the
+	// cache's memory can reach about twice MaxBytes (size the process's
+	// memory limit for that). Default DefaultMaxBytes.
 	MaxBytes units.Size `json:"max_bytes,omitempty" yaml:"max_bytes,omitempty"`
 }
 
