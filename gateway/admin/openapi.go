@@ -89,6 +89,10 @@ func (a *API) OpenAPI() map[string]any {
 			responses["422"] = problemResponse("The state this change would make is not valid; errors[] has a JSON pointer per problem.")
 			responses["428"] = problemResponse("If-Match is required.")
 		}
+		if e.path == "/admin/cache/purge" {
+			responses["422"] = problemResponse("The prefix is missing, empty, or has a scheme, a query, a space or a control character; errors[] points at /prefix. Nothing was removed.")
+			responses["501"] = problemResponse("This gateway's admin API has no response cache to purge.")
+		}
 		op["responses"] = responses
 		if paths[e.path] == nil {
 			paths[e.path] = map[string]any{}

@@ -121,6 +121,13 @@ func TestOpenAPIDocument(t *testing.T) {
 	if _, ok := put["responses"].(map[string]any)["413"]; !ok {
 		t.Error("PUT /admin/routes/{name} does not document 413")
 	}
+	// The cache purge documents its refusals.
+	purge := doc["paths"].(map[string]any)["/admin/cache/purge"].(map[string]any)["post"].(map[string]any)
+	for _, code := range []string{"200", "400", "422", "501"} {
+		if _, ok := purge["responses"].(map[string]any)[code]; !ok {
+			t.Errorf("POST /admin/cache/purge does not document %s", code)
+		}
+	}
 	// Every $ref names a schema the document has.
 	var walk func(v any)
 	walk = func(v any) {
