@@ -73,6 +73,12 @@ func TestCachedConditionalShaped(t *testing.T) {
 		func(w http.ResponseWriter, r *http.Request) {
 			calls.Add(1)
 			w.Header().Set("Cache-Control", "max-age=60")
+			if r.URL.Path == "/logo.png" {
+				w.Header().Set("Content-Type", "image/png")
+				w.Header().Set("ETag", `"png1"`)
+				io.WriteString(w, "PNG")
+				return
+			}
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("ETag", `"v1"`)
 			w.Header().Set("Last-Modified", lastModified)
@@ -99,7 +105,18 @@ func TestCachedConditionalShaped(t *testing.T) {
 	if a.code != 304 || a.header.Get("ETag") != "" || !varies(a.header) {
 		t.Fatalf("mobile 304: %d %v", a.code, a.header)
 	}
-	if n := calls.Load(); n != 1 {
-		t.Fatalf("upstream calls = %d, want 1", n)
+	// "*" is as true of the shaped document as of the upstream's.
+	a = get(t, srv, "/doc", "X-Client-Type", "mobile", "If-None-Match", "*")
+	if a.code != 304 || a.header.Get("ETag") != "" || !varies(a.header) {
+		t.Fatalf("mobile If-None-Match *: %d %v", a.code, a.header)
+	}
+	// What is never shaped (not JSON) keeps its tag and varies on
+	// nothing, for a shaped type too.
+	get(t, srv, "/logo.png", "X-Client-Type", "mobile")
+	if a := get(t, srv, "/logo.png", "X-Client-Type", "mobile", "If-None-Match", `"png1"`); a.code != 304 || a.header.Get("ETag") != `"png1"` || varies(a.header) {
+		t.Fatalf("image 304: %d %v", a.code, a.header)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("upstream calls = %d, want 2 (the document and the image, once each)", n)
 	}
 }
