@@ -283,7 +283,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(net.
 			if err != nil {
 				return err
 			}
-			if adminAPI, err = admin.NewAPI(st, admin.Options{Tokens: tokens, Logger: logger, Registry: reg, Validate: vopts, Check: rt.Check}); err != nil {
+			if adminAPI, err = admin.NewAPI(st, admin.Options{Tokens: tokens, Logger: logger, Registry: reg, Validate: vopts, Check: rt.Check, PurgeCache: rt.PurgeCache}); err != nil {
 				return err
 			}
 		}

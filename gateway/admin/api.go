@@ -42,6 +42,13 @@ type Options struct {
 	// only building it finds (a key file that cannot be read, no
 	// Kubernetes configuration). Pass live.Runtime.Check.
 	Check func(*spec.Config) error
+	// PurgeCache, if set, serves POST /admin/cache/purge: it removes the
+	// stored answers under a host and path prefix from the response cache
+	// of this process and returns how many keys it removed. Pass
+	// live.Runtime.PurgeCache. It reaches only the replica whose admin
+	// API received the request (see docs/admin.md). Unset, the endpoint
+	// answers 501.
+	PurgeCache func(prefix string) int
 	// AuthFailures bounds failed authentications per client IP (default
 	// 10 a minute); beyond it the IP gets 429 until the bucket refills.
 	AuthFailures ratelimit.Limit

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway/admin"
+	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
 	"github.com/gatescale/gatescale/internal/consultest"
@@ -109,7 +110,12 @@ func (f *apiFixture) etag() string {
 // Every endpoint × role: no token 401, bad token 401, a role too low 403,
 // enough 2xx.
 func TestEndpointRoles(t *testing.T) {
-	f := newAPI(t, nil, admin.Options{AuthFailures: ratelimit.Limit{Rate: 1000, Period: time.Second}})
+	store, err := cache.NewStore(cache.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	f := newAPI(t, nil, admin.Options{AuthFailures: ratelimit.Limit{Rate: 1000, Period: time.Second}, PurgeCache: store.PurgePrefix})
 	routeBody := `{"path_prefix":"/x","upstream":"b"}`
 	upBody := `{"instances":["127.0.0.1:8"]}`
 	cases := []struct {
@@ -138,6 +144,7 @@ func TestEndpointRoles(t *testing.T) {
 		{"GET", "/admin/tokens", "", "admin"},
 		{"PUT", "/admin/tokens/t1", `{"role":"viewer"}`, "admin"},
 		{"DELETE", "/admin/tokens/t1", "", "admin"},
+		{"POST", "/admin/cache/purge", `{"prefix":"/"}`, "operator"},
 	}
 	// The cases are every operation of the OpenAPI document (written from
 	// the table that registers the handlers), with the role it states.

@@ -131,3 +131,13 @@ func (c *Client) Update(ctx context.Context, route string, edit func(*spec.Route
 		return rev, err
 	}
 }
+
+// PurgeCache removes the stored answers under prefix (a path prefix, or a
+// host and path prefix; "/" is everything) from the response cache of the
+// replica at c.URL, and returns how many keys it removed. Other replicas
+// keep theirs: call each replica's admin listener to purge them all.
+func (c *Client) PurgeCache(ctx context.Context, prefix string) (int, error) {
+	var out CachePurged
+	_, err := c.Do(ctx, http.MethodPost, "/admin/cache/purge", 0, CachePurge{Prefix: prefix}, &out)
+	return out.Removed, err
+}

@@ -46,6 +46,7 @@ func (a *API) endpoints() []endpoint {
 		endpoint{method: "GET", path: "/admin/tokens", role: Admin, summary: "The store's admin tokens: names and roles, never secrets.", handler: a.listTokens, answer: "TokenList"},
 		endpoint{method: "PUT", path: "/admin/tokens/{name}", role: Admin, summary: "A new secret for an admin token (creation or rotation), shown once.", handler: a.putToken, body: "TokenRequest", answer: "Token", status: http.StatusCreated},
 		endpoint{method: "DELETE", path: "/admin/tokens/{name}", role: Admin, summary: "Revoke an admin token on every replica.", handler: a.deleteToken, answer: "Deleted"},
+		endpoint{method: "POST", path: "/admin/cache/purge", role: Operator, summary: "Remove the stored answers under a host and path prefix from the response cache of the replica that serves this request (not the others'); answers how many keys were removed.", handler: a.purgeCache, body: "CachePurge", answer: "CachePurged"},
 		endpoint{method: "GET", path: "/admin/whoami", role: Viewer, summary: "The caller's token name and role (what a client may offer).", handler: a.whoami, answer: "Whoami"},
 	)
 }

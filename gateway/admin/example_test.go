@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway"
 	"github.com/gatescale/gatescale/gateway/admin"
+	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/reload"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -241,4 +242,49 @@ func ExampleLoadTokens() {
 	// 200 dashboard viewer
 	// 403
 	// 401
+}
+
+// An operator purges a replica's cached answers under a path prefix after
+// a deploy. The purge reaches the replica whose admin listener gets it:
+// with several replicas, call each one.
+func ExampleClient_PurgeCache() {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "user")
+	}))
+	defer backend.Close()
+	dir, _ := os.MkdirTemp("", "admin")
+	defer os.RemoveAll(dir)
+	st := admin.NewFile(filepath.Join(dir, "state.json"))
+	_, _ = st.Save(context.Background(), 0, &spec.Config{
+		Upstreams: map[string]spec.Upstream{"users": {Instances: []spec.Instance{{Addr: backend.Listener.Addr().String()}}}},
+		Routes:    []spec.Route{{Name: "users", PathPrefix: "/users", Upstream: "users", Cache: &cache.Policy{}}},
+	}, admin.Change{Actor: "seed"})
+
+	// The replica: a gateway following the store, its Runtime owning the cache.
+	reg := prometheus.NewRegistry()
+	gw, _ := gateway.New(gateway.WithRegistry(reg), gateway.WithAccessLog(false))
+	defer gw.Close()
+	rt := live.NewRuntime(live.WithRegistry(reg))
+	defer rt.Close()
+	loop := reload.NewLoop(admin.NewSource(st), admin.Apply(gw, rt), reload.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	_ = loop.Load(context.Background())
+	front := httptest.NewServer(gw)
+	defer front.Close()
+	for _, p := range []string{"/users/1", "/users/2"} {
+		resp, _ := http.Get(front.URL + p)
+		resp.Body.Close()
+	}
+
+	tokens, _ := admin.NewTokens(admin.Token{Name: "ops", SHA256: admin.HashToken("s3cret"), Role: "operator"})
+	api, _ := admin.NewAPI(st, admin.Options{Tokens: tokens, PurgeCache: rt.PurgeCache, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	c := &admin.Client{URL: srv.URL, Token: "s3cret"}
+	fmt.Println(c.PurgeCache(context.Background(), "/users/"))
+	_, err := c.PurgeCache(context.Background(), "https://api.example.com/users/")
+	fmt.Println(err.(*admin.Problem).Errors[0].Pointer)
+	// Output:
+	// 2 <nil>
+	// /prefix
 }

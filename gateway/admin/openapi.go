@@ -89,6 +89,10 @@ func (a *API) OpenAPI() map[string]any {
 			responses["422"] = problemResponse("The state this change would make is not valid; errors[] has a JSON pointer per problem.")
 			responses["428"] = problemResponse("If-Match is required.")
 		}
+		if e.path == "/admin/cache/purge" {
+			responses["422"] = problemResponse("The prefix is missing, empty, or has a scheme, a query, a space or a control character; errors[] points at /prefix. Nothing was removed.")
+			responses["501"] = problemResponse("This gateway's admin API has no response cache to purge.")
+		}
 		op["responses"] = responses
 		if paths[e.path] == nil {
 			paths[e.path] = map[string]any{}
@@ -177,6 +181,9 @@ func schemas() map[string]any {
 		"Token":        obj([]string{"name", "role"}, map[string]any{"name": str, "role": str, "token": str}),
 		"TokenList":    array(ref("Token")),
 		"Whoami":       obj([]string{"name", "role"}, map[string]any{"name": str, "role": str}),
+		"CachePurge": obj([]string{"prefix"}, map[string]any{"prefix": map[string]any{"type": "string", "minLength": 1,
+			"description": `A path prefix ("/users/", on every host) or a host and path prefix ("api.example.com/users/"); "/" purges everything. No scheme, query, spaces or control characters.`}}),
+		"CachePurged":  obj([]string{"prefix", "removed"}, map[string]any{"prefix": str, "removed": integer}),
 		"UpstreamList": map[string]any{"type": "object", "additionalProperties": ref("Upstream")},
 		"RouteList":    array(ref("Route")),
 		"ConsumerList": array(ref("Consumer")),

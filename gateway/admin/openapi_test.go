@@ -69,7 +69,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Fatalf("openapi = %v", doc["openapi"])
 	}
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	for _, name := range []string{"Config", "Route", "Upstream", "Consumer", "Problem", "Diff"} {
+	for _, name := range []string{"Config", "Route", "Upstream", "Consumer", "Problem", "Diff", "CachePurge", "CachePurged"} {
 		if _, ok := schemas[name]; !ok {
 			t.Errorf("components/schemas has no %s", name)
 		}
@@ -120,6 +120,13 @@ func TestOpenAPIDocument(t *testing.T) {
 	put := doc["paths"].(map[string]any)["/admin/routes/{name}"].(map[string]any)["put"].(map[string]any)
 	if _, ok := put["responses"].(map[string]any)["413"]; !ok {
 		t.Error("PUT /admin/routes/{name} does not document 413")
+	}
+	// The cache purge documents its refusals.
+	purge := doc["paths"].(map[string]any)["/admin/cache/purge"].(map[string]any)["post"].(map[string]any)
+	for _, code := range []string{"200", "400", "422", "501"} {
+		if _, ok := purge["responses"].(map[string]any)[code]; !ok {
+			t.Errorf("POST /admin/cache/purge does not document %s", code)
+		}
 	}
 	// Every $ref names a schema the document has.
 	var walk func(v any)

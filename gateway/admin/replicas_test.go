@@ -30,6 +30,7 @@ type replica struct {
 	srv     *httptest.Server
 	loop    *reload.Loop
 	reg     *prometheus.Registry
+	rt      *live.Runtime
 	mu      sync.Mutex
 	applied map[uint64]time.Time
 }
@@ -42,6 +43,7 @@ func startReplica(t *testing.T, st admin.Store) *replica {
 		t.Fatal(err)
 	}
 	rt := live.NewRuntime(live.WithRegistry(r.reg))
+	r.rt = rt
 	metrics, err := reload.NewMetrics(r.reg, "gatescale")
 	if err != nil {
 		t.Fatal(err)

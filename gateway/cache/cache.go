@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/outcome"
+	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
 )
 
@@ -167,11 +168,27 @@ func (c *Cache) key(r *http.Request) (k *reqKey, ok bool) {
 	if !c.policy.AllowCookie && h.Get("Cookie") != "" {
 		return nil, false
 	}
+	var uri string
+	if k.host, k.path, uri, ok = c.target(r); !ok {
+		return nil, false
+	}
+	// The target URI first so that PurgePrefix matches key prefixes and
+	// uriOf finds it; NUL cannot occur in any part but the consumer ID,
+	// which comes last; the method is a token, so the rule (which begins
+	// with a space) cannot run into it.
+	k.primary = uri + "\x00" + r.Method + c.rule + "\x00" + scope
+	return k, true
+}
+
+// target returns the host, the path and the target URI of r as keys hold
+// it (host, path, "?" and the query parameters that are part of the key),
+// or ok false for a query the cache does not parse.
+func (c *Cache) target(r *http.Request) (host, path, uri string, ok bool) {
 	var query string
 	if !c.policy.IgnoreQuery && r.URL.RawQuery != "" {
 		vals, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			return nil, false // an upstream may read a malformed query its own way
+			return "", "", "", false // an upstream may read a malformed query its own way
 		}
 		if c.query != nil {
 			for name := range vals {
@@ -182,14 +199,9 @@ func (c *Cache) key(r *http.Request) (k *reqKey, ok bool) {
 		}
 		query = vals.Encode() // sorted by name
 	}
-	k.host = strings.ToLower(r.Host)
-	k.path = r.URL.EscapedPath()
-	// Host and path first so that PurgePrefix matches key prefixes; NUL
-	// cannot occur in any part but the consumer ID, which comes last; the
-	// method is a token, so the rule (which begins with a space) cannot
-	// run into it.
-	k.primary = k.host + k.path + "?" + query + "\x00" + r.Method + c.rule + "\x00" + scope
-	return k, true
+	host = strings.ToLower(r.Host)
+	path = r.URL.EscapedPath()
+	return host, path, host + path + "?" + query, true
 }
 
 // consumerScope is the key part of an authenticated request: the consumer
@@ -242,8 +254,8 @@ func (c *Cache) state(o *object, k *reqKey, now time.Time) state {
 
 // Middleware caches next's answers to GET and HEAD requests. Other
 // methods pass through; a successful one invalidates the stored GET and
-// HEAD answers for its URL (RFC 9111 §4.4) for the caller and for
-// everyone.
+// HEAD answers of its URL (RFC 9111 §4.4): the shared ones and every
+// consumer's.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.serve(w, r, next)
@@ -258,6 +270,12 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	k, ok := c.key(r)
 	if !ok {
 		c.store.metrics.count(outcome.Route(r), ResultBypass)
+		if c.onlyIfCached(r) {
+			// The cache stores nothing for this request, so it has nothing
+			// to answer with.
+			c.unavailable(w, r, "")
+			return
+		}
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -273,10 +291,19 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	case revalidate:
 		c.store.metrics.count(k.route, ResultStale)
 		c.write(w, r, o, Stale, now)
-		c.refresh(r, k, flightKey(k, n, r), o, func(rr *http.Request, t *tee) { next.ServeHTTP(t, rr) })
+		if !k.cc.OnlyIfCached { // this request must not cause an upstream call
+			c.refresh(r, k, flightKey(k, n, r), o, func(rr *http.Request, t *tee) { next.ServeHTTP(t, rr) })
+		}
 		return
 	case staleIfError:
 		stale = o
+	}
+	if k.cc.OnlyIfCached {
+		// Stale-if-error allows a stale answer only when the upstream
+		// fails, and this request does not ask it.
+		c.store.metrics.count(k.route, ResultMiss)
+		c.unavailable(w, r, Miss)
+		return
 	}
 	if n != nil && n.missUntil.After(now) {
 		c.fetch(w, r, next, k, stale)
@@ -321,6 +348,27 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 		// other Vary values): fetch this one alone.
 		c.fetch(w, r, next, k, stale)
 	}
+}
+
+// onlyIfCached reports whether a request the cache does not handle asked
+// for a stored answer only (the cache's key parses it for those it does).
+func (c *Cache) onlyIfCached(r *http.Request) bool {
+	if c.policy.IgnoreClientCacheControl || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	cc := r.Header.Values("Cache-Control")
+	return len(cc) > 0 && ParseCacheControl(cc).OnlyIfCached
+}
+
+// unavailable is the answer to only-if-cached when the store has none the
+// request accepts: 504 (RFC 9111 §5.2.1.7). xcache is the X-Cache value,
+// "" for a request the cache does not handle.
+func (c *Cache) unavailable(w http.ResponseWriter, r *http.Request, xcache string) {
+	if xcache != "" {
+		w.Header().Set(HeaderXCache, xcache)
+	}
+	problem.Write(w, problem.Details{Status: http.StatusGatewayTimeout, Route: outcome.Route(r),
+		Detail: "only-if-cached: no stored answer satisfies the request"})
 }
 
 // flightKey is the key concurrent misses coalesce on: the store key and,
@@ -495,9 +543,9 @@ func withoutValidators(r *http.Request) *http.Request {
 }
 
 // passUnsafe forwards a request with an unsafe method and, if it
-// succeeds, invalidates the stored GET and HEAD answers for its URL that
-// the caller could see: the caller's own and the shared ones. (Other
-// consumers' copies expire on their own; PurgePrefix clears them.)
+// succeeds, invalidates every stored answer of its target URI (RFC 9111
+// §4.4): GET and HEAD, shared and every consumer's, through the store's
+// index of keys by URI rather than a walk of the store.
 func (c *Cache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	c.store.metrics.count(outcome.Route(r), ResultBypass)
 	rec := outcome.Wrap(w)
@@ -505,21 +553,8 @@ func (c *Cache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Han
 	if s := rec.Status(); s == 0 || s >= 400 || r.Method == http.MethodOptions || r.Method == http.MethodTrace {
 		return
 	}
-	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		r2 := r.Clone(r.Context())
-		r2.Method, r2.ContentLength = m, 0
-		for _, h := range []string{"Range", "Cache-Control", "Pragma", "Cookie", "Upgrade"} {
-			r2.Header.Del(h) // what would keep the GET from being cached
-		}
-		for _, anon := range []bool{false, true} {
-			if anon {
-				r2 = r2.WithContext(consumer.NewContext(r2.Context(), nil))
-				r2.Header.Del("Authorization")
-			}
-			if k, ok := c.key(r2); ok {
-				c.store.invalidate(k.primary)
-			}
-		}
+	if _, _, uri, ok := c.target(r); ok {
+		c.store.invalidateURI(uri)
 	}
 }
 

@@ -13,6 +13,9 @@ type Directives struct {
 	NoStore, NoCache, Private, Public bool
 	MustRevalidate, ProxyRevalidate   bool
 	NoTransform                       bool
+	// OnlyIfCached (requests only): answer from the store or with 504
+	// (RFC 9111 §5.2.1.7).
+	OnlyIfCached bool
 
 	// The delta-seconds directives. A Has flag says whether the directive
 	// was present: max-age=0 and no max-age mean different things.
@@ -65,6 +68,8 @@ func (d *Directives) set(name, arg string) {
 		d.ProxyRevalidate = true
 	case "no-transform":
 		d.NoTransform = true
+	case "only-if-cached":
+		d.OnlyIfCached = true
 	case "max-age":
 		setDelta(&d.MaxAge, &d.HasMaxAge, arg)
 	case "s-maxage":
@@ -122,6 +127,7 @@ func (d Directives) String() string {
 	flag(d.MustRevalidate, "must-revalidate")
 	flag(d.ProxyRevalidate, "proxy-revalidate")
 	flag(d.NoTransform, "no-transform")
+	flag(d.OnlyIfCached, "only-if-cached")
 	delta(d.HasMaxAge, d.MaxAge, "max-age")
 	delta(d.HasSMaxAge, d.SMaxAge, "s-maxage")
 	delta(d.HasStaleWhileRevalidate, d.StaleWhileRevalidate, "stale-while-revalidate")

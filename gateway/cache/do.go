@@ -2,12 +2,14 @@ package cache
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gatescale/gatescale/gateway/outcome"
+	"github.com/gatescale/gatescale/gateway/problem"
 )
 
 // Response is an answer computed in Go, as Do stores and returns it.
@@ -32,6 +34,9 @@ func (c *Cache) Do(r *http.Request, fetch func(ctx context.Context) (*Response, 
 	k, ok := c.key(r)
 	if !ok {
 		c.store.metrics.count(outcome.Route(r), ResultBypass)
+		if c.onlyIfCached(r) {
+			return unavailableResponse(""), nil
+		}
 		return fetch(r.Context())
 	}
 	now := c.store.now()
@@ -44,6 +49,9 @@ func (c *Cache) Do(r *http.Request, fetch func(ctx context.Context) (*Response, 
 		return o.response(Hit, now), nil
 	case revalidate:
 		c.store.metrics.count(k.route, ResultStale)
+		if k.cc.OnlyIfCached { // this request must not cause a fetch
+			return o.response(Stale, now), nil
+		}
 		c.refresh(r, k, flightKey(k, n, r), o, func(rr *http.Request, t *tee) {
 			resp, err := fetch(rr.Context())
 			if err != nil {
@@ -55,6 +63,10 @@ func (c *Cache) Do(r *http.Request, fetch func(ctx context.Context) (*Response, 
 		return o.response(Stale, now), nil
 	case staleIfError:
 		stale = o
+	}
+	if k.cc.OnlyIfCached {
+		c.store.metrics.count(k.route, ResultMiss)
+		return unavailableResponse(Miss), nil
 	}
 	if n != nil && n.missUntil.After(now) {
 		return c.fetchDo(r.Context(), r, k, stale, fetch, nil, "")
@@ -155,6 +167,19 @@ func (c *Cache) fetchOnce(ctx context.Context, r *http.Request, k *reqKey, stale
 	}
 	out.Header.Set(HeaderXCache, Miss)
 	return out, nil
+}
+
+// unavailableResponse is Do's answer to only-if-cached when the store has
+// none the request accepts: 504, as Middleware answers.
+func unavailableResponse(xcache string) *Response {
+	d := problem.Details{Title: http.StatusText(http.StatusGatewayTimeout), Status: http.StatusGatewayTimeout,
+		Detail: "only-if-cached: no stored answer satisfies the request"}
+	body, _ := json.Marshal(d) // cannot fail for this struct
+	h := http.Header{"Content-Type": {problem.ContentType}, "Cache-Control": {"no-store"}}
+	if xcache != "" {
+		h.Set(HeaderXCache, xcache)
+	}
+	return &Response{Status: d.Status, Header: h, Body: append(body, '\n')}
 }
 
 var errNilResponse = errors.New("cache: fetch returned neither a response nor an error")

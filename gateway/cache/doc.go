@@ -44,8 +44,9 @@
 //
 // Requests the cache does not handle pass through untouched, without an
 // X-Cache header (result "bypass" in the metrics): other methods than GET
-// and HEAD (a successful unsafe request invalidates the URL's stored GET
-// and HEAD answers for its caller and for everyone, RFC 9111 §4.4), Range
+// and HEAD (a successful unsafe request invalidates every stored answer of
+// its target URI — GET and HEAD, shared and every consumer's — RFC 9111
+// §4.4, found through an index of keys by URI, not a walk), Range
 // requests, upgrades, GETs with a body, malformed queries, a client's
 // Cache-Control: no-store, requests with a Cookie (sessions the gateway
 // knows nothing of; Policy.AllowCookie), and requests with an
@@ -56,7 +57,12 @@
 //
 // A client's Cache-Control: no-cache, max-age=0 or Pragma: no-cache makes
 // the gateway fetch a fresh answer (and store it); max-age=N refuses older
-// ones. Policy.IgnoreClientCacheControl turns this off, so that clients
+// ones. only-if-cached (RFC 9111 §5.2.1.7) is answered from the store or
+// with 504, never from the upstream: a fresh answer, or a stale one within
+// stale-while-revalidate (without a background refresh), is served; one
+// only within stale-if-error is not, since that window needs an upstream
+// failure and this request does not ask the upstream.
+// Policy.IgnoreClientCacheControl turns all this off, so that clients
 // cannot push load onto the upstream.
 //
 // Conditional requests (If-None-Match, If-Modified-Since) are answered by

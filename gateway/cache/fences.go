@@ -18,7 +18,7 @@ type fences struct {
 	mu     sync.Mutex
 	epoch  uint64
 	active map[uint64]int    // fetches in progress, by the epoch they began in
-	keys   map[string]uint64 // key → epoch of its last invalidation
+	uris   map[string]uint64 // target URI (uriOf) → epoch of its last invalidation
 	purges []purgeFence
 	// pruneAt is the number of records past which end prunes.
 	pruneAt int
@@ -49,10 +49,10 @@ func (f *fences) end(start uint64) {
 		delete(f.active, start)
 	}
 	if len(f.active) == 0 {
-		f.keys, f.purges = nil, nil
+		f.uris, f.purges = nil, nil
 		return
 	}
-	if len(f.keys)+len(f.purges) <= max(f.pruneAt, 64) {
+	if len(f.uris)+len(f.purges) <= max(f.pruneAt, 64) {
 		return
 	}
 	// Under steady traffic some fetch is always in progress: drop what no
@@ -61,9 +61,9 @@ func (f *fences) end(start uint64) {
 	for e := range f.active {
 		oldest = min(oldest, e)
 	}
-	for k, e := range f.keys {
+	for u, e := range f.uris {
 		if e <= oldest {
-			delete(f.keys, k)
+			delete(f.uris, u)
 		}
 	}
 	purges := f.purges[:0]
@@ -74,19 +74,21 @@ func (f *fences) end(start uint64) {
 	}
 	clear(f.purges[len(purges):])
 	f.purges = purges
-	f.pruneAt = 2 * (len(f.keys) + len(f.purges))
+	f.pruneAt = 2 * (len(f.uris) + len(f.purges))
 }
 
-// invalidated records that key's answers were invalidated.
-func (f *fences) invalidated(key string) {
+// invalidated records that the answers of a target URI (see uriOf) were
+// invalidated: every key under it, including those a fetch in progress
+// has not stored yet (another consumer's).
+func (f *fences) invalidated(uri string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.epoch++
 	if len(f.active) > 0 {
-		if f.keys == nil {
-			f.keys = map[string]uint64{}
+		if f.uris == nil {
+			f.uris = map[string]uint64{}
 		}
-		f.keys[key] = f.epoch
+		f.uris[uri] = f.epoch
 	}
 }
 
@@ -108,7 +110,7 @@ func (f *fences) crossed(start uint64, key, host, path string) bool {
 	if f.epoch == start {
 		return false
 	}
-	if f.keys[key] > start {
+	if f.uris[uriOf(key)] > start {
 		return true
 	}
 	for _, p := range f.purges {

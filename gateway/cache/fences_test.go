@@ -19,8 +19,8 @@ func TestFences(t *testing.T) {
 	}
 	f.end(before)
 	f.end(after)
-	if f.keys != nil || f.purges != nil {
-		t.Fatalf("records kept with no fetch in progress: %v %v", f.keys, f.purges)
+	if f.uris != nil || f.purges != nil {
+		t.Fatalf("records kept with no fetch in progress: %v %v", f.uris, f.purges)
 	}
 
 	// Under steady traffic a fetch is always in progress, each overlapping
@@ -32,7 +32,7 @@ func TestFences(t *testing.T) {
 		f.end(prev)
 		prev = next
 	}
-	if n := len(f.keys); n > 200 {
+	if n := len(f.uris); n > 200 {
 		t.Fatalf("%d invalidation records kept for 1 fetch in progress", n)
 	}
 	if !f.crossed(prev, "key9999", "", "") {

@@ -21,7 +21,7 @@ const (
 // Values of the result label of RequestsTotal.
 const (
 	ResultHit       = "hit"       // served fresh from the store
-	ResultMiss      = "miss"      // fetched from the upstream
+	ResultMiss      = "miss"      // fetched from the upstream (or 504 to only-if-cached)
 	ResultStale     = "stale"     // served stale (while revalidating, or because the upstream failed)
 	ResultCoalesced = "coalesced" // waited for another request's fetch and got its answer
 	ResultBypass    = "bypass"    // not cacheable: passed through

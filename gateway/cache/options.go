@@ -51,7 +51,9 @@ type StoreOptions struct {
 	// answers together. The least valuable entries are evicted to stay
 	// within it. The bodies that fetches in progress buffer for the store
 	// are bounded by it too, apart: an answer that would take them over it
-	// streams through unstored. Default DefaultMaxBytes.
+	// streams through unstored. The two budgets are separate, so the
+	// cache's memory can reach about twice MaxBytes (size the process's
+	// memory limit for that). Default DefaultMaxBytes.
 	MaxBytes units.Size `json:"max_bytes,omitempty" yaml:"max_bytes,omitempty"`
 }
 
@@ -134,7 +136,8 @@ type Policy struct {
 	MaxObjectSize units.Size `json:"max_object_size,omitempty" yaml:"max_object_size,omitempty"`
 	// IgnoreClientCacheControl ignores the request's Cache-Control and
 	// Pragma. Otherwise a client's no-cache or max-age=0 makes the gateway
-	// fetch a fresh answer, and no-store bypasses the cache: set this when
+	// fetch a fresh answer, no-store bypasses the cache, and only-if-cached
+	// gets a stored answer or 504: set this when
 	// clients must not be able to push load onto the upstream that way.
 	IgnoreClientCacheControl bool `json:"ignore_client_cache_control,omitempty" yaml:"ignore_client_cache_control,omitempty"`
 	// CoalesceTimeout is how long a request waits for a concurrent

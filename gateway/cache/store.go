@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,9 @@ type Store struct {
 	max     int64
 	flights flights
 	fences  fences
+	// urls finds the keys of a target URI (every consumer's, method's and
+	// rule's) without a walk of the store, for invalidation.
+	urls uriIndex
 	// pending is the bytes that fetches in progress buffer to store,
 	// bounded by max like the stored answers (see reserve).
 	pending atomic.Int64
@@ -59,6 +63,7 @@ func NewStore(o StoreOptions, opts ...StoreOption) (*Store, error) {
 		// Under the bucket lock, so the gauges never disagree with the map.
 		OnAtomicDeletion: func(e otter.DeletionEvent[string, *node]) {
 			s.metrics.removed(e.Value, int64(len(e.Key)), e.Cause)
+			s.urls.remove(e.Key, e.Value)
 		},
 	})
 	if err != nil {
@@ -357,6 +362,7 @@ func (s *Store) put(key string, k *reqKey, vary []string, o *object, fence uint6
 		n.finish(now)
 		// Counted under the bucket lock, before any deletion of n can be.
 		s.metrics.added(n, int64(len(key)))
+		s.urls.add(key, n)
 		return n, otter.WriteOp
 	})
 	// A purge walks the store without the keys' locks, and may have passed
@@ -383,15 +389,90 @@ func (s *Store) markMiss(key string, k *reqKey, until time.Time) {
 		n.finish(now)
 		// Counted under the bucket lock, before any deletion of n can be.
 		s.metrics.added(n, int64(len(key)))
+		s.urls.add(key, n)
 		return n, otter.WriteOp
 	})
 }
 
-// invalidate removes key's answers, and keeps fetches in progress from
-// putting back what they fetched before.
-func (s *Store) invalidate(key string) {
-	s.fences.invalidated(key)
-	s.c.Invalidate(key)
+// invalidateURI removes every answer stored for a target URI (host, path
+// and the query as the key holds it): every consumer's, method's and
+// variant's. It keeps fetches in progress from putting back what they
+// fetched before, those of keys not stored yet included.
+func (s *Store) invalidateURI(uri string) {
+	// The fence first: a put that checked it before sees it after its
+	// write and undoes it, or added its key to the index before this
+	// lookup (see put).
+	s.fences.invalidated(uri)
+	for _, key := range s.urls.keys(uri) {
+		s.c.Invalidate(key)
+	}
+}
+
+// uriOf is the target URI part of a key: host, path and query, up to the
+// first NUL (which only the consumer part after it can contain).
+func uriOf(key string) string {
+	if i := strings.IndexByte(key, 0); i >= 0 {
+		return key[:i]
+	}
+	return key
+}
+
+// uriIndex maps target URIs to the keys stored under them. Entries are
+// added in the write's Compute and removed in OnAtomicDeletion, both under
+// the key's bucket lock, so for one key they happen in order; a removal
+// takes out a key only if it still maps to the node being deleted, so the
+// replacement of a node (or an expired node removed as a new one is
+// written) leaves the new one indexed.
+type uriIndex struct {
+	mu sync.Mutex
+	m  map[string]map[string]*node
+}
+
+func (x *uriIndex) add(key string, n *node) {
+	uri := uriOf(key)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.m == nil {
+		x.m = map[string]map[string]*node{}
+	}
+	keys := x.m[uri]
+	if keys == nil {
+		keys = map[string]*node{}
+		x.m[uri] = keys
+	}
+	keys[key] = n
+}
+
+func (x *uriIndex) remove(key string, n *node) {
+	uri := uriOf(key)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	keys := x.m[uri]
+	if keys[key] != n {
+		return
+	}
+	delete(keys, key)
+	if len(keys) == 0 {
+		delete(x.m, uri)
+	}
+}
+
+// keys returns the keys stored under uri.
+func (x *uriIndex) keys(uri string) []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]string, 0, len(x.m[uri]))
+	for k := range x.m[uri] {
+		out = append(out, k)
+	}
+	return out
+}
+
+// size is the number of URIs indexed.
+func (x *uriIndex) size() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.m)
 }
 
 func saturate(n int64) uint32 {

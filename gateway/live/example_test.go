@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
@@ -96,4 +97,33 @@ func ExampleNewRuntime() {
 	// /users 200 [local|users]
 	// /v2/users 429 [local|users]
 	// authn metrics: register: duplicate metrics collector registration attempted
+}
+
+// PurgeCache empties this process's response cache under a path prefix,
+// whatever the query or consumer: what POST /admin/cache/purge calls.
+func ExampleRuntime_PurgeCache() {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, r.URL.Path)
+	}))
+	defer backend.Close()
+	c := &spec.Config{
+		Upstreams: map[string]spec.Upstream{"users": {Instances: []spec.Instance{{Addr: backend.Listener.Addr().String()}}}},
+		Routes:    []spec.Route{{Name: "users", PathPrefix: "/users", Upstream: "users", Cache: &cache.Policy{}}},
+	}
+	rt := live.NewRuntime()
+	defer rt.Close()
+	built, _ := rt.Build(c)
+	gw, _ := gateway.New(gateway.WithAccessLog(false))
+	defer gw.Close()
+	_ = gw.Apply(context.Background(), built.Gateway)
+	built.Commit()
+	front := httptest.NewServer(gw)
+	defer front.Close()
+	for _, p := range []string{"/users/1", "/users/1?v=2", "/users/2"} {
+		resp, _ := http.Get(front.URL + p)
+		resp.Body.Close()
+	}
+	fmt.Println(rt.PurgeCache("/users/1"), rt.PurgeCache("/"))
+	// Output: 2 1
 }

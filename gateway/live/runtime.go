@@ -536,6 +536,29 @@ func (s *buildState) processing(path string, r *spec.Route) []func(http.Handler)
 	return mw
 }
 
+// PurgeCache removes the stored answers whose host and path begin with
+// prefix from this process's response cache (cache.Store.PurgePrefix on
+// every store the runtime holds: the one in force, and one a build not
+// yet committed made), and returns how many keys it removed. It reaches
+// this process only: other replicas keep their copies.
+func (rt *Runtime) PurgeCache(prefix string) int {
+	rt.mu.Lock()
+	var stores []*cache.Store
+	for _, r := range rt.res {
+		if st, ok := r.value.(*cache.Store); ok {
+			stores = append(stores, st)
+		}
+	}
+	rt.mu.Unlock()
+	// Outside the lock: a purge walks the whole store, and a Build must
+	// not wait for it.
+	n := 0
+	for _, st := range stores {
+		n += st.PurgePrefix(prefix)
+	}
+	return n
+}
+
 // cacheStore returns the store every cached route shares, one per byte
 // budget across builds, so a reload keeps what is cached.
 func (s *buildState) cacheStore() *cache.Store {

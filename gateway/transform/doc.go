@@ -30,6 +30,13 @@
 // sent with its new Content-Length; it loses its ETag and digests, which
 // describe the upstream's bytes, and says Vary on the request headers the
 // client type was chosen by, so a shared cache keeps one copy per type.
+// Without an entity tag it is validated by date only: a 304 that a shaped
+// type's If-None-Match earned for a JSON answer (the tag is the
+// upstream's, valid for other bytes) is dropped and the request made again
+// without it — behind the cache, a hit — so it gets the shaped 200, or a
+// 304 by If-Modified-Since. "*" keeps its 304, and answers never shaped
+// keep their tags. A JSON answer's 304 says the Vary its 200 would, and a
+// shaped type's carries no ETag or digests either.
 // Members of a transformed object come out sorted by name, numbers keep
 // their exact text.
 //

@@ -153,8 +153,18 @@ func (t *Transformer) Middleware(next http.Handler) http.Handler {
 			// a Range would hand over the fields the steps remove.
 			r.Header.Del("Range")
 			r.Header.Del("If-Range")
+			sw.tagged = taggedCondition(r.Header)
 		}
 		next.ServeHTTP(sw, r)
+		if sw.mode == retrying {
+			// The 304 was earned by a tag of the upstream's bytes (see
+			// WriteHeader): ask again without it. Behind the cache this is
+			// a hit; If-Modified-Since, which the shaped answer keeps the
+			// upstream's date for, still applies.
+			r.Header.Del("If-None-Match")
+			sw = &shapeWriter{w: w, t: t, shape: sw.shape, header: http.Header{}, head: sw.head}
+			next.ServeHTTP(sw, r)
+		}
 		sw.finish(r)
 	})
 }
@@ -165,6 +175,7 @@ const (
 	passing   // writes go straight to the client
 	buffering // the JSON answer is collected for transformation
 	refused   // over the bound or encoded: discarded, a 502 follows
+	retrying  // a 304 the shaped document did not earn: discarded, asked again
 )
 
 const errOversize = "the upstream's answer is larger than the route's transform bound"
@@ -182,6 +193,9 @@ type shapeWriter struct {
 	// transformed answer would have (RFC 9110 §9.3.2), without the fields
 	// only the transformed body could tell.
 	head bool
+	// tagged: the request's If-None-Match names entity tags (not just
+	// "*"), which can only be the upstream's or another type's.
+	tagged bool
 }
 
 // Header is the answer's own header until it is passed on, then the
@@ -203,6 +217,35 @@ func (sw *shapeWriter) WriteHeader(code int) {
 	}
 	sw.status = code
 	h := sw.header
+	if code == http.StatusNotModified {
+		// A 304 carries what its 200 would (RFC 9110 §15.4.5). Only a
+		// JSON answer is shaped and varies by client type (a 304 from the
+		// cache has the stored Content-Type; one from the upstream may
+		// have none, and is taken as JSON): its 304 says the Vary and, for
+		// a shaped type, has none of the upstream's validators or digests
+		// the shaped 200 loses.
+		ct := h.Get("Content-Type")
+		isJSON := ct == "" || mediatype.IsJSON(ct)
+		if isJSON && sw.shape != nil && sw.tagged {
+			// A shaped document has no entity tag (see upstreamBytes): the
+			// tag that matched validates the upstream's bytes, not what
+			// this client got, and must not earn it a 304.
+			sw.mode = retrying
+			return
+		}
+		if isJSON {
+			for _, name := range sw.t.vary {
+				addVary(h, name)
+			}
+			if sw.shape != nil {
+				for _, name := range upstreamBytes {
+					h.Del(name)
+				}
+			}
+		}
+		sw.pass()
+		return
+	}
 	if !transformable(code, h) {
 		sw.pass()
 		return
@@ -232,6 +275,19 @@ func (sw *shapeWriter) WriteHeader(code int) {
 		return
 	}
 	sw.mode = buffering
+}
+
+// taggedCondition reports whether h's If-None-Match names an entity tag;
+// "*" (any current representation) is as true of a shaped document.
+func taggedCondition(h http.Header) bool {
+	for _, line := range h.Values("If-None-Match") {
+		for tag := range strings.SplitSeq(line, ",") {
+			if t := strings.TrimSpace(tag); t != "" && t != "*" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // upstreamBytes are the fields that describe the upstream's bytes: a
