@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,7 +29,8 @@ type Config struct {
 	// (a path prefix is kept: http://thanos/prometheus).
 	URL string
 	// BearerToken, or BearerTokenFile (re-read every minute, so a rotated
-	// token is picked up), authenticate every request.
+	// token is picked up; if a re-read fails, the last token is kept),
+	// authenticate every request.
 	BearerToken     string
 	BearerTokenFile string
 	// CAFile verifies an HTTPS Prometheus; InsecureSkipVerify does not.
@@ -36,6 +38,9 @@ type Config struct {
 	InsecureSkipVerify bool
 	// Timeout bounds each request (default 30s).
 	Timeout time.Duration
+	// Logger receives warnings: a BearerTokenFile that could not be
+	// re-read, its last token being used meanwhile (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Client queries Prometheus. Query uses client_golang's v1 API; Series
@@ -73,7 +78,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	var rt http.RoundTripper = tr
 	if cfg.BearerToken != "" || cfg.BearerTokenFile != "" {
-		rt = &bearer{next: tr, token: cfg.BearerToken, file: cfg.BearerTokenFile}
+		logger := cfg.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		rt = &bearer{next: tr, token: cfg.BearerToken, file: cfg.BearerTokenFile, every: time.Minute, logger: logger}
 	}
 	hc := &http.Client{Transport: rt}
 	ac, err := api.NewClient(api.Config{Address: strings.TrimRight(u.String(), "/"), Client: hc})
@@ -317,31 +326,55 @@ func (c *Client) statusError(code int, body []byte, q string) error {
 // bearer adds an Authorization header, re-reading a token file at most once
 // a minute.
 type bearer struct {
-	next  http.RoundTripper
-	token string
-	file  string
+	next   http.RoundTripper
+	token  string
+	file   string
+	every  time.Duration // how often the file is re-read
+	logger *slog.Logger
 
 	mu     sync.Mutex
-	read   time.Time
+	read   time.Time // of the last good read; zero before the first
 	cached string
+	warned bool // a failed re-read was logged since the last good read
 }
 
 func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	tok := b.token
 	if b.file != "" {
-		b.mu.Lock()
-		if time.Since(b.read) > time.Minute {
-			data, err := os.ReadFile(b.file)
-			if err != nil {
-				b.mu.Unlock()
-				return nil, fmt.Errorf("bearer token file: %w", err)
-			}
-			b.cached, b.read = strings.TrimSpace(string(data)), time.Now()
+		var err error
+		if tok, err = b.fileToken(); err != nil {
+			return nil, err
 		}
-		tok = b.cached
-		b.mu.Unlock()
 	}
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+tok)
 	return b.next.RoundTrip(r)
+}
+
+// fileToken returns the file's token, read again once it is older than
+// every. A file that cannot be read after a good read leaves the last
+// token in use — a rotation may replace the file non-atomically, and that
+// token is likely still valid, where no token is surely refused — with
+// one warning until a read succeeds again; the file is tried again on
+// each request. Before any good read, the error is the request's.
+func (b *bearer) fileToken() (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.read.IsZero() && time.Since(b.read) < b.every {
+		return b.cached, nil
+	}
+	data, err := os.ReadFile(b.file)
+	if err != nil {
+		if b.read.IsZero() {
+			return "", fmt.Errorf("bearer token file: %w", err)
+		}
+		if !b.warned {
+			b.warned = true
+			b.logger.Warn("bearer token file cannot be read; sending the token read before", "file", b.file,
+				"read", b.read.Format(time.RFC3339), "err", err)
+		}
+		return b.cached, nil
+	}
+	b.cached, b.read, b.warned = strings.TrimSpace(string(data)), time.Now(), false
+	return b.cached, nil
 }

@@ -3,6 +3,7 @@ package prom_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gatescale/gatescale/adapter/prom"
@@ -40,6 +41,18 @@ func ExampleNew() {
 	_, err := prom.New(prom.Config{URL: "prometheus:9090"})
 	fmt.Println(err)
 	// Output: prometheus URL "prometheus:9090": want e.g. http://prometheus:9090
+}
+
+// A projected service-account token, re-read every minute; a re-read that
+// fails keeps the last token in use, and Logger warns once.
+func ExampleNew_tokenFile() {
+	c, err := prom.New(prom.Config{
+		URL:             "http://prometheus.monitoring:9090",
+		BearerTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+		Logger:          slog.Default(),
+	})
+	fmt.Println(c.URL(), err)
+	// Output: http://prometheus.monitoring:9090 <nil>
 }
 
 // List the series shapes of a selector.

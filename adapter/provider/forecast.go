@@ -91,22 +91,29 @@ func (p *Provider) render(e entry, base string) string {
 // costs nothing to evaluate) and switches names as a refused query does.
 // Without it a plan made before the first query (`gatescale-adapter
 // query`'s) would print a name the server refuses and the query that
-// follows does not send. Other errors are left for that query to report.
-func (p *Provider) learnSmoothing(ctx context.Context, api string, e entry) {
+// follows does not send. It returns the 503 of a Prometheus that could not
+// be reached or did not answer in time: the query would only wait for it
+// again. Other errors are left for that query to report.
+func (p *Provider) learnSmoothing(ctx context.Context, api string, e entry) error {
 	if e.fc == nil || !e.fc.spec.Smooths() {
-		return
+		return nil
 	}
 	if _, ok := p.smoothing.Load().(string); ok {
-		return
+		return nil
 	}
 	name := p.smoothingName(e.fc)
 	sf, tf := e.fc.spec.Factors()
-	_, err := p.queryProm(ctx, api, fmt.Sprintf("%s(vector(0)[2s:1s], %g, %g)", name, sf, tf))
-	if err == nil {
+	probe := fmt.Sprintf("%s(vector(0)[2s:1s], %g, %g)", name, sf, tf)
+	_, err := p.queryProm(ctx, api, probe)
+	switch {
+	case err == nil:
 		p.smoothing.Store(name)
-		return
+	case prom.IsUnavailable(err):
+		return queryError(err, probe)
+	default:
+		p.switchSmoothing(e, err)
 	}
-	p.switchSmoothing(e, err)
+	return nil
 }
 
 // switchSmoothing reports whether err is the server not knowing the

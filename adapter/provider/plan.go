@@ -28,26 +28,30 @@ type Plan struct {
 // (all objects having the series when names is empty). It runs discovery
 // on demand, as a request would, but not the query. For a smoothing
 // forecast whose function name the server has not shown yet it asks the
-// server once which name it knows, so that the PromQL is the one sent.
+// server once which name it knows, so that the PromQL is the one sent; if
+// Prometheus is unavailable for that, it returns the plan (with the
+// configured name) and the 503 the query would get, so that the caller
+// need not wait for the query to time out as well.
 func (p *Provider) PlanCustom(ctx context.Context, info cmprovider.CustomMetricInfo, namespace string, names []string, metricSelector labels.Selector) (Plan, error) {
 	q := naming.ObjectQuery{Names: names, All: len(names) == 0, MetricSelector: metricSelector}
 	_, e, base, _, err := p.planCustom(ctx, info, namespace, q)
 	if err != nil {
 		return Plan{}, err
 	}
-	p.learnSmoothing(ctx, "custom", e)
-	return e.plan(p.render(e, base)), nil
+	err = p.learnSmoothing(ctx, "custom", e)
+	return e.plan(p.render(e, base)), err
 }
 
 // PlanExternal returns the plan for an external metric, finding the
-// smoothing function's name as PlanCustom does.
+// smoothing function's name (or Prometheus unavailable) as PlanCustom
+// does.
 func (p *Provider) PlanExternal(ctx context.Context, metric, namespace string, metricSelector labels.Selector) (Plan, error) {
 	e, base, err := p.planExternal(ctx, metric, namespace, metricSelector)
 	if err != nil {
 		return Plan{}, err
 	}
-	p.learnSmoothing(ctx, "external", e)
-	return e.plan(p.render(e, base)), nil
+	err = p.learnSmoothing(ctx, "external", e)
+	return e.plan(p.render(e, base)), err
 }
 
 func (e entry) plan(promql string) Plan {

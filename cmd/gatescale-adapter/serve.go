@@ -230,6 +230,7 @@ func (a *adapter) serve(ctx context.Context) error {
 			return err
 		}
 	}
+	a.prom.Logger = logger
 	pc, err := prom.New(a.prom)
 	if err != nil {
 		return err

@@ -439,6 +439,7 @@ func (rn *run) forEach(c *callPlan) (any, *callError) {
 	var once sync.Once
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
+	started := 0
 	for i, item := range items {
 		select {
 		case sem <- struct{}{}:
@@ -449,6 +450,7 @@ func (rn *run) forEach(c *callPlan) (any, *callError) {
 		if ictx.Err() != nil {
 			break
 		}
+		started++
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
@@ -464,8 +466,18 @@ func (rn *run) forEach(c *callPlan) (any, *callError) {
 	if first != nil {
 		return nil, first
 	}
-	if rn.ctx.Err() != nil {
-		return nil, &callError{call: c.Name, status: http.StatusBadGateway, outcome: "cancelled", detail: "cancelled"}
+	if started < len(items) {
+		// No item failed, so the request's end left the rest unstarted:
+		// like a call not made (notMade), the route's deadline is a 504.
+		if started == 0 {
+			rn.p.metrics.notMade(rn.series, c.Name, "cancelled")
+		}
+		status := http.StatusBadGateway
+		if errors.Is(rn.ctx.Err(), context.DeadlineExceeded) {
+			status = http.StatusGatewayTimeout
+		}
+		return nil, &callError{call: c.Name, status: status, outcome: "cancelled",
+			detail: fmt.Sprintf("call %s: %d of %d items were not made: %v", c.Name, len(items)-started, len(items), context.Cause(rn.ctx))}
 	}
 	return out, nil
 }

@@ -12,9 +12,12 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/gatescale/gatescale/gateway"
+	"github.com/gatescale/gatescale/gateway/discovery/consul"
 	"github.com/gatescale/gatescale/gateway/live"
 	"github.com/gatescale/gatescale/gateway/spec"
+	"github.com/gatescale/gatescale/internal/consultest"
 	"github.com/gatescale/gatescale/internal/logcapture"
+	"github.com/gatescale/gatescale/internal/tcprelay"
 )
 
 // TestKubernetesDiscoveryLogsToRuntimeLogger: the Kubernetes resolver
@@ -60,6 +63,56 @@ func TestKubernetesDiscoveryLogsToRuntimeLogger(t *testing.T) {
 	}
 	b.Commit()
 	for !strings.Contains(logs.String(), `"msg":"kube resolver: cannot list or watch EndpointSlices`) {
+		if ctx.Err() != nil {
+			t.Fatalf("the resolver's warning is not in the runtime's log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestConsulDiscoveryLogsToRuntimeLogger: the Consul resolver's warnings
+// go to the runtime's logger, as the Kubernetes resolver's do, not to
+// slog's default logger: a real Consul, reached through a relay the test
+// cuts once the service is resolved.
+func TestConsulDiscoveryLogsToRuntimeLogger(t *testing.T) {
+	agent := consultest.Start(t)
+	relay := tcprelay.Start(t, agent.Addr)
+	reg, err := consul.Register(context.Background(), agent.Client, consul.Registration{Name: "b", Address: "127.0.0.1", Port: 9301},
+		consul.WithRegistrarLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = reg.Deregister(context.Background()) }()
+	logs := &logcapture.Buffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	rt := live.NewRuntime(live.WithLogger(logger))
+	defer rt.Close()
+	gw, err := gateway.New(gateway.WithAccessLog(false), gateway.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	c := &spec.Config{
+		Consul:    &spec.ConsulAgent{Address: relay.Addr},
+		Upstreams: map[string]spec.Upstream{"b": {Discovery: "consul"}},
+		Routes:    []spec.Route{{Name: "r", PathPrefix: "/", Upstream: "b"}},
+	}
+	if err := live.Validate(c); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rt.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := gw.Apply(ctx, b.Gateway); err != nil { // waits for discovery's first answer
+		b.Discard()
+		t.Fatal(err)
+	}
+	b.Commit()
+	relay.Cut()
+	for !strings.Contains(logs.String(), `"msg":"consul resolver: cannot query the service's health`) {
 		if ctx.Err() != nil {
 			t.Fatalf("the resolver's warning is not in the runtime's log:\n%s", logs.String())
 		}

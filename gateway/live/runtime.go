@@ -96,8 +96,9 @@ func WithRegistry(reg prometheus.Registerer) Option {
 	}
 }
 
-// WithLogger sets the logger for JWKS and Redis failures, consumers
-// reloads and authentication failures (at debug level).
+// WithLogger sets the logger for JWKS and Redis failures, discovery's
+// warnings (Kubernetes and Consul), consumers reloads and authentication
+// failures (at debug level).
 func WithLogger(l *slog.Logger) Option { return func(rt *Runtime) { rt.logger = l } }
 
 // WithKubernetes sets the client of discovery: kubernetes upstreams
@@ -342,7 +343,7 @@ func (s *buildState) upstream(name string, u spec.Upstream) (gateway.UpstreamSpe
 		if !ok {
 			return out, false
 		}
-		opts := []consul.Option{}
+		opts := []consul.Option{consul.WithLogger(s.rt.logger)}
 		if q := u.Consul; q != nil {
 			if q.Datacenter != "" {
 				dc = q.Datacenter

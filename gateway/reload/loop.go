@@ -238,6 +238,12 @@ func (l *Loop) retryWhenDue(ctx context.Context) {
 		case <-l.rescheduled:
 			timer.Stop()
 		case <-due:
+			// Run's end and the timer may be ready together, and select
+			// picks either: a retry then would apply with the ending
+			// context and log its failure at shutdown.
+			if ctx.Err() != nil {
+				return
+			}
 			l.retryNow(ctx)
 		}
 	}
@@ -258,6 +264,11 @@ func (l *Loop) retryNow(ctx context.Context) {
 	err := l.attempt(ctx, r.data, true, retries)
 	if err == nil {
 		l.count("ok")
+		return
+	}
+	if ctx.Err() != nil {
+		// Run ended during the retry: its apply was cut short, not the
+		// content refused; the retry stays as it was.
 		return
 	}
 	l.count("error")

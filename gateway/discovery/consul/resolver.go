@@ -80,7 +80,10 @@ func WithBackoff(lo, hi time.Duration) Option {
 // is treated as "not rebuilt yet" rather than "no instances" (default 10s).
 func WithRestartGrace(d time.Duration) Option { return func(r *Resolver) { r.restartGrace = d } }
 
-// WithLogger sets the logger (default slog.Default()).
+// WithLogger sets the logger of the resolver's own messages (default
+// slog.Default()): Consul unreachable (once per outage) and answering
+// again, and Consul restarted without its state. The watch's callback gets
+// the errors too, as Update.Err.
 func WithLogger(l *slog.Logger) Option { return func(r *Resolver) { r.logger = l } }
 
 // NewResolver returns a Resolver using client.
@@ -148,6 +151,8 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 			// instances the leader has until it catches up. A lower index
 			// is a Consul that lost its state only if the leader says so
 			// as well (consistent: the leader itself answers).
+			r.logger.Debug("consul resolver: a server answered with an index lower than one seen before; asking the leader",
+				"service", service, "index", meta.LastIndex, "seen", seen)
 			entries, meta, err = r.query(ctx, service, 0, wait, false, true)
 			if err != nil {
 				err = fmt.Errorf("a server answered with index lower than one seen before, and the leader could not be asked: %w", err)
@@ -158,6 +163,10 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 				return nil
 			}
 			failures++
+			if failures == 1 { // once per outage, not per retry
+				r.logger.Warn("consul resolver: cannot query the service's health; keeping the last known instances",
+					"service", service, "instances", len(last), "err", err)
+			}
 			fn(discovery.Update{Instances: last, Err: fmt.Errorf("consul: service %s: %w", service, err)})
 			// Ask without blocking next time: a Consul that comes back with
 			// unchanged data would otherwise hold the query for the whole
@@ -168,6 +177,9 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 			}
 			continue
 		}
+		if failures > 0 {
+			r.logger.Info("consul resolver: Consul answers again", "service", service, "failed_queries", failures)
+		}
 		failures = 0
 		switch {
 		case meta.LastIndex < seen:
@@ -177,6 +189,8 @@ func (r *Resolver) Watch(ctx context.Context, service string, fn func(discovery.
 			// trusted yet. An error alone (a dropped connection, a timeout)
 			// is no such sign: Consul answers from the state it kept, whose
 			// index is not lower, and an empty set it gives is the truth.
+			r.logger.Warn("consul resolver: Consul's index went back (it restarted without its state); an empty answer is not trusted until the restart grace ends",
+				"service", service, "index", meta.LastIndex, "seen", seen, "restart_grace", r.restartGrace.String())
 			index, seen = meta.LastIndex, meta.LastIndex
 			holdUntil = time.Now().Add(r.restartGrace)
 		case meta.LastIndex == 0:
