@@ -92,9 +92,13 @@ func (s *buildState) security() {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		path := spec.Index("routes", i)
-		built := builtRoute(*r, c.DefaultMaxBodyBytes)
+		built := builtRoute(*r, c)
 		s.b.routes[r.Name] = true
 		var mw []func(http.Handler) http.Handler
+		// CORS comes before all of this: the route table builds it from
+		// the declaration, outermost (see route.Route), so that preflights,
+		// which carry no credentials, are answered before authentication
+		// and rate limits, and refusals carry the CORS headers.
 		// The lifecycle first: a retired or draft route answers before
 		// limits and authentication spend anything on it.
 		if r.Lifecycle != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/ipaccess"
@@ -148,6 +149,9 @@ func (v *validator) validate() {
 	if c.Cache != nil {
 		v.nested("cache", c.Cache.Validate())
 	}
+	if c.CORS != nil {
+		v.nested("cors", c.CORS.Validate())
+	}
 	names := UpstreamNames(c)
 	for _, name := range names {
 		path := Join("upstreams", name)
@@ -192,9 +196,13 @@ func (v *validator) validate() {
 	}
 }
 
-// processing checks a route's cache, transform and compress sections with
-// their packages' own validation, placing each problem under the route.
+// processing checks a route's cors, cache, transform and compress
+// sections with their packages' own validation, placing each problem under
+// the route.
 func (v *validator) processing(path string, r *Route) {
+	if r.CORS != nil {
+		v.nested(Join(path, "cors"), r.CORS.Validate())
+	}
 	if r.Cache != nil {
 		v.nested(Join(path, "cache"), r.Cache.Validate())
 	}
@@ -212,7 +220,10 @@ func (v *validator) nested(path string, err error) {
 	for _, e := range Leaves(err) {
 		var cf *cache.FieldError
 		var tf *transform.FieldError
+		var cf2 *cors.FieldError
 		switch {
+		case errors.As(e, &cf2):
+			v.errf(path+"."+cf2.Field, "%s", cf2.Message)
 		case errors.As(e, &cf):
 			v.errf(path+"."+cf.Field, "%s", cf.Message)
 		case errors.As(e, &tf):
