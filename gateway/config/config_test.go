@@ -422,6 +422,13 @@ func TestParseErrors(t *testing.T) {
 		{"cors bad origin at top level", ups + "cors:\n  allow_origins: [https://app.example.com/]\n", []string{
 			`t.yaml:7:19: cors.allow_origins[0]: "https://app.example.com/" is not an origin: an origin has no path`}},
 
+		// Header rules: the package's validation, at the rule's position.
+		{"header rule on a gateway header", route("    path: /\n    upstream: users\n    headers:\n      request:\n        set: {X-Forwarded-For: 1.2.3.4}\n        remove: [Content-Length]\n"), []string{
+			`t.yaml:12:15: routes[0].headers.request.set.X-Forwarded-For: X-Forwarded-For is the gateway's`,
+			`t.yaml:13:18: routes[0].headers.request.remove[0]: Content-Length frames the body`}},
+		{"header rule on a hop-by-hop header", route("    path: /\n    upstream: users\n    headers: {response: {add: {Connection: close}}}\n"), []string{
+			`routes[0].headers.response.add.Connection: Connection is a hop-by-hop header`}},
+
 		// Top level.
 		{"listen without port", "listen: 8080\n", []string{`t.yaml:1:9: listen: "8080" is not host:port (e.g. "127.0.0.1:8080" or ":8080")`}},
 		{"listen bad port", "listen: :http\n", []string{`t.yaml:1:9: listen: ":http": port "http" is not a number from 0 to 65535`}},

@@ -12,6 +12,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/authz"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/headers"
 	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/lifecycle"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
@@ -159,6 +160,17 @@ func (s *buildState) security() {
 			v, _ := s.get("inflight|"+name, func() (any, func(), error) { return ratelimit.NewInFlight(), nil, nil })
 			mw = append(mw, ratelimit.Concurrency(ratelimit.ConcurrencyPolicy{Name: name, Max: cc.Max,
 				Key: keyFunc(cc.ConcurrencyKey()), Counter: v.(*ratelimit.InFlight)}, limitOpts...))
+		}
+		// Header rules after authentication and the limits (they see the
+		// client's own headers) and before the identity headers (which a
+		// rule cannot overwrite) and the cache (which sees the request the
+		// upstream sees); see package headers.
+		if r.Headers != nil {
+			if h, err := headers.New(*r.Headers); err != nil {
+				s.errf(spec.Join(path, "headers"), "%v", err)
+			} else {
+				mw = append(mw, h.Middleware)
+			}
 		}
 		if forward != (authn.ForwardHeaders{}) {
 			mw = append(mw, authn.Forward(forward))

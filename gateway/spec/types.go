@@ -14,6 +14,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/headers"
 	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/transform"
 	"github.com/gatescale/gatescale/gateway/units"
@@ -251,6 +252,9 @@ type Route struct {
 	// CORS answers the route's CORS preflights and marks its answers for
 	// the origins it allows (package cors); default: the top-level cors.
 	CORS *cors.Options `yaml:"cors,omitempty" json:"cors,omitempty"`
+	// Headers are request headers to set, add or remove before the
+	// upstream and response headers before the client (package headers).
+	Headers *headers.Rules `yaml:"headers,omitempty" json:"headers,omitempty"`
 	// Lifecycle is the route's API lifecycle state (default published).
 	Lifecycle *Lifecycle `yaml:"lifecycle,omitempty" json:"lifecycle,omitempty"`
 	// ShadowingAccepted names less-protected routes whose route shadowing

@@ -21,6 +21,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/consumer"
 	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/headers"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
@@ -196,12 +197,15 @@ func (v *validator) validate() {
 	}
 }
 
-// processing checks a route's cors, cache, transform and compress
+// processing checks a route's cors, headers, cache, transform and compress
 // sections with their packages' own validation, placing each problem under
 // the route.
 func (v *validator) processing(path string, r *Route) {
 	if r.CORS != nil {
 		v.nested(Join(path, "cors"), r.CORS.Validate())
+	}
+	if r.Headers != nil {
+		v.nested(Join(path, "headers"), r.Headers.Validate())
 	}
 	if r.Cache != nil {
 		v.nested(Join(path, "cache"), r.Cache.Validate())
@@ -221,7 +225,12 @@ func (v *validator) nested(path string, err error) {
 		var cf *cache.FieldError
 		var tf *transform.FieldError
 		var cf2 *cors.FieldError
+		var hf *headers.FieldError
 		switch {
+		case errors.As(e, &hf) && hf.AtKey:
+			v.errKey(nestedPath(path, hf.Field), "%s", hf.Message)
+		case errors.As(e, &hf):
+			v.errf(nestedPath(path, hf.Field), "%s", hf.Message)
 		case errors.As(e, &cf2):
 			v.errf(path+"."+cf2.Field, "%s", cf2.Message)
 		case errors.As(e, &cf):
@@ -232,6 +241,15 @@ func (v *validator) nested(path string, err error) {
 			v.errf(path, "%v", e)
 		}
 	}
+}
+
+// nestedPath appends a package's field path (already in the path syntax,
+// keys quoted where needed) to path.
+func nestedPath(path, field string) string {
+	if strings.HasPrefix(field, "[") {
+		return path + field
+	}
+	return path + "." + field
 }
 
 // CheckRoutes checks routes on their own — their fields and unique names,
