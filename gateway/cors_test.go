@@ -148,3 +148,73 @@ routes:
 		t.Errorf("the backend was called %d times, want 1 (one cached answer for every origin)", n)
 	}
 }
+
+// TestCORSBehindLifecycleAndIPAccess: a preflight gets what any request
+// gets from the route's lifecycle and client-address rules — a draft route
+// stays a 404, a refused address a 403 — rather than a CORS answer that
+// would tell who asks that the route exists.
+func TestCORSBehindLifecycleAndIPAccess(t *testing.T) {
+	b := newBackend(t, "b")
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+cors:
+  allow_origins: ["https://app.example.com"]
+  allow_methods: [PUT]
+upstreams:
+  b: {instances: [%q]}
+routes:
+  - name: draft
+    path: /draft
+    methods: [PUT]
+    upstream: b
+    lifecycle: {state: draft}
+  - name: private
+    path: /private
+    methods: [PUT]
+    upstream: b
+    ip_access: {deny: [127.0.0.0/8, "::1"]}
+  - name: open
+    path: /open
+    methods: [PUT]
+    upstream: b
+`, b.addr()))
+	for path, want := range map[string]int{"/draft": http.StatusNotFound, "/private": http.StatusForbidden, "/open": http.StatusNoContent} {
+		r := do(t, http.MethodOptions, srv+path, nil, "Origin", "https://app.example.com", "Access-Control-Request-Method", "PUT")
+		if r.code != want || (want != http.StatusNoContent) != (r.header.Get("Access-Control-Allow-Origin") == "") {
+			t.Errorf("preflight %s: %d ACAO %q, want %d", path, r.code, r.header.Get("Access-Control-Allow-Origin"), want)
+		}
+	}
+	if n := b.hits.Load(); n != 0 {
+		t.Errorf("the backend saw %d preflights, want 0", n)
+	}
+}
+
+// TestCachedUpstreamCORSVary: on a cached route without a CORS policy, an
+// upstream that does CORS itself and says Vary: Origin gets one cached
+// answer per origin: the cache never hands one origin's
+// Access-Control-Allow-Origin to another.
+func TestCachedUpstreamCORSVary(t *testing.T) {
+	b := newBackend(t, "b")
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Origin")
+		if o := r.Header.Get("Origin"); o != "" {
+			w.Header().Set("Access-Control-Allow-Origin", o)
+		}
+		io.WriteString(w, "data")
+	})
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+upstreams:
+  b: {instances: [%q]}
+routes:
+  - {name: data, path: /data, upstream: b, cache: {ttl: 1m}}
+`, b.addr()))
+	for i, origin := range []string{"https://a.example", "https://b.example", "https://a.example", "https://b.example"} {
+		r := do(t, http.MethodGet, srv+"/data", nil, "Origin", origin)
+		if got := r.header.Get("Access-Control-Allow-Origin"); r.code != 200 || got != origin {
+			t.Errorf("request %d from %s: %d ACAO %q", i, origin, r.code, got)
+		}
+	}
+	if n := b.hits.Load(); n != 2 {
+		t.Errorf("the backend was called %d times, want 2 (one per origin, then hits)", n)
+	}
+}

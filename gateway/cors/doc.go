@@ -33,11 +33,13 @@
 //
 // # Order in a route's chain
 //
-// The middleware comes first in a route's chain (package live puts it
-// there): a preflight carries no credentials, so it must be answered
-// before authentication would refuse it, and the gateway's own refusals
-// (401, 403, 429) then carry the CORS headers, so a page can read why it
-// was refused. It sits outside a response cache, so a cached answer is
+// The route table builds the middleware from a route's declaration and
+// puts it after the route's guards (its lifecycle and client-address
+// rules, which answer a preflight as any request) and before the rest of
+// its chain: a preflight carries no credentials, so it must be answered
+// before authentication would refuse it, and the gateway's refusals from
+// there on (401, 403, 429) carry the CORS headers, so a page can read why
+// it was refused. It sits outside a response cache, so a cached answer is
 // marked for each request's own origin, never for the origin of the
 // request that filled the cache.
 //

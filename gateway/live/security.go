@@ -95,11 +95,12 @@ func (s *buildState) security() {
 		path := spec.Index("routes", i)
 		built := builtRoute(*r, c)
 		s.b.routes[r.Name] = true
-		var mw []func(http.Handler) http.Handler
-		// CORS comes before all of this: the route table builds it from
-		// the declaration, outermost (see route.Route), so that preflights,
-		// which carry no credentials, are answered before authentication
-		// and rate limits, and refusals carry the CORS headers.
+		// guards answer every request alike, preflights included; the
+		// route table puts the CORS policy after them and before mw (see
+		// route.Route), so that preflights, which carry no credentials, are
+		// answered before authentication and rate limits, and their
+		// refusals carry the CORS headers.
+		var guards, mw []func(http.Handler) http.Handler
 		// The lifecycle first: a retired or draft route answers before
 		// limits and authentication spend anything on it.
 		if r.Lifecycle != nil {
@@ -114,7 +115,7 @@ func (s *buildState) security() {
 				s.b.deprecatedAt[r.Name] = at
 				l.Since = at.Format(time.RFC3339)
 			}
-			mw = append(mw, lifecycle.Middleware(l))
+			guards = append(guards, lifecycle.Middleware(l))
 		}
 		// Client addresses next: refusing a range costs nothing, so it
 		// comes before the limits and the signature checks it spares. After
@@ -124,7 +125,7 @@ func (s *buildState) security() {
 			if err != nil { // Validate placed it at its entry
 				s.errf(spec.Join(path, "ip_access"), "%v", err)
 			}
-			mw = append(mw, ipaccess.Middleware(rule))
+			guards = append(guards, ipaccess.Middleware(rule))
 		}
 		plans := r.LimitPlans()
 		pre := slices.DeleteFunc(slices.Clone(plans), func(p spec.LimitPlan) bool { return p.AfterAuthn })
@@ -176,7 +177,7 @@ func (s *buildState) security() {
 			mw = append(mw, authn.Forward(forward))
 		}
 		mw = append(mw, s.processing(path, r)...)
-		built.Middleware = mw
+		built.Guards, built.Middleware = guards, mw
 		s.b.Gateway.Routes = append(s.b.Gateway.Routes, built)
 	}
 }

@@ -543,8 +543,8 @@ func methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 }
 
 // handler builds the route's full handler: Info, gateway middleware, the
-// CORS policy, route middleware, then path changes and the deadline around
-// Handler. An error names the route field at fault.
+// route's guards, its CORS policy, route middleware, then path changes and
+// the deadline around Handler. An error names the route field at fault.
 func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler, string, error) {
 	mw := rt.Middleware
 	if rt.CORS != nil {
@@ -555,11 +555,15 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		// carries no credentials, so authentication would refuse it, and the
 		// gateway's refusals (401, 429) need the CORS headers for a page to
 		// read them; outside a cache, each hit is marked for its own origin.
+		// The guards come first: a draft route is a 404 to a preflight too.
 		c, err := cors.New(*rt.CORS)
 		if err != nil {
 			return nil, "cors", err
 		}
 		mw = append([]func(http.Handler) http.Handler{c.Middleware}, mw...)
+	}
+	if len(rt.Guards) > 0 {
+		mw = append(slices.Clone(rt.Guards), mw...)
 	}
 	var rw *rewriter
 	if rt.Rewrite != "" {
