@@ -87,7 +87,7 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request) {
 	if p.maxAge != "" {
 		h.Set(headerMaxAge, p.maxAge)
 	}
-	if p.privateNetwrk && r.Header.Get(headerRequestPrivate) == requestPrivateNetworkValue {
+	if p.privateNetwork && r.Header.Get(headerRequestPrivate) == requestPrivateNetworkValue {
 		h.Set(headerAllowPrivateNetwork, "true")
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -127,24 +127,24 @@ func (o Options) Validate() error {
 
 // policy is Options compiled for serving.
 type policy struct {
-	origins       []OriginPattern
-	anyOrigin     bool
-	methods       []string // upper case, canonical
-	methodsValue  string
-	headers       map[string]bool // lower case
-	headersValue  string
-	reflectHdrs   bool
-	exposeValue   string
-	credentials   bool
-	maxAge        string
-	privateNetwrk bool
+	origins        []OriginPattern
+	anyOrigin      bool
+	methods        []string // upper case, canonical
+	methodsValue   string
+	headers        map[string]bool // lower case
+	headersValue   string
+	reflectHdrs    bool
+	exposeValue    string
+	credentials    bool
+	maxAge         string
+	privateNetwork bool
 }
 
 func compile(o Options) (*policy, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	p := &policy{credentials: o.AllowCredentials, privateNetwrk: o.AllowPrivateNetwork}
+	p := &policy{credentials: o.AllowCredentials, privateNetwork: o.AllowPrivateNetwork}
 	for _, s := range o.AllowOrigins {
 		op, _ := ParseOrigin(s)
 		p.anyOrigin = p.anyOrigin || op.Any()

@@ -224,15 +224,15 @@ func (v *validator) nested(path string, err error) {
 	for _, e := range Leaves(err) {
 		var cf *cache.FieldError
 		var tf *transform.FieldError
-		var cf2 *cors.FieldError
+		var corsErr *cors.FieldError
 		var hf *headers.FieldError
 		switch {
-		case errors.As(e, &hf) && hf.AtKey:
+		case errors.As(e, &hf) && hf.AtKey: // a header name: at its key
 			v.errKey(nestedPath(path, hf.Field), "%s", hf.Message)
 		case errors.As(e, &hf):
 			v.errf(nestedPath(path, hf.Field), "%s", hf.Message)
-		case errors.As(e, &cf2):
-			v.errf(path+"."+cf2.Field, "%s", cf2.Message)
+		case errors.As(e, &corsErr):
+			v.errf(path+"."+corsErr.Field, "%s", corsErr.Message)
 		case errors.As(e, &cf):
 			v.errf(path+"."+cf.Field, "%s", cf.Message)
 		case errors.As(e, &tf):
