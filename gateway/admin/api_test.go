@@ -244,6 +244,16 @@ func TestWritesValidateAndCAS(t *testing.T) {
 	if a.code != 422 || pointers(a) != "/routes/1/ip_access/allow/1" || !strings.Contains(a.raw, `\"10.0.0.0/33\" is not a prefix`) {
 		t.Fatalf("ip_access entry: %d %s", a.code, a.raw)
 	}
+	// A route's CORS policy too: credentials with any origin, at its pointer.
+	a = f.do("operator", "PUT", "/admin/routes/x", tag, `{"path_prefix":"/x","upstream":"b","cors":{"allow_origins":["*"],"allow_credentials":true}}`)
+	if a.code != 422 || pointers(a) != "/routes/1/cors/allow_origins/0" || !strings.Contains(a.raw, "cannot be combined with allow_credentials") {
+		t.Fatalf("cors credentials with any origin: %d %s", a.code, a.raw)
+	}
+	// And its header rules: a header the gateway owns, at its pointer.
+	a = f.do("operator", "PUT", "/admin/routes/x", tag, `{"path_prefix":"/x","upstream":"b","headers":{"request":{"set":{"Host":"other"}}}}`)
+	if a.code != 422 || pointers(a) != "/routes/1/headers/request/set/Host" || !strings.Contains(a.raw, "preserve_host") {
+		t.Fatalf("header rule on Host: %d %s", a.code, a.raw)
+	}
 	// Deleting an upstream a route uses is refused the same way.
 	a = f.do("admin", "DELETE", "/admin/upstreams/b", tag, "")
 	if a.code != 422 || !strings.Contains(pointers(a), "/routes/0/upstream") {

@@ -416,6 +416,19 @@ func TestParseErrors(t *testing.T) {
 		{"negative size", route("    path: /\n    max_body_bytes: -1\n    upstream: users\n"), []string{"t.yaml:9:21: routes[0].max_body_bytes: must not be negative"}},
 		{"huge size", route("    path: /\n    max_body_bytes: 9999999TiB\n    upstream: users\n"), []string{`t.yaml:9:21: routes[0].max_body_bytes: size "9999999TiB" is too large`}},
 
+		// CORS: the package's validation, at the field's position.
+		{"cors credentials with any origin", route("    path: /\n    upstream: users\n    cors: {allow_origins: [\"*\"], allow_credentials: true}\n"), []string{
+			`t.yaml:10:28: routes[0].cors.allow_origins[0]: "*" cannot be combined with allow_credentials`}},
+		{"cors bad origin at top level", ups + "cors:\n  allow_origins: [https://app.example.com/]\n", []string{
+			`t.yaml:7:19: cors.allow_origins[0]: "https://app.example.com/" is not an origin: an origin has no path`}},
+
+		// Header rules: the package's validation, at the rule's position.
+		{"header rule on a gateway header", route("    path: /\n    upstream: users\n    headers:\n      request:\n        set: {X-Forwarded-For: 1.2.3.4}\n        remove: [Content-Length]\n"), []string{
+			`t.yaml:12:15: routes[0].headers.request.set.X-Forwarded-For: X-Forwarded-For is the gateway's`,
+			`t.yaml:13:18: routes[0].headers.request.remove[0]: Content-Length frames the body`}},
+		{"header rule on a hop-by-hop header", route("    path: /\n    upstream: users\n    headers: {response: {add: {Connection: close}}}\n"), []string{
+			`routes[0].headers.response.add.Connection: Connection is a hop-by-hop header`}},
+
 		// Top level.
 		{"listen without port", "listen: 8080\n", []string{`t.yaml:1:9: listen: "8080" is not host:port (e.g. "127.0.0.1:8080" or ":8080")`}},
 		{"listen bad port", "listen: :http\n", []string{`t.yaml:1:9: listen: ":http": port "http" is not a number from 0 to 65535`}},

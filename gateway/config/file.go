@@ -3,6 +3,7 @@ package config
 import (
 	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
 
@@ -35,6 +36,7 @@ type File struct {
 	Auth      *spec.Auth              `yaml:"auth,omitempty"`
 	Consumers []consumer.Consumer     `yaml:"consumers,omitempty"`
 	RateLimit *spec.RateLimitSettings `yaml:"rate_limit,omitempty"`
+	CORS      *cors.Options           `yaml:"cors,omitempty"`
 	// Tracing exports OpenTelemetry spans (off without it, unless the
 	// OTEL_* environment names an endpoint).
 	Tracing *Tracing `yaml:"tracing,omitempty"`
@@ -51,6 +53,7 @@ func (f *File) Spec() spec.Config {
 	c := spec.Config{
 		TrustedProxies: f.TrustedProxies, Consul: f.Consul, Upstreams: f.Upstreams, Routes: f.Routes,
 		Auth: f.Auth, Consumers: f.Consumers, RateLimit: f.RateLimit, RouteShadowing: f.RouteShadowing,
+		CORS: f.CORS,
 	}
 	if f.Limits != nil {
 		c.DefaultMaxBodyBytes = f.Limits.MaxBodyBytes

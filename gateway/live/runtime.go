@@ -480,11 +480,16 @@ func (s *buildState) redisStore(r *spec.RedisSettings) ratelimit.Store {
 	return v.(*ratelimit.Redis)
 }
 
-// handler-free route copy: policies are turned into middleware.
-func builtRoute(r spec.Route, defaultMaxBody spec.Size) route.Route {
+// handler-free route copy: policies are turned into middleware, the
+// top-level defaults fill what the route leaves out. CORS stays in the
+// declaration: the route table builds it (package route).
+func builtRoute(r spec.Route, c *spec.Config) route.Route {
 	r.Auth, r.Authorize, r.RateLimit, r.Concurrency, r.IPAccess = nil, nil, nil, nil, nil
 	if r.MaxBodyBytes == 0 {
-		r.MaxBodyBytes = defaultMaxBody
+		r.MaxBodyBytes = c.DefaultMaxBodyBytes
+	}
+	if r.CORS == nil {
+		r.CORS = c.CORS
 	}
 	if len(r.Methods) > 0 {
 		ms := make([]string, len(r.Methods))

@@ -12,6 +12,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/authn"
 	"github.com/gatescale/gatescale/gateway/authz"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/headers"
 	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/lifecycle"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
@@ -92,9 +93,14 @@ func (s *buildState) security() {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		path := spec.Index("routes", i)
-		built := builtRoute(*r, c.DefaultMaxBodyBytes)
+		built := builtRoute(*r, c)
 		s.b.routes[r.Name] = true
-		var mw []func(http.Handler) http.Handler
+		// guards answer every request alike, preflights included; the
+		// route table puts the CORS policy after them and before mw (see
+		// route.Route), so that preflights, which carry no credentials, are
+		// answered before authentication and rate limits, and their
+		// refusals carry the CORS headers.
+		var guards, mw []func(http.Handler) http.Handler
 		// The lifecycle first: a retired or draft route answers before
 		// limits and authentication spend anything on it.
 		if r.Lifecycle != nil {
@@ -109,7 +115,7 @@ func (s *buildState) security() {
 				s.b.deprecatedAt[r.Name] = at
 				l.Since = at.Format(time.RFC3339)
 			}
-			mw = append(mw, lifecycle.Middleware(l))
+			guards = append(guards, lifecycle.Middleware(l))
 		}
 		// Client addresses next: refusing a range costs nothing, so it
 		// comes before the limits and the signature checks it spares. After
@@ -119,7 +125,7 @@ func (s *buildState) security() {
 			if err != nil { // Validate placed it at its entry
 				s.errf(spec.Join(path, "ip_access"), "%v", err)
 			}
-			mw = append(mw, ipaccess.Middleware(rule))
+			guards = append(guards, ipaccess.Middleware(rule))
 		}
 		plans := r.LimitPlans()
 		pre := slices.DeleteFunc(slices.Clone(plans), func(p spec.LimitPlan) bool { return p.AfterAuthn })
@@ -156,11 +162,22 @@ func (s *buildState) security() {
 			mw = append(mw, ratelimit.Concurrency(ratelimit.ConcurrencyPolicy{Name: name, Max: cc.Max,
 				Key: keyFunc(cc.ConcurrencyKey()), Counter: v.(*ratelimit.InFlight)}, limitOpts...))
 		}
+		// Header rules after authentication and the limits (they see the
+		// client's own headers) and before the identity headers (which a
+		// rule cannot overwrite) and the cache (which sees the request the
+		// upstream sees); see package headers.
+		if r.Headers != nil {
+			if h, err := headers.New(*r.Headers); err != nil {
+				s.errf(spec.Join(path, "headers"), "%v", err)
+			} else {
+				mw = append(mw, h.Middleware)
+			}
+		}
 		if forward != (authn.ForwardHeaders{}) {
 			mw = append(mw, authn.Forward(forward))
 		}
 		mw = append(mw, s.processing(path, r)...)
-		built.Middleware = mw
+		built.Guards, built.Middleware = guards, mw
 		s.b.Gateway.Routes = append(s.b.Gateway.Routes, built)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/gateway/route"
 	"github.com/gatescale/gatescale/gateway/spec"
@@ -77,4 +78,35 @@ func ExampleWithRefusedMiddleware() {
 	// Output:
 	// access /files/a files
 	// refused /files/a%2Fb (refused)
+}
+
+// A route with a CORS policy answers the preflights of the methods it
+// serves, though it does not list OPTIONS; its guards answer preflights as
+// any request, before the policy.
+func ExampleRoute_cors() {
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "served") })
+	closed := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "closed", http.StatusGone) })
+	}
+	tbl, err := route.NewTable([]route.Route{
+		{Route: spec.Route{Name: "orders", Path: "/orders", Methods: []string{"PUT"},
+			CORS: &cors.Options{AllowOrigins: []string{"https://shop.example.com"}, AllowMethods: []string{"PUT"}}}, Handler: echo},
+		{Route: spec.Route{Name: "old", Path: "/old", Methods: []string{"PUT"},
+			CORS: &cors.Options{AllowOrigins: []string{"*"}, AllowMethods: []string{"PUT"}}},
+			Guards: []func(http.Handler) http.Handler{closed}, Handler: echo},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, path := range []string{"/orders", "/old"} {
+		r := httptest.NewRequest(http.MethodOptions, path, nil)
+		r.Header.Set("Origin", "https://shop.example.com")
+		r.Header.Set("Access-Control-Request-Method", "PUT")
+		rec := httptest.NewRecorder()
+		tbl.ServeHTTP(rec, r)
+		fmt.Println(path, rec.Code, rec.Header().Get("Access-Control-Allow-Origin"))
+	}
+	// Output:
+	// /orders 204 https://shop.example.com
+	// /old 410
 }

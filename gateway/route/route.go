@@ -32,8 +32,15 @@ import (
 //   - Timeout bounds the whole request (all upstream attempts).
 type Route struct {
 	spec.Route
-	// Middleware runs after the gateway-wide middleware, in order, around
-	// Handler (authentication, authorization, flow limits, caching...).
+	// Guards run after the gateway-wide middleware and before the route's
+	// CORS policy (built by the table from Route.CORS): what answers every
+	// request of the route alike, preflights included (the lifecycle, the
+	// client-address rules), so that a preflight cannot learn more than a
+	// request does.
+	Guards []func(http.Handler) http.Handler
+	// Middleware runs after the guards and the CORS policy, in order,
+	// around Handler (authentication, authorization, flow limits,
+	// caching...).
 	Middleware []func(http.Handler) http.Handler
 	// Handler serves the request once matched and rewritten.
 	Handler http.Handler

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/harden"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/request"
@@ -127,9 +128,9 @@ func NewTable(routes []Route, opts ...Option) (*Table, error) {
 	t := &Table{refuse: chain(refusedChain, http.HandlerFunc(refused)), routes: append([]Route(nil), routes...), exact: map[string]*tree{}, trusted: o.trusted, maxHeaders: o.maxHeaders}
 	handlers := make([]http.Handler, len(routes))
 	for i := range t.routes {
-		h, err := t.routes[i].handler(o.middleware)
+		h, field, err := t.routes[i].handler(o.middleware)
 		if err != nil {
-			errs = append(errs, &spec.FieldError{Path: spec.Join(spec.Index("routes", i), "rewrite"), Message: err.Error()})
+			errs = append(errs, &spec.FieldError{Path: spec.Join(spec.Index("routes", i), field), Message: err.Error()})
 		}
 		handlers[i] = h
 	}
@@ -336,7 +337,7 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		routePath = "/"
 	}
 	rctx.RouteMethod = r.Method
-	if e := tr.endpoint(rctx, r.Method, routePath); e != nil {
+	if e := tr.lookup(rctx, r, routePath); e != nil {
 		for i, key := range rctx.URLParams.Keys {
 			if key != "*" {
 				r.SetPathValue(key, pathValue(rctx.URLParams.Values[i], r.URL.RawPath != ""))
@@ -364,6 +365,26 @@ func pathValue(v string, escaped bool) string {
 		return u
 	}
 	return v
+}
+
+// lookup returns what serves r at path, or nil; rctx gets the URL
+// parameters. A CORS preflight (OPTIONS asking about another method) goes
+// to the route serving the method it asks about when that route has a CORS
+// policy, whose middleware answers it: a route need not list OPTIONS for
+// browsers to call it, and the answer is the policy of the route the
+// actual request will reach. Other OPTIONS requests match as any method
+// does (405 where no route has OPTIONS).
+func (tr *tree) lookup(rctx *chi.Context, r *http.Request, path string) *endpoint {
+	if cors.IsPreflight(r) {
+		if m := r.Header.Get("Access-Control-Request-Method"); knownMethod(m) {
+			if e := tr.endpoint(rctx, m, path); e != nil && e.route.CORS != nil {
+				return e
+			}
+			rctx.Reset()
+			rctx.RouteMethod = r.Method
+		}
+	}
+	return tr.endpoint(rctx, r.Method, path)
 }
 
 // endpoint returns what serves method and path in the tree, or nil; rctx
@@ -482,7 +503,7 @@ func (t *Table) Match(r *http.Request) *Route {
 		p = "/"
 	}
 	rctx.Reset()
-	if e := tr.endpoint(rctx, r.Method, p); e != nil {
+	if e := tr.lookup(rctx, r, p); e != nil {
 		return e.route
 	}
 	return nil
@@ -521,14 +542,34 @@ func methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 	}
 }
 
-// handler builds the route's full handler: Info, gateway middleware, route
-// middleware, then path changes and the deadline around Handler.
-func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler, error) {
+// handler builds the route's full handler: Info, gateway middleware, the
+// route's guards, its CORS policy, route middleware, then path changes and
+// the deadline around Handler. An error names the route field at fault.
+func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler, string, error) {
+	mw := rt.Middleware
+	if rt.CORS != nil {
+		// The table builds the CORS middleware from the declaration, since
+		// it sends preflights to routes with one: whoever builds a route
+		// (package live, a Go program), its preflights never reach its
+		// Handler. It comes before the route's own middleware: a preflight
+		// carries no credentials, so authentication would refuse it, and the
+		// gateway's refusals (401, 429) need the CORS headers for a page to
+		// read them; outside a cache, each hit is marked for its own origin.
+		// The guards come first: a draft route is a 404 to a preflight too.
+		c, err := cors.New(*rt.CORS)
+		if err != nil {
+			return nil, "cors", err
+		}
+		mw = append([]func(http.Handler) http.Handler{c.Middleware}, mw...)
+	}
+	if len(rt.Guards) > 0 {
+		mw = append(slices.Clone(rt.Guards), mw...)
+	}
 	var rw *rewriter
 	if rt.Rewrite != "" {
 		var err error
 		if rw, err = compileRewrite(rt.Rewrite); err != nil {
-			return nil, err
+			return nil, "rewrite", err
 		}
 		defined := map[string]bool{"*": true} // a prefix route: only the remainder
 		if rt.Path != "" {
@@ -536,7 +577,7 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		}
 		for _, p := range rw.parts {
 			if p.param != "" && !defined[p.param] {
-				return nil, fmt.Errorf("rewrite %q uses {%s}, which the path does not define", rt.Rewrite, p.param)
+				return nil, "rewrite", fmt.Errorf("rewrite %q uses {%s}, which the path does not define", rt.Rewrite, p.param)
 			}
 		}
 	}
@@ -580,7 +621,7 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		}
 		final.ServeHTTP(w, r2)
 	})
-	return withInfo(rt.Name, rt.Upstream, chain(global, chain(rt.Middleware, inner))), nil
+	return withInfo(rt.Name, rt.Upstream, chain(global, chain(mw, inner))), "", nil
 }
 
 // Unmatched is the route name recorded for requests no route matches.

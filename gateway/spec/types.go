@@ -12,7 +12,9 @@ import (
 	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/compose"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/headers"
 	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/transform"
 	"github.com/gatescale/gatescale/gateway/units"
@@ -43,6 +45,9 @@ type Config struct {
 	// Cache is the response cache's store (its byte budget), shared by the
 	// routes with a cache policy.
 	Cache *cache.StoreOptions `yaml:"cache,omitempty" json:"cache,omitempty"`
+	// CORS is the CORS policy of every route without its own cors
+	// (package cors).
+	CORS *cors.Options `yaml:"cors,omitempty" json:"cors,omitempty"`
 	// RouteShadowing is what a route shadowing finding (package shadow)
 	// does to the configuration: warn (the default) logs it and reports it
 	// in the reload status and `gatescale validate`, refuse refuses the
@@ -244,6 +249,12 @@ type Route struct {
 	Cache     *cache.Policy              `yaml:"cache,omitempty" json:"cache,omitempty"`
 	Transform *transform.Rules           `yaml:"transform,omitempty" json:"transform,omitempty"`
 	Compress  *transform.CompressOptions `yaml:"compress,omitempty" json:"compress,omitempty"`
+	// CORS answers the route's CORS preflights and marks its answers for
+	// the origins it allows (package cors); default: the top-level cors.
+	CORS *cors.Options `yaml:"cors,omitempty" json:"cors,omitempty"`
+	// Headers are request headers to set, add or remove before the
+	// upstream and response headers before the client (package headers).
+	Headers *headers.Rules `yaml:"headers,omitempty" json:"headers,omitempty"`
 	// Lifecycle is the route's API lifecycle state (default published).
 	Lifecycle *Lifecycle `yaml:"lifecycle,omitempty" json:"lifecycle,omitempty"`
 	// ShadowingAccepted names less-protected routes whose route shadowing

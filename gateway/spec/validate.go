@@ -19,7 +19,9 @@ import (
 
 	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/discovery"
+	"github.com/gatescale/gatescale/gateway/headers"
 	"github.com/gatescale/gatescale/gateway/health"
 	"github.com/gatescale/gatescale/gateway/ipaccess"
 	"github.com/gatescale/gatescale/gateway/ratelimit"
@@ -148,6 +150,9 @@ func (v *validator) validate() {
 	if c.Cache != nil {
 		v.nested("cache", c.Cache.Validate())
 	}
+	if c.CORS != nil {
+		v.nested("cors", c.CORS.Validate())
+	}
 	names := UpstreamNames(c)
 	for _, name := range names {
 		path := Join("upstreams", name)
@@ -192,9 +197,16 @@ func (v *validator) validate() {
 	}
 }
 
-// processing checks a route's cache, transform and compress sections with
-// their packages' own validation, placing each problem under the route.
+// processing checks a route's cors, headers, cache, transform and compress
+// sections with their packages' own validation, placing each problem under
+// the route.
 func (v *validator) processing(path string, r *Route) {
+	if r.CORS != nil {
+		v.nested(Join(path, "cors"), r.CORS.Validate())
+	}
+	if r.Headers != nil {
+		v.nested(Join(path, "headers"), r.Headers.Validate())
+	}
 	if r.Cache != nil {
 		v.nested(Join(path, "cache"), r.Cache.Validate())
 	}
@@ -212,7 +224,15 @@ func (v *validator) nested(path string, err error) {
 	for _, e := range Leaves(err) {
 		var cf *cache.FieldError
 		var tf *transform.FieldError
+		var corsErr *cors.FieldError
+		var hf *headers.FieldError
 		switch {
+		case errors.As(e, &hf) && hf.AtKey: // a header name: at its key
+			v.errKey(nestedPath(path, hf.Field), "%s", hf.Message)
+		case errors.As(e, &hf):
+			v.errf(nestedPath(path, hf.Field), "%s", hf.Message)
+		case errors.As(e, &corsErr):
+			v.errf(path+"."+corsErr.Field, "%s", corsErr.Message)
 		case errors.As(e, &cf):
 			v.errf(path+"."+cf.Field, "%s", cf.Message)
 		case errors.As(e, &tf):
@@ -221,6 +241,15 @@ func (v *validator) nested(path string, err error) {
 			v.errf(path, "%v", e)
 		}
 	}
+}
+
+// nestedPath appends a package's field path (already in the path syntax,
+// keys quoted where needed) to path.
+func nestedPath(path, field string) string {
+	if strings.HasPrefix(field, "[") {
+		return path + field
+	}
+	return path + "." + field
 }
 
 // CheckRoutes checks routes on their own — their fields and unique names,
