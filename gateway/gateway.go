@@ -33,6 +33,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/gateway/tracing"
 	"github.com/gatescale/gatescale/gateway/upstream"
+	"github.com/gatescale/gatescale/internal/vary"
 )
 
 // Gateway routes requests to upstream services. It is an http.Handler:
@@ -713,7 +714,7 @@ func (vs *variants) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// own, or one downstream) must keep one copy per value, or the
 	// canary's answer would reach everyone.
 	for _, name := range vs.vary {
-		w.Header().Add("Vary", name)
+		vary.Add(w.Header(), name)
 	}
 	v, ok := vs.byHeaderMatch(r)
 	if !ok && len(vs.byWeight) > 0 {

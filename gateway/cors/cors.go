@@ -3,6 +3,8 @@ package cors
 import (
 	"net/http"
 	"strings"
+
+	"github.com/gatescale/gatescale/internal/vary"
 )
 
 // CORS answers a route's preflights and marks its answers for the origins
@@ -175,7 +177,7 @@ func (w *writer) mark() {
 	h.Del(headerAllowHeaders)
 	h.Del(headerMaxAge)
 	if !p.anyOrigin {
-		addVary(h, headerOrigin)
+		vary.Add(h, headerOrigin)
 	}
 	allow := p.allowOrigin(w.origin)
 	if allow == "" {
@@ -188,17 +190,4 @@ func (w *writer) mark() {
 	if p.exposeValue != "" {
 		h.Set(headerExposeHeaders, p.exposeValue)
 	}
-}
-
-// addVary adds name to Vary unless it (or "*") is already there.
-func addVary(h http.Header, name string) {
-	for _, line := range h.Values("Vary") {
-		for v := range strings.SplitSeq(line, ",") {
-			v = strings.TrimSpace(v)
-			if v == "*" || strings.EqualFold(v, name) {
-				return
-			}
-		}
-	}
-	h.Add("Vary", name)
 }

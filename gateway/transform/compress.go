@@ -11,6 +11,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/gatescale/gatescale/internal/mediatype"
+	"github.com/gatescale/gatescale/internal/vary"
 )
 
 // Compressor compresses answers with gzip or zstd, as the client's
@@ -204,7 +205,7 @@ func (cw *compressWriter) WriteHeader(code int) {
 		cw.identity()
 		return
 	}
-	addVary(h, "Accept-Encoding")
+	vary.Add(h, "Accept-Encoding")
 	switch {
 	case cw.enc == "":
 		cw.identity()

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -333,18 +332,4 @@ func (p typePattern) match(mediaType string) bool {
 		return t == p.typ
 	}
 	return t == p.typ && sub == p.sub
-}
-
-// addVary adds name to the Vary header unless it (or "*") is already
-// there, so that layers which each add it leave one.
-func addVary(h http.Header, name string) {
-	for _, line := range h.Values("Vary") {
-		for v := range strings.SplitSeq(line, ",") {
-			v = strings.TrimSpace(v)
-			if v == "*" || strings.EqualFold(v, name) {
-				return
-			}
-		}
-	}
-	h.Add("Vary", name)
 }

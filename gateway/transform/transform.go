@@ -11,6 +11,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/request"
 	"github.com/gatescale/gatescale/internal/interim"
 	"github.com/gatescale/gatescale/internal/mediatype"
+	"github.com/gatescale/gatescale/internal/vary"
 )
 
 // Transformer applies one route's Rules. It is safe for concurrent use.
@@ -235,7 +236,7 @@ func (sw *shapeWriter) WriteHeader(code int) {
 		}
 		if isJSON {
 			for _, name := range sw.t.vary {
-				addVary(h, name)
+				vary.Add(h, name)
 			}
 			if sw.shape != nil {
 				for _, name := range upstreamBytes {
@@ -251,7 +252,7 @@ func (sw *shapeWriter) WriteHeader(code int) {
 		return
 	}
 	for _, name := range sw.t.vary {
-		addVary(h, name)
+		vary.Add(h, name)
 	}
 	if sw.shape == nil {
 		sw.pass()
