@@ -35,39 +35,11 @@ func TestKubernetesDiscoveryLogsToRuntimeLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logcapture.Buffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	rt := live.NewRuntime(live.WithKubernetes(client), live.WithLogger(logger))
-	defer rt.Close()
-	gw, err := gateway.New(gateway.WithAccessLog(false), gateway.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
-	c := &spec.Config{
+	logs := applyLogged(t, &spec.Config{
 		Upstreams: map[string]spec.Upstream{"b": {Discovery: "kubernetes", Kubernetes: &spec.KubernetesQuery{Namespace: "ns"}}},
 		Routes:    []spec.Route{{Name: "r", PathPrefix: "/", Upstream: "b"}},
-	}
-	if err := live.Validate(c); err != nil {
-		t.Fatal(err)
-	}
-	b, err := rt.Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := gw.Apply(ctx, b.Gateway); err != nil {
-		b.Discard()
-		t.Fatal(err)
-	}
-	b.Commit()
-	for !strings.Contains(logs.String(), `"msg":"kube resolver: cannot list or watch EndpointSlices`) {
-		if ctx.Err() != nil {
-			t.Fatalf("the resolver's warning is not in the runtime's log:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	}, live.WithKubernetes(client))
+	waitLogged(t, logs, "kube resolver: cannot list or watch EndpointSlices")
 }
 
 // TestConsulDiscoveryLogsToRuntimeLogger: the Consul resolver's warnings
@@ -83,20 +55,29 @@ func TestConsulDiscoveryLogsToRuntimeLogger(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = reg.Deregister(context.Background()) }()
+	logs := applyLogged(t, &spec.Config{
+		Consul:    &spec.ConsulAgent{Address: relay.Addr},
+		Upstreams: map[string]spec.Upstream{"b": {Discovery: "consul"}},
+		Routes:    []spec.Route{{Name: "r", PathPrefix: "/", Upstream: "b"}},
+	})
+	relay.Cut()
+	waitLogged(t, logs, "consul resolver: cannot query the service's health")
+}
+
+// applyLogged builds c with a runtime made with opts, logging as JSON to
+// the returned buffer, and applies it to a gateway logging there too;
+// Apply waits for discovery's first answer. Both close with the test.
+func applyLogged(t *testing.T, c *spec.Config, opts ...live.Option) *logcapture.Buffer {
+	t.Helper()
 	logs := &logcapture.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	rt := live.NewRuntime(live.WithLogger(logger))
-	defer rt.Close()
+	rt := live.NewRuntime(append(opts, live.WithLogger(logger))...)
+	t.Cleanup(rt.Close)
 	gw, err := gateway.New(gateway.WithAccessLog(false), gateway.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer gw.Close()
-	c := &spec.Config{
-		Consul:    &spec.ConsulAgent{Address: relay.Addr},
-		Upstreams: map[string]spec.Upstream{"b": {Discovery: "consul"}},
-		Routes:    []spec.Route{{Name: "r", PathPrefix: "/", Upstream: "b"}},
-	}
+	t.Cleanup(gw.Close)
 	if err := live.Validate(c); err != nil {
 		t.Fatal(err)
 	}
@@ -104,16 +85,20 @@ func TestConsulDiscoveryLogsToRuntimeLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := gw.Apply(ctx, b.Gateway); err != nil { // waits for discovery's first answer
+	if err := gw.Apply(t.Context(), b.Gateway); err != nil {
 		b.Discard()
 		t.Fatal(err)
 	}
 	b.Commit()
-	relay.Cut()
-	for !strings.Contains(logs.String(), `"msg":"consul resolver: cannot query the service's health`) {
-		if ctx.Err() != nil {
+	return logs
+}
+
+// waitLogged waits up to 30 s for a line with msg in logs.
+func waitLogged(t *testing.T, logs *logcapture.Buffer, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), `"msg":"`+msg) {
+		if time.Now().After(deadline) {
 			t.Fatalf("the resolver's warning is not in the runtime's log:\n%s", logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
