@@ -16,17 +16,8 @@ import (
 // default): a web client's gzip answer, stored, must not reach a mobile
 // client, whose request asked for identity — it would get 502.
 func TestCachedEncodedAnswerAndClientTypes(t *testing.T) {
-	store, err := cache.NewStore(cache.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	c, err := cache.New(store, cache.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := mobileWeb(t)
-	srv := front(t, func(h http.Handler) http.Handler { return tr.Middleware(c.Middleware(h)) },
+	chain := cachedChain(t)
+	srv := front(t, chain,
 		func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "max-age=60")
 			w.Header().Set("Content-Type", "application/json")
@@ -57,19 +48,10 @@ func TestCachedEncodedAnswerAndClientTypes(t *testing.T) {
 // type's 304 to another. The upstream is called once: the rest comes from
 // the store.
 func TestCachedConditionalShaped(t *testing.T) {
-	store, err := cache.NewStore(cache.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	c, err := cache.New(store, cache.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := mobileWeb(t)
+	chain := cachedChain(t)
 	const lastModified = "Mon, 02 Jan 2006 15:04:05 GMT"
 	var calls atomic.Int64
-	srv := front(t, func(h http.Handler) http.Handler { return tr.Middleware(c.Middleware(h)) },
+	srv := front(t, chain,
 		func(w http.ResponseWriter, r *http.Request) {
 			calls.Add(1)
 			w.Header().Set("Cache-Control", "max-age=60")
@@ -119,4 +101,21 @@ func TestCachedConditionalShaped(t *testing.T) {
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("upstream calls = %d, want 2 (the document and the image, once each)", n)
 	}
+}
+
+// cachedChain is the chain the runtime builds for a cached route with
+// client types: the mobileWeb transform around a cache with its own store.
+func cachedChain(t *testing.T) func(http.Handler) http.Handler {
+	t.Helper()
+	store, err := cache.NewStore(cache.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	c, err := cache.New(store, cache.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := mobileWeb(t)
+	return func(h http.Handler) http.Handler { return tr.Middleware(c.Middleware(h)) }
 }
