@@ -376,3 +376,30 @@ func TestMirrorValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestMirrorRouteBodyLimit: a chunked body over the route's own
+// max_body_bytes, which the mirror meets while reading ahead, gets the
+// route's answer (413) as without a mirror, and is not copied.
+func TestMirrorRouteBodyLimit(t *testing.T) {
+	primary, shadow := newBackend(t, "primary"), newBackend(t, "shadow")
+	for _, mirrored := range []bool{false, true} {
+		cfg := mirrorConfig(primary.addr(), shadow.addr(), mirror.Policy{})
+		cfg.Routes[0].MaxBodyBytes = 100
+		if !mirrored {
+			cfg.Routes[0].Mirror = nil
+		}
+		_, srv, reg := newGateway(t, cfg)
+		body := io.MultiReader(strings.NewReader(strings.Repeat("x", 500))) // no length: chunked
+		if resp := do(t, http.MethodPost, srv.URL+"/api/x", body); resp.code != http.StatusRequestEntityTooLarge {
+			t.Errorf("mirrored %v: %d %q, want 413", mirrored, resp.code, resp.body)
+		}
+		if mirrored {
+			if n := mirrorCount(t, reg, "api", "skipped_body"); n != 1 {
+				t.Errorf("skipped_body = %v, want 1", n)
+			}
+		}
+	}
+	if n := shadow.hits.Load(); n != 0 {
+		t.Errorf("the mirror got %d copies of a refused body", n)
+	}
+}
