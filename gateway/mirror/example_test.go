@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -136,3 +138,36 @@ func ExampleMirror_Middleware() {
 	// Output:
 	// primary got 1000 bytes
 }
+
+// A copy whose handler panics is logged and counted an error; the client's
+// request is not affected.
+func ExampleWithLogger() {
+	logged := make(chan struct{})
+	out := writerFunc(func(p []byte) (int, error) {
+		defer close(logged)
+		return os.Stdout.Write(p)
+	})
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // a stable output
+			}
+			return a
+		},
+	}))
+	m, _ := mirror.New("orders", mirror.Policy{Upstream: "orders-v2"},
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("bug in the version under test") }),
+		mirror.WithLogger(logger))
+	rec := httptest.NewRecorder()
+	m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "served") })).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	<-logged
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output:
+	// level=ERROR msg="mirror copy panicked" route=orders upstream=orders-v2 panic="bug in the version under test"
+	// 200 served
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
