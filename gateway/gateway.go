@@ -314,6 +314,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 			old.up.Close()
 			if g.metrics != nil && next[name] == nil {
 				g.metrics.ForgetUpstream(name)
+				g.mirrors.ForgetUpstream(name)
 			}
 		}
 	}

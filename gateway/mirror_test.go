@@ -403,3 +403,22 @@ func TestMirrorRouteBodyLimit(t *testing.T) {
 		t.Errorf("the mirror got %d copies of a refused body", n)
 	}
 }
+
+// TestMirrorUpstreamRemoved: a reload that takes the mirror off a route
+// and removes its upstream deletes that upstream's mirror series, as the
+// upstream's own.
+func TestMirrorUpstreamRemoved(t *testing.T) {
+	primary, shadow := newBackend(t, "primary"), newBackend(t, "shadow")
+	cfg := mirrorConfig(primary.addr(), shadow.addr(), mirror.Policy{})
+	gw, srv, reg := newGateway(t, cfg)
+	do(t, http.MethodGet, srv.URL+"/api/x", nil)
+	eventually(t, 5*time.Second, "the copy sent", func() bool { return mirrorCount(t, reg, "api", "sent") == 1 })
+	cfg.Upstreams = cfg.Upstreams[:1]
+	cfg.Routes = []route.Route{{Route: spec.Route{Name: "api", PathPrefix: "/api", Upstream: "main"}}}
+	if err := gw.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := mirrorCount(t, reg, "api", ""); n != 0 {
+		t.Fatalf("the removed mirror upstream's series still count %v", n)
+	}
+}

@@ -64,7 +64,7 @@ func ExamplePolicy_Validate() {
 }
 
 // Outcomes counted per route and mirror upstream; a removed route's
-// series go with ForgetRoute.
+// series go with ForgetRoute, a removed upstream's with ForgetUpstream.
 func ExampleNewMetrics() {
 	reg := prometheus.NewRegistry()
 	metrics, err := mirror.NewMetrics(reg)
@@ -76,10 +76,14 @@ func ExampleNewMetrics() {
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", strings.NewReader("too long a body")))
 	fmt.Println(count(reg, "search", "skipped_body"))
+	metrics.ForgetUpstream("search-v2")
+	fmt.Println(testutil.CollectAndCount(reg, "gatescale_mirror_requests_total"))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", strings.NewReader("too long a body")))
 	metrics.ForgetRoute("search") // nothing in flight: deleted at once
 	fmt.Println(testutil.CollectAndCount(reg, "gatescale_mirror_requests_total"))
 	// Output:
 	// 1
+	// 0
 	// 0
 }
 

@@ -64,3 +64,14 @@ func (m *Metrics) ForgetRoute(route string) {
 	}
 	m.routes.Forget(route)
 }
+
+// ForgetUpstream deletes the series of a mirror upstream that a reload
+// removed, as the gateway does with the upstream's own series: call it
+// once the upstream is out of the configuration (a copy still in flight
+// to it would create its series again).
+func (m *Metrics) ForgetUpstream(upstream string) {
+	if m == nil {
+		return
+	}
+	m.requests.DeletePartialMatch(prometheus.Labels{"upstream": upstream})
+}
