@@ -24,6 +24,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/grpcproxy"
 	"github.com/gatescale/gatescale/gateway/metrics"
+	"github.com/gatescale/gatescale/gateway/mirror"
 	"github.com/gatescale/gatescale/gateway/problem"
 	"github.com/gatescale/gatescale/gateway/proxy"
 	"github.com/gatescale/gatescale/gateway/refusallog"
@@ -45,6 +46,7 @@ type Gateway struct {
 	logger       *slog.Logger
 	metrics      *metrics.Metrics
 	composite    *compose.Metrics
+	mirrors      *mirror.Metrics
 	transport    http.RoundTripper
 	tracer       *tracing.Tracer
 	middleware   []func(http.Handler) http.Handler
@@ -87,6 +89,9 @@ func WithRegistry(reg prometheus.Registerer) Option {
 		}
 		g.metrics = m
 		if g.composite, err = compose.NewMetrics(reg); err != nil {
+			return fmt.Errorf("gateway metrics: %w", err)
+		}
+		if g.mirrors, err = mirror.NewMetrics(reg); err != nil {
 			return fmt.Errorf("gateway metrics: %w", err)
 		}
 		return nil
@@ -260,6 +265,18 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 				}
 			}
 		}
+		if rs.Mirror != nil {
+			// The mirror upstream's own proxy: its copies are balanced,
+			// health-checked and measured as that upstream's requests. Copies
+			// live with the gateway, not the table: a reload lets them
+			// finish, Close cuts them.
+			m, err := mirror.New(rs.Name, *rs.Mirror, next[rs.Mirror.Upstream].proxy,
+				mirror.WithMetrics(g.mirrors), mirror.WithContext(g.ctx), mirror.WithLogger(g.logger))
+			if err != nil {
+				return err
+			}
+			rt.Handler = m.Middleware(rt.Handler)
+		}
 		routes = append(routes, rt)
 	}
 	table, err := route.NewTable(routes, route.WithMiddleware(g.globalMiddleware()...),
@@ -289,6 +306,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		for _, name := range removedRoutes(old, cfg.Routes) {
 			g.metrics.ForgetRoute(name)
 			g.composite.ForgetRoute(name)
+			g.mirrors.ForgetRoute(name)
 		}
 	}
 	for name, old := range g.upstreams {
@@ -296,6 +314,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 			old.up.Close()
 			if g.metrics != nil && next[name] == nil {
 				g.metrics.ForgetUpstream(name)
+				g.mirrors.ForgetUpstream(name)
 			}
 		}
 	}
@@ -508,6 +527,9 @@ func validate(cfg Config) error {
 			if v.Upstream != "" && !names[v.Upstream] {
 				errs = append(errs, &spec.FieldError{Path: spec.Join(spec.Index(spec.Join(path, "variants"), j), "upstream"), Message: fmt.Sprintf("%q is not defined", v.Upstream)})
 			}
+		}
+		if m := r.Mirror; m != nil && m.Upstream != "" && !names[m.Upstream] {
+			errs = append(errs, &spec.FieldError{Path: spec.Join(spec.Join(path, "mirror"), "upstream"), Message: fmt.Sprintf("%q is not defined", m.Upstream)})
 		}
 		if r.Handler != nil {
 			decl[i].Upstream = "" // served by the handler; not checked as a reference

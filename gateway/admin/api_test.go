@@ -254,6 +254,11 @@ func TestWritesValidateAndCAS(t *testing.T) {
 	if a.code != 422 || pointers(a) != "/routes/1/headers/request/set/Host" || !strings.Contains(a.raw, "preserve_host") {
 		t.Fatalf("header rule on Host: %d %s", a.code, a.raw)
 	}
+	// A route's mirror: an undefined upstream, at its pointer.
+	a = f.do("operator", "PUT", "/admin/routes/x", tag, `{"path_prefix":"/x","upstream":"b","mirror":{"upstream":"nope","percent":20}}`)
+	if a.code != 422 || pointers(a) != "/routes/1/mirror/upstream" || !strings.Contains(a.raw, `\"nope\" is not defined`) {
+		t.Fatalf("mirror upstream: %d %s", a.code, a.raw)
+	}
 	// Deleting an upstream a route uses is refused the same way.
 	a = f.do("admin", "DELETE", "/admin/upstreams/b", tag, "")
 	if a.code != 422 || !strings.Contains(pointers(a), "/routes/0/upstream") {

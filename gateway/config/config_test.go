@@ -491,6 +491,21 @@ func TestParseErrors(t *testing.T) {
 			`t.yaml:10:58: routes[0].ip_access.deny[0]: "example.com" is not an address or prefix`,
 		}},
 		{"empty ip_access", route("    path: /\n    upstream: users\n    ip_access: {}\n"), []string{"t.yaml:10:16: routes[0].ip_access: needs allow or deny (an empty ip_access admits everyone; remove it)"}},
+		{"mirror fields", route("    path: /\n    upstream: users\n    mirror:\n      upstream: userz\n      percent: 150\n      max_in_flight: -1\n      header: \"bad header\"\n"), []string{
+			`t.yaml:11:17: routes[0].mirror.upstream: "userz" is not defined (defined: orders, users)`,
+			"t.yaml:12:16: routes[0].mirror.percent: 150 is not a percentage (0-100)",
+			"t.yaml:13:22: routes[0].mirror.max_in_flight: must not be negative",
+			`t.yaml:14:15: routes[0].mirror.header: "bad header" is not a valid header name`,
+		}},
+		{"mirror to the route's upstream", route("    path: /\n    upstream: users\n    mirror: {upstream: users}\n"), []string{
+			`t.yaml:10:24: routes[0].mirror.upstream: "users" is the route's own upstream: a mirror is another upstream (the version under test)`,
+		}},
+		{"mirror without upstream", route("    path: /\n    upstream: users\n    mirror: {percent: 5}\n"), []string{
+			"routes[0].mirror.upstream: is required: the upstream that receives the copies",
+		}},
+		{"mirror on a composite route", route("    path: /\n    composite:\n      calls: [{name: a, upstream: users, path: /a}]\n    mirror: {upstream: orders}\n"), []string{
+			"t.yaml:11:13: routes[0].mirror: is not supported on a composite route",
+		}},
 		{"undefined upstream", route("    path: /\n    upstream: userz\n"), []string{`t.yaml:9:15: routes[0].upstream: "userz" is not defined (defined: orders, users)`}},
 		{"missing upstream", route("    path: /\n"), []string{"t.yaml:7:5: routes[0].upstream: is required (defined: orders, users)"}},
 		{"no path", route("    upstream: users\n"), []string{"t.yaml:7:5: routes[0]: one of path and path_prefix is required"}},

@@ -11,6 +11,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/accesslog"
 	"github.com/gatescale/gatescale/gateway/cache"
 	"github.com/gatescale/gatescale/gateway/consumer"
+	"github.com/gatescale/gatescale/gateway/mirror"
 	"github.com/gatescale/gatescale/gateway/spec"
 	"github.com/gatescale/gatescale/gateway/tracing"
 	"github.com/gatescale/gatescale/gateway/transform"
@@ -43,6 +44,7 @@ var schemaKeys = map[schemaKey]yamlschema.Schema{
 	{reflect.TypeFor[spec.Upstream](), "discovery"}:             enum("static", "consul", "kubernetes"),
 	{reflect.TypeFor[spec.Upstream](), "protocol"}:              enum(spec.UpstreamProtocols...),
 	{reflect.TypeFor[spec.Upstream](), "panic_threshold"}:       {"minimum": 0, "maximum": 100},
+	{reflect.TypeFor[mirror.Policy](), "percent"}:               {"minimum": 0, "maximum": 100},
 	{reflect.TypeFor[spec.Lifecycle](), "state"}:                enum(spec.LifecycleDraft, spec.LifecyclePublished, spec.LifecycleDeprecated, spec.LifecycleRetired),
 	{reflect.TypeFor[spec.RouteAuth](), "methods"}:              enum(consumer.MethodJWT, consumer.MethodAPIKey, consumer.MethodMTLS),
 	{reflect.TypeFor[spec.RateLimitPolicy](), "store"}:          enum("local", "redis"),

@@ -381,6 +381,8 @@ func TestSchemaKeywordsAgree(t *testing.T) {
 		"Upstream.protocol":  {up: "    protocol: %s", refusal: "is not a protocol"},
 		"Upstream.panic_threshold": {up: "    panic_threshold: %s", refusal: "must be a percentage from 0 (off) to 100",
 			values: []string{"0", "50", "100"}, bad: "101"},
+		"Policy.percent": {up: "  m: {instances: [\"b:1\"]}", route: "    mirror: {upstream: m, percent: %s}", refusal: "is not a percentage (0-100)",
+			values: []string{"0", "30", "100"}, bad: "101"},
 		"Lifecycle.state":       {route: "    lifecycle: {state: %s}", refusal: "want draft, published"},
 		"RouteAuth.methods":     {route: "    auth: {methods: " + quoteList + "}", refusal: "is not an authentication method"},
 		"RateLimitPolicy.store": {route: "    rate_limit: [{rate: 1, store: %s}]", refusal: "is not local or redis"},

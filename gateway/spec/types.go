@@ -16,6 +16,7 @@ import (
 	"github.com/gatescale/gatescale/gateway/discovery"
 	"github.com/gatescale/gatescale/gateway/headers"
 	"github.com/gatescale/gatescale/gateway/ipaccess"
+	"github.com/gatescale/gatescale/gateway/mirror"
 	"github.com/gatescale/gatescale/gateway/transform"
 	"github.com/gatescale/gatescale/gateway/units"
 )
@@ -229,6 +230,9 @@ type Route struct {
 	Upstream     string   `yaml:"upstream" json:"upstream"`
 	// Variants send requests with a header value to another upstream.
 	Variants []Variant `yaml:"variants,omitempty" json:"variants,omitempty"`
+	// Mirror sends a copy of the route's requests to another upstream,
+	// whose answers are discarded (package mirror).
+	Mirror *mirror.Policy `yaml:"mirror,omitempty" json:"mirror,omitempty"`
 	// CaseInsensitive matches the path in any ASCII case (and sends it
 	// upstream in lower case).
 	CaseInsensitive bool `yaml:"case_insensitive,omitempty" json:"case_insensitive,omitempty"`

@@ -640,6 +640,9 @@ func (v *validator) route(path string, r *Route, upstreams []string, names map[s
 		if len(r.Variants) > 0 {
 			v.errf(Join(path, "variants"), "are not used by a composite route")
 		}
+		if r.Mirror != nil {
+			v.errf(Join(path, "mirror"), "is not supported on a composite route (its calls go to several upstreams): mirror the routes of those upstreams instead")
+		}
 		refs := upstreams
 		if v.noRefs {
 			refs = nil
@@ -681,6 +684,27 @@ func (v *validator) route(path string, r *Route, upstreams []string, names map[s
 		if !v.noRefs && !slices.Contains(upstreams, vr.Upstream) {
 			v.errf(Join(vp, "upstream"), "%q is not defined (%s)", vr.Upstream, definedList(upstreams))
 		}
+	}
+	v.mirror(Join(path, "mirror"), r, upstreams)
+}
+
+// mirror checks a route's mirror with package mirror's own validation,
+// and its upstream against the defined ones and the route's own.
+func (v *validator) mirror(path string, r *Route, upstreams []string) {
+	m := r.Mirror
+	if m == nil {
+		return
+	}
+	for _, fe := range m.Validate() {
+		v.errf(Join(path, fe.Field), "%s", fe.Message)
+	}
+	up := Join(path, "upstream")
+	switch {
+	case m.Upstream == "":
+	case m.Upstream == r.Upstream:
+		v.errf(up, "%q is the route's own upstream: a mirror is another upstream (the version under test)", m.Upstream)
+	case !v.noRefs && !slices.Contains(upstreams, m.Upstream):
+		v.errf(up, "%q is not defined (%s)", m.Upstream, definedList(upstreams))
 	}
 }
 
