@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -175,6 +176,14 @@ func (m *Mirror) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		series := m.metrics.enter(m.route, m.born)
+		if isGRPC(r) {
+			// A gRPC body ends when the stream does, and a bidirectional
+			// client sends its next message after the answer to the last:
+			// read ahead, the primary would never start.
+			m.metrics.exit(series, m.upstream, "skipped_stream")
+			next.ServeHTTP(w, r)
+			return
+		}
 		select {
 		case m.slots <- struct{}{}:
 		default:
@@ -193,6 +202,18 @@ func (m *Mirror) Middleware(next http.Handler) http.Handler {
 		go m.send(m.copyOf(r, body), series)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isGRPC reports whether r is a gRPC call (application/grpc,
+// application/grpc+proto...; not gRPC-Web, whose bodies end before the
+// answer).
+func isGRPC(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, "application/grpc") {
+		return false
+	}
+	rest := ct[len("application/grpc"):]
+	return rest == "" || rest[0] == '+' || rest[0] == ';'
 }
 
 // readBody reads r's body up to the limit, and gives r a body that replays
