@@ -422,3 +422,34 @@ func TestMirrorUpstreamRemoved(t *testing.T) {
 		t.Fatalf("the removed mirror upstream's series still count %v", n)
 	}
 }
+
+// TestMirrorInFlightBoundAcrossReload: max_in_flight bounds the route's
+// copies, not one reload's: with 2 copies held by a stuck mirror, a reload
+// (as every discovery or file change makes) does not let 2 more leave.
+func TestMirrorInFlightBoundAcrossReload(t *testing.T) {
+	primary := newBackend(t, "primary")
+	slow := newBlockingBackend(t, "slow")
+	cfg := mirrorConfig(primary.addr(), slow.addr(), mirror.Policy{MaxInFlight: 2})
+	gw, srv, reg := newGateway(t, cfg)
+	get := func() {
+		t.Helper()
+		if resp := do(t, http.MethodGet, srv.URL+"/api/x", nil); resp.code != 200 || resp.body != "primary /api/x" {
+			t.Fatalf("%d %q", resp.code, resp.body)
+		}
+	}
+	get()
+	get()
+	eventually(t, 5*time.Second, "2 copies held", func() bool { return slow.entered.Load() == 2 })
+	if err := gw.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	get()
+	get()
+	if n := mirrorCount(t, reg, "api", "dropped"); n != 2 {
+		t.Fatalf("after a reload, dropped = %v, want 2: the 2 copies held still count", n)
+	}
+	slow.release()
+	eventually(t, 5*time.Second, "the held copies sent", func() bool { return mirrorCount(t, reg, "api", "sent") == 2 })
+	get()
+	eventually(t, 5*time.Second, "a copy sent once slots are free", func() bool { return mirrorCount(t, reg, "api", "sent") == 3 })
+}

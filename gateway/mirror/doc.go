@@ -12,7 +12,8 @@
 //
 //   - Policy.Percent of requests are mirrored, chosen by a uniform random
 //     draw per request (not by request id, which a client may choose).
-//   - At most Policy.MaxInFlight copies of one Mirror are in flight; a
+//   - At most Policy.MaxInFlight copies of one route are in flight, across
+//     reloads (WithPrevious); a
 //     request sampled beyond that is not mirrored and counted "dropped",
 //     so a slow mirror costs neither goroutines nor memory without bound.
 //   - A request body is read into memory, up to Policy.MaxBodyBytes, before
