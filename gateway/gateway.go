@@ -61,6 +61,9 @@ type Gateway struct {
 
 	mu        sync.Mutex // serialises Apply and Close
 	upstreams map[string]*liveUpstream
+	// mirrorOf is each route's Mirror in the table: the next build of the
+	// route shares its count of copies in flight.
+	mirrorOf map[string]*mirror.Mirror
 	// live is the same map for readers on the request path, which must not
 	// wait for an Apply in progress.
 	live     atomic.Pointer[map[string]*liveUpstream]
@@ -235,6 +238,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 	}
 
 	routes := make([]route.Route, 0, len(cfg.Routes))
+	nextMirrors := map[string]*mirror.Mirror{}
 	for _, rs := range cfg.Routes {
 		rt := rs
 		rt.Middleware = nil
@@ -271,10 +275,12 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 			// live with the gateway, not the table: a reload lets them
 			// finish, Close cuts them.
 			m, err := mirror.New(rs.Name, *rs.Mirror, next[rs.Mirror.Upstream].proxy,
-				mirror.WithMetrics(g.mirrors), mirror.WithContext(g.ctx), mirror.WithLogger(g.logger))
+				mirror.WithMetrics(g.mirrors), mirror.WithContext(g.ctx), mirror.WithLogger(g.logger),
+				mirror.WithPrevious(g.mirrorOf[rs.Name]))
 			if err != nil {
 				return err
 			}
+			nextMirrors[rs.Name] = m
 			rt.Handler = m.Middleware(rt.Handler)
 		}
 		routes = append(routes, rt)
@@ -319,6 +325,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 		}
 	}
 	g.upstreams = next
+	g.mirrorOf = nextMirrors
 	g.live.Store(&next)
 	return nil
 }

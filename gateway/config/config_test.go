@@ -503,6 +503,9 @@ func TestParseErrors(t *testing.T) {
 		{"mirror without upstream", route("    path: /\n    upstream: users\n    mirror: {percent: 5}\n"), []string{
 			"routes[0].mirror.upstream: is required: the upstream that receives the copies",
 		}},
+		{"mirror to a variant's upstream", route("    path: /\n    upstream: users\n    variants: [{header: X-Beta, value: \"1\", upstream: orders}]\n    mirror: {upstream: orders}\n"), []string{
+			`t.yaml:11:24: routes[0].mirror.upstream: "orders" is the upstream of the route's variants[0]: a mirror is another upstream (the version under test)`,
+		}},
 		{"mirror on a composite route", route("    path: /\n    composite:\n      calls: [{name: a, upstream: users, path: /a}]\n    mirror: {upstream: orders}\n"), []string{
 			"t.yaml:11:13: routes[0].mirror: is not supported on a composite route",
 		}},

@@ -8,7 +8,10 @@
 // allowed range). With Allow set, every address outside it is refused;
 // with Allow empty, every address outside Deny is admitted. A refused
 // request gets 403 with a problem body, and goes no further: no
-// authentication, no limit, no upstream.
+// authentication, no limit, no upstream. Its request.Info error (the
+// access log's error field) is "forbidden: client address (ip_access)",
+// which tells it from an authorization's 403; the metrics count it as any
+// 403 of the route.
 //
 // The client's address is the one the gateway decided for the request
 // (request.ClientOf): the TCP peer, or, from a peer in the trusted

@@ -150,6 +150,11 @@ func Middleware(rule Rule, opts ...Option) func(http.Handler) http.Handler {
 			if !rule.Admits(request.ClientOf(r, o.trusted).Addr) {
 				// The address is not echoed: the client knows it, and
 				// a proxy's view of it is not the client's business.
+				// The access log's error tells this 403 from an
+				// authorization's, as authn and the rate limits do theirs.
+				if info := request.InfoFrom(r.Context()); info != nil {
+					info.SetError("forbidden: client address (ip_access)")
+				}
 				problem.Write(w, problem.Details{Status: http.StatusForbidden, Detail: "requests from this address are not allowed here"})
 				return
 			}

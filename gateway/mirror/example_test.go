@@ -175,3 +175,31 @@ func ExampleWithLogger() {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A reload builds the route's Mirror again WithPrevious the old one: the
+// copy the old one still has in flight counts against max_in_flight 1, so
+// the new one drops the next request's copy instead of sending a second.
+func ExampleWithPrevious() {
+	reg := prometheus.NewRegistry()
+	metrics, err := mirror.NewMetrics(reg)
+	if err != nil {
+		panic(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	stuck := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+	})
+	p := mirror.Policy{Upstream: "orders-v2", MaxInFlight: 1}
+	old, _ := mirror.New("orders", p, stuck, mirror.WithMetrics(metrics))
+	primary := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	old.Middleware(primary).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	<-entered // the old Mirror's copy is held
+
+	reloaded, _ := mirror.New("orders", p, stuck, mirror.WithMetrics(metrics), mirror.WithPrevious(old))
+	reloaded.Middleware(primary).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	fmt.Println(count(reg, "orders", "dropped"))
+	close(release)
+	// Output:
+	// 1
+}

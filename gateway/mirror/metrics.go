@@ -18,7 +18,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gatescale_mirror_requests_total",
-		Help: "Copies of routes' requests for their mirror upstreams, by outcome: sent, error, timeout, cancelled, dropped (too many in flight), skipped_body (body over max_body_bytes or not received whole).",
+		Help: "Copies of routes' requests for their mirror upstreams, by outcome: sent, error, timeout, cancelled, dropped (too many in flight), skipped_body (body over max_body_bytes or not received whole), skipped_stream (a gRPC call: its body is a stream).",
 	}, []string{"route", "upstream", "outcome"})}
 	m.routes = routeseries.New(func(string) struct{} { return struct{}{} }, func(route string) {
 		m.requests.DeletePartialMatch(prometheus.Labels{"route": route})

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -95,19 +97,33 @@ func WithMetrics(m *Metrics) Option { return func(mr *Mirror) { mr.metrics = m }
 // bounded by its timeout alone.
 func WithContext(ctx context.Context) Option { return func(mr *Mirror) { mr.ctx = ctx } }
 
+// WithPrevious makes the Mirror one more build of prev's route (a reload):
+// prev's copies still in flight count against the new Mirror's
+// MaxInFlight, so a reload does not let another MaxInFlight leave while a
+// stuck mirror holds the first ones. nil: none before.
+func WithPrevious(prev *Mirror) Option {
+	return func(mr *Mirror) {
+		if prev != nil {
+			mr.inFlight = prev.inFlight
+		}
+	}
+}
+
 // WithLogger logs copies that panicked (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(mr *Mirror) { mr.logger = l } }
 
 // Mirror copies one route's requests to an upstream. Build one per route
-// table: a reload builds a new one, and the copies of the old one still in
-// flight finish, or are cut by their timeout.
+// table: a reload builds a new one (WithPrevious the old one, so that
+// MaxInFlight bounds the route's copies), and the copies of the old one
+// still in flight finish, or are cut by their timeout.
 type Mirror struct {
 	route, upstream string
 	percent         int
 	maxBody         int64
 	timeout         time.Duration
 	header          string
-	slots           chan struct{} // a token per copy in flight
+	maxInFlight     int64
+	inFlight        *atomic.Int64 // copies in flight, shared with the route's Mirrors before and after a reload
 	to              http.Handler
 
 	ctx     context.Context
@@ -144,7 +160,8 @@ func New(route string, p Policy, to http.Handler, opts ...Option) (*Mirror, erro
 	if n == 0 {
 		n = DefaultMaxInFlight
 	}
-	m.slots = make(chan struct{}, n)
+	m.maxInFlight = int64(n)
+	m.inFlight = new(atomic.Int64)
 	for _, opt := range opts {
 		opt(m)
 	}
@@ -175,17 +192,24 @@ func (m *Mirror) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		series := m.metrics.enter(m.route, m.born)
-		select {
-		case m.slots <- struct{}{}:
-		default:
+		if isGRPC(r) {
+			// A gRPC body ends when the stream does, and a bidirectional
+			// client sends its next message after the answer to the last:
+			// read ahead, the primary would never start.
+			m.metrics.exit(series, m.upstream, "skipped_stream")
+			next.ServeHTTP(w, r)
+			return
+		}
+		if m.inFlight.Add(1) > m.maxInFlight {
 			// A slow or stuck mirror: no copy rather than a queue.
+			m.inFlight.Add(-1)
 			m.metrics.exit(series, m.upstream, "dropped")
 			next.ServeHTTP(w, r)
 			return
 		}
 		body, whole := m.readBody(r)
 		if !whole {
-			<-m.slots
+			m.inFlight.Add(-1)
 			m.metrics.exit(series, m.upstream, "skipped_body")
 			next.ServeHTTP(w, r)
 			return
@@ -193,6 +217,18 @@ func (m *Mirror) Middleware(next http.Handler) http.Handler {
 		go m.send(m.copyOf(r, body), series)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isGRPC reports whether r is a gRPC call (application/grpc,
+// application/grpc+proto...; not gRPC-Web, whose bodies end before the
+// answer).
+func isGRPC(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, "application/grpc") {
+		return false
+	}
+	rest := ct[len("application/grpc"):]
+	return rest == "" || rest[0] == '+' || rest[0] == ';'
 }
 
 // readBody reads r's body up to the limit, and gives r a body that replays
@@ -264,7 +300,7 @@ func (m *Mirror) copyOf(r *http.Request, body []byte) *http.Request {
 // send sends cp and counts its outcome in series; it holds a slot until
 // done.
 func (m *Mirror) send(cp *http.Request, series *routeseries.Route[struct{}]) {
-	defer func() { <-m.slots }()
+	defer m.inFlight.Add(-1)
 	ctx, cancel := context.WithTimeout(cp.Context(), m.timeout)
 	defer cancel()
 	w := &discard{header: http.Header{}}

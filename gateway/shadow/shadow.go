@@ -199,8 +199,9 @@ func fix(f *Finding, via, exp *spec.Route) string {
 }
 
 // sameBackend reports whether requests through a and b can reach the same
-// service: an upstream in common (their variants' included), or two names
-// for one backend.
+// service: an upstream in common (their variants' and mirrors' included:
+// a mirror's copy has the route's path and its side effects), or two
+// names for one backend.
 func (o *options) sameBackend(a, b *spec.Route) bool {
 	for _, x := range targets(a) {
 		for _, y := range targets(b) {
@@ -216,6 +217,9 @@ func targets(r *spec.Route) []string {
 	out := []string{r.Upstream}
 	for _, v := range r.Variants {
 		out = append(out, v.Upstream)
+	}
+	if r.Mirror != nil {
+		out = append(out, r.Mirror.Upstream)
 	}
 	return out
 }

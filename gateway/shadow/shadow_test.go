@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gatescale/gatescale/gateway/ipaccess"
+	"github.com/gatescale/gatescale/gateway/mirror"
 	"github.com/gatescale/gatescale/gateway/shadow"
 	"github.com/gatescale/gatescale/gateway/spec"
 )
@@ -128,6 +129,19 @@ func TestFind(t *testing.T) {
 			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) { r.Upstream = "web" })},
 			ups: map[string]spec.Upstream{"app": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}}},
 				"web": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}, {Addr: "10.0.0.2:80"}}}},
+			only: []shadow.Normalization{shadow.Case},
+			want: []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authentication}},
+		},
+		{
+			// The catch-all's copies of /ADMIN reach the protected route's
+			// upstream, with their side effects (the answer is discarded).
+			name: "a mirror to the protected route's upstream",
+			routes: []spec.Route{admin(), with(catchAll(), func(r *spec.Route) {
+				r.Upstream = "web"
+				r.Mirror = &mirror.Policy{Upstream: "app"}
+			})},
+			ups: map[string]spec.Upstream{"app": {Instances: []spec.Instance{{Addr: "10.0.0.1:80"}}},
+				"web": {Instances: []spec.Instance{{Addr: "10.0.0.2:80"}}}},
 			only: []shadow.Normalization{shadow.Case},
 			want: []want{{"public", "admin", shadow.Case, "/ADMIN", shadow.Authentication}},
 		},

@@ -703,6 +703,10 @@ func (v *validator) mirror(path string, r *Route, upstreams []string) {
 	case m.Upstream == "":
 	case m.Upstream == r.Upstream:
 		v.errf(up, "%q is the route's own upstream: a mirror is another upstream (the version under test)", m.Upstream)
+	case slices.ContainsFunc(r.Variants, func(vr Variant) bool { return vr.Upstream == m.Upstream }):
+		// It serves some of the route's requests: those would reach it twice.
+		i := slices.IndexFunc(r.Variants, func(vr Variant) bool { return vr.Upstream == m.Upstream })
+		v.errf(up, "%q is the upstream of the route's variants[%d]: a mirror is another upstream (the version under test)", m.Upstream, i)
 	case !v.noRefs && !slices.Contains(upstreams, m.Upstream):
 		v.errf(up, "%q is not defined (%s)", m.Upstream, definedList(upstreams))
 	}
