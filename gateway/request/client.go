@@ -120,6 +120,9 @@ func TrustProxies(nets ...netip.Prefix) func(http.Handler) http.Handler {
 }
 
 func contains(nets []netip.Prefix, a netip.Addr) bool {
+	// A link-local peer has a zone (fe80::1%eth0), which no prefix
+	// contains: the zone names the interface, not part of the address.
+	a = a.WithZone("")
 	for _, n := range nets {
 		if n.Contains(a) {
 			return true

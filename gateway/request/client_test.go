@@ -37,6 +37,21 @@ func TestResolveClientHops(t *testing.T) {
 	}
 }
 
+// TestResolveClientZonedTrustedProxy: a trusted proxy on a link-local
+// address reaches the gateway with a zone in its address
+// ("[fe80::1%eth0]:1234", as net/http gives RemoteAddr); the zone is the
+// interface, and fe80::/10 contains the proxy whatever it is. (Loopback
+// has no link-local address, so RemoteAddr is set as the server sets it.)
+func TestResolveClientZonedTrustedProxy(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("fe80::/10")}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "[fe80::1%eth0]:1234"
+	r.Header.Set("X-Forwarded-For", "203.0.113.9, fe80::2%eth0")
+	if got := request.ResolveClient(r, trusted); !got.ViaTrustedProxy || got.Addr.String() != "203.0.113.9" {
+		t.Errorf("link-local trusted proxy: client %v, via a trusted proxy %t; want 203.0.113.9 via one", got.Addr, got.ViaTrustedProxy)
+	}
+}
+
 // TestResolveClientMappedTrustedProxy: a trusted proxy listed in its
 // IPv4-mapped IPv6 form (::ffff:127.0.0.1, as dual-stack software prints an
 // IPv4 peer) is the IPv4 proxy it names. The peer is always compared
