@@ -314,6 +314,15 @@ func (g *Gateway) Apply(ctx context.Context, cfg Config) error {
 			g.composite.ForgetRoute(name)
 			g.mirrors.ForgetRoute(name)
 		}
+		// A route that stays but no longer mirrors to an upstream: its
+		// series for that upstream stop here (a removed route's went with
+		// it above).
+		for _, rs := range cfg.Routes {
+			was, now := g.mirrorOf[rs.Name], nextMirrors[rs.Name]
+			if was != nil && (now == nil || now.Upstream() != was.Upstream()) {
+				g.mirrors.ForgetRouteUpstream(rs.Name, was.Upstream())
+			}
+		}
 	}
 	for name, old := range g.upstreams {
 		if n := next[name]; n == nil || n.up != old.up {

@@ -423,6 +423,39 @@ func TestMirrorUpstreamRemoved(t *testing.T) {
 	}
 }
 
+// TestMirrorDroppedFromRoute: a reload that takes a route's mirror away,
+// or moves it to another upstream, while the route and the old mirror
+// upstream stay, deletes the route's series for the old upstream; they
+// stayed frozen before.
+func TestMirrorDroppedFromRoute(t *testing.T) {
+	primary, shadow, other := newBackend(t, "primary"), newBackend(t, "shadow"), newBackend(t, "other")
+	cfg := mirrorConfig(primary.addr(), shadow.addr(), mirror.Policy{})
+	cfg.Upstreams = append(cfg.Upstreams, gateway.UpstreamSpec{Name: "other", Instances: []discovery.Instance{{Addr: other.addr()}}})
+	gw, srv, reg := newGateway(t, cfg)
+	do(t, http.MethodGet, srv.URL+"/api/x", nil)
+	eventually(t, 5*time.Second, "the copy to shadow sent", func() bool { return mirrorCount(t, reg, "api", "sent") == 1 })
+
+	moved := cfg
+	moved.Routes = []route.Route{{Route: spec.Route{Name: "api", PathPrefix: "/api", Upstream: "main", Mirror: &mirror.Policy{Upstream: "other"}}}}
+	if err := gw.Apply(context.Background(), moved); err != nil {
+		t.Fatal(err)
+	}
+	if n := mirrorCount(t, reg, "api", ""); n != 0 {
+		t.Fatalf("after the mirror moved to other, the route's series for shadow still count %v", n)
+	}
+	do(t, http.MethodGet, srv.URL+"/api/x", nil)
+	eventually(t, 5*time.Second, "the copy to other sent", func() bool { return mirrorCount(t, reg, "api", "sent") == 1 })
+
+	dropped := cfg
+	dropped.Routes = []route.Route{{Route: spec.Route{Name: "api", PathPrefix: "/api", Upstream: "main"}}}
+	if err := gw.Apply(context.Background(), dropped); err != nil {
+		t.Fatal(err)
+	}
+	if n := mirrorCount(t, reg, "api", ""); n != 0 {
+		t.Fatalf("after the mirror was removed, the route's series still count %v", n)
+	}
+}
+
 // TestMirrorInFlightBoundAcrossReload: max_in_flight bounds the route's
 // copies, not one reload's: with 2 copies held by a stuck mirror, a reload
 // (as every discovery or file change makes) does not let 2 more leave.

@@ -203,3 +203,26 @@ func ExampleWithPrevious() {
 	// Output:
 	// 1
 }
+
+// A reload moves the route's mirror from search-v2 to search-v3: the
+// route's series for search-v2 go, its others stay.
+func ExampleMetrics_ForgetRouteUpstream() {
+	reg := prometheus.NewRegistry()
+	metrics, _ := mirror.NewMetrics(reg)
+	send := func(upstream string) {
+		m, _ := mirror.New("search", mirror.Policy{Upstream: upstream, MaxBodyBytes: 4}, http.NotFoundHandler(), mirror.WithMetrics(metrics))
+		h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", strings.NewReader("too long a body")))
+	}
+	send("search-v2")
+	send("search-v3")
+	metrics.ForgetRouteUpstream("search", "search-v2")
+	fmt.Println(testutil.CollectAndCount(reg, "gatescale_mirror_requests_total"))
+	// Output: 1
+}
+
+func ExampleMirror_Upstream() {
+	m, _ := mirror.New("search", mirror.Policy{Upstream: "search-v2"}, http.NotFoundHandler())
+	fmt.Println(m.Upstream())
+	// Output: search-v2
+}

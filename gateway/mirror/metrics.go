@@ -75,3 +75,15 @@ func (m *Metrics) ForgetUpstream(upstream string) {
 	}
 	m.requests.DeletePartialMatch(prometheus.Labels{"upstream": upstream})
 }
+
+// ForgetRouteUpstream deletes route's series for a mirror upstream the
+// route no longer mirrors to (a reload removed its mirror or moved it to
+// another upstream), which would otherwise stay, frozen, as long as the
+// route and the upstream do. Like ForgetUpstream, a copy still in flight
+// then creates its series again.
+func (m *Metrics) ForgetRouteUpstream(route, upstream string) {
+	if m == nil {
+		return
+	}
+	m.requests.DeletePartialMatch(prometheus.Labels{"route": route, "upstream": upstream})
+}

@@ -177,6 +177,9 @@ func asErrors(fes []*FieldError) []error {
 	return out
 }
 
+// Upstream returns the name of the upstream m sends its copies to.
+func (m *Mirror) Upstream() string { return m.upstream }
+
 // Middleware copies the requests next serves; put it around the route's
 // upstream handler, so copies are made of requests the route admitted,
 // with the path the upstream sees.
