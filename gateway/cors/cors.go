@@ -49,7 +49,8 @@ func IsPreflight(r *http.Request) bool {
 // requested header are allowed, and without them otherwise (the browser
 // then refuses the actual request). Other requests go to next; when their
 // origin is allowed, the answer gets Access-Control-Allow-Origin (and
-// -Allow-Credentials, -Expose-Headers), replacing any the upstream sent.
+// -Allow-Credentials, -Expose-Headers), replacing any the upstream sent;
+// under a policy of "*", every answer gets them, with or without Origin.
 // A request from another origin is still served, without CORS headers: the
 // browser keeps its answer from the page. Every answer whose CORS headers
 // depend on the origin says Vary: Origin, so that caches keep them apart.
@@ -59,7 +60,13 @@ func (c *CORS) Middleware(next http.Handler) http.Handler {
 			c.preflight(w, r)
 			return
 		}
-		next.ServeHTTP(&writer{ResponseWriter: w, p: c.p, origin: r.Header.Get(headerOrigin)}, r)
+		cw := &writer{ResponseWriter: w, p: c.p, origin: r.Header.Get(headerOrigin)}
+		next.ServeHTTP(cw, r)
+		if !cw.done {
+			// Nothing written: net/http sends the header map as it is now.
+			cw.done = true
+			cw.mark()
+		}
 	})
 }
 

@@ -236,3 +236,54 @@ func TestValidate(t *testing.T) {
 		t.Errorf("valid options refused: %v", err)
 	}
 }
+
+// TestAnyOriginWithoutOrigin: a policy of "*" marks every answer, also one
+// to a request without Origin (curl, a same-origin page, a prefetch): the
+// answer does not say Vary: Origin, so a shared cache in front of the
+// gateway may hand it to any origin, and it must then carry ACAO.
+func TestAnyOriginWithoutOrigin(t *testing.T) {
+	url, _ := serve(t, cors.Options{AllowOrigins: []string{"*"}, ExposeHeaders: []string{"X-Total"}})
+	resp := send(t, http.MethodGet, url)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Access-Control-Expose-Headers") != "X-Total" ||
+		strings.Contains(resp.Header.Get("Vary"), "Origin") {
+		t.Errorf("no Origin: %v, want ACAO * and Expose-Headers (an answer cacheable for every origin)", resp.Header)
+	}
+}
+
+// TestHandlerWritesNothing: a handler that returns without writing (its
+// answer an empty 200 from net/http) still gets the CORS headers.
+func TestHandlerWritesNothing(t *testing.T) {
+	c, err := cors.New(cors.Options{AllowOrigins: []string{"https://app.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	srv := httptest.NewServer(c.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) })))
+	t.Cleanup(srv.Close)
+	resp := send(t, http.MethodPost, srv.URL, "Origin", "https://app.example.com")
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(resp.Header.Get("Vary"), "Origin") || hits.Load() != 1 {
+		t.Errorf("empty answer: %d %v (%d calls), want 200 with ACAO and Vary: Origin", resp.StatusCode, resp.Header, hits.Load())
+	}
+}
+
+// TestInternationalOrigin: an origin written with a Unicode host matches
+// what browsers send, its punycode (ASCII) serialisation.
+func TestInternationalOrigin(t *testing.T) {
+	for _, tc := range []struct{ pattern, origin, norm string }{
+		{"https://bücher.example", "https://xn--bcher-kva.example", "https://xn--bcher-kva.example"},
+		{"https://*.Bücher.example", "https://shop.xn--bcher-kva.example", "https://*.xn--bcher-kva.example"},
+	} {
+		p, err := cors.ParseOrigin(tc.pattern)
+		if err != nil {
+			t.Errorf("%s: %v", tc.pattern, err)
+			continue
+		}
+		if !p.Match(tc.origin) || p.String() != tc.norm {
+			t.Errorf("%s: matches %s %v, normal form %s; want true, %s", tc.pattern, tc.origin, p.Match(tc.origin), p, tc.norm)
+		}
+	}
+	if err := (cors.Options{AllowOrigins: []string{"https://bü cher.example"}}).Validate(); err == nil {
+		t.Error("a host with a space was accepted")
+	}
+}

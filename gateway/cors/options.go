@@ -202,11 +202,14 @@ func isStandardMethod(m string) bool {
 // allowOrigin returns the Access-Control-Allow-Origin value for origin, or
 // "" when origin is not allowed.
 func (p *policy) allowOrigin(origin string) string {
+	if p.anyOrigin {
+		// Every answer alike, a request without Origin's too: the answer
+		// says no Vary: Origin, so a shared cache may hand it to any origin.
+		// Never with credentials: Validate refuses that.
+		return "*"
+	}
 	if origin == "" {
 		return ""
-	}
-	if p.anyOrigin {
-		return "*" // never with credentials: Validate refuses that
 	}
 	for _, op := range p.origins {
 		if op.Match(origin) {
