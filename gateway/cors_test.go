@@ -218,3 +218,43 @@ routes:
 		t.Errorf("the backend was called %d times, want 2 (one per origin, then hits)", n)
 	}
 }
+
+// TestCORSMethodsDefault: a policy without allow_methods allows the
+// methods of the route it is on, so a PUT route under the top-level cors
+// answers its PUT preflights (with GET, HEAD, POST only, browsers were
+// refused every PUT); a route of every method allows the methods a page
+// can send.
+func TestCORSMethodsDefault(t *testing.T) {
+	b := newBackend(t, "b")
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+cors:
+  allow_origins: ["https://app.example.com"]
+upstreams:
+  b: {instances: [%q]}
+routes:
+  - {name: write, path: /items, methods: [PUT, DELETE], upstream: b}
+  - {name: any, path: /any, upstream: b}
+  - {name: own, path: /own, methods: [PUT, PATCH], upstream: b, cors: {allow_origins: ["https://app.example.com"], allow_methods: [PATCH]}}
+`, b.addr()))
+	for _, tc := range []struct{ path, method, methods string }{
+		{"/items", "PUT", "PUT, DELETE"},
+		{"/items", "DELETE", "PUT, DELETE"},
+		{"/any", "PATCH", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"},
+		{"/own", "PATCH", "PATCH"},
+		{"/own", "PUT", ""}, // allow_methods written: only those
+	} {
+		r := do(t, http.MethodOptions, srv+tc.path, nil, "Origin", "https://app.example.com", "Access-Control-Request-Method", tc.method)
+		wantOrigin := "https://app.example.com"
+		if tc.methods == "" {
+			wantOrigin = ""
+		}
+		if r.code != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != wantOrigin ||
+			r.header.Get("Access-Control-Allow-Methods") != tc.methods {
+			t.Errorf("%s preflight of %s: %d ACAO %q methods %q, want ACAO %q methods %q", tc.path, tc.method, r.code,
+				r.header.Get("Access-Control-Allow-Origin"), r.header.Get("Access-Control-Allow-Methods"), wantOrigin, tc.methods)
+		}
+	}
+	if n := b.hits.Load(); n != 0 {
+		t.Errorf("the backend saw %d preflights, want 0", n)
+	}
+}

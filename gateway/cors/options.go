@@ -21,8 +21,9 @@ type Options struct {
 	// "*", exact origins ("https://app.example.com") or wildcard
 	// subdomains ("https://*.example.com"); see OriginPattern.
 	AllowOrigins []string `yaml:"allow_origins" json:"allow_origins"`
-	// AllowMethods are the methods a preflight may ask for (default GET,
-	// HEAD, POST: the CORS-safelisted methods, which need no preflight).
+	// AllowMethods are the methods a preflight may ask for. Default: on a
+	// route of a route table, the route's methods; otherwise GET, HEAD,
+	// POST (DefaultMethods).
 	AllowMethods []string `yaml:"allow_methods,omitempty" json:"allow_methods,omitempty"`
 	// AllowHeaders are the request headers a preflight may ask for; "*"
 	// allows whatever the preflight asks (its Access-Control-Request-Headers
@@ -47,7 +48,8 @@ type Options struct {
 }
 
 // DefaultMethods are the methods allowed when Options.AllowMethods is
-// empty.
+// empty and New is called directly (a route table gives the route's
+// methods instead): the CORS-safelisted ones, which need no preflight.
 var DefaultMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
 
 // MaxMaxAge bounds Options.MaxAge: a day, Firefox's cap (Chromium's is 2h).

@@ -556,7 +556,14 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		// gateway's refusals (401, 429) need the CORS headers for a page to
 		// read them; outside a cache, each hit is marked for its own origin.
 		// The guards come first: a draft route is a 404 to a preflight too.
-		c, err := cors.New(*rt.CORS)
+		o := *rt.CORS
+		if len(o.AllowMethods) == 0 {
+			// The route's own methods: a preflight reaches the route only
+			// for a method it serves (lookup), and the package's default
+			// (GET, HEAD, POST) refused every preflight of a PUT route.
+			o.AllowMethods = rt.corsMethods()
+		}
+		c, err := cors.New(o)
 		if err != nil {
 			return nil, "cors", err
 		}
@@ -622,6 +629,16 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		final.ServeHTTP(w, r2)
 	})
 	return withInfo(rt.Name, rt.Upstream, chain(global, chain(mw, inner))), "", nil
+}
+
+// corsMethods returns the methods a route's CORS policy allows when it
+// lists none: the route's, less CONNECT and TRACE, which no page can send
+// (Fetch forbids them).
+func (rt *Route) corsMethods() []string {
+	// A copy: methodList may return the table's own list.
+	return slices.DeleteFunc(slices.Clone(rt.methodList()), func(m string) bool {
+		return m == http.MethodConnect || m == http.MethodTrace
+	})
 }
 
 // Unmatched is the route name recorded for requests no route matches.
