@@ -258,3 +258,44 @@ routes:
 		t.Errorf("the backend saw %d preflights, want 0", n)
 	}
 }
+
+// TestCORSDisabledOnRoute: cors: {disabled: true} keeps the top-level cors
+// off a route, e.g. one whose upstream does CORS itself: its answers pass
+// as the upstream wrote them, and a preflight goes to whichever route
+// serves OPTIONS (here the upstream's own handling).
+func TestCORSDisabledOnRoute(t *testing.T) {
+	b := newBackend(t, "b")
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "https://upstream.example")
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Methods", "PUT")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		io.WriteString(w, "own")
+	})
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+cors:
+  allow_origins: ["https://app.example.com"]
+upstreams:
+  b: {instances: [%q]}
+routes:
+  - {name: own, path: /own, methods: [GET, PUT, OPTIONS], upstream: b, cors: {disabled: true}}
+  - {name: default, path: /default, methods: [GET], upstream: b}
+`, b.addr()))
+	r := do(t, http.MethodGet, srv+"/own", nil, "Origin", "https://app.example.com")
+	if r.code != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://upstream.example" || strings.Contains(r.header.Get("Vary"), "Origin") {
+		t.Errorf("GET /own: %d %v, want the upstream's own CORS headers", r.code, r.header)
+	}
+	r = do(t, http.MethodOptions, srv+"/own", nil, "Origin", "https://app.example.com", "Access-Control-Request-Method", "PUT")
+	if r.code != 200 || r.header.Get("Access-Control-Allow-Methods") != "PUT" {
+		t.Errorf("preflight /own: %d %v, want the upstream's answer", r.code, r.header)
+	}
+	r = do(t, http.MethodGet, srv+"/default", nil, "Origin", "https://app.example.com")
+	if r.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("GET /default: %v, want the top-level policy", r.header)
+	}
+	if n := b.hits.Load(); n != 3 {
+		t.Errorf("the backend saw %d requests, want 3", n)
+	}
+}

@@ -221,6 +221,7 @@ func TestValidate(t *testing.T) {
 		{cors.Options{AllowOrigins: []string{"https://a.example"}, AllowCredentials: true, ExposeHeaders: []string{"*"}}, "expose_headers[0]", "credentialed"},
 		{cors.Options{AllowOrigins: []string{"*"}, MaxAge: units.Duration(1500e6)}, "max_age", "whole seconds"},
 		{cors.Options{AllowOrigins: []string{"*"}, MaxAge: units.Duration(-1e9)}, "max_age", "whole seconds"},
+		{cors.Options{Disabled: true, AllowOrigins: []string{"*"}}, "disabled", "no other key"},
 	} {
 		err := tc.o.Validate()
 		var fe *cors.FieldError
@@ -285,5 +286,15 @@ func TestInternationalOrigin(t *testing.T) {
 	}
 	if err := (cors.Options{AllowOrigins: []string{"https://bü cher.example"}}).Validate(); err == nil {
 		t.Error("a host with a space was accepted")
+	}
+}
+
+// TestDisabled: a disabled policy is valid without origins and passes
+// everything through, preflights included.
+func TestDisabled(t *testing.T) {
+	url, hits := serve(t, cors.Options{Disabled: true})
+	resp := send(t, http.MethodOptions, url, "Origin", "https://a.example", "Access-Control-Request-Method", "PUT")
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://upstream-says.example" || hits.Load() != 1 {
+		t.Errorf("preflight: %d %v (%d calls), want the handler's answer", resp.StatusCode, resp.Header, hits.Load())
 	}
 }

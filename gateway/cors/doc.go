@@ -47,6 +47,9 @@
 // marked for each request's own origin, never for the origin of the
 // request that filled the cache.
 //
+// Disabled turns the policy off: a route's cors: {disabled: true} keeps
+// the top-level cors off it (an upstream that does CORS itself).
+//
 // A route table sends a preflight to the route that serves the method it
 // asks about, even when the route does not list OPTIONS (package route,
 // IsPreflight).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,7 +46,14 @@ type Options struct {
 	// Access-Control-Allow-Private-Network: true, letting public pages
 	// reach a gateway on a private network.
 	AllowPrivateNetwork bool `yaml:"allow_private_network,omitempty" json:"allow_private_network,omitempty"`
+	// Disabled turns CORS off, alone: on a route, it keeps the top-level
+	// cors off the route (an upstream that does CORS itself), whose
+	// answers and preflights then pass as any request.
+	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 }
+
+// Enabled reports whether o is a policy: not nil, not Disabled.
+func (o *Options) Enabled() bool { return o != nil && !o.Disabled }
 
 // DefaultMethods are the methods allowed when Options.AllowMethods is
 // empty and New is called directly (a route table gives the route's
@@ -70,6 +78,12 @@ func (o Options) Validate() error {
 	var errs []error
 	add := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if o.Disabled {
+		if !reflect.DeepEqual(o, Options{Disabled: true}) {
+			add("disabled", "turns CORS off: no other key goes with it")
+		}
+		return errors.Join(errs...)
 	}
 	if len(o.AllowOrigins) == 0 {
 		add("allow_origins", `at least one origin is required ("*", https://app.example.com or https://*.example.com)`)
@@ -129,6 +143,7 @@ func (o Options) Validate() error {
 
 // policy is Options compiled for serving.
 type policy struct {
+	off            bool // Options.Disabled
 	origins        []OriginPattern
 	anyOrigin      bool
 	methods        []string // upper case, canonical
@@ -146,7 +161,7 @@ func compile(o Options) (*policy, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	p := &policy{credentials: o.AllowCredentials, privateNetwork: o.AllowPrivateNetwork}
+	p := &policy{off: o.Disabled, credentials: o.AllowCredentials, privateNetwork: o.AllowPrivateNetwork}
 	for _, s := range o.AllowOrigins {
 		op, _ := ParseOrigin(s)
 		p.anyOrigin = p.anyOrigin || op.Any()

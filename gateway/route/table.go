@@ -377,7 +377,7 @@ func pathValue(v string, escaped bool) string {
 func (tr *tree) lookup(rctx *chi.Context, r *http.Request, path string) *endpoint {
 	if cors.IsPreflight(r) {
 		if m := r.Header.Get("Access-Control-Request-Method"); knownMethod(m) {
-			if e := tr.endpoint(rctx, m, path); e != nil && e.route.CORS != nil {
+			if e := tr.endpoint(rctx, m, path); e != nil && e.route.CORS.Enabled() {
 				return e
 			}
 			rctx.Reset()
@@ -547,7 +547,7 @@ func methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 // the deadline around Handler. An error names the route field at fault.
 func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler, string, error) {
 	mw := rt.Middleware
-	if rt.CORS != nil {
+	if rt.CORS.Enabled() {
 		// The table builds the CORS middleware from the declaration, since
 		// it sends preflights to routes with one: whoever builds a route
 		// (package live, a Go program), its preflights never reach its
