@@ -1,11 +1,14 @@
 package gateway_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCORSPreflight: a preflight to a route that does not list OPTIONS is
@@ -297,5 +300,55 @@ routes:
 	}
 	if n := b.hits.Load(); n != 3 {
 		t.Errorf("the backend saw %d requests, want 3", n)
+	}
+}
+
+// TestCORSUpgrade: a WebSocket-style upgrade through a route with a CORS
+// policy and response header rules still reaches the upstream's hijacked
+// connection (both writers unwrap for http.ResponseController), and the
+// bytes flow both ways.
+func TestCORSUpgrade(t *testing.T) {
+	b := newBackend(t, "ws")
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		_ = brw.Flush()
+		line, _ := brw.ReadString('\n')
+		_, _ = brw.WriteString("echo: " + line)
+		_ = brw.Flush()
+	})
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+upstreams:
+  ws: {instances: [%q]}
+routes:
+  - name: ws
+    path: /ws
+    upstream: ws
+    cors: {allow_origins: ["https://app.example.com"]}
+    headers: {response: {set: {X-Frame-Options: DENY}}}
+`, b.addr()))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second)) // a bound on a hang, not a timing assertion
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade response: %v %v", resp, err)
+	}
+	fmt.Fprintf(conn, "hello\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "echo: hello\n" {
+		t.Fatalf("over the upgraded connection got %q, %v", line, err)
 	}
 }
