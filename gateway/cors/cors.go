@@ -163,15 +163,18 @@ func (w *writer) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *writer) Flush() {
+// FlushError flushes through http.ResponseController, which also finds a
+// flusher behind writers that only Unwrap, and reports its error (a client
+// gone) to a streaming caller.
+func (w *writer) FlushError() error {
 	if !w.done {
 		w.done = true
 		w.mark()
 	}
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
+
+func (w *writer) Flush() { _ = w.FlushError() }
 
 // Unwrap lets http.ResponseController reach the connection (upgrades,
 // deadlines).

@@ -1,6 +1,8 @@
 package cors_test
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -8,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/units"
@@ -296,5 +299,50 @@ func TestDisabled(t *testing.T) {
 	resp := send(t, http.MethodOptions, url, "Origin", "https://a.example", "Access-Control-Request-Method", "PUT")
 	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://upstream-says.example" || hits.Load() != 1 {
 		t.Errorf("preflight: %d %v (%d calls), want the handler's answer", resp.StatusCode, resp.Header, hits.Load())
+	}
+}
+
+// unwrapOnly is a caller's response writer wrapper that reaches the
+// writer underneath only through Unwrap, as http.ResponseController
+// allows (no Flush method of its own).
+type unwrapOnly struct{ http.ResponseWriter }
+
+func (u unwrapOnly) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// TestFlushThroughUnwrap: a streaming handler's flush reaches the client
+// through the middleware when the writer it was given flushes only via
+// Unwrap: the first chunk arrives while the handler still waits.
+func TestFlushThroughUnwrap(t *testing.T) {
+	c, err := cors.New(cors.Options{AllowOrigins: []string{"https://app.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan struct{})
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+		select { // the client has the first chunk, or gave up
+		case <-read:
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, "second\n")
+	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(unwrapOnly{w}, r) }))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a bound on a hang, not a timing assertion
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("no answer head: %v (the flush did not reach the client)", err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	close(read)
+	if err != nil || line != "first\n" || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("first chunk %q, %v; ACAO %q", line, err, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
