@@ -352,3 +352,49 @@ routes:
 		t.Fatalf("over the upgraded connection got %q, %v", line, err)
 	}
 }
+
+// TestCORSConditionalAndHead: a 304 the cache answers to a conditional
+// request, and a HEAD, carry the request's own origin's CORS headers and
+// Vary: Origin, with the response header rules.
+func TestCORSConditionalAndHead(t *testing.T) {
+	b := newBackend(t, "b")
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		io.WriteString(w, "data")
+	})
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+upstreams:
+  b: {instances: [%q]}
+routes:
+  - name: data
+    path: /data
+    upstream: b
+    cache: {ttl: 1m}
+    cors: {allow_origins: ["https://a.example.com", "https://b.example.com"]}
+    headers: {response: {set: {X-Frame-Options: DENY}}}
+`, b.addr()))
+	if r := do(t, http.MethodGet, srv+"/data", nil, "Origin", "https://a.example.com"); r.code != 200 || r.body != "data" {
+		t.Fatalf("fill: %d %q", r.code, r.body)
+	}
+	for _, tc := range []struct{ method, origin string }{
+		{http.MethodGet, "https://b.example.com"},
+		{http.MethodHead, "https://a.example.com"},
+		{http.MethodGet, "https://evil.example.com"},
+	} {
+		r := do(t, tc.method, srv+"/data", nil, "Origin", tc.origin, "If-None-Match", `"v1"`)
+		want := tc.origin
+		if strings.Contains(tc.origin, "evil") {
+			want = ""
+		}
+		if r.code != http.StatusNotModified || r.header.Get("Access-Control-Allow-Origin") != want ||
+			!strings.Contains(r.header.Get("Vary"), "Origin") || r.header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s from %s: %d %v, want 304 with ACAO %q, Vary: Origin and the rule", tc.method, tc.origin, r.code, r.header, want)
+		}
+	}
+	// The GET that filled the cache and the HEAD, which this cache does
+	// not answer from a stored GET.
+	if n := b.hits.Load(); n != 2 {
+		t.Errorf("the backend was called %d times, want 2", n)
+	}
+}
