@@ -1,11 +1,14 @@
 package gateway_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCORSPreflight: a preflight to a route that does not list OPTIONS is
@@ -216,5 +219,182 @@ routes:
 	}
 	if n := b.hits.Load(); n != 2 {
 		t.Errorf("the backend was called %d times, want 2 (one per origin, then hits)", n)
+	}
+}
+
+// TestCORSMethodsDefault: a policy without allow_methods allows the
+// methods of the route it is on, so a PUT route under the top-level cors
+// answers its PUT preflights (with GET, HEAD, POST only, browsers were
+// refused every PUT); a route of every method allows the methods a page
+// can send.
+func TestCORSMethodsDefault(t *testing.T) {
+	b := newBackend(t, "b")
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+cors:
+  allow_origins: ["https://app.example.com"]
+upstreams:
+  b: {instances: [%q]}
+routes:
+  - {name: write, path: /items, methods: [PUT, DELETE], upstream: b}
+  - {name: any, path: /any, upstream: b}
+  - {name: own, path: /own, methods: [PUT, PATCH], upstream: b, cors: {allow_origins: ["https://app.example.com"], allow_methods: [PATCH]}}
+`, b.addr()))
+	for _, tc := range []struct{ path, method, methods string }{
+		{"/items", "PUT", "PUT, DELETE"},
+		{"/items", "DELETE", "PUT, DELETE"},
+		{"/any", "PATCH", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"},
+		{"/own", "PATCH", "PATCH"},
+		{"/own", "PUT", ""}, // allow_methods written: only those
+	} {
+		r := do(t, http.MethodOptions, srv+tc.path, nil, "Origin", "https://app.example.com", "Access-Control-Request-Method", tc.method)
+		wantOrigin := "https://app.example.com"
+		if tc.methods == "" {
+			wantOrigin = ""
+		}
+		if r.code != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != wantOrigin ||
+			r.header.Get("Access-Control-Allow-Methods") != tc.methods {
+			t.Errorf("%s preflight of %s: %d ACAO %q methods %q, want ACAO %q methods %q", tc.path, tc.method, r.code,
+				r.header.Get("Access-Control-Allow-Origin"), r.header.Get("Access-Control-Allow-Methods"), wantOrigin, tc.methods)
+		}
+	}
+	if n := b.hits.Load(); n != 0 {
+		t.Errorf("the backend saw %d preflights, want 0", n)
+	}
+}
+
+// TestCORSDisabledOnRoute: cors: {disabled: true} keeps the top-level cors
+// off a route, e.g. one whose upstream does CORS itself: its answers pass
+// as the upstream wrote them, and a preflight goes to whichever route
+// serves OPTIONS (here the upstream's own handling).
+func TestCORSDisabledOnRoute(t *testing.T) {
+	b := newBackend(t, "b")
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "https://upstream.example")
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Methods", "PUT")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		io.WriteString(w, "own")
+	})
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+cors:
+  allow_origins: ["https://app.example.com"]
+upstreams:
+  b: {instances: [%q]}
+routes:
+  - {name: own, path: /own, methods: [GET, PUT, OPTIONS], upstream: b, cors: {disabled: true}}
+  - {name: default, path: /default, methods: [GET], upstream: b}
+`, b.addr()))
+	r := do(t, http.MethodGet, srv+"/own", nil, "Origin", "https://app.example.com")
+	if r.code != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://upstream.example" || strings.Contains(r.header.Get("Vary"), "Origin") {
+		t.Errorf("GET /own: %d %v, want the upstream's own CORS headers", r.code, r.header)
+	}
+	r = do(t, http.MethodOptions, srv+"/own", nil, "Origin", "https://app.example.com", "Access-Control-Request-Method", "PUT")
+	if r.code != 200 || r.header.Get("Access-Control-Allow-Methods") != "PUT" {
+		t.Errorf("preflight /own: %d %v, want the upstream's answer", r.code, r.header)
+	}
+	r = do(t, http.MethodGet, srv+"/default", nil, "Origin", "https://app.example.com")
+	if r.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("GET /default: %v, want the top-level policy", r.header)
+	}
+	if n := b.hits.Load(); n != 3 {
+		t.Errorf("the backend saw %d requests, want 3", n)
+	}
+}
+
+// TestCORSUpgrade: a WebSocket-style upgrade through a route with a CORS
+// policy and response header rules still reaches the upstream's hijacked
+// connection (both writers unwrap for http.ResponseController), and the
+// bytes flow both ways.
+func TestCORSUpgrade(t *testing.T) {
+	b := newBackend(t, "ws")
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		_ = brw.Flush()
+		line, _ := brw.ReadString('\n')
+		_, _ = brw.WriteString("echo: " + line)
+		_ = brw.Flush()
+	})
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+upstreams:
+  ws: {instances: [%q]}
+routes:
+  - name: ws
+    path: /ws
+    upstream: ws
+    cors: {allow_origins: ["https://app.example.com"]}
+    headers: {response: {set: {X-Frame-Options: DENY}}}
+`, b.addr()))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second)) // a bound on a hang, not a timing assertion
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade response: %v %v", resp, err)
+	}
+	fmt.Fprintf(conn, "hello\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "echo: hello\n" {
+		t.Fatalf("over the upgraded connection got %q, %v", line, err)
+	}
+}
+
+// TestCORSConditionalAndHead: a 304 the cache answers to a conditional
+// request, and a HEAD, carry the request's own origin's CORS headers and
+// Vary: Origin, with the response header rules.
+func TestCORSConditionalAndHead(t *testing.T) {
+	b := newBackend(t, "b")
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		io.WriteString(w, "data")
+	})
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+upstreams:
+  b: {instances: [%q]}
+routes:
+  - name: data
+    path: /data
+    upstream: b
+    cache: {ttl: 1m}
+    cors: {allow_origins: ["https://a.example.com", "https://b.example.com"]}
+    headers: {response: {set: {X-Frame-Options: DENY}}}
+`, b.addr()))
+	if r := do(t, http.MethodGet, srv+"/data", nil, "Origin", "https://a.example.com"); r.code != 200 || r.body != "data" {
+		t.Fatalf("fill: %d %q", r.code, r.body)
+	}
+	for _, tc := range []struct{ method, origin string }{
+		{http.MethodGet, "https://b.example.com"},
+		{http.MethodHead, "https://a.example.com"},
+		{http.MethodGet, "https://evil.example.com"},
+	} {
+		r := do(t, tc.method, srv+"/data", nil, "Origin", tc.origin, "If-None-Match", `"v1"`)
+		want := tc.origin
+		if strings.Contains(tc.origin, "evil") {
+			want = ""
+		}
+		if r.code != http.StatusNotModified || r.header.Get("Access-Control-Allow-Origin") != want ||
+			!strings.Contains(r.header.Get("Vary"), "Origin") || r.header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s from %s: %d %v, want 304 with ACAO %q, Vary: Origin and the rule", tc.method, tc.origin, r.code, r.header, want)
+		}
+	}
+	// The GET that filled the cache and the HEAD, which this cache does
+	// not answer from a stored GET.
+	if n := b.hits.Load(); n != 2 {
+		t.Errorf("the backend was called %d times, want 2", n)
 	}
 }

@@ -104,3 +104,28 @@ routes:
 		t.Errorf("the composite's merged answer: %v", r.header)
 	}
 }
+
+// TestHeaderRulesOnGatewayAnswers: the response rules reach the gateway's
+// own error for an upstream it cannot reach (502), as docs say, and not a
+// CORS preflight, which the route's policy answers before them.
+func TestHeaderRulesOnGatewayAnswers(t *testing.T) {
+	srv, _ := serveYAML(t, fmt.Sprintf(`
+upstreams:
+  dead: {instances: [%q]}
+routes:
+  - name: dead
+    path: /dead
+    methods: [PUT]
+    upstream: dead
+    cors: {allow_origins: ["https://app.example.com"]}
+    headers: {response: {set: {X-Frame-Options: DENY}}}
+`, closedAddr(t)))
+	r := do(t, http.MethodPut, srv+"/dead", strings.NewReader("{}"))
+	if r.code != http.StatusBadGateway || r.header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("PUT to a dead upstream: %d %v, want 502 with the rule's header", r.code, r.header)
+	}
+	r = do(t, http.MethodOptions, srv+"/dead", nil, "Origin", "https://app.example.com", "Access-Control-Request-Method", "PUT")
+	if r.code != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") == "" || r.header.Get("X-Frame-Options") != "" {
+		t.Errorf("preflight: %d %v, want 204 with CORS headers and without the rule's", r.code, r.header)
+	}
+}

@@ -49,17 +49,28 @@ func IsPreflight(r *http.Request) bool {
 // requested header are allowed, and without them otherwise (the browser
 // then refuses the actual request). Other requests go to next; when their
 // origin is allowed, the answer gets Access-Control-Allow-Origin (and
-// -Allow-Credentials, -Expose-Headers), replacing any the upstream sent.
+// -Allow-Credentials, -Expose-Headers), replacing any the upstream sent;
+// under a policy of "*", every answer gets them, with or without Origin.
 // A request from another origin is still served, without CORS headers: the
 // browser keeps its answer from the page. Every answer whose CORS headers
 // depend on the origin says Vary: Origin, so that caches keep them apart.
+// A Disabled policy's Middleware is next itself.
 func (c *CORS) Middleware(next http.Handler) http.Handler {
+	if c.p.off {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if IsPreflight(r) {
 			c.preflight(w, r)
 			return
 		}
-		next.ServeHTTP(&writer{ResponseWriter: w, p: c.p, origin: r.Header.Get(headerOrigin)}, r)
+		cw := &writer{ResponseWriter: w, p: c.p, origin: r.Header.Get(headerOrigin)}
+		next.ServeHTTP(cw, r)
+		if !cw.done {
+			// Nothing written: net/http sends the header map as it is now.
+			cw.done = true
+			cw.mark()
+		}
 	})
 }
 
@@ -152,15 +163,18 @@ func (w *writer) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *writer) Flush() {
+// FlushError flushes through http.ResponseController, which also finds a
+// flusher behind writers that only Unwrap, and reports its error (a client
+// gone) to a streaming caller.
+func (w *writer) FlushError() error {
 	if !w.done {
 		w.done = true
 		w.mark()
 	}
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
+
+func (w *writer) Flush() { _ = w.FlushError() }
 
 // Unwrap lets http.ResponseController reach the connection (upgrades,
 // deadlines).

@@ -1,6 +1,8 @@
 package cors_test
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -8,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatescale/gatescale/gateway/cors"
 	"github.com/gatescale/gatescale/gateway/units"
@@ -221,6 +224,7 @@ func TestValidate(t *testing.T) {
 		{cors.Options{AllowOrigins: []string{"https://a.example"}, AllowCredentials: true, ExposeHeaders: []string{"*"}}, "expose_headers[0]", "credentialed"},
 		{cors.Options{AllowOrigins: []string{"*"}, MaxAge: units.Duration(1500e6)}, "max_age", "whole seconds"},
 		{cors.Options{AllowOrigins: []string{"*"}, MaxAge: units.Duration(-1e9)}, "max_age", "whole seconds"},
+		{cors.Options{Disabled: true, AllowOrigins: []string{"*"}}, "disabled", "no other key"},
 	} {
 		err := tc.o.Validate()
 		var fe *cors.FieldError
@@ -234,5 +238,111 @@ func TestValidate(t *testing.T) {
 	if err := (cors.Options{AllowOrigins: []string{"https://*.example.com", "http://localhost:3000"}, AllowCredentials: true,
 		ExposeHeaders: []string{"X-Total"}, MaxAge: units.Duration(7200e9)}).Validate(); err != nil {
 		t.Errorf("valid options refused: %v", err)
+	}
+}
+
+// TestAnyOriginWithoutOrigin: a policy of "*" marks every answer, also one
+// to a request without Origin (curl, a same-origin page, a prefetch): the
+// answer does not say Vary: Origin, so a shared cache in front of the
+// gateway may hand it to any origin, and it must then carry ACAO.
+func TestAnyOriginWithoutOrigin(t *testing.T) {
+	url, _ := serve(t, cors.Options{AllowOrigins: []string{"*"}, ExposeHeaders: []string{"X-Total"}})
+	resp := send(t, http.MethodGet, url)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Access-Control-Expose-Headers") != "X-Total" ||
+		strings.Contains(resp.Header.Get("Vary"), "Origin") {
+		t.Errorf("no Origin: %v, want ACAO * and Expose-Headers (an answer cacheable for every origin)", resp.Header)
+	}
+}
+
+// TestHandlerWritesNothing: a handler that returns without writing (its
+// answer an empty 200 from net/http) still gets the CORS headers.
+func TestHandlerWritesNothing(t *testing.T) {
+	c, err := cors.New(cors.Options{AllowOrigins: []string{"https://app.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	srv := httptest.NewServer(c.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) })))
+	t.Cleanup(srv.Close)
+	resp := send(t, http.MethodPost, srv.URL, "Origin", "https://app.example.com")
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(resp.Header.Get("Vary"), "Origin") || hits.Load() != 1 {
+		t.Errorf("empty answer: %d %v (%d calls), want 200 with ACAO and Vary: Origin", resp.StatusCode, resp.Header, hits.Load())
+	}
+}
+
+// TestInternationalOrigin: an origin written with a Unicode host matches
+// what browsers send, its punycode (ASCII) serialisation.
+func TestInternationalOrigin(t *testing.T) {
+	for _, tc := range []struct{ pattern, origin, norm string }{
+		{"https://bücher.example", "https://xn--bcher-kva.example", "https://xn--bcher-kva.example"},
+		{"https://*.Bücher.example", "https://shop.xn--bcher-kva.example", "https://*.xn--bcher-kva.example"},
+	} {
+		p, err := cors.ParseOrigin(tc.pattern)
+		if err != nil {
+			t.Errorf("%s: %v", tc.pattern, err)
+			continue
+		}
+		if !p.Match(tc.origin) || p.String() != tc.norm {
+			t.Errorf("%s: matches %s %v, normal form %s; want true, %s", tc.pattern, tc.origin, p.Match(tc.origin), p, tc.norm)
+		}
+	}
+	if err := (cors.Options{AllowOrigins: []string{"https://bü cher.example"}}).Validate(); err == nil {
+		t.Error("a host with a space was accepted")
+	}
+}
+
+// TestDisabled: a disabled policy is valid without origins and passes
+// everything through, preflights included.
+func TestDisabled(t *testing.T) {
+	url, hits := serve(t, cors.Options{Disabled: true})
+	resp := send(t, http.MethodOptions, url, "Origin", "https://a.example", "Access-Control-Request-Method", "PUT")
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://upstream-says.example" || hits.Load() != 1 {
+		t.Errorf("preflight: %d %v (%d calls), want the handler's answer", resp.StatusCode, resp.Header, hits.Load())
+	}
+}
+
+// unwrapOnly is a caller's response writer wrapper that reaches the
+// writer underneath only through Unwrap, as http.ResponseController
+// allows (no Flush method of its own).
+type unwrapOnly struct{ http.ResponseWriter }
+
+func (u unwrapOnly) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// TestFlushThroughUnwrap: a streaming handler's flush reaches the client
+// through the middleware when the writer it was given flushes only via
+// Unwrap: the first chunk arrives while the handler still waits.
+func TestFlushThroughUnwrap(t *testing.T) {
+	c, err := cors.New(cors.Options{AllowOrigins: []string{"https://app.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan struct{})
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+		select { // the client has the first chunk, or gave up
+		case <-read:
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, "second\n")
+	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(unwrapOnly{w}, r) }))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a bound on a hang, not a timing assertion
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("no answer head: %v (the flush did not reach the client)", err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	close(read)
+	if err != nil || line != "first\n" || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("first chunk %q, %v; ACAO %q", line, err, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }

@@ -13,7 +13,9 @@
 // ("https://app.example.com", "http://localhost:3000") and wildcard
 // subdomains ("https://*.example.com": a.example.com and a.b.example.com,
 // not example.com). Scheme and port always count: the wildcard above does
-// not match http://a.example.com or https://a.example.com:8443. "null" is
+// not match http://a.example.com or https://a.example.com:8443. An
+// international host may be written in Unicode (https://bücher.example
+// matches https://xn--bcher-kva.example, which browsers send). "null" is
 // refused, since every sandboxed document sends it. See OriginPattern.
 //
 // # Preflights and actual requests
@@ -25,8 +27,10 @@
 // and always says Vary: Origin, Access-Control-Request-Method,
 // Access-Control-Request-Headers. An actual request from an allowed origin
 // gets Access-Control-Allow-Origin (the origin itself, or "*" for a
-// policy of "*"), -Allow-Credentials and -Expose-Headers; one from another
-// origin is served without them, as browsers enforce CORS, not servers.
+// policy of "*", which marks every answer, with or without Origin, so
+// that a shared cache may hand it to any origin), -Allow-Credentials and
+// -Expose-Headers; one from another origin is served without them, as
+// browsers enforce CORS, not servers.
 // The headers are set when the answer's header is written, replacing any
 // the upstream sent; an answer whose headers depend on the origin says
 // Vary: Origin.
@@ -42,6 +46,9 @@
 // it was refused. It sits outside a response cache, so a cached answer is
 // marked for each request's own origin, never for the origin of the
 // request that filled the cache.
+//
+// Disabled turns the policy off: a route's cors: {disabled: true} keeps
+// the top-level cors off it (an upstream that does CORS itself).
 //
 // A route table sends a preflight to the route that serves the method it
 // asks about, even when the route does not list OPTIONS (package route,

@@ -105,3 +105,13 @@ func ExampleOriginPattern_Match() {
 	// true false false
 	// true true
 }
+
+// A route's cors: {disabled: true} keeps the top-level policy off it; nil
+// is no policy either.
+func ExampleOptions_Enabled() {
+	var none *cors.Options
+	off := &cors.Options{Disabled: true}
+	on := &cors.Options{AllowOrigins: []string{"https://app.example.com"}}
+	fmt.Println(none.Enabled(), off.Enabled(), on.Enabled(), off.Validate() == nil)
+	// Output: false false true true
+}

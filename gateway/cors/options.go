@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,8 +22,9 @@ type Options struct {
 	// "*", exact origins ("https://app.example.com") or wildcard
 	// subdomains ("https://*.example.com"); see OriginPattern.
 	AllowOrigins []string `yaml:"allow_origins" json:"allow_origins"`
-	// AllowMethods are the methods a preflight may ask for (default GET,
-	// HEAD, POST: the CORS-safelisted methods, which need no preflight).
+	// AllowMethods are the methods a preflight may ask for. Default: on a
+	// route of a route table, the route's methods; otherwise GET, HEAD,
+	// POST (DefaultMethods).
 	AllowMethods []string `yaml:"allow_methods,omitempty" json:"allow_methods,omitempty"`
 	// AllowHeaders are the request headers a preflight may ask for; "*"
 	// allows whatever the preflight asks (its Access-Control-Request-Headers
@@ -44,10 +46,18 @@ type Options struct {
 	// Access-Control-Allow-Private-Network: true, letting public pages
 	// reach a gateway on a private network.
 	AllowPrivateNetwork bool `yaml:"allow_private_network,omitempty" json:"allow_private_network,omitempty"`
+	// Disabled turns CORS off, alone: on a route, it keeps the top-level
+	// cors off the route (an upstream that does CORS itself), whose
+	// answers and preflights then pass as any request.
+	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 }
 
+// Enabled reports whether o is a policy: not nil, not Disabled.
+func (o *Options) Enabled() bool { return o != nil && !o.Disabled }
+
 // DefaultMethods are the methods allowed when Options.AllowMethods is
-// empty.
+// empty and New is called directly (a route table gives the route's
+// methods instead): the CORS-safelisted ones, which need no preflight.
 var DefaultMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
 
 // MaxMaxAge bounds Options.MaxAge: a day, Firefox's cap (Chromium's is 2h).
@@ -68,6 +78,12 @@ func (o Options) Validate() error {
 	var errs []error
 	add := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if o.Disabled {
+		if !reflect.DeepEqual(o, Options{Disabled: true}) {
+			add("disabled", "turns CORS off: no other key goes with it")
+		}
+		return errors.Join(errs...)
 	}
 	if len(o.AllowOrigins) == 0 {
 		add("allow_origins", `at least one origin is required ("*", https://app.example.com or https://*.example.com)`)
@@ -127,6 +143,7 @@ func (o Options) Validate() error {
 
 // policy is Options compiled for serving.
 type policy struct {
+	off            bool // Options.Disabled
 	origins        []OriginPattern
 	anyOrigin      bool
 	methods        []string // upper case, canonical
@@ -144,7 +161,7 @@ func compile(o Options) (*policy, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	p := &policy{credentials: o.AllowCredentials, privateNetwork: o.AllowPrivateNetwork}
+	p := &policy{off: o.Disabled, credentials: o.AllowCredentials, privateNetwork: o.AllowPrivateNetwork}
 	for _, s := range o.AllowOrigins {
 		op, _ := ParseOrigin(s)
 		p.anyOrigin = p.anyOrigin || op.Any()
@@ -202,11 +219,14 @@ func isStandardMethod(m string) bool {
 // allowOrigin returns the Access-Control-Allow-Origin value for origin, or
 // "" when origin is not allowed.
 func (p *policy) allowOrigin(origin string) string {
+	if p.anyOrigin {
+		// Every answer alike, a request without Origin's too: the answer
+		// says no Vary: Origin, so a shared cache may hand it to any origin.
+		// Never with credentials: Validate refuses that.
+		return "*"
+	}
 	if origin == "" {
 		return ""
-	}
-	if p.anyOrigin {
-		return "*" // never with credentials: Validate refuses that
 	}
 	for _, op := range p.origins {
 		if op.Match(origin) {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // OriginPattern is one entry of Options.AllowOrigins, parsed: "*" (any
@@ -24,8 +26,9 @@ type OriginPattern struct {
 }
 
 // ParseOrigin parses an origin pattern. Scheme and host are matched in
-// lower case; a scheme's default port (https:443, http:80) is dropped,
-// since browsers never send it in Origin.
+// lower case, an international host in its ASCII form (punycode), and a
+// scheme's default port (https:443, http:80) is dropped: browsers send
+// origins so.
 func ParseOrigin(s string) (OriginPattern, error) {
 	if s == "*" {
 		return OriginPattern{any: true}, nil
@@ -48,6 +51,9 @@ func ParseOrigin(s string) (OriginPattern, error) {
 	}
 	p, err := parseHostPort(scheme, rest)
 	if err != nil {
+		return OriginPattern{}, fmt.Errorf("%q is not an origin: %v", s, err)
+	}
+	if err := asciiHost(&p); err != nil {
 		return OriginPattern{}, fmt.Errorf("%q is not an origin: %v", s, err)
 	}
 	if strings.HasPrefix(p.host, "*.") {
@@ -87,6 +93,34 @@ func parseHostPort(scheme, s string) (OriginPattern, error) {
 		port = ""
 	}
 	return OriginPattern{scheme: scheme, host: strings.ToLower(host), port: port}, nil
+}
+
+// asciiHost turns an international host (bücher.example, or the domain
+// of a wildcard) into the ASCII form browsers send in Origin
+// (xn--bcher-kva.example).
+func asciiHost(p *OriginPattern) error {
+	if isASCII(p.host) {
+		return nil
+	}
+	prefix, h := "", p.host
+	if rest, ok := strings.CutPrefix(h, "*."); ok {
+		prefix, h = "*.", rest
+	}
+	a, err := idna.Lookup.ToASCII(h)
+	if err != nil {
+		return fmt.Errorf("%q is not an international domain name: %v", h, err)
+	}
+	p.host = prefix + a
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func defaultPort(scheme string) string {

@@ -10,7 +10,8 @@
 //
 // Rules may not name the headers that are not theirs to change (Reserved):
 // the hop-by-hop headers (Connection, Keep-Alive, TE, Trailer, Upgrade,
-// Proxy-*), the framing headers (Content-Length, Transfer-Encoding), and
+// Proxy-Connection, Proxy-Authenticate, Proxy-Authorization), the framing
+// headers (Content-Length, Transfer-Encoding), and
 // those the gateway sets itself: Host (the upstream's preserve_host),
 // X-Forwarded-*, Forwarded and X-Request-Id. Response rules may not set or
 // add Access-Control-* headers, which are the route's CORS policy's
@@ -25,6 +26,8 @@
 // it from the upstream, not from the gateway), the identity headers cannot
 // be overwritten by a rule, and the cache sees the request the upstream
 // sees. Response rules apply to the upstream's answers, cached ones and a
-// composite route's merged answer alike, after compression; not to the
-// gateway's own refusals (401, 429) answered before the rules.
+// composite route's merged answer alike, after compression, and to the
+// gateway's errors from there on (502, 504); not to the gateway's own
+// refusals (401, 429) answered before the rules, nor to CORS preflights,
+// which the route's CORS policy answers before them.
 package headers

@@ -239,12 +239,14 @@ func (w *writer) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *writer) Flush() {
+// FlushError flushes through http.ResponseController, which also finds a
+// flusher behind writers that only Unwrap, and reports its error.
+func (w *writer) FlushError() error {
 	w.apply()
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
+
+func (w *writer) Flush() { _ = w.FlushError() }
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }

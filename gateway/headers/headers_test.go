@@ -1,12 +1,15 @@
 package headers_test
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatescale/gatescale/gateway/headers"
 )
@@ -95,5 +98,49 @@ func TestRulesOverHTTP(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated || string(body) != "done" || resp.Header.Get("X-Internal") != "" || resp.Header.Get("Server") != "" ||
 		resp.Header.Get("X-Frame-Options") != "DENY" || strings.Join(resp.Header.Values("X-Multi"), ",") != "up,gw" {
 		t.Errorf("client got %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+}
+
+// unwrapOnly is a caller's response writer wrapper that reaches the
+// writer underneath only through Unwrap (no Flush method of its own).
+type unwrapOnly struct{ http.ResponseWriter }
+
+func (u unwrapOnly) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// TestFlushThroughUnwrap: a streaming handler's flush reaches the client
+// through the response rules when the writer they were given flushes only
+// via Unwrap: the first chunk, with the rules' headers, arrives while the
+// handler still waits.
+func TestFlushThroughUnwrap(t *testing.T) {
+	h, err := headers.New(headers.Rules{Response: &headers.Actions{Set: map[string]string{"X-Frame-Options": "DENY"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan struct{})
+	mw := h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+		select { // the client has the first chunk, or gave up
+		case <-read:
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, "second\n")
+	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mw.ServeHTTP(unwrapOnly{w}, r) }))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a bound on a hang, not a timing assertion
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("no answer head: %v (the flush did not reach the client)", err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	close(read)
+	if err != nil || line != "first\n" || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("first chunk %q, %v; X-Frame-Options %q", line, err, resp.Header.Get("X-Frame-Options"))
 	}
 }

@@ -377,7 +377,7 @@ func pathValue(v string, escaped bool) string {
 func (tr *tree) lookup(rctx *chi.Context, r *http.Request, path string) *endpoint {
 	if cors.IsPreflight(r) {
 		if m := r.Header.Get("Access-Control-Request-Method"); knownMethod(m) {
-			if e := tr.endpoint(rctx, m, path); e != nil && e.route.CORS != nil {
+			if e := tr.endpoint(rctx, m, path); e != nil && e.route.CORS.Enabled() {
 				return e
 			}
 			rctx.Reset()
@@ -547,7 +547,7 @@ func methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 // the deadline around Handler. An error names the route field at fault.
 func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler, string, error) {
 	mw := rt.Middleware
-	if rt.CORS != nil {
+	if rt.CORS.Enabled() {
 		// The table builds the CORS middleware from the declaration, since
 		// it sends preflights to routes with one: whoever builds a route
 		// (package live, a Go program), its preflights never reach its
@@ -556,7 +556,14 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		// gateway's refusals (401, 429) need the CORS headers for a page to
 		// read them; outside a cache, each hit is marked for its own origin.
 		// The guards come first: a draft route is a 404 to a preflight too.
-		c, err := cors.New(*rt.CORS)
+		o := *rt.CORS
+		if len(o.AllowMethods) == 0 {
+			// The route's own methods: a preflight reaches the route only
+			// for a method it serves (lookup), and the package's default
+			// (GET, HEAD, POST) refused every preflight of a PUT route.
+			o.AllowMethods = rt.corsMethods()
+		}
+		c, err := cors.New(o)
 		if err != nil {
 			return nil, "cors", err
 		}
@@ -622,6 +629,16 @@ func (rt *Route) handler(global []func(http.Handler) http.Handler) (http.Handler
 		final.ServeHTTP(w, r2)
 	})
 	return withInfo(rt.Name, rt.Upstream, chain(global, chain(mw, inner))), "", nil
+}
+
+// corsMethods returns the methods a route's CORS policy allows when it
+// lists none: the route's, less CONNECT and TRACE, which no page can send
+// (Fetch forbids them).
+func (rt *Route) corsMethods() []string {
+	// A copy: methodList may return the table's own list.
+	return slices.DeleteFunc(slices.Clone(rt.methodList()), func(m string) bool {
+		return m == http.MethodConnect || m == http.MethodTrace
+	})
 }
 
 // Unmatched is the route name recorded for requests no route matches.

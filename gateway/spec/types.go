@@ -254,7 +254,8 @@ type Route struct {
 	Transform *transform.Rules           `yaml:"transform,omitempty" json:"transform,omitempty"`
 	Compress  *transform.CompressOptions `yaml:"compress,omitempty" json:"compress,omitempty"`
 	// CORS answers the route's CORS preflights and marks its answers for
-	// the origins it allows (package cors); default: the top-level cors.
+	// the origins it allows (package cors); default: the top-level cors
+	// ({disabled: true}: none).
 	CORS *cors.Options `yaml:"cors,omitempty" json:"cors,omitempty"`
 	// Headers are request headers to set, add or remove before the
 	// upstream and response headers before the client (package headers).
