@@ -344,6 +344,15 @@ func TestAPIConcurrentWritersConsul(t *testing.T) {
 		t.Fatalf("write with Consul down: %d %s", a.code, a.raw)
 	}
 	agent.Restart()
+	// A Consul just restarted may answer from before its log is applied
+	// (an empty state, revision 0) until its leader has caught up: the
+	// write is refused then, safely (412), and goes through once Consul
+	// serves its state again.
+	for deadline := time.Now().Add(30 * time.Second); f.etag() != `"6"`; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Consul restarted does not serve the state at revision 6 after 30s: ETag %s", f.etag())
+		}
+	}
 	if a = f.do("operator", "PUT", "/admin/routes/down", `"6"`, `{"path_prefix":"/down","upstream":"b"}`); a.code != 201 {
 		t.Fatalf("after restart: %d %s", a.code, a.raw)
 	}
